@@ -1,0 +1,44 @@
+using System.Globalization;
+
+namespace Shohayota.Grains.Interfaces.Common;
+
+/// <summary>
+/// Builds and parses every grain key. Tenant-owned keys start with the tenant id and always contain a
+/// non-hex character (the ADO.NET storage provider stores hex-looking string keys as integers).
+/// </summary>
+public static class GrainKeys
+{
+    /// <summary>The reserved tenant of super-admins and of the system audit log.</summary>
+    public static readonly Guid SystemTenant = Guid.Empty;
+
+    public static string Tenant(Guid tenantId) => $"tenant/{tenantId:D}";
+
+    public static string User(Guid tenantId, Guid userId) => $"{tenantId:D}/user/{userId:D}";
+
+    public static string Provisioning(string idempotencyKey) => $"provision/{idempotencyKey}";
+
+    /// <summary>The tenant a tenant-owned key belongs to, or null when the key is not tenant-owned.</summary>
+    public static Guid? TenantOf(string key)
+    {
+        if (key.StartsWith("tenant/", StringComparison.Ordinal))
+        {
+            return Guid.TryParseExact(key.AsSpan("tenant/".Length), "D", out var tenant) ? tenant : null;
+        }
+
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        return slash == 36 && Guid.TryParseExact(key.AsSpan(0, 36), "D", out var owner) ? owner : null;
+    }
+
+    public static Guid TenantIdOf(ITenantGrainKey grain) => Parse(grain.GetPrimaryKeyString(), "tenant/".Length);
+
+    public static (Guid TenantId, Guid LocalId) Split(string key)
+    {
+        var last = key.LastIndexOf('/');
+        return (Guid.ParseExact(key.AsSpan(0, 36), "D"), Guid.ParseExact(key.AsSpan(last + 1), "D"));
+    }
+
+    private static Guid Parse(string key, int offset) => Guid.Parse(key.AsSpan(offset), CultureInfo.InvariantCulture);
+}
+
+/// <summary>Marker for grains keyed by <see cref="GrainKeys.Tenant"/>.</summary>
+public interface ITenantGrainKey : IGrainWithStringKey;

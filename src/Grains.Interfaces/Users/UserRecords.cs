@@ -1,0 +1,96 @@
+using Orleans.Concurrency;
+using Shohayota.Grains.Interfaces.Common;
+
+namespace Shohayota.Grains.Interfaces.Users;
+
+[GenerateSerializer, Immutable, Alias("UserDetails")]
+public sealed record UserDetails(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] Guid TenantId,
+    [property: Id(2)] string Email,
+    [property: Id(3)] string Name,
+    [property: Id(4)] string Role,
+    [property: Id(5)] bool Disabled,
+    [property: Id(6)] DateTimeOffset CreatedAt);
+
+[GenerateSerializer, Immutable, Alias("CreateUserRequest")]
+public sealed record CreateUserRequest(
+    [property: Id(0)] string Email,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string Password,
+    [property: Id(3)] string Role);
+
+/// <summary>A refresh token as handed to the client: tenant, user and token ids plus a secret.</summary>
+[GenerateSerializer, Immutable, Alias("IssuedRefreshToken")]
+public sealed record IssuedRefreshToken(
+    [property: Id(0)] string Token,
+    [property: Id(1)] DateTimeOffset ExpiresAt);
+
+[GenerateSerializer, Immutable, Alias("SignIn")]
+public sealed record SignIn(
+    [property: Id(0)] UserDetails User,
+    [property: Id(1)] IssuedRefreshToken RefreshToken);
+
+public static class RefreshTokenFormat
+{
+    public static string Format(Guid tenantId, Guid userId, Guid tokenId, string secret) =>
+        $"{tenantId:N}.{userId:N}.{tokenId:N}.{secret}";
+
+    public static bool TryParse(string? token, out Guid tenantId, out Guid userId, out Guid tokenId, out string secret)
+    {
+        tenantId = userId = tokenId = Guid.Empty;
+        secret = "";
+        var parts = (token ?? "").Split('.');
+        if (parts.Length != 4 || parts[3].Length is < 16 or > 128 ||
+            !Guid.TryParseExact(parts[0], "N", out tenantId) ||
+            !Guid.TryParseExact(parts[1], "N", out userId) ||
+            !Guid.TryParseExact(parts[2], "N", out tokenId))
+        {
+            return false;
+        }
+
+        secret = parts[3];
+        return true;
+    }
+}
+
+/// <summary>One per user (<see cref="GrainKeys.User"/>): the single writer of its row.</summary>
+[Alias("IUserGrain")]
+public interface IUserGrain : IGrainWithStringKey
+{
+    [Alias("Get"), ReadOnly]
+    Task<UserDetails?> GetAsync();
+
+    [Alias("Create")]
+    Task<Outcome<UserDetails>> CreateAsync(CreateUserRequest request);
+
+    /// <summary>Checks the password with lockout; on success issues a refresh token (new family).</summary>
+    [Alias("SignIn")]
+    Task<Outcome<SignIn>> SignInAsync(string password);
+
+    /// <summary>Rotates a refresh token; reuse of a consumed one revokes its whole family.</summary>
+    [Alias("Refresh")]
+    Task<Outcome<SignIn>> RefreshAsync(Guid tokenId, string secret);
+
+    [Alias("Revoke")]
+    Task RevokeAsync(Guid tokenId, string secret);
+
+    [Alias("SetDisabled")]
+    Task<Outcome<UserDetails>> SetDisabledAsync(bool disabled);
+
+    /// <summary>Drops the activation (its tenant is being purged); only the TenantGrain calls it.</summary>
+    [Alias("Forget")]
+    Task ForgetAsync();
+}
+
+/// <summary>Tenant-wide user reads (lists) and the e-mail lookup of sign-in; stateless.</summary>
+[Alias("IUserDirectoryGrain")]
+public interface IUserDirectoryGrain : IGrainWithStringKey
+{
+    [Alias("List"), ReadOnly]
+    Task<IReadOnlyList<UserDetails>> ListAsync(Guid tenantId);
+
+    /// <summary>The (tenant, user) an e-mail signs in as, or null.</summary>
+    [Alias("FindLogin"), ReadOnly]
+    Task<(Guid TenantId, Guid UserId)?> FindLoginAsync(string email);
+}

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
+using Shohayota.Grains.Database;
+using Shohayota.Grains.Tenants;
+using Shohayota.Grains.Users;
+
+namespace Shohayota.Grains;
+
+public static class GrainsExtensions
+{
+    /// <summary>Services the grains need: the runtime-role data source, time, and options.</summary>
+    public static IServiceCollection AddShohayotaGrainServices(this IServiceCollection services, string appConnectionString)
+    {
+        services.AddSingleton(_ => NpgsqlDataSource.Create(appConnectionString));
+        services.AddSingleton<TenantDatabase>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<TenantOptions>().BindConfiguration(TenantOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        return services;
+    }
+}

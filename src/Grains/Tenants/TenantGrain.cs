@@ -1,0 +1,309 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Shohayota.Grains.Database;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Grains.Interfaces.Users;
+using Shohayota.Grains.Security;
+
+namespace Shohayota.Grains.Tenants;
+
+[GrainType("tenant")]
+public sealed class TenantGrain(
+    TenantDatabase database,
+    TimeProvider time,
+    IOptions<TenantOptions> options,
+    ILogger<TenantGrain> logger) : Grain, ITenantGrain
+{
+    private readonly HashSet<Guid> _disabledUsers = [];
+    private TenantDetails? _tenant;
+    private Guid _id;
+
+    private bool IsSystem => _id == GrainKeys.SystemTenant;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _id = GrainKeys.TenantOf(this.GetPrimaryKeyString()) ?? throw new InvalidOperationException("Malformed tenant key.");
+        await using var transaction = await database.BeginAsync(_id, cancellationToken);
+        if (!IsSystem)
+        {
+            await using var read = transaction.Command(
+                "SELECT id, name, contact_email, plan, status, status_reason, created_at, status_changed_at, retention_until FROM tenants WHERE id = $1",
+                _id);
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            _tenant = await reader.ReadAsync(cancellationToken) ? ReadTenant(reader) : null;
+        }
+
+        await using var disabled = transaction.Command("SELECT id FROM users WHERE disabled");
+        await using var users = await disabled.ExecuteReaderAsync(cancellationToken);
+        while (await users.ReadAsync(cancellationToken))
+        {
+            _disabledUsers.Add(users.GetGuid(0));
+        }
+    }
+
+    public Task<TenantDetails?> GetAsync() => Task.FromResult(_tenant);
+
+    public Task<Admission> AdmitAsync(Guid userId, bool write)
+    {
+        if (_disabledUsers.Contains(userId))
+        {
+            return Task.FromResult(new Admission(false, Failure.UserDisabled, "This user account is disabled."));
+        }
+
+        if (IsSystem)
+        {
+            return Task.FromResult(Admission.Granted);
+        }
+
+        return Task.FromResult(_tenant?.Status switch
+        {
+            null => new Admission(false, Failure.TenantDeleted, "This tenant no longer exists."),
+            TenantStatus.Active => Admission.Granted,
+            TenantStatus.Suspended => new Admission(false, Failure.TenantSuspended, "This tenant is suspended; contact your operator."),
+            TenantStatus.Deleted => new Admission(false, Failure.TenantDeleted, "This tenant has been deleted."),
+            TenantStatus.Canceled when write => new Admission(false, Failure.TenantCanceled,
+                $"This tenant is canceled: its data can be read and exported until {_tenant.RetentionUntil:O}, not changed."),
+            TenantStatus.Canceled => Admission.Granted,
+            _ => new Admission(false, Failure.Forbidden, "Not admitted."),
+        });
+    }
+
+    public Task UserStatusChangedAsync(Guid userId, bool disabled)
+    {
+        if (disabled)
+        {
+            _disabledUsers.Add(userId);
+        }
+        else
+        {
+            _disabledUsers.Remove(userId);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<Outcome<ProvisionedTenant>> ProvisionAsync(ProvisionTenantRequest request)
+    {
+        if (Caller.Current is not { IsSuperAdmin: true })
+        {
+            return Outcome<ProvisionedTenant>.Fail(Failure.Forbidden, "Only super-admins provision tenants.");
+        }
+
+        if (IsSystem)
+        {
+            return Outcome<ProvisionedTenant>.Fail(Failure.Conflict, "The system tenant is reserved.");
+        }
+
+        if (_tenant is not null)
+        {
+            return Outcome<ProvisionedTenant>.Fail(Failure.Conflict, "A tenant with this id already exists.");
+        }
+
+        var invalid = Validation.Name(request.Name) ?? Validation.Email(request.ContactEmail) ?? Validation.Name(request.AdminName)
+            ?? Validation.Email(request.AdminEmail) ?? PasswordHashing.Validate(request.AdminPassword)
+            ?? (options.Value.Plans.Contains(request.Plan) ? null : "Unknown plan.");
+        if (invalid is not null)
+        {
+            return Outcome<ProvisionedTenant>.Fail(Failure.Validation, invalid);
+        }
+
+        var now = time.GetUtcNow();
+        var tenant = new TenantDetails(_id, request.Name.Trim(), request.ContactEmail.Trim(), request.Plan, TenantStatus.Active, null, now, now, null);
+        var adminId = Guid.NewGuid();
+        var hash = PasswordHashing.Hash(request.AdminPassword);
+        try
+        {
+            await using var transaction = await database.BeginAsync(_id);
+            await transaction.ExecuteAsync(
+                """
+                INSERT INTO tenants (id, name, contact_email, plan, status, created_at, status_changed_at, updated_at)
+                VALUES ($1, $2, $3, $4, 'active', $5, $5, $5)
+                """,
+                _id, tenant.Name, tenant.ContactEmail, tenant.Plan, now);
+            await transaction.ExecuteAsync(
+                """
+                INSERT INTO users (tenant_id, id, email, name, role, password_hash, created_at, updated_at)
+                VALUES ($1, $2, $3, $4, 'tenant_admin', $5, $6, $6)
+                """,
+                _id, adminId, request.AdminEmail.Trim(), request.AdminName.Trim(), hash, now);
+            await transaction.CommitAsync();
+        }
+        catch (PostgresException e) when (e.IsUniqueViolation("users_email_key"))
+        {
+            return Outcome<ProvisionedTenant>.Fail(Failure.DuplicateEmail, "A user with this e-mail address already exists.");
+        }
+        catch (PostgresException e) when (e.IsUniqueViolation("tenants_pkey"))
+        {
+            return Outcome<ProvisionedTenant>.Fail(Failure.Conflict, "A tenant with this id already exists.");
+        }
+
+        _tenant = tenant;
+        logger.LogInformation("Provisioned tenant {TenantId} on plan {Plan}", _id, tenant.Plan);
+        return Outcome<ProvisionedTenant>.Ok(new ProvisionedTenant(tenant, adminId, request.AdminEmail.Trim()));
+    }
+
+    public Task<Outcome<TenantDetails>> SuspendAsync(string? reason) => TransitionAsync(
+        "suspend",
+        status => status switch
+        {
+            TenantStatus.Active => TenantStatus.Suspended,
+            TenantStatus.Suspended => status,
+            _ => null,
+        },
+        reason,
+        keepsRetention: false);
+
+    public Task<Outcome<TenantDetails>> ReactivateAsync()
+    {
+        if (_tenant is { Status: TenantStatus.Canceled or TenantStatus.Deleted, RetentionUntil: { } until } && time.GetUtcNow() >= until)
+        {
+            return Task.FromResult(Outcome<TenantDetails>.Fail(
+                Failure.TransitionNotAllowed, $"The tenant's retention period ended at {until:O}; it can no longer be reactivated."));
+        }
+
+        return TransitionAsync("reactivate", _ => TenantStatus.Active, null, keepsRetention: false);
+    }
+
+    public Task<Outcome<TenantDetails>> CancelAsync() => TransitionAsync(
+        "cancel",
+        status => status switch
+        {
+            TenantStatus.Active or TenantStatus.Suspended or TenantStatus.Canceled => TenantStatus.Canceled,
+            _ => null,
+        },
+        null,
+        keepsRetention: true);
+
+    public async Task<Outcome<TenantDetails>> DeleteAsync(bool hardDelete, bool force)
+    {
+        if (!hardDelete)
+        {
+            return await TransitionAsync("delete", _ => TenantStatus.Deleted, null, keepsRetention: true);
+        }
+
+        if (Caller.Current is not { IsSuperAdmin: true })
+        {
+            return Outcome<TenantDetails>.Fail(Failure.Forbidden, "Only super-admins delete tenants.");
+        }
+
+        if (_tenant is null)
+        {
+            return Outcome<TenantDetails>.Fail(Failure.NotFound, "No such tenant.");
+        }
+
+        if (!force)
+        {
+            if (_tenant.RetentionUntil is not { } until || _tenant.Status is TenantStatus.Active or TenantStatus.Suspended)
+            {
+                return Outcome<TenantDetails>.Fail(Failure.RetentionNotElapsed,
+                    $"The tenant is {_tenant.Status.ToWire()}; cancel or soft-delete it first and wait for its retention period, or pass \"force\": true.");
+            }
+
+            if (time.GetUtcNow() < until)
+            {
+                return Outcome<TenantDetails>.Fail(Failure.RetentionNotElapsed,
+                    $"The tenant is kept until {until:O}; a hard delete is possible from then on, or now with \"force\": true.");
+            }
+        }
+
+        var purged = _tenant;
+        await PurgeAsync();
+        return Outcome<TenantDetails>.Ok(purged);
+    }
+
+    private async Task PurgeAsync()
+    {
+        var users = new List<Guid>();
+        await using (var transaction = await database.BeginAsync(_id))
+        {
+            await using (var read = transaction.Command("SELECT id FROM users"))
+            await using (var reader = await read.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    users.Add(reader.GetGuid(0));
+                }
+            }
+
+            foreach (var deactivate in users.Select(u => GrainFactory.GetGrain<IUserGrain>(GrainKeys.User(_id, u)).ForgetAsync()))
+            {
+                await deactivate;
+            }
+
+            await transaction.ExecuteAsync("DELETE FROM refresh_tokens");
+            await transaction.ExecuteAsync("DELETE FROM users");
+            await TenantPurge.DeleteTenantRowsAsync(transaction, _id);
+            await transaction.ExecuteAsync("DELETE FROM tenants WHERE id = $1", _id);
+            await transaction.CommitAsync();
+        }
+
+        logger.LogWarning("Hard-deleted tenant {TenantId} ({Users} users)", _id, users.Count);
+        _tenant = null;
+        _disabledUsers.Clear();
+        DeactivateOnIdle();
+    }
+
+    private async Task<Outcome<TenantDetails>> TransitionAsync(
+        string action, Func<TenantStatus, TenantStatus?> next, string? reason, bool keepsRetention)
+    {
+        if (Caller.Current is not { IsSuperAdmin: true })
+        {
+            return Outcome<TenantDetails>.Fail(Failure.Forbidden, "Only super-admins change a tenant's status.");
+        }
+
+        if (_tenant is null)
+        {
+            return Outcome<TenantDetails>.Fail(Failure.NotFound, "No such tenant.");
+        }
+
+        if (next(_tenant.Status) is not { } target)
+        {
+            return Outcome<TenantDetails>.Fail(Failure.TransitionNotAllowed,
+                $"A {_tenant.Status.ToWire()} tenant cannot {action}.");
+        }
+
+        if (target == _tenant.Status)
+        {
+            return Outcome<TenantDetails>.Ok(_tenant);
+        }
+
+        var now = time.GetUtcNow();
+        var retention = target switch
+        {
+            TenantStatus.Canceled or TenantStatus.Deleted when keepsRetention =>
+                _tenant.RetentionUntil ?? now.AddDays(options.Value.RetentionDays),
+            _ => (DateTimeOffset?)null,
+        };
+        var updated = _tenant with
+        {
+            Status = target,
+            StatusReason = target == TenantStatus.Suspended ? reason : null,
+            StatusChangedAt = now,
+            RetentionUntil = retention,
+        };
+        await using (var transaction = await database.BeginAsync(_id))
+        {
+            await transaction.ExecuteAsync(
+                "UPDATE tenants SET status = $2, status_reason = $3, status_changed_at = $4, retention_until = $5, updated_at = $4 WHERE id = $1",
+                _id, target.ToWire(), updated.StatusReason, now, retention);
+            await transaction.CommitAsync();
+        }
+
+        _tenant = updated;
+        logger.LogInformation("Tenant {TenantId} is now {Status}", _id, target.ToWire());
+        return Outcome<TenantDetails>.Ok(updated);
+    }
+
+    internal static TenantDetails ReadTenant(NpgsqlDataReader reader) => new(
+        reader.GetGuid(0),
+        reader.GetString(1),
+        reader.GetString(2),
+        reader.GetString(3),
+        TenantStatusNames.Parse(reader.GetString(4)) ?? TenantStatus.Suspended,
+        reader.IsDBNull(5) ? null : reader.GetString(5),
+        reader.GetFieldValue<DateTimeOffset>(6),
+        reader.GetFieldValue<DateTimeOffset>(7),
+        reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8));
+}

@@ -1,0 +1,16 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Shohayota.Grains.Tenants;
+
+public sealed class TenantOptions
+{
+    public const string SectionName = "Shohayota:Tenants";
+
+    /// <summary>Days a canceled or soft-deleted tenant is kept before it may be purged.</summary>
+    [Range(0, 3650)]
+    public int RetentionDays { get; set; } = 30;
+
+    /// <summary>Plan names a tenant may be provisioned on.</summary>
+    [MinLength(1)]
+    public string[] Plans { get; set; } = ["free", "pro", "enterprise"];
+}

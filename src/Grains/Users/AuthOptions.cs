@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Shohayota.Grains.Users;
+
+public sealed class AuthOptions
+{
+    public const string SectionName = "Shohayota:Auth";
+
+    /// <summary>Base64 HMAC-SHA256 key (at least 32 bytes). Generated under the data directory when unset.</summary>
+    public string? SigningKey { get; set; }
+
+    public string Issuer { get; set; } = "shohayota";
+
+    public string Audience { get; set; } = "shohayota-api";
+
+    [Range(typeof(TimeSpan), "00:00:30", "00:15:00")]
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
+
+    [Range(typeof(TimeSpan), "00:05:00", "90.00:00:00")]
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(14);
+
+    [Range(1, 1000)]
+    public int LockoutThreshold { get; set; } = 10;
+
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
+}

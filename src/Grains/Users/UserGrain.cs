@@ -1,0 +1,285 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Shohayota.Grains.Database;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Grains.Interfaces.Users;
+using Shohayota.Grains.Security;
+
+namespace Shohayota.Grains.Users;
+
+[GrainType("user")]
+public sealed class UserGrain(
+    TenantDatabase database,
+    TimeProvider time,
+    IOptions<AuthOptions> options,
+    ILogger<UserGrain> logger) : Grain, IUserGrain
+{
+    private Guid _tenantId;
+    private Guid _userId;
+    private UserRow? _row;
+
+    private string Key => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        (_tenantId, _userId) = GrainKeys.Split(Key);
+        await using var transaction = await database.BeginAsync(_tenantId, cancellationToken);
+        await using var read = transaction.Command(
+            "SELECT email, name, role, password_hash, disabled, failed_logins, locked_until, created_at FROM users WHERE id = $1",
+            _userId);
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        if (await reader.ReadAsync(cancellationToken))
+        {
+            _row = new UserRow(
+                new UserDetails(_userId, _tenantId, reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(4),
+                    reader.GetFieldValue<DateTimeOffset>(7)),
+                reader.GetString(3),
+                reader.GetInt32(5),
+                reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6));
+        }
+    }
+
+    public Task<UserDetails?> GetAsync() => Task.FromResult(_row?.Details);
+
+    public async Task<Outcome<UserDetails>> CreateAsync(CreateUserRequest request)
+    {
+        var caller = Caller.Current;
+        var mayCreate = caller is { IsSuperAdmin: true } && (request.Role == Roles.SuperAdmin) == (_tenantId == GrainKeys.SystemTenant)
+            || caller is { Role: Roles.TenantAdmin } && caller.TenantId == _tenantId && Roles.IsTenantRole(request.Role);
+        if (!mayCreate)
+        {
+            return Outcome<UserDetails>.Fail(Failure.Forbidden, "You may not create this user.");
+        }
+
+        if (_row is not null)
+        {
+            return Outcome<UserDetails>.Fail(Failure.Conflict, "This user already exists.");
+        }
+
+        var invalid = Validation.Email(request.Email) ?? Validation.Name(request.Name) ?? PasswordHashing.Validate(request.Password);
+        if (invalid is not null)
+        {
+            return Outcome<UserDetails>.Fail(Failure.Validation, invalid);
+        }
+
+        var now = time.GetUtcNow();
+        var details = new UserDetails(_userId, _tenantId, request.Email.Trim(), request.Name.Trim(), request.Role, false, now);
+        var hash = PasswordHashing.Hash(request.Password);
+        try
+        {
+            await using var transaction = await database.BeginAsync(_tenantId);
+            await transaction.ExecuteAsync(
+                """
+                INSERT INTO users (tenant_id, id, email, name, role, password_hash, created_at, updated_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+                """,
+                _tenantId, _userId, details.Email, details.Name, details.Role, hash, now);
+            await transaction.CommitAsync();
+        }
+        catch (PostgresException e) when (e.IsUniqueViolation("users_email_key"))
+        {
+            return Outcome<UserDetails>.Fail(Failure.DuplicateEmail, "A user with this e-mail address already exists.");
+        }
+
+        _row = new UserRow(details, hash, 0, null);
+        return Outcome<UserDetails>.Ok(details);
+    }
+
+    public async Task<Outcome<SignIn>> SignInAsync(string password)
+    {
+        var now = time.GetUtcNow();
+        if (_row is null || _row.LockedUntil > now)
+        {
+            PasswordHashing.VerifyAgainstDummy(password);
+            return InvalidCredentials<SignIn>();
+        }
+
+        if (!PasswordHashing.Verify(password, _row.PasswordHash))
+        {
+            var failures = _row.FailedLogins + 1;
+            DateTimeOffset? lockedUntil = null;
+            if (failures >= options.Value.LockoutThreshold)
+            {
+                lockedUntil = now.Add(options.Value.LockoutDuration);
+                failures = 0;
+                logger.LogWarning("User {UserId} of tenant {TenantId} is locked out until {Until}", _userId, _tenantId, lockedUntil);
+            }
+
+            await SaveLoginStateAsync(failures, lockedUntil);
+            return InvalidCredentials<SignIn>();
+        }
+
+        if (_row.FailedLogins != 0 || _row.LockedUntil is not null)
+        {
+            await SaveLoginStateAsync(0, null);
+        }
+
+        if (await RefuseAsync() is { } refusal)
+        {
+            return refusal.As<SignIn>();
+        }
+
+        return Outcome<SignIn>.Ok(new SignIn(_row.Details, await IssueAsync(Guid.NewGuid(), replacing: null)));
+    }
+
+    public async Task<Outcome<SignIn>> RefreshAsync(Guid tokenId, string secret)
+    {
+        if (_row is null)
+        {
+            return InvalidToken<SignIn>();
+        }
+
+        await using var transaction = await database.BeginAsync(_tenantId);
+        await using (var read = transaction.Command(
+            "SELECT family_id, secret_hash, expires_at, consumed_at, revoked_at FROM refresh_tokens WHERE id = $1 AND user_id = $2 FOR UPDATE",
+            tokenId, _userId))
+        await using (var reader = await read.ExecuteReaderAsync())
+        {
+            if (!await reader.ReadAsync() || !CryptographicOperations.FixedTimeEquals(reader.GetFieldValue<byte[]>(1), HashSecret(secret)))
+            {
+                return InvalidToken<SignIn>();
+            }
+
+            var family = reader.GetGuid(0);
+            var expired = reader.GetFieldValue<DateTimeOffset>(2) <= time.GetUtcNow();
+            var consumed = !reader.IsDBNull(3);
+            var revoked = !reader.IsDBNull(4);
+            await reader.CloseAsync();
+            if (consumed && !revoked)
+            {
+                await transaction.ExecuteAsync("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL", family, time.GetUtcNow());
+                await transaction.CommitAsync();
+                logger.LogWarning("Refresh token reuse for user {UserId} of tenant {TenantId}: family {Family} revoked", _userId, _tenantId, family);
+                return InvalidToken<SignIn>();
+            }
+
+            if (revoked || expired)
+            {
+                return InvalidToken<SignIn>();
+            }
+
+            if (await RefuseAsync() is { } refusal)
+            {
+                return refusal.As<SignIn>();
+            }
+
+            await transaction.ExecuteAsync("UPDATE refresh_tokens SET consumed_at = $2 WHERE id = $1", tokenId, time.GetUtcNow());
+            var issued = await IssueAsync(family, transaction);
+            await transaction.CommitAsync();
+            return Outcome<SignIn>.Ok(new SignIn(_row.Details, issued));
+        }
+    }
+
+    public async Task RevokeAsync(Guid tokenId, string secret)
+    {
+        await using var transaction = await database.BeginAsync(_tenantId);
+        await using (var read = transaction.Command("SELECT family_id, secret_hash FROM refresh_tokens WHERE id = $1 AND user_id = $2", tokenId, _userId))
+        await using (var reader = await read.ExecuteReaderAsync())
+        {
+            if (!await reader.ReadAsync() || !CryptographicOperations.FixedTimeEquals(reader.GetFieldValue<byte[]>(1), HashSecret(secret)))
+            {
+                return;
+            }
+
+            var family = reader.GetGuid(0);
+            await reader.CloseAsync();
+            await transaction.ExecuteAsync("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL", family, time.GetUtcNow());
+        }
+
+        await transaction.CommitAsync();
+    }
+
+    public async Task<Outcome<UserDetails>> SetDisabledAsync(bool disabled)
+    {
+        var caller = Caller.Current;
+        if (_row is null || caller is null || !(caller.IsSuperAdmin || caller.Role == Roles.TenantAdmin && caller.TenantId == _tenantId))
+        {
+            return Outcome<UserDetails>.Fail(Failure.NotFound, "No such user.");
+        }
+
+        if (caller.UserId == _userId && disabled)
+        {
+            return Outcome<UserDetails>.Fail(Failure.Conflict, "You cannot disable your own account.");
+        }
+
+        if (_row.Details.Disabled != disabled)
+        {
+            await using var transaction = await database.BeginAsync(_tenantId);
+            await transaction.ExecuteAsync("UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1", _userId, disabled, time.GetUtcNow());
+            if (disabled)
+            {
+                await transaction.ExecuteAsync("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL", _userId, time.GetUtcNow());
+            }
+
+            await transaction.CommitAsync();
+            _row = _row with { Details = _row.Details with { Disabled = disabled } };
+        }
+
+        await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(_tenantId)).UserStatusChangedAsync(_userId, disabled);
+        return Outcome<UserDetails>.Ok(_row.Details);
+    }
+
+    public Task ForgetAsync()
+    {
+        _row = null;
+        DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
+
+    private async Task<Outcome<object>?> RefuseAsync()
+    {
+        if (_row!.Details.Disabled)
+        {
+            return Outcome<object>.Fail(Failure.UserDisabled, "This user account is disabled.");
+        }
+
+        var admission = await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(_tenantId)).AdmitAsync(_userId, write: false);
+        return admission.Allowed ? null : Outcome<object>.Fail(admission.Failure, admission.Detail ?? "Not admitted.");
+    }
+
+    private async Task<IssuedRefreshToken> IssueAsync(Guid family, TenantTransaction? replacing)
+    {
+        var tokenId = Guid.NewGuid();
+        var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var now = time.GetUtcNow();
+        var expires = now.Add(options.Value.RefreshTokenLifetime);
+        const string insert = """
+            INSERT INTO refresh_tokens (tenant_id, id, user_id, family_id, secret_hash, created_at, expires_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            """;
+        if (replacing is not null)
+        {
+            await replacing.ExecuteAsync(insert, _tenantId, tokenId, _userId, family, HashSecret(secret), now, expires);
+        }
+        else
+        {
+            await using var transaction = await database.BeginAsync(_tenantId);
+            await transaction.ExecuteAsync(insert, _tenantId, tokenId, _userId, family, HashSecret(secret), now, expires);
+            await transaction.CommitAsync();
+        }
+
+        return new IssuedRefreshToken(RefreshTokenFormat.Format(_tenantId, _userId, tokenId, secret), expires);
+    }
+
+    private async Task SaveLoginStateAsync(int failures, DateTimeOffset? lockedUntil)
+    {
+        await using var transaction = await database.BeginAsync(_tenantId);
+        await transaction.ExecuteAsync("UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1", _userId, failures, lockedUntil);
+        await transaction.CommitAsync();
+        _row = _row! with { FailedLogins = failures, LockedUntil = lockedUntil };
+    }
+
+    // Refresh secrets are 256-bit random values, so a fast hash is enough: nothing to brute-force.
+    private static byte[] HashSecret(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+
+    private static Outcome<T> InvalidCredentials<T>() =>
+        Outcome<T>.Fail(Failure.InvalidCredentials, "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.");
+
+    private static Outcome<T> InvalidToken<T>() => Outcome<T>.Fail(Failure.InvalidToken, "The refresh token is invalid, expired or revoked.");
+
+    private sealed record UserRow(UserDetails Details, string PasswordHash, int FailedLogins, DateTimeOffset? LockedUntil);
+}

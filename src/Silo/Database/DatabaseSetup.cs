@@ -1,0 +1,66 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace Shohayota.Silo.Database;
+
+/// <summary>
+/// Decides where the database is (a configured server, or a managed local cluster under the data directory),
+/// migrates it, and puts the runtime connection string into configuration for everything after.
+/// </summary>
+public static class DatabaseSetup
+{
+    public const string ConnectionStringName = "Shohayota";
+    public const string AdminConnectionStringName = "ShohayotaAdmin";
+
+    public static async Task<ManagedPostgres?> PrepareAsync(IConfigurationManager configuration, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
+    {
+        var logger = loggerFactory.CreateLogger("Shohayota.Database");
+        var app = configuration.GetConnectionString(ConnectionStringName);
+        ManagedPostgres? managed = null;
+        string owner;
+        if (string.IsNullOrWhiteSpace(app))
+        {
+            var section = configuration.GetSection("Shohayota:Database");
+            var dataDirectory = configuration["Shohayota:DataDirectory"] ?? ".data";
+            managed = await ManagedPostgres.StartAsync(
+                new ManagedPostgresOptions
+                {
+                    Directory = Path.Combine(dataDirectory, "postgres"),
+                    Port = section.GetValue("Port", 5432),
+                    BinDirectory = section["BinDirectory"],
+                    Durable = section.GetValue("Durable", true),
+                    MaxPoolSize = section.GetValue("MaxPoolSize", 64),
+                },
+                logger,
+                cancellationToken);
+            app = managed.AppConnectionString;
+            owner = managed.OwnerConnectionString;
+            logger.LogInformation("Local database ready; reach it with: {Psql}", managed.PsqlCommand);
+        }
+        else
+        {
+            owner = configuration.GetConnectionString(AdminConnectionStringName) ?? app;
+            if (owner == app)
+            {
+                logger.LogWarning("ConnectionStrings:{Admin} is not set: migrations run with the runtime connection string", AdminConnectionStringName);
+            }
+        }
+
+        try
+        {
+            await Migrator.MigrateAsync(owner, logger, cancellationToken);
+        }
+        catch
+        {
+            if (managed is not null)
+            {
+                await managed.DisposeAsync();
+            }
+
+            throw;
+        }
+
+        configuration[$"ConnectionStrings:{ConnectionStringName}"] = app;
+        return managed;
+    }
+}

@@ -1,0 +1,74 @@
+using System.Globalization;
+using System.Reflection;
+using DbUp;
+using DbUp.Engine.Output;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Shohayota.Silo.Database;
+
+/// <summary>Applies the embedded <c>sql/</c> scripts in order, once each, under an advisory lock.</summary>
+public static class Migrator
+{
+    // Any constant works; it only has to be the same for every node of one database.
+    private const long AdvisoryLockKey = 0x5348_4F48_4159_4F54;
+
+    public static IReadOnlyList<string> Scripts => typeof(Migrator).Assembly.GetManifestResourceNames()
+        .Where(IsScript)
+        .Order(StringComparer.Ordinal)
+        .ToList();
+
+    public static async Task<IReadOnlyList<string>> MigrateAsync(string ownerConnectionString, ILogger logger, CancellationToken cancellationToken = default)
+    {
+        await using var lockConnection = new NpgsqlConnection(ownerConnectionString);
+        await lockConnection.OpenAsync(cancellationToken);
+        await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock({AdvisoryLockKey})", lockConnection))
+        {
+            await take.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        try
+        {
+            var upgrader = DeployChanges.To
+                .PostgresqlDatabase(ownerConnectionString)
+                .WithScriptsEmbeddedInAssembly(Assembly.GetExecutingAssembly(), IsScript)
+                .WithTransactionPerScript()
+                .WithVariablesDisabled()
+                .JournalToPostgresqlTable("public", "schema_migrations")
+                .LogTo(new DbUpLogger(logger))
+                .Build();
+            var result = upgrader.PerformUpgrade();
+            if (!result.Successful)
+            {
+                throw new InvalidOperationException($"Database migration failed in {result.ErrorScript?.Name}: {result.Error.Message}", result.Error);
+            }
+
+            return result.Scripts.Select(s => s.Name).ToList();
+        }
+        finally
+        {
+            await using var release = new NpgsqlCommand($"SELECT pg_advisory_unlock({AdvisoryLockKey})", lockConnection);
+            await release.ExecuteNonQueryAsync(CancellationToken.None);
+        }
+    }
+
+    private static bool IsScript(string name) => name.Contains(".sql.", StringComparison.Ordinal) && name.EndsWith(".sql", StringComparison.Ordinal);
+
+    private sealed class DbUpLogger(ILogger logger) : IUpgradeLog
+    {
+        public void LogTrace(string format, params object[] args) => Write(LogLevel.Trace, null, format, args);
+
+        public void LogDebug(string format, params object[] args) => Write(LogLevel.Debug, null, format, args);
+
+        public void LogInformation(string format, params object[] args) => Write(LogLevel.Debug, null, format, args);
+
+        public void LogWarning(string format, params object[] args) => Write(LogLevel.Warning, null, format, args);
+
+        public void LogError(string format, params object[] args) => Write(LogLevel.Error, null, format, args);
+
+        public void LogError(Exception ex, string format, params object[] args) => Write(LogLevel.Error, ex, format, args);
+
+        private void Write(LogLevel level, Exception? exception, string format, object[] args) =>
+            logger.Log(level, exception, "{Message}", string.Format(CultureInfo.InvariantCulture, format, args));
+    }
+}

@@ -1,0 +1,75 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Users;
+
+namespace Shohayota.Silo.Hosting;
+
+/// <summary>
+/// Makes sure a super-admin exists: the configured one (Shohayota:Bootstrap), or else one with a generated
+/// password that is printed once and kept owner-only under the data directory.
+/// </summary>
+internal sealed class SuperAdminBootstrap(
+    IGrainFactory grains,
+    NpgsqlDataSource dataSource,
+    IConfiguration configuration,
+    ILogger<SuperAdminBootstrap> logger) : IHostedService
+{
+    public const string DefaultEmail = "admin@shohayota.local";
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await using (var exists = dataSource.CreateCommand("SELECT auth_super_admin_exists()"))
+        {
+            if (await exists.ExecuteScalarAsync(cancellationToken) is true)
+            {
+                return;
+            }
+        }
+
+        var email = configuration["Shohayota:Bootstrap:SuperAdminEmail"];
+        var password = configuration["Shohayota:Bootstrap:SuperAdminPassword"];
+        var generated = string.IsNullOrEmpty(password);
+        if (generated)
+        {
+            password = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)).Replace('+', '-').Replace('/', '_');
+        }
+
+        email = string.IsNullOrWhiteSpace(email) ? DefaultEmail : email;
+        Caller.System.Enter();
+        var user = grains.GetGrain<IUserGrain>(GrainKeys.User(GrainKeys.SystemTenant, Guid.NewGuid()));
+        var outcome = await user.CreateAsync(new CreateUserRequest(email, "Super Admin", password!, Roles.SuperAdmin));
+        if (!outcome.Succeeded)
+        {
+            // Another node may have bootstrapped at the same moment.
+            logger.LogWarning("Super-admin bootstrap did not create {Email}: {Detail}", email, outcome.Detail);
+            return;
+        }
+
+        if (generated)
+        {
+            var directory = configuration["Shohayota:DataDirectory"] ?? ".data";
+            Directory.CreateDirectory(directory);
+            var file = Path.GetFullPath(Path.Combine(directory, "superadmin.txt"));
+            using (File.Create(file))
+            {
+            }
+
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            await File.WriteAllTextAsync(file, $"email={email}\npassword={password}\n", cancellationToken);
+
+            // Printed once, on purpose, to the console only (not to the log pipeline).
+            await Console.Out.WriteLineAsync(
+                $"\n  Created super-admin {email} with password {password}\n  (also saved, owner-only, in {file})\n");
+        }
+        else
+        {
+            logger.LogInformation("Created the configured super-admin {Email}", email);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

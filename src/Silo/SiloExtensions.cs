@@ -1,0 +1,62 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
+using Shohayota.Grains;
+using Shohayota.Grains.Security;
+using Shohayota.Silo.Database;
+using Shohayota.Silo.Hosting;
+
+namespace Shohayota.Silo;
+
+public static class SiloExtensions
+{
+    public const string StorageName = "shohayota";
+    private const string Invariant = "Npgsql";
+
+    /// <summary>
+    /// The one silo configuration, shared by the Api's co-hosted silo, the standalone silo and the tests:
+    /// ADO.NET clustering, grain storage (System.Text.Json) and reminders on PostgreSQL, and the isolation filter.
+    /// </summary>
+    public static ISiloBuilder AddShohayotaSilo(this ISiloBuilder silo, IConfiguration configuration, bool configureEndpoints = true)
+    {
+        var connectionString = configuration.GetConnectionString(DatabaseSetup.ConnectionStringName)
+            ?? throw new InvalidOperationException($"ConnectionStrings:{DatabaseSetup.ConnectionStringName} is not set.");
+        var cluster = configuration.GetSection(ShohayotaClusterOptions.SectionName).Get<ShohayotaClusterOptions>() ?? new ShohayotaClusterOptions();
+
+        if (configureEndpoints)
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = cluster.ClusterId;
+                o.ServiceId = cluster.ServiceId;
+            });
+            silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: false);
+            silo.UseAdoNetClustering(o =>
+            {
+                o.Invariant = Invariant;
+                o.ConnectionString = connectionString;
+            });
+            if (cluster.SiloName is { Length: > 0 } name)
+            {
+                silo.Configure<SiloOptions>(o => o.SiloName = name);
+            }
+        }
+
+        silo.UseSystemTextJsonGrainStorageSerializer();
+        silo.AddAdoNetGrainStorage(StorageName, o =>
+        {
+            o.Invariant = Invariant;
+            o.ConnectionString = connectionString;
+        });
+        silo.UseAdoNetReminderService(o =>
+        {
+            o.Invariant = Invariant;
+            o.ConnectionString = connectionString;
+        });
+        silo.AddIncomingGrainCallFilter<TenantIsolationFilter>();
+        silo.Services.AddShohayotaGrainServices(connectionString);
+        silo.Services.AddHostedService<SuperAdminBootstrap>();
+        return silo;
+    }
+}

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Shohayota.Silo.Database;
+using Shohayota.TestSupport;
+
+namespace Shohayota.Silo.Tests.Database;
+
+public sealed class MigratorTests
+{
+    [Fact]
+    public async Task EveryScriptIsRecordedOnceAndASecondRunAppliesNothing()
+    {
+        var database = await TestDatabase.SharedAsync();
+
+        var second = await Migrator.MigrateAsync(database.AdminConnectionString, NullLogger.Instance);
+
+        second.Should().BeEmpty();
+        await using var connection = new NpgsqlConnection(database.AdminConnectionString);
+        await connection.OpenAsync();
+        await using var count = new NpgsqlCommand("SELECT count(*), count(DISTINCT scriptname) FROM schema_migrations", connection);
+        await using var reader = await count.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        reader.GetInt64(0).Should().Be(Migrator.Scripts.Count).And.Be(reader.GetInt64(1));
+    }
+
+    [Fact]
+    public async Task TwoNodesMigratingAtOnceApplyEachScriptExactlyOnce()
+    {
+        await using var database = await TestDatabase.StartAsync(migrate: false);
+
+        var runs = await Task.WhenAll(
+            Migrator.MigrateAsync(database.AdminConnectionString, NullLogger.Instance),
+            Migrator.MigrateAsync(database.AdminConnectionString, NullLogger.Instance));
+
+        runs.SelectMany(r => r).Should().BeEquivalentTo(Migrator.Scripts);
+        runs.Should().Contain(r => r.Count == 0);
+    }
+
+    [Fact]
+    public async Task TheRuntimeRoleOwnsNothingAndCannotBypassRowLevelSecurity()
+    {
+        var database = await TestDatabase.SharedAsync();
+        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
+        await connection.OpenAsync();
+
+        await using var role = new NpgsqlCommand(
+            $"SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = '{DatabaseRoles.App}'", connection);
+        await using (var reader = await role.ExecuteReaderAsync())
+        {
+            (await reader.ReadAsync()).Should().BeTrue();
+            new[] { reader.GetBoolean(0), reader.GetBoolean(1), reader.GetBoolean(2), reader.GetBoolean(3) }.Should().AllBeEquivalentTo(false);
+        }
+
+        await using var owned = new NpgsqlCommand(
+            $"SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = '{DatabaseRoles.App}'", connection);
+        (await owned.ExecuteScalarAsync()).Should().Be(0L);
+    }
+}

@@ -1,0 +1,111 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Shohayota.Silo.Database;
+
+namespace Shohayota.TestSupport;
+
+/// <summary>
+/// A real PostgreSQL for tests, migrated with the real migrator: a throwaway managed cluster, or a fresh
+/// database on the server named by SHOHAYOTA_TEST_SUPERUSER_CONNECTION (a superuser connection string).
+/// </summary>
+public sealed class TestDatabase : IAsyncDisposable
+{
+    private static readonly Lazy<Task<TestDatabase>> SharedInstance = new(() => StartAsync());
+    private readonly ManagedPostgres? _managed;
+
+    private TestDatabase(ManagedPostgres? managed, string superuser, string admin, string app, string directory)
+    {
+        _managed = managed;
+        SuperuserConnectionString = superuser;
+        AdminConnectionString = admin;
+        AppConnectionString = app;
+        Directory = directory;
+    }
+
+    /// <summary>Connects as the superuser (bypasses RLS): for tests that tamper or inspect like an operator.</summary>
+    public string SuperuserConnectionString { get; }
+
+    /// <summary>The owner role that migrations run as.</summary>
+    public string AdminConnectionString { get; }
+
+    /// <summary>The runtime role: owns nothing, cannot bypass RLS.</summary>
+    public string AppConnectionString { get; }
+
+    /// <summary>A private directory for this database's files (data directory for hosts under test).</summary>
+    public string Directory { get; }
+
+    public ManagedPostgres? Managed => _managed;
+
+    /// <summary>One database shared by every test of the process; tests isolate themselves by creating their own tenants.</summary>
+    public static Task<TestDatabase> SharedAsync() => SharedInstance.Value;
+
+    /// <summary>A database of its own (for tests that stop the server).</summary>
+    public static async Task<TestDatabase> StartAsync(bool migrate = true)
+    {
+        var directory = NewDirectory();
+        var external = Environment.GetEnvironmentVariable("SHOHAYOTA_TEST_SUPERUSER_CONNECTION");
+        TestDatabase database;
+        if (!string.IsNullOrEmpty(external))
+        {
+            var name = "shohayota_test_" + Guid.NewGuid().ToString("N")[..12];
+            var owner = Guid.NewGuid().ToString("N");
+            var app = Guid.NewGuid().ToString("N");
+            await using (var connection = new NpgsqlConnection(external))
+            {
+                await connection.OpenAsync();
+                await DatabaseRoles.EnsureAsync(connection, name, owner, app, CancellationToken.None);
+            }
+
+            var builder = new NpgsqlConnectionStringBuilder(external) { Database = name };
+            database = new TestDatabase(
+                null,
+                builder.ConnectionString,
+                new NpgsqlConnectionStringBuilder(builder.ConnectionString) { Username = DatabaseRoles.Owner, Password = owner }.ConnectionString,
+                new NpgsqlConnectionStringBuilder(builder.ConnectionString) { Username = DatabaseRoles.App, Password = app }.ConnectionString,
+                directory);
+        }
+        else
+        {
+            var managed = await ManagedPostgres.StartAsync(
+                new ManagedPostgresOptions { Directory = Path.Combine(directory, "postgres"), Port = FreePort(), Durable = false, MaxConnections = 300 },
+                NullLogger.Instance);
+            var superuser = new NpgsqlConnectionStringBuilder(managed.SuperuserConnectionString) { Database = "shohayota" }.ConnectionString;
+            database = new TestDatabase(managed, superuser, managed.OwnerConnectionString, managed.AppConnectionString, directory);
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => managed.StopAsync().GetAwaiter().GetResult();
+        }
+
+        if (migrate)
+        {
+            await Migrator.MigrateAsync(database.AdminConnectionString, NullLogger.Instance);
+        }
+
+        return database;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_managed is not null)
+        {
+            await _managed.DisposeAsync();
+        }
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string NewDirectory()
+    {
+        // Not mktemp -d: that is mode 700, and PostgreSQL (run as the postgres account under root) must traverse it.
+        var root = Path.Combine(Path.GetTempPath(), "shohayota-tests");
+        System.IO.Directory.CreateDirectory(root);
+        File.SetUnixFileMode(root, (UnixFileMode)0b111_101_101);
+        var directory = Path.Combine(root, Guid.NewGuid().ToString("N")[..12]);
+        System.IO.Directory.CreateDirectory(directory);
+        File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
+        return directory;
+    }
+}
