@@ -1,0 +1,34 @@
+using Shohayota.Api.Errors;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Tenants;
+
+namespace Shohayota.Api.Auth;
+
+public static class AdmissionExtensions
+{
+    /// <summary>
+    /// Every route of the group needs a valid token of one of <paramref name="policy"/>'s roles, and each request is
+    /// admitted by the caller's TenantGrain (status, disabled user) before any handler runs.
+    /// </summary>
+    public static RouteGroupBuilder RequireAdmission(this RouteGroupBuilder group, string policy)
+    {
+        group.RequireAuthorization(policy);
+        group.AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            var caller = http.User.ToCaller();
+            caller.Enter();
+            var write = !(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method));
+            var grains = http.RequestServices.GetRequiredService<IGrainFactory>();
+            var admission = await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(caller.TenantId)).AdmitAsync(caller.UserId, write);
+            if (!admission.Allowed)
+            {
+                return Problems.From(admission.Failure, admission.Detail);
+            }
+
+            Caller.MarkAdmitted(caller.TenantId);
+            return await next(context);
+        });
+        return group;
+    }
+}

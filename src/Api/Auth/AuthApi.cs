@@ -1,0 +1,95 @@
+using Shohayota.Api.Errors;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Users;
+using Shohayota.Grains.Security;
+
+namespace Shohayota.Api.Auth;
+
+public static class AuthApi
+{
+    public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/auth").WithTags("Auth");
+        group.MapPost("/login", LoginAsync).AllowAnonymous();
+        group.MapPost("/refresh", RefreshAsync).AllowAnonymous();
+        group.MapPost("/logout", LogoutAsync).AllowAnonymous();
+        routes.MapGroup("/api/auth").RequireAdmission(AuthExtensions.AnyUserPolicy).MapGet("/me", GetMeAsync);
+        return routes;
+    }
+
+    public sealed record LoginRequest(string? Email, string? Password);
+
+    public sealed record RefreshRequest(string? RefreshToken);
+
+    public sealed record UserBody(Guid Id, string Email, string Name, string Role, Guid? TenantId);
+
+    public sealed record TokenResponse(string AccessToken, string TokenType, int ExpiresIn, string RefreshToken, UserBody User);
+
+    public static UserBody ToBody(UserDetails user) =>
+        new(user.Id, user.Email, user.Name, user.Role, user.Role == Roles.SuperAdmin ? null : user.TenantId);
+
+    private static async Task<IResult> LoginAsync(LoginRequest request, IGrainFactory grains, TokenIssuer tokens)
+    {
+        var errors = new FieldErrors()
+            .Check("email", string.IsNullOrWhiteSpace(request.Email) ? "An e-mail address is required." : null)
+            .Check("password", string.IsNullOrEmpty(request.Password) ? "A password is required." : null);
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        var invalid = Problems.From(Failure.InvalidCredentials,
+            "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.");
+        if (request.Password!.Length > PasswordHashing.MaxLength || request.Email!.Length > Validation.MaxEmailLength)
+        {
+            return invalid;
+        }
+
+        Caller.System.Enter();
+        var login = await grains.GetGrain<IUserDirectoryGrain>("users").FindLoginAsync(request.Email);
+        if (login is not { } found)
+        {
+            PasswordHashing.VerifyAgainstDummy(request.Password);
+            return invalid;
+        }
+
+        var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(found.TenantId, found.UserId)).SignInAsync(request.Password);
+        return outcome.Succeeded ? TypedResults.Ok(Respond(outcome.Value!, tokens)) : Problems.From(outcome.Failure, outcome.Detail);
+    }
+
+    private static async Task<IResult> RefreshAsync(RefreshRequest request, IGrainFactory grains, TokenIssuer tokens)
+    {
+        if (!RefreshTokenFormat.TryParse(request.RefreshToken, out var tenant, out var user, out var tokenId, out var secret))
+        {
+            return Problems.From(Failure.InvalidToken, "The refresh token is invalid, expired or revoked.");
+        }
+
+        Caller.System.Enter();
+        var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(tenant, user)).RefreshAsync(tokenId, secret);
+        return outcome.Succeeded ? TypedResults.Ok(Respond(outcome.Value!, tokens)) : Problems.From(outcome.Failure, outcome.Detail);
+    }
+
+    private static async Task<IResult> LogoutAsync(RefreshRequest request, IGrainFactory grains)
+    {
+        if (RefreshTokenFormat.TryParse(request.RefreshToken, out var tenant, out var user, out var tokenId, out var secret))
+        {
+            Caller.System.Enter();
+            await grains.GetGrain<IUserGrain>(GrainKeys.User(tenant, user)).RevokeAsync(tokenId, secret);
+        }
+
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> GetMeAsync(HttpContext http, IGrainFactory grains)
+    {
+        var caller = http.User.ToCaller();
+        var user = await grains.GetGrain<IUserGrain>(GrainKeys.User(caller.TenantId, caller.UserId)).GetAsync();
+        return user is null ? Problems.From(Failure.NotFound, "No such user.") : TypedResults.Ok(ToBody(user));
+    }
+
+    private static TokenResponse Respond(SignIn signIn, TokenIssuer tokens)
+    {
+        var (access, expiresIn) = tokens.Issue(signIn.User);
+        return new TokenResponse(access, "Bearer", expiresIn, signIn.RefreshToken.Token, ToBody(signIn.User));
+    }
+}

@@ -1,0 +1,150 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Shohayota.Api.Errors;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Users;
+
+namespace Shohayota.Api.Auth;
+
+public static class AuthExtensions
+{
+    public const string SuperAdminPolicy = "super_admin";
+    public const string TenantAdminPolicy = "tenant_admin";
+    public const string TenantUserPolicy = "tenant_user";
+    public const string AnyUserPolicy = "any_user";
+
+    public static WebApplicationBuilder AddShohayotaAuth(this WebApplicationBuilder builder)
+    {
+        var key = SigningKey.Load(builder.Configuration);
+        builder.Services.AddSingleton(key);
+        builder.Services.AddSingleton<TokenIssuer>();
+        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<IOptions<AuthOptions>>((jwt, auth) =>
+        {
+            jwt.MapInboundClaims = false;
+            jwt.TokenValidationParameters = new TokenValidationParameters
+            {
+                ValidIssuer = auth.Value.Issuer,
+                ValidAudience = auth.Value.Audience,
+                IssuerSigningKey = key.Key,
+                ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+                ValidTypes = [TokenIssuer.TokenType],
+                ClockSkew = TimeSpan.Zero,
+                RequireExpirationTime = true,
+                RequireSignedTokens = true,
+                NameClaimType = JwtRegisteredClaimNames.Sub,
+                RoleClaimType = TokenIssuer.RoleClaim,
+            };
+            jwt.Events = new JwtBearerEvents
+            {
+                OnChallenge = async context =>
+                {
+                    context.HandleResponse();
+                    await WriteProblemAsync(context.HttpContext, Problems.Create(401, "unauthorized", "Unauthorized",
+                        "A valid bearer access token is required."));
+                },
+                OnForbidden = context => WriteProblemAsync(context.HttpContext, Problems.Create(403, "forbidden", "Forbidden",
+                    "Your role may not use this endpoint.")),
+            };
+        });
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(SuperAdminPolicy, p => p.RequireRole(Roles.SuperAdmin))
+            .AddPolicy(TenantAdminPolicy, p => p.RequireRole(Roles.TenantAdmin))
+            .AddPolicy(TenantUserPolicy, p => p.RequireRole(Roles.TenantAdmin, Roles.Member))
+            .AddPolicy(AnyUserPolicy, p => p.RequireRole(Roles.SuperAdmin, Roles.TenantAdmin, Roles.Member));
+        return builder;
+    }
+
+    private static Task WriteProblemAsync(HttpContext context, Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult problem) => problem.ExecuteAsync(context);
+
+    /// <summary>The authenticated caller of this request, from the validated token only.</summary>
+    public static Caller ToCaller(this ClaimsPrincipal user)
+    {
+        var role = user.FindFirstValue(TokenIssuer.RoleClaim) ?? "";
+        var tenant = role == Roles.SuperAdmin ? GrainKeys.SystemTenant : Guid.Parse(user.FindFirstValue(TokenIssuer.TenantClaim)!);
+        return new Caller(tenant, Guid.Parse(user.FindFirstValue(JwtRegisteredClaimNames.Sub)!), role, user.FindFirstValue(JwtRegisteredClaimNames.Email));
+    }
+}
+
+/// <summary>The HMAC key that signs access tokens: from configuration, or generated once under the data directory.</summary>
+public sealed class SigningKey(SymmetricSecurityKey key)
+{
+    public SymmetricSecurityKey Key => key;
+
+    public static SigningKey Load(IConfiguration configuration)
+    {
+        var configured = configuration["Shohayota:Auth:SigningKey"];
+        byte[] bytes;
+        if (!string.IsNullOrEmpty(configured))
+        {
+            bytes = Convert.FromBase64String(configured);
+        }
+        else
+        {
+            var directory = configuration["Shohayota:DataDirectory"] ?? ".data";
+            Directory.CreateDirectory(directory);
+            var file = Path.Combine(directory, "jwt-signing.key");
+            if (!File.Exists(file))
+            {
+                using (File.Create(file))
+                {
+                }
+
+                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                File.WriteAllText(file, Convert.ToBase64String(RandomNumberGenerator.GetBytes(64)));
+            }
+
+            bytes = Convert.FromBase64String(File.ReadAllText(file).Trim());
+        }
+
+        if (bytes.Length < 32)
+        {
+            throw new InvalidOperationException("Shohayota:Auth:SigningKey must be at least 32 bytes (base64).");
+        }
+
+        return new SigningKey(new SymmetricSecurityKey(bytes) { KeyId = Convert.ToHexString(SHA256.HashData(bytes))[..16] });
+    }
+}
+
+public sealed class TokenIssuer(SigningKey key, IOptions<AuthOptions> options, TimeProvider time)
+{
+    public const string TokenType = "at+jwt";
+    public const string RoleClaim = "role";
+    public const string TenantClaim = "tid";
+    private readonly JsonWebTokenHandler _handler = new();
+
+    public (string Token, int ExpiresIn) Issue(Grains.Interfaces.Users.UserDetails user)
+    {
+        var now = time.GetUtcNow();
+        var lifetime = options.Value.AccessTokenLifetime;
+        var claims = new Dictionary<string, object>
+        {
+            [JwtRegisteredClaimNames.Sub] = user.Id.ToString("D"),
+            [JwtRegisteredClaimNames.Email] = user.Email,
+            [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
+            [RoleClaim] = user.Role,
+        };
+        if (user.Role != Roles.SuperAdmin)
+        {
+            claims[TenantClaim] = user.TenantId.ToString("D");
+        }
+
+        var token = _handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = options.Value.Issuer,
+            Audience = options.Value.Audience,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = now.Add(lifetime).UtcDateTime,
+            Claims = claims,
+            TokenType = TokenType,
+            SigningCredentials = new SigningCredentials(key.Key, SecurityAlgorithms.HmacSha256),
+        });
+        return (token, (int)lifetime.TotalSeconds);
+    }
+}

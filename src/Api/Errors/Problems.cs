@@ -1,0 +1,55 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Shohayota.Grains.Interfaces.Common;
+
+namespace Shohayota.Api.Errors;
+
+/// <summary>RFC 9457 problem documents with one stable <c>type</c> per kind of error.</summary>
+public static class Problems
+{
+    public const string TypeBase = "https://shohayota.dev/problems/";
+
+    public static ProblemHttpResult From(Failure failure, string? detail) => failure switch
+    {
+        Failure.NotFound => Create(StatusCodes.Status404NotFound, "not-found", "Not found", detail),
+        Failure.Conflict => Create(StatusCodes.Status409Conflict, "conflict", "Conflict", detail),
+        Failure.Forbidden => Create(StatusCodes.Status403Forbidden, "forbidden", "Forbidden", detail),
+        Failure.Validation => Create(StatusCodes.Status400BadRequest, "validation", "Invalid request", detail),
+        Failure.TenantSuspended => Create(StatusCodes.Status403Forbidden, "tenant-suspended", "Tenant suspended", detail),
+        Failure.TenantCanceled => Create(StatusCodes.Status403Forbidden, "tenant-canceled", "Tenant canceled (read-only)", detail),
+        Failure.TenantDeleted => Create(StatusCodes.Status403Forbidden, "tenant-deleted", "Tenant deleted", detail),
+        Failure.UserDisabled => Create(StatusCodes.Status403Forbidden, "user-disabled", "User disabled", detail),
+        Failure.InvalidCredentials => Create(StatusCodes.Status401Unauthorized, "invalid-credentials", "Sign-in failed", detail),
+        Failure.InvalidToken => Create(StatusCodes.Status401Unauthorized, "invalid-token", "Invalid token", detail),
+        Failure.TransitionNotAllowed => Create(StatusCodes.Status409Conflict, "transition-not-allowed", "Transition not allowed", detail),
+        Failure.RetentionNotElapsed => Create(StatusCodes.Status409Conflict, "retention-not-elapsed", "Retention period not over", detail),
+        Failure.DuplicateEmail => Create(StatusCodes.Status409Conflict, "duplicate-email", "E-mail address in use", detail),
+        Failure.IdempotencyMismatch => Create(StatusCodes.Status422UnprocessableEntity, "idempotency-key-reused", "Idempotency-Key reused", detail),
+        _ => Create(StatusCodes.Status500InternalServerError, "internal-error", "Internal error", "Something went wrong on our side."),
+    };
+
+    public static ProblemHttpResult Create(int status, string kind, string title, string? detail) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypeBase + kind);
+
+    public static ValidationProblem Validation(IDictionary<string, string[]> errors) =>
+        TypedResults.ValidationProblem(errors, detail: "One or more fields are invalid.", title: "Invalid request", type: TypeBase + "validation");
+}
+
+/// <summary>Collects every invalid field of a request, so one problem document lists them all.</summary>
+public sealed class FieldErrors
+{
+    private readonly Dictionary<string, string[]> _errors = new(StringComparer.Ordinal);
+
+    public bool Any => _errors.Count > 0;
+
+    public FieldErrors Check(string field, string? error)
+    {
+        if (error is not null)
+        {
+            _errors[field] = [error];
+        }
+
+        return this;
+    }
+
+    public ValidationProblem ToProblem() => Problems.Validation(_errors);
+}

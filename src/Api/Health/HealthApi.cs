@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
+using Orleans.Runtime;
+
+namespace Shohayota.Api.Health;
+
+public static class HealthApi
+{
+    public static WebApplicationBuilder AddShohayotaHealth(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddHealthChecks()
+            .AddCheck<DatabaseHealthCheck>("database")
+            .AddCheck<ClusterHealthCheck>("cluster");
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGet("/api/health", GetHealthAsync).AllowAnonymous().WithTags("Health");
+        return routes;
+    }
+
+    private static async Task<IResult> GetHealthAsync(HealthCheckService health, CancellationToken cancellationToken)
+    {
+        var report = await health.CheckHealthAsync(cancellationToken);
+        var body = new
+        {
+            status = Name(report.Status),
+            checks = report.Entries.ToDictionary(
+                e => e.Key,
+                e => new Dictionary<string, object?>(e.Value.Data.Select(d => KeyValuePair.Create(d.Key, (object?)d.Value)))
+                {
+                    ["status"] = Name(e.Value.Status),
+                    ["description"] = e.Value.Description,
+                }),
+        };
+        return TypedResults.Json(body, statusCode: report.Status == HealthStatus.Unhealthy ? 503 : 200);
+    }
+
+    private static string Name(HealthStatus status) => status switch
+    {
+        HealthStatus.Healthy => "healthy",
+        HealthStatus.Degraded => "degraded",
+        _ => "unhealthy",
+    };
+}
+
+/// <summary>A fresh connection and <c>SELECT 1</c>, with a short timeout; says nothing about the connection string.</summary>
+internal sealed class DatabaseHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(3));
+        try
+        {
+            await using var command = dataSource.CreateCommand("SELECT 1");
+            await command.ExecuteScalarAsync(timeout.Token);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException or System.Net.Sockets.SocketException)
+        {
+            return HealthCheckResult.Unhealthy("PostgreSQL is unreachable.");
+        }
+    }
+}
+
+internal sealed class ClusterHealthCheck(IGrainFactory grains) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true, cancellationToken).WaitAsync(TimeSpan.FromSeconds(3), cancellationToken);
+            return HealthCheckResult.Healthy(data: new Dictionary<string, object> { ["activeSilos"] = hosts.Count });
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException or OperationCanceledException)
+        {
+            return HealthCheckResult.Unhealthy("The Orleans cluster does not answer.");
+        }
+    }
+}

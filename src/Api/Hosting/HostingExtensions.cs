@@ -1,0 +1,62 @@
+using Npgsql;
+using Orleans.Configuration;
+using Shohayota.Grains;
+using Shohayota.Silo;
+using Shohayota.Silo.Database;
+
+namespace Shohayota.Api.Hosting;
+
+public static class HostingExtensions
+{
+    /// <summary>
+    /// The database (configured, or a managed local cluster, migrated) and this node's place in the cluster:
+    /// a co-hosted silo (default) or, with Shohayota:Cluster:Mode=client, a pure cluster client.
+    /// </summary>
+    public static async Task<WebApplicationBuilder> AddShohayotaClusterAsync(this WebApplicationBuilder builder)
+    {
+        using var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole());
+        var managed = await DatabaseSetup.PrepareAsync(builder.Configuration, loggerFactory);
+        if (managed is not null)
+        {
+            builder.Services.AddSingleton(managed);
+            builder.Services.AddHostedService<ManagedPostgresStopper>();
+        }
+
+        var mode = builder.Configuration["Shohayota:Cluster:Mode"] ?? "cohosted";
+        if (string.Equals(mode, "client", StringComparison.OrdinalIgnoreCase))
+        {
+            var connectionString = builder.Configuration.GetConnectionString(DatabaseSetup.ConnectionStringName)!;
+            var cluster = builder.Configuration.GetSection(ShohayotaClusterOptions.SectionName).Get<ShohayotaClusterOptions>() ?? new();
+            builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+            builder.Services.AddSingleton(TimeProvider.System);
+            builder.UseOrleansClient(client =>
+            {
+                client.Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = cluster.ClusterId;
+                    o.ServiceId = cluster.ServiceId;
+                });
+                client.UseAdoNetClustering(o =>
+                {
+                    o.Invariant = "Npgsql";
+                    o.ConnectionString = connectionString;
+                });
+            });
+        }
+        else
+        {
+            builder.UseOrleans(silo => silo.AddShohayotaSilo(builder.Configuration));
+        }
+
+        builder.Services.AddOptions<Grains.Tenants.TenantOptions>().BindConfiguration(Grains.Tenants.TenantOptions.SectionName);
+        return builder;
+    }
+
+    /// <summary>Stops the managed PostgreSQL after everything else has stopped (hosted services stop in reverse order).</summary>
+    private sealed class ManagedPostgresStopper(ManagedPostgres postgres) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => postgres.StopAsync();
+    }
+}

@@ -1,0 +1,32 @@
+using Shohayota.Api.Auth;
+using Shohayota.Api.Errors;
+using Shohayota.Api.Health;
+using Shohayota.Api.Tenants;
+using Shohayota.Api.Users;
+
+namespace Shohayota.Api.Hosting;
+
+/// <summary>The whole front end as a table of contents; Program runs it, the tests host it on a free port.</summary>
+public static class ShohayotaApp
+{
+    public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        await builder.AddShohayotaClusterAsync();
+        builder.AddShohayotaErrors();
+        builder.AddShohayotaAuth();
+        builder.AddShohayotaHealth();
+
+        var app = builder.Build();
+        app.UseShohayotaErrors();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapHealthApi();
+        app.MapAuthApi();
+        app.MapUsersApi();
+        app.MapAdminTenantsApi();
+        return app;
+    }
+}

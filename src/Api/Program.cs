@@ -1,0 +1,4 @@
+using Shohayota.Api.Hosting;
+
+var app = await ShohayotaApp.BuildAsync(args);
+await app.RunAsync();

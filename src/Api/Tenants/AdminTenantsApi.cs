@@ -1,0 +1,138 @@
+using Microsoft.AspNetCore.Mvc;
+using Shohayota.Api.Auth;
+using Shohayota.Api.Errors;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Grains.Security;
+using Shohayota.Grains.Tenants;
+
+namespace Shohayota.Api.Tenants;
+
+/// <summary>The runbook's tenant management: provision, list, inspect and move tenants through their lifecycle.</summary>
+public static class AdminTenantsApi
+{
+    public static IEndpointRouteBuilder MapAdminTenantsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/admin/tenants").WithTags("Admin: tenants").RequireAdmission(AuthExtensions.SuperAdminPolicy);
+        group.MapPost("/provision", ProvisionTenantAsync);
+        group.MapGet("/", ListTenantsAsync);
+        group.MapGet("/{id:guid}", GetTenantAsync);
+        group.MapPost("/{id:guid}/suspend", SuspendTenantAsync);
+        group.MapPost("/{id:guid}/reactivate", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).ReactivateAsync()));
+        group.MapPost("/{id:guid}/cancel", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).CancelAsync()));
+        group.MapPost("/{id:guid}/delete", DeleteTenantAsync);
+        return routes;
+    }
+
+    public sealed record ProvisionBody(string? Name, string? ContactEmail, string? AdminName, string? AdminEmail, string? AdminPassword, string? Plan);
+
+    public sealed record SuspendBody(string? Reason);
+
+    public sealed record DeleteBody(bool HardDelete, bool Force);
+
+    public sealed record TenantResponse(
+        Guid Id, string Name, string ContactEmail, string Plan, string Status, string? StatusReason,
+        DateTimeOffset CreatedAt, DateTimeOffset StatusChangedAt, DateTimeOffset? RetentionUntil);
+
+    public sealed record AdminBody(Guid Id, string Email);
+
+    public sealed record ProvisionResponse(
+        Guid Id, string Name, string ContactEmail, string Plan, string Status, DateTimeOffset CreatedAt, AdminBody Admin);
+
+    public static TenantResponse ToResponse(TenantDetails t) =>
+        new(t.Id, t.Name, t.ContactEmail, t.Plan, t.Status.ToWire(), t.StatusReason, t.CreatedAt, t.StatusChangedAt, t.RetentionUntil);
+
+    private static ITenantGrain Tenant(IGrainFactory grains, Guid id) => grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(id));
+
+    private static async Task<IResult> ProvisionTenantAsync(
+        ProvisionBody body, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, IGrainFactory grains,
+        Microsoft.Extensions.Options.IOptions<TenantOptions> options)
+    {
+        var plans = options.Value.Plans;
+        var errors = new FieldErrors()
+            .Check("name", Validation.Name(body.Name))
+            .Check("contactEmail", Validation.Email(body.ContactEmail))
+            .Check("adminName", Validation.Name(body.AdminName, "The admin's name"))
+            .Check("adminEmail", Validation.Email(body.AdminEmail))
+            .Check("adminPassword", PasswordHashing.Validate(body.AdminPassword))
+            .Check("plan", body.Plan is not null && plans.Contains(body.Plan) ? null : $"Plan must be one of: {string.Join(", ", plans)}.");
+        if (idempotencyKey is { Length: 0 or > 200 })
+        {
+            errors.Check("Idempotency-Key", "The Idempotency-Key header must have 1 to 200 characters.");
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        var request = new ProvisionTenantRequest(body.Name!, body.ContactEmail!, body.AdminName!, body.AdminEmail!, body.AdminPassword!, body.Plan!);
+        var outcome = idempotencyKey is null
+            ? await Tenant(grains, Guid.NewGuid()).ProvisionAsync(request)
+            : await grains.GetGrain<IProvisioningGrain>(GrainKeys.Provisioning(idempotencyKey)).ProvisionAsync(request);
+        if (!outcome.Succeeded)
+        {
+            return Problems.From(outcome.Failure, outcome.Detail);
+        }
+
+        var t = outcome.Value!.Tenant;
+        return TypedResults.Created(
+            $"/api/admin/tenants/{t.Id}",
+            new ProvisionResponse(t.Id, t.Name, t.ContactEmail, t.Plan, t.Status.ToWire(), t.CreatedAt, new AdminBody(outcome.Value.AdminId, outcome.Value.AdminEmail)));
+    }
+
+    private static async Task<IResult> ListTenantsAsync(IGrainFactory grains, string? status, string? plan, string? q, string? cursor, int? pageSize)
+    {
+        var errors = new FieldErrors()
+            .Check("status", status is null || TenantStatusNames.Parse(status) is not null ? null : "Status must be active, suspended, canceled or deleted.")
+            .Check("pageSize", pageSize is null or (>= 1 and <= 200) ? null : "pageSize must be between 1 and 200.")
+            .Check("cursor", cursor is null || Guid.TryParseExact(cursor, "N", out _) ? null : "The cursor is not one this API returned.");
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        var page = await grains.GetGrain<ITenantDirectoryGrain>("tenants").ListAsync(new TenantQuery(
+            TenantStatusNames.Parse(status), plan, q, pageSize ?? 50, cursor is null ? null : Guid.ParseExact(cursor, "N")));
+        return TypedResults.Ok(new { items = page.Items.Select(ToResponse), nextCursor = page.NextCursor });
+    }
+
+    private static async Task<IResult> GetTenantAsync(Guid id, IGrainFactory grains)
+    {
+        var tenant = await Tenant(grains, id).GetAsync();
+        return tenant is null ? Problems.From(Failure.NotFound, "No such tenant.") : TypedResults.Ok(ToResponse(tenant));
+    }
+
+    private static Task<IResult> SuspendTenantAsync(Guid id, IGrainFactory grains, HttpContext http) =>
+        WithOptionalBodyAsync<SuspendBody>(http, body =>
+            body?.Reason is { Length: > 1000 }
+                ? Task.FromResult<IResult>(new FieldErrors().Check("reason", "A reason has at most 1000 characters.").ToProblem())
+                : Respond(Tenant(grains, id).SuspendAsync(body?.Reason)));
+
+    private static Task<IResult> DeleteTenantAsync(Guid id, IGrainFactory grains, HttpContext http) =>
+        WithOptionalBodyAsync<DeleteBody>(http, body => Respond(Tenant(grains, id).DeleteAsync(body?.HardDelete ?? false, body?.Force ?? false)));
+
+    private static async Task<IResult> Respond(Task<Outcome<TenantDetails>> transition)
+    {
+        var outcome = await transition;
+        return outcome.Succeeded ? TypedResults.Ok(ToResponse(outcome.Value!)) : Problems.From(outcome.Failure, outcome.Detail);
+    }
+
+    // The runbook calls suspend without a body and delete with one; both are accepted.
+    private static async Task<IResult> WithOptionalBodyAsync<T>(HttpContext http, Func<T?, Task<IResult>> handle)
+        where T : class
+    {
+        T? body = null;
+        if (http.Request.ContentLength is > 0 || http.Request.Headers.TransferEncoding.Count > 0)
+        {
+            if (!http.Request.HasJsonContentType())
+            {
+                return Problems.Create(415, "unsupported-media-type", "Unsupported media type", "Send the body as application/json.");
+            }
+
+            body = await http.Request.ReadFromJsonAsync<T>();
+        }
+
+        return await handle(body);
+    }
+}

@@ -1,0 +1,61 @@
+using Shohayota.Api.Auth;
+using Shohayota.Api.Errors;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Users;
+using Shohayota.Grains.Security;
+
+namespace Shohayota.Api.Users;
+
+public static class UsersApi
+{
+    public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/users").WithTags("Users").RequireAdmission(AuthExtensions.TenantAdminPolicy);
+        group.MapGet("/", ListUsersAsync);
+        group.MapPost("/", CreateUserAsync);
+        group.MapPost("/{id:guid}/disable", (Guid id, HttpContext http, IGrainFactory grains) => SetDisabledAsync(id, true, http, grains));
+        group.MapPost("/{id:guid}/enable", (Guid id, HttpContext http, IGrainFactory grains) => SetDisabledAsync(id, false, http, grains));
+        return routes;
+    }
+
+    public sealed record CreateUserBody(string? Email, string? Name, string? Password, string? Role);
+
+    public sealed record UserResponse(Guid Id, string Email, string Name, string Role, bool Disabled, DateTimeOffset CreatedAt);
+
+    private static UserResponse ToResponse(UserDetails user) => new(user.Id, user.Email, user.Name, user.Role, user.Disabled, user.CreatedAt);
+
+    private static async Task<IResult> ListUsersAsync(HttpContext http, IGrainFactory grains)
+    {
+        var caller = http.User.ToCaller();
+        var users = await grains.GetGrain<IUserDirectoryGrain>("users").ListAsync(caller.TenantId);
+        return TypedResults.Ok(new { items = users.Select(ToResponse) });
+    }
+
+    private static async Task<IResult> CreateUserAsync(CreateUserBody body, HttpContext http, IGrainFactory grains)
+    {
+        var errors = new FieldErrors()
+            .Check("email", Validation.Email(body.Email))
+            .Check("name", Validation.Name(body.Name))
+            .Check("password", PasswordHashing.Validate(body.Password))
+            .Check("role", body.Role is null || Roles.IsTenantRole(body.Role) ? null : $"Role must be \"{Roles.TenantAdmin}\" or \"{Roles.Member}\".");
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        var caller = http.User.ToCaller();
+        var id = Guid.NewGuid();
+        var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(caller.TenantId, id))
+            .CreateAsync(new CreateUserRequest(body.Email!, body.Name!, body.Password!, body.Role ?? Roles.Member));
+        return outcome.Succeeded
+            ? TypedResults.Created($"/api/users/{id}", ToResponse(outcome.Value!))
+            : Problems.From(outcome.Failure, outcome.Detail);
+    }
+
+    private static async Task<IResult> SetDisabledAsync(Guid id, bool disabled, HttpContext http, IGrainFactory grains)
+    {
+        var caller = http.User.ToCaller();
+        var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(caller.TenantId, id)).SetDisabledAsync(disabled);
+        return outcome.Succeeded ? TypedResults.Ok(ToResponse(outcome.Value!)) : Problems.From(outcome.Failure, outcome.Detail);
+    }
+}
