@@ -18,13 +18,16 @@ public static class SiloExtensions
     /// The one silo configuration, shared by the Api's co-hosted silo, the standalone silo and the tests:
     /// ADO.NET clustering, grain storage (System.Text.Json) and reminders on PostgreSQL, and the isolation filter.
     /// </summary>
-    public static ISiloBuilder AddShohayotaSilo(this ISiloBuilder silo, IConfiguration configuration, bool configureEndpoints = true)
-    {
-        var connectionString = configuration.GetConnectionString(DatabaseSetup.ConnectionStringName)
-            ?? throw new InvalidOperationException($"ConnectionStrings:{DatabaseSetup.ConnectionStringName} is not set.");
-        var cluster = configuration.GetSection(ShohayotaClusterOptions.SectionName).Get<ShohayotaClusterOptions>() ?? new ShohayotaClusterOptions();
+    public static ISiloBuilder AddShohayotaSilo(this ISiloBuilder silo, IConfiguration configuration) =>
+        silo.AddShohayotaSilo(
+            configuration.GetConnectionString(DatabaseSetup.ConnectionStringName)
+                ?? throw new InvalidOperationException($"ConnectionStrings:{DatabaseSetup.ConnectionStringName} is not set."),
+            configuration.GetSection(ShohayotaClusterOptions.SectionName).Get<ShohayotaClusterOptions>() ?? new ShohayotaClusterOptions());
 
-        if (configureEndpoints)
+    /// <param name="cluster">Null when the caller (Orleans' TestingHost) manages membership and endpoints itself.</param>
+    public static ISiloBuilder AddShohayotaSilo(this ISiloBuilder silo, string connectionString, ShohayotaClusterOptions? cluster)
+    {
+        if (cluster is not null)
         {
             silo.Configure<ClusterOptions>(o =>
             {
