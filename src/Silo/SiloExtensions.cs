@@ -51,6 +51,7 @@ public static class SiloExtensions
         {
             o.Invariant = Invariant;
             o.ConnectionString = connectionString;
+            o.DeleteStateOnClear = true;
         });
         silo.UseAdoNetReminderService(o =>
         {

@@ -109,7 +109,7 @@ public sealed class TenantGrain(
             return Outcome<ProvisionedTenant>.Fail(Failure.Validation, invalid);
         }
 
-        var now = time.GetUtcNow();
+        var now = time.Now();
         var tenant = new TenantDetails(_id, request.Name.Trim(), request.ContactEmail.Trim(), request.Plan, TenantStatus.Active, null, now, now, null);
         var adminId = Guid.NewGuid();
         var hash = PasswordHashing.Hash(request.AdminPassword);
@@ -157,7 +157,7 @@ public sealed class TenantGrain(
 
     public Task<Outcome<TenantDetails>> ReactivateAsync()
     {
-        if (_tenant is { Status: TenantStatus.Canceled or TenantStatus.Deleted, RetentionUntil: { } until } && time.GetUtcNow() >= until)
+        if (_tenant is { Status: TenantStatus.Canceled or TenantStatus.Deleted, RetentionUntil: { } until } && time.Now() >= until)
         {
             return Task.FromResult(Outcome<TenantDetails>.Fail(
                 Failure.TransitionNotAllowed, $"The tenant's retention period ended at {until:O}; it can no longer be reactivated."));
@@ -201,7 +201,7 @@ public sealed class TenantGrain(
                     $"The tenant is {_tenant.Status.ToWire()}; cancel or soft-delete it first and wait for its retention period, or pass \"force\": true.");
             }
 
-            if (time.GetUtcNow() < until)
+            if (time.Now() < until)
             {
                 return Outcome<TenantDetails>.Fail(Failure.RetentionNotElapsed,
                     $"The tenant is kept until {until:O}; a hard delete is possible from then on, or now with \"force\": true.");
@@ -269,7 +269,7 @@ public sealed class TenantGrain(
             return Outcome<TenantDetails>.Ok(_tenant);
         }
 
-        var now = time.GetUtcNow();
+        var now = time.Now();
         var retention = target switch
         {
             TenantStatus.Canceled or TenantStatus.Deleted when keepsRetention =>

@@ -1,4 +1,5 @@
 using Shohayota.Grains.Database;
+using Shohayota.Grains.Interfaces.Common;
 
 namespace Shohayota.Grains.Tenants;
 
@@ -7,9 +8,10 @@ internal static class TenantPurge
 {
     public static async Task DeleteTenantRowsAsync(TenantTransaction transaction, Guid tenantId)
     {
-        // Grain state of the tenant's grains: every tenant-owned key starts with "{tenantId}/".
-        await transaction.ExecuteAsync(
-            "DELETE FROM orleansstorage WHERE grainidextensionstring LIKE $1",
-            tenantId.ToString("D") + "/%");
+        // Grain state and reminders of the tenant's grains: every tenant-owned key starts with "{tenantId}/"
+        // (reminders store the full grain id, "{type}/{key}").
+        var prefix = tenantId.ToString("D") + "/%";
+        await transaction.ExecuteAsync("DELETE FROM orleans_storage WHERE grain_id_extension LIKE $1", prefix);
+        await transaction.ExecuteAsync("DELETE FROM orleans_reminders WHERE grain_id LIKE $1 OR grain_id = $2", "%/" + prefix, "tenant/" + GrainKeys.Tenant(tenantId));
     }
 }

@@ -66,7 +66,7 @@ public sealed class UserGrain(
             return Outcome<UserDetails>.Fail(Failure.Validation, invalid);
         }
 
-        var now = time.GetUtcNow();
+        var now = time.Now();
         var details = new UserDetails(_userId, _tenantId, request.Email.Trim(), request.Name.Trim(), request.Role, false, now);
         var hash = PasswordHashing.Hash(request.Password);
         try
@@ -91,7 +91,7 @@ public sealed class UserGrain(
 
     public async Task<Outcome<SignIn>> SignInAsync(string password)
     {
-        var now = time.GetUtcNow();
+        var now = time.Now();
         if (_row is null || _row.LockedUntil > now)
         {
             PasswordHashing.VerifyAgainstDummy(password);
@@ -145,13 +145,13 @@ public sealed class UserGrain(
             }
 
             var family = reader.GetGuid(0);
-            var expired = reader.GetFieldValue<DateTimeOffset>(2) <= time.GetUtcNow();
+            var expired = reader.GetFieldValue<DateTimeOffset>(2) <= time.Now();
             var consumed = !reader.IsDBNull(3);
             var revoked = !reader.IsDBNull(4);
             await reader.CloseAsync();
             if (consumed && !revoked)
             {
-                await transaction.ExecuteAsync("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL", family, time.GetUtcNow());
+                await transaction.ExecuteAsync("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL", family, time.Now());
                 await transaction.CommitAsync();
                 logger.LogWarning("Refresh token reuse for user {UserId} of tenant {TenantId}: family {Family} revoked", _userId, _tenantId, family);
                 return InvalidToken<SignIn>();
@@ -167,7 +167,7 @@ public sealed class UserGrain(
                 return refusal.As<SignIn>();
             }
 
-            await transaction.ExecuteAsync("UPDATE refresh_tokens SET consumed_at = $2 WHERE id = $1", tokenId, time.GetUtcNow());
+            await transaction.ExecuteAsync("UPDATE refresh_tokens SET consumed_at = $2 WHERE id = $1", tokenId, time.Now());
             var issued = await IssueAsync(family, transaction);
             await transaction.CommitAsync();
             return Outcome<SignIn>.Ok(new SignIn(_row.Details, issued));
@@ -187,7 +187,7 @@ public sealed class UserGrain(
 
             var family = reader.GetGuid(0);
             await reader.CloseAsync();
-            await transaction.ExecuteAsync("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL", family, time.GetUtcNow());
+            await transaction.ExecuteAsync("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL", family, time.Now());
         }
 
         await transaction.CommitAsync();
@@ -209,10 +209,10 @@ public sealed class UserGrain(
         if (_row.Details.Disabled != disabled)
         {
             await using var transaction = await database.BeginAsync(_tenantId);
-            await transaction.ExecuteAsync("UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1", _userId, disabled, time.GetUtcNow());
+            await transaction.ExecuteAsync("UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1", _userId, disabled, time.Now());
             if (disabled)
             {
-                await transaction.ExecuteAsync("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL", _userId, time.GetUtcNow());
+                await transaction.ExecuteAsync("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL", _userId, time.Now());
             }
 
             await transaction.CommitAsync();
@@ -245,7 +245,7 @@ public sealed class UserGrain(
     {
         var tokenId = Guid.NewGuid();
         var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        var now = time.GetUtcNow();
+        var now = time.Now();
         var expires = now.Add(options.Value.RefreshTokenLifetime);
         const string insert = """
             INSERT INTO refresh_tokens (tenant_id, id, user_id, family_id, secret_hash, created_at, expires_at)
