@@ -23,6 +23,7 @@ public static class Problems
         Failure.TransitionNotAllowed => Create(StatusCodes.Status409Conflict, "transition-not-allowed", "Transition not allowed", detail),
         Failure.RetentionNotElapsed => Create(StatusCodes.Status409Conflict, "retention-not-elapsed", "Retention period not over", detail),
         Failure.DuplicateEmail => Create(StatusCodes.Status409Conflict, "duplicate-email", "E-mail address in use", detail),
+        Failure.PreconditionFailed => Create(StatusCodes.Status412PreconditionFailed, "precondition-failed", "Version mismatch", detail),
         Failure.IdempotencyMismatch => Create(StatusCodes.Status422UnprocessableEntity, "idempotency-key-reused", "Idempotency-Key reused", detail),
         _ => Create(StatusCodes.Status500InternalServerError, "internal-error", "Internal error", "Something went wrong on our side."),
     };

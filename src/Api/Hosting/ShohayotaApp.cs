@@ -1,4 +1,5 @@
 using Shohayota.Api.Auth;
+using Shohayota.Api.Customers;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Health;
 using Shohayota.Api.Tenants;
@@ -27,6 +28,7 @@ public static class ShohayotaApp
         app.MapAuthApi();
         app.MapUsersApi();
         app.MapAdminTenantsApi();
+        app.MapCustomersApi();
         return app;
     }
 }

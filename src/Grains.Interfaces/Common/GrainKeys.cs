@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Shohayota.Grains.Interfaces.Common;
 
 /// <summary>
@@ -15,6 +13,10 @@ public static class GrainKeys
 
     public static string User(Guid tenantId, Guid userId) => $"{tenantId:D}/user/{userId:D}";
 
+    public static string Customer(Guid tenantId, Guid customerId) => $"{tenantId:D}/customer/{customerId:D}";
+
+    public static string CustomerQuery(Guid tenantId) => $"{tenantId:D}/customers";
+
     public static string Provisioning(string idempotencyKey) => $"provision/{idempotencyKey}";
 
     /// <summary>The tenant a tenant-owned key belongs to, or null when the key is not tenant-owned.</summary>
@@ -29,15 +31,11 @@ public static class GrainKeys
         return slash == 36 && Guid.TryParseExact(key.AsSpan(0, 36), "D", out var owner) ? owner : null;
     }
 
-    public static Guid TenantIdOf(ITenantGrainKey grain) => Parse(grain.GetPrimaryKeyString(), "tenant/".Length);
-
     public static (Guid TenantId, Guid LocalId) Split(string key)
     {
         var last = key.LastIndexOf('/');
         return (Guid.ParseExact(key.AsSpan(0, 36), "D"), Guid.ParseExact(key.AsSpan(last + 1), "D"));
     }
-
-    private static Guid Parse(string key, int offset) => Guid.Parse(key.AsSpan(offset), CultureInfo.InvariantCulture);
 }
 
 /// <summary>Marker for grains keyed by <see cref="GrainKeys.Tenant"/>.</summary>

@@ -18,6 +18,7 @@ public enum Failure
     RetentionNotElapsed,
     DuplicateEmail,
     IdempotencyMismatch,
+    PreconditionFailed,
 }
 
 [GenerateSerializer, Immutable, Alias("Outcome`1")]

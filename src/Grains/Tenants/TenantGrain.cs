@@ -232,9 +232,9 @@ public sealed class TenantGrain(
                 await deactivate;
             }
 
+            await TenantPurge.DeleteTenantRowsAsync(transaction, _id);
             await transaction.ExecuteAsync("DELETE FROM refresh_tokens");
             await transaction.ExecuteAsync("DELETE FROM users");
-            await TenantPurge.DeleteTenantRowsAsync(transaction, _id);
             await transaction.ExecuteAsync("DELETE FROM tenants WHERE id = $1", _id);
             await transaction.CommitAsync();
         }

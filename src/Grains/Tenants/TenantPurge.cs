@@ -3,13 +3,14 @@ using Shohayota.Grains.Interfaces.Common;
 
 namespace Shohayota.Grains.Tenants;
 
-/// <summary>The tenant-owned rows a hard delete removes besides users and tokens; later features add their tables here.</summary>
+/// <summary>The tenant-owned rows a hard delete removes besides users and tokens (run before those: customers reference users).</summary>
 internal static class TenantPurge
 {
     public static async Task DeleteTenantRowsAsync(TenantTransaction transaction, Guid tenantId)
     {
         // Grain state and reminders of the tenant's grains: every tenant-owned key starts with "{tenantId}/"
         // (reminders store the full grain id, "{type}/{key}").
+        await transaction.ExecuteAsync("DELETE FROM customers");
         var prefix = tenantId.ToString("D") + "/%";
         await transaction.ExecuteAsync("DELETE FROM orleans_storage WHERE grain_id_extension LIKE $1", prefix);
         await transaction.ExecuteAsync("DELETE FROM orleans_reminders WHERE grain_id LIKE $1 OR grain_id = $2", "%/" + prefix, "tenant/" + GrainKeys.Tenant(tenantId));

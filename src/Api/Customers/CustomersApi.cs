@@ -1,0 +1,244 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Primitives;
+using Shohayota.Api.Auth;
+using Shohayota.Api.Errors;
+using Shohayota.Grains.Customers;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Customers;
+
+namespace Shohayota.Api.Customers;
+
+/// <summary>The CRM's customers. The tenant is the caller's, from the token; another tenant's id answers like a missing one.</summary>
+public static class CustomersApi
+{
+    private static readonly HashSet<string> ListParameters = new(StringComparer.Ordinal) { "q", "status", "tag", "ownerUserId", "sort", "pageSize", "cursor" };
+
+    private static readonly Dictionary<string, CustomerSort> Sorts = new(StringComparer.Ordinal)
+    {
+        ["createdAt"] = CustomerSort.CreatedAtAscending,
+        ["-createdAt"] = CustomerSort.CreatedAtDescending,
+        ["updatedAt"] = CustomerSort.UpdatedAtAscending,
+        ["-updatedAt"] = CustomerSort.UpdatedAtDescending,
+        ["name"] = CustomerSort.NameAscending,
+        ["-name"] = CustomerSort.NameDescending,
+    };
+
+    public static IEndpointRouteBuilder MapCustomersApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/customers").WithTags("Customers").RequireAdmission(AuthExtensions.TenantUserPolicy);
+        group.MapGet("/", ListCustomersAsync);
+        group.MapPost("/", CreateCustomerAsync);
+        group.MapGet("/{id:guid}", GetCustomerAsync);
+        group.MapPut("/{id:guid}", UpdateCustomerAsync);
+        group.MapDelete("/{id:guid}", DeleteCustomerAsync);
+        return routes;
+    }
+
+    public sealed record CustomerBody(
+        string? Name, string? Email, string? Phone, string? Company, string? Status, List<string?>? Tags, string? Notes, Guid? OwnerUserId);
+
+    public sealed record CustomerResponse(
+        Guid Id, string Name, string? Email, string? Phone, string? Company, string Status, IReadOnlyList<string> Tags, string? Notes,
+        Guid? OwnerUserId, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, int Version);
+
+    public static CustomerResponse ToResponse(CustomerDetails c) =>
+        new(c.Id, c.Name, c.Email, c.Phone, c.Company, c.Status, c.Tags, c.Notes, c.OwnerUserId, c.CreatedAt, c.UpdatedAt, c.Version);
+
+    private static ICustomerGrain Customer(IGrainFactory grains, HttpContext http, Guid id) =>
+        grains.GetGrain<ICustomerGrain>(GrainKeys.Customer(http.User.ToCaller().TenantId, id));
+
+    private static async Task<IResult> GetCustomerAsync(Guid id, HttpContext http, IGrainFactory grains)
+    {
+        var customer = await Customer(grains, http, id).GetAsync();
+        if (customer is null)
+        {
+            return NotFound();
+        }
+
+        http.Response.Headers.ETag = ETag(customer.Version);
+        return TypedResults.Ok(ToResponse(customer));
+    }
+
+    private static async Task<IResult> CreateCustomerAsync(CustomerBody body, HttpContext http, IGrainFactory grains)
+    {
+        if (Validate(body) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var id = Guid.NewGuid();
+        var outcome = await Customer(grains, http, id).CreateAsync(ToFields(body));
+        if (!outcome.Succeeded)
+        {
+            return Problems.From(outcome.Failure, outcome.Detail);
+        }
+
+        http.Response.Headers.ETag = ETag(outcome.Value!.Version);
+        return TypedResults.Created($"/api/customers/{id}", ToResponse(outcome.Value));
+    }
+
+    private static async Task<IResult> UpdateCustomerAsync(Guid id, CustomerBody body, HttpContext http, IGrainFactory grains)
+    {
+        if (!TryIfMatch(http, out var expected))
+        {
+            return Malformed("If-Match", "If-Match must be the ETag this API returned (e.g. \"3\").");
+        }
+
+        if (Validate(body) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var outcome = await Customer(grains, http, id).UpdateAsync(ToFields(body), expected);
+        if (!outcome.Succeeded)
+        {
+            return outcome.Failure == Failure.NotFound ? NotFound() : Problems.From(outcome.Failure, outcome.Detail);
+        }
+
+        http.Response.Headers.ETag = ETag(outcome.Value!.Version);
+        return TypedResults.Ok(ToResponse(outcome.Value));
+    }
+
+    private static async Task<IResult> DeleteCustomerAsync(Guid id, HttpContext http, IGrainFactory grains)
+    {
+        if (!TryIfMatch(http, out var expected))
+        {
+            return Malformed("If-Match", "If-Match must be the ETag this API returned (e.g. \"3\").");
+        }
+
+        var outcome = await Customer(grains, http, id).DeleteAsync(expected);
+        return outcome.Succeeded ? TypedResults.NoContent()
+            : outcome.Failure == Failure.NotFound ? NotFound()
+            : Problems.From(outcome.Failure, outcome.Detail);
+    }
+
+    private static async Task<IResult> ListCustomersAsync(HttpContext http, IGrainFactory grains)
+    {
+        var query = http.Request.Query;
+        var errors = new FieldErrors();
+        foreach (var unknown in query.Keys.Where(k => !ListParameters.Contains(k)))
+        {
+            errors.Check(unknown, $"Unknown parameter; use {string.Join(", ", ListParameters)}.");
+        }
+
+        foreach (var repeated in query.Where(p => p.Value.Count > 1))
+        {
+            errors.Check(repeated.Key, "Give this parameter once.");
+        }
+
+        string? One(string name) => query.TryGetValue(name, out var v) ? v.ToString() : null;
+        var q = One("q");
+        var status = One("status");
+        var tag = One("tag");
+        var pageSize = 50;
+        Guid? owner = null;
+        CustomerSort sort = CustomerSort.CreatedAtDescending;
+        CustomerCursor? cursor = null;
+
+        errors.Check("q", q is { Length: > 200 } ? "q has at most 200 characters." : q is not null && q.Any(char.IsControl) ? "q cannot contain control characters." : null);
+        errors.Check("status", status is null || CustomerStatuses.All.Contains(status) ? null : $"Status must be one of: {string.Join(", ", CustomerStatuses.All)}.");
+        errors.Check("tag", tag is null || tag.Length is >= 1 and <= CustomerRules.MaxTagLength ? null : $"A tag has 1 to {CustomerRules.MaxTagLength} characters.");
+        if (One("pageSize") is { } size && !(int.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) && pageSize is >= 1 and <= 200))
+        {
+            errors.Check("pageSize", "pageSize must be a whole number from 1 to 200.");
+        }
+
+        if (One("ownerUserId") is { } ownerText)
+        {
+            errors.Check("ownerUserId", Guid.TryParse(ownerText, out var parsed) ? null : "ownerUserId must be a user id.");
+            owner = parsed;
+        }
+
+        if (One("sort") is { } sortText && !Sorts.TryGetValue(sortText, out sort))
+        {
+            errors.Check("sort", $"sort must be one of: {string.Join(", ", Sorts.Keys)}.");
+        }
+
+        if (One("cursor") is { } cursorText)
+        {
+            cursor = DecodeCursor(cursorText);
+            errors.Check("cursor", cursor is null ? "The cursor is not one this API returned."
+                : cursor.Sort != sort ? "The cursor belongs to another sort order; keep the sort of the first page." : null);
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        var caller = http.User.ToCaller();
+        var page = await grains.GetGrain<ICustomerQueryGrain>(GrainKeys.CustomerQuery(caller.TenantId))
+            .ListAsync(new CustomerQuery(q is { Length: > 0 } ? q : null, status, tag, owner, sort, pageSize, cursor));
+        return TypedResults.Ok(new { items = page.Items.Select(ToResponse), nextCursor = page.Next is null ? null : EncodeCursor(page.Next) });
+    }
+
+    private static IResult? Validate(CustomerBody body)
+    {
+        var errors = CustomerRules.Check(body.Name, body.Email, body.Phone, body.Company, body.Status, body.Tags, body.Notes);
+        if (errors.Count == 0)
+        {
+            return null;
+        }
+
+        return Problems.Validation(errors.ToDictionary(e => e.Key, e => new[] { e.Value }));
+    }
+
+    private static CustomerFields ToFields(CustomerBody b) =>
+        new(b.Name!, b.Email, b.Phone, b.Company, b.Status ?? CustomerStatuses.Default, b.Tags?.Select(t => t!).ToList() ?? [], b.Notes, b.OwnerUserId);
+
+    // The same body for a foreign id as for a missing one: nothing tells another tenant's customer exists.
+    private static IResult NotFound() => Problems.From(Failure.NotFound, "No such customer.");
+
+    private static IResult Malformed(string field, string message) => new FieldErrors().Check(field, message).ToProblem();
+
+    private static string ETag(int version) => $"\"{version.ToString(CultureInfo.InvariantCulture)}\"";
+
+    private static bool TryIfMatch(HttpContext http, out int? version)
+    {
+        version = null;
+        StringValues header = http.Request.Headers.IfMatch;
+        if (StringValues.IsNullOrEmpty(header) || header.ToString() == "*")
+        {
+            return true;
+        }
+
+        var text = header.ToString().Trim();
+        if (text.StartsWith("W/", StringComparison.Ordinal))
+        {
+            text = text[2..];
+        }
+
+        if (text.Length < 3 || text[0] != '"' || text[^1] != '"' ||
+            !int.TryParse(text.AsSpan(1, text.Length - 2), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+        {
+            return false;
+        }
+
+        version = parsed;
+        return true;
+    }
+
+    private sealed record CursorBody(CustomerSort S, string? N, DateTimeOffset? A, Guid I);
+
+    private static string EncodeCursor(CustomerCursor c) =>
+        Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(new CursorBody(c.Sort, c.Name, c.At, c.Id)));
+
+    private static CustomerCursor? DecodeCursor(string text)
+    {
+        try
+        {
+            var body = JsonSerializer.Deserialize<CursorBody>(Base64Url.DecodeFromChars(text));
+            var byName = body?.S is CustomerSort.NameAscending or CustomerSort.NameDescending;
+            return body is null || !Enum.IsDefined(body.S) || body.I == Guid.Empty || (byName ? body.N is null : body.A is null)
+                ? null
+                : new CustomerCursor(body.S, body.N, body.A, body.I);
+        }
+        catch (Exception e) when (e is FormatException or JsonException)
+        {
+            return null;
+        }
+    }
+}

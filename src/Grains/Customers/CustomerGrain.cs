@@ -1,0 +1,141 @@
+using Npgsql;
+using Shohayota.Grains.Database;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Customers;
+
+namespace Shohayota.Grains.Customers;
+
+/// <summary>
+/// The single writer of one customer's row. Every change is one transaction; memory is updated only after
+/// it commits, so the grain's view and the table never diverge.
+/// </summary>
+[GrainType("customer")]
+public sealed class CustomerGrain(TenantDatabase database, TimeProvider time) : Grain, ICustomerGrain
+{
+    internal const string Columns = "id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version";
+
+    private Guid _tenantId;
+    private Guid _id;
+    private CustomerDetails? _customer;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        (_tenantId, _id) = GrainKeys.Split(this.GetPrimaryKeyString());
+        await using var transaction = await database.BeginAsync(_tenantId, cancellationToken);
+        await using var read = transaction.Command($"SELECT {Columns} FROM customers WHERE id = $1", _id);
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+        _customer = await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    public Task<CustomerDetails?> GetAsync() => Task.FromResult(_customer);
+
+    public async Task<Outcome<CustomerDetails>> CreateAsync(CustomerFields fields)
+    {
+        if (_customer is not null)
+        {
+            return Outcome<CustomerDetails>.Fail(Failure.Conflict, "This customer already exists.");
+        }
+
+        if (CustomerRules.FirstError(fields) is { } invalid)
+        {
+            return Outcome<CustomerDetails>.Fail(Failure.Validation, invalid);
+        }
+
+        var now = time.Now();
+        var created = ToDetails(fields, now, now, 1);
+        return await WriteAsync(created, transaction => transaction.ExecuteAsync(
+            """
+            INSERT INTO customers (tenant_id, id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1)
+            """,
+            _tenantId, _id, fields.Name, fields.Email, fields.Phone, fields.Company, fields.Status, fields.Tags.ToArray(), fields.Notes,
+            fields.OwnerUserId, now));
+    }
+
+    public async Task<Outcome<CustomerDetails>> UpdateAsync(CustomerFields fields, int? expectedVersion)
+    {
+        if (_customer is null)
+        {
+            return Outcome<CustomerDetails>.Fail(Failure.NotFound, "No such customer.");
+        }
+
+        if (expectedVersion is { } expected && expected != _customer.Version)
+        {
+            return Outcome<CustomerDetails>.Fail(Failure.PreconditionFailed,
+                $"The customer has changed (version {_customer.Version}, you sent {expected}); reload it and apply your change again.");
+        }
+
+        if (CustomerRules.FirstError(fields) is { } invalid)
+        {
+            return Outcome<CustomerDetails>.Fail(Failure.Validation, invalid);
+        }
+
+        var now = time.Now();
+        var updated = ToDetails(fields, _customer.CreatedAt, now, _customer.Version + 1);
+        return await WriteAsync(updated, transaction => transaction.ExecuteAsync(
+            """
+            UPDATE customers SET name = $3, email = $4, phone = $5, company = $6, status = $7, tags = $8, notes = $9,
+                owner_user_id = $10, updated_at = $11, version = $12
+            WHERE tenant_id = $1 AND id = $2
+            """,
+            _tenantId, _id, fields.Name, fields.Email, fields.Phone, fields.Company, fields.Status, fields.Tags.ToArray(), fields.Notes,
+            fields.OwnerUserId, now, updated.Version));
+    }
+
+    public async Task<Outcome<bool>> DeleteAsync(int? expectedVersion)
+    {
+        if (_customer is null)
+        {
+            return Outcome<bool>.Fail(Failure.NotFound, "No such customer.");
+        }
+
+        if (expectedVersion is { } expected && expected != _customer.Version)
+        {
+            return Outcome<bool>.Fail(Failure.PreconditionFailed, $"The customer has changed (version {_customer.Version}, you sent {expected}).");
+        }
+
+        await using (var transaction = await database.BeginAsync(_tenantId))
+        {
+            await transaction.ExecuteAsync("DELETE FROM customers WHERE tenant_id = $1 AND id = $2", _tenantId, _id);
+            await transaction.CommitAsync();
+        }
+
+        _customer = null;
+        DeactivateOnIdle();
+        return Outcome<bool>.Ok(true);
+    }
+
+    private async Task<Outcome<CustomerDetails>> WriteAsync(CustomerDetails next, Func<TenantTransaction, Task<int>> write)
+    {
+        try
+        {
+            await using var transaction = await database.BeginAsync(_tenantId);
+            await write(transaction);
+            await transaction.CommitAsync();
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        {
+            return Outcome<CustomerDetails>.Fail(Failure.Validation, "ownerUserId is not a user of this tenant.");
+        }
+
+        _customer = next;
+        return Outcome<CustomerDetails>.Ok(next);
+    }
+
+    private CustomerDetails ToDetails(CustomerFields f, DateTimeOffset createdAt, DateTimeOffset updatedAt, int version) =>
+        new(_id, f.Name, f.Email, f.Phone, f.Company, f.Status, f.Tags, f.Notes, f.OwnerUserId, createdAt, updatedAt, version);
+
+    internal static CustomerDetails Read(NpgsqlDataReader r) => new(
+        r.GetGuid(0),
+        r.GetString(1),
+        r.IsDBNull(2) ? null : r.GetString(2),
+        r.IsDBNull(3) ? null : r.GetString(3),
+        r.IsDBNull(4) ? null : r.GetString(4),
+        r.GetString(5),
+        r.GetFieldValue<string[]>(6),
+        r.IsDBNull(7) ? null : r.GetString(7),
+        r.IsDBNull(8) ? null : r.GetGuid(8),
+        r.GetFieldValue<DateTimeOffset>(9),
+        r.GetFieldValue<DateTimeOffset>(10),
+        r.GetInt32(11));
+}
