@@ -16,6 +16,7 @@ public static class GrainsExtensions
         services.AddSingleton<TenantDatabase>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<TenantOptions>().BindConfiguration(TenantOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<Diagnostics.IsolationOptions>().BindConfiguration(Diagnostics.IsolationOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         return services;
     }

@@ -13,7 +13,12 @@ public static class ErrorHandlingExtensions
     {
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
         {
-            c.ProblemDetails.Type ??= Problems.TypeBase + KindOf(c.ProblemDetails.Status);
+            // The framework's own problems (status code pages: 404, 405, 415, …) arrive typed with RFC 9110 links; ours replace them.
+            if (c.ProblemDetails.Type?.StartsWith(Problems.TypeBase, StringComparison.Ordinal) != true)
+            {
+                c.ProblemDetails.Type = Problems.TypeBase + KindOf(c.ProblemDetails.Status);
+            }
+
             c.ProblemDetails.Extensions["requestId"] = c.HttpContext.TraceIdentifier;
         });
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();

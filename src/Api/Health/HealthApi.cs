@@ -10,7 +10,8 @@ public static class HealthApi
     {
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database")
-            .AddCheck<ClusterHealthCheck>("cluster");
+            .AddCheck<ClusterHealthCheck>("cluster")
+            .AddCheck<IsolationHealthCheck>("isolation");
         return builder;
     }
 
@@ -77,6 +78,28 @@ internal sealed class ClusterHealthCheck(IGrainFactory grains) : IHealthCheck
         catch (Exception e) when (e is TimeoutException or OrleansException or OperationCanceledException)
         {
             return HealthCheckResult.Unhealthy("The Orleans cluster does not answer.");
+        }
+    }
+}
+
+/// <summary>Unhealthy once the live cross-tenant probe has ever seen a foreign row (sticky until the probe grain restarts).</summary>
+internal sealed class IsolationHealthCheck(IGrainFactory grains) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            Grains.Interfaces.Common.Caller.System.Enter();
+            var report = await grains.GetGrain<Grains.Interfaces.Diagnostics.IIsolationProbeGrain>("isolation").GetLastAsync()
+                .WaitAsync(TimeSpan.FromSeconds(3), cancellationToken);
+            var data = new Dictionary<string, object> { ["lastProbeAt"] = report?.ProbedAt.ToString("O") ?? "pending" };
+            return report is { EverLeaked: true } || report is { ForeignRowsSeen: > 0 }
+                ? HealthCheckResult.Unhealthy("The isolation probe saw another tenant's data.", data: data)
+                : HealthCheckResult.Healthy(data: data);
+        }
+        catch (Exception e) when (e is TimeoutException or OrleansException or OperationCanceledException)
+        {
+            return HealthCheckResult.Degraded("The isolation probe does not answer.");
         }
     }
 }

@@ -1,5 +1,6 @@
 using Shohayota.Api.Auth;
 using Shohayota.Api.Customers;
+using Shohayota.Api.Diagnostics;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Health;
 using Shohayota.Api.Tenants;
@@ -29,6 +30,7 @@ public static class ShohayotaApp
         app.MapUsersApi();
         app.MapAdminTenantsApi();
         app.MapCustomersApi();
+        app.MapDiagnosticsApi();
         return app;
     }
 }

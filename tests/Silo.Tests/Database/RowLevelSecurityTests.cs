@@ -1,0 +1,145 @@
+using Npgsql;
+using Shohayota.TestSupport;
+
+namespace Shohayota.Silo.Tests.Database;
+
+/// <summary>Layer 3 of tenant isolation, checked in SQL as the runtime role the application connects as.</summary>
+public sealed class RowLevelSecurityTests
+{
+    [Fact]
+    public async Task EveryTableWithATenantIdHasRowLevelSecurityEnabledForcedAndAPolicy()
+    {
+        var database = await TestDatabase.SharedAsync();
+        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
+        await connection.OpenAsync();
+
+        var tables = new List<(string Name, bool Enabled, bool Forced, long Policies)>();
+        await using (var read = new NpgsqlCommand(
+            """
+            SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p') AND n.nspname = 'public'
+              AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+            """,
+            connection))
+        await using (var reader = await read.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                tables.Add((reader.GetString(0), reader.GetBoolean(1), reader.GetBoolean(2), reader.GetInt64(3)));
+            }
+        }
+
+        tables.Select(t => t.Name).Should().Contain(["users", "refresh_tokens", "customers"]);
+        tables.Should().AllSatisfy(t =>
+        {
+            t.Enabled.Should().BeTrue($"{t.Name} must ENABLE ROW LEVEL SECURITY");
+            t.Forced.Should().BeTrue($"{t.Name} must FORCE ROW LEVEL SECURITY");
+            t.Policies.Should().BePositive($"{t.Name} needs a tenant policy");
+        });
+    }
+
+    [Fact]
+    public async Task WithNoTenantSetTheRuntimeRoleSeesNoTenantRows()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var (a, _) = await SeedTwoTenantsAsync(database);
+
+        await using var connection = new NpgsqlConnection(database.AppConnectionString);
+        await connection.OpenAsync();
+
+        foreach (var table in new[] { "users", "customers", "refresh_tokens" })
+        {
+            await using var count = new NpgsqlCommand($"SELECT count(*) FROM {table}", connection);
+            (await count.ExecuteScalarAsync()).Should().Be(0L, table);
+        }
+
+        await using var direct = new NpgsqlCommand($"SELECT count(*) FROM customers WHERE tenant_id = '{a}'", connection);
+        (await direct.ExecuteScalarAsync()).Should().Be(0L);
+    }
+
+    [Fact]
+    public async Task TenantACannotSelectUpdateDeleteOrInsertTenantBsRows()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var (a, b) = await SeedTwoTenantsAsync(database);
+        await using var connection = new NpgsqlConnection(database.AppConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await Execute(connection, $"SELECT set_config('app.tenant_id', '{a}', true)");
+
+        var seen = await Scalar(connection, $"SELECT count(*) FROM customers WHERE tenant_id = '{b}'");
+        var own = await Scalar(connection, "SELECT count(*) FROM customers");
+        var updated = await Execute(connection, $"UPDATE customers SET name = 'pwned' WHERE tenant_id = '{b}'");
+        var deleted = await Execute(connection, $"DELETE FROM customers WHERE tenant_id = '{b}'");
+        var insert = () => Execute(connection,
+            $"INSERT INTO customers (tenant_id, id, name, status, created_at, updated_at, version) VALUES ('{b}', gen_random_uuid(), 'planted', 'lead', now(), now(), 1)");
+
+        seen.Should().Be(0L);
+        own.Should().Be(1L);
+        updated.Should().Be(0);
+        deleted.Should().Be(0);
+        (await insert.Should().ThrowAsync<PostgresException>()).Which.SqlState.Should().Be(PostgresErrorCodes.InsufficientPrivilege);
+        await transaction.RollbackAsync();
+        await using var check = new NpgsqlConnection(database.SuperuserConnectionString);
+        await check.OpenAsync();
+        (await Scalar(check, $"SELECT count(*) FROM customers WHERE tenant_id = '{b}' AND name = 'b-customer'")).Should().Be(1L);
+    }
+
+    [Fact]
+    public async Task TheTenantSettingDiesWithItsTransactionSoAPooledConnectionForgetsIt()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var (a, _) = await SeedTwoTenantsAsync(database);
+        await using var connection = new NpgsqlConnection(database.AppConnectionString);
+        await connection.OpenAsync();
+
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await Execute(connection, $"SELECT set_config('app.tenant_id', '{a}', true)");
+            (await Scalar(connection, "SELECT count(*) FROM customers")).Should().Be(1L);
+            await transaction.CommitAsync();
+        }
+
+        (await Scalar(connection, "SELECT count(*) FROM customers")).Should().Be(0L);
+    }
+
+    [Fact]
+    public async Task TheRuntimeRoleCannotTurnRowLevelSecurityOff()
+    {
+        var database = await TestDatabase.SharedAsync();
+        await using var connection = new NpgsqlConnection(database.AppConnectionString);
+        await connection.OpenAsync();
+
+        var disable = () => Execute(connection, "ALTER TABLE customers DISABLE ROW LEVEL SECURITY");
+
+        (await disable.Should().ThrowAsync<PostgresException>()).Which.SqlState.Should().Be(PostgresErrorCodes.InsufficientPrivilege);
+    }
+
+    private static async Task<(Guid A, Guid B)> SeedTwoTenantsAsync(TestDatabase database)
+    {
+        var a = Guid.NewGuid();
+        var b = Guid.NewGuid();
+        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        foreach (var (tenant, name) in new[] { (a, "a-customer"), (b, "b-customer") })
+        {
+            await Execute(connection,
+                $"INSERT INTO customers (tenant_id, id, name, status, created_at, updated_at, version) VALUES ('{tenant}', gen_random_uuid(), '{name}', 'lead', now(), now(), 1)");
+        }
+
+        return (a, b);
+    }
+
+    private static async Task<int> Execute(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<object?> Scalar(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
+    }
+}
