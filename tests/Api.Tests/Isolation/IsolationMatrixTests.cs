@@ -1,0 +1,221 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Shohayota.Api.Tests.Infrastructure;
+
+namespace Shohayota.Api.Tests.Isolation;
+
+/// <summary>
+/// Layer 1 of tenant isolation, driven by the app's own route table: every route must have an entry here, and every
+/// tenant-scoped route is probed with own, foreign and missing ids for each tenant role.
+/// </summary>
+public sealed class IsolationMatrixTests
+{
+    private const int RequiredCrossTenantAttempts = 10_000;
+
+    private enum Kind
+    {
+        Public,
+        Self,
+        SuperAdminOnly,
+        Collection,
+        Create,
+        CustomerItem,
+        UserItem,
+    }
+
+    // A new route without an entry here fails RouteTableHasAMatrixEntryForEveryRoute.
+    private static readonly Dictionary<string, Kind> Matrix = new(StringComparer.Ordinal)
+    {
+        ["GET /api/health"] = Kind.Public,
+        ["POST /api/auth/login"] = Kind.Public,
+        ["POST /api/auth/refresh"] = Kind.Public,
+        ["POST /api/auth/logout"] = Kind.Public,
+        ["GET /api/auth/me"] = Kind.Self,
+        ["GET /api/users"] = Kind.Collection,
+        ["POST /api/users"] = Kind.Create,
+        ["POST /api/users/{id:guid}/disable"] = Kind.UserItem,
+        ["POST /api/users/{id:guid}/enable"] = Kind.UserItem,
+        ["GET /api/customers"] = Kind.Collection,
+        ["POST /api/customers"] = Kind.Create,
+        ["GET /api/customers/{id:guid}"] = Kind.CustomerItem,
+        ["PUT /api/customers/{id:guid}"] = Kind.CustomerItem,
+        ["DELETE /api/customers/{id:guid}"] = Kind.CustomerItem,
+    };
+
+    [Fact]
+    public async Task RouteTableHasAMatrixEntryForEveryRoute()
+    {
+        var host = await ApiHost.SharedAsync();
+
+        var missing = Routes(host).Where(r => Classify(r) is null).ToList();
+
+        missing.Should().BeEmpty("every route needs an isolation-matrix entry in {0}", nameof(IsolationMatrixTests));
+    }
+
+    [Fact]
+    public async Task CrossTenantAttemptsOnEveryTenantRouteLeakNothingAndChangeNothing()
+    {
+        var host = await ApiHost.SharedAsync();
+        var a = await host.ProvisionTenantAsync();
+        var b = await host.ProvisionTenantAsync();
+        var aMember = await host.AddUserAsync(a);
+        var ownCustomers = new List<string>();
+        var foreignCustomers = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            ownCustomers.Add(await CreateCustomerAsync(host, a.Admin.AccessToken, $"a-{i}"));
+            foreignCustomers.Add(await CreateCustomerAsync(host, b.Admin.AccessToken, $"b-{i}"));
+        }
+
+        var bMember = await host.AddUserAsync(b);
+        var foreignUsers = new[] { Id(b.Admin), Id(bMember) };
+        var before = await SnapshotAsync(host, b.Id);
+        var routes = Routes(host).Select(r => (Route: r, Kind: Classify(r)!.Value)).ToList();
+        var roles = new[] { ("tenant_admin", a.Admin.AccessToken), ("member", aMember.AccessToken) };
+        var attempts = 0;
+        var leaks = new ConcurrentBag<string>();
+
+        var probes = new List<(string Method, string Path, string Token, string Expect)>();
+        foreach (var (route, kind) in routes)
+        {
+            foreach (var (role, token) in roles)
+            {
+                switch (kind)
+                {
+                    case Kind.CustomerItem:
+                        probes.AddRange(foreignCustomers.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
+                        break;
+                    case Kind.UserItem:
+                        probes.AddRange(foreignUsers.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
+                        break;
+                    case Kind.SuperAdminOnly:
+                        probes.Add((route.Method, Fill(route.Pattern, b.Id.ToString()), token, "403"));
+                        break;
+                }
+            }
+        }
+
+        while (attempts < RequiredCrossTenantAttempts)
+        {
+            await Parallel.ForEachAsync(probes, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (probe, cancellation) =>
+            {
+                var method = new HttpMethod(probe.Method);
+                object? body = method == HttpMethod.Put || method == HttpMethod.Post ? new { name = "hijack", tenantId = a.Id } : null;
+                using var foreign = await host.SendAsync(method, probe.Path, probe.Token, body);
+                var foreignText = Strip(await foreign.Content.ReadAsStringAsync(cancellation));
+                if (probe.Expect == "403")
+                {
+                    if (foreign.StatusCode != HttpStatusCode.Forbidden)
+                    {
+                        leaks.Add($"{probe.Method} {probe.Path}: {(int)foreign.StatusCode}");
+                    }
+                }
+                else
+                {
+                    using var missing = await host.SendAsync(method, probe.Expect, probe.Token, body);
+                    var missingText = Strip(await missing.Content.ReadAsStringAsync(cancellation));
+                    if (foreign.StatusCode != missing.StatusCode || foreignText != missingText || foreign.IsSuccessStatusCode)
+                    {
+                        leaks.Add($"{probe.Method} {probe.Path}: {(int)foreign.StatusCode} {foreignText} vs missing {(int)missing.StatusCode} {missingText}");
+                    }
+                }
+
+                Interlocked.Increment(ref attempts);
+            });
+        }
+
+        foreach (var (role, token) in roles)
+        {
+            using var customers = await host.SendAsync(HttpMethod.Get, "/api/customers?pageSize=200", token);
+            var ids = (await customers.JsonAsync())["items"]!.AsArray().Select(c => c!["id"]!.GetValue<string>()).ToList();
+            ids.Should().NotIntersectWith(foreignCustomers, role);
+            ids.Should().Contain(ownCustomers, role);
+        }
+
+        using (var users = await host.SendAsync(HttpMethod.Get, "/api/users", a.Admin.AccessToken))
+        {
+            (await users.JsonAsync())["items"]!.AsArray().Select(u => u!["id"]!.GetValue<string>()).Should().NotIntersectWith(foreignUsers);
+        }
+
+        leaks.Should().BeEmpty();
+        attempts.Should().BeGreaterThanOrEqualTo(RequiredCrossTenantAttempts);
+        (await SnapshotAsync(host, b.Id)).Should().Be(before, "no cross-tenant attempt may change tenant B's rows");
+    }
+
+    [Fact]
+    public async Task ATenantIdInACreateBodyNeverPlacesTheRowInAnotherTenant()
+    {
+        var host = await ApiHost.SharedAsync();
+        var a = await host.ProvisionTenantAsync();
+        var b = await host.ProvisionTenantAsync();
+
+        using var customer = await host.SendAsync(HttpMethod.Post, "/api/customers", a.Admin.AccessToken, new { name = "c", tenantId = b.Id });
+        using var user = await host.SendAsync(HttpMethod.Post, "/api/users", a.Admin.AccessToken,
+            new { email = $"u-{Guid.NewGuid():N}@a.test", name = "u", password = "password-123", role = "member", tenantId = b.Id });
+
+        (await TenantOfAsync(host, "customers", (await customer.JsonAsync())["id"]!.GetValue<string>())).Should().Be(a.Id);
+        (await TenantOfAsync(host, "users", (await user.JsonAsync())["id"]!.GetValue<string>())).Should().Be(a.Id);
+    }
+
+    private static IEnumerable<(string Method, string Pattern)> Routes(ApiHost host) =>
+        host.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["*"])
+                .Select(m => (m, "/" + e.RoutePattern.RawText!.Trim('/'))))
+            .Distinct();
+
+    private static Kind? Classify((string Method, string Pattern) route) =>
+        Matrix.TryGetValue($"{route.Method} {route.Pattern}", out var kind) ? kind
+        : route.Pattern.StartsWith("/api/admin/", StringComparison.Ordinal) ? Kind.SuperAdminOnly
+        : null;
+
+    private static string Fill(string pattern, string id) =>
+        System.Text.RegularExpressions.Regex.Replace(pattern, @"\{[^}]+\}", id);
+
+    private static string Id(Session session) => session.Body["user"]!["id"]!.GetValue<string>();
+
+    private static async Task<string> CreateCustomerAsync(ApiHost host, string token, string name)
+    {
+        using var response = await host.SendAsync(HttpMethod.Post, "/api/customers", token, new { name });
+        response.EnsureSuccessStatusCode();
+        return (await response.JsonAsync())["id"]!.GetValue<string>();
+    }
+
+    private static async Task<string> SnapshotAsync(ApiHost host, Guid tenant)
+    {
+        await using var connection = new NpgsqlConnection(host.Database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT coalesce((SELECT md5(string_agg(c::text, '|' ORDER BY c.id)) FROM customers c WHERE c.tenant_id = $1), '') || ':' ||
+                   coalesce((SELECT md5(string_agg(u::text, '|' ORDER BY u.id)) FROM users u WHERE u.tenant_id = $1), '')
+            """,
+            connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = tenant });
+        return (string)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static async Task<Guid> TenantOfAsync(ApiHost host, string table, string id)
+    {
+        await using var connection = new NpgsqlConnection(host.Database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"SELECT tenant_id FROM {table} WHERE id = $1", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = Guid.Parse(id) });
+        return (Guid)(await command.ExecuteScalarAsync())!;
+    }
+
+    private static string Strip(string body)
+    {
+        if (string.IsNullOrEmpty(body) || JsonNode.Parse(body) is not JsonObject node)
+        {
+            return body;
+        }
+
+        node.Remove("traceId");
+        node.Remove("requestId");
+        return node.ToJsonString();
+    }
+}
