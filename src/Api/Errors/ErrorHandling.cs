@@ -66,12 +66,22 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
             BadHttpRequestException bad => (bad.StatusCode, "bad-request", "Bad request", "The request could not be read."),
             TenantAccessDeniedException { Failure: Failure.NotFound } => (404, "not-found", "Not found", "Not found."),
             TenantAccessDeniedException denied => ToStatus(denied),
+            PostgresException { SqlState: PostgresErrorCodes.InsufficientPrivilege } => (403, "forbidden", "Forbidden", "Not allowed."),
             PostgresException postgres when !IsOutage(postgres) => (500, "internal-error", "Internal error", "Something went wrong on our side."),
             NpgsqlException or TimeoutException or Orleans.Runtime.SiloUnavailableException or Orleans.Runtime.OrleansMessageRejectionException =>
                 (503, "service-unavailable", "Service unavailable", "A backing service is unavailable; retry shortly."),
             OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "client-closed", "Client closed request", null),
             _ => (500, "internal-error", "Internal error", "Something went wrong on our side."),
         };
+
+        if (exception is PostgresException { SqlState: PostgresErrorCodes.InsufficientPrivilege } || exception is TenantAccessDeniedException)
+        {
+            // Layer 2 (grain filter) or 3 (row-level security) refused the request: a security event with who tried what.
+            logger.LogWarning(
+                "Security: request refused by tenant isolation: {Method} {Path} by user {UserId} of tenant {TenantId} ({Reason})",
+                context.Request.Method, context.Request.Path, context.User.FindFirst("sub")?.Value ?? "anonymous",
+                context.User.FindFirst("tid")?.Value ?? "none", exception.Message);
+        }
 
         if (status >= 500)
         {
