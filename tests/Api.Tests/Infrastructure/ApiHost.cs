@@ -24,6 +24,7 @@ public sealed class ApiHost : IAsyncDisposable
     private static readonly Lazy<Task<ApiHost>> SharedHost = new(() => StartAsync());
 
     private readonly WebApplication _app;
+    private Task<string>? _sharedSuperAdminToken;
 
     private ApiHost(WebApplication app, TestDatabase database, Uri address, string superAdminEmail)
     {
@@ -69,6 +70,59 @@ public sealed class ApiHost : IAsyncDisposable
 
     public async Task<string> SuperAdminTokenAsync() => (await LoginAsync(SuperAdminEmail, SuperAdminPassword)).AccessToken;
 
+    /// <summary>One super-admin sign-in per host (each PBKDF2 check costs ~150 ms); the token outlives a test run.</summary>
+    public Task<string> SharedSuperAdminTokenAsync() => _sharedSuperAdminToken ??= SuperAdminTokenAsync();
+
+    /// <summary>POST /api/auth/login, whatever the outcome.</summary>
+    public Task<HttpResponseMessage> PostLoginAsync(string email, string password) =>
+        Client.PostAsJsonAsync("/api/auth/login", new { email, password });
+
+    /// <summary>POST /api/admin/tenants/provision as the super-admin, whatever the outcome.</summary>
+    public async Task<HttpResponseMessage> ProvisionAsync(TenantBody body, string? idempotencyKey = null)
+    {
+        using var request = Authorized(HttpMethod.Post, "/api/admin/tenants/provision", await SharedSuperAdminTokenAsync());
+        request.Content = JsonContent.Create(body);
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
+        return await Client.SendAsync(request);
+    }
+
+    /// <summary>Provisions a tenant without signing its admin in; returns the tenant's id.</summary>
+    public async Task<Guid> ProvisionIdAsync(TenantBody body)
+    {
+        using var response = await ProvisionAsync(body);
+        response.EnsureSuccessStatusCode();
+        return Guid.Parse((await response.JsonAsync())["id"]!.GetValue<string>());
+    }
+
+    /// <summary>Sends a super-admin request to the tenant admin API, e.g. <c>("POST", $"{id}/cancel")</c>.</summary>
+    public async Task<HttpResponseMessage> AdminTenantsAsync(HttpMethod method, string path, object? body = null) =>
+        await SendAsync(method, "/api/admin/tenants/" + path, await SharedSuperAdminTokenAsync(), body);
+
+    /// <summary>The runbook's "Database Queries" SQL, run as an operator would (superuser, no RLS).</summary>
+    public async Task<RunbookTenant?> RunbookTenantAsync(Guid id)
+    {
+        await using var connection = new NpgsqlConnection(Database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using var select = new NpgsqlCommand("SELECT id, name, status, plan FROM tenants WHERE id = $1", connection);
+        select.Parameters.Add(new NpgsqlParameter { Value = id });
+        await using var reader = await select.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? new RunbookTenant(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3)) : null;
+    }
+
+    /// <summary>How many tenants rows carry this exact name (operator view).</summary>
+    public async Task<long> CountTenantsNamedAsync(string name)
+    {
+        await using var connection = new NpgsqlConnection(Database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM tenants WHERE name = $1", connection);
+        count.Parameters.Add(new NpgsqlParameter { Value = name });
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+
     public async Task<Session> LoginAsync(string email, string password)
     {
         using var response = await Client.PostAsJsonAsync("/api/auth/login", new { email, password });
@@ -83,7 +137,7 @@ public sealed class ApiHost : IAsyncDisposable
         var suffix = Guid.NewGuid().ToString("N")[..10];
         var adminEmail = $"admin-{suffix}@tenant-{suffix}.test";
         const string password = "tenant-admin-password";
-        using var request = Authorized(HttpMethod.Post, "/api/admin/tenants/provision", await SuperAdminTokenAsync());
+        using var request = Authorized(HttpMethod.Post, "/api/admin/tenants/provision", await SharedSuperAdminTokenAsync());
         request.Content = JsonContent.Create(new
         {
             name = $"Tenant {suffix}",
@@ -161,10 +215,34 @@ public sealed record Session(string AccessToken, string RefreshToken, JsonObject
 
 public sealed record TestTenant(Guid Id, string Name, string AdminEmail, string AdminPassword, Session Admin);
 
+/// <summary>The runbook's provisioning body; <see cref="New"/> makes one with unique names and e-mails.</summary>
+public sealed record TenantBody(string? Name, string? ContactEmail, string? AdminName, string? AdminEmail, string? AdminPassword, string? Plan)
+{
+    public const string Password = "tenant-admin-password";
+
+    public static TenantBody New(string? name = null, string plan = "pro")
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..10];
+        return new TenantBody(name ?? $"Tenant {suffix}", $"contact@tenant-{suffix}.test", "Admin User", $"admin-{suffix}@tenant-{suffix}.test", Password, plan);
+    }
+}
+
+public sealed record RunbookTenant(Guid Id, string Name, string Status, string Plan);
+
 public static class HttpExtensions
 {
+    /// <summary>The stable problem <c>type</c> URI of an error kind, spelled out here so a change to it fails the tests.</summary>
+    public static string ProblemType(string kind) => "https://shohayota.dev/problems/" + kind;
+
     public static async Task<JsonObject> JsonAsync(this HttpResponseMessage response) =>
         (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+
+    /// <summary>The problem document of an error response, after checking it is <c>application/problem+json</c>.</summary>
+    public static async Task<JsonObject> ProblemAsync(this HttpResponseMessage response)
+    {
+        response.Content.Headers.ContentType?.MediaType.Should().Be("application/problem+json");
+        return JsonSerializer.Deserialize<JsonObject>(await response.Content.ReadAsStringAsync())!;
+    }
 
     public static async Task<string> ProblemTypeAsync(this HttpResponseMessage response)
     {
