@@ -18,6 +18,13 @@ public static class AdmissionExtensions
             var http = context.HttpContext;
             var caller = http.User.ToCaller();
             caller.Enter();
+            if (!http.RequestServices.GetRequiredService<IConfiguration>().GetValue("Shohayota:Admission:Enforce", true))
+            {
+                // Benchmark-only switch (S5): measures what admission costs. Never turn it off in production.
+                Caller.MarkAdmitted(caller.TenantId);
+                return await next(context);
+            }
+
             var write = !(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method));
             var grains = http.RequestServices.GetRequiredService<IGrainFactory>();
             var admission = await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(caller.TenantId)).AdmitAsync(caller.UserId, write);

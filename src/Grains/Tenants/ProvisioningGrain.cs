@@ -30,7 +30,19 @@ public sealed class ProvisioningGrain(
 
             if (state.State.Result is { } done)
             {
-                return Outcome<ProvisionedTenant>.Ok(done);
+                if (await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(known)).GetAsync() is not null)
+                {
+                    return Outcome<ProvisionedTenant>.Ok(done);
+                }
+
+                // The tenant was hard-deleted since (its purge removed this record too): the key is free again.
+                await state.ReadStateAsync();
+                if (state.State.TenantId is not null)
+                {
+                    await state.ClearStateAsync();
+                }
+
+                return await ProvisionAsync(request);
             }
 
             return await ProvisionOnceAsync(known, request);

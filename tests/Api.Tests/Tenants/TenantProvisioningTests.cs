@@ -113,4 +113,38 @@ public sealed class TenantProvisioningTests
         (await reused.ProblemAsync())["type"]!.GetValue<string>().Should().Be(HttpExtensions.ProblemType("idempotency-key-reused"));
         (await host.CountTenantsNamedAsync(other.Name!)).Should().Be(0);
     }
+
+    [Fact]
+    public async Task AHardDeleteAlsoRemovesTheIdempotencyRecordSoTheKeyProvisionsAFreshTenant()
+    {
+        var host = await ApiHost.SharedAsync();
+        var body = TenantBody.New();
+        var key = Guid.NewGuid().ToString();
+        using var first = await host.ProvisionAsync(body, key);
+        var firstId = (await first.JsonAsync())["id"]!.GetValue<Guid>();
+        using (var purge = await host.AdminTenantsAsync(HttpMethod.Post, $"{firstId}/delete", new { hardDelete = true, force = true }))
+        {
+            purge.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        var leftover = await StoredProvisioningRecordsAsync(host, firstId);
+        using var retry = await host.ProvisionAsync(body, key);
+
+        leftover.Should().Be(0);
+        retry.StatusCode.Should().Be(HttpStatusCode.Created);
+        var retried = await retry.JsonAsync();
+        retried["id"]!.GetValue<Guid>().Should().NotBe(firstId);
+        retried["status"]!.GetValue<string>().Should().Be("active");
+        (await host.CountTenantsNamedAsync(body.Name!)).Should().Be(1);
+    }
+
+    private static async Task<long> StoredProvisioningRecordsAsync(ApiHost host, Guid tenantId)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(host.Database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using var count = new Npgsql.NpgsqlCommand(
+            "SELECT count(*) FROM orleans_storage WHERE grain_type = 'provisioning' AND position($1 in convert_from(payload, 'UTF8')) > 0", connection);
+        count.Parameters.Add(new Npgsql.NpgsqlParameter { Value = tenantId.ToString() });
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
 }
