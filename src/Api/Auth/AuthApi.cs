@@ -1,4 +1,5 @@
 using Shohayota.Api.Errors;
+using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Users;
 using Shohayota.Grains.Security;
@@ -50,6 +51,8 @@ public static class AuthApi
         if (login is not { } found)
         {
             PasswordHashing.VerifyAgainstDummy(request.Password);
+            await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).AppendAsync(
+                [new AuditDraft("auth.login_failed", "email", request.Email.Trim().ToLowerInvariant(), AuditOutcomes.Denied)]);
             return invalid;
         }
 

@@ -16,6 +16,7 @@ public static class AuthExtensions
     public const string TenantAdminPolicy = "tenant_admin";
     public const string TenantUserPolicy = "tenant_user";
     public const string AnyUserPolicy = "any_user";
+    public const string AuditReaderPolicy = "audit_reader";
 
     public static WebApplicationBuilder AddShohayotaAuth(this WebApplicationBuilder builder)
     {
@@ -56,6 +57,7 @@ public static class AuthExtensions
             .AddPolicy(SuperAdminPolicy, p => p.RequireRole(Roles.SuperAdmin))
             .AddPolicy(TenantAdminPolicy, p => p.RequireRole(Roles.TenantAdmin))
             .AddPolicy(TenantUserPolicy, p => p.RequireRole(Roles.TenantAdmin, Roles.Member))
+            .AddPolicy(AuditReaderPolicy, p => p.RequireRole(Roles.SuperAdmin, Roles.TenantAdmin))
             .AddPolicy(AnyUserPolicy, p => p.RequireRole(Roles.SuperAdmin, Roles.TenantAdmin, Roles.Member));
         return builder;
     }

@@ -11,7 +11,8 @@ public static class HealthApi
         builder.Services.AddHealthChecks()
             .AddCheck<DatabaseHealthCheck>("database")
             .AddCheck<ClusterHealthCheck>("cluster")
-            .AddCheck<IsolationHealthCheck>("isolation");
+            .AddCheck<IsolationHealthCheck>("isolation")
+            .AddCheck<AuditHealthCheck>("audit");
         return builder;
     }
 
@@ -101,5 +102,29 @@ internal sealed class IsolationHealthCheck(IGrainFactory grains) : IHealthCheck
         {
             return HealthCheckResult.Degraded("The isolation probe does not answer.");
         }
+    }
+}
+
+/// <summary>The audit writers of this node: last successful write, pending entries, failures since.</summary>
+internal sealed class AuditHealthCheck(IServiceProvider services) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        if (services.GetService<Grains.Audit.AuditWriterHealth>() is not { } audit)
+        {
+            return Task.FromResult(HealthCheckResult.Healthy("This node runs no silo, so no audit writer."));
+        }
+
+        var data = new Dictionary<string, object>
+        {
+            ["lastSuccessfulWrite"] = audit.LastSuccess?.ToString("O") ?? "never",
+            ["pending"] = audit.Pending,
+            ["written"] = audit.Written,
+            ["consecutiveFailures"] = audit.ConsecutiveFailures,
+        };
+        var failing = audit.ConsecutiveFailures > 0 && audit.LastFailure > (audit.LastSuccess ?? DateTimeOffset.MinValue);
+        return Task.FromResult(failing
+            ? HealthCheckResult.Unhealthy("Audit entries cannot be written.", data: data)
+            : HealthCheckResult.Healthy(data: data));
     }
 }

@@ -1,3 +1,4 @@
+using Shohayota.Api.Audit;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Customers;
 using Shohayota.Api.Diagnostics;
@@ -22,8 +23,10 @@ public static class ShohayotaApp
 
         var app = builder.Build();
         app.UseShohayotaErrors();
+        app.UseRequestOrigin();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseDeniedRequestAudit();
 
         app.MapHealthApi();
         app.MapAuthApi();
@@ -31,6 +34,7 @@ public static class ShohayotaApp
         app.MapAdminTenantsApi();
         app.MapCustomersApi();
         app.MapDiagnosticsApi();
+        app.MapAuditApi();
         return app;
     }
 }

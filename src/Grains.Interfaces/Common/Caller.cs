@@ -16,6 +16,9 @@ public sealed record Caller(
     private const string RoleKey = "sh-role";
     private const string EmailKey = "sh-email";
     private const string AdmittedKey = "sh-admitted";
+    private const string IpKey = "sh-ip";
+    private const string UserAgentKey = "sh-ua";
+    private const string RequestIdKey = "sh-rid";
 
     /// <summary>Internal work of the cluster itself (start-up bootstrap, reminders): allowed everywhere.</summary>
     public static readonly Caller System = new(GrainKeys.SystemTenant, Guid.Empty, Roles.System, null);
@@ -51,6 +54,28 @@ public sealed record Caller(
     }
 
     public static void MarkAdmitted(Guid tenantId) => RequestContext.Set(AdmittedKey, tenantId);
+
+    /// <summary>Where the current request came from, for audit entries.</summary>
+    public static (string? Ip, string? UserAgent, string? RequestId) Origin =>
+        (RequestContext.Get(IpKey) as string, RequestContext.Get(UserAgentKey) as string, RequestContext.Get(RequestIdKey) as string);
+
+    public static void SetOrigin(string? ip, string? userAgent, string? requestId)
+    {
+        if (ip is not null)
+        {
+            RequestContext.Set(IpKey, ip);
+        }
+
+        if (userAgent is not null)
+        {
+            RequestContext.Set(UserAgentKey, userAgent.Length > 512 ? userAgent[..512] : userAgent);
+        }
+
+        if (requestId is not null)
+        {
+            RequestContext.Set(RequestIdKey, requestId);
+        }
+    }
 }
 
 public static class Roles

@@ -17,6 +17,10 @@ public static class GrainKeys
 
     public static string CustomerQuery(Guid tenantId) => $"{tenantId:D}/customers";
 
+    public static string AuditLog(Guid tenantId) => $"{tenantId:D}/audit";
+
+    public static string AuditQuery(Guid tenantId) => $"{tenantId:D}/audit-query";
+
     public static string Provisioning(string idempotencyKey) => $"provision/{idempotencyKey}";
 
     /// <summary>The tenant a tenant-owned key belongs to, or null when the key is not tenant-owned.</summary>

@@ -1,5 +1,7 @@
 using Npgsql;
+using Shohayota.Grains.Audit;
 using Shohayota.Grains.Database;
+using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Customers;
 
@@ -43,13 +45,13 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time) : 
 
         var now = time.Now();
         var created = ToDetails(fields, now, now, 1);
-        return await WriteAsync(created, transaction => transaction.ExecuteAsync(
+        return await WriteAsync(created, AuditChain.Details(Snapshot(created)), AuditExtensions.Sql(
             """
             INSERT INTO customers (tenant_id, id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1)
             """,
             _tenantId, _id, fields.Name, fields.Email, fields.Phone, fields.Company, fields.Status, fields.Tags.ToArray(), fields.Notes,
-            fields.OwnerUserId, now));
+            fields.OwnerUserId, now), "customer.created");
     }
 
     public async Task<Outcome<CustomerDetails>> UpdateAsync(CustomerFields fields, int? expectedVersion)
@@ -72,14 +74,15 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time) : 
 
         var now = time.Now();
         var updated = ToDetails(fields, _customer.CreatedAt, now, _customer.Version + 1);
-        return await WriteAsync(updated, transaction => transaction.ExecuteAsync(
+        var changes = AuditChain.Changes(Snapshot(_customer), Snapshot(updated));
+        return await WriteAsync(updated, AuditChain.Details(new { version = updated.Version, changes }), AuditExtensions.Sql(
             """
             UPDATE customers SET name = $3, email = $4, phone = $5, company = $6, status = $7, tags = $8, notes = $9,
                 owner_user_id = $10, updated_at = $11, version = $12
             WHERE tenant_id = $1 AND id = $2
             """,
             _tenantId, _id, fields.Name, fields.Email, fields.Phone, fields.Company, fields.Status, fields.Tags.ToArray(), fields.Notes,
-            fields.OwnerUserId, now, updated.Version));
+            fields.OwnerUserId, now, updated.Version), "customer.updated");
     }
 
     public async Task<Outcome<bool>> DeleteAsync(int? expectedVersion)
@@ -94,10 +97,12 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time) : 
             return Outcome<bool>.Fail(Failure.PreconditionFailed, $"The customer has changed (version {_customer.Version}, you sent {expected}).");
         }
 
-        await using (var transaction = await database.BeginAsync(_tenantId))
+        var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(AuditExtensions.Change(
+            [AuditExtensions.Sql("DELETE FROM customers WHERE tenant_id = $1 AND id = $2", _tenantId, _id)],
+            new AuditDraft("customer.deleted", "customer", _id.ToString("D"), Details: AuditChain.Details(new { name = _customer.Name, version = _customer.Version }))));
+        if (!result.Committed)
         {
-            await transaction.ExecuteAsync("DELETE FROM customers WHERE tenant_id = $1 AND id = $2", _tenantId, _id);
-            await transaction.CommitAsync();
+            throw new InvalidOperationException($"Deleting the customer was refused by the database ({result.SqlState}).");
         }
 
         _customer = null;
@@ -105,22 +110,32 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time) : 
         return Outcome<bool>.Ok(true);
     }
 
-    private async Task<Outcome<CustomerDetails>> WriteAsync(CustomerDetails next, Func<TenantTransaction, Task<int>> write)
+    private async Task<Outcome<CustomerDetails>> WriteAsync(CustomerDetails next, string? details, SqlStatement write, string action)
     {
-        try
+        var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(AuditExtensions.Change(
+            [write], new AuditDraft(action, "customer", _id.ToString("D"), Details: details)));
+        if (!result.Committed)
         {
-            await using var transaction = await database.BeginAsync(_tenantId);
-            await write(transaction);
-            await transaction.CommitAsync();
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
-        {
-            return Outcome<CustomerDetails>.Fail(Failure.Validation, "ownerUserId is not a user of this tenant.");
+            return result.SqlState == PostgresErrorCodes.ForeignKeyViolation
+                ? Outcome<CustomerDetails>.Fail(Failure.Validation, "ownerUserId is not a user of this tenant.")
+                : throw new InvalidOperationException($"The customer change was refused by the database ({result.SqlState}).");
         }
 
         _customer = next;
         return Outcome<CustomerDetails>.Ok(next);
     }
+
+    private static Dictionary<string, object?> Snapshot(CustomerDetails c) => new(StringComparer.Ordinal)
+    {
+        ["name"] = c.Name,
+        ["email"] = c.Email,
+        ["phone"] = c.Phone,
+        ["company"] = c.Company,
+        ["status"] = c.Status,
+        ["tags"] = c.Tags,
+        ["notes"] = c.Notes,
+        ["ownerUserId"] = c.OwnerUserId,
+    };
 
     private CustomerDetails ToDetails(CustomerFields f, DateTimeOffset createdAt, DateTimeOffset updatedAt, int version) =>
         new(_id, f.Name, f.Email, f.Phone, f.Company, f.Status, f.Tags, f.Notes, f.OwnerUserId, createdAt, updatedAt, version);

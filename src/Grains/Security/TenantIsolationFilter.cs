@@ -1,6 +1,7 @@
 using Orleans.Concurrency;
 using System.Reflection;
 using Microsoft.Extensions.Logging;
+using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
 
@@ -42,7 +43,8 @@ public sealed class TenantIsolationFilter(IGrainFactory grainFactory, ILogger<Te
                 throw new TenantAccessDeniedException(Failure.NotFound, "Not found.");
             }
 
-            if (context.Grain is not ITenantGrain && Caller.Admitted != owner)
+            // The TenantGrain decides admission itself; the audit log must record even refused requests.
+            if (context.Grain is not (ITenantGrain or IAuditLogGrain) && Caller.Admitted != owner)
             {
                 var write = context.InterfaceMethod.GetCustomAttribute<ReadOnlyAttribute>() is null;
                 var admission = await grainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(owner)).AdmitAsync(caller.UserId, write);

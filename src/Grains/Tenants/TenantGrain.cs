@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Shohayota.Grains.Audit;
 using Shohayota.Grains.Database;
+using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Interfaces.Users;
@@ -112,36 +114,41 @@ public sealed class TenantGrain(
         var now = time.Now();
         var tenant = new TenantDetails(_id, request.Name.Trim(), request.ContactEmail.Trim(), request.Plan, TenantStatus.Active, null, now, now, null);
         var adminId = Guid.NewGuid();
+        var adminEmail = request.AdminEmail.Trim();
         var hash = PasswordHashing.Hash(request.AdminPassword);
-        try
+        var details = AuditChain.Details(new { name = tenant.Name, contactEmail = tenant.ContactEmail, plan = tenant.Plan, adminEmail });
+        var result = await GrainFactory.AuditLog(_id).ExecuteAsync(AuditExtensions.Change(
+            [
+                AuditExtensions.Sql(
+                    """
+                    INSERT INTO tenants (id, name, contact_email, plan, status, created_at, status_changed_at, updated_at)
+                    VALUES ($1, $2, $3, $4, 'active', $5, $5, $5)
+                    """,
+                    _id, tenant.Name, tenant.ContactEmail, tenant.Plan, now),
+                AuditExtensions.Sql(
+                    """
+                    INSERT INTO users (tenant_id, id, email, name, role, password_hash, created_at, updated_at)
+                    VALUES ($1, $2, $3, $4, 'tenant_admin', $5, $6, $6)
+                    """,
+                    _id, adminId, adminEmail, request.AdminName.Trim(), hash, now),
+            ],
+            new AuditDraft("tenant.provisioned", "tenant", _id.ToString("D"), Details: details),
+            new AuditDraft("user.created", "user", adminId.ToString("D"), Details: AuditChain.Details(new { email = adminEmail, role = Roles.TenantAdmin }))));
+        if (!result.Committed)
         {
-            await using var transaction = await database.BeginAsync(_id);
-            await transaction.ExecuteAsync(
-                """
-                INSERT INTO tenants (id, name, contact_email, plan, status, created_at, status_changed_at, updated_at)
-                VALUES ($1, $2, $3, $4, 'active', $5, $5, $5)
-                """,
-                _id, tenant.Name, tenant.ContactEmail, tenant.Plan, now);
-            await transaction.ExecuteAsync(
-                """
-                INSERT INTO users (tenant_id, id, email, name, role, password_hash, created_at, updated_at)
-                VALUES ($1, $2, $3, $4, 'tenant_admin', $5, $6, $6)
-                """,
-                _id, adminId, request.AdminEmail.Trim(), request.AdminName.Trim(), hash, now);
-            await transaction.CommitAsync();
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation("users_email_key"))
-        {
-            return Outcome<ProvisionedTenant>.Fail(Failure.DuplicateEmail, "A user with this e-mail address already exists.");
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation("tenants_pkey"))
-        {
-            return Outcome<ProvisionedTenant>.Fail(Failure.Conflict, "A tenant with this id already exists.");
+            return result.Constraint switch
+            {
+                "users_email_key" => Outcome<ProvisionedTenant>.Fail(Failure.DuplicateEmail, "A user with this e-mail address already exists."),
+                "tenants_pkey" => Outcome<ProvisionedTenant>.Fail(Failure.Conflict, "A tenant with this id already exists."),
+                _ => throw new InvalidOperationException($"Provisioning was refused by the database ({result.SqlState})."),
+            };
         }
 
+        await GrainFactory.AuditLog(GrainKeys.SystemTenant).AppendAsync(
+            new AuditDraft("tenant.provisioned", "tenant", _id.ToString("D"), Details: details));
         _tenant = tenant;
         logger.LogInformation("Provisioned tenant {TenantId} on plan {Plan}", _id, tenant.Plan);
-        return Outcome<ProvisionedTenant>.Ok(new ProvisionedTenant(tenant, adminId, request.AdminEmail.Trim()));
+        return Outcome<ProvisionedTenant>.Ok(new ProvisionedTenant(tenant, adminId, adminEmail));
     }
 
     public Task<Outcome<TenantDetails>> SuspendAsync(string? reason) => TransitionAsync(
@@ -209,13 +216,14 @@ public sealed class TenantGrain(
         }
 
         var purged = _tenant;
-        await PurgeAsync();
+        await PurgeAsync(purged);
         return Outcome<TenantDetails>.Ok(purged);
     }
 
-    private async Task PurgeAsync()
+    private async Task PurgeAsync(TenantDetails purged)
     {
         var users = new List<Guid>();
+        IReadOnlyDictionary<string, long> removed;
         await using (var transaction = await database.BeginAsync(_id))
         {
             await using (var read = transaction.Command("SELECT id FROM users"))
@@ -232,13 +240,13 @@ public sealed class TenantGrain(
                 await deactivate;
             }
 
-            await TenantPurge.DeleteTenantRowsAsync(transaction, _id);
-            await transaction.ExecuteAsync("DELETE FROM refresh_tokens");
-            await transaction.ExecuteAsync("DELETE FROM users");
-            await transaction.ExecuteAsync("DELETE FROM tenants WHERE id = $1", _id);
+            removed = await TenantPurge.DeleteTenantRowsAsync(transaction, _id);
             await transaction.CommitAsync();
         }
 
+        await GrainFactory.AuditLog(_id).ForgetAsync();
+        await GrainFactory.AuditLog(GrainKeys.SystemTenant).AppendAsync(new AuditDraft(
+            "tenant.purged", "tenant", _id.ToString("D"), Details: AuditChain.Details(new { name = purged.Name, rowsRemoved = removed })));
         logger.LogWarning("Hard-deleted tenant {TenantId} ({Users} users)", _id, users.Count);
         _tenant = null;
         _disabledUsers.Clear();
@@ -283,18 +291,41 @@ public sealed class TenantGrain(
             StatusChangedAt = now,
             RetentionUntil = retention,
         };
-        await using (var transaction = await database.BeginAsync(_id))
+        var entry = new AuditDraft($"tenant.{Past(action)}", "tenant", _id.ToString("D"), Details: AuditChain.Details(new
         {
-            await transaction.ExecuteAsync(
-                "UPDATE tenants SET status = $2, status_reason = $3, status_changed_at = $4, retention_until = $5, updated_at = $4 WHERE id = $1",
-                _id, target.ToWire(), updated.StatusReason, now, retention);
-            await transaction.CommitAsync();
+            from = _tenant.Status.ToWire(),
+            to = target.ToWire(),
+            reason,
+            retentionUntil = retention,
+        }));
+        var result = await GrainFactory.AuditLog(_id).ExecuteAsync(AuditExtensions.Change(
+            [
+                AuditExtensions.Sql(
+                    "UPDATE tenants SET status = $2, status_reason = $3, status_changed_at = $4, retention_until = $5, updated_at = $4 WHERE id = $1",
+                    _id, target.ToWire(), updated.StatusReason, now, retention),
+            ],
+            entry));
+        if (!result.Committed)
+        {
+            throw new InvalidOperationException($"The tenant's status change was refused by the database ({result.SqlState}).");
         }
+
+        // Super-admin actions on a tenant are in the tenant's log and in the system log.
+        await GrainFactory.AuditLog(GrainKeys.SystemTenant).AppendAsync(entry);
 
         _tenant = updated;
         logger.LogInformation("Tenant {TenantId} is now {Status}", _id, target.ToWire());
         return Outcome<TenantDetails>.Ok(updated);
     }
+
+    private static string Past(string action) => action switch
+    {
+        "suspend" => "suspended",
+        "reactivate" => "reactivated",
+        "cancel" => "canceled",
+        "delete" => "deleted",
+        _ => action,
+    };
 
     internal static TenantDetails ReadTenant(NpgsqlDataReader reader) => new(
         reader.GetGuid(0),

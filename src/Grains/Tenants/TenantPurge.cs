@@ -3,20 +3,34 @@ using Shohayota.Grains.Interfaces.Common;
 
 namespace Shohayota.Grains.Tenants;
 
-/// <summary>The tenant-owned rows a hard delete removes besides users and tokens (run before those: customers reference users).</summary>
+/// <summary>Removes every row and grain state of a tenant, in one transaction; returns the rows removed per table.</summary>
 internal static class TenantPurge
 {
-    public static async Task DeleteTenantRowsAsync(TenantTransaction transaction, Guid tenantId)
+    public static async Task<IReadOnlyDictionary<string, long>> DeleteTenantRowsAsync(TenantTransaction transaction, Guid tenantId)
     {
+        var removed = new Dictionary<string, long>(StringComparer.Ordinal);
+        async Task Remove(string table, string sql, params object?[] parameters) =>
+            removed[table] = removed.GetValueOrDefault(table) + await transaction.ExecuteAsync(sql, parameters);
+
+        // Customers reference users, so they go first; the registry row goes before the audit log (the log function checks it).
+        await Remove("customers", "DELETE FROM customers");
+        await Remove("refresh_tokens", "DELETE FROM refresh_tokens");
+        await Remove("users", "DELETE FROM users");
+
         // Grain state and reminders of the tenant's grains: every tenant-owned key starts with "{tenantId}/"
         // (reminders store the full grain id, "{type}/{key}").
-        await transaction.ExecuteAsync("DELETE FROM customers");
         var prefix = tenantId.ToString("D") + "/%";
-        await transaction.ExecuteAsync("DELETE FROM orleans_storage WHERE grain_id_extension LIKE $1", prefix);
+        await Remove("orleans_storage", "DELETE FROM orleans_storage WHERE grain_id_extension LIKE $1", prefix);
+
         // Provisioning records (keyed by Idempotency-Key, not by tenant) that point at this tenant.
-        await transaction.ExecuteAsync(
+        await Remove("orleans_storage",
             "DELETE FROM orleans_storage WHERE grain_type = 'provisioning' AND payload IS NOT NULL AND convert_from(payload, 'UTF8')::jsonb ->> 'TenantId' = $1",
             tenantId.ToString("D"));
-        await transaction.ExecuteAsync("DELETE FROM orleans_reminders WHERE grain_id LIKE $1 OR grain_id = $2", "%/" + prefix, "tenant/" + GrainKeys.Tenant(tenantId));
+        await Remove("orleans_reminders", "DELETE FROM orleans_reminders WHERE grain_id LIKE $1 OR grain_id = $2", "%/" + prefix, "tenant/" + GrainKeys.Tenant(tenantId));
+        await Remove("tenants", "DELETE FROM tenants WHERE id = $1", tenantId);
+
+        await using var audit = transaction.Command("SELECT audit_purge_tenant()");
+        removed["audit_logs"] = (long)(await audit.ExecuteScalarAsync())!;
+        return removed;
     }
 }

@@ -3,7 +3,9 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Shohayota.Grains.Audit;
 using Shohayota.Grains.Database;
+using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Interfaces.Users;
@@ -69,20 +71,22 @@ public sealed class UserGrain(
         var now = time.Now();
         var details = new UserDetails(_userId, _tenantId, request.Email.Trim(), request.Name.Trim(), request.Role, false, now);
         var hash = PasswordHashing.Hash(request.Password);
-        try
+        var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(AuditExtensions.Change(
+            [
+                AuditExtensions.Sql(
+                    """
+                    INSERT INTO users (tenant_id, id, email, name, role, password_hash, created_at, updated_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+                    """,
+                    _tenantId, _userId, details.Email, details.Name, details.Role, hash, now),
+            ],
+            new AuditDraft("user.created", "user", _userId.ToString("D"),
+                Details: AuditChain.Details(new { email = details.Email, name = details.Name, role = details.Role }))));
+        if (!result.Committed)
         {
-            await using var transaction = await database.BeginAsync(_tenantId);
-            await transaction.ExecuteAsync(
-                """
-                INSERT INTO users (tenant_id, id, email, name, role, password_hash, created_at, updated_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-                """,
-                _tenantId, _userId, details.Email, details.Name, details.Role, hash, now);
-            await transaction.CommitAsync();
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation("users_email_key"))
-        {
-            return Outcome<UserDetails>.Fail(Failure.DuplicateEmail, "A user with this e-mail address already exists.");
+            return result.Constraint == "users_email_key"
+                ? Outcome<UserDetails>.Fail(Failure.DuplicateEmail, "A user with this e-mail address already exists.")
+                : throw new InvalidOperationException($"Creating the user was refused by the database ({result.SqlState}).");
         }
 
         _row = new UserRow(details, hash, 0, null);
@@ -95,6 +99,12 @@ public sealed class UserGrain(
         if (_row is null || _row.LockedUntil > now)
         {
             PasswordHashing.VerifyAgainstDummy(password);
+            if (_row is not null)
+            {
+                await GrainFactory.AuditLog(_tenantId).AppendAsync(
+                    new AuditDraft("auth.login_failed", "user", _userId.ToString("D"), AuditOutcomes.Denied, AuditChain.Details(new { reason = "locked" })));
+            }
+
             return InvalidCredentials<SignIn>();
         }
 
@@ -109,20 +119,25 @@ public sealed class UserGrain(
                 logger.LogWarning("User {UserId} of tenant {TenantId} is locked out until {Until}", _userId, _tenantId, lockedUntil);
             }
 
-            await SaveLoginStateAsync(failures, lockedUntil);
-            return InvalidCredentials<SignIn>();
-        }
+            var entries = new List<AuditDraft> { new("auth.login_failed", "user", _userId.ToString("D"), AuditOutcomes.Denied) };
+            if (lockedUntil is not null)
+            {
+                entries.Add(new AuditDraft("auth.locked_out", "user", _userId.ToString("D"), AuditOutcomes.Denied,
+                    AuditChain.Details(new { lockedUntil })));
+            }
 
-        if (_row.FailedLogins != 0 || _row.LockedUntil is not null)
-        {
-            await SaveLoginStateAsync(0, null);
+            await SaveLoginStateAsync(failures, lockedUntil, entries);
+            return InvalidCredentials<SignIn>();
         }
 
         if (await RefuseAsync() is { } refusal)
         {
+            await GrainFactory.AuditLog(_tenantId).AppendAsync(
+                new AuditDraft("auth.login_failed", "user", _userId.ToString("D"), AuditOutcomes.Denied, AuditChain.Details(new { reason = refusal.Failure.ToString() })));
             return refusal.As<SignIn>();
         }
 
+        await SaveLoginStateAsync(0, null, [new AuditDraft("auth.login_succeeded", "user", _userId.ToString("D"))]);
         return Outcome<SignIn>.Ok(new SignIn(_row.Details, await IssueAsync(Guid.NewGuid(), replacing: null)));
     }
 
@@ -153,6 +168,8 @@ public sealed class UserGrain(
             {
                 await transaction.ExecuteAsync("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL", family, time.Now());
                 await transaction.CommitAsync();
+                await GrainFactory.AuditLog(_tenantId).AppendAsync(new AuditDraft(
+                    "auth.refresh_token_reused", "user", _userId.ToString("D"), AuditOutcomes.Denied, AuditChain.Details(new { family })));
                 logger.LogWarning("Refresh token reuse for user {UserId} of tenant {TenantId}: family {Family} revoked", _userId, _tenantId, family);
                 return InvalidToken<SignIn>();
             }
@@ -191,6 +208,7 @@ public sealed class UserGrain(
         }
 
         await transaction.CommitAsync();
+        await GrainFactory.AuditLog(_tenantId).AppendAsync(new AuditDraft("auth.logout", "user", _userId.ToString("D")));
     }
 
     public async Task<Outcome<UserDetails>> SetDisabledAsync(bool disabled)
@@ -208,14 +226,20 @@ public sealed class UserGrain(
 
         if (_row.Details.Disabled != disabled)
         {
-            await using var transaction = await database.BeginAsync(_tenantId);
-            await transaction.ExecuteAsync("UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1", _userId, disabled, time.Now());
+            var now = time.Now();
+            var statements = new List<SqlStatement> { AuditExtensions.Sql("UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1", _userId, disabled, now) };
             if (disabled)
             {
-                await transaction.ExecuteAsync("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL", _userId, time.Now());
+                statements.Add(AuditExtensions.Sql("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL", _userId, now));
             }
 
-            await transaction.CommitAsync();
+            var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(new AuditedChange(statements,
+                [new AuditDraft(disabled ? "user.disabled" : "user.enabled", "user", _userId.ToString("D"), Details: AuditChain.Details(new { email = _row.Details.Email }))]));
+            if (!result.Committed)
+            {
+                throw new InvalidOperationException($"Changing the user was refused by the database ({result.SqlState}).");
+            }
+
             _row = _row with { Details = _row.Details with { Disabled = disabled } };
         }
 
@@ -265,12 +289,18 @@ public sealed class UserGrain(
         return new IssuedRefreshToken(RefreshTokenFormat.Format(_tenantId, _userId, tokenId, secret), expires);
     }
 
-    private async Task SaveLoginStateAsync(int failures, DateTimeOffset? lockedUntil)
+    private async Task SaveLoginStateAsync(int failures, DateTimeOffset? lockedUntil, IReadOnlyList<AuditDraft> entries)
     {
-        await using var transaction = await database.BeginAsync(_tenantId);
-        await transaction.ExecuteAsync("UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1", _userId, failures, lockedUntil);
-        await transaction.CommitAsync();
-        _row = _row! with { FailedLogins = failures, LockedUntil = lockedUntil };
+        var statements = failures == _row!.FailedLogins && lockedUntil == _row.LockedUntil
+            ? Array.Empty<SqlStatement>()
+            : [AuditExtensions.Sql("UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1", _userId, failures, lockedUntil)];
+        var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(new AuditedChange(statements, entries));
+        if (!result.Committed)
+        {
+            throw new InvalidOperationException($"Saving the sign-in state was refused by the database ({result.SqlState}).");
+        }
+
+        _row = _row with { FailedLogins = failures, LockedUntil = lockedUntil };
     }
 
     // Refresh secrets are 256-bit random values, so a fast hash is enough: nothing to brute-force.

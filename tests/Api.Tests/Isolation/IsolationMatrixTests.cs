@@ -25,6 +25,9 @@ public sealed class IsolationMatrixTests
         Create,
         CustomerItem,
         UserItem,
+
+        /// <summary>Reads one tenant's data; a foreign <c>?tenantId=</c> must be refused.</summary>
+        TenantQuery,
     }
 
     // A new route without an entry here fails RouteTableHasAMatrixEntryForEveryRoute.
@@ -44,6 +47,10 @@ public sealed class IsolationMatrixTests
         ["GET /api/customers/{id:guid}"] = Kind.CustomerItem,
         ["PUT /api/customers/{id:guid}"] = Kind.CustomerItem,
         ["DELETE /api/customers/{id:guid}"] = Kind.CustomerItem,
+        ["GET /api/audit-logs"] = Kind.TenantQuery,
+        ["GET /api/audit-logs/verify"] = Kind.TenantQuery,
+        ["GET /api/tenants/incidents"] = Kind.TenantQuery,
+        ["POST /api/test/audit"] = Kind.Self,
     };
 
     [Fact]
@@ -94,6 +101,9 @@ public sealed class IsolationMatrixTests
                         break;
                     case Kind.SuperAdminOnly:
                         probes.Add((route.Method, Fill(route.Pattern, b.Id.ToString()), token, "403"));
+                        break;
+                    case Kind.TenantQuery:
+                        probes.Add((route.Method, $"{route.Pattern}?tenantId={b.Id}", token, "403"));
                         break;
                 }
             }

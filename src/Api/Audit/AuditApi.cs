@@ -1,0 +1,221 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Shohayota.Api.Auth;
+using Shohayota.Api.Errors;
+using Shohayota.Grains.Audit;
+using Shohayota.Grains.Interfaces.Audit;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Tenants;
+
+namespace Shohayota.Api.Audit;
+
+/// <summary>The audit log: reading and verifying a tenant's chain, incidents, and the runbook's test entry.</summary>
+public static class AuditApi
+{
+    private static readonly HashSet<string> ListParameters = new(StringComparer.Ordinal)
+        { "tenantId", "action", "actorId", "targetId", "outcome", "from", "to", "pageSize", "cursor" };
+
+    private static readonly string[] Severities = ["low", "medium", "high", "critical"];
+
+    public static IEndpointRouteBuilder MapAuditApi(this IEndpointRouteBuilder routes)
+    {
+        var logs = routes.MapGroup("/api/audit-logs").WithTags("Audit").RequireAdmission(AuthExtensions.AuditReaderPolicy);
+        logs.MapGet("/", ListAuditLogsAsync);
+        logs.MapGet("/verify", VerifyAuditLogAsync);
+
+        routes.MapGroup("/api/test").WithTags("Audit").RequireAdmission(AuthExtensions.AnyUserPolicy).MapPost("/audit", WriteTestEntryAsync);
+        routes.MapGroup("/api/tenants").WithTags("Audit").RequireAdmission(AuthExtensions.TenantAdminPolicy).MapGet("/incidents", ListIncidentsAsync);
+        routes.MapGroup("/api/admin/tenants").WithTags("Admin: tenants").RequireAdmission(AuthExtensions.SuperAdminPolicy)
+            .MapPost("/{id:guid}/incidents", RecordIncidentAsync);
+        return routes;
+    }
+
+    public sealed record IncidentBody(string? Title, string? Description, string? Severity);
+
+    public static object ToResponse(AuditEntry e) => new
+    {
+        id = e.Id,
+        tenantId = e.TenantId == GrainKeys.SystemTenant ? "system" : e.TenantId.ToString("D"),
+        seq = e.Seq,
+        at = e.At,
+        actor = new { id = e.Actor.Id, email = e.Actor.Email, role = e.Actor.Role },
+        action = e.Action,
+        target = new { type = e.TargetType, id = e.TargetId },
+        outcome = e.Outcome,
+        ip = e.Ip,
+        userAgent = e.UserAgent,
+        requestId = e.RequestId,
+        details = e.Details is null ? null : JsonNode.Parse(e.Details),
+        prevHash = AuditChain.Hex(e.PrevHash),
+        hash = AuditChain.Hex(e.Hash),
+    };
+
+    /// <summary>Which log the caller may read: own tenant for admins, any (or "system") for super-admins.</summary>
+    private static (Guid Tenant, IResult? Problem) ResolveLog(HttpContext http, string? tenantId)
+    {
+        var caller = http.User.ToCaller();
+        if (caller.IsSuperAdmin)
+        {
+            return tenantId switch
+            {
+                null or "" => (Guid.Empty, new FieldErrors().Check("tenantId", "Name the tenant whose log to read, or \"system\".").ToProblem()),
+                "system" => (GrainKeys.SystemTenant, null),
+                _ when Guid.TryParse(tenantId, out var id) => (id, null),
+                _ => (Guid.Empty, new FieldErrors().Check("tenantId", "tenantId must be a tenant id or \"system\".").ToProblem()),
+            };
+        }
+
+        return tenantId is null || (Guid.TryParse(tenantId, out var own) && own == caller.TenantId)
+            ? (caller.TenantId, null)
+            : (Guid.Empty, Problems.From(Failure.Forbidden, "You may read your own tenant's audit log only."));
+    }
+
+    private static async Task<IResult> ListAuditLogsAsync(HttpContext http, IGrainFactory grains)
+    {
+        var query = http.Request.Query;
+        string? One(string name) => query.TryGetValue(name, out var v) ? v.ToString() : null;
+        var (tenant, problem) = ResolveLog(http, One("tenantId"));
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var errors = new FieldErrors();
+        foreach (var unknown in query.Keys.Where(k => !ListParameters.Contains(k)))
+        {
+            errors.Check(unknown, "Unknown parameter.");
+        }
+
+        var pageSize = 50;
+        Guid? actor = null;
+        DateTimeOffset? from = null, to = null;
+        long? before = null;
+        if (One("pageSize") is { } size && !(int.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) && pageSize is >= 1 and <= 200))
+        {
+            errors.Check("pageSize", "pageSize must be a whole number from 1 to 200.");
+        }
+
+        if (One("actorId") is { } actorText)
+        {
+            errors.Check("actorId", Guid.TryParse(actorText, out var parsed) ? null : "actorId must be a user id.");
+            actor = parsed;
+        }
+
+        var outcome = One("outcome");
+        errors.Check("outcome", outcome is null or AuditOutcomes.Success or AuditOutcomes.Denied or AuditOutcomes.Failed ? null : "outcome must be success, denied or failed.");
+        if (One("from") is { } fromText)
+        {
+            errors.Check("from", DateTimeOffset.TryParse(fromText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var f) ? null : "from must be an ISO 8601 time.");
+            from = f;
+        }
+
+        if (One("to") is { } toText)
+        {
+            errors.Check("to", DateTimeOffset.TryParse(toText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? null : "to must be an ISO 8601 time.");
+            to = t;
+        }
+
+        if (One("cursor") is { } cursor)
+        {
+            errors.Check("cursor", long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var seq) && seq > 0 ? null : "The cursor is not one this API returned.");
+            before = seq;
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        var page = await grains.GetGrain<IAuditQueryGrain>(GrainKeys.AuditQuery(tenant))
+            .ListAsync(new AuditQuery(One("action"), actor, One("targetId"), outcome, from, to, pageSize, before));
+        await RecordOperatorReadAsync(http, grains, tenant, "audit.read");
+        return TypedResults.Ok(new
+        {
+            items = page.Items.Select(ToResponse),
+            nextCursor = page.NextBeforeSeq?.ToString(CultureInfo.InvariantCulture),
+        });
+    }
+
+    private static async Task<IResult> VerifyAuditLogAsync(HttpContext http, IGrainFactory grains, string? tenantId)
+    {
+        var (tenant, problem) = ResolveLog(http, tenantId);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var result = await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenant)).VerifyAsync();
+        await RecordOperatorReadAsync(http, grains, tenant, "audit.verified");
+        return TypedResults.Ok(result.Valid
+            ? (object)new { valid = true, entries = result.Entries, headHash = result.HeadHash }
+            : new { valid = false, entries = result.Entries, brokenAtSeq = result.BrokenAtSeq, problem = result.Problem });
+    }
+
+    private static async Task<IResult> WriteTestEntryAsync(HttpContext http, IGrainFactory grains)
+    {
+        var caller = http.User.ToCaller();
+        var entries = await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(caller.TenantId))
+            .AppendAsync([new AuditDraft("audit.test", "audit", null)]);
+        return TypedResults.Created($"/api/audit-logs?action=audit.test", ToResponse(entries[0]));
+    }
+
+    private static async Task<IResult> RecordIncidentAsync(Guid id, IncidentBody body, IGrainFactory grains)
+    {
+        var errors = new FieldErrors()
+            .Check("title", string.IsNullOrWhiteSpace(body.Title) ? "A title is required." : body.Title.Length > 200 ? "A title has at most 200 characters." : null)
+            .Check("description", body.Description is { Length: > 10_000 } ? "A description has at most 10,000 characters." : null)
+            .Check("severity", body.Severity is not null && Severities.Contains(body.Severity) ? null : $"Severity must be one of: {string.Join(", ", Severities)}.");
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        if (await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(id)).GetAsync() is null)
+        {
+            return Problems.From(Failure.NotFound, "No such tenant.");
+        }
+
+        var draft = new AuditDraft("incident.recorded", "tenant", id.ToString("D"),
+            Details: AuditChain.Details(new { title = body.Title, description = body.Description, severity = body.Severity }));
+        var entries = await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(id)).AppendAsync([draft]);
+        await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).AppendAsync([draft]);
+        return TypedResults.Created($"/api/audit-logs?tenantId={id}&action=incident.", ToResponse(entries[0]));
+    }
+
+    private static async Task<IResult> ListIncidentsAsync(HttpContext http, IGrainFactory grains, string? tenantId)
+    {
+        var (tenant, problem) = ResolveLog(http, tenantId);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var page = await grains.GetGrain<IAuditQueryGrain>(GrainKeys.AuditQuery(tenant))
+            .ListAsync(new AuditQuery("incident.", null, null, null, null, null, 200, null));
+        return TypedResults.Ok(new
+        {
+            items = page.Items.Select(e =>
+            {
+                var details = e.Details is null ? null : JsonNode.Parse(e.Details);
+                return new
+                {
+                    id = e.Id,
+                    at = e.At,
+                    title = details?["title"]?.GetValue<string>(),
+                    description = details?["description"]?.GetValue<string>(),
+                    severity = details?["severity"]?.GetValue<string>(),
+                    recordedBy = e.Actor.Email,
+                };
+            }),
+        });
+    }
+
+    // A tenant admin can see when operators looked at their log.
+    private static async Task RecordOperatorReadAsync(HttpContext http, IGrainFactory grains, Guid tenant, string action)
+    {
+        if (http.User.ToCaller().IsSuperAdmin && tenant != GrainKeys.SystemTenant)
+        {
+            await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenant)).AppendAsync([new AuditDraft(action, "audit", null)]);
+        }
+    }
+}

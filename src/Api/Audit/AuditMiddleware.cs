@@ -1,0 +1,35 @@
+using Shohayota.Api.Auth;
+using Shohayota.Grains.Interfaces.Audit;
+using Shohayota.Grains.Interfaces.Common;
+
+namespace Shohayota.Api.Audit;
+
+public static class AuditMiddleware
+{
+    /// <summary>Carries the client address, user agent and request id to the grains, for audit entries.</summary>
+    public static IApplicationBuilder UseRequestOrigin(this IApplicationBuilder app) => app.Use((http, next) =>
+    {
+        Caller.SetOrigin(http.Connection.RemoteIpAddress?.ToString(), http.Request.Headers.UserAgent.ToString() is { Length: > 0 } ua ? ua : null,
+            http.TraceIdentifier);
+        return next(http);
+    });
+
+    /// <summary>Every 403 or 404 an authenticated caller receives is a denied request in the caller's log (another tenant's ids look missing).</summary>
+    public static IApplicationBuilder UseDeniedRequestAudit(this IApplicationBuilder app) => app.Use(async (http, next) =>
+    {
+        await next(http);
+        if (http.Response.StatusCode is not (StatusCodes.Status403Forbidden or StatusCodes.Status404NotFound) || http.User.Identity?.IsAuthenticated != true)
+        {
+            return;
+        }
+
+        var caller = http.User.ToCaller();
+        caller.Enter();
+        var grains = http.RequestServices.GetRequiredService<IGrainFactory>();
+        await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(caller.TenantId)).AppendAsync(
+        [
+            new AuditDraft("request.denied", "route", $"{http.Request.Method} {http.Request.Path}", AuditOutcomes.Denied,
+                Grains.Audit.AuditChain.Details(new { status = http.Response.StatusCode })),
+        ]);
+    });
+}

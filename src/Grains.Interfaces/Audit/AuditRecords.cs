@@ -1,0 +1,123 @@
+using Orleans.Concurrency;
+using Shohayota.Grains.Interfaces.Common;
+
+namespace Shohayota.Grains.Interfaces.Audit;
+
+public static class AuditOutcomes
+{
+    public const string Success = "success";
+    public const string Denied = "denied";
+    public const string Failed = "failed";
+}
+
+/// <summary>What a grain asks the log to record; who, when and from where are filled in by the log itself.</summary>
+[GenerateSerializer, Immutable, Alias("AuditDraft")]
+public sealed record AuditDraft(
+    [property: Id(0)] string Action,
+    [property: Id(1)] string? TargetType,
+    [property: Id(2)] string? TargetId,
+    [property: Id(3)] string Outcome = AuditOutcomes.Success,
+    [property: Id(4)] string? Details = null);
+
+/// <summary>One SQL statement of a change, run by the tenant's log writer in the transaction that records it.</summary>
+[GenerateSerializer, Immutable, Alias("SqlStatement")]
+public sealed record SqlStatement(
+    [property: Id(0)] string Sql,
+    [property: Id(1)] object?[] Parameters);
+
+/// <summary>A change and the entries that record it: committed together or not at all.</summary>
+[GenerateSerializer, Immutable, Alias("AuditedChange")]
+public sealed record AuditedChange(
+    [property: Id(0)] IReadOnlyList<SqlStatement> Statements,
+    [property: Id(1)] IReadOnlyList<AuditDraft> Entries);
+
+/// <summary>Whether the change committed; if not, the PostgreSQL error that refused it (constraint violations).</summary>
+[GenerateSerializer, Immutable, Alias("ChangeResult")]
+public sealed record ChangeResult(
+    [property: Id(0)] bool Committed,
+    [property: Id(1)] string? SqlState,
+    [property: Id(2)] string? Constraint,
+    [property: Id(3)] IReadOnlyList<AuditEntry> Entries);
+
+[GenerateSerializer, Immutable, Alias("AuditActor")]
+public sealed record AuditActor(
+    [property: Id(0)] Guid? Id,
+    [property: Id(1)] string? Email,
+    [property: Id(2)] string? Role);
+
+[GenerateSerializer, Immutable, Alias("AuditEntry")]
+public sealed record AuditEntry(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] Guid TenantId,
+    [property: Id(2)] long Seq,
+    [property: Id(3)] DateTimeOffset At,
+    [property: Id(4)] AuditActor Actor,
+    [property: Id(5)] string Action,
+    [property: Id(6)] string? TargetType,
+    [property: Id(7)] string? TargetId,
+    [property: Id(8)] string Outcome,
+    [property: Id(9)] string? Ip,
+    [property: Id(10)] string? UserAgent,
+    [property: Id(11)] string? RequestId,
+    [property: Id(12)] string? Details,
+    [property: Id(13)] byte[] PrevHash,
+    [property: Id(14)] byte[] Hash);
+
+[GenerateSerializer, Immutable, Alias("AuditVerification")]
+public sealed record AuditVerification(
+    [property: Id(0)] bool Valid,
+    [property: Id(1)] long Entries,
+    [property: Id(2)] string? HeadHash,
+    [property: Id(3)] long? BrokenAtSeq,
+    [property: Id(4)] string? Problem);
+
+[GenerateSerializer, Immutable, Alias("AuditQuery")]
+public sealed record AuditQuery(
+    [property: Id(0)] string? ActionPrefix,
+    [property: Id(1)] Guid? ActorId,
+    [property: Id(2)] string? TargetId,
+    [property: Id(3)] string? Outcome,
+    [property: Id(4)] DateTimeOffset? From,
+    [property: Id(5)] DateTimeOffset? To,
+    [property: Id(6)] int PageSize,
+    [property: Id(7)] long? BeforeSeq);
+
+[GenerateSerializer, Immutable, Alias("AuditPage")]
+public sealed record AuditPage(
+    [property: Id(0)] IReadOnlyList<AuditEntry> Items,
+    [property: Id(1)] long? NextBeforeSeq);
+
+/// <summary>
+/// One per tenant (<see cref="GrainKeys.AuditLog"/>): the single writer of the tenant's hash chain. Concurrent
+/// appends are grouped into one database transaction (group commit).
+/// </summary>
+[Alias("IAuditLogGrain")]
+public interface IAuditLogGrain : IGrainWithStringKey
+{
+    /// <summary>Runs the change's statements and appends its entries in one transaction.</summary>
+    [Alias("Execute")]
+    Task<ChangeResult> ExecuteAsync(AuditedChange change);
+
+    /// <summary>Appends entries that record no data change (sign-ins, denials, reads); returns once committed.</summary>
+    [Alias("Append")]
+    Task<IReadOnlyList<AuditEntry>> AppendAsync(IReadOnlyList<AuditDraft> entries);
+
+    [Alias("Verify"), ReadOnly]
+    Task<AuditVerification> VerifyAsync();
+
+    /// <summary>Removes entries older than the cutoff, keeping a checkpoint so the rest still verifies.</summary>
+    [Alias("Prune")]
+    Task<long> PruneAsync(DateTimeOffset before);
+
+    /// <summary>Drops the activation after the tenant's log was purged.</summary>
+    [Alias("Forget")]
+    Task ForgetAsync();
+}
+
+/// <summary>Reads one tenant's log (<see cref="GrainKeys.AuditQuery"/>); stateless.</summary>
+[Alias("IAuditQueryGrain")]
+public interface IAuditQueryGrain : IGrainWithStringKey
+{
+    [Alias("List"), ReadOnly]
+    Task<AuditPage> ListAsync(AuditQuery query);
+}

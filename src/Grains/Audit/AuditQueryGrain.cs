@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Text;
+using Npgsql;
+using Orleans.Concurrency;
+using Shohayota.Grains.Database;
+using Shohayota.Grains.Interfaces.Audit;
+using Shohayota.Grains.Interfaces.Common;
+
+namespace Shohayota.Grains.Audit;
+
+// Stateless worker keyed per tenant: reads run in parallel, and the key puts every call under the tenant check.
+[StatelessWorker, GrainType("audit-query")]
+public sealed class AuditQueryGrain(TenantDatabase database) : Grain, IAuditQueryGrain
+{
+    internal const string Columns =
+        "id, tenant_id, seq, created_at, actor_id, actor_email, actor_role, action, target_type, target_id, outcome, ip, user_agent, request_id, details, prev_hash, hash";
+
+    public async Task<AuditPage> ListAsync(AuditQuery query)
+    {
+        var tenantId = GrainKeys.TenantOf(this.GetPrimaryKeyString())!.Value;
+        var sql = new StringBuilder($"SELECT {Columns} FROM audit_logs WHERE tenant_id = $1");
+        var parameters = new List<object> { tenantId };
+        string Next(object value)
+        {
+            parameters.Add(value);
+            return "$" + parameters.Count.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (query.ActionPrefix is { } prefix)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND action LIKE {Next(prefix.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal) + "%")}");
+        }
+
+        if (query.ActorId is { } actor)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND actor_id = {Next(actor)}");
+        }
+
+        if (query.TargetId is { } target)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND target_id = {Next(target)}");
+        }
+
+        if (query.Outcome is { } outcome)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND outcome = {Next(outcome)}");
+        }
+
+        if (query.From is { } from)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND created_at >= {Next(from)}");
+        }
+
+        if (query.To is { } to)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND created_at < {Next(to)}");
+        }
+
+        if (query.BeforeSeq is { } before)
+        {
+            sql.Append(CultureInfo.InvariantCulture, $" AND seq < {Next(before)}");
+        }
+
+        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY seq DESC LIMIT {Next(query.PageSize + 1)}");
+
+        var items = new List<AuditEntry>(query.PageSize + 1);
+        await using var transaction = await database.BeginAsync(tenantId);
+        await using var command = transaction.Command(sql.ToString(), [.. parameters]);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            items.Add(Read(reader));
+        }
+
+        if (items.Count <= query.PageSize)
+        {
+            return new AuditPage(items, null);
+        }
+
+        items.RemoveAt(items.Count - 1);
+        return new AuditPage(items, items[^1].Seq);
+    }
+
+    internal static AuditEntry Read(NpgsqlDataReader r) => new(
+        r.GetGuid(0),
+        r.GetGuid(1),
+        r.GetInt64(2),
+        r.GetFieldValue<DateTimeOffset>(3),
+        new AuditActor(r.IsDBNull(4) ? null : r.GetGuid(4), r.IsDBNull(5) ? null : r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6)),
+        r.GetString(7),
+        r.IsDBNull(8) ? null : r.GetString(8),
+        r.IsDBNull(9) ? null : r.GetString(9),
+        r.GetString(10),
+        r.IsDBNull(11) ? null : r.GetString(11),
+        r.IsDBNull(12) ? null : r.GetString(12),
+        r.IsDBNull(13) ? null : r.GetString(13),
+        r.IsDBNull(14) ? null : r.GetString(14),
+        r.GetFieldValue<byte[]>(15),
+        r.GetFieldValue<byte[]>(16));
+}
