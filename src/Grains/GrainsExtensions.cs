@@ -18,6 +18,7 @@ public static class GrainsExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<TenantOptions>().BindConfiguration(TenantOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<Diagnostics.IsolationOptions>().BindConfiguration(Diagnostics.IsolationOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<Audit.AuditOptions>().BindConfiguration(Audit.AuditOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         return services;
     }

@@ -61,7 +61,7 @@ public static class SiloExtensions
         silo.AddIncomingGrainCallFilter<TenantIsolationFilter>();
         silo.Services.AddShohayotaGrainServices(connectionString);
         silo.Services.AddHostedService<SuperAdminBootstrap>();
-        silo.Services.AddHostedService<IsolationProbeStarter>();
+        silo.Services.AddHostedService<BackgroundWorkStarter>();
         return silo;
     }
 }

@@ -23,6 +23,28 @@ public sealed class HealthTests
     }
 
     [Fact]
+    public async Task AuditWriterTurnsUnhealthyWhenEntriesCannotBeWrittenAndRecovers()
+    {
+        await using var database = await TestDatabase.StartAsync();
+        await using var host = await ApiHost.StartAsync(database);
+        var token = await host.SuperAdminTokenAsync();
+
+        await database.Managed!.KillAsync();
+        using var refused = await host.SendAsync(HttpMethod.Post, "/api/test/audit", token);
+        using var down = await host.Client.GetAsync("/api/health");
+        await database.Managed.RestartAsync();
+        using var written = await host.SendAsync(HttpMethod.Post, "/api/test/audit", token);
+        using var up = await host.Client.GetAsync("/api/health");
+
+        refused.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
+        var audit = System.Text.Json.Nodes.JsonNode.Parse(await down.Content.ReadAsStringAsync())!["checks"]!["audit"]!;
+        audit["status"]!.GetValue<string>().Should().Be("unhealthy");
+        audit["consecutiveFailures"]!.GetValue<long>().Should().BePositive();
+        written.StatusCode.Should().Be(HttpStatusCode.Created);
+        System.Text.Json.Nodes.JsonNode.Parse(await up.Content.ReadAsStringAsync())!["checks"]!["audit"]!["status"]!.GetValue<string>().Should().Be("healthy");
+    }
+
+    [Fact]
     public async Task HealthTurns503WhileTheDatabaseIsDownAndRecoversWithoutRestart()
     {
         await using var database = await TestDatabase.StartAsync();

@@ -116,6 +116,57 @@ public sealed class RowLevelSecurityTests
         (await disable.Should().ThrowAsync<PostgresException>()).Which.SqlState.Should().Be(PostgresErrorCodes.InsufficientPrivilege);
     }
 
+    [Theory]
+    [InlineData("UPDATE audit_logs SET action = 'x'")]
+    [InlineData("DELETE FROM audit_logs")]
+    [InlineData("TRUNCATE audit_logs")]
+    [InlineData("DELETE FROM audit_checkpoints")]
+    public async Task TheRuntimeRoleCannotRewriteOrEraseTheAuditLog(string sql)
+    {
+        var database = await TestDatabase.SharedAsync();
+        await using var connection = new NpgsqlConnection(database.AppConnectionString);
+        await connection.OpenAsync();
+
+        var tamper = () => Execute(connection, sql);
+
+        (await tamper.Should().ThrowAsync<PostgresException>()).Which.SqlState.Should().Be(PostgresErrorCodes.InsufficientPrivilege);
+    }
+
+    [Fact]
+    public async Task TheRuntimeRoleCannotPurgeTheLogOfATenantThatStillExists()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var tenant = Guid.NewGuid();
+        await using (var owner = new NpgsqlConnection(database.SuperuserConnectionString))
+        {
+            await owner.OpenAsync();
+            await Execute(owner, $"INSERT INTO tenants (id, name, contact_email, plan, status, created_at, status_changed_at, updated_at) VALUES ('{tenant}', 't', 'c@t.test', 'pro', 'active', now(), now(), now())");
+        }
+
+        await using var connection = new NpgsqlConnection(database.AppConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await Execute(connection, $"SELECT set_config('app.tenant_id', '{tenant}', true)");
+
+        var purge = () => Scalar(connection, "SELECT audit_purge_tenant()");
+
+        await purge.Should().ThrowAsync<PostgresException>();
+    }
+
+    [Fact]
+    public async Task TheRuntimeRoleCannotPruneAuditEntriesYoungerThanADay()
+    {
+        var database = await TestDatabase.SharedAsync();
+        await using var connection = new NpgsqlConnection(database.AppConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await Execute(connection, $"SELECT set_config('app.tenant_id', '{Guid.NewGuid()}', true)");
+
+        var pruneRecent = () => Scalar(connection, "SELECT audit_prune(now() - interval '1 hour')");
+
+        await pruneRecent.Should().ThrowAsync<PostgresException>();
+    }
+
     private static async Task<(Guid A, Guid B)> SeedTwoTenantsAsync(TestDatabase database)
     {
         var a = Guid.NewGuid();

@@ -4,13 +4,14 @@ using Shohayota.Grains.Interfaces.Diagnostics;
 
 namespace Shohayota.Silo.Hosting;
 
-/// <summary>Activates the cluster's isolation probe at start-up; its timer keeps it running from then on.</summary>
-internal sealed class IsolationProbeStarter(IGrainFactory grains) : IHostedService
+/// <summary>Starts the cluster's background work: the isolation probe's timer and the daily audit-retention reminder.</summary>
+internal sealed class BackgroundWorkStarter(IGrainFactory grains) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         Caller.System.Enter();
         await grains.GetGrain<IIsolationProbeGrain>("isolation").GetLastAsync();
+        await grains.GetGrain<Grains.Interfaces.Audit.IAuditRetentionGrain>("audit-retention").StartAsync();
         RequestContext.Clear();
     }
 

@@ -1,0 +1,84 @@
+using Npgsql;
+using Shohayota.Grains.Audit;
+using Shohayota.Grains.Interfaces.Audit;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.TestSupport;
+
+namespace Shohayota.Grains.Tests.Audit;
+
+[Collection(ClusterCollection.Name)]
+public sealed class AuditRetentionTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task PruningOldEntriesKeepsACheckpointSoTheRestStillVerifiesAndTamperingIsStillCaught()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var tenant = Guid.NewGuid();
+        var old = DateTimeOffset.UtcNow.AddDays(-500);
+        await InsertChainAsync(database, tenant, old, count: 3);
+        ClusterFixture.AsSuperAdmin();
+        var log = fixture.Grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenant));
+        await log.AppendAsync([new AuditDraft("audit.test", null, null)]);
+        await log.AppendAsync([new AuditDraft("audit.test", null, null)]);
+
+        var pruned = await log.PruneAsync(DateTimeOffset.UtcNow.AddDays(-400));
+        var afterPrune = await log.VerifyAsync();
+        await TamperAsync(database, tenant, seq: 5);
+        var afterTamper = await log.VerifyAsync();
+
+        pruned.Should().Be(3);
+        afterPrune.Valid.Should().BeTrue();
+        afterPrune.Entries.Should().Be(2);
+        afterTamper.Valid.Should().BeFalse();
+        afterTamper.BrokenAtSeq.Should().Be(5);
+    }
+
+    [Fact]
+    public async Task AppendsContinueTheChainOfAPreviousActivation()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var tenant = Guid.NewGuid();
+        await InsertChainAsync(database, tenant, DateTimeOffset.UtcNow.AddMinutes(-5), count: 2);
+        ClusterFixture.AsSuperAdmin();
+        var log = fixture.Grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenant));
+
+        var appended = await log.AppendAsync([new AuditDraft("audit.test", null, null)]);
+
+        appended.Single().Seq.Should().Be(3);
+        (await log.VerifyAsync()).Valid.Should().BeTrue();
+    }
+
+    private static async Task InsertChainAsync(TestDatabase database, Guid tenant, DateTimeOffset at, int count)
+    {
+        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        var previous = AuditChain.Genesis;
+        for (var seq = 1; seq <= count; seq++)
+        {
+            var time = at.AddTicks(-(at.Ticks % 10)).AddSeconds(seq);
+            var entry = new AuditEntry(Guid.NewGuid(), tenant, seq, time, new AuditActor(null, null, Roles.System), "old.entry", null, null,
+                AuditOutcomes.Success, null, null, null, null, previous, []);
+            entry = entry with { Hash = AuditChain.Hash(entry, previous) };
+            await using var insert = new NpgsqlCommand(
+                "INSERT INTO audit_logs (tenant_id, seq, id, created_at, actor_role, action, outcome, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                connection);
+            foreach (var value in new object[] { tenant, (long)seq, entry.Id, entry.At, Roles.System, entry.Action, entry.Outcome, previous, entry.Hash })
+            {
+                insert.Parameters.Add(new NpgsqlParameter { Value = value });
+            }
+
+            await insert.ExecuteNonQueryAsync();
+            previous = entry.Hash;
+        }
+    }
+
+    private static async Task TamperAsync(TestDatabase database, Guid tenant, long seq)
+    {
+        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using var update = new NpgsqlCommand("UPDATE audit_logs SET action = 'rewritten' WHERE tenant_id = $1 AND seq = $2", connection);
+        update.Parameters.Add(new NpgsqlParameter { Value = tenant });
+        update.Parameters.Add(new NpgsqlParameter { Value = seq });
+        await update.ExecuteNonQueryAsync();
+    }
+}
