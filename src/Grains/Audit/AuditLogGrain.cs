@@ -36,6 +36,11 @@ public sealed class AuditLogGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _tenantId = GrainKeys.TenantOf(this.GetPrimaryKeyString())!.Value;
+        await LoadHeadAsync(cancellationToken);
+    }
+
+    private async Task LoadHeadAsync(CancellationToken cancellationToken = default)
+    {
         await using var transaction = await database.BeginAsync(_tenantId, cancellationToken);
         await using var read = transaction.Command(
             """
@@ -155,6 +160,25 @@ public sealed class AuditLogGrain(
 
     private async Task FlushAsync(List<Pending> batch)
     {
+        // Another writer of the same chain (a duplicate activation during a cluster change, or a second cluster on the
+        // same database) took our next seq: reload the head and write the batch again; nothing of it was committed.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await FlushOnceAsync(batch);
+                return;
+            }
+            catch (ChainMovedException) when (attempt < 5)
+            {
+                logger.LogWarning("Audit chain of tenant {TenantId} moved under this writer; reloading its head (attempt {Attempt})", _tenantId, attempt);
+                await LoadHeadAsync();
+            }
+        }
+    }
+
+    private async Task FlushOnceAsync(List<Pending> batch)
+    {
         var entries = batch.Sum(p => p.Drafts.Count);
         var seq = _seq;
         var head = _head;
@@ -202,6 +226,10 @@ public sealed class AuditLogGrain(
                     head = itemHead;
                     results[i] = new ChangeResult(true, null, null, written);
                 }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "audit_logs_pkey")
+                {
+                    throw new ChainMovedException();
+                }
                 catch (PostgresException e) when (IsRefusal(e))
                 {
                     await transaction.ExecuteAsync("ROLLBACK TO SAVEPOINT change");
@@ -211,7 +239,7 @@ public sealed class AuditLogGrain(
 
             await transaction.CommitAsync();
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not ChainMovedException)
         {
             health.Failed(entries, time.GetUtcNow());
             logger.LogError(e, "Audit batch of {Count} changes for tenant {TenantId} failed; nothing of it was committed", batch.Count, _tenantId);
@@ -247,6 +275,8 @@ public sealed class AuditLogGrain(
 
         return command;
     }
+
+    private sealed class ChainMovedException : Exception;
 
     private sealed record Pending(
         IReadOnlyList<SqlStatement> Statements, IReadOnlyList<AuditDraft> Drafts, AuditActor Actor, string? Ip, string? UserAgent, string? RequestId)

@@ -7,7 +7,7 @@ using Shohayota.TestSupport;
 namespace Shohayota.Grains.Tests.Audit;
 
 [Collection(ClusterCollection.Name)]
-public sealed class AuditRetentionTests(ClusterFixture fixture)
+public sealed class AuditLogGrainTests(ClusterFixture fixture)
 {
     [Fact]
     public async Task PruningOldEntriesKeepsACheckpointSoTheRestStillVerifiesAndTamperingIsStillCaught()
@@ -48,12 +48,31 @@ public sealed class AuditRetentionTests(ClusterFixture fixture)
         (await log.VerifyAsync()).Valid.Should().BeTrue();
     }
 
-    private static async Task InsertChainAsync(TestDatabase database, Guid tenant, DateTimeOffset at, int count)
+    [Fact]
+    public async Task AWriterWhoseChainMovedUnderItReloadsTheHeadAndStaysGapFree()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var tenant = Guid.NewGuid();
+        ClusterFixture.AsSuperAdmin();
+        var log = fixture.Grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenant));
+        var first = (await log.AppendAsync([new AuditDraft("audit.test", null, null)])).Single();
+        await InsertChainAsync(database, tenant, DateTimeOffset.UtcNow, count: 2, after: first);
+
+        var appended = await log.AppendAsync([new AuditDraft("audit.test", null, null)]);
+
+        appended.Single().Seq.Should().Be(4);
+        var verification = await log.VerifyAsync();
+        verification.Valid.Should().BeTrue();
+        verification.Entries.Should().Be(4);
+    }
+
+    private static async Task InsertChainAsync(TestDatabase database, Guid tenant, DateTimeOffset at, int count, AuditEntry? after = null)
     {
         await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
         await connection.OpenAsync();
-        var previous = AuditChain.Genesis;
-        for (var seq = 1; seq <= count; seq++)
+        var previous = after?.Hash ?? AuditChain.Genesis;
+        var start = (int)(after?.Seq ?? 0) + 1;
+        for (var seq = start; seq < start + count; seq++)
         {
             var time = at.AddTicks(-(at.Ticks % 10)).AddSeconds(seq);
             var entry = new AuditEntry(Guid.NewGuid(), tenant, seq, time, new AuditActor(null, null, Roles.System), "old.entry", null, null,
