@@ -30,7 +30,17 @@ public static class AdmissionExtensions
             var admission = await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(caller.TenantId)).AdmitAsync(caller.UserId, write);
             if (!admission.Allowed)
             {
-                return Problems.From(admission.Failure, admission.Detail);
+                var problem = Problems.From(admission.Failure, admission.Detail);
+                if (admission.Failure == Failure.RateLimited)
+                {
+                    http.Response.Headers.RetryAfter = ((int)Math.Ceiling(admission.RetryAfterSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+                else if (admission.Quota is not null)
+                {
+                    Problems.AddQuota(problem.ProblemDetails, admission.Quota, admission.Limit, admission.Used);
+                }
+
+                return problem;
             }
 
             Caller.MarkAdmitted(caller.TenantId);

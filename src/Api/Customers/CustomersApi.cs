@@ -73,7 +73,7 @@ public static class CustomersApi
         var outcome = await Customer(grains, http, id).CreateAsync(ToFields(body));
         if (!outcome.Succeeded)
         {
-            return Problems.From(outcome.Failure, outcome.Detail);
+            return Problems.From(outcome);
         }
 
         http.Response.Headers.ETag = ETag(outcome.Value!.Version);
@@ -95,7 +95,7 @@ public static class CustomersApi
         var outcome = await Customer(grains, http, id).UpdateAsync(ToFields(body), expected);
         if (!outcome.Succeeded)
         {
-            return outcome.Failure == Failure.NotFound ? NotFound() : Problems.From(outcome.Failure, outcome.Detail);
+            return outcome.Failure == Failure.NotFound ? NotFound() : Problems.From(outcome);
         }
 
         http.Response.Headers.ETag = ETag(outcome.Value!.Version);
@@ -112,7 +112,7 @@ public static class CustomersApi
         var outcome = await Customer(grains, http, id).DeleteAsync(expected);
         return outcome.Succeeded ? TypedResults.NoContent()
             : outcome.Failure == Failure.NotFound ? NotFound()
-            : Problems.From(outcome.Failure, outcome.Detail);
+            : Problems.From(outcome);
     }
 
     private static async Task<IResult> ListCustomersAsync(HttpContext http, IGrainFactory grains)

@@ -24,9 +24,30 @@ public static class Problems
         Failure.RetentionNotElapsed => Create(StatusCodes.Status409Conflict, "retention-not-elapsed", "Retention period not over", detail),
         Failure.DuplicateEmail => Create(StatusCodes.Status409Conflict, "duplicate-email", "E-mail address in use", detail),
         Failure.PreconditionFailed => Create(StatusCodes.Status412PreconditionFailed, "precondition-failed", "Version mismatch", detail),
+        Failure.QuotaExceeded => Create(StatusCodes.Status403Forbidden, "quota-exceeded", "Quota exceeded", detail),
+        Failure.RateLimited => Create(StatusCodes.Status429TooManyRequests, "rate-limited", "Too many requests", detail),
         Failure.IdempotencyMismatch => Create(StatusCodes.Status422UnprocessableEntity, "idempotency-key-reused", "Idempotency-Key reused", detail),
         _ => Create(StatusCodes.Status500InternalServerError, "internal-error", "Internal error", "Something went wrong on our side."),
     };
+
+    /// <summary>A failed outcome; quota refusals name the quota, its limit and the usage.</summary>
+    public static ProblemHttpResult From<T>(Outcome<T> outcome)
+    {
+        var problem = From(outcome.Failure, outcome.Detail);
+        if (outcome.Quota is { } quota)
+        {
+            AddQuota(problem.ProblemDetails, quota.Quota, quota.Limit, quota.Used);
+        }
+
+        return problem;
+    }
+
+    public static void AddQuota(Microsoft.AspNetCore.Mvc.ProblemDetails problem, string? quota, long limit, long used)
+    {
+        problem.Extensions["quota"] = quota;
+        problem.Extensions["limit"] = limit;
+        problem.Extensions["used"] = used;
+    }
 
     public static ProblemHttpResult Create(int status, string kind, string title, string? detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypeBase + kind);

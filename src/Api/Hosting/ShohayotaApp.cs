@@ -4,6 +4,8 @@ using Shohayota.Api.Customers;
 using Shohayota.Api.Diagnostics;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Health;
+using Shohayota.Api.Metrics;
+using Shohayota.Api.Quotas;
 using Shohayota.Api.Tenants;
 using Shohayota.Api.Users;
 
@@ -20,8 +22,11 @@ public static class ShohayotaApp
         builder.AddShohayotaErrors();
         builder.AddShohayotaAuth();
         builder.AddShohayotaHealth();
+        builder.AddShohayotaTraffic();
 
         var app = builder.Build();
+        // First, so it sees the final status of every request, including errors turned into problems.
+        app.UseTrafficMetering();
         app.UseShohayotaErrors();
         app.UseRequestOrigin();
         app.UseAuthentication();
@@ -35,6 +40,8 @@ public static class ShohayotaApp
         app.MapCustomersApi();
         app.MapDiagnosticsApi();
         app.MapAuditApi();
+        app.MapQuotasApi();
+        app.MapMetricsApi();
         return app;
     }
 }

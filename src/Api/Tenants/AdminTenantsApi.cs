@@ -4,7 +4,7 @@ using Shohayota.Api.Errors;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Security;
-using Shohayota.Grains.Tenants;
+using Shohayota.Grains.Quotas;
 
 namespace Shohayota.Api.Tenants;
 
@@ -46,9 +46,9 @@ public static class AdminTenantsApi
 
     private static async Task<IResult> ProvisionTenantAsync(
         ProvisionBody body, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, IGrainFactory grains,
-        Microsoft.Extensions.Options.IOptions<TenantOptions> options)
+        Microsoft.Extensions.Options.IOptions<PlansOptions> options)
     {
-        var plans = options.Value.Plans;
+        var plans = options.Value.Keys;
         var errors = new FieldErrors()
             .Check("name", Validation.Name(body.Name))
             .Check("contactEmail", Validation.Email(body.ContactEmail))

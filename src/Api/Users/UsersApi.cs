@@ -49,13 +49,13 @@ public static class UsersApi
             .CreateAsync(new CreateUserRequest(body.Email!, body.Name!, body.Password!, body.Role ?? Roles.Member));
         return outcome.Succeeded
             ? TypedResults.Created($"/api/users/{id}", ToResponse(outcome.Value!))
-            : Problems.From(outcome.Failure, outcome.Detail);
+            : Problems.From(outcome);
     }
 
     private static async Task<IResult> SetDisabledAsync(Guid id, bool disabled, HttpContext http, IGrainFactory grains)
     {
         var caller = http.User.ToCaller();
         var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(caller.TenantId, id)).SetDisabledAsync(disabled);
-        return outcome.Succeeded ? TypedResults.Ok(ToResponse(outcome.Value!)) : Problems.From(outcome.Failure, outcome.Detail);
+        return outcome.Succeeded ? TypedResults.Ok(ToResponse(outcome.Value!)) : Problems.From(outcome);
     }
 }

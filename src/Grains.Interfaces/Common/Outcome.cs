@@ -19,13 +19,16 @@ public enum Failure
     DuplicateEmail,
     IdempotencyMismatch,
     PreconditionFailed,
+    QuotaExceeded,
+    RateLimited,
 }
 
 [GenerateSerializer, Immutable, Alias("Outcome`1")]
 public sealed record Outcome<T>(
     [property: Id(0)] T? Value,
     [property: Id(1)] Failure Failure,
-    [property: Id(2)] string? Detail)
+    [property: Id(2)] string? Detail,
+    [property: Id(3)] Quotas.Reservation? Quota = null)
 {
     public bool Succeeded => Failure == Failure.None;
 
@@ -33,7 +36,9 @@ public sealed record Outcome<T>(
 
     public static Outcome<T> Fail(Failure failure, string detail) => new(default, failure, detail);
 
-    public Outcome<TOther> As<TOther>() => new(default, Failure, Detail);
+    public Outcome<TOther> As<TOther>() => new(default, Failure, Detail, Quota);
+
+    public static Outcome<T> QuotaExceeded(Quotas.Reservation refused) => new(default, Failure.QuotaExceeded, refused.Message, refused);
 }
 
 /// <summary>Thrown by the grain-call filter when a call crosses tenants or the tenant is not admitted.</summary>

@@ -1,5 +1,6 @@
 using Orleans.Concurrency;
 using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Quotas;
 
 namespace Shohayota.Grains.Interfaces.Tenants;
 
@@ -32,6 +33,45 @@ public interface ITenantGrain : ITenantGrainKey
     /// <summary>Soft delete (blocked, data kept) or hard delete (purge every row and grain state).</summary>
     [Alias("Delete")]
     Task<Outcome<TenantDetails>> DeleteAsync(bool hardDelete, bool force);
+
+    /// <summary>Holds room for a write's growth (customers, users, bytes) until it is settled; refused when a quota is full.</summary>
+    [Alias("Reserve")]
+    Task<Reservation> ReserveAsync(QuotaDelta delta);
+
+    /// <summary>Turns a reservation into usage (committed) or gives the room back.</summary>
+    [Alias("Settle")]
+    Task SettleAsync(Guid reservationId, bool committed);
+
+    /// <summary>Applies committed shrinkage (deletes, smaller updates).</summary>
+    [Alias("Adjust")]
+    Task AdjustAsync(QuotaDelta delta);
+
+    [Alias("GetQuotas"), ReadOnly]
+    Task<QuotaReport?> GetQuotasAsync();
+
+    [Alias("SetPlan")]
+    Task<Outcome<QuotaReport>> SetPlanAsync(string plan);
+
+    [Alias("SetOverrides")]
+    Task<Outcome<QuotaReport>> SetOverridesAsync(OverrideChange change);
+
+    /// <summary>The runbook's manual reset of the monthly API-call counter.</summary>
+    [Alias("ResetApiCalls")]
+    Task<Outcome<QuotaReport>> ResetApiCallsAsync();
+
+    /// <summary>A front end's report of the tenant's requests (status classes and latency) since its last one.</summary>
+    [Alias("ReportTraffic")]
+    Task ReportTrafficAsync(TrafficSample sample);
+
+    [Alias("GetUsage"), ReadOnly]
+    Task<UsageReport?> GetUsageAsync();
+
+    [Alias("GetAlerts"), ReadOnly]
+    Task<IReadOnlyList<Alert>> GetAlertsAsync();
+
+    /// <summary>Writes the counters now (tests, shutdown); normally a timer does.</summary>
+    [Alias("Flush")]
+    Task FlushAsync();
 
     /// <summary>Called by a UserGrain so admission refuses a disabled user's still-valid tokens.</summary>
     [Alias("UserStatusChanged")]

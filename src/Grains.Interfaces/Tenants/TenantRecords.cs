@@ -64,7 +64,11 @@ public sealed record ProvisionedTenant(
 public sealed record Admission(
     [property: Id(0)] bool Allowed,
     [property: Id(1)] Common.Failure Failure,
-    [property: Id(2)] string? Detail)
+    [property: Id(2)] string? Detail,
+    [property: Id(3)] double RetryAfterSeconds = 0,
+    [property: Id(4)] string? Quota = null,
+    [property: Id(5)] long Limit = 0,
+    [property: Id(6)] long Used = 0)
 {
     public static readonly Admission Granted = new(true, Common.Failure.None, null);
 }

@@ -4,6 +4,9 @@ using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Customers;
+using Shohayota.Grains.Interfaces.Quotas;
+using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Grains.Quotas;
 
 namespace Shohayota.Grains.Customers;
 
@@ -45,7 +48,7 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time) : 
 
         var now = time.Now();
         var created = ToDetails(fields, now, now, 1);
-        return await WriteAsync(created, AuditChain.Details(Snapshot(created)), AuditExtensions.Sql(
+        return await WriteAsync(created, new QuotaDelta(1, 0, Bytes(created)), AuditChain.Details(Snapshot(created)), AuditExtensions.Sql(
             """
             INSERT INTO customers (tenant_id, id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1)
@@ -75,7 +78,7 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time) : 
         var now = time.Now();
         var updated = ToDetails(fields, _customer.CreatedAt, now, _customer.Version + 1);
         var changes = AuditChain.Changes(Snapshot(_customer), Snapshot(updated));
-        return await WriteAsync(updated, AuditChain.Details(new { version = updated.Version, changes }), AuditExtensions.Sql(
+        return await WriteAsync(updated, new QuotaDelta(0, 0, Bytes(updated) - Bytes(_customer)), AuditChain.Details(new { version = updated.Version, changes }), AuditExtensions.Sql(
             """
             UPDATE customers SET name = $3, email = $4, phone = $5, company = $6, status = $7, tags = $8, notes = $9,
                 owner_user_id = $10, updated_at = $11, version = $12
@@ -105,15 +108,52 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time) : 
             throw new InvalidOperationException($"Deleting the customer was refused by the database ({result.SqlState}).");
         }
 
+        await Tenant.AdjustAsync(new QuotaDelta(-1, 0, -Bytes(_customer)));
+
         _customer = null;
         DeactivateOnIdle();
         return Outcome<bool>.Ok(true);
     }
 
-    private async Task<Outcome<CustomerDetails>> WriteAsync(CustomerDetails next, string? details, SqlStatement write, string action)
+    private ITenantGrain Tenant => GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(_tenantId));
+
+    private static long Bytes(CustomerDetails c) => TenantMeter.CustomerBytes(c.Name, c.Email, c.Phone, c.Company, c.Tags, c.Notes);
+
+    /// <summary>Growth is reserved with the TenantGrain first (quotas hold under concurrency); shrinkage is applied after commit.</summary>
+    private async Task<Outcome<CustomerDetails>> WriteAsync(CustomerDetails next, QuotaDelta delta, string? details, SqlStatement write, string action)
     {
-        var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(AuditExtensions.Change(
-            [write], new AuditDraft(action, "customer", _id.ToString("D"), Details: details)));
+        var grows = delta.Customers > 0 || delta.StorageBytes > 0;
+        var reservation = grows ? await Tenant.ReserveAsync(delta) : null;
+        if (reservation is { Granted: false })
+        {
+            return Outcome<CustomerDetails>.QuotaExceeded(reservation);
+        }
+
+        ChangeResult result;
+        try
+        {
+            result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(AuditExtensions.Change(
+                [write], new AuditDraft(action, "customer", _id.ToString("D"), Details: details)));
+        }
+        catch
+        {
+            if (reservation is not null)
+            {
+                await Tenant.SettleAsync(reservation.Id, committed: false);
+            }
+
+            throw;
+        }
+
+        if (reservation is not null)
+        {
+            await Tenant.SettleAsync(reservation.Id, result.Committed);
+        }
+        else if (result.Committed)
+        {
+            await Tenant.AdjustAsync(delta);
+        }
+
         if (!result.Committed)
         {
             return result.SqlState == PostgresErrorCodes.ForeignKeyViolation

@@ -3,8 +3,10 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Shohayota.Grains.Audit;
 using Shohayota.Grains.Database;
+using Shohayota.Grains.Quotas;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Interfaces.Users;
 using Shohayota.Grains.Security;
@@ -16,8 +18,12 @@ public sealed class TenantGrain(
     TenantDatabase database,
     TimeProvider time,
     IOptions<TenantOptions> options,
+    IOptions<PlansOptions> plans,
+    IOptions<MeteringOptions> metering,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
+    private TenantMeter? _meter;
+    private IGrainTimer? _flushTimer;
     private readonly HashSet<Guid> _disabledUsers = [];
     private TenantDetails? _tenant;
     private Guid _id;
@@ -43,6 +49,43 @@ public sealed class TenantGrain(
         {
             _disabledUsers.Add(users.GetGuid(0));
         }
+
+        await users.DisposeAsync();
+        await transaction.DisposeAsync();
+        if (_tenant is not null)
+        {
+            await StartMeterAsync(cancellationToken);
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_meter is not null)
+        {
+            try
+            {
+                await _meter.FlushAsync();
+            }
+            catch (NpgsqlException e)
+            {
+                logger.LogWarning(e, "Could not write the usage of tenant {TenantId} on deactivation", _id);
+            }
+        }
+    }
+
+    private async Task StartMeterAsync(CancellationToken cancellationToken = default)
+    {
+        _meter = new TenantMeter(_id, database, time, plans.Value, metering.Value, logger);
+        await _meter.LoadAsync(_tenant!, cancellationToken);
+        // A timer, not a reminder: write-behind only matters while the grain is active; it flushes on deactivation too.
+        _flushTimer ??= this.RegisterGrainTimer(async _ =>
+        {
+            _meter?.Tick();
+            if (_meter is not null)
+            {
+                await _meter.FlushAsync();
+            }
+        }, new GrainTimerCreationOptions(metering.Value.FlushInterval, metering.Value.FlushInterval) { Interleave = false });
     }
 
     public Task<TenantDetails?> GetAsync() => Task.FromResult(_tenant);
@@ -62,12 +105,12 @@ public sealed class TenantGrain(
         return Task.FromResult(_tenant?.Status switch
         {
             null => new Admission(false, Failure.TenantDeleted, "This tenant no longer exists."),
-            TenantStatus.Active => Admission.Granted,
+            TenantStatus.Active => _meter?.Admit(userId) ?? Admission.Granted,
             TenantStatus.Suspended => new Admission(false, Failure.TenantSuspended, "This tenant is suspended; contact your operator."),
             TenantStatus.Deleted => new Admission(false, Failure.TenantDeleted, "This tenant has been deleted."),
             TenantStatus.Canceled when write => new Admission(false, Failure.TenantCanceled,
                 $"This tenant is canceled: its data can be read and exported until {_tenant.RetentionUntil:O}, not changed."),
-            TenantStatus.Canceled => Admission.Granted,
+            TenantStatus.Canceled => _meter?.Admit(userId) ?? Admission.Granted,
             _ => new Admission(false, Failure.Forbidden, "Not admitted."),
         });
     }
@@ -105,7 +148,7 @@ public sealed class TenantGrain(
 
         var invalid = Validation.Name(request.Name) ?? Validation.Email(request.ContactEmail) ?? Validation.Name(request.AdminName)
             ?? Validation.Email(request.AdminEmail) ?? PasswordHashing.Validate(request.AdminPassword)
-            ?? (options.Value.Plans.Contains(request.Plan) ? null : "Unknown plan.");
+            ?? (plans.Value.ContainsKey(request.Plan) ? null : "Unknown plan.");
         if (invalid is not null)
         {
             return Outcome<ProvisionedTenant>.Fail(Failure.Validation, invalid);
@@ -147,6 +190,7 @@ public sealed class TenantGrain(
         await GrainFactory.AuditLog(GrainKeys.SystemTenant).AppendAsync(
             new AuditDraft("tenant.provisioned", "tenant", _id.ToString("D"), Details: details));
         _tenant = tenant;
+        await StartMeterAsync();
         logger.LogInformation("Provisioned tenant {TenantId} on plan {Plan}", _id, tenant.Plan);
         return Outcome<ProvisionedTenant>.Ok(new ProvisionedTenant(tenant, adminId, adminEmail));
     }
@@ -249,6 +293,9 @@ public sealed class TenantGrain(
             "tenant.purged", "tenant", _id.ToString("D"), Details: AuditChain.Details(new { name = purged.Name, rowsRemoved = removed })));
         logger.LogWarning("Hard-deleted tenant {TenantId} ({Users} users)", _id, users.Count);
         _tenant = null;
+        _meter = null;
+        _flushTimer?.Dispose();
+        _flushTimer = null;
         _disabledUsers.Clear();
         DeactivateOnIdle();
     }
@@ -316,6 +363,157 @@ public sealed class TenantGrain(
         _tenant = updated;
         logger.LogInformation("Tenant {TenantId} is now {Status}", _id, target.ToWire());
         return Outcome<TenantDetails>.Ok(updated);
+    }
+
+    public Task<Reservation> ReserveAsync(QuotaDelta delta) =>
+        Task.FromResult(_meter?.Reserve(delta) ?? new Reservation(Guid.Empty, IsSystem, _tenant is null ? "tenant" : null, 0, 0));
+
+    public Task SettleAsync(Guid reservationId, bool committed)
+    {
+        _meter?.Settle(reservationId, committed);
+        return Task.CompletedTask;
+    }
+
+    public Task AdjustAsync(QuotaDelta delta)
+    {
+        _meter?.Apply(delta);
+        return Task.CompletedTask;
+    }
+
+    public Task<QuotaReport?> GetQuotasAsync() => Task.FromResult(_meter?.Report());
+
+    public async Task<UsageReport?> GetUsageAsync() => _meter is null ? null : _meter.Usage(await _meter.HistoryAsync());
+
+    public Task<IReadOnlyList<Alert>> GetAlertsAsync() => Task.FromResult(_meter?.Alerts ?? []);
+
+    public Task ReportTrafficAsync(TrafficSample sample)
+    {
+        _meter?.Record(sample);
+        return Task.CompletedTask;
+    }
+
+    public Task FlushAsync() => _meter?.FlushAsync() ?? Task.CompletedTask;
+
+    public async Task<Outcome<QuotaReport>> SetPlanAsync(string plan)
+    {
+        if (Caller.Current is not { IsSuperAdmin: true })
+        {
+            return Outcome<QuotaReport>.Fail(Failure.Forbidden, "Only super-admins change a tenant's plan.");
+        }
+
+        if (_tenant is null || _meter is null)
+        {
+            return Outcome<QuotaReport>.Fail(Failure.NotFound, "No such tenant.");
+        }
+
+        if (!plans.Value.ContainsKey(plan))
+        {
+            return Outcome<QuotaReport>.Fail(Failure.Validation, $"Plan must be one of: {string.Join(", ", plans.Value.Keys)}.");
+        }
+
+        if (plan != _tenant.Plan)
+        {
+            var entry = new AuditDraft("tenant.plan_changed", "tenant", _id.ToString("D"), Details: AuditChain.Details(new { from = _tenant.Plan, to = plan }));
+            var result = await GrainFactory.AuditLog(_id).ExecuteAsync(AuditExtensions.Change(
+                [AuditExtensions.Sql("UPDATE tenants SET plan = $2, updated_at = $3 WHERE id = $1", _id, plan, time.Now())], entry));
+            if (!result.Committed)
+            {
+                throw new InvalidOperationException($"The plan change was refused by the database ({result.SqlState}).");
+            }
+
+            await GrainFactory.AuditLog(GrainKeys.SystemTenant).AppendAsync(entry);
+            _tenant = _tenant with { Plan = plan };
+            _meter.PlanChanged(plan);
+        }
+
+        return Outcome<QuotaReport>.Ok(_meter.Report());
+    }
+
+    public async Task<Outcome<QuotaReport>> SetOverridesAsync(OverrideChange change)
+    {
+        if (Caller.Current is not { IsSuperAdmin: true })
+        {
+            return Outcome<QuotaReport>.Fail(Failure.Forbidden, "Only super-admins override quotas.");
+        }
+
+        if (_tenant is null || _meter is null)
+        {
+            return Outcome<QuotaReport>.Fail(Failure.NotFound, "No such tenant.");
+        }
+
+        var now = time.Now();
+        var statements = new List<SqlStatement>();
+        var applied = new Dictionary<string, QuotaOverride?>(StringComparer.Ordinal);
+        foreach (var (quota, value) in change.Values)
+        {
+            if (value is { } v)
+            {
+                statements.Add(AuditExtensions.Sql(
+                    """
+                    INSERT INTO tenant_quota_overrides (tenant_id, quota, value, expires_at, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+                    ON CONFLICT (tenant_id, quota) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at,
+                        reason = excluded.reason, created_at = excluded.created_at
+                    """,
+                    _id, quota, v, change.ExpiresAt, change.Reason, now));
+                applied[quota] = new QuotaOverride(quota, v, change.ExpiresAt, change.Reason);
+            }
+            else
+            {
+                statements.Add(AuditExtensions.Sql("DELETE FROM tenant_quota_overrides WHERE tenant_id = $1 AND quota = $2", _id, quota));
+                applied[quota] = null;
+            }
+        }
+
+        var entry = new AuditDraft("tenant.quota_overridden", "tenant", _id.ToString("D"), Details: AuditChain.Details(new
+        {
+            values = change.Values,
+            before = change.Values.Keys.ToDictionary(k => k, k => _meter.Override(k)?.Value),
+            expiresAt = change.ExpiresAt,
+            reason = change.Reason,
+        }));
+        var result = await GrainFactory.AuditLog(_id).ExecuteAsync(new AuditedChange(statements, [entry]));
+        if (!result.Committed)
+        {
+            throw new InvalidOperationException($"The quota override was refused by the database ({result.SqlState}).");
+        }
+
+        await GrainFactory.AuditLog(GrainKeys.SystemTenant).AppendAsync(entry);
+        foreach (var (quota, value) in applied)
+        {
+            _meter.SetOverride(quota, value);
+        }
+
+        return Outcome<QuotaReport>.Ok(_meter.Report());
+    }
+
+    public async Task<Outcome<QuotaReport>> ResetApiCallsAsync()
+    {
+        if (Caller.Current is not { IsSuperAdmin: true })
+        {
+            return Outcome<QuotaReport>.Fail(Failure.Forbidden, "Only super-admins reset quotas.");
+        }
+
+        if (_tenant is null || _meter is null)
+        {
+            return Outcome<QuotaReport>.Fail(Failure.NotFound, "No such tenant.");
+        }
+
+        await _meter.FlushAsync();
+        var before = _meter.Report().Quotas[QuotaNames.ApiCallsMonthly].Used;
+        var now = time.Now();
+        var entry = new AuditDraft("tenant.quota_reset", "tenant", _id.ToString("D"), Details: AuditChain.Details(new { quota = QuotaNames.ApiCallsMonthly, before }));
+        var result = await GrainFactory.AuditLog(_id).ExecuteAsync(AuditExtensions.Change(
+            [AuditExtensions.Sql("UPDATE tenant_usage_metrics SET api_calls = 0, updated_at = $3 WHERE tenant_id = $1 AND period = 'month' AND period_start = $2",
+                _id, new DateOnly(now.UtcDateTime.Year, now.UtcDateTime.Month, 1), now)],
+            entry));
+        if (!result.Committed)
+        {
+            throw new InvalidOperationException($"The quota reset was refused by the database ({result.SqlState}).");
+        }
+
+        await GrainFactory.AuditLog(GrainKeys.SystemTenant).AppendAsync(entry);
+        _meter.ResetApiCalls();
+        return Outcome<QuotaReport>.Ok(_meter.Report());
     }
 
     private static string Past(string action) => action switch

@@ -9,8 +9,4 @@ public sealed class TenantOptions
     /// <summary>Days a canceled or soft-deleted tenant is kept before it may be purged.</summary>
     [Range(0, 3650)]
     public int RetentionDays { get; set; } = 30;
-
-    /// <summary>Plan names a tenant may be provisioned on.</summary>
-    [MinLength(1)]
-    public string[] Plans { get; set; } = ["free", "pro", "enterprise"];
 }

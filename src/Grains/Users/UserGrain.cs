@@ -8,7 +8,9 @@ using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Interfaces.Users;
+using Shohayota.Grains.Quotas;
 using Shohayota.Grains.Security;
 
 namespace Shohayota.Grains.Users;
@@ -70,8 +72,18 @@ public sealed class UserGrain(
 
         var now = time.Now();
         var details = new UserDetails(_userId, _tenantId, request.Email.Trim(), request.Name.Trim(), request.Role, false, now);
+        var tenant = GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(_tenantId));
+        var reservation = await tenant.ReserveAsync(new QuotaDelta(0, 1, TenantMeter.UserBytes(details.Email, details.Name)));
+        if (!reservation.Granted)
+        {
+            return Outcome<UserDetails>.QuotaExceeded(reservation);
+        }
+
         var hash = PasswordHashing.Hash(request.Password);
-        var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(AuditExtensions.Change(
+        ChangeResult result;
+        try
+        {
+            result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(AuditExtensions.Change(
             [
                 AuditExtensions.Sql(
                     """
@@ -82,6 +94,15 @@ public sealed class UserGrain(
             ],
             new AuditDraft("user.created", "user", _userId.ToString("D"),
                 Details: AuditChain.Details(new { email = details.Email, name = details.Name, role = details.Role }))));
+        }
+        catch
+        {
+            await tenant.SettleAsync(reservation.Id, committed: false);
+            throw;
+        }
+
+        await tenant.SettleAsync(reservation.Id, result.Committed);
+
         if (!result.Committed)
         {
             return result.Constraint == "users_email_key"

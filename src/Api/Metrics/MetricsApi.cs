@@ -1,0 +1,265 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Npgsql;
+using Shohayota.Api.Auth;
+using Shohayota.Api.Quotas;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Quotas;
+using Shohayota.Grains.Quotas;
+
+namespace Shohayota.Api.Metrics;
+
+/// <summary>System-wide metrics and alerts for operators, and Prometheus text at /metrics.</summary>
+public static class MetricsApi
+{
+    private static readonly string[] Sortable =
+        ["apiCallsMonth", "apiCallsToday", "requests4xx", "requests5xx", "errorRate", "customers", "users", "storageBytes", "activeUsers", "latencyP95Ms", "name"];
+
+    public static IEndpointRouteBuilder MapMetricsApi(this IEndpointRouteBuilder routes)
+    {
+        var admin = routes.MapGroup("/api/admin").WithTags("Admin: metrics").RequireAdmission(AuthExtensions.SuperAdminPolicy);
+        admin.MapGet("/metrics", GetMetricsAsync);
+        admin.MapGet("/alerts", GetAlertsAsync);
+        routes.MapGet("/metrics", GetPrometheusAsync).AllowAnonymous().ExcludeFromDescription();
+        return routes;
+    }
+
+    private sealed record TenantRow(
+        Guid Id, string Name, string Status, string Plan, long ApiCallsMonth, long ApiCallsToday, long Requests4xx, long Requests5xx,
+        long Customers, long Users, long StorageBytes, long ActiveUsers, double? LatencyP95Ms)
+    {
+        public double ErrorRate => ApiCallsToday == 0 ? 0 : Math.Round(Requests5xx * 100.0 / Math.Max(ApiCallsToday, Requests4xx + Requests5xx), 3);
+    }
+
+    private static async Task<List<TenantRow>> TenantRowsAsync(NpgsqlDataSource db, TimeProvider time)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        await using var command = db.CreateCommand(
+            """
+            SELECT u.tenant_id, t.name, t.status, t.plan, u.api_calls_month, u.api_calls_today, u.requests_4xx, u.requests_5xx,
+                   u.customers, u.users, u.storage_bytes, u.active_users, u.latency_p95_ms
+            FROM admin_usage($1, $2) u JOIN tenants t ON t.id = u.tenant_id
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = new DateOnly(now.Year, now.Month, 1) });
+        command.Parameters.Add(new NpgsqlParameter { Value = DateOnly.FromDateTime(now) });
+        var rows = new List<TenantRow>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(new TenantRow(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4), reader.GetInt64(5),
+                reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11),
+                reader.IsDBNull(12) ? null : reader.GetDouble(12)));
+        }
+
+        return rows;
+    }
+
+    private static async Task<(long Active, long Idle, long Total)> ConnectionsAsync(NpgsqlDataSource db)
+    {
+        await using var command = db.CreateCommand(
+            """
+            SELECT count(*) FILTER (WHERE state = 'active'), count(*) FILTER (WHERE state LIKE 'idle%'), count(*)
+            FROM pg_stat_activity WHERE usename = current_user AND datname = current_database()
+            """);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+    }
+
+    private static object NodeResources()
+    {
+        var process = Process.GetCurrentProcess();
+        return new
+        {
+            name = Environment.MachineName,
+            processorCount = Environment.ProcessorCount,
+            cpuSeconds = Math.Round(process.TotalProcessorTime.TotalSeconds, 2),
+            cpuPercentSinceStart = Math.Round(process.TotalProcessorTime.TotalSeconds * 100 / Math.Max(1, (DateTime.Now - process.StartTime).TotalSeconds) / Environment.ProcessorCount, 2),
+            workingSetBytes = process.WorkingSet64,
+            gcHeapBytes = GC.GetTotalMemory(false),
+            gcCollections = new { gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2) },
+            threadPool = new { threads = ThreadPool.ThreadCount, pendingWorkItems = ThreadPool.PendingWorkItemCount },
+            uptimeSeconds = (long)(DateTime.Now - process.StartTime).TotalSeconds,
+        };
+    }
+
+    private static async Task<IResult> GetMetricsAsync(
+        HttpContext http, NpgsqlDataSource db, TrafficAggregator traffic, TimeProvider time, string? sort, string? order)
+    {
+        if (sort is not null && !Sortable.Contains(sort) || order is not null and not ("asc" or "desc"))
+        {
+            return new Errors.FieldErrors()
+                .Check("sort", sort is null || Sortable.Contains(sort) ? null : $"sort must be one of: {string.Join(", ", Sortable)}.")
+                .Check("order", order is null or "asc" or "desc" ? null : "order must be asc or desc.")
+                .ToProblem();
+        }
+
+        var rows = await TenantRowsAsync(db, time);
+        await using var statusCount = db.CreateCommand("SELECT status, count(*) FROM tenants GROUP BY status");
+        var byStatus = new Dictionary<string, long> { ["active"] = 0, ["suspended"] = 0, ["canceled"] = 0, ["deleted"] = 0 };
+        await using (var reader = await statusCount.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                byStatus[reader.GetString(0)] = reader.GetInt64(1);
+            }
+        }
+
+        var window = traffic.Window(time.GetUtcNow(), 5);
+        var connections = await ConnectionsAsync(db);
+        Func<TenantRow, object?> key = sort switch
+        {
+            "apiCallsToday" => r => r.ApiCallsToday,
+            "requests4xx" => r => r.Requests4xx,
+            "requests5xx" => r => r.Requests5xx,
+            "errorRate" => r => r.ErrorRate,
+            "customers" => r => r.Customers,
+            "users" => r => r.Users,
+            "storageBytes" => r => r.StorageBytes,
+            "activeUsers" => r => r.ActiveUsers,
+            "latencyP95Ms" => r => r.LatencyP95Ms ?? -1,
+            "name" => r => r.Name,
+            _ => r => r.ApiCallsMonth,
+        };
+        var sorted = (order ?? (sort == "name" ? "asc" : "desc")) == "asc" ? rows.OrderBy(key) : rows.OrderByDescending(key);
+        return TypedResults.Ok(new
+        {
+            tenants = new { total = rows.Count, byStatus },
+            apiCalls = new { thisMonth = rows.Sum(r => r.ApiCallsMonth), today = rows.Sum(r => r.ApiCallsToday) },
+            requests = new
+            {
+                scope = "this node, last 5 minutes",
+                total = window.Requests,
+                serverErrorPercent = window.Requests == 0 ? 0 : Math.Round(window.ServerErrors * 100.0 / window.Requests, 3),
+                clientErrorPercent = window.Requests == 0 ? 0 : Math.Round(window.ClientErrors * 100.0 / window.Requests, 3),
+                latencyMs = new
+                {
+                    p50 = LatencyHistogram.Quantile(window.Latency, 0.5),
+                    p95 = LatencyHistogram.Quantile(window.Latency, 0.95),
+                    p99 = LatencyHistogram.Quantile(window.Latency, 0.99),
+                },
+            },
+            database = new { connections = new { active = connections.Active, idle = connections.Idle, total = connections.Total } },
+            node = NodeResources(),
+            perTenant = sorted.Select(r => new
+            {
+                tenantId = r.Id,
+                name = r.Name,
+                status = r.Status,
+                plan = r.Plan,
+                apiCallsMonth = r.ApiCallsMonth,
+                apiCallsToday = r.ApiCallsToday,
+                requests4xx = r.Requests4xx,
+                requests5xx = r.Requests5xx,
+                errorRate = r.ErrorRate,
+                customers = r.Customers,
+                users = r.Users,
+                storageBytes = r.StorageBytes,
+                activeUsers = r.ActiveUsers,
+                latencyP95Ms = r.LatencyP95Ms,
+            }),
+        });
+    }
+
+    private static async Task<IResult> GetAlertsAsync(NpgsqlDataSource db, TrafficAggregator traffic, TimeProvider time,
+        Microsoft.Extensions.Options.IOptions<MeteringOptions> metering, string? level, string? tenantId)
+    {
+        if (level is not null and not ("warning" or "critical") || tenantId is not null && tenantId != "system" && !Guid.TryParse(tenantId, out _))
+        {
+            return new Errors.FieldErrors()
+                .Check("level", level is null or "warning" or "critical" ? null : "level must be warning or critical.")
+                .Check("tenantId", tenantId is null || tenantId == "system" || Guid.TryParse(tenantId, out _) ? null : "tenantId must be a tenant id or \"system\".")
+                .ToProblem();
+        }
+
+        var alerts = new List<Alert>();
+        await using (var command = db.CreateCommand(
+            "SELECT a.id, a.tenant_id, t.name, a.metric, a.level, a.value, a.threshold, a.since, a.message FROM admin_open_alerts() a LEFT JOIN tenants t ON t.id = a.tenant_id"))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                alerts.Add(new Alert(reader.GetGuid(0), reader.GetGuid(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetString(3),
+                    reader.GetString(4), reader.GetDouble(5), reader.GetDouble(6), reader.GetFieldValue<DateTimeOffset>(7), reader.GetString(8), null));
+            }
+        }
+
+        alerts.AddRange(SystemAlerts(traffic, time.GetUtcNow(), metering.Value));
+        var filtered = alerts
+            .Where(a => level is null || a.Level == level)
+            .Where(a => tenantId is null || (tenantId == "system" ? a.TenantId == GrainKeys.SystemTenant : a.TenantId == Guid.Parse(tenantId)))
+            .OrderByDescending(a => a.Level == "critical").ThenByDescending(a => a.Since);
+        return TypedResults.Ok(new { items = filtered.Select(QuotasApi.ToResponse) });
+    }
+
+    /// <summary>This node's own error rate and latency against the runbook thresholds (not persisted; they clear by themselves).</summary>
+    private static IEnumerable<Alert> SystemAlerts(TrafficAggregator traffic, DateTimeOffset now, MeteringOptions m)
+    {
+        var window = traffic.Window(now, 5);
+        if (window.Requests < m.MinimumSample)
+        {
+            yield break;
+        }
+
+        var errorRate = window.ServerErrors * 100.0 / window.Requests;
+        if (errorRate >= m.ErrorRateWarningPercent)
+        {
+            var critical = errorRate >= m.ErrorRateCriticalPercent;
+            yield return new Alert(Guid.Empty, GrainKeys.SystemTenant, "system", "errorRate", critical ? "critical" : "warning", Math.Round(errorRate, 2),
+                critical ? m.ErrorRateCriticalPercent : m.ErrorRateWarningPercent, now, $"This node's 5xx rate over 5 minutes is {errorRate:0.##}%.", null);
+        }
+
+        if (LatencyHistogram.Quantile(window.Latency, 0.95) is { } p95 && p95 >= m.LatencyWarningMs)
+        {
+            var critical = p95 >= m.LatencyCriticalMs;
+            yield return new Alert(Guid.Empty, GrainKeys.SystemTenant, "system", "latencyP95", critical ? "critical" : "warning", p95,
+                critical ? m.LatencyCriticalMs : m.LatencyWarningMs, now, $"This node's p95 response time over 5 minutes is {p95:0.#} ms.", null);
+        }
+    }
+
+    /// <summary>Prometheus text. Reachable from loopback, or with <c>Shohayota:Metrics:ScrapeToken</c> as a bearer token.</summary>
+    private static async Task<IResult> GetPrometheusAsync(HttpContext http, NpgsqlDataSource db, TrafficAggregator traffic, TimeProvider time, IConfiguration configuration)
+    {
+        var token = configuration["Shohayota:Metrics:ScrapeToken"];
+        var authorized = string.IsNullOrEmpty(token)
+            ? http.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip)
+            : http.Request.Headers.Authorization.ToString() == $"Bearer {token}";
+        if (!authorized)
+        {
+            return Errors.Problems.Create(403, "forbidden", "Forbidden", "Scrape from loopback, or configure Shohayota:Metrics:ScrapeToken and send it as a bearer token.");
+        }
+
+        var topN = configuration.GetValue("Shohayota:Metrics:TopTenants", 20);
+        var rows = await TenantRowsAsync(db, time);
+        var connections = await ConnectionsAsync(db);
+        var window = traffic.Window(time.GetUtcNow(), 5);
+        var text = new StringBuilder();
+        void Metric(string name, string type, string help, IEnumerable<(string Labels, double Value)> values)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n");
+            foreach (var (labels, value) in values)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"{name}{(labels.Length > 0 ? "{" + labels + "}" : "")} {value.ToString(CultureInfo.InvariantCulture)}\n");
+            }
+        }
+
+        Metric("shohayota_http_requests_total", "counter", "Requests this node served since start.", [
+            ("class=\"all\"", traffic.Node.Requests), ("class=\"4xx\"", traffic.Node.ClientErrors), ("class=\"5xx\"", traffic.Node.ServerErrors)]);
+        Metric("shohayota_http_request_duration_ms", "gauge", "This node's response time over the last 5 minutes.", [
+            ("quantile=\"0.5\"", LatencyHistogram.Quantile(window.Latency, 0.5) ?? 0),
+            ("quantile=\"0.95\"", LatencyHistogram.Quantile(window.Latency, 0.95) ?? 0),
+            ("quantile=\"0.99\"", LatencyHistogram.Quantile(window.Latency, 0.99) ?? 0)]);
+        Metric("shohayota_tenants", "gauge", "Tenants by status.", rows.GroupBy(r => r.Status).Select(g => ($"status=\"{g.Key}\"", (double)g.Count())));
+        Metric("shohayota_db_connections", "gauge", "This role's database connections by state.", [
+            ("state=\"active\"", connections.Active), ("state=\"idle\"", connections.Idle)]);
+        var process = Process.GetCurrentProcess();
+        Metric("shohayota_process_working_set_bytes", "gauge", "Resident memory of this node.", [("", process.WorkingSet64)]);
+        Metric("shohayota_process_cpu_seconds_total", "counter", "CPU time of this node.", [("", process.TotalProcessorTime.TotalSeconds)]);
+        var top = rows.OrderByDescending(r => r.ApiCallsMonth).Take(topN).ToList();
+        Metric("shohayota_tenant_api_calls_month", "gauge", $"API calls this month of the top {topN} tenants.", top.Select(r => ($"tenant=\"{r.Id}\"", (double)r.ApiCallsMonth)));
+        Metric("shohayota_tenant_storage_bytes", "gauge", $"Storage of the top {topN} tenants by API calls.", top.Select(r => ($"tenant=\"{r.Id}\"", (double)r.StorageBytes)));
+        return TypedResults.Text(text.ToString(), "text/plain; version=0.0.4");
+    }
+}

@@ -1,0 +1,526 @@
+using System.Text.Json;
+using Shohayota.Grains.Interfaces.Audit;
+using Shohayota.Grains.Interfaces.Customers;
+
+namespace Shohayota.Grains.Backups;
+
+/// <summary>Tokens of a JSON document read from a stream through a small buffer (a bundle can be hundreds of MB).</summary>
+internal sealed class JsonTokenStream(Stream stream)
+{
+    private const int MaxBuffer = 64 * 1024 * 1024;
+    private byte[] _buffer = new byte[64 * 1024];
+    private int _start;
+    private int _end;
+    private long _offset;
+    private bool _final;
+    private JsonReaderState _state = new(new JsonReaderOptions { MaxDepth = 8 });
+
+    public JsonTokenType Token { get; private set; }
+
+    /// <summary>The unescaped text of a property name or string.</summary>
+    public string? Text { get; private set; }
+
+    public long? Integer { get; private set; }
+
+    /// <summary>Byte offset of the next token, for error messages.</summary>
+    public long Position => _offset + _start;
+
+    public bool Read()
+    {
+        while (true)
+        {
+            var reader = new Utf8JsonReader(_buffer.AsSpan(_start, _end - _start), _final, _state);
+            try
+            {
+                if (reader.Read())
+                {
+                    Token = reader.TokenType;
+                    Text = Token is JsonTokenType.PropertyName or JsonTokenType.String ? reader.GetString() : null;
+                    Integer = Token == JsonTokenType.Number && reader.TryGetInt64(out var number) ? number : null;
+                    _start += (int)reader.BytesConsumed;
+                    _state = reader.CurrentState;
+                    return true;
+                }
+            }
+            catch (JsonException)
+            {
+                throw new BundleException($"The bundle is not valid JSON, or is truncated, near byte {Position}.");
+            }
+            catch (InvalidOperationException)
+            {
+                throw new BundleException($"The bundle has text that is not valid UTF-8 near byte {Position}.");
+            }
+
+            if (_final)
+            {
+                return false;
+            }
+
+            Fill();
+        }
+    }
+
+    private void Fill()
+    {
+        if (_start > 0)
+        {
+            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+            _offset += _start;
+            _end -= _start;
+            _start = 0;
+        }
+
+        if (_end == _buffer.Length)
+        {
+            if (_buffer.Length >= MaxBuffer)
+            {
+                throw new BundleException($"The bundle has a value longer than {MaxBuffer / 1024 / 1024} MiB near byte {Position}.");
+            }
+
+            Array.Resize(ref _buffer, _buffer.Length * 2);
+        }
+
+        var read = stream.Read(_buffer, _end, _buffer.Length - _end);
+        if (read == 0)
+        {
+            _final = true;
+        }
+        else
+        {
+            _end += read;
+        }
+    }
+}
+
+/// <summary>
+/// Reads a bundle front to back, section by section, with the keys in the order <see cref="BundleWriter"/> writes them.
+/// Sections that can be long are enumerables: enumerate each completely before reading the next section.
+/// </summary>
+internal sealed class BundleReader(Stream stream)
+{
+    private readonly JsonTokenStream _json = new(stream);
+    private string _where = "the bundle";
+    private string _field = "";
+
+    public string Format { get; private set; } = "";
+
+    public bool Secrets { get; private set; }
+
+    public DateTimeOffset ExportedAt { get; private set; }
+
+    public BundleBase? Since { get; private set; }
+
+    public void ReadHeader()
+    {
+        _where = "the bundle";
+        Next();
+        if (_json.Token != JsonTokenType.StartObject)
+        {
+            throw new BundleException("The bundle is not a JSON object: send a Shohayota tenant export.");
+        }
+
+        Property("format");
+        Format = String();
+        if (Format is not (BundleFormat.Export or BundleFormat.Increment))
+        {
+            throw new BundleException($"format: \"{Format}\" is not a Shohayota tenant export (\"{BundleFormat.Export}\").");
+        }
+
+        Property("version");
+        var version = Long();
+        if (version != BundleFormat.Version)
+        {
+            throw new BundleException($"version: {version} is not supported; this server reads version {BundleFormat.Version}.");
+        }
+
+        Property("exportedAt");
+        ExportedAt = Time();
+        Property("secrets");
+        Secrets = Bool();
+        if (Format == BundleFormat.Increment)
+        {
+            Property("since");
+            _where = "since";
+            Start(JsonTokenType.StartObject);
+            Property("backupId");
+            var backupId = String();
+            Property("auditSeq");
+            var seq = Long();
+            Property("auditHash");
+            var hash = Hash();
+            End(JsonTokenType.EndObject);
+            Since = new BundleBase(backupId, seq, hash);
+        }
+    }
+
+    public TenantRow ReadTenant()
+    {
+        Property("tenant");
+        _where = "tenant";
+        Start(JsonTokenType.StartObject);
+        Property("id");
+        var id = Guid();
+        Property("name");
+        var name = String();
+        Property("contactEmail");
+        var contact = String();
+        Property("plan");
+        var plan = String();
+        Property("status");
+        var status = String();
+        Property("statusReason");
+        var reason = NullableString();
+        Property("createdAt");
+        var created = Time();
+        Property("statusChangedAt");
+        var changed = Time();
+        Property("retentionUntil");
+        var retention = NullableTime();
+        Property("updatedAt");
+        var updated = Time();
+        End(JsonTokenType.EndObject);
+        _where = "the bundle";
+        Property("plan");
+        if (String() != plan)
+        {
+            throw Error("plan differs from tenant.plan");
+        }
+
+        return new TenantRow(id, name, contact, plan, status, reason, created, changed, retention, updated);
+    }
+
+    public IEnumerable<OverrideRow> ReadOverrides() => Array("overrides", _ =>
+    {
+        Property("quota");
+        var quota = String();
+        Property("value");
+        var value = Long();
+        Property("expiresAt");
+        var expires = NullableTime();
+        Property("reason");
+        var reason = NullableString();
+        Property("createdAt");
+        var created = Time();
+        End(JsonTokenType.EndObject);
+        return new OverrideRow(quota, value, expires, reason, created);
+    });
+
+    public IEnumerable<UserRow> ReadUsers() => Array("users", _ =>
+    {
+        Property("id");
+        var id = Guid();
+        Property("email");
+        var email = String();
+        Property("name");
+        var name = String();
+        Property("role");
+        var role = String();
+        Property("disabled");
+        var disabled = Bool();
+        Property("failedLogins");
+        var failed = Long();
+        Property("lockedUntil");
+        var locked = NullableTime();
+        Property("createdAt");
+        var created = Time();
+        Property("updatedAt");
+        var updated = Time();
+        string? hash = null;
+        if (Secrets)
+        {
+            Property("passwordHash");
+            hash = String();
+        }
+
+        End(JsonTokenType.EndObject);
+        return new UserRow(id, email, name, role, disabled, checked((int)failed), locked, created, updated, hash);
+    });
+
+    public IEnumerable<CustomerDetails> ReadCustomers() => Array("customers", _ =>
+    {
+        Property("id");
+        var id = Guid();
+        Property("name");
+        var name = String();
+        Property("email");
+        var email = NullableString();
+        Property("phone");
+        var phone = NullableString();
+        Property("company");
+        var company = NullableString();
+        Property("status");
+        var status = String();
+        Property("tags");
+        Start(JsonTokenType.StartArray);
+        var tags = new List<string>();
+        while (true)
+        {
+            Next();
+            if (_json.Token == JsonTokenType.EndArray)
+            {
+                break;
+            }
+
+            tags.Add(_json.Token == JsonTokenType.String ? _json.Text! : throw Error("tags must be strings"));
+        }
+
+        Property("notes");
+        var notes = NullableString();
+        Property("ownerUserId");
+        var owner = NullableString() is { } text ? ParseGuid(text) : (Guid?)null;
+        Property("createdAt");
+        var created = Time();
+        Property("updatedAt");
+        var updated = Time();
+        Property("version");
+        var version = Long();
+        End(JsonTokenType.EndObject);
+        return new CustomerDetails(id, name, email, phone, company, status, tags, notes, owner, created, updated, checked((int)version));
+    });
+
+    public IEnumerable<Guid> ReadDeletedCustomers()
+    {
+        Property("deletedCustomers");
+        _where = "deletedCustomers";
+        Start(JsonTokenType.StartArray);
+        for (var i = 0; ; i++)
+        {
+            _where = $"deletedCustomers[{i}]";
+            Next();
+            if (_json.Token == JsonTokenType.EndArray)
+            {
+                _where = "the bundle";
+                yield break;
+            }
+
+            yield return _json.Token == JsonTokenType.String ? ParseGuid(_json.Text!) : throw Error("expected a customer id");
+        }
+    }
+
+    public AuditCheckpoint? ReadCheckpoint()
+    {
+        Property("auditCheckpoint");
+        _where = "auditCheckpoint";
+        Next();
+        if (_json.Token == JsonTokenType.Null)
+        {
+            _where = "the bundle";
+            return null;
+        }
+
+        if (_json.Token != JsonTokenType.StartObject)
+        {
+            throw Error("expected null or an object");
+        }
+
+        Property("seq");
+        var seq = Long();
+        Property("hash");
+        var hash = Hash();
+        End(JsonTokenType.EndObject);
+        _where = "the bundle";
+        return new AuditCheckpoint(seq, hash);
+    }
+
+    public IEnumerable<AuditEntry> ReadAuditLogs(Guid tenantId) => Array("auditLogs", _ =>
+    {
+        Property("seq");
+        var seq = Long();
+        Property("id");
+        var id = Guid();
+        Property("at");
+        var at = Time();
+        Property("actorId");
+        var actorId = NullableString() is { } actor ? ParseGuid(actor) : (Guid?)null;
+        Property("actorEmail");
+        var actorEmail = NullableString();
+        Property("actorRole");
+        var actorRole = NullableString();
+        Property("action");
+        var action = String();
+        Property("targetType");
+        var targetType = NullableString();
+        Property("targetId");
+        var targetId = NullableString();
+        Property("outcome");
+        var outcome = String();
+        Property("ip");
+        var ip = NullableString();
+        Property("userAgent");
+        var userAgent = NullableString();
+        Property("requestId");
+        var requestId = NullableString();
+        Property("details");
+        var details = NullableString();
+        Property("prevHash");
+        var prev = Hash();
+        Property("hash");
+        var hash = Hash();
+        End(JsonTokenType.EndObject);
+        return new AuditEntry(id, tenantId, seq, at, new AuditActor(actorId, actorEmail, actorRole), action, targetType, targetId, outcome, ip,
+            userAgent, requestId, details, prev, hash);
+    });
+
+    public BundleCounts ReadCounts()
+    {
+        Property("counts");
+        _where = "counts";
+        Start(JsonTokenType.StartObject);
+        Property("users");
+        var users = Long();
+        Property("customers");
+        var customers = Long();
+        long deleted = 0;
+        if (Format == BundleFormat.Increment)
+        {
+            Property("deletedCustomers");
+            deleted = Long();
+        }
+
+        Property("overrides");
+        var overrides = Long();
+        Property("auditLogs");
+        var audit = Long();
+        End(JsonTokenType.EndObject);
+        _where = "the bundle";
+        return new BundleCounts(users, customers, deleted, overrides, audit);
+    }
+
+    /// <summary>Reads the checksum object and makes sure nothing follows the document.</summary>
+    public string ReadChecksum()
+    {
+        Property("checksum");
+        _where = "checksum";
+        Start(JsonTokenType.StartObject);
+        Property("algorithm");
+        if (String() != "sha256")
+        {
+            throw Error("only sha256 is supported");
+        }
+
+        Property("value");
+        var value = String();
+        End(JsonTokenType.EndObject);
+        End(JsonTokenType.EndObject);
+        if (_json.Read())
+        {
+            throw new BundleException("The bundle has data after its end.");
+        }
+
+        return value;
+    }
+
+    private IEnumerable<T> Array<T>(string name, Func<int, T> item)
+    {
+        Property(name);
+        _where = name;
+        Start(JsonTokenType.StartArray);
+        for (var i = 0; ; i++)
+        {
+            _where = $"{name}[{i}]";
+            Next();
+            if (_json.Token == JsonTokenType.EndArray)
+            {
+                _where = "the bundle";
+                yield break;
+            }
+
+            if (_json.Token != JsonTokenType.StartObject)
+            {
+                throw Error("expected an object");
+            }
+
+            yield return item(i);
+        }
+    }
+
+    private void Next()
+    {
+        if (!_json.Read())
+        {
+            throw new BundleException($"The bundle ends early, in {_where}: it is truncated.");
+        }
+    }
+
+    private void Start(JsonTokenType token)
+    {
+        Next();
+        if (_json.Token != token)
+        {
+            throw Error(token == JsonTokenType.StartObject ? "expected an object" : "expected an array");
+        }
+    }
+
+    private void End(JsonTokenType token)
+    {
+        Next();
+        if (_json.Token != token)
+        {
+            throw Error(_json.Token == JsonTokenType.PropertyName ? $"unexpected field \"{_json.Text}\"" : "unexpected value");
+        }
+    }
+
+    private void Property(string name)
+    {
+        Next();
+        if (_json.Token != JsonTokenType.PropertyName || _json.Text != name)
+        {
+            throw Error(_json.Token == JsonTokenType.PropertyName ? $"expected \"{name}\", found \"{_json.Text}\"" : $"expected \"{name}\"");
+        }
+
+        _field = name;
+    }
+
+    private string String()
+    {
+        Next();
+        return _json.Token == JsonTokenType.String ? _json.Text! : throw Error($"{_field} must be a string");
+    }
+
+    private string? NullableString()
+    {
+        Next();
+        return _json.Token switch
+        {
+            JsonTokenType.String => _json.Text,
+            JsonTokenType.Null => null,
+            _ => throw Error($"{_field} must be a string or null"),
+        };
+    }
+
+    private long Long()
+    {
+        Next();
+        return _json.Integer ?? throw Error($"{_field} must be a whole number");
+    }
+
+    private bool Bool()
+    {
+        Next();
+        return _json.Token switch
+        {
+            JsonTokenType.True => true,
+            JsonTokenType.False => false,
+            _ => throw Error($"{_field} must be true or false"),
+        };
+    }
+
+    private Guid Guid() => ParseGuid(String());
+
+    private Guid ParseGuid(string text) =>
+        System.Guid.TryParseExact(text, "D", out var id) ? id : throw Error($"{_field} is not an id");
+
+    private DateTimeOffset Time()
+    {
+        var text = String();
+        return BundleFormat.TryParseTime(text, out var at) ? at : throw Error($"{_field} is not a UTC time like 2025-01-31T12:00:00.000000Z");
+    }
+
+    private DateTimeOffset? NullableTime() =>
+        NullableString() is { } text ? BundleFormat.TryParseTime(text, out var at) ? at : throw Error($"{_field} is not a UTC time") : null;
+
+    private byte[] Hash() =>
+        BundleFormat.TryParseHex(String(), 32, out var hash) ? hash : throw Error($"{_field} is not 64 lowercase hex digits");
+
+    private BundleException Error(string problem) => new($"{_where}: {problem} (near byte {_json.Position}).");
+}

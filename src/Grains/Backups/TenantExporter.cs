@@ -1,0 +1,308 @@
+using System.Data;
+using Npgsql;
+using Shohayota.Grains.Audit;
+using Shohayota.Grains.Database;
+using Shohayota.Grains.Interfaces.Customers;
+
+namespace Shohayota.Grains.Backups;
+
+/// <summary>
+/// Opens one tenant's data as a consistent snapshot (one REPEATABLE READ, READ ONLY transaction with the tenant set, so
+/// row-level security applies) and streams it as a bundle: rows go from the reader to the JSON writer to the output,
+/// nothing is collected, so memory stays flat whatever the tenant's size.
+/// </summary>
+public sealed class TenantExporter(NpgsqlDataSource dataSource, TimeProvider time)
+{
+    /// <summary>The tenant's snapshot, or null when no such tenant exists.</summary>
+    public async Task<TenantSnapshot?> OpenAsync(Guid tenantId, CancellationToken cancellationToken = default)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken);
+            await using (var batch = new NpgsqlBatch(connection, transaction))
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand("SET TRANSACTION READ ONLY"));
+                var set = new NpgsqlBatchCommand("SELECT set_config('app.tenant_id', $1, true)");
+                set.Parameters.Add(new NpgsqlParameter { Value = tenantId.ToString("D") });
+                batch.BatchCommands.Add(set);
+                await batch.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            TenantRow? tenant = null;
+            await using (var read = new NpgsqlCommand(
+                """
+                SELECT id, name, contact_email, plan, status, status_reason, created_at, status_changed_at, retention_until, updated_at
+                FROM tenants WHERE id = $1
+                """,
+                connection, transaction))
+            {
+                read.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+                await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    tenant = new TenantRow(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                        reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6), reader.GetFieldValue<DateTimeOffset>(7),
+                        reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8), reader.GetFieldValue<DateTimeOffset>(9));
+                }
+            }
+
+            if (tenant is null)
+            {
+                await transaction.DisposeAsync();
+                await connection.DisposeAsync();
+                return null;
+            }
+
+            return new TenantSnapshot(connection, transaction, tenant, time.Now());
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+}
+
+/// <summary>One tenant's rows as of one moment; write it as a full export or as the increment since a backup.</summary>
+public sealed class TenantSnapshot : IAsyncDisposable
+{
+    private readonly NpgsqlConnection _connection;
+    private readonly NpgsqlTransaction _transaction;
+    private readonly DateTimeOffset _at;
+
+    internal TenantSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, TenantRow tenant, DateTimeOffset at)
+    {
+        _connection = connection;
+        _transaction = transaction;
+        Tenant = tenant;
+        _at = at;
+    }
+
+    public Guid TenantId => Tenant.Id;
+
+    public string TenantName => Tenant.Name;
+
+    internal TenantRow Tenant { get; }
+
+    /// <summary>The full export: tenant, plan, overrides, users (password hashes only with <paramref name="secrets"/>), customers, audit chain.</summary>
+    public async Task<BundleResult> WriteExportAsync(Stream output, bool secrets, CancellationToken cancellationToken = default)
+    {
+        await using var bundle = new BundleWriter(output, BundleFormat.Export, _at, secrets);
+        var overrides = await WriteHeadAsync(bundle, cancellationToken);
+        var users = await WriteUsersAsync(bundle, secrets, cancellationToken);
+
+        long customers = 0;
+        bundle.Json.WriteStartArray("customers");
+        await using (var read = Command($"SELECT {CustomerColumns} FROM customers c WHERE tenant_id = $1 ORDER BY id", Tenant.Id))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                bundle.WriteCustomer(ReadCustomer(reader, 0));
+                customers++;
+                await bundle.MaybeFlushAsync(cancellationToken);
+            }
+        }
+
+        bundle.Json.WriteEndArray();
+
+        AuditCheckpoint? checkpoint = null;
+        await using (var read = Command("SELECT seq, hash FROM audit_checkpoints WHERE tenant_id = $1", Tenant.Id))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                checkpoint = new AuditCheckpoint(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1));
+            }
+        }
+
+        bundle.WriteCheckpoint(checkpoint);
+        var (entries, seq, hash) = await WriteAuditAsync(bundle, checkpoint?.Seq ?? 0, checkpoint?.Hash ?? AuditChain.Genesis, cancellationToken);
+        return await bundle.FinishAsync(new BundleCounts(users, customers, 0, overrides, entries), seq, hash, cancellationToken);
+    }
+
+    /// <summary>
+    /// Whether an increment can continue from <paramref name="since"/>: the chain must still hold that entry (or start
+    /// right after it at a checkpoint) with that hash; otherwise the tenant was restored or pruned since, and needs a full export.
+    /// </summary>
+    internal async Task<bool> CanContinueFromAsync(BundleBase since, CancellationToken cancellationToken = default)
+    {
+        if (since.AuditSeq == 0)
+        {
+            await using var empty = Command(
+                "SELECT NOT EXISTS (SELECT 1 FROM audit_checkpoints WHERE tenant_id = $1)", Tenant.Id);
+            return since.AuditHash.AsSpan().SequenceEqual(AuditChain.Genesis) && (bool)(await empty.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        await using var read = Command(
+            """
+            SELECT hash FROM audit_logs WHERE tenant_id = $1 AND seq = $2
+            UNION ALL SELECT hash FROM audit_checkpoints WHERE tenant_id = $1 AND seq = $2
+            """,
+            Tenant.Id, since.AuditSeq);
+        return await read.ExecuteScalarAsync(cancellationToken) is byte[] hash && hash.AsSpan().SequenceEqual(since.AuditHash);
+    }
+
+    /// <summary>
+    /// The changes since <paramref name="since"/>: tenant row, plan, overrides and users in full (they are small), the
+    /// customers changed since (upserts) and removed since (deletions), and the audit entries after it. Which customers
+    /// changed comes from the audit chain: every customer write commits its entry in the same transaction, and entries
+    /// commit in seq order, so "seq after the previous backup's head" misses nothing (a timestamp cursor could: a row's
+    /// updated_at is taken before its commit).
+    /// </summary>
+    internal async Task<BundleResult> WriteIncrementAsync(Stream output, BundleBase since, CancellationToken cancellationToken = default)
+    {
+        await using var bundle = new BundleWriter(output, BundleFormat.Increment, _at, secrets: true);
+        bundle.WriteBase(since);
+        var overrides = await WriteHeadAsync(bundle, cancellationToken);
+        var users = await WriteUsersAsync(bundle, secrets: true, cancellationToken);
+
+        long customers = 0;
+        var deleted = new List<Guid>();
+        bundle.Json.WriteStartArray("customers");
+        await using (var read = Command(
+            $$"""
+            WITH changed AS (
+                SELECT DISTINCT target_id::uuid AS id FROM audit_logs
+                WHERE tenant_id = $1 AND seq > $2 AND target_type = 'customer' AND action LIKE 'customer.%'
+                  AND target_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+            )
+            SELECT changed.id, {{CustomerColumns}}
+            FROM changed LEFT JOIN customers c ON c.tenant_id = $1 AND c.id = changed.id
+            ORDER BY changed.id
+            """,
+            Tenant.Id, since.AuditSeq))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (reader.IsDBNull(1))
+                {
+                    deleted.Add(reader.GetGuid(0));
+                    continue;
+                }
+
+                bundle.WriteCustomer(ReadCustomer(reader, 1));
+                customers++;
+                await bundle.MaybeFlushAsync(cancellationToken);
+            }
+        }
+
+        bundle.Json.WriteEndArray();
+        bundle.Json.WriteStartArray("deletedCustomers");
+        foreach (var id in deleted)
+        {
+            bundle.Json.WriteStringValue(id.ToString("D"));
+            await bundle.MaybeFlushAsync(cancellationToken);
+        }
+
+        bundle.Json.WriteEndArray();
+        var (entries, seq, hash) = await WriteAuditAsync(bundle, since.AuditSeq, since.AuditHash, cancellationToken);
+        return await bundle.FinishAsync(new BundleCounts(users, customers, deleted.Count, overrides, entries), seq, hash, cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _transaction.DisposeAsync();
+        await _connection.DisposeAsync();
+    }
+
+    private async Task<long> WriteHeadAsync(BundleWriter bundle, CancellationToken cancellationToken)
+    {
+        bundle.WriteTenant(Tenant);
+        long overrides = 0;
+        bundle.Json.WriteStartArray("overrides");
+        await using (var read = Command(
+            "SELECT quota, value, expires_at, reason, created_at FROM tenant_quota_overrides WHERE tenant_id = $1 ORDER BY quota", Tenant.Id))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                bundle.WriteOverride(new OverrideRow(reader.GetString(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2),
+                    reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4)));
+                overrides++;
+            }
+        }
+
+        bundle.Json.WriteEndArray();
+        return overrides;
+    }
+
+    private async Task<long> WriteUsersAsync(BundleWriter bundle, bool secrets, CancellationToken cancellationToken)
+    {
+        long users = 0;
+        bundle.Json.WriteStartArray("users");
+        await using (var read = Command(
+            """
+            SELECT id, email, name, role, disabled, failed_logins, locked_until, created_at, updated_at, password_hash
+            FROM users WHERE tenant_id = $1 ORDER BY id
+            """,
+            Tenant.Id))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                bundle.WriteUser(new UserRow(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetBoolean(4),
+                    reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6), reader.GetFieldValue<DateTimeOffset>(7),
+                    reader.GetFieldValue<DateTimeOffset>(8), reader.GetString(9)), secrets);
+                users++;
+                await bundle.MaybeFlushAsync(cancellationToken);
+            }
+        }
+
+        bundle.Json.WriteEndArray();
+        return users;
+    }
+
+    private async Task<(long Entries, long Seq, byte[] Hash)> WriteAuditAsync(BundleWriter bundle, long afterSeq, byte[] afterHash, CancellationToken cancellationToken)
+    {
+        long entries = 0;
+        var seq = afterSeq;
+        var hash = afterHash;
+        bundle.Json.WriteStartArray("auditLogs");
+        await using (var read = Command($"SELECT {AuditQueryGrain.Columns} FROM audit_logs WHERE tenant_id = $1 AND seq > $2 ORDER BY seq", Tenant.Id, afterSeq))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var entry = AuditQueryGrain.Read(reader);
+                bundle.WriteAudit(entry);
+                (seq, hash) = (entry.Seq, entry.Hash);
+                entries++;
+                await bundle.MaybeFlushAsync(cancellationToken);
+            }
+        }
+
+        bundle.Json.WriteEndArray();
+        return (entries, seq, hash);
+    }
+
+    private const string CustomerColumns =
+        "c.id, c.name, c.email, c.phone, c.company, c.status, c.tags, c.notes, c.owner_user_id, c.created_at, c.updated_at, c.version";
+
+    private static CustomerDetails ReadCustomer(NpgsqlDataReader r, int o) => new(
+        r.GetGuid(o),
+        r.GetString(o + 1),
+        r.IsDBNull(o + 2) ? null : r.GetString(o + 2),
+        r.IsDBNull(o + 3) ? null : r.GetString(o + 3),
+        r.IsDBNull(o + 4) ? null : r.GetString(o + 4),
+        r.GetString(o + 5),
+        r.GetFieldValue<string[]>(o + 6),
+        r.IsDBNull(o + 7) ? null : r.GetString(o + 7),
+        r.IsDBNull(o + 8) ? null : r.GetGuid(o + 8),
+        r.GetFieldValue<DateTimeOffset>(o + 9),
+        r.GetFieldValue<DateTimeOffset>(o + 10),
+        r.GetInt32(o + 11));
+
+    private NpgsqlCommand Command(string sql, params object[] parameters)
+    {
+        var command = new NpgsqlCommand(sql, _connection, _transaction);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
+        }
+
+        return command;
+    }
+}
