@@ -25,7 +25,7 @@ public static class AuthExtensions
         builder.Services.AddSingleton<TokenIssuer>();
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
-        builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<IOptions<AuthOptions>>((jwt, auth) =>
+        builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<IOptions<AuthOptions>, TimeProvider>((jwt, auth, time) =>
         {
             jwt.MapInboundClaims = false;
             jwt.TokenValidationParameters = new TokenValidationParameters
@@ -40,6 +40,8 @@ public static class AuthExtensions
                 RequireSignedTokens = true,
                 NameClaimType = JwtRegisteredClaimNames.Sub,
                 RoleClaimType = TokenIssuer.RoleClaim,
+                // The same clock that issues tokens (tests move it).
+                TimeProvider = time,
             };
             jwt.Events = new JwtBearerEvents
             {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Orleans.Configuration;
 using Shohayota.Grains;
@@ -28,7 +29,7 @@ public static class HostingExtensions
             var connectionString = builder.Configuration.GetConnectionString(DatabaseSetup.ConnectionStringName)!;
             var cluster = builder.Configuration.GetSection(ShohayotaClusterOptions.SectionName).Get<ShohayotaClusterOptions>() ?? new();
             builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
-            builder.Services.AddSingleton(TimeProvider.System);
+            builder.Services.TryAddSingleton(TimeProvider.System);
             builder.UseOrleansClient(client =>
             {
                 client.Configure<ClusterOptions>(o =>

@@ -25,6 +25,7 @@ public sealed class ApiHost : IAsyncDisposable
 
     private readonly WebApplication _app;
     private Task<string>? _sharedSuperAdminToken;
+    private DateTimeOffset _sharedSuperAdminTokenIssued;
 
     private ApiHost(WebApplication app, TestDatabase database, Uri address, string superAdminEmail)
     {
@@ -71,7 +72,18 @@ public sealed class ApiHost : IAsyncDisposable
     public async Task<string> SuperAdminTokenAsync() => (await LoginAsync(SuperAdminEmail, SuperAdminPassword)).AccessToken;
 
     /// <summary>One super-admin sign-in per host (each PBKDF2 check costs ~150 ms); the token outlives a test run.</summary>
-    public Task<string> SharedSuperAdminTokenAsync() => _sharedSuperAdminToken ??= SuperAdminTokenAsync();
+    /// <summary>A cached super-admin token, renewed after ten minutes of the host's clock (tests may move a fake one).</summary>
+    public Task<string> SharedSuperAdminTokenAsync()
+    {
+        var now = Services.GetRequiredService<TimeProvider>().GetUtcNow();
+        if (_sharedSuperAdminToken is null || now - _sharedSuperAdminTokenIssued > TimeSpan.FromMinutes(10) || now < _sharedSuperAdminTokenIssued)
+        {
+            _sharedSuperAdminTokenIssued = now;
+            _sharedSuperAdminToken = SuperAdminTokenAsync();
+        }
+
+        return _sharedSuperAdminToken;
+    }
 
     /// <summary>POST /api/auth/login, whatever the outcome.</summary>
     public Task<HttpResponseMessage> PostLoginAsync(string email, string password) =>

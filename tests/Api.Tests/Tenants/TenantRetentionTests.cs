@@ -54,8 +54,8 @@ public sealed class TenantRetentionTests(FakeClockHost fixture) : IClassFixture<
 /// <summary>
 /// One host per test class on a <see cref="FakeTimeProvider"/> (the grains and the token issuer take TimeProvider from DI).
 /// Retention is one day here: advancing the fake clock runs every periodic timer of the silo once per period, so a
-/// 30-day jump costs seconds; the 30-day default is checked on the shared host. The super-admin signs in before the
-/// clock moves, because bearer validation checks token lifetimes against the real clock.
+/// 30-day jump costs seconds; the 30-day default is checked on the shared host. Bearer validation uses the same clock,
+/// so the host renews its cached super-admin token when the clock moves on.
 /// </summary>
 public sealed class FakeClockHost : IAsyncLifetime
 {
@@ -68,7 +68,6 @@ public sealed class FakeClockHost : IAsyncLifetime
         Host = await ApiHost.StartAsync(services: s => s
             .AddSingleton<TimeProvider>(Clock)
             .PostConfigure<TenantOptions>(o => o.RetentionDays = 1));
-        await Host.SharedSuperAdminTokenAsync();
     }
 
     public async Task DisposeAsync() => await Host.DisposeAsync();
