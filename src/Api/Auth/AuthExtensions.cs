@@ -40,8 +40,12 @@ public static class AuthExtensions
                 RequireSignedTokens = true,
                 NameClaimType = JwtRegisteredClaimNames.Sub,
                 RoleClaimType = TokenIssuer.RoleClaim,
-                // The same clock that issues tokens (tests move it).
-                TimeProvider = time,
+                // Lifetimes are checked on the same clock that issues tokens (tests move it), with no skew.
+                LifetimeValidator = (notBefore, expires, _, _) =>
+                {
+                    var now = time.GetUtcNow().UtcDateTime;
+                    return expires is { } exp && exp > now && (notBefore is not { } nbf || nbf <= now);
+                },
             };
             jwt.Events = new JwtBearerEvents
             {

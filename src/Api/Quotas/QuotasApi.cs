@@ -188,7 +188,7 @@ public static class QuotasApi
             }
         }
 
-        if (values.Count == 0)
+        if (values.Count == 0 && !errors.Any)
         {
             errors.Check("quotas", "Name at least one quota to override or remove.");
         }

@@ -172,7 +172,8 @@ internal sealed class TenantMeter(
             var limit = Limit(quota, now);
             if (asked > 0 && used + reserved + asked > limit)
             {
-                return new Reservation(Guid.Empty, false, quota, limit, used);
+                // "Used" includes writes in flight: that is what the room is taken by.
+                return new Reservation(Guid.Empty, false, quota, limit, used + reserved);
             }
         }
 
@@ -444,7 +445,9 @@ internal sealed class TenantMeter(
         }
 
         var perSecond = used / elapsed;
-        return used >= limit ? now : now.AddSeconds((limit - used) / perSecond);
+        var remaining = (limit - used) / perSecond;
+        // Beyond a year the pace says nothing useful.
+        return used >= limit ? now : remaining > TimeSpan.FromDays(366).TotalSeconds ? null : now.AddSeconds(remaining);
     }
 
     private static string Describe(string metric) => metric switch
