@@ -18,6 +18,10 @@ public interface ITenantGrain : ITenantGrainKey
     [Alias("Admit"), ReadOnly]
     Task<Admission> AdmitAsync(Guid userId, bool write);
 
+    /// <summary>Status and disabled-user check only, without metering or rate limiting (sign-in, grain-call filter).</summary>
+    [Alias("Check"), ReadOnly]
+    Task<Admission> CheckAsync(Guid userId, bool write);
+
     [Alias("Provision")]
     Task<Outcome<ProvisionedTenant>> ProvisionAsync(ProvisionTenantRequest request);
 

@@ -47,7 +47,7 @@ public sealed class TenantIsolationFilter(IGrainFactory grainFactory, ILogger<Te
             if (context.Grain is not (ITenantGrain or IAuditLogGrain) && Caller.Admitted != owner)
             {
                 var write = context.InterfaceMethod.GetCustomAttribute<ReadOnlyAttribute>() is null;
-                var admission = await grainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(owner)).AdmitAsync(caller.UserId, write);
+                var admission = await grainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(owner)).CheckAsync(caller.UserId, write);
                 if (!admission.Allowed)
                 {
                     throw new TenantAccessDeniedException(admission.Failure, admission.Detail ?? "Not admitted.");

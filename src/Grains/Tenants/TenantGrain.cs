@@ -90,30 +90,36 @@ public sealed class TenantGrain(
 
     public Task<TenantDetails?> GetAsync() => Task.FromResult(_tenant);
 
-    public Task<Admission> AdmitAsync(Guid userId, bool write)
+    public Task<Admission> AdmitAsync(Guid userId, bool write) => Task.FromResult(Decide(userId, write, meter: true));
+
+    public Task<Admission> CheckAsync(Guid userId, bool write) => Task.FromResult(Decide(userId, write, meter: false));
+
+    private Admission Decide(Guid userId, bool write, bool meter)
     {
         if (_disabledUsers.Contains(userId))
         {
-            return Task.FromResult(new Admission(false, Failure.UserDisabled, "This user account is disabled."));
+            return new Admission(false, Failure.UserDisabled, "This user account is disabled.");
         }
 
         if (IsSystem)
         {
-            return Task.FromResult(Admission.Granted);
+            return Admission.Granted;
         }
 
-        return Task.FromResult(_tenant?.Status switch
+        return _tenant?.Status switch
         {
             null => new Admission(false, Failure.TenantDeleted, "This tenant no longer exists."),
-            TenantStatus.Active => _meter?.Admit(userId) ?? Admission.Granted,
+            TenantStatus.Active => Metered(userId, meter),
             TenantStatus.Suspended => new Admission(false, Failure.TenantSuspended, "This tenant is suspended; contact your operator."),
             TenantStatus.Deleted => new Admission(false, Failure.TenantDeleted, "This tenant has been deleted."),
             TenantStatus.Canceled when write => new Admission(false, Failure.TenantCanceled,
                 $"This tenant is canceled: its data can be read and exported until {_tenant.RetentionUntil:O}, not changed."),
-            TenantStatus.Canceled => _meter?.Admit(userId) ?? Admission.Granted,
+            TenantStatus.Canceled => Metered(userId, meter),
             _ => new Admission(false, Failure.Forbidden, "Not admitted."),
-        });
+        };
     }
+
+    private Admission Metered(Guid userId, bool meter) => meter && _meter is not null ? _meter.Admit(userId) : Admission.Granted;
 
     public Task UserStatusChangedAsync(Guid userId, bool disabled)
     {

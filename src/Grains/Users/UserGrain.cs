@@ -282,7 +282,7 @@ public sealed class UserGrain(
             return Outcome<object>.Fail(Failure.UserDisabled, "This user account is disabled.");
         }
 
-        var admission = await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(_tenantId)).AdmitAsync(_userId, write: false);
+        var admission = await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(_tenantId)).CheckAsync(_userId, write: false);
         return admission.Allowed ? null : Outcome<object>.Fail(admission.Failure, admission.Detail ?? "Not admitted.");
     }
 

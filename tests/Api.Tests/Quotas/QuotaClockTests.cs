@@ -1,0 +1,118 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Shohayota.Api.Tests.Infrastructure;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Quotas;
+using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Grains.Quotas;
+
+namespace Shohayota.Api.Tests.Quotas;
+
+/// <summary>Override expiry and rate alerts on a host whose clock the tests move.</summary>
+public sealed class QuotaClockTests(QuotaClockHost fixture) : IClassFixture<QuotaClockHost>
+{
+    private readonly FakeTimeProvider _clock = fixture.Clock;
+    private readonly ApiHost _host = fixture.Host;
+
+    [Fact]
+    public async Task AnOverrideWithAnExpiryLapsesByItself()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        await QuotasTests.OverrideAsync(_host, tenant.Id, new { customers = 1, expiresAt = _clock.GetUtcNow().AddHours(1), reason = "trial cap" });
+        using (var first = await _host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new { name = "one" }))
+        {
+            first.StatusCode.Should().Be(HttpStatusCode.Created);
+        }
+
+        using var capped = await _host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new { name = "two" });
+        _clock.Advance(TimeSpan.FromMinutes(61));
+        var admin = await _host.LoginAsync(tenant.AdminEmail, tenant.AdminPassword);
+        using var lapsed = await _host.SendAsync(HttpMethod.Post, "/api/customers", admin.AccessToken, new { name = "two" });
+        var quotas = await QuotasTests.QuotasAsync(_host, admin.AccessToken);
+
+        capped.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        lapsed.StatusCode.Should().Be(HttpStatusCode.Created);
+        quotas["overrides"]!.AsArray().Should().BeEmpty();
+        quotas["quotas"]!["customers"]!["limit"]!.GetValue<long>().Should().Be(50_000);
+    }
+
+    [Fact]
+    public async Task ErrorRateAlertsNeedAMinimumSampleAndClearWhenTheWindowPasses()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var grain = _host.Services.GetRequiredService<IGrainFactory>().GetGrain<ITenantGrain>(GrainKeys.Tenant(tenant.Id));
+        var fast = new long[LatencyHistogram.Buckets];
+        fast[LatencyHistogram.BucketOf(3)] = 99;
+        Caller.System.Enter();
+
+        await grain.ReportTrafficAsync(new TrafficSample(99, 0, 10, fast));
+        await grain.FlushAsync();
+        var belowSample = await grain.GetAlertsAsync();
+        fast[LatencyHistogram.BucketOf(3)] = 100;
+        await grain.ReportTrafficAsync(new TrafficSample(100, 0, 0, fast));
+        await grain.FlushAsync();
+        var raised = await grain.GetAlertsAsync();
+        _clock.Advance(TimeSpan.FromMinutes(6));
+        await grain.FlushAsync();
+        var cleared = await grain.GetAlertsAsync();
+        RequestContext.Clear();
+
+        belowSample.Should().NotContain(a => a.Metric == "errorRate");
+        var alert = raised.Should().ContainSingle(a => a.Metric == "errorRate").Subject;
+        alert.Level.Should().Be("critical");
+        alert.Value.Should().BeApproximately(10 * 100.0 / 199, 0.01);
+        alert.Threshold.Should().Be(5);
+        cleared.Should().NotContain(a => a.Metric == "errorRate");
+    }
+}
+
+/// <summary>The month roll-over on a host of its own whose clock starts two minutes before a month ends.</summary>
+public sealed class MonthRolloverTests(MonthEndHost fixture) : IClassFixture<MonthEndHost>
+{
+    private readonly FakeTimeProvider _clock = fixture.Clock;
+    private readonly ApiHost _host = fixture.Host;
+
+    [Fact]
+    public async Task TheMonthlyCounterRollsOverAtMidnightUtcOnTheFirst()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var used = (await QuotasTests.QuotasAsync(_host, tenant.Admin.AccessToken))["quotas"]!["apiCallsMonthly"]!["used"]!.GetValue<long>();
+        await QuotasTests.OverrideAsync(_host, tenant.Id, new { apiCallsMonthly = used + 1 });
+        using (var last = await _host.SendAsync(HttpMethod.Get, "/api/users", tenant.Admin.AccessToken))
+        {
+            last.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        using var refused = await _host.SendAsync(HttpMethod.Get, "/api/users", tenant.Admin.AccessToken);
+        var firstOfMonth = new DateTimeOffset(_clock.GetUtcNow().Year, _clock.GetUtcNow().Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
+        _clock.Advance(firstOfMonth - _clock.GetUtcNow() + TimeSpan.FromSeconds(1));
+        var admin = await _host.LoginAsync(tenant.AdminEmail, tenant.AdminPassword);
+        using var nextMonth = await _host.SendAsync(HttpMethod.Get, "/api/users", admin.AccessToken);
+        var quotas = await QuotasTests.QuotasAsync(_host, admin.AccessToken);
+
+        refused.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        nextMonth.StatusCode.Should().Be(HttpStatusCode.OK);
+        quotas["quotas"]!["apiCallsMonthly"]!["used"]!.GetValue<long>().Should().Be(2);
+        quotas["quotas"]!["apiCallsMonthly"]!["resetsAt"]!.GetValue<DateTimeOffset>().Should().Be(firstOfMonth.AddMonths(1));
+    }
+}
+
+/// <summary>A host of its own on a fake clock (usage flushed every minute of that clock, so long jumps stay cheap).</summary>
+public class FakeClockApiHost(DateTimeOffset start) : IAsyncLifetime
+{
+    public FakeTimeProvider Clock { get; } = new(start);
+
+    public ApiHost Host { get; private set; } = null!;
+
+    public async Task InitializeAsync() =>
+        Host = await ApiHost.StartAsync(services: s => s
+            .AddSingleton<TimeProvider>(Clock)
+            .PostConfigure<MeteringOptions>(o => o.FlushInterval = TimeSpan.FromMinutes(1)));
+
+    public async Task DisposeAsync() => await Host.DisposeAsync();
+}
+
+public sealed class QuotaClockHost() : FakeClockApiHost(DateTimeOffset.UtcNow);
+
+public sealed class MonthEndHost() : FakeClockApiHost(new DateTimeOffset(2027, 1, 31, 23, 58, 0, TimeSpan.Zero));
