@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Shohayota.Grains;
+using Shohayota.Grains.Backups;
 using Shohayota.Grains.Security;
 using Shohayota.Silo.Database;
 using Shohayota.Silo.Hosting;
@@ -60,6 +61,7 @@ public static class SiloExtensions
         });
         silo.AddIncomingGrainCallFilter<TenantIsolationFilter>();
         silo.Services.AddShohayotaGrainServices(connectionString);
+        silo.Services.AddShohayotaBackups();
         silo.Services.AddHostedService<SuperAdminBootstrap>();
         silo.Services.AddHostedService<BackgroundWorkStarter>();
         return silo;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Orleans.Configuration;
 using Shohayota.Grains;
+using Shohayota.Grains.Backups;
 using Shohayota.Silo;
 using Shohayota.Silo.Database;
 
@@ -30,6 +31,7 @@ public static class HostingExtensions
             var cluster = builder.Configuration.GetSection(ShohayotaClusterOptions.SectionName).Get<ShohayotaClusterOptions>() ?? new();
             builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
             builder.Services.TryAddSingleton(TimeProvider.System);
+            builder.Services.AddShohayotaBackupServices();
             builder.UseOrleansClient(client =>
             {
                 client.Configure<ClusterOptions>(o =>

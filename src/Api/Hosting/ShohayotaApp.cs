@@ -1,5 +1,6 @@
 using Shohayota.Api.Audit;
 using Shohayota.Api.Auth;
+using Shohayota.Api.Backups;
 using Shohayota.Api.Customers;
 using Shohayota.Api.Diagnostics;
 using Shohayota.Api.Errors;
@@ -42,6 +43,7 @@ public static class ShohayotaApp
         app.MapAuditApi();
         app.MapQuotasApi();
         app.MapMetricsApi();
+        app.MapBackupsApi();
         return app;
     }
 }

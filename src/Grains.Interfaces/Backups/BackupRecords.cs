@@ -107,7 +107,7 @@ public interface IBackupGrain : IGrainWithStringKey
     [Alias("Start")]
     Task StartAsync();
 
-    /// <summary>Runs what the schedule says is due now (nothing when it already ran for this slot).</summary>
+    /// <summary>Runs what the schedule says is due now (nothing when it already ran for this slot); the reminder calls it while scheduling is on.</summary>
     [Alias("Tick"), ResponseTimeout("06:00:00")]
     Task<BackupSummary?> TickAsync();
 

@@ -85,6 +85,10 @@ public interface ICustomerGrain : IGrainWithStringKey
 
     [Alias("Delete")]
     Task<Outcome<bool>> DeleteAsync(int? expectedVersion);
+
+    /// <summary>Drops the activation (a restore or purge replaced its tenant's rows); only those call it.</summary>
+    [Alias("Forget")]
+    Task ForgetAsync();
 }
 
 /// <summary>Lists and searches one tenant's customers (<see cref="GrainKeys.CustomerQuery"/>); stateless.</summary>

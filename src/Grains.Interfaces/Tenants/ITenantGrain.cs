@@ -80,6 +80,10 @@ public interface ITenantGrain : ITenantGrainKey
     /// <summary>Called by a UserGrain so admission refuses a disabled user's still-valid tokens.</summary>
     [Alias("UserStatusChanged")]
     Task UserStatusChangedAsync(Guid userId, bool disabled);
+
+    /// <summary>Super-admins only: drops the activation after a restore replaced the tenant's rows; the next call re-derives everything from them.</summary>
+    [Alias("Reload")]
+    Task ReloadAsync();
 }
 
 /// <summary>Cross-tenant reads for super-admins (the tenants registry); stateless.</summary>

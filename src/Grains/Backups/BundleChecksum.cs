@@ -8,7 +8,7 @@ namespace Shohayota.Grains.Backups;
 /// checked bytes and the checksum object itself, which must be exactly
 /// <c>{"algorithm":"sha256","value":"&lt;64 lowercase hex digits&gt;"}}</c> (JSON whitespace may follow).
 /// </summary>
-internal sealed class BundleChecksum : IDisposable
+public sealed class BundleChecksum : IDisposable
 {
     private const int Tail = 4096;
     private static ReadOnlySpan<byte> ObjectStart => "{\"algorithm\":\"sha256\",\"value\":\""u8;

@@ -34,6 +34,13 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time) : 
 
     public Task<CustomerDetails?> GetAsync() => Task.FromResult(_customer);
 
+    public Task ForgetAsync()
+    {
+        _customer = null;
+        DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
+
     public async Task<Outcome<CustomerDetails>> CreateAsync(CustomerFields fields)
     {
         if (_customer is not null)

@@ -135,6 +135,17 @@ public sealed class TenantGrain(
         return Task.CompletedTask;
     }
 
+    public Task ReloadAsync()
+    {
+        if (Caller.Current is not { IsSuperAdmin: true })
+        {
+            throw new TenantAccessDeniedException(Failure.Forbidden, "Only super-admins reload a tenant.");
+        }
+
+        DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
+
     public async Task<Outcome<ProvisionedTenant>> ProvisionAsync(ProvisionTenantRequest request)
     {
         if (Caller.Current is not { IsSuperAdmin: true })
@@ -297,6 +308,7 @@ public sealed class TenantGrain(
         await GrainFactory.AuditLog(_id).ForgetAsync();
         await GrainFactory.AuditLog(GrainKeys.SystemTenant).AppendAsync(new AuditDraft(
             "tenant.purged", "tenant", _id.ToString("D"), Details: AuditChain.Details(new { name = purged.Name, rowsRemoved = removed })));
+        await Backups.DeletionCertificates.ForPurgeAsync(ServiceProvider, GrainFactory, purged, removed);
         logger.LogWarning("Hard-deleted tenant {TenantId} ({Users} users)", _id, users.Count);
         _tenant = null;
         _meter = null;

@@ -16,6 +16,8 @@ internal static class TenantPurge
         await Remove("customers", "DELETE FROM customers");
         await Remove("refresh_tokens", "DELETE FROM refresh_tokens");
         await Remove("users", "DELETE FROM users");
+        await Remove("tenant_quota_overrides", "DELETE FROM tenant_quota_overrides");
+        await Remove("tenant_usage_metrics", "DELETE FROM tenant_usage_metrics");
 
         // Grain state and reminders of the tenant's grains: every tenant-owned key starts with "{tenantId}/"
         // (reminders store the full grain id, "{type}/{key}").
@@ -29,6 +31,8 @@ internal static class TenantPurge
         await Remove("orleans_reminders", "DELETE FROM orleans_reminders WHERE grain_id LIKE $1 OR grain_id = $2", "%/" + prefix, "tenant/" + GrainKeys.Tenant(tenantId));
         await Remove("tenants", "DELETE FROM tenants WHERE id = $1", tenantId);
 
+        await using var alerts = transaction.Command("SELECT alerts_purge_tenant()");
+        removed["tenant_alerts"] = (long)(await alerts.ExecuteScalarAsync())!;
         await using var audit = transaction.Command("SELECT audit_purge_tenant()");
         removed["audit_logs"] = (long)(await audit.ExecuteScalarAsync())!;
         return removed;

@@ -35,6 +35,10 @@ public static class DatabaseSetup
                 cancellationToken);
             app = managed.AppConnectionString;
             owner = managed.OwnerConnectionString;
+
+            // Full backups dump the whole database as the owner, with the pg_dump of the server in use.
+            configuration[$"ConnectionStrings:{AdminConnectionStringName}"] = owner;
+            configuration["Shohayota:Database:BinDirectory"] ??= managed.BinDirectory;
             logger.LogInformation("Local database ready; reach it with: {Psql}", managed.PsqlCommand);
         }
         else

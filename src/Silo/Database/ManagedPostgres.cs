@@ -34,6 +34,9 @@ public sealed class ManagedPostgres : IAsyncDisposable
 
     public int Port => _options.Port;
 
+    /// <summary>The server binaries in use (backups run the pg_dump beside them).</summary>
+    public string BinDirectory => _binDirectory;
+
     public string SocketDirectory => Path.Combine(_options.Directory, "run");
 
     private string DataDirectory => Path.Combine(_options.Directory, "data");

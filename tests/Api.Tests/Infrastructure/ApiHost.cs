@@ -45,7 +45,7 @@ public sealed class ApiHost : IAsyncDisposable
 
     public static Task<ApiHost> SharedAsync() => SharedHost.Value;
 
-    public static async Task<ApiHost> StartAsync(TestDatabase? database = null, Action<IServiceCollection>? services = null)
+    public static async Task<ApiHost> StartAsync(TestDatabase? database = null, Action<IServiceCollection>? services = null, string[]? settings = null)
     {
         database ??= await TestDatabase.SharedAsync();
         var superAdminEmail = $"super-{Guid.NewGuid():N}@tests.local";
@@ -59,10 +59,13 @@ public sealed class ApiHost : IAsyncDisposable
             $"--Shohayota:Cluster:ClusterId=test-{Guid.NewGuid():N}",
             $"--Shohayota:Cluster:SiloPort={TestDatabase.FreePort()}",
             $"--Shohayota:Cluster:GatewayPort={TestDatabase.FreePort()}",
+            // Tests run backups and the retention purge on demand; schedules on a shared database would act on every test's tenants.
+            "--Shohayota:Backups:Enabled=false",
+            "--Shohayota:Purge:Enabled=false",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Orleans=Error",
         ];
-        var app = await ShohayotaApp.BuildAsync(args, builder => services?.Invoke(builder.Services));
+        var app = await ShohayotaApp.BuildAsync([.. args, .. settings ?? []], builder => services?.Invoke(builder.Services));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         await CreateSuperAdminAsync(database, superAdminEmail);

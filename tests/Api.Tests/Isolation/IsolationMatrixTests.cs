@@ -51,6 +51,7 @@ public sealed class IsolationMatrixTests
         ["GET /api/audit-logs/verify"] = Kind.TenantQuery,
         ["GET /api/tenants/incidents"] = Kind.TenantQuery,
         ["POST /api/test/audit"] = Kind.Self,
+        ["GET /api/tenants/export"] = Kind.TenantQuery,
         ["GET /api/tenants/quotas"] = Kind.TenantQuery,
         ["GET /api/tenants/usage"] = Kind.TenantQuery,
         ["GET /api/tenants/alerts"] = Kind.TenantQuery,

@@ -1,0 +1,375 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Shohayota.Api.Auth;
+using Shohayota.Api.Errors;
+using Shohayota.Api.Tenants;
+using Shohayota.Grains.Audit;
+using Shohayota.Grains.Backups;
+using Shohayota.Grains.Interfaces.Audit;
+using Shohayota.Grains.Interfaces.Backups;
+using Shohayota.Grains.Interfaces.Common;
+
+namespace Shohayota.Api.Backups;
+
+/// <summary>The runbook's Backup and Recovery: tenant export and restore, automated backups, the retention purge's certificates.</summary>
+public static class BackupsApi
+{
+    private static readonly HashSet<string> RestoreParameters = new(StringComparer.Ordinal) { "mode", "as", "adminEmail", "name" };
+
+    public static IEndpointRouteBuilder MapBackupsApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGroup("/api/tenants").WithTags("Backups").RequireAdmission(AuthExtensions.AuditReaderPolicy).MapGet("/export", ExportTenantAsync);
+        routes.MapGroup("/api/admin/tenants").WithTags("Backups").RequireAdmission(AuthExtensions.SuperAdminPolicy).MapPost("/restore", RestoreTenantAsync);
+
+        var backups = routes.MapGroup("/api/admin/backups").WithTags("Backups").RequireAdmission(AuthExtensions.SuperAdminPolicy);
+        backups.MapGet("/", ListBackupsAsync);
+        backups.MapPost("/", RunBackupAsync);
+        backups.MapGet("/{id}", GetBackupAsync);
+        backups.MapPost("/{id}/restore", RestoreFromBackupAsync);
+
+        var deletions = routes.MapGroup("/api/admin/deletions").WithTags("Backups").RequireAdmission(AuthExtensions.SuperAdminPolicy);
+        deletions.MapGet("/", ListDeletionsAsync);
+        deletions.MapPost("/run", RunPurgeAsync);
+        return routes;
+    }
+
+    public sealed record RunBackupBody(string? Kind);
+
+    public sealed record RunPurgeBody(bool? DryRun);
+
+    private static IBackupGrain Backups(IGrainFactory grains) => grains.GetGrain<IBackupGrain>("backups");
+
+    private static async Task<IResult> ExportTenantAsync(HttpContext http, IGrainFactory grains, TenantExporter exporter, string? tenantId)
+    {
+        var caller = http.User.ToCaller();
+        Guid tenant;
+        if (caller.IsSuperAdmin)
+        {
+            if (!Guid.TryParse(tenantId, out tenant))
+            {
+                return new FieldErrors().Check("tenantId", "Name the tenant to export (its id).").ToProblem();
+            }
+        }
+        else if (tenantId is null || (Guid.TryParse(tenantId, out var named) && named == caller.TenantId))
+        {
+            tenant = caller.TenantId;
+        }
+        else
+        {
+            return Problems.From(Failure.Forbidden, "You may export your own tenant only.");
+        }
+
+        if (tenant == GrainKeys.SystemTenant)
+        {
+            return new FieldErrors().Check("tenantId", "The system tenant is not exported; full backups hold the whole database.").ToProblem();
+        }
+
+        var snapshot = await exporter.OpenAsync(tenant, http.RequestAborted);
+        return snapshot is null ? Problems.From(Failure.NotFound, "No such tenant.") : new ExportStream(snapshot, grains, caller.IsSuperAdmin);
+    }
+
+    /// <summary>
+    /// Streams the snapshot into the response, then records <c>tenant.exported</c> (checksum, size, counts) before the
+    /// response completes; an export that fails half-way is recorded as failed and its response is cut off (no checksum).
+    /// </summary>
+    private sealed class ExportStream(TenantSnapshot snapshot, IGrainFactory grains, bool secrets) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext http)
+        {
+            await using var _ = snapshot;
+
+            // A result runs after the endpoint filters returned: the caller they entered did not flow here.
+            http.User.ToCaller().Enter();
+            var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+            http.Response.StatusCode = StatusCodes.Status200OK;
+            http.Response.ContentType = "application/json";
+            http.Response.Headers.ContentDisposition = $"attachment; filename=\"shohayota-tenant-{snapshot.TenantId:D}-{stamp}.json\"";
+            http.Response.Headers.CacheControl = "no-store";
+            http.Response.Headers.XContentTypeOptions = "nosniff";
+            var log = grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(snapshot.TenantId));
+            BundleResult result;
+            try
+            {
+                result = await snapshot.WriteExportAsync(http.Response.Body, secrets, http.RequestAborted);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                await log.AppendAsync([new AuditDraft("tenant.exported", "tenant", snapshot.TenantId.ToString("D"), AuditOutcomes.Failed,
+                    AuditChain.Details(new { secrets, error = e.GetType().Name }))]);
+                throw;
+            }
+
+            var entry = new AuditDraft("tenant.exported", "tenant", snapshot.TenantId.ToString("D"), Details: AuditChain.Details(new
+            {
+                secrets,
+                checksum = result.Checksum,
+                bytes = result.Bytes,
+                users = result.Counts.Users,
+                customers = result.Counts.Customers,
+                overrides = result.Counts.Overrides,
+                auditLogs = result.Counts.AuditLogs,
+                auditSeq = result.AuditSeq,
+            }));
+            await log.AppendAsync([entry]);
+            if (secrets)
+            {
+                await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).AppendAsync([entry]);
+            }
+        }
+    }
+
+    private static async Task<IResult> RestoreTenantAsync(
+        HttpContext http, TenantRestorer restorer, BackupStore store, IOptions<BackupOptions> options)
+    {
+        var query = http.Request.Query;
+        var errors = new FieldErrors();
+        foreach (var unknown in query.Keys.Where(k => !RestoreParameters.Contains(k)))
+        {
+            errors.Check(unknown, "Unknown parameter.");
+        }
+
+        var replace = query["mode"].ToString() is { Length: > 0 } mode ? mode == "replace" ? true : (bool?)null : false;
+        var clone = query["as"].ToString() is { Length: > 0 } target ? target == "new" ? true : (bool?)null : false;
+        errors.Check("mode", replace is null ? "mode must be \"replace\" (or left out)." : null)
+            .Check("as", clone is null ? "as must be \"new\" (or left out)." : replace == true && clone == true ? "Use either mode=replace or as=new." : null)
+            .Check("adminEmail", clone != true && query.ContainsKey("adminEmail") ? "adminEmail goes with as=new." : null)
+            .Check("name", clone != true && query.ContainsKey("name") ? "name goes with as=new."
+                : Grains.Security.Validation.Name(query["name"].ToString() is { Length: > 0 } n ? n : "-", "The copy's name"));
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        if (!http.Request.HasJsonContentType())
+        {
+            return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+                "Send the export as application/json (curl: -H 'Content-Type: application/json' --data-binary @tenant-export.json).");
+        }
+
+        var limit = options.Value.MaxRestoreBytes;
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = limit;
+        }
+
+        if (http.Request.ContentLength > limit)
+        {
+            return TooLarge(limit);
+        }
+
+        var path = Path.Combine(store.SpoolDirectory, $"{Guid.NewGuid():N}.json");
+        try
+        {
+            using var checksum = new BundleChecksum();
+            var buffer = ArrayPool<byte>.Shared.Rent(1 << 16);
+            try
+            {
+                await using var file = new FileStream(path, BackupStore.NewFile);
+                int read;
+                while ((read = await http.Request.Body.ReadAsync(buffer, http.RequestAborted)) > 0)
+                {
+                    checksum.Append(buffer.AsSpan(0, read));
+                    await file.WriteAsync(buffer.AsMemory(0, read), http.RequestAborted);
+                }
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return TooLarge(limit);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            try
+            {
+                checksum.Complete();
+            }
+            catch (BundleException e)
+            {
+                return InvalidBundle(e.Message);
+            }
+
+            var outcome = await restorer.RestoreAsync(
+                new RestoreRequest([path], clone == true ? RestoreModes.Clone : replace == true ? RestoreModes.Replace : RestoreModes.New,
+                    AdminEmails: query["adminEmail"].Where(e => e is not null).Select(e => e!).ToList(),
+                    CloneName: query["name"].ToString() is { Length: > 0 } name ? name.Trim() : null,
+                    ChecksumsVerified: true),
+                http.RequestAborted);
+            return Restored(outcome);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static async Task<IResult> ListBackupsAsync(IGrainFactory grains) =>
+        TypedResults.Ok(new { items = (await Backups(grains).ListAsync()).Select(ToResponse) });
+
+    private static async Task<IResult> RunBackupAsync(HttpContext http, IGrainFactory grains)
+    {
+        var body = await OptionalBodyAsync<RunBackupBody>(http);
+        if (body.Problem is not null)
+        {
+            return body.Problem;
+        }
+
+        var kind = body.Value?.Kind ?? BackupKinds.Full;
+        if (!BackupKinds.IsValid(kind))
+        {
+            return new FieldErrors().Check("kind", "kind must be \"full\" or \"incremental\".").ToProblem();
+        }
+
+        var outcome = await Backups(grains).RunAsync(kind);
+        return outcome.Succeeded
+            ? TypedResults.Created($"/api/admin/backups/{outcome.Value!.Id}", ToResponse(outcome.Value))
+            : Problems.From(outcome.Failure, outcome.Detail);
+    }
+
+    private static async Task<IResult> GetBackupAsync(string id, IGrainFactory grains)
+    {
+        var backup = BackupStore.IsId(id) ? await Backups(grains).GetAsync(id) : null;
+        return backup is null
+            ? Problems.From(Failure.NotFound, "No such backup.")
+            : TypedResults.Ok(new
+            {
+                backup = ToResponse(backup.Summary),
+                files = backup.Files.Select(f => new
+                {
+                    name = f.Name,
+                    tenantId = f.TenantId,
+                    kind = f.Kind,
+                    sha256 = f.Sha256,
+                    bytes = f.Bytes,
+                    auditSeq = f.AuditSeq,
+                    users = f.Users,
+                    customers = f.Customers,
+                    deletedCustomers = f.DeletedCustomers,
+                    auditLogs = f.AuditLogs,
+                }),
+            });
+    }
+
+    private static async Task<IResult> RestoreFromBackupAsync(string id, HttpContext http, IGrainFactory grains)
+    {
+        var query = http.Request.Query;
+        var errors = new FieldErrors();
+        foreach (var unknown in query.Keys.Where(k => k is not ("tenantId" or "mode")))
+        {
+            errors.Check(unknown, "Unknown parameter.");
+        }
+
+        errors.Check("tenantId", Guid.TryParse(query["tenantId"].ToString(), out var tenantId) ? null : "Name the tenant to restore (its id).")
+            .Check("mode", query["mode"].ToString() is "" or "replace" ? null : "mode must be \"replace\" (or left out).");
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        if (!BackupStore.IsId(id))
+        {
+            return Problems.From(Failure.NotFound, "No such backup.");
+        }
+
+        return Restored(await Backups(grains).RestoreTenantAsync(id, tenantId, query["mode"] == "replace"));
+    }
+
+    private static async Task<IResult> ListDeletionsAsync(IGrainFactory grains, int? pageSize, string? cursor)
+    {
+        var errors = new FieldErrors()
+            .Check("pageSize", pageSize is null or (>= 1 and <= 200) ? null : "pageSize must be between 1 and 200.")
+            .Check("cursor", DeletionCertificates.IsCursor(cursor) ? null : "The cursor is not one this API returned.");
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        var page = await grains.GetGrain<IRetentionPurgeGrain>("retention-purge").ListDeletionsAsync(pageSize ?? 50, cursor);
+        return TypedResults.Ok(new { items = page.Certificates.Select(c => JsonNode.Parse(c)), nextCursor = page.NextCursor });
+    }
+
+    private static async Task<IResult> RunPurgeAsync(HttpContext http, IGrainFactory grains)
+    {
+        var body = await OptionalBodyAsync<RunPurgeBody>(http);
+        if (body.Problem is not null)
+        {
+            return body.Problem;
+        }
+
+        var report = await grains.GetGrain<IRetentionPurgeGrain>("retention-purge").RunAsync(body.Value?.DryRun);
+        return TypedResults.Ok(new
+        {
+            at = report.At,
+            dryRun = report.DryRun,
+            maxTenants = report.MaxTenants,
+            tenants = report.Tenants.Select(t => new
+            {
+                tenantId = t.TenantId,
+                name = t.Name,
+                status = t.Status,
+                retentionUntil = t.RetentionUntil,
+                action = t.Action,
+                detail = t.Detail,
+                finalExport = t.FinalExport,
+            }),
+        });
+    }
+
+    private static object ToResponse(BackupSummary b) => new
+    {
+        id = b.Id,
+        kind = b.Kind,
+        createdAt = b.CreatedAt,
+        completedAt = b.CompletedAt,
+        previous = b.Previous,
+        trigger = b.Trigger,
+        tenants = b.Tenants,
+        bytes = b.Bytes,
+        databaseDump = b.DatabaseDump,
+        databaseDumpSkipped = b.DatabaseDumpSkipped,
+        keptUntil = b.KeptUntil,
+    };
+
+    private static IResult Restored(Outcome<RestoreResult> outcome)
+    {
+        if (!outcome.Succeeded)
+        {
+            return outcome.Failure == Failure.Validation ? InvalidBundle(outcome.Detail!) : Problems.From(outcome.Failure, outcome.Detail);
+        }
+
+        var r = outcome.Value!;
+        return TypedResults.Created($"/api/admin/tenants/{r.Tenant.Id}", new
+        {
+            tenant = AdminTenantsApi.ToResponse(r.Tenant),
+            mode = r.Mode,
+            sourceTenantId = r.SourceTenantId,
+            backupId = r.BackupId,
+            counts = new { users = r.Users, customers = r.Customers, overrides = r.Overrides, auditLogs = r.AuditLogs },
+            auditSeq = r.AuditSeq,
+        });
+    }
+
+    private static IResult InvalidBundle(string detail) =>
+        Problems.Create(StatusCodes.Status400BadRequest, "invalid-bundle", "Invalid bundle", detail + " Nothing was written.");
+
+    private static IResult TooLarge(long limit) =>
+        Problems.Create(StatusCodes.Status413PayloadTooLarge, "payload-too-large", "Payload too large",
+            $"A restore accepts exports up to {limit / (1024 * 1024.0):0.##} MiB (Shohayota:Backups:MaxRestoreBytes).");
+
+    private static async Task<(T? Value, IResult? Problem)> OptionalBodyAsync<T>(HttpContext http)
+        where T : class
+    {
+        if (http.Request.ContentLength is not > 0 && http.Request.Headers.TransferEncoding.Count == 0)
+        {
+            return (null, null);
+        }
+
+        return http.Request.HasJsonContentType()
+            ? (await http.Request.ReadFromJsonAsync<T>(), null)
+            : (null, Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type", "Send the body as application/json."));
+    }
+}

@@ -1,0 +1,43 @@
+using Shohayota.Grains.Interfaces.Audit;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Customers;
+using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Grains.Interfaces.Users;
+
+namespace Shohayota.Grains.Backups;
+
+/// <summary>
+/// Drops the live activations that cache a tenant's rows (its TenantGrain, audit writer, users and customers), so the
+/// next call re-reads the rows a restore or purge just replaced. Only grains that are actually active are called:
+/// asking every customer id would activate (and load) each of them first.
+/// </summary>
+internal static class LiveGrains
+{
+    private const int Parallelism = 64;
+
+    public static async Task ForgetAsync(IGrainFactory grains, Guid tenantId)
+    {
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var prefix = tenantId.ToString("D") + "/";
+        var customers = await ActiveKeysAsync(management, "customer", prefix);
+        var users = await ActiveKeysAsync(management, "user", prefix);
+        foreach (var chunk in customers.Chunk(Parallelism))
+        {
+            await Task.WhenAll(chunk.Select(key => grains.GetGrain<ICustomerGrain>(key).ForgetAsync()));
+        }
+
+        foreach (var chunk in users.Chunk(Parallelism))
+        {
+            await Task.WhenAll(chunk.Select(key => grains.GetGrain<IUserGrain>(key).ForgetAsync()));
+        }
+
+        await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenantId)).ForgetAsync();
+        await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenantId)).ReloadAsync();
+    }
+
+    private static async Task<List<string>> ActiveKeysAsync(IManagementGrain management, string grainType, string prefix) =>
+        (await management.GetActiveGrains(GrainType.Create(grainType)))
+            .Select(id => id.Key.ToString()!)
+            .Where(key => key.StartsWith(prefix, StringComparison.Ordinal))
+            .ToList();
+}

@@ -1,0 +1,585 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Shohayota.Grains.Audit;
+using Shohayota.Grains.Database;
+using Shohayota.Grains.Interfaces.Audit;
+using Shohayota.Grains.Interfaces.Backups;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Customers;
+using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Grains.Security;
+using Shohayota.Grains.Tenants;
+
+namespace Shohayota.Grains.Backups;
+
+/// <summary>What to restore: a full export, then the increments after it, in order.</summary>
+public sealed record RestoreRequest(
+    IReadOnlyList<string> Files,
+    string Mode,
+    Guid? ExpectedTenantId = null,
+    IReadOnlyList<string>? AdminEmails = null,
+    string? CloneName = null,
+    string? BackupId = null,
+    bool ChecksumsVerified = false);
+
+/// <summary>
+/// Restores a tenant from bundles: every file is validated completely first (checksum, format, version, truncation,
+/// referential consistency, the audit chain) and nothing is written unless all of it is sound; then one transaction,
+/// as the runtime role with the tenant set, writes every row and appends a <c>tenant.restored</c> entry to the
+/// restored chain. Live grains of the tenant are dropped before (replace) and after, so none serves stale state.
+/// </summary>
+public sealed class TenantRestorer(
+    NpgsqlDataSource dataSource,
+    IGrainFactory grains,
+    TimeProvider time,
+    IOptions<TenantOptions> tenantOptions,
+    ILogger<TenantRestorer> logger)
+{
+    private const int BatchRows = 2000;
+    private static readonly HashSet<string> Statuses = ["active", "suspended", "canceled", "deleted"];
+
+    public async Task<Outcome<RestoreResult>> RestoreAsync(RestoreRequest request, CancellationToken cancellationToken = default)
+    {
+        if (Caller.Current is not { IsSuperAdmin: true })
+        {
+            return Outcome<RestoreResult>.Fail(Failure.Forbidden, "Only super-admins restore tenants.");
+        }
+
+        if (request.Files.Count == 0)
+        {
+            return Outcome<RestoreResult>.Fail(Failure.Validation, "Nothing to restore.");
+        }
+
+        Plan plan;
+        try
+        {
+            // Parsing reads files synchronously: off the caller's scheduler (a grain's, or a request's).
+            plan = await Task.Run(() => ValidateAsync(request, cancellationToken), cancellationToken);
+        }
+        catch (BundleException e)
+        {
+            return Outcome<RestoreResult>.Fail(Failure.Validation, e.Message);
+        }
+
+        var target = request.Mode == RestoreModes.Clone ? Guid.NewGuid() : plan.Source.Id;
+        var emails = NewEmails(plan, request, target);
+        if (emails.Problem is { } invalid)
+        {
+            return Outcome<RestoreResult>.Fail(Failure.Validation, invalid);
+        }
+
+        if (await ForeignEmailAsync(plan, emails.Map, target, cancellationToken) is { } taken)
+        {
+            return Outcome<RestoreResult>.Fail(Failure.DuplicateEmail,
+                $"The e-mail address {taken} belongs to a user of another tenant; e-mails are unique system-wide. Clone with ?as=new and new admin e-mails instead.");
+        }
+
+        if (request.Mode == RestoreModes.Replace)
+        {
+            await LiveGrains.ForgetAsync(grains, target);
+        }
+
+        Written written;
+        try
+        {
+            written = await WriteAsync(plan, request, target, emails.Map, cancellationToken);
+        }
+        catch (RestoreRefusedException refused)
+        {
+            return Outcome<RestoreResult>.Fail(refused.Failure, refused.Message);
+        }
+        catch (PostgresException e) when (Refusal(e) is { } refusal)
+        {
+            return Outcome<RestoreResult>.Fail(refusal.Failure, refusal.Detail);
+        }
+        catch (BundleException e)
+        {
+            // A file changed between validation and writing (nothing was committed).
+            return Outcome<RestoreResult>.Fail(Failure.Validation, e.Message);
+        }
+
+        await LiveGrains.ForgetAsync(grains, target);
+        await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).AppendAsync(
+            [new AuditDraft("tenant.restored", "tenant", target.ToString("D"), Details: written.Details)]);
+        logger.LogWarning("Restored tenant {TenantId} ({Mode}) from {Files} bundle(s): {Users} users, {Customers} customers, {Audit} audit entries",
+            target, request.Mode, request.Files.Count, written.Users, written.Customers, written.AuditLogs);
+        return Outcome<RestoreResult>.Ok(new RestoreResult(written.Tenant, request.Mode, plan.Source.Id, request.BackupId, written.Users,
+            written.Customers, written.Overrides, written.AuditLogs, written.AuditSeq));
+    }
+
+    private static async Task<Plan> ValidateAsync(RestoreRequest request, CancellationToken cancellationToken)
+    {
+        Plan? plan = null;
+        for (var i = 0; i < request.Files.Count; i++)
+        {
+            var path = request.Files[i];
+            var name = request.Files.Count == 1 ? "The bundle" : $"Bundle {i + 1} of {request.Files.Count} ({Path.GetFileName(path)})";
+            try
+            {
+                if (!request.ChecksumsVerified)
+                {
+                    await BundleChecksum.VerifyFileAsync(path, cancellationToken);
+                }
+
+                plan = ValidateFile(path, i, plan, request.ExpectedTenantId);
+            }
+            catch (BundleException e) when (request.Files.Count > 1)
+            {
+                throw new BundleException($"{name}: {e.Message}");
+            }
+        }
+
+        return plan!;
+    }
+
+    private static Plan ValidateFile(string path, int index, Plan? previous, Guid? expectedTenant)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        var bundle = new BundleReader(file);
+        bundle.ReadHeader();
+        if ((index == 0) != (bundle.Format == BundleFormat.Export))
+        {
+            throw new BundleException(index == 0
+                ? $"format: a restore starts from a full export (\"{BundleFormat.Export}\"), not an increment."
+                : $"format: only increments (\"{BundleFormat.Increment}\") may follow the full export.");
+        }
+
+        if (!bundle.Secrets)
+        {
+            throw new BundleException(
+                "secrets: this export was made for data portability (by a tenant admin) and has no password hashes; only a super-admin's export can be restored.");
+        }
+
+        var tenant = bundle.ReadTenant();
+        if (tenant.Id == GrainKeys.SystemTenant || (previous is not null && tenant.Id != previous.Source.Id) ||
+            (expectedTenant is { } expected && tenant.Id != expected))
+        {
+            throw new BundleException($"tenant.id: {tenant.Id} is not the tenant this restore is for.");
+        }
+
+        if (!Statuses.Contains(tenant.Status))
+        {
+            throw new BundleException($"tenant.status: \"{tenant.Status}\" is not a tenant status.");
+        }
+
+        if (Validation.Name(tenant.Name) is not null || string.IsNullOrWhiteSpace(tenant.Plan))
+        {
+            throw new BundleException("tenant: the name (1 to 200 characters) and plan are required.");
+        }
+
+        var overrides = bundle.ReadOverrides().ToList();
+        if (overrides.GroupBy(o => o.Quota, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            throw new BundleException($"overrides: quota \"{twice.Key}\" is overridden twice.");
+        }
+
+        var users = bundle.ReadUsers().ToList();
+        var userIds = new HashSet<Guid>();
+        var userEmails = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < users.Count; i++)
+        {
+            var u = users[i];
+            var problem = !userIds.Add(u.Id) ? $"id {u.Id} appears twice"
+                : string.IsNullOrWhiteSpace(u.Email) || !userEmails.Add(Validation.NormalizeEmail(u.Email)) ? $"e-mail \"{u.Email}\" is empty or appears twice"
+                : !Roles.IsTenantRole(u.Role) ? $"role \"{u.Role}\" is not a tenant role (tenant_admin or member)"
+                : string.IsNullOrEmpty(u.PasswordHash) ? "passwordHash is empty"
+                : null;
+            if (problem is not null)
+            {
+                throw new BundleException($"users[{i}]: {problem}.");
+            }
+        }
+
+        var customers = 0L;
+        var customerIds = new HashSet<Guid>();
+        foreach (var c in bundle.ReadCustomers())
+        {
+            var problem = !customerIds.Add(c.Id) ? $"id {c.Id} appears twice"
+                : c.OwnerUserId is { } owner && !userIds.Contains(owner) ? $"ownerUserId {owner} is not a user in the bundle"
+                : c.Name.Length is < 1 or > 200 ? "name must have 1 to 200 characters"
+                : !CustomerStatuses.All.Contains(c.Status) ? $"status \"{c.Status}\" is not a customer status"
+                : c.Version < 1 ? "version must be positive"
+                : null;
+            if (problem is not null)
+            {
+                throw new BundleException($"customers[{customers}]: {problem}.");
+            }
+
+            customers++;
+        }
+
+        long deleted = 0;
+        long seq;
+        byte[] head;
+        AuditCheckpoint? checkpoint = null;
+        if (bundle.Format == BundleFormat.Increment)
+        {
+            foreach (var id in bundle.ReadDeletedCustomers())
+            {
+                if (customerIds.Contains(id))
+                {
+                    throw new BundleException($"deletedCustomers[{deleted}]: {id} is also among the changed customers.");
+                }
+
+                deleted++;
+            }
+
+            var since = bundle.Since!;
+            if (since.AuditSeq != previous!.AuditSeq || !since.AuditHash.AsSpan().SequenceEqual(previous.AuditHash))
+            {
+                throw new BundleException(
+                    $"since: continues from audit entry {since.AuditSeq}, but the bundle before it ends at entry {previous.AuditSeq} (or with another hash): the chain of backups is broken.");
+            }
+
+            (seq, head) = (since.AuditSeq, since.AuditHash);
+        }
+        else
+        {
+            checkpoint = bundle.ReadCheckpoint();
+            (seq, head) = checkpoint is null ? (0L, AuditChain.Genesis) : (checkpoint.Seq, checkpoint.Hash);
+        }
+
+        long entries = 0;
+        foreach (var entry in bundle.ReadAuditLogs(tenant.Id))
+        {
+            if (entry.Seq != seq + 1 || !entry.PrevHash.AsSpan().SequenceEqual(head))
+            {
+                throw new BundleException($"auditLogs[{entries}]: entry {entry.Seq} does not follow entry {seq}: the audit chain has a gap or was reordered.");
+            }
+
+            if (!AuditChain.Hash(entry, head).AsSpan().SequenceEqual(entry.Hash))
+            {
+                throw new BundleException($"auditLogs[{entries}]: entry {entry.Seq} does not match its hash: the audit chain was altered.");
+            }
+
+            (seq, head) = (entry.Seq, entry.Hash);
+            entries++;
+        }
+
+        var counts = bundle.ReadCounts();
+        var actual = new BundleCounts(users.Count, customers, deleted, overrides.Count, entries);
+        if (counts != actual)
+        {
+            throw new BundleException($"counts: the bundle states {Describe(counts)} but holds {Describe(actual)}.");
+        }
+
+        var checksum = bundle.ReadChecksum();
+        return new Plan(tenant, users, seq, head, bundle.ExportedAt, previous?.FirstChecksum ?? checksum, index + 1);
+    }
+
+    private static string Describe(BundleCounts c) =>
+        $"{c.Users} users, {c.Customers} customers, {c.DeletedCustomers} deleted customers, {c.Overrides} overrides, {c.AuditLogs} audit entries";
+
+    /// <summary>A clone's e-mails: the given admin e-mails (in the order of the admins' creation), members' made unreachable.</summary>
+    private static (Dictionary<Guid, string> Map, string? Problem) NewEmails(Plan plan, RestoreRequest request, Guid target)
+    {
+        var map = plan.Users.ToDictionary(u => u.Id, u => u.Email);
+        if (request.Mode != RestoreModes.Clone)
+        {
+            return (map, null);
+        }
+
+        var admins = plan.Users.Where(u => u.Role == Roles.TenantAdmin).OrderBy(u => u.CreatedAt).ThenBy(u => u.Id).ToList();
+        var given = request.AdminEmails ?? [];
+        if (given.Count != admins.Count)
+        {
+            return (map, $"adminEmail: the bundle has {admins.Count} tenant admin(s) ({string.Join(", ", admins.Select(a => a.Email))}, oldest first); " +
+                $"give exactly {admins.Count} new e-mail(s), in that order.");
+        }
+
+        if (given.Select(Validation.Email).FirstOrDefault(e => e is not null) is { } invalid)
+        {
+            return (map, $"adminEmail: {invalid}");
+        }
+
+        if (given.Select(Validation.NormalizeEmail).Distinct().Count() != given.Count)
+        {
+            return (map, "adminEmail: the new admin e-mails must differ from each other.");
+        }
+
+        foreach (var member in plan.Users.Where(u => u.Role != Roles.TenantAdmin))
+        {
+            map[member.Id] = $"{member.Id:N}@clone-{target:N}.invalid";
+        }
+
+        for (var i = 0; i < admins.Count; i++)
+        {
+            map[admins[i].Id] = given[i].Trim();
+        }
+
+        return (map, null);
+    }
+
+    private async Task<string?> ForeignEmailAsync(Plan plan, Dictionary<Guid, string> emails, Guid target, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT e FROM unnest($1::text[]) e, LATERAL auth_find_login(e) f WHERE f.tenant_id <> $2 LIMIT 1");
+        command.Parameters.Add(new NpgsqlParameter { Value = plan.Users.Select(u => emails[u.Id]).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = target });
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    private async Task<Written> WriteAsync(Plan plan, RestoreRequest request, Guid target, Dictionary<Guid, string> emails, CancellationToken cancellationToken)
+    {
+        var clone = request.Mode == RestoreModes.Clone;
+        var now = time.Now();
+        await using var transaction = await new TenantDatabase(dataSource).BeginAsync(target, cancellationToken);
+        await transaction.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtextextended($1, 6))", "restore/" + target.ToString("D"));
+        string? existing;
+        await using (var read = transaction.Command("SELECT status FROM tenants WHERE id = $1 FOR UPDATE", target))
+        {
+            existing = await read.ExecuteScalarAsync(cancellationToken) as string;
+        }
+
+        IReadOnlyDictionary<string, long>? replaced = null;
+        long orphans = 0;
+        if (existing is not null)
+        {
+            if (request.Mode != RestoreModes.Replace)
+            {
+                throw new RestoreRefusedException(Failure.Conflict,
+                    $"Tenant {target} exists. Restore over it with ?mode=replace (it must not be active), or make a sandbox copy with ?as=new.");
+            }
+
+            if (existing == "active")
+            {
+                throw new RestoreRefusedException(Failure.Conflict,
+                    $"Tenant {target} is active: suspend or cancel it before replacing its data, so no one writes while it is replaced.");
+            }
+
+            replaced = await TenantPurge.DeleteTenantRowsAsync(transaction, target);
+        }
+        else
+        {
+            // Entries a purged tenant's still-valid tokens left behind (denied requests) would collide with the restored chain.
+            await using var purge = transaction.Command("SELECT audit_purge_tenant()");
+            orphans = (long)(await purge.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        await transaction.ExecuteAsync("DELETE FROM tenant_quota_overrides WHERE tenant_id = $1", target);
+
+        TenantRow? last = null;
+        for (var i = 0; i < request.Files.Count; i++)
+        {
+            last = await WriteFileAsync(transaction, request.Files[i], target, clone ? request.CloneName ?? "" : null, emails, now, cancellationToken);
+        }
+
+        string? retentionExtendedFrom = null;
+        if (!clone && last!.Status is "canceled" or "deleted" && last.RetentionUntil is { } until && until <= now)
+        {
+            // A restore is deliberate: the retention purge must not take the tenant again at its next run.
+            var extended = now.AddDays(Math.Max(1, tenantOptions.Value.RetentionDays));
+            retentionExtendedFrom = BundleFormat.Time(until);
+            await transaction.ExecuteAsync("UPDATE tenants SET retention_until = $2, updated_at = $3 WHERE id = $1", target, extended, now);
+        }
+
+        var caller = Caller.Current;
+        var (ip, userAgent, requestId) = Caller.Origin;
+        var (seq, head) = clone ? (0L, AuditChain.Genesis) : (plan.AuditSeq, plan.AuditHash);
+        var details = AuditChain.Details(new
+        {
+            mode = request.Mode,
+            backupId = request.BackupId,
+            source = new
+            {
+                tenantId = plan.Source.Id,
+                exportedAt = BundleFormat.Time(plan.ExportedAt),
+                checksum = plan.FirstChecksum,
+                bundles = plan.Bundles,
+                auditSeq = plan.AuditSeq,
+                auditHash = BundleFormat.Hex(plan.AuditHash),
+            },
+            replacedRows = replaced,
+            orphanAuditEntriesRemoved = orphans > 0 ? orphans : (long?)null,
+            retentionExtendedFrom,
+        });
+        var entry = new AuditEntry(Guid.NewGuid(), target, seq + 1, now,
+            new AuditActor(caller is null || caller.UserId == Guid.Empty ? null : caller.UserId, caller?.Email, caller?.Role ?? Roles.System),
+            "tenant.restored", "tenant", target.ToString("D"), AuditOutcomes.Success, ip, userAgent, requestId, details, head, []);
+        entry = entry with { Hash = AuditChain.Hash(entry, head) };
+        await InsertAuditAsync(transaction, target, [entry], cancellationToken);
+
+        TenantDetails tenant;
+        await using (var read = transaction.Command(
+            "SELECT id, name, contact_email, plan, status, status_reason, created_at, status_changed_at, retention_until FROM tenants WHERE id = $1", target))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            tenant = TenantGrain.ReadTenant(reader);
+        }
+
+        long users, customers, overrides, audit;
+        await using (var count = transaction.Command(
+            """
+            SELECT (SELECT count(*) FROM users WHERE tenant_id = $1), (SELECT count(*) FROM customers WHERE tenant_id = $1),
+                   (SELECT count(*) FROM tenant_quota_overrides WHERE tenant_id = $1), (SELECT count(*) FROM audit_logs WHERE tenant_id = $1)
+            """,
+            target))
+        await using (var reader = await count.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            (users, customers, overrides, audit) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new Written(tenant, users, customers, overrides, audit, entry.Seq, details);
+    }
+
+    private static async Task<TenantRow> WriteFileAsync(
+        TenantTransaction transaction, string path, Guid target, string? cloneName, Dictionary<Guid, string> emails, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var clone = cloneName is not null;
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        var bundle = new BundleReader(file);
+        bundle.ReadHeader();
+        var increment = bundle.Format == BundleFormat.Increment;
+        var source = bundle.ReadTenant();
+        var tenant = clone
+            ? source with { Id = target, Name = cloneName is { Length: > 0 } ? cloneName : CloneName(source.Name), Status = "active", StatusReason = null, CreatedAt = now, StatusChangedAt = now, RetentionUntil = null, UpdatedAt = now }
+            : source;
+        await transaction.ExecuteAsync(
+            """
+            INSERT INTO tenants (id, name, contact_email, plan, status, status_reason, created_at, status_changed_at, retention_until, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            ON CONFLICT (id) DO UPDATE SET name = excluded.name, contact_email = excluded.contact_email, plan = excluded.plan, status = excluded.status,
+                status_reason = excluded.status_reason, created_at = excluded.created_at, status_changed_at = excluded.status_changed_at,
+                retention_until = excluded.retention_until, updated_at = excluded.updated_at
+            """,
+            tenant.Id, tenant.Name, tenant.ContactEmail, tenant.Plan, tenant.Status, tenant.StatusReason, tenant.CreatedAt, tenant.StatusChangedAt,
+            tenant.RetentionUntil, tenant.UpdatedAt);
+
+        var overrides = bundle.ReadOverrides().ToList();
+        await transaction.ExecuteAsync("DELETE FROM tenant_quota_overrides WHERE tenant_id = $1", target);
+        await transaction.ExecuteAsync(
+            """
+            INSERT INTO tenant_quota_overrides (tenant_id, quota, value, expires_at, reason, created_at)
+            SELECT $1, r.* FROM unnest($2::text[], $3::bigint[], $4::timestamptz[], $5::text[], $6::timestamptz[]) AS r
+            """,
+            target, overrides.Select(o => o.Quota).ToArray(), overrides.Select(o => o.Value).ToArray(), overrides.Select(o => o.ExpiresAt).ToArray(),
+            overrides.Select(o => o.Reason).ToArray(), overrides.Select(o => o.CreatedAt).ToArray());
+
+        var users = bundle.ReadUsers().ToList();
+        // A clone's members are kept (customers name them as owners) but cannot sign in: their e-mails belong to the source tenant.
+        var members = clone ? users.Where(u => u.Role != Roles.TenantAdmin).Select(u => u.Id).ToHashSet() : [];
+        await transaction.ExecuteAsync(
+            """
+            INSERT INTO users (tenant_id, id, email, name, role, password_hash, disabled, failed_logins, locked_until, created_at, updated_at)
+            SELECT $1, r.* FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[], $8::integer[],
+                                       $9::timestamptz[], $10::timestamptz[], $11::timestamptz[]) AS r
+            ON CONFLICT (tenant_id, id) DO UPDATE SET email = excluded.email, name = excluded.name, role = excluded.role,
+                password_hash = excluded.password_hash, disabled = excluded.disabled, failed_logins = excluded.failed_logins,
+                locked_until = excluded.locked_until, created_at = excluded.created_at, updated_at = excluded.updated_at
+            """,
+            target, users.Select(u => u.Id).ToArray(), users.Select(u => emails.GetValueOrDefault(u.Id) ?? (clone ? $"{u.Id:N}@clone-{target:N}.invalid" : u.Email)).ToArray(), users.Select(u => u.Name).ToArray(),
+            users.Select(u => u.Role).ToArray(), users.Select(u => u.PasswordHash).ToArray(), users.Select(u => u.Disabled || members.Contains(u.Id)).ToArray(),
+            users.Select(u => u.FailedLogins).ToArray(), users.Select(u => u.LockedUntil).ToArray(), users.Select(u => u.CreatedAt).ToArray(),
+            users.Select(u => u.UpdatedAt).ToArray());
+        if (increment)
+        {
+            await transaction.ExecuteAsync("DELETE FROM users WHERE tenant_id = $1 AND id <> ALL($2)", target, users.Select(u => u.Id).ToArray());
+        }
+
+        foreach (var batch in bundle.ReadCustomers().Chunk(BatchRows))
+        {
+            await InsertCustomersAsync(transaction, target, batch, cancellationToken);
+        }
+
+        if (increment)
+        {
+            foreach (var batch in bundle.ReadDeletedCustomers().Chunk(BatchRows))
+            {
+                await transaction.ExecuteAsync("DELETE FROM customers WHERE tenant_id = $1 AND id = ANY($2)", target, batch);
+            }
+        }
+        else if (bundle.ReadCheckpoint() is { } checkpoint && !clone)
+        {
+            await transaction.ExecuteAsync("SELECT audit_restore_checkpoint($1, $2)", checkpoint.Seq, checkpoint.Hash);
+        }
+
+        // A clone starts a chain of its own (the entries hash the source tenant's id); its first entry names the source.
+        foreach (var batch in bundle.ReadAuditLogs(source.Id).Chunk(BatchRows))
+        {
+            if (!clone)
+            {
+                await InsertAuditAsync(transaction, target, batch, cancellationToken);
+            }
+        }
+
+        bundle.ReadCounts();
+        bundle.ReadChecksum();
+        return tenant;
+    }
+
+    private static string CloneName(string name)
+    {
+        var copy = name + " (copy)";
+        return copy.Length <= Validation.MaxNameLength ? copy : copy[..Validation.MaxNameLength];
+    }
+
+    private static async Task InsertCustomersAsync(TenantTransaction transaction, Guid target, CustomerDetails[] rows, CancellationToken cancellationToken)
+    {
+        await using var insert = transaction.Command(
+            """
+            INSERT INTO customers (tenant_id, id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version)
+            SELECT $1, r.id, r.name, r.email, r.phone, r.company, r.status, r.tags::text[], r.notes, r.owner, r.created, r.updated, r.version
+            FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::uuid[],
+                        $11::timestamptz[], $12::timestamptz[], $13::integer[])
+                AS r(id, name, email, phone, company, status, tags, notes, owner, created, updated, version)
+            ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, email = excluded.email, phone = excluded.phone,
+                company = excluded.company, status = excluded.status, tags = excluded.tags, notes = excluded.notes,
+                owner_user_id = excluded.owner_user_id, created_at = excluded.created_at, updated_at = excluded.updated_at, version = excluded.version
+            """,
+            target, rows.Select(c => c.Id).ToArray(), rows.Select(c => c.Name).ToArray(), rows.Select(c => c.Email).ToArray(),
+            rows.Select(c => c.Phone).ToArray(), rows.Select(c => c.Company).ToArray(), rows.Select(c => c.Status).ToArray(),
+            rows.Select(c => BundleFormat.TagsLiteral(c.Tags)).ToArray(), rows.Select(c => c.Notes).ToArray(), rows.Select(c => c.OwnerUserId).ToArray(),
+            rows.Select(c => c.CreatedAt).ToArray(), rows.Select(c => c.UpdatedAt).ToArray(), rows.Select(c => c.Version).ToArray());
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task InsertAuditAsync(TenantTransaction transaction, Guid target, AuditEntry[] rows, CancellationToken cancellationToken)
+    {
+        // In seq order: the continuity trigger checks each entry against the one before it.
+        await using var insert = transaction.Command(
+            """
+            INSERT INTO audit_logs (tenant_id, seq, id, created_at, actor_id, actor_email, actor_role, action, target_type, target_id,
+                                    outcome, ip, user_agent, request_id, details, prev_hash, hash)
+            SELECT $1, r.seq, r.id, r.at, r.actor_id, r.actor_email, r.actor_role, r.action, r.target_type, r.target_id,
+                   r.outcome, r.ip, r.user_agent, r.request_id, r.details, r.prev_hash, r.hash
+            FROM unnest($2::bigint[], $3::uuid[], $4::timestamptz[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                        $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::bytea[], $17::bytea[])
+                WITH ORDINALITY AS r(seq, id, at, actor_id, actor_email, actor_role, action, target_type, target_id,
+                                     outcome, ip, user_agent, request_id, details, prev_hash, hash, ord)
+            ORDER BY r.ord
+            """,
+            target, rows.Select(e => e.Seq).ToArray(), rows.Select(e => e.Id).ToArray(), rows.Select(e => e.At).ToArray(),
+            rows.Select(e => e.Actor.Id).ToArray(), rows.Select(e => e.Actor.Email).ToArray(), rows.Select(e => e.Actor.Role).ToArray(),
+            rows.Select(e => e.Action).ToArray(), rows.Select(e => e.TargetType).ToArray(), rows.Select(e => e.TargetId).ToArray(),
+            rows.Select(e => e.Outcome).ToArray(), rows.Select(e => e.Ip).ToArray(), rows.Select(e => e.UserAgent).ToArray(),
+            rows.Select(e => e.RequestId).ToArray(), rows.Select(e => e.Details).ToArray(), rows.Select(e => e.PrevHash).ToArray(),
+            rows.Select(e => e.Hash).ToArray());
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static (Failure Failure, string Detail)? Refusal(PostgresException e) => e.SqlState switch
+    {
+        PostgresErrorCodes.UniqueViolation when e.ConstraintName == "users_email_key" =>
+            (Failure.DuplicateEmail, "An e-mail address in the bundle belongs to a user of another tenant; e-mails are unique system-wide."),
+        PostgresErrorCodes.UniqueViolation when e.ConstraintName == "audit_logs_pkey" =>
+            (Failure.Conflict, "The tenant's audit log changed while it was being restored; nothing was written, try again."),
+        PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.ForeignKeyViolation or PostgresErrorCodes.CheckViolation or PostgresErrorCodes.NotNullViolation =>
+            (Failure.Validation, $"The database refused the bundle's rows ({e.ConstraintName ?? e.SqlState})."),
+        _ when e.SqlState.StartsWith("22", StringComparison.Ordinal) =>
+            (Failure.Validation, $"The database refused a value in the bundle ({e.SqlState})."),
+        _ => null,
+    };
+
+    private sealed record Plan(TenantRow Source, IReadOnlyList<UserRow> Users, long AuditSeq, byte[] AuditHash, DateTimeOffset ExportedAt, string FirstChecksum, int Bundles);
+
+    private sealed record Written(TenantDetails Tenant, long Users, long Customers, long Overrides, long AuditLogs, long AuditSeq, string? Details);
+
+    private sealed class RestoreRefusedException(Failure failure, string message) : Exception(message)
+    {
+        public Failure Failure => failure;
+    }
+}

@@ -1,0 +1,166 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Time.Testing;
+using Shohayota.Api.Tests.Infrastructure;
+
+namespace Shohayota.Api.Tests.Backups;
+
+/// <summary>The retention purge on a clock the tests move; each test drains what it made due, so the next one starts clean.</summary>
+public sealed class RetentionPurgeTests(BackupHost fixture) : IClassFixture<BackupHost>
+{
+    private readonly FakeTimeProvider _clock = fixture.Clock;
+    private readonly ApiHost _host = fixture.Host;
+
+    [Fact]
+    public async Task NothingIsPurgedOneSecondBeforeRetentionEndsAndTheTenantIsPurgedRightAfter()
+    {
+        var id = await _host.ProvisionIdAsync(TenantBody.New());
+        using (var backup = await _host.SendAsync(HttpMethod.Post, "/api/admin/backups", await _host.SharedSuperAdminTokenAsync(), new { kind = "full" }))
+        {
+            backup.EnsureSuccessStatusCode();
+        }
+
+        var until = await CancelAsync(id);
+
+        _clock.Advance(until - _clock.GetUtcNow() - TimeSpan.FromSeconds(1));
+        var early = await RunAsync(dryRun: null);
+        var stillThere = await _host.RunbookTenantAsync(id);
+        _clock.Advance(TimeSpan.FromSeconds(2));
+        var due = await RunAsync(dryRun: null);
+
+        early.Should().NotContain(t => t["tenantId"]!.GetValue<string>() == id.ToString());
+        stillThere.Should().NotBeNull();
+        var purged = due.Single(t => t["tenantId"]!.GetValue<string>() == id.ToString());
+        purged["action"]!.GetValue<string>().Should().Be("purged");
+        (await _host.RunbookTenantAsync(id)).Should().BeNull();
+        var finalExport = Path.Combine(fixture.BackupDirectory, purged["finalExport"]!.GetValue<string>());
+        var bytes = await File.ReadAllBytesAsync(finalExport);
+        Bundles.Parse(bytes)["tenant"]!["id"]!.GetValue<string>().Should().Be(id.ToString());
+        Bundles.Parse(bytes)["checksum"]!["value"]!.GetValue<string>().Should().Be(Bundles.ComputeChecksum(bytes));
+        var certificate = await CertificateAsync(id);
+        certificate["reason"]!.GetValue<string>().Should().Be("retention-ended");
+        certificate["deletedBy"]!["role"]!.GetValue<string>().Should().Be("system");
+        certificate["rowsRemoved"]!["users"]!.GetValue<long>().Should().Be(1);
+        certificate["rowsRemoved"]!["audit_logs"]!.GetValue<long>().Should().BePositive();
+        certificate["finalExports"]!.AsArray().Should().ContainSingle();
+        certificate["backups"]!.AsArray().Should().NotBeEmpty();
+        certificate["dataHeldUntil"]!.GetValue<DateTimeOffset>().Should().BeAfter(_clock.GetUtcNow());
+    }
+
+    [Fact]
+    public async Task ADryRunReportsWhatWouldBePurgedAndDeletesNothing()
+    {
+        var id = await _host.ProvisionIdAsync(TenantBody.New());
+        var until = await CancelAsync(id);
+        _clock.Advance(until - _clock.GetUtcNow() + TimeSpan.FromSeconds(1));
+
+        var report = await RunAsync(dryRun: true);
+
+        report.Single(t => t["tenantId"]!.GetValue<string>() == id.ToString())["action"]!.GetValue<string>().Should().Be("would-purge");
+        (await _host.RunbookTenantAsync(id))!.Status.Should().Be("canceled");
+        var finals = Path.Combine(fixture.BackupDirectory, "final");
+        (Directory.Exists(finals) ? Directory.GetFiles(finals, $"{id}-*") : []).Should().BeEmpty("a dry run writes no final export either");
+        await DrainAsync();
+    }
+
+    [Fact]
+    public async Task ARunPurgesAtMostTheConfiguredNumberOfTenantsOldestRetentionFirst()
+    {
+        var first = await _host.ProvisionIdAsync(TenantBody.New());
+        var second = await _host.ProvisionIdAsync(TenantBody.New());
+        var third = await _host.ProvisionIdAsync(TenantBody.New());
+        await CancelAsync(first);
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        using (var softDelete = await _host.AdminTenantsAsync(HttpMethod.Post, $"{second}/delete", new { hardDelete = false }))
+        {
+            softDelete.EnsureSuccessStatusCode();
+        }
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        var until = await CancelAsync(third);
+        _clock.Advance(until - _clock.GetUtcNow() + TimeSpan.FromSeconds(1));
+
+        var run = await RunAsync(dryRun: null);
+        var thirdAfterOneRun = await _host.RunbookTenantAsync(third);
+        var next = await RunAsync(dryRun: null);
+
+        run.Should().HaveCount(BackupHost.MaxTenantsPerRun);
+        run.Select(t => t["tenantId"]!.GetValue<string>()).Should().Equal(first.ToString(), second.ToString());
+        run.Should().AllSatisfy(t => t["action"]!.GetValue<string>().Should().Be("purged"));
+        thirdAfterOneRun.Should().NotBeNull();
+        next.Select(t => t["tenantId"]!.GetValue<string>()).Should().Equal(third.ToString());
+    }
+
+    [Fact]
+    public async Task AReactivatedTenantIsNotPurged()
+    {
+        var id = await _host.ProvisionIdAsync(TenantBody.New());
+        var until = await CancelAsync(id);
+        (await _host.AdminTenantsAsync(HttpMethod.Post, $"{id}/reactivate")).EnsureSuccessStatusCode();
+        _clock.Advance(until - _clock.GetUtcNow() + TimeSpan.FromSeconds(1));
+
+        var report = await RunAsync(dryRun: null);
+
+        report.Should().NotContain(t => t["tenantId"]!.GetValue<string>() == id.ToString());
+        (await _host.RunbookTenantAsync(id))!.Status.Should().Be("active");
+    }
+
+    [Fact]
+    public async Task AHardDeleteBeforeTheEndOfRetentionAlsoLeavesACertificate()
+    {
+        var id = await _host.ProvisionIdAsync(TenantBody.New());
+
+        await Bundles.PurgeAsync(_host, id);
+
+        var certificate = await CertificateAsync(id);
+        certificate["reason"]!.GetValue<string>().Should().Be("forced-before-retention-ended");
+        certificate["deletedBy"]!["role"]!.GetValue<string>().Should().Be("super_admin");
+        certificate["deletedBy"]!["email"]!.GetValue<string>().Should().Be(_host.SuperAdminEmail);
+        certificate["finalExports"]!.AsArray().Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task OnlySuperAdminsRunThePurgeOrReadCertificates()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+
+        using var run = await _host.SendAsync(HttpMethod.Post, "/api/admin/deletions/run", tenant.Admin.AccessToken, new { dryRun = true });
+        using var list = await _host.SendAsync(HttpMethod.Get, "/api/admin/deletions", tenant.Admin.AccessToken);
+        using var badCursor = await _host.SendAsync(HttpMethod.Get, "/api/admin/deletions?cursor=nope", await _host.SharedSuperAdminTokenAsync());
+
+        run.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        list.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        badCursor.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+    }
+
+    private async Task<DateTimeOffset> CancelAsync(Guid id)
+    {
+        using var cancel = await _host.AdminTenantsAsync(HttpMethod.Post, $"{id}/cancel");
+        cancel.EnsureSuccessStatusCode();
+        return (await cancel.JsonAsync())["retentionUntil"]!.GetValue<DateTimeOffset>();
+    }
+
+    private async Task<List<JsonNode>> RunAsync(bool? dryRun)
+    {
+        using var response = await _host.SendAsync(HttpMethod.Post, "/api/admin/deletions/run", await _host.SharedSuperAdminTokenAsync(),
+            dryRun is null ? null : new { dryRun });
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        var body = await response.JsonAsync();
+        body["dryRun"]!.GetValue<bool>().Should().Be(dryRun ?? false);
+        return body["tenants"]!.AsArray().Select(t => t!).ToList();
+    }
+
+    private async Task DrainAsync()
+    {
+        while ((await RunAsync(dryRun: null)).Count > 0)
+        {
+        }
+    }
+
+    private async Task<JsonNode> CertificateAsync(Guid tenantId)
+    {
+        using var list = await _host.SendAsync(HttpMethod.Get, "/api/admin/deletions?pageSize=200", await _host.SharedSuperAdminTokenAsync());
+        list.StatusCode.Should().Be(HttpStatusCode.OK);
+        return (await list.JsonAsync())["items"]!.AsArray().Single(c => c!["tenantId"]!.GetValue<string>() == tenantId.ToString())!;
+    }
+}

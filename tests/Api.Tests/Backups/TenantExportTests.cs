@@ -1,0 +1,146 @@
+using System.Net;
+using Shohayota.Api.Tests.Infrastructure;
+
+namespace Shohayota.Api.Tests.Backups;
+
+public sealed class TenantExportTests
+{
+    [Fact]
+    public async Task ASuperAdminExportIsAnAttachmentWithEveryRowPasswordHashesAndAVerifiableChecksum()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var member = await host.AddUserAsync(tenant);
+        var owner = member.Body["user"]!["id"]!.GetValue<string>();
+        var first = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken,
+            new { name = "Grüße \"quoted\"\nline", email = "c@x.test", tags = new[] { "vip", "a,b" }, ownerUserId = owner });
+        var second = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Second" });
+
+        using var response = await Bundles.GetExportAsync(host, await host.SharedSuperAdminTokenAsync(), tenant.Id.ToString());
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/json");
+        response.Content.Headers.ContentDisposition!.DispositionType.Should().Be("attachment");
+        response.Content.Headers.ContentDisposition.FileName.Should().Contain(tenant.Id.ToString());
+        bytes.Should().NotContain((byte)'\n', "a bundle is one line, so curl -d @file sends it unchanged");
+        var bundle = Bundles.Parse(bytes);
+        bundle["format"]!.GetValue<string>().Should().Be("shohayota.tenant-export");
+        bundle["version"]!.GetValue<int>().Should().Be(1);
+        bundle["secrets"]!.GetValue<bool>().Should().BeTrue();
+        bundle["tenant"]!["id"]!.GetValue<string>().Should().Be(tenant.Id.ToString());
+        bundle["plan"]!.GetValue<string>().Should().Be("pro");
+        bundle["users"]!.AsArray().Should().HaveCount(2).And.AllSatisfy(u => u!["passwordHash"]!.GetValue<string>().Should().NotBeEmpty());
+        var customers = bundle["customers"]!.AsArray();
+        customers.Select(c => c!["id"]!.GetValue<string>()).Should().BeEquivalentTo(first, second);
+        var rich = customers.Single(c => c!["id"]!.GetValue<string>() == first)!;
+        rich["name"]!.GetValue<string>().Should().Be("Grüße \"quoted\"\nline");
+        rich["tags"]!.AsArray().Select(t => t!.GetValue<string>()).Should().Equal("vip", "a,b");
+        rich["ownerUserId"]!.GetValue<string>().Should().Be(owner);
+        bundle["auditLogs"]!.AsArray().Select(e => e!["action"]!.GetValue<string>()).Should().Contain(["tenant.provisioned", "customer.created"]);
+        bundle["counts"]!["customers"]!.GetValue<long>().Should().Be(2);
+        bundle["checksum"]!["algorithm"]!.GetValue<string>().Should().Be("sha256");
+        bundle["checksum"]!["value"]!.GetValue<string>().Should().Be(Bundles.ComputeChecksum(bytes));
+    }
+
+    [Fact]
+    public async Task TheExportIsAuditedWithItsChecksumInTheTenantsLog()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+
+        var bundle = Bundles.Parse(await Bundles.ExportAsync(host, tenant.Id));
+
+        using var log = await host.SendAsync(HttpMethod.Get, "/api/audit-logs?action=tenant.exported", tenant.Admin.AccessToken);
+        var entry = (await log.JsonAsync())["items"]!.AsArray().Single()!;
+        entry["actor"]!["role"]!.GetValue<string>().Should().Be("super_admin");
+        entry["details"]!["checksum"]!.GetValue<string>().Should().Be(bundle["checksum"]!["value"]!.GetValue<string>());
+        entry["details"]!["secrets"]!.GetValue<bool>().Should().BeTrue();
+        entry["seq"]!.GetValue<long>().Should().Be(bundle["auditLogs"]!.AsArray().Count + 1, "the export's own entry follows its snapshot");
+    }
+
+    [Fact]
+    public async Task ATenantAdminExportsTheirOwnTenantWithoutSecrets()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+
+        using var implicitOwn = await Bundles.GetExportAsync(host, tenant.Admin.AccessToken, null);
+        using var explicitOwn = await Bundles.GetExportAsync(host, tenant.Admin.AccessToken, tenant.Id.ToString());
+
+        implicitOwn.StatusCode.Should().Be(HttpStatusCode.OK);
+        explicitOwn.StatusCode.Should().Be(HttpStatusCode.OK);
+        var bytes = await implicitOwn.Content.ReadAsByteArrayAsync();
+        var bundle = Bundles.Parse(bytes);
+        bundle["secrets"]!.GetValue<bool>().Should().BeFalse();
+        bundle["users"]!.AsArray().Should().AllSatisfy(u => u!.AsObject().ContainsKey("passwordHash").Should().BeFalse());
+        bundle["checksum"]!["value"]!.GetValue<string>().Should().Be(Bundles.ComputeChecksum(bytes));
+    }
+
+    [Fact]
+    public async Task AnotherTenantsExportIsForbiddenAndMembersMayNotExport()
+    {
+        var host = await ApiHost.SharedAsync();
+        var a = await host.ProvisionTenantAsync();
+        var b = await host.ProvisionTenantAsync();
+        var member = await host.AddUserAsync(a);
+
+        using var foreign = await Bundles.GetExportAsync(host, a.Admin.AccessToken, b.Id.ToString());
+        using var byMember = await Bundles.GetExportAsync(host, member.AccessToken, null);
+
+        foreign.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await foreign.ProblemTypeAsync()).Should().Be(HttpExtensions.ProblemType("forbidden"));
+        byMember.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task ACanceledTenantExportsDuringRetentionASuspendedOneOnlyThroughItsOperator()
+    {
+        var host = await ApiHost.SharedAsync();
+        var canceled = await host.ProvisionTenantAsync();
+        var suspended = await host.ProvisionTenantAsync();
+        (await host.AdminTenantsAsync(HttpMethod.Post, $"{canceled.Id}/cancel")).EnsureSuccessStatusCode();
+        (await host.AdminTenantsAsync(HttpMethod.Post, $"{suspended.Id}/suspend")).EnsureSuccessStatusCode();
+
+        using var byCanceledAdmin = await Bundles.GetExportAsync(host, canceled.Admin.AccessToken, null);
+        using var bySuspendedAdmin = await Bundles.GetExportAsync(host, suspended.Admin.AccessToken, null);
+        using var byOperator = await Bundles.GetExportAsync(host, await host.SharedSuperAdminTokenAsync(), suspended.Id.ToString());
+
+        byCanceledAdmin.StatusCode.Should().Be(HttpStatusCode.OK);
+        Bundles.Parse(await byCanceledAdmin.Content.ReadAsByteArrayAsync())["tenant"]!["status"]!.GetValue<string>().Should().Be("canceled");
+        bySuspendedAdmin.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await bySuspendedAdmin.ProblemTypeAsync()).Should().Be(HttpExtensions.ProblemType("tenant-suspended"));
+        byOperator.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task ASuperAdminNamesAnExistingTenant()
+    {
+        var host = await ApiHost.SharedAsync();
+        var token = await host.SharedSuperAdminTokenAsync();
+
+        using var unnamed = await Bundles.GetExportAsync(host, token, null);
+        using var missing = await Bundles.GetExportAsync(host, token, Guid.NewGuid().ToString());
+        using var system = await Bundles.GetExportAsync(host, token, Guid.Empty.ToString());
+
+        unnamed.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await unnamed.ProblemAsync())["errors"]!.AsObject().ContainsKey("tenantId").Should().BeTrue();
+        missing.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        system.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task ALargeTenantIsExportedWhole()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        await Bundles.SeedCustomersAsync(host, tenant.Id, 5_000);
+
+        var bytes = await Bundles.ExportAsync(host, tenant.Id);
+
+        var bundle = Bundles.Parse(bytes);
+        bundle["customers"]!.AsArray().Should().HaveCount(5_000);
+        bundle["counts"]!["customers"]!.GetValue<long>().Should().Be(5_000);
+        bundle["checksum"]!["value"]!.GetValue<string>().Should().Be(Bundles.ComputeChecksum(bytes));
+    }
+}

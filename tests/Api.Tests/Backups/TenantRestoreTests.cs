@@ -1,0 +1,284 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Npgsql;
+using Shohayota.Api.Tests.Infrastructure;
+
+namespace Shohayota.Api.Tests.Backups;
+
+public sealed class TenantRestoreTests
+{
+    [Fact]
+    public async Task ExportHardDeleteRestoreExportGivesIdenticalDataAndAChainThatStillVerifies()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var member = await host.AddUserAsync(tenant);
+        await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken,
+            new { name = "Ünïcode \"name\"", tags = new[] { "x", "y\"z" }, notes = "multi\nline", ownerUserId = member.Body["user"]!["id"]!.GetValue<string>() });
+        await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Plain" });
+        using (var quota = await host.SendAsync(HttpMethod.Put, $"/api/admin/tenants/{tenant.Id}/quotas", await host.SharedSuperAdminTokenAsync(),
+            new { customers = 77, reason = "restore test" }))
+        {
+            quota.EnsureSuccessStatusCode();
+        }
+
+        var exported = await Bundles.ExportAsync(host, tenant.Id);
+        var before = Bundles.Parse(exported);
+        await Bundles.PurgeAsync(host, tenant.Id);
+
+        using var restore = await Bundles.RestoreAsync(host, exported);
+        var after = Bundles.Parse(await Bundles.ExportAsync(host, tenant.Id));
+
+        restore.StatusCode.Should().Be(HttpStatusCode.Created);
+        var body = await restore.JsonAsync();
+        body["tenant"]!["id"]!.GetValue<string>().Should().Be(tenant.Id.ToString());
+        body["counts"]!["customers"]!.GetValue<long>().Should().Be(2);
+        body["counts"]!["users"]!.GetValue<long>().Should().Be(2);
+        body["counts"]!["overrides"]!.GetValue<long>().Should().Be(1);
+        JsonNode.DeepEquals(Bundles.Data(after, dropLastAuditEntries: 1), Bundles.Data(before)).Should().BeTrue();
+        var restored = after["auditLogs"]!.AsArray()[^1]!;
+        restored["action"]!.GetValue<string>().Should().Be("tenant.restored");
+        restored["seq"]!.GetValue<long>().Should().Be(before["auditLogs"]!.AsArray().Count + 1);
+        using var verify = await host.SendAsync(HttpMethod.Get, $"/api/audit-logs/verify?tenantId={tenant.Id}", await host.SharedSuperAdminTokenAsync());
+        (await verify.JsonAsync())["valid"]!.GetValue<bool>().Should().BeTrue();
+        var admin = await host.LoginAsync(tenant.AdminEmail, tenant.AdminPassword);
+        using var customers = await host.SendAsync(HttpMethod.Get, "/api/customers", admin.AccessToken);
+        (await customers.JsonAsync())["items"]!.AsArray().Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task EverySingleByteCorruptionOfAnExportIsRejectedAndWritesNothing()
+    {
+        var host = await ApiHost.SharedAsync();
+        var id = await host.ProvisionIdAsync(TenantBody.New());
+        var bundle = await Bundles.ExportAsync(host, id);
+        var auditBefore = await AuditCountAsync(host, id);
+
+        var accepted = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var positions = Enumerable.Range(0, bundle.Length).SelectMany(i => new[] { (i, (byte)0x01), (i, (byte)0x20) });
+        await Parallel.ForEachAsync(positions, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (flip, _) =>
+        {
+            var corrupt = (byte[])bundle.Clone();
+            corrupt[flip.Item1] ^= flip.Item2;
+            using var response = await Bundles.RestoreAsync(host, corrupt);
+            if (response.StatusCode != HttpStatusCode.BadRequest)
+            {
+                accepted.Add($"byte {flip.Item1} ^ 0x{flip.Item2:x2}: {(int)response.StatusCode}");
+            }
+        });
+        using var intact = await Bundles.RestoreAsync(host, bundle);
+
+        accepted.Should().BeEmpty();
+        intact.StatusCode.Should().Be(HttpStatusCode.Conflict, "the intact bundle is valid; its tenant still exists");
+        (await AuditCountAsync(host, id)).Should().Be(auditBefore);
+    }
+
+    [Theory]
+    [InlineData("format", "is not a Shohayota tenant export")]
+    [InlineData("version", "is not supported")]
+    [InlineData("owner", "is not a user in the bundle")]
+    [InlineData("email", "appears twice")]
+    [InlineData("super_admin", "is not a tenant role")]
+    [InlineData("chain", "does not match its hash")]
+    [InlineData("gap", "does not follow entry")]
+    [InlineData("counts", "counts: the bundle states")]
+    [InlineData("truncated", "truncated")]
+    public async Task AnInvalidBundleIsRefusedNamingTheProblemAndNothingIsWritten(string defect, string named)
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var member = await host.AddUserAsync(tenant);
+        await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Owned", ownerUserId = member.Body["user"]!["id"]!.GetValue<string>() });
+        var bundle = await Bundles.ExportAsync(host, tenant.Id);
+        await Bundles.PurgeAsync(host, tenant.Id);
+        var damaged = defect == "truncated" ? bundle[..^40] : Bundles.Edit(bundle, json =>
+        {
+            switch (defect)
+            {
+                case "format":
+                    json["format"] = "something-else";
+                    break;
+                case "version":
+                    json["version"] = 2;
+                    break;
+                case "owner":
+                    json["customers"]![0]!["ownerUserId"] = Guid.NewGuid().ToString();
+                    break;
+                case "email":
+                    json["users"]![1]!["email"] = json["users"]![0]!["email"]!.GetValue<string>().ToUpperInvariant();
+                    break;
+                case "super_admin":
+                    json["users"]![0]!["role"] = "super_admin";
+                    break;
+                case "chain":
+                    json["auditLogs"]![1]!["action"] = "rewritten";
+                    break;
+                case "gap":
+                    json["auditLogs"]!.AsArray().RemoveAt(1);
+                    json["counts"]!["auditLogs"] = json["auditLogs"]!.AsArray().Count;
+                    break;
+                case "counts":
+                    json["counts"]!["customers"] = 5;
+                    break;
+            }
+        });
+
+        using var response = await Bundles.RestoreAsync(host, damaged);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        var problem = await response.ProblemAsync();
+        problem["type"]!.GetValue<string>().Should().Be(HttpExtensions.ProblemType("invalid-bundle"));
+        problem["detail"]!.GetValue<string>().Should().Contain(named);
+        (await host.RunbookTenantAsync(tenant.Id)).Should().BeNull();
+        (await AuditCountAsync(host, tenant.Id)).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task ATenantAdminsPortabilityExportCannotBeRestored()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        using var export = await Bundles.GetExportAsync(host, tenant.Admin.AccessToken, null);
+        var bundle = await export.Content.ReadAsByteArrayAsync();
+        await Bundles.PurgeAsync(host, tenant.Id);
+
+        using var response = await Bundles.RestoreAsync(host, bundle);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await response.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain("no password hashes");
+    }
+
+    [Fact]
+    public async Task RestoringOverAnExistingTenantIsAConflictUnlessReplacingANonActiveOne()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var kept = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Kept" });
+        var bundle = await Bundles.ExportAsync(host, tenant.Id);
+        var later = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Created after the export" });
+        using (var rename = await host.SendAsync(HttpMethod.Put, $"/api/customers/{kept}", tenant.Admin.AccessToken, new { name = "Renamed after the export" }))
+        {
+            rename.EnsureSuccessStatusCode();
+        }
+
+        using var existing = await Bundles.RestoreAsync(host, bundle);
+        using var active = await Bundles.RestoreAsync(host, bundle, "?mode=replace");
+        (await host.AdminTenantsAsync(HttpMethod.Post, $"{tenant.Id}/suspend")).EnsureSuccessStatusCode();
+        using var replaced = await Bundles.RestoreAsync(host, bundle, "?mode=replace");
+
+        existing.StatusCode.Should().Be(HttpStatusCode.Conflict);
+        active.StatusCode.Should().Be(HttpStatusCode.Conflict);
+        (await active.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain("active");
+        replaced.StatusCode.Should().Be(HttpStatusCode.Created);
+        (await replaced.JsonAsync())["tenant"]!["status"]!.GetValue<string>().Should().Be("active", "a restored tenant has the status it was exported with");
+        using var gone = await host.SendAsync(HttpMethod.Get, $"/api/customers/{later}", tenant.Admin.AccessToken);
+        using var reverted = await host.SendAsync(HttpMethod.Get, $"/api/customers/{kept}", tenant.Admin.AccessToken);
+        gone.StatusCode.Should().Be(HttpStatusCode.NotFound, "no live grain may serve the replaced rows");
+        (await reverted.JsonAsync())["name"]!.GetValue<string>().Should().Be("Kept");
+        using var write = await host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new { name = "After the restore" });
+        write.StatusCode.Should().Be(HttpStatusCode.Created);
+        using var verify = await host.SendAsync(HttpMethod.Get, "/api/audit-logs/verify", tenant.Admin.AccessToken);
+        (await verify.JsonAsync())["valid"]!.GetValue<bool>().Should().BeTrue("the audit writer must not continue from the replaced chain's head");
+    }
+
+    [Fact]
+    public async Task ACloneGetsANewIdNewAdminEmailsAndAChainOfItsOwn()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var member = await host.AddUserAsync(tenant);
+        await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Copied", ownerUserId = member.Body["user"]!["id"]!.GetValue<string>() });
+        var bundle = await Bundles.ExportAsync(host, tenant.Id);
+        var newAdmin = $"sandbox-{Guid.NewGuid():N}@clone.test";
+
+        using var withoutEmail = await Bundles.RestoreAsync(host, bundle, "?as=new");
+        using var clone = await Bundles.RestoreAsync(host, bundle, $"?as=new&adminEmail={newAdmin}&name=Sandbox");
+
+        withoutEmail.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await withoutEmail.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain(tenant.AdminEmail);
+        clone.StatusCode.Should().Be(HttpStatusCode.Created);
+        var body = await clone.JsonAsync();
+        var cloneId = Guid.Parse(body["tenant"]!["id"]!.GetValue<string>());
+        cloneId.Should().NotBe(tenant.Id);
+        body["tenant"]!["name"]!.GetValue<string>().Should().Be("Sandbox");
+        body["sourceTenantId"]!.GetValue<string>().Should().Be(tenant.Id.ToString());
+        var admin = await host.LoginAsync(newAdmin, tenant.AdminPassword);
+        using var customers = await host.SendAsync(HttpMethod.Get, "/api/customers", admin.AccessToken);
+        (await customers.JsonAsync())["items"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()).Should().Equal("Copied");
+        using var users = await host.SendAsync(HttpMethod.Get, "/api/users", admin.AccessToken);
+        (await users.JsonAsync())["items"]!.AsArray().Where(u => u!["role"]!.GetValue<string>() == "member")
+            .Should().ContainSingle().Which!["disabled"]!.GetValue<bool>().Should().BeTrue();
+        using var log = await host.SendAsync(HttpMethod.Get, "/api/audit-logs?action=tenant.restored", admin.AccessToken);
+        var first = (await log.JsonAsync())["items"]!.AsArray().Single()!;
+        first["seq"]!.GetValue<long>().Should().Be(1);
+        first["details"]!["source"]!["tenantId"]!.GetValue<string>().Should().Be(tenant.Id.ToString());
+        using var verify = await host.SendAsync(HttpMethod.Get, "/api/audit-logs/verify", admin.AccessToken);
+        (await verify.JsonAsync())["valid"]!.GetValue<bool>().Should().BeTrue();
+        (await host.LoginAsync(tenant.AdminEmail, tenant.AdminPassword)).Body["user"]!["tenantId"]!.GetValue<string>().Should().Be(tenant.Id.ToString());
+    }
+
+    [Fact]
+    public async Task ARestoreWhoseEmailNowBelongsToAnotherTenantIsAConflictNamingIt()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var bundle = await Bundles.ExportAsync(host, tenant.Id);
+        await Bundles.PurgeAsync(host, tenant.Id);
+        var body = TenantBody.New() with { AdminEmail = tenant.AdminEmail };
+        await host.ProvisionIdAsync(body);
+
+        using var response = await Bundles.RestoreAsync(host, bundle);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Conflict);
+        var problem = await response.ProblemAsync();
+        problem["type"]!.GetValue<string>().Should().Be(HttpExtensions.ProblemType("duplicate-email"));
+        problem["detail"]!.GetValue<string>().Should().Contain(tenant.AdminEmail);
+    }
+
+    [Fact]
+    public async Task AnExportLargerThanTheOneMegabyteJsonLimitIsRestored()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        await Bundles.SeedCustomersAsync(host, tenant.Id, 2_000, notesLength: 1_000);
+        var bundle = await Bundles.ExportAsync(host, tenant.Id);
+        await Bundles.PurgeAsync(host, tenant.Id);
+
+        using var response = await Bundles.RestoreAsync(host, bundle);
+
+        bundle.Length.Should().BeGreaterThan(2 * 1024 * 1024);
+        response.StatusCode.Should().Be(HttpStatusCode.Created);
+        (await response.JsonAsync())["counts"]!["customers"]!.GetValue<long>().Should().Be(2_000);
+    }
+
+    [Fact]
+    public async Task ARestoreNeedsASuperAdminAndJson()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var bundle = await Bundles.ExportAsync(host, tenant.Id);
+
+        using var request = ApiHost.Authorized(HttpMethod.Post, "/api/admin/tenants/restore", tenant.Admin.AccessToken);
+        request.Content = new ByteArrayContent(bundle);
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var byTenantAdmin = await host.Client.SendAsync(request);
+        using var plain = ApiHost.Authorized(HttpMethod.Post, "/api/admin/tenants/restore", await host.SharedSuperAdminTokenAsync());
+        plain.Content = new ByteArrayContent(bundle);
+        using var notJson = await host.Client.SendAsync(plain);
+        using var badMode = await Bundles.RestoreAsync(host, bundle, "?mode=merge");
+
+        byTenantAdmin.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        notJson.StatusCode.Should().Be(HttpStatusCode.UnsupportedMediaType);
+        badMode.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await badMode.ProblemAsync())["errors"]!.AsObject().ContainsKey("mode").Should().BeTrue();
+    }
+
+    private static async Task<long> AuditCountAsync(ApiHost host, Guid tenant)
+    {
+        await using var connection = new NpgsqlConnection(host.Database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM audit_logs WHERE tenant_id = $1", connection);
+        count.Parameters.Add(new NpgsqlParameter { Value = tenant });
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+}
