@@ -1,4 +1,15 @@
 using Shohayota.Api.Hosting;
+using Shohayota.Silo.Database;
 
-var app = await ShohayotaApp.BuildAsync(args);
-await app.RunAsync();
+try
+{
+    var app = await ShohayotaApp.BuildAsync(args);
+    await app.RunAsync();
+}
+catch (DatabaseSetupException e)
+{
+    await Console.Error.WriteLineAsync($"Shohayota cannot start: {e.Message}");
+    return 1;
+}
+
+return 0;

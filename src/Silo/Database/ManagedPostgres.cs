@@ -58,7 +58,7 @@ public sealed class ManagedPostgres : IAsyncDisposable
     public static async Task<ManagedPostgres> StartAsync(ManagedPostgresOptions options, ILogger logger, CancellationToken cancellationToken = default)
     {
         var binDirectory = FindBinDirectory(options.BinDirectory)
-            ?? throw new InvalidOperationException(
+            ?? throw new DatabaseSetupException(
                 "No PostgreSQL server binaries (initdb, pg_ctl) were found in Shohayota:Database:BinDirectory, `pg_config --bindir`, " +
                 "/usr/lib/postgresql/*/bin or PATH. Install PostgreSQL (Debian: apt-get install postgresql) or set " +
                 "ConnectionStrings:Shohayota to an existing server.");
@@ -171,7 +171,7 @@ public sealed class ManagedPostgres : IAsyncDisposable
         }
         catch (SocketException)
         {
-            throw new InvalidOperationException(
+            throw new DatabaseSetupException(
                 $"Port {_options.Port} is already in use, so the managed PostgreSQL cannot listen on it. " +
                 "Set Shohayota:Database:Port to a free port, or set ConnectionStrings:Shohayota to use that server.");
         }
@@ -374,5 +374,23 @@ internal sealed record Credentials(string Superuser, string Owner, string App)
 
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         File.WriteAllText(path, content);
+    }
+}
+
+/// <summary>A problem the operator fixes by installing or configuring something; shown as a message, not a stack trace.</summary>
+public sealed class DatabaseSetupException : InvalidOperationException
+{
+    public DatabaseSetupException()
+    {
+    }
+
+    public DatabaseSetupException(string message)
+        : base(message)
+    {
+    }
+
+    public DatabaseSetupException(string message, Exception innerException)
+        : base(message, innerException)
+    {
     }
 }
