@@ -1,17 +1,35 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Shohayota.Silo;
 using Shohayota.Silo.Database;
 
-// The standalone silo: the same silo configuration as the Api's co-hosted one, without HTTP.
+// The standalone silo: the same silo configuration as the Api's co-hosted one, without HTTP. SIGTERM or Ctrl+C
+// stops it gracefully: Orleans hands its grains over, marks it dead in the membership table and leaves the cluster.
 var builder = Host.CreateApplicationBuilder(args);
 using var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole());
-var managed = await DatabaseSetup.PrepareAsync(builder.Configuration, loggerFactory);
-builder.UseOrleans(silo => silo.AddShohayotaSilo(builder.Configuration));
-using var host = builder.Build();
+ManagedPostgres? managed;
 try
 {
-    await host.RunAsync();
+    managed = await DatabaseSetup.PrepareAsync(builder.Configuration, loggerFactory);
+}
+catch (DatabaseSetupException e)
+{
+    await Console.Error.WriteLineAsync($"Shohayota cannot start: {e.Message}");
+    return 1;
+}
+
+var node = NodeIdentity.Apply(builder.Configuration);
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ClusterShutdown.Timeout);
+builder.UseOrleans(silo => silo.AddShohayotaSilo(builder.Configuration));
+using var host = builder.Build();
+var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Shohayota.Silo");
+try
+{
+    await host.StartAsync();
+    logger.LogInformation("Silo {Node} joined the cluster", node);
+    await host.WaitForShutdownAsync();
+    logger.LogInformation("Silo {Node} left the cluster", node);
 }
 finally
 {
@@ -20,3 +38,5 @@ finally
         await managed.DisposeAsync();
     }
 }
+
+return 0;

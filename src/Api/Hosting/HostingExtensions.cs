@@ -24,6 +24,9 @@ public static class HostingExtensions
             builder.Services.AddHostedService<ManagedPostgresStopper>();
         }
 
+        NodeIdentity.Apply(builder.Configuration);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ClusterShutdown.Timeout);
+
         var mode = builder.Configuration["Shohayota:Cluster:Mode"] ?? "cohosted";
         if (string.Equals(mode, "client", StringComparison.OrdinalIgnoreCase))
         {
@@ -31,6 +34,8 @@ public static class HostingExtensions
             var cluster = builder.Configuration.GetSection(ShohayotaClusterOptions.SectionName).Get<ShohayotaClusterOptions>() ?? new();
             builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
             builder.Services.TryAddSingleton(TimeProvider.System);
+            builder.Services.AddOptions<Grains.Quotas.PlansOptions>().Configure(o => o.AddDefaults()).BindConfiguration(Grains.Quotas.PlansOptions.SectionName);
+            builder.Services.AddOptions<Grains.Quotas.MeteringOptions>().BindConfiguration(Grains.Quotas.MeteringOptions.SectionName);
             builder.Services.AddShohayotaBackupServices();
             builder.UseOrleansClient(client =>
             {

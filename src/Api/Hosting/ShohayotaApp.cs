@@ -1,6 +1,7 @@
 using Shohayota.Api.Audit;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Backups;
+using Shohayota.Api.Cluster;
 using Shohayota.Api.Customers;
 using Shohayota.Api.Diagnostics;
 using Shohayota.Api.Errors;
@@ -44,6 +45,7 @@ public static class ShohayotaApp
         app.MapQuotasApi();
         app.MapMetricsApi();
         app.MapBackupsApi();
+        app.MapClusterApi();
         return app;
     }
 }

@@ -1,0 +1,181 @@
+using Npgsql;
+using Orleans.Runtime;
+using Shohayota.Api.Auth;
+using Shohayota.Grains.Interfaces.Audit;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Silo;
+using Shohayota.Silo.Database;
+
+namespace Shohayota.Api.Cluster;
+
+/// <summary>The operators' view of the cluster and the runbook's "Restart database connection pool".</summary>
+public static class ClusterApi
+{
+    private static readonly TimeSpan StatisticsTimeout = TimeSpan.FromSeconds(5);
+
+    public static IEndpointRouteBuilder MapClusterApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/admin").WithTags("Admin: cluster").RequireAdmission(AuthExtensions.SuperAdminPolicy);
+        group.MapGet("/cluster", GetClusterAsync);
+        group.MapPost("/database/reset-pool", ResetPoolAsync);
+        return routes;
+    }
+
+    private static async Task<IResult> GetClusterAsync(IGrainFactory grains, IConfiguration configuration, IServiceProvider services)
+    {
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var members = await management.GetDetailedHosts(onlyActive: false);
+        var active = members.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress).ToArray();
+        var statistics = new Dictionary<SiloAddress, SiloRuntimeStatistics>();
+        if (active.Length > 0)
+        {
+            try
+            {
+                var answers = await management.GetRuntimeStatistics(active).WaitAsync(StatisticsTimeout);
+                for (var i = 0; i < active.Length && i < answers.Length; i++)
+                {
+                    statistics[active[i]] = answers[i];
+                }
+            }
+            catch (Exception e) when (e is TimeoutException or OrleansException)
+            {
+                // A silo that just died is still listed as active for a few seconds; show the members without counts.
+            }
+        }
+
+        var local = services.GetService<ILocalSiloDetails>();
+        var cluster = Node.Options(configuration);
+        var silos = members
+            .OrderBy(m => m.Status == SiloStatus.Active ? 0 : 1)
+            .ThenByDescending(m => m.StartTime)
+            .Select(m =>
+            {
+                var stats = statistics.GetValueOrDefault(m.SiloAddress);
+                return new
+                {
+                    address = m.SiloAddress.ToParsableString(),
+                    endpoint = $"{m.SiloAddress.Endpoint.Address}:{m.SiloAddress.Endpoint.Port}",
+                    gatewayPort = m.ProxyPort,
+                    name = m.SiloName,
+                    hostName = m.HostName,
+                    status = Status(m.Status),
+                    startedAt = new DateTimeOffset(DateTime.SpecifyKind(m.StartTime, DateTimeKind.Utc)),
+                    lastHeartbeatAt = new DateTimeOffset(DateTime.SpecifyKind(m.IAmAliveTime, DateTimeKind.Utc)),
+                    activations = stats?.ActivationCount,
+                    recentlyUsedActivations = stats?.RecentlyUsedActivationCount,
+                    cpuUsagePercent = stats?.EnvironmentStatistics.FilteredCpuUsagePercentage,
+                    clients = stats?.ClientCount,
+                    thisNode = local is not null && local.SiloAddress.Equals(m.SiloAddress),
+                };
+            })
+            .ToList();
+        return TypedResults.Ok(new
+        {
+            clusterId = cluster.ClusterId,
+            serviceId = cluster.ServiceId,
+            answeredBy = Node.Describe(configuration, local),
+            activeSilos = silos.Count(s => s.status == "active"),
+            activations = silos.Sum(s => s.activations ?? 0),
+            silos,
+        });
+    }
+
+    private static async Task<IResult> ResetPoolAsync(
+        NpgsqlDataSource dataSource, IGrainFactory grains, IConfiguration configuration, IServiceProvider services, TimeProvider time,
+        ILoggerFactory loggers)
+    {
+        var applicationName = Node.ApplicationName(configuration);
+        var before = await PoolState.ReadAsync(configuration, applicationName);
+
+        // The grains' data source, and the pools of every connection string this process opened directly (Orleans' providers).
+        dataSource.Clear();
+        NpgsqlConnection.ClearAllPools();
+        var after = await PoolState.ReadSettledAsync(configuration, applicationName);
+
+        var node = Node.Describe(configuration, services.GetService<ILocalSiloDetails>());
+        await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).AppendAsync([new AuditDraft(
+            "database.pool_reset", "node", node.Name,
+            Details: System.Text.Json.JsonSerializer.Serialize(new { applicationName, before, after }, PoolState.Json))]);
+        loggers.CreateLogger("Shohayota.Cluster").LogWarning(
+            "Database connection pools of node {Node} cleared: {Before} connections before, {After} after", node.Name, before.Total, after.Total);
+        return TypedResults.Ok(new { node = node.Name, applicationName, clearedAt = time.GetUtcNow(), before, after });
+    }
+
+    private static string Status(SiloStatus status) => status switch
+    {
+        SiloStatus.Created => "created",
+        SiloStatus.Joining => "joining",
+        SiloStatus.Active => "active",
+        SiloStatus.ShuttingDown => "shutting-down",
+        SiloStatus.Stopping => "stopping",
+        SiloStatus.Dead => "dead",
+        _ => "unknown",
+    };
+}
+
+/// <summary>Which node answered: its name, its mode and, for a node with a silo, the silo's address.</summary>
+public sealed record NodeDescription(string Name, string Mode, string? Silo, string? Gateway, int ProcessId);
+
+internal static class Node
+{
+    public static ShohayotaClusterOptions Options(IConfiguration configuration) =>
+        configuration.GetSection(ShohayotaClusterOptions.SectionName).Get<ShohayotaClusterOptions>() ?? new();
+
+    public static NodeDescription Describe(IConfiguration configuration, ILocalSiloDetails? local)
+    {
+        var options = Options(configuration);
+        var mode = local is null ? "client" : "cohosted";
+        return new NodeDescription(
+            options.SiloName ?? local?.Name ?? Environment.MachineName, mode, local?.SiloAddress.ToParsableString(),
+            local?.GatewayAddress?.ToParsableString(), Environment.ProcessId);
+    }
+
+    /// <summary>This node's application_name on its runtime connections (see <see cref="NodeIdentity"/>).</summary>
+    public static string ApplicationName(IConfiguration configuration) =>
+        new NpgsqlConnectionStringBuilder(configuration.GetConnectionString(DatabaseSetup.ConnectionStringName)).ApplicationName ?? "";
+}
+
+/// <summary>This node's server connections, as PostgreSQL sees them (the runtime role, this node's application_name).</summary>
+internal sealed record PoolState(long Total, long Active, long Idle, long IdleInTransaction)
+{
+    public static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerDefaults.Web);
+
+    public static async Task<PoolState> ReadAsync(IConfiguration configuration, string applicationName)
+    {
+        // A connection outside every pool, under another name, so the measurement neither counts nor keeps itself.
+        var builder = new NpgsqlConnectionStringBuilder(configuration.GetConnectionString(DatabaseSetup.ConnectionStringName))
+        {
+            Pooling = false,
+            ApplicationName = NodeIdentity.ApplicationName("pool-probe"),
+        };
+        await using var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT count(*),
+                   count(*) FILTER (WHERE state = 'active'),
+                   count(*) FILTER (WHERE state = 'idle'),
+                   count(*) FILTER (WHERE state LIKE 'idle in transaction%')
+            FROM pg_stat_activity
+            WHERE usename = current_user AND datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()
+            """,
+            connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = applicationName });
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return new PoolState(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+    }
+
+    /// <summary>Closed connections leave pg_stat_activity a moment after the client hangs up; wait briefly for idle ones to go.</summary>
+    public static async Task<PoolState> ReadSettledAsync(IConfiguration configuration, string applicationName)
+    {
+        var state = await ReadAsync(configuration, applicationName);
+        for (var attempt = 0; attempt < 10 && state.Idle > 0; attempt++)
+        {
+            await Task.Delay(50);
+            state = await ReadAsync(configuration, applicationName);
+        }
+
+        return state;
+    }
+}
