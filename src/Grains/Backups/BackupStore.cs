@@ -204,10 +204,16 @@ public sealed partial class BackupStore(IOptions<BackupOptions> options, IConfig
         return deleted;
     }
 
+    /// <summary>Creates the folder owner-only; parents it needs get the same (CreateDirectory's mode covers the last level only).</summary>
     private static string EnsureDirectory(string path)
     {
         if (!Directory.Exists(path))
         {
+            if (Path.GetDirectoryName(path) is { } parent && !Directory.Exists(parent))
+            {
+                EnsureDirectory(parent);
+            }
+
             Directory.CreateDirectory(path, OwnerOnlyDirectory);
         }
 

@@ -56,6 +56,7 @@ public sealed class DatabaseDump(IOptions<BackupOptions> options, IConfiguration
         await process.WaitForExitAsync(cancellationToken);
         if (process.ExitCode == 0)
         {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             return null;
         }
 
