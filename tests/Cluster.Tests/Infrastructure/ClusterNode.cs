@@ -23,10 +23,14 @@ public sealed class ClusterNode : IAsyncDisposable
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
     private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly StreamWriter _log;
+    private bool _closed;
 
-    private ClusterNode(string name, NodeKind kind, Process process, int httpPort, int siloPort, int gatewayPort)
+    private ClusterNode(string name, NodeKind kind, Process process, string logFile, int httpPort, int siloPort, int gatewayPort)
     {
         Name = name;
+        LogFile = logFile;
+        _log = new StreamWriter(logFile) { AutoFlush = true };
         Kind = kind;
         _process = process;
         HttpPort = httpPort;
@@ -45,6 +49,9 @@ public sealed class ClusterNode : IAsyncDisposable
 
     public int HttpPort { get; }
 
+    /// <summary>Everything the node printed.</summary>
+    public string LogFile { get; }
+
     public int SiloPort { get; }
 
     public int GatewayPort { get; }
@@ -57,7 +64,7 @@ public sealed class ClusterNode : IAsyncDisposable
 
     public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
 
-    public static ClusterNode Start(string name, NodeKind kind, IEnumerable<string> arguments, int httpPort, int siloPort, int gatewayPort)
+    public static ClusterNode Start(string name, NodeKind kind, IEnumerable<string> arguments, string logFile, int httpPort, int siloPort, int gatewayPort)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, kind == NodeKind.Silo ? "Shohayota.Silo.dll" : "Shohayota.Api.dll");
         var start = new ProcessStartInfo(DotnetHost())
@@ -79,7 +86,7 @@ public sealed class ClusterNode : IAsyncDisposable
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment.Remove("ASPNETCORE_URLS");
         var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {dll}.");
-        var node = new ClusterNode(name, kind, process, httpPort, siloPort, gatewayPort);
+        var node = new ClusterNode(name, kind, process, logFile, httpPort, siloPort, gatewayPort);
         process.OutputDataReceived += (_, e) => node.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => node.Keep(e.Data);
         process.BeginOutputReadLine();
@@ -150,7 +157,7 @@ public sealed class ClusterNode : IAsyncDisposable
     }
 
     /// <summary>The last lines the node printed, for failure messages.</summary>
-    public string Output() => $"--- {Name} (pid {_process.Id}) ---\n" + string.Join('\n', _output);
+    public string Output() => $"--- {Name} (pid {_process.Id}, full output in {LogFile}) ---\n" + string.Join('\n', _output);
 
     public async ValueTask DisposeAsync()
     {
@@ -158,6 +165,11 @@ public sealed class ClusterNode : IAsyncDisposable
         Kill();
         await _process.WaitForExitAsync();
         _process.Dispose();
+        lock (_log)
+        {
+            _closed = true;
+            _log.Dispose();
+        }
     }
 
     private void Keep(string? line)
@@ -165,6 +177,14 @@ public sealed class ClusterNode : IAsyncDisposable
         if (line is null)
         {
             return;
+        }
+
+        lock (_log)
+        {
+            if (!_closed)
+            {
+                _log.WriteLine(line);
+            }
         }
 
         _output.Enqueue(line);

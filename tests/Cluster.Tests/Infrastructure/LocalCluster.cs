@@ -19,9 +19,14 @@ public sealed class LocalCluster : IAsyncDisposable
     private readonly List<ClusterNode> _nodes = [];
     private string? _superAdminToken;
 
-    private LocalCluster(TestDatabase database)
+    private LocalCluster(TestDatabase database, bool durableCommits)
     {
         Database = database;
+        // The throwaway test server runs with synchronous_commit off; an immediate stop then loses the last commits it
+        // acknowledged. Tests that stop the server make the nodes' sessions wait for their commits, as production does.
+        AppConnectionString = durableCommits
+            ? new NpgsqlConnectionStringBuilder(database.AppConnectionString) { Options = "-c synchronous_commit=on" }.ConnectionString
+            : database.AppConnectionString;
         var id = Guid.NewGuid().ToString("N")[..12];
         ClusterId = $"cluster-test-{id}";
         ServiceId = $"service-test-{id}";
@@ -29,6 +34,9 @@ public sealed class LocalCluster : IAsyncDisposable
     }
 
     public TestDatabase Database { get; }
+
+    /// <summary>The runtime connection string the nodes get.</summary>
+    public string AppConnectionString { get; }
 
     public string ClusterId { get; }
 
@@ -38,7 +46,7 @@ public sealed class LocalCluster : IAsyncDisposable
 
     public IReadOnlyList<ClusterNode> Nodes => _nodes;
 
-    public static async Task<LocalCluster> CreateAsync() => new(await TestDatabase.StartAsync());
+    public static async Task<LocalCluster> CreateAsync(bool durableCommits = false) => new(await TestDatabase.StartAsync(), durableCommits);
 
     /// <summary>Starts nodes of the given kinds together and waits until each is ready.</summary>
     public async Task<IReadOnlyList<ClusterNode>> StartAsync(params NodeKind[] kinds)
@@ -58,7 +66,7 @@ public sealed class LocalCluster : IAsyncDisposable
         Directory.CreateDirectory(dataDirectory);
         var arguments = new List<string>
         {
-            $"--ConnectionStrings:Shohayota={Database.AppConnectionString}",
+            $"--ConnectionStrings:Shohayota={AppConnectionString}",
             $"--ConnectionStrings:ShohayotaAdmin={Database.AdminConnectionString}",
             $"--Shohayota:DataDirectory={dataDirectory}",
             $"--Shohayota:Auth:SigningKey={SigningKey}",
@@ -85,7 +93,7 @@ public sealed class LocalCluster : IAsyncDisposable
             arguments.Add("--Shohayota:Cluster:Mode=client");
         }
 
-        var node = ClusterNode.Start(name, kind, arguments, http, silo, gateway);
+        var node = ClusterNode.Start(name, kind, arguments, Path.Combine(Database.Directory, name + ".log"), http, silo, gateway);
         _nodes.Add(node);
         return node;
     }

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using Shohayota.Cluster.Tests.Infrastructure;
+
+namespace Shohayota.Cluster.Tests.Cluster;
+
+/// <summary>Two Api nodes on different ports, one cluster.</summary>
+public sealed class TwoApiNodes : IAsyncLifetime
+{
+    public LocalCluster Cluster { get; private set; } = null!;
+
+    public ClusterNode A { get; private set; } = null!;
+
+    public ClusterNode B { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Cluster = await LocalCluster.CreateAsync();
+        var nodes = await Cluster.StartAsync(NodeKind.Api, NodeKind.Api);
+        (A, B) = (nodes[0], nodes[1]);
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}
+
+public sealed class CrossNodeTests(TwoApiNodes nodes) : IClassFixture<TwoApiNodes>
+{
+    [Fact]
+    public async Task ConcurrentCreatesThroughTwoNodesCreateExactlyTheRoomTheQuotaLeaves()
+    {
+        const int room = 25;
+        var tenant = await nodes.Cluster.ProvisionTenantAsync(nodes.A, customerQuota: room);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 80).Select(async i =>
+        {
+            var via = i % 2 == 0 ? nodes.A : nodes.B;
+            using var response = await LocalCluster.CreateCustomerAsync(via, tenant, $"quota-{i}");
+            var body = await response.Content.ReadAsStringAsync();
+            return (Status: response.StatusCode, Type: response.IsSuccessStatusCode ? null : JsonNode.Parse(body)?["type"]?.GetValue<string>());
+        }));
+        var rows = await nodes.Cluster.CustomerRowsAsync([tenant.Id]);
+
+        responses.Count(r => r.Status == HttpStatusCode.Created).Should().Be(room);
+        responses.Where(r => r.Status != HttpStatusCode.Created).Should().AllSatisfy(r =>
+        {
+            r.Status.Should().Be(HttpStatusCode.Forbidden);
+            r.Type.Should().Be("https://shohayota.dev/problems/quota-exceeded");
+        });
+        rows.Should().HaveCount(room);
+    }
+
+    [Fact]
+    public async Task SuspendingATenantThroughOneNodeRefusesItsLiveTokensOnTheOtherWithinFiveSeconds()
+    {
+        var tenant = await nodes.Cluster.ProvisionTenantAsync(nodes.A);
+        using var before = await LocalCluster.SendAsync(nodes.B, HttpMethod.Get, "/api/customers", tenant.Token);
+        var superAdmin = await nodes.Cluster.SuperAdminTokenAsync(nodes.A);
+
+        using var suspended = await LocalCluster.SendAsync(nodes.A, HttpMethod.Post, $"/api/admin/tenants/{tenant.Id}/suspend", superAdmin, new { reason = "cluster test" });
+        var clock = Stopwatch.StartNew();
+        HttpResponseMessage? refused = null;
+        while (clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            var attempt = await LocalCluster.SendAsync(nodes.B, HttpMethod.Get, "/api/customers", tenant.Token);
+            if (attempt.StatusCode == HttpStatusCode.Forbidden)
+            {
+                refused = attempt;
+                break;
+            }
+
+            attempt.Dispose();
+            await Task.Delay(100);
+        }
+
+        var refusedAfter = clock.Elapsed;
+
+        before.StatusCode.Should().Be(HttpStatusCode.OK);
+        suspended.StatusCode.Should().Be(HttpStatusCode.OK);
+        refused.Should().NotBeNull("node B must refuse the suspended tenant's token");
+        refusedAfter.Should().BeLessThan(TimeSpan.FromSeconds(5));
+        JsonNode.Parse(await refused!.Content.ReadAsStringAsync())!["type"]!.GetValue<string>().Should().Be("https://shohayota.dev/problems/tenant-suspended");
+        refused.Dispose();
+    }
+}
