@@ -1,0 +1,160 @@
+using System.Text.RegularExpressions;
+using Shohayota.Cluster.Tests.Infrastructure;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+
+namespace Shohayota.Cluster.Tests.Deployment;
+
+/// <summary>docker-compose.yml cannot run here (no Docker); it is checked for shape and for configuration drift.</summary>
+public sealed partial class DockerComposeTests
+{
+    private static readonly Lazy<Dictionary<string, Dictionary<object, object>>> Services = new(LoadServices);
+
+    [Fact]
+    public void ComposeFileRunsPostgresTwoNodesAndALoadBalancer()
+    {
+        var services = Services.Value;
+
+        services.Should().ContainKey("postgres");
+        ((string)services["postgres"]["image"]).Should().StartWith("postgres:15");
+        NodeServices().Should().HaveCountGreaterThanOrEqualTo(2);
+        var lb = services.Values.Single(s => s.TryGetValue("image", out var image) && ((string)image).StartsWith("nginx", StringComparison.Ordinal));
+        ((List<object>)lb["volumes"]).Cast<string>().Should().Contain(v => v.StartsWith("./deploy/nginx.conf:", StringComparison.Ordinal));
+        ((List<object>)lb["ports"]).Should().NotBeEmpty();
+        File.Exists(Path.Combine(AppConfiguration.RepositoryRoot(), "deploy", "nginx.conf")).Should().BeTrue();
+        File.Exists(Path.Combine(AppConfiguration.RepositoryRoot(), "deploy", "postgres-init.sh")).Should().BeTrue();
+    }
+
+    [Fact]
+    public void EveryVariableTheNodesSetIsAConfigurationKeyTheAppReads()
+    {
+        var variables = NodeServices().SelectMany(s => Environment(s.Value).Keys).Distinct().ToList();
+
+        var unread = variables.Where(v => !AppConfiguration.Reads(AppConfiguration.KeyOf(v))).ToList();
+
+        variables.Should().Contain("ConnectionStrings__Shohayota");
+        unread.Should().BeEmpty("docker-compose.yml may only set keys the app reads; known keys:\n{0}", string.Join("\n", AppConfiguration.Patterns));
+    }
+
+    [Fact]
+    public void EveryVariableTheNodesSetIsInTheReadmeConfigurationTable()
+    {
+        var documented = ReadmeConfigurationKeys();
+        var variables = NodeServices().SelectMany(s => Environment(s.Value).Keys).Distinct().ToList();
+
+        var undocumented = variables.Where(v => !documented.Any(d => AppConfiguration.Matches(d, AppConfiguration.KeyOf(v)))).ToList();
+
+        undocumented.Should().BeEmpty("docker-compose.yml uses the README's configuration names; documented:\n{0}", string.Join("\n", documented));
+    }
+
+    [Theory]
+    [InlineData("Shohayota:Cluster:SiloPort")]
+    [InlineData("Shohayota:Cluster:Mode")]
+    [InlineData("Shohayota:Plans:gold:Customers")]
+    [InlineData("Shohayota:Database:Port")]
+    [InlineData("ConnectionStrings:ShohayotaAdmin")]
+    [InlineData("Urls")]
+    public void ConfigurationCheckKnowsKeysTheAppReads(string key)
+    {
+        var reads = AppConfiguration.Reads(key);
+
+        reads.Should().BeTrue();
+    }
+
+    [Theory]
+    [InlineData("Shohayota:Cluster:Bogus")]
+    [InlineData("Shohayota:Clusters:SiloPort")]
+    [InlineData("Shohayota:Plans:gold:Bogus")]
+    [InlineData("ConnectionStrings:Other")]
+    [InlineData("Orleans:ClusterId")]
+    public void ConfigurationCheckRejectsKeysTheAppDoesNotRead(string key)
+    {
+        var reads = AppConfiguration.Reads(key);
+
+        reads.Should().BeFalse();
+    }
+
+    [Fact]
+    public void LoadBalancerSendsToEveryNodesHttpPort()
+    {
+        var nginx = File.ReadAllText(Path.Combine(AppConfiguration.RepositoryRoot(), "deploy", "nginx.conf"));
+
+        var upstream = UpstreamServer().Matches(nginx).Select(m => m.Groups[1].Value).ToList();
+
+        var nodes = NodeServices().Select(s => $"{s.Key}:{new Uri(Environment(s.Value)["ASPNETCORE_URLS"].Replace("0.0.0.0", "host", StringComparison.Ordinal)).Port}");
+        upstream.Should().BeEquivalentTo(nodes);
+    }
+
+    [Fact]
+    public void NodesShareTheClusterAndSigningKeyButEachAdvertisesItsOwnAddressAndName()
+    {
+        var nodes = NodeServices().Select(s => (Name: s.Key, Environment: Environment(s.Value), Service: s.Value)).ToList();
+
+        foreach (var shared in new[] { "Shohayota__Cluster__ClusterId", "Shohayota__Cluster__ServiceId", "Shohayota__Auth__SigningKey", "ConnectionStrings__Shohayota" })
+        {
+            nodes.Select(n => n.Environment[shared]).Distinct().Should().ContainSingle(shared);
+        }
+
+        nodes.Select(n => n.Environment["Shohayota__Cluster__SiloName"]).Should().OnlyHaveUniqueItems();
+        nodes.Should().AllSatisfy(n =>
+        {
+            var networks = (Dictionary<object, object>)n.Service["networks"];
+            var address = ((Dictionary<object, object>)networks.Values.Single())["ipv4_address"];
+            n.Environment["Shohayota__Cluster__AdvertisedAddress"].Should().Be((string)address, "silos reach {0} on the address it advertises", n.Name);
+        });
+    }
+
+    /// <summary>Services that run the app: built from this repository's Dockerfile.</summary>
+    private static List<KeyValuePair<string, Dictionary<object, object>>> NodeServices() =>
+        Services.Value.Where(s => s.Value.ContainsKey("build")).ToList();
+
+    private static Dictionary<string, string> Environment(Dictionary<object, object> service) => service.GetValueOrDefault("environment") switch
+    {
+        Dictionary<object, object> map => map.ToDictionary(p => (string)p.Key, p => p.Value?.ToString() ?? ""),
+        List<object> list => list.Cast<string>().Select(e => e.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : ""),
+        _ => [],
+    };
+
+    private static Dictionary<string, Dictionary<object, object>> LoadServices()
+    {
+        using var reader = new StringReader(File.ReadAllText(Path.Combine(AppConfiguration.RepositoryRoot(), "docker-compose.yml")));
+        // The merging parser applies YAML merge keys (<<: *node), as docker compose does.
+        var document = new DeserializerBuilder().Build().Deserialize<Dictionary<object, object>>(new MergingParser(new Parser(reader)));
+        return ((Dictionary<object, object>)document["services"]).ToDictionary(p => (string)p.Key, p => (Dictionary<object, object>)p.Value);
+    }
+
+    /// <summary>The first column of the README's configuration table, with <c>{plan}</c> as <c>*</c> and <c>{A,B}</c> and <c>`X:A` / `B`</c> expanded.</summary>
+    private static List<string> ReadmeConfigurationKeys()
+    {
+        var readme = File.ReadAllLines(Path.Combine(AppConfiguration.RepositoryRoot(), "README.md"));
+        var start = Array.FindIndex(readme, l => l.Trim() == "## Configuration");
+        var keys = new List<string>();
+        foreach (var line in readme.Skip(start + 1).TakeWhile(l => !l.StartsWith("## ", StringComparison.Ordinal)).Where(l => l.StartsWith("| `", StringComparison.Ordinal)))
+        {
+            var cell = line.Split('|')[1];
+            string? section = null;
+            foreach (var token in Regex.Matches(cell, "`([^`]+)`").Select(m => m.Groups[1].Value))
+            {
+                var key = token.Contains(':', StringComparison.Ordinal) ? token : section is null ? token : $"{section}:{token}";
+                section = key.Contains(':', StringComparison.Ordinal) ? key[..key.LastIndexOf(':')] : null;
+                keys.AddRange(Expand(Placeholder().Replace(key, "*")));
+            }
+        }
+
+        return keys;
+    }
+
+    private static IEnumerable<string> Expand(string key)
+    {
+        var braces = Regex.Match(key, "\\{([^}]+)\\}");
+        return braces.Success
+            ? braces.Groups[1].Value.Split(',').SelectMany(option => Expand(key.Replace(braces.Value, option.Trim(), StringComparison.Ordinal)))
+            : [key];
+    }
+
+    [GeneratedRegex("\\{[a-z]+\\}")]
+    private static partial Regex Placeholder();
+
+    [GeneratedRegex("^\\s*server\\s+([\\w.-]+:\\d+)", RegexOptions.Multiline)]
+    private static partial Regex UpstreamServer();
+}
