@@ -3,6 +3,7 @@
 #   scripts/add-node.sh 2            # Api node with its silo: http://localhost:5001, silo port 11112, gateway 30001
 #   scripts/add-node.sh 3 silo       # a standalone silo (no HTTP): silo port 11113, gateway 30002
 #   scripts/add-node.sh 4 client     # an Api node as a pure cluster client: http://localhost:5003
+#   scripts/add-node.sh 2 api --Shohayota:Cluster:ClusterId=blue   # further arguments go to the node as configuration
 # The database is node 1's managed PostgreSQL (its credentials under .data/postgres/), unless SHOHAYOTA_CONNECTION and
 # SHOHAYOTA_ADMIN_CONNECTION name another server. Every node signs tokens with node 1's key (.data/jwt-signing.key) unless
 # SHOHAYOTA_SIGNING_KEY is set. Ctrl+C stops the node gracefully: it drains, hands its grains over and leaves the cluster.
@@ -11,6 +12,7 @@ cd "$(dirname "$0")/.."
 
 n="${1:-}"
 kind="${2:-api}"
+shift $(($# < 2 ? $# : 2))
 if ! [[ "$n" =~ ^[0-9]+$ ]] || [ "$n" -lt 2 ] || ! [[ "$kind" =~ ^(api|silo|client)$ ]]; then
   echo "usage: $0 <node number, 2 or more> [api|silo|client]" >&2
   exit 2
@@ -29,15 +31,16 @@ if [ -z "${SHOHAYOTA_CONNECTION:-}" ]; then
   SHOHAYOTA_ADMIN_CONNECTION="$server;Username=shohayota_owner;Password=$(password Owner)"
 fi
 
-signing_key="${SHOHAYOTA_SIGNING_KEY:-$(cat "$data/jwt-signing.key")}"
+# Secrets go to the node in its environment, not on its command line (which every local user can read).
+export ConnectionStrings__Shohayota="$SHOHAYOTA_CONNECTION"
+export ConnectionStrings__ShohayotaAdmin="${SHOHAYOTA_ADMIN_CONNECTION:-$SHOHAYOTA_CONNECTION}"
+export Shohayota__Auth__SigningKey="${SHOHAYOTA_SIGNING_KEY:-$(cat "$data/jwt-signing.key")}"
 args=(
-  "--ConnectionStrings:Shohayota=$SHOHAYOTA_CONNECTION"
-  "--ConnectionStrings:ShohayotaAdmin=${SHOHAYOTA_ADMIN_CONNECTION:-$SHOHAYOTA_CONNECTION}"
-  "--Shohayota:Auth:SigningKey=$signing_key"
   "--Shohayota:DataDirectory=$data/node$n"
   "--Shohayota:Cluster:SiloName=node$n"
   "--Shohayota:Cluster:SiloPort=$((11110 + n))"
   "--Shohayota:Cluster:GatewayPort=$((29999 + n))"
+  "$@"
 )
 case "$kind" in
   api) exec dotnet run --project src/Api -- "--urls=http://localhost:$((4999 + n))" "${args[@]}" ;;
