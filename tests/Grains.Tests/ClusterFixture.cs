@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
+using Shohayota.Grains.Backups;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Silo;
@@ -51,7 +53,10 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     private sealed class Configurator : ISiloConfigurator
     {
-        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddShohayotaSilo(_connectionString!, cluster: null);
+        // Backups and the retention purge run on demand only: their schedules would act on every test's tenants.
+        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddShohayotaSilo(_connectionString!, cluster: null).Services
+            .PostConfigure<BackupOptions>(o => o.Enabled = false)
+            .PostConfigure<PurgeOptions>(o => o.Enabled = false);
     }
 }
 

@@ -83,7 +83,7 @@ public static class BackupsApi
 
             // A result runs after the endpoint filters returned: the caller they entered did not flow here.
             http.User.ToCaller().Enter();
-            var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+            var stamp = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
             http.Response.StatusCode = StatusCodes.Status200OK;
             http.Response.ContentType = "application/json";
             http.Response.Headers.ContentDisposition = $"attachment; filename=\"shohayota-tenant-{snapshot.TenantId:D}-{stamp}.json\"";

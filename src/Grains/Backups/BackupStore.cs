@@ -107,18 +107,28 @@ public sealed partial class BackupStore(IOptions<BackupOptions> options, IConfig
         return kept;
     }
 
+    /// <summary>
+    /// A new backup's id: its time, but always later than every existing backup's, so ids sort in the order backups
+    /// were made (and "the latest backup" is the last one) even when the clock stands still or goes back.
+    /// </summary>
     public string NewId(DateTimeOffset at, string kind)
     {
-        while (true)
+        var stamp = at.UtcDateTime;
+        stamp = stamp.AddTicks(-(stamp.Ticks % TimeSpan.TicksPerMillisecond));
+        if (Directory.Exists(Root))
         {
-            var id = $"{at.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture)}-{kind}";
-            if (!Directory.Exists(Path.Combine(Root, id)) && !Directory.Exists(Path.Combine(Root, TempPrefix + id)))
+            foreach (var name in Directory.EnumerateDirectories(Root).Select(Path.GetFileName))
             {
-                return id;
+                var id = name!.StartsWith(TempPrefix, StringComparison.Ordinal) ? name[TempPrefix.Length..] : name;
+                if (IsId(id) && DateTime.TryParseExact(id[..18], "yyyyMMdd'T'HHmmssfff", CultureInfo.InvariantCulture,
+                    DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var existing) && existing >= stamp)
+                {
+                    stamp = existing.AddMilliseconds(1);
+                }
             }
-
-            at = at.AddMilliseconds(1);
         }
+
+        return $"{stamp.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture)}-{kind}";
     }
 
     /// <summary>A fresh temporary folder for a backup being written (with its <c>tenants/</c> folder).</summary>

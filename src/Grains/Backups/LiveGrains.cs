@@ -19,20 +19,25 @@ internal static class LiveGrains
     {
         var management = grains.GetGrain<IManagementGrain>(0);
         var prefix = tenantId.ToString("D") + "/";
-        var customers = await ActiveKeysAsync(management, "customer", prefix);
-        var users = await ActiveKeysAsync(management, "user", prefix);
-        foreach (var chunk in customers.Chunk(Parallelism))
+        foreach (var chunk in (await ActiveKeysAsync(management, "customer", prefix)).Chunk(Parallelism))
         {
             await Task.WhenAll(chunk.Select(key => grains.GetGrain<ICustomerGrain>(key).ForgetAsync()));
         }
 
-        foreach (var chunk in users.Chunk(Parallelism))
+        foreach (var chunk in (await ActiveKeysAsync(management, "user", prefix)).Chunk(Parallelism))
         {
             await Task.WhenAll(chunk.Select(key => grains.GetGrain<IUserGrain>(key).ForgetAsync()));
         }
 
-        await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenantId)).ForgetAsync();
-        await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenantId)).ReloadAsync();
+        if ((await ActiveKeysAsync(management, "audit-log", GrainKeys.AuditLog(tenantId))).Count > 0)
+        {
+            await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenantId)).ForgetAsync();
+        }
+
+        if ((await ActiveKeysAsync(management, "tenant", GrainKeys.Tenant(tenantId))).Count > 0)
+        {
+            await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenantId)).ReloadAsync();
+        }
     }
 
     private static async Task<List<string>> ActiveKeysAsync(IManagementGrain management, string grainType, string prefix) =>

@@ -422,7 +422,8 @@ public sealed class TenantRestorer(
             (users, customers, overrides, audit) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
         }
 
-        await transaction.CommitAsync(cancellationToken);
+        // Past this point the restore happened: a client that hangs up must not leave a commit of unknown outcome.
+        await transaction.CommitAsync(CancellationToken.None);
         return new Written(tenant, users, customers, overrides, audit, entry.Seq, details);
     }
 

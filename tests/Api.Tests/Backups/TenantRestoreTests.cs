@@ -24,7 +24,12 @@ public sealed class TenantRestoreTests
 
         var exported = await Bundles.ExportAsync(host, tenant.Id);
         var before = Bundles.Parse(exported);
+        var later = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Created after the export" });
         await Bundles.PurgeAsync(host, tenant.Id);
+        using (var denied = await host.SendAsync(HttpMethod.Get, $"/api/customers/{later}", tenant.Admin.AccessToken))
+        {
+            denied.StatusCode.Should().Be(HttpStatusCode.Forbidden, "the purged tenant's still-valid token writes a denial into the purged log");
+        }
 
         using var restore = await Bundles.RestoreAsync(host, exported);
         var after = Bundles.Parse(await Bundles.ExportAsync(host, tenant.Id));
@@ -44,6 +49,12 @@ public sealed class TenantRestoreTests
         var admin = await host.LoginAsync(tenant.AdminEmail, tenant.AdminPassword);
         using var customers = await host.SendAsync(HttpMethod.Get, "/api/customers", admin.AccessToken);
         (await customers.JsonAsync())["items"]!.AsArray().Should().HaveCount(2);
+        using var stale = await host.SendAsync(HttpMethod.Get, $"/api/customers/{later}", admin.AccessToken);
+        stale.StatusCode.Should().Be(HttpStatusCode.NotFound, "no live grain may serve a row the restore did not bring back");
+        using var write = await host.SendAsync(HttpMethod.Post, "/api/customers", admin.AccessToken, new { name = "After the restore" });
+        write.StatusCode.Should().Be(HttpStatusCode.Created);
+        using var verifyAfterWrite = await host.SendAsync(HttpMethod.Get, "/api/audit-logs/verify", admin.AccessToken);
+        (await verifyAfterWrite.JsonAsync())["valid"]!.GetValue<bool>().Should().BeTrue();
     }
 
     [Fact]
