@@ -1,0 +1,229 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+
+namespace Shohayota.Load;
+
+/// <summary>The Markdown report: targets as ratios to the baselines of the same run, then every scenario's figures.</summary>
+public static class ReportWriter
+{
+    public static void Write(CommandLine options)
+    {
+        var state = BenchState.Load(options.Get("state"));
+        var phases = options.Get("results").Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(path => JsonSerializer.Deserialize<PhaseResults>(File.ReadAllText(path), BenchState.Json)!)
+            .ToList();
+        // A scenario named twice (BENCH_SCENARIOS=S1,S7,S1) reports its last measurement.
+        var scenarios = phases.SelectMany(p => p.Scenarios).GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
+        var first = phases[0];
+        var text = new StringBuilder();
+        void Line(FormattableString line) => text.AppendLine(line.ToString(CultureInfo.InvariantCulture));
+
+        Line($"# Shohayota benchmark — {options.Get("started")}");
+        Line($"");
+        Line($"`{options.Get("command")}` ({options.Get("mode")} run, {options.Get("elapsed")} s in all) at commit `{options.Get("commit")}`.");
+        Line($"");
+        Line($"- Machine: {Environment.ProcessorCount} × {CpuModel()}, {MemoryGiB():F0} GiB, Linux {Kernel()}, {RuntimeInformation.FrameworkDescription}, {options.Get("postgres")} (managed by the Api, Unix socket, fsync on). Load average before the run: {options.Get("loadavg")}.");
+        Line($"- Data: {state.Tenants.Count} tenants × {state.Tenants[0].Customers:N0} customers + one tenant with {state.BigTenant.Customers:N0} (plus {state.AllTenants.Sum(t => t.HotIds.Count):N0} created through the API), all on plan `{state.Plan}`{(state.Plan == "bench" ? " (limits no scenario reaches: admission checks everything and refuses nothing)" : "")}; {first.Connections} connections; {first.DurationSeconds:F0} s per scenario after a {first.WarmupSeconds:F0} s warm-up; everything over loopback on this machine.");
+        Line($"- Load generator: `bench/Load` (.NET HttpClient, closed loop, one worker per connection) on the same {Environment.ProcessorCount} cores as the servers: its CPU is a column below, so is everything else the machine did (“other”).");
+        var noisy = scenarios.Values.Where(s => s.OtherCpuPercent > 10).Select(s => s.Name).ToList();
+        if (noisy.Count > 0)
+        {
+            Line($"- **Noisy machine**: other processes used more than 10 % of the CPU during {string.Join(", ", noisy)} (column “other procs”); those figures, and ratios built on them, are less trustworthy.");
+        }
+
+        Line($"");
+
+        Line($"## Targets (issue 8)");
+        Line($"");
+        Line($"The issue's ratios are of req/s. Other processes took a varying share of the CPU while each scenario ran, so the same");
+        Line($"ratio is also given from the server's and PostgreSQL's CPU per request, which that noise hardly moves.");
+        Line($"");
+        Line($"| target | measured (req/s) | | by CPU per request (server + PostgreSQL) | |");
+        Line($"|---|---|---|---|---|");
+        var pbkdf2 = phases.Select(p => p.Pbkdf2Milliseconds).FirstOrDefault(m => m is not null);
+        var export = phases.Select(p => p.Export).FirstOrDefault(e => e is not null);
+        foreach (var row in Targets(scenarios, first.Connections, pbkdf2, export))
+        {
+            Line($"| {row.Target} | {row.Measured} | {row.Verdict} | {row.ByCpu} | {row.CpuVerdict} |");
+        }
+
+        Line($"");
+        Line($"## Scenarios");
+        Line($"");
+        Line($"| | scenario | req/s | p50 ms | p99 ms | errors | server CPU ms/req | PostgreSQL CPU ms/req | load gen CPU ms/req | machine busy | other procs | server peak RSS | warm-up |");
+        Line($"|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        foreach (var name in ScenarioCatalog.All)
+        {
+            if (name == "S4")
+            {
+                if (export is not null)
+                {
+                    Line($"| S4 | GET /api/tenants/export of the {export.Customers:N0}-customer tenant ({export.Bytes / 1048576.0:N1} MB), one at a time, median of {export.Runs} | {1 / export.MedianSeconds:F2} exports/s = **{export.RowsPerSecond:N0} customers/s** | | | {export.Errors} | {export.ServerCpuMsPerExport:N0} per export | {export.PostgresCpuMsPerExport:N0} per export | | | {export.OtherCpuPercent:F0} % | +{export.PeakGrowthMb:N1} MB peak growth | 1 export |");
+                }
+
+                continue;
+            }
+
+            foreach (var s in Named(scenarios, name))
+            {
+                Line($"| {s.Name} | {s.Title} | {s.RequestsPerSecond:N0} | {s.P50Ms:F2} | {s.P99Ms:F2} | {s.Errors:N0}{ErrorShare(s)} | {s.ServerCpuMsPerRequest:F3} | {s.PostgresCpuMsPerRequest:F3} | {s.LoadCpuMsPerRequest:F3} | {s.MachineBusyPercent:F0} % | {s.OtherCpuPercent:F0} % | {s.ServerPeakRssMb:N0} MB | {s.WarmupSeconds:F0} s |");
+            }
+        }
+
+        var pages = Named(scenarios, "S3").ToList();
+        if (pages.Count > 0)
+        {
+            Line($"");
+            Line($"## S3 per page (target p99 ≤ 50 ms)");
+            Line($"");
+            Line($"Each kind of page measured on its own, {first.Connections} connections.");
+            Line($"");
+            Line($"| page | req/s | p50 ms | p99 ms | max ms | errors | PostgreSQL CPU ms/page | |");
+            Line($"|---|--:|--:|--:|--:|--:|--:|---|");
+            foreach (var p in pages)
+            {
+                Line($"| {p.Name}: {p.Title} | {p.RequestsPerSecond:N0} | {p.P50Ms:F2} | {p.P99Ms:F2} | {p.MaxMs:F1} | {p.Errors:N0} | {p.PostgresCpuMsPerRequest:F3} | {Mark(p.P99Ms <= 50)} |");
+            }
+        }
+
+        var failures = scenarios.Values.Where(s => s.ErrorReasons.Count > 0).ToList();
+        if (failures.Count > 0)
+        {
+            Line($"");
+            Line($"## Errors");
+            Line($"");
+            foreach (var s in failures)
+            {
+                Line($"- {s.Name}: {string.Join(", ", s.ErrorReasons.Select(r => $"{r.Value:N0} × {r.Key}"))}");
+            }
+        }
+
+        var seed = state.Seed;
+        Line($"");
+        Line($"## Seeding");
+        Line($"");
+        Line($"- {state.Tenants.Count + 1} tenants provisioned through `POST /api/admin/tenants/provision` in {seed.ProvisionSeconds:F1} s.");
+        Line($"- {seed.BulkRows:N0} customers bulk-inserted (one `INSERT … SELECT generate_series` per tenant, as the PostgreSQL superuser) in {seed.BulkInsertSeconds:F1} s ({seed.BulkRows / Math.Max(seed.BulkInsertSeconds, 0.001):N0} rows/s), then `VACUUM (ANALYZE) customers` in {seed.AnalyzeSeconds:F1} s.");
+        Line($"- {seed.ApiCreated:N0} customers created through `POST /api/customers` in {seed.ApiCreateSeconds:F1} s: the ids S1, S5, S7 and B1/B2 read.");
+        Line($"");
+        Line($"## How to read this");
+        Line($"");
+        Line($"- Ratios, not absolute numbers, are the claims: the baselines ran minutes apart from the scenarios on the same machine.");
+        Line($"- B1–B3 are `bench/Baseline`, a bare ASP.NET Core minimal API: no authentication, no Orleans. B2 and B3 connect as the PostgreSQL superuser over the same Unix socket (no row-level security, no `set_config`): the database's own ceiling. The Api connects as `shohayota_app` under RLS and sets the tenant per transaction. B3 writes its audit-like row to the bench-only table `bench_audit`.");
+        Line($"- S1, S2, S3, S5 and S7 carry a tenant admin's bearer token: every request validates the JWT and (except S5) asks the tenant's `TenantGrain` to admit it. S5 is a second start of the Api on the same database with `--Shohayota:Admission:Enforce=false`{ServerArguments(phases)}.");
+        Line($"- CPU per request: utime + stime from `/proc` over the measured {first.DurationSeconds:F0} s, divided by the requests answered. “Server” is the process serving the scenario (the Api, or the baseline host for B1–B3); PostgreSQL is the postmaster and all its backends; “other procs” is the share of the machine's CPU that none of these nor the load generator used (noise from whatever else ran).");
+        Line($"- Server peak RSS: the highest VmRSS sampled every 100 ms during the scenario. S4's growth is the peak during one export (sampled every 10 ms) over the RSS just before it, worst of the runs.");
+        Line($"- Warm-up: at least {first.WarmupSeconds:F0} s, then 2 s slices (each followed by 1 s of quiet) until the server's CPU per request has stopped falling for two slices (at most 6 × as long): with both cores saturated the runtime's background tier-1 JIT is starved, and a short fixed warm-up measured the first scenario after a start at about twice the CPU per request of a repeat of it.");
+
+        File.WriteAllText(options.Get("out"), text.ToString());
+    }
+
+    /// <summary>One line of the targets table: the issue's figure by req/s and, for throughput ratios, by CPU per request.</summary>
+    private sealed record TargetRow(string Target, string Measured, string Verdict, string ByCpu = "", string CpuVerdict = "");
+
+    private static IEnumerable<TargetRow> Targets(
+        Dictionary<string, ScenarioResult> s, int connections, double? pbkdf2Milliseconds, ExportResult? export)
+    {
+        string Rate(string name) => s.TryGetValue(name, out var r) ? F($"{name} {r.RequestsPerSecond:N0}") : $"{name} not measured";
+
+        // CPU per request of the server and PostgreSQL together: what each side would serve with the machine to itself.
+        static double Cost(ScenarioResult r) => r.ServerCpuMsPerRequest + r.PostgresCpuMsPerRequest;
+
+        TargetRow Ratio(string target, string top, string bottom, double minimum)
+        {
+            if (!s.TryGetValue(top, out var a) || !s.TryGetValue(bottom, out var b) || b.RequestsPerSecond == 0 || Cost(a) == 0)
+            {
+                return new TargetRow(target, $"not measured ({Rate(top)}, {Rate(bottom)})", "—");
+            }
+
+            var ratio = a.RequestsPerSecond / b.RequestsPerSecond;
+            var byCpu = Cost(b) / Cost(a);
+            return new TargetRow(target,
+                F($"{top}/{bottom} = **{ratio:F2}** ({Rate(top)} / {Rate(bottom)} req/s)"), Mark(ratio >= minimum),
+                F($"**{byCpu:F2}** ({Cost(a):F3} vs {Cost(b):F3} ms)"), Mark(byCpu >= minimum));
+        }
+
+        yield return Ratio("S1 ≥ 0.5 × B1 (HTTP ceiling)", "S1", "B1", 0.5);
+        yield return Ratio("S1 ≥ 2 × B2 (a cached grain read beats a database read)", "S1", "B2", 2.0);
+        if (s.TryGetValue("S1", out var s1))
+        {
+            yield return new TargetRow("S1 p99 ≤ 10 ms at 64 connections",
+                F($"**{s1.P99Ms:F2} ms** at {connections} connections (p50 {s1.P50Ms:F2} ms)"),
+                connections == 64 ? Mark(s1.P99Ms <= 10) : "— (not 64 connections)");
+        }
+
+        yield return Ratio("S2 ≥ 0.7 × B3 (durable write ceiling)", "S2", "B3", 0.7);
+        var pages = Named(s, "S3").ToList();
+        if (pages.Count > 0)
+        {
+            var worst = pages.MaxBy(p => p.P99Ms)!;
+            yield return new TargetRow("S3 p99 ≤ 50 ms per page at 100,000 customers",
+                F($"worst page **{worst.P99Ms:F2} ms** ({worst.Name}); each page below"), Mark(pages.All(p => p.P99Ms <= 50)));
+        }
+
+        yield return export is null
+            ? new TargetRow("S4 ≥ 50,000 rows/s with ≤ 64 MB peak memory growth", "not measured", "—")
+            : new TargetRow("S4 ≥ 50,000 rows/s with ≤ 64 MB peak memory growth",
+                F($"**{export.RowsPerSecond:N0} customers/s** (median {export.MedianSeconds:F2} s for {export.Customers:N0}), **+{export.PeakGrowthMb:N1} MB** peak RSS"),
+                Mark(export.RowsPerSecond >= 50_000 && export.PeakGrowthMb <= 64 && export.Errors == 0));
+        if (s.TryGetValue("S1", out var on) && s.TryGetValue("S5", out var off) && off.RequestsPerSecond > 0 && Cost(on) > 0)
+        {
+            var overhead = 1 - on.RequestsPerSecond / off.RequestsPerSecond;
+            var byCpu = 1 - Cost(off) / Cost(on);
+            var measured = overhead >= 0
+                ? F($"**{overhead * 100:F1} %** fewer req/s with enforcement")
+                : F($"**none measurable**: S1 was {-overhead * 100:F1} % faster than S5 (noise between the two starts)");
+            yield return new TargetRow("S5: enforcement overhead ≤ 10 %",
+                F($"{measured} (S1 {on.RequestsPerSecond:N0} vs S5 {off.RequestsPerSecond:N0} req/s)"), Mark(overhead <= 0.10),
+                F($"**{byCpu * 100:F1} %** ({Cost(on):F3} vs {Cost(off):F3} ms)"), Mark(byCpu <= 0.10));
+        }
+        else
+        {
+            yield return new TargetRow("S5: enforcement overhead ≤ 10 %", $"not measured ({Rate("S1")}, {Rate("S5")})", "—");
+        }
+
+        if (s.TryGetValue("S7", out var s7) && s.TryGetValue("S1", out var one) && one.RequestsPerSecond > 0 && Cost(s7) > 0)
+        {
+            yield return new TargetRow("S7 vs S1 (no numeric target: ≈ 1 or more means no single tenant's grains limit S1)",
+                F($"S7/S1 = **{s7.RequestsPerSecond / one.RequestsPerSecond:F2}** (S7 {s7.RequestsPerSecond:N0}, p99 {s7.P99Ms:F2} ms)"), "info",
+                F($"**{Cost(one) / Cost(s7):F2}**"), "info");
+        }
+
+        if (s.TryGetValue("S6", out var s6))
+        {
+            var ceiling = pbkdf2Milliseconds is { } hash
+                ? F($"; one PBKDF2 hash alone costs {hash:F0} ms CPU here, so {Environment.ProcessorCount} cores cap sign-ins at {Environment.ProcessorCount * 1000 / hash:N1}/s")
+                : "";
+            yield return new TargetRow("S6 sign-in rate (no target)",
+                F($"**{s6.RequestsPerSecond:N1}/s**, server CPU {s6.ServerCpuMsPerRequest:F0} ms per sign-in{ceiling}"), "info");
+        }
+    }
+
+    private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The results a scenario name stands for: itself, or S3's page kinds (S3a, S3b, …).</summary>
+    private static IEnumerable<ScenarioResult> Named(Dictionary<string, ScenarioResult> scenarios, string name) =>
+        scenarios.Values.Where(s => s.Name == name || (name == "S3" && s.Name.StartsWith("S3", StringComparison.Ordinal)))
+            .OrderBy(s => s.Name, StringComparer.Ordinal);
+
+    private static string Mark(bool met) => met ? "✓" : "✗";
+
+    private static string ErrorShare(ScenarioResult s) =>
+        s.Errors == 0 || s.Requests == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $" ({100.0 * s.Errors / s.Requests:F1} %)");
+
+    private static string ServerArguments(List<PhaseResults> phases) =>
+        string.Join("", phases.Where(p => p.ServerArguments.Length > 0).Select(p => $" (phase {p.Phase}: `{p.ServerArguments}`)"));
+
+    private static string CpuModel() =>
+        File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+
+    private static double MemoryGiB()
+    {
+        var line = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
+        return long.Parse(line["MemTotal:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0 / 1024.0;
+    }
+
+    private static string Kernel() => File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+}

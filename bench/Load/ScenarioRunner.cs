@@ -1,0 +1,142 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Shohayota.Load;
+
+/// <summary>One phase of a run: signs the tenant admins in, prepares S3's cursors, measures the named scenarios in order.</summary>
+public static class ScenarioRunner
+{
+    public static async Task RunAsync(CommandLine options)
+    {
+        var state = BenchState.Load(options.Get("state"));
+        var api = new Uri(options.Get("api"));
+        var baseline = options.Find("baseline") is { } b ? new Uri(b) : null;
+        var serverPid = options.GetInt("server-pid");
+        var baselinePid = options.GetInt("baseline-pid", 0);
+        var meter = new ProcessMeter(BenchDatabase.PostmasterPid(options.Get("pg-dir")));
+        var settings = new DriveSettings(
+            options.GetInt("connections"),
+            TimeSpan.FromSeconds(options.GetInt("duration")),
+            TimeSpan.FromSeconds(options.GetInt("warmup")));
+        var names = options.Get("scenarios").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+        using var http = new HttpClient { BaseAddress = api, Timeout = TimeSpan.FromMinutes(2) };
+        var client = new ApiClient(http);
+        var tokens = new ConcurrentDictionary<Guid, string>();
+        if (names.Any(ScenarioCatalog.NeedsTokens))
+        {
+            await Parallel.ForEachAsync(state.AllTenants, new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (tenant, _) =>
+                tokens[tenant.Id] = await client.LoginAsync(tenant.AdminEmail, tenant.AdminPassword));
+        }
+
+        PagePlan? pages = null;
+        if (names.Contains("S3"))
+        {
+            pages = await PreparePagesAsync(client, tokens[state.BigTenant.Id], state.BigTenant.Customers);
+            Console.WriteLine($"  S3: walked {pages.DeepCursors.Count * 2:N0} cursors of the big tenant; using the deeper half");
+        }
+
+        var quietBudget = TimeSpan.FromSeconds(options.GetInt("quiet-wait", 0));
+        var catalog = new ScenarioCatalog(state, api, baseline, tokens, pages, options.GetInt("signin-connections", 8));
+        var results = new List<ScenarioResult>();
+        ExportResult? export = null;
+        foreach (var name in names)
+        {
+            if (name == "S4")
+            {
+                quietBudget -= await WaitForQuietAsync(meter, serverPid, quietBudget);
+                export = await Exports.MeasureAsync(api, tokens[state.BigTenant.Id], state.BigTenant.Customers + state.BigTenant.HotIds.Count, meter, serverPid);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  S4 : {export.RowsPerSecond,9:N0} customers/s  median {export.MedianSeconds:F2} s for {export.Customers:N0} customers ({export.Bytes / 1048576.0:N1} MB)  " +
+                    $"peak RSS growth {export.PeakGrowthMb:F1} MB  errors {export.Errors}"));
+                continue;
+            }
+
+            foreach (var scenario in catalog.Create(name))
+            {
+                var pid = scenario.Target == Target.Baseline
+                    ? (baselinePid > 0 ? baselinePid : throw new ArgumentException("--baseline-pid is required for the B scenarios."))
+                    : serverPid;
+                quietBudget -= await WaitForQuietAsync(meter, pid, quietBudget);
+                var result = await LoadDriver.MeasureAsync(scenario, settings, meter, pid);
+                results.Add(result);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {scenario.Name,-3}: {result.RequestsPerSecond,9:N0} req/s  p50 {result.P50Ms,7:F2} ms  p99 {result.P99Ms,7:F2} ms  errors {result.Errors}  " +
+                    $"CPU/req server {result.ServerCpuMsPerRequest:F3} ms, postgres {result.PostgresCpuMsPerRequest:F3} ms, load {result.LoadCpuMsPerRequest:F3} ms  " +
+                    $"other {result.OtherCpuPercent:F0} %  (warm-up {result.WarmupSeconds:F0} s)"));
+                foreach (var (reason, count) in result.ErrorReasons)
+                {
+                    Console.WriteLine($"      {count} × {reason}");
+                }
+            }
+        }
+
+        var phase = new PhaseResults(options.Get("phase"), options.Find("server-args") ?? "", settings.Connections,
+            settings.Duration.TotalSeconds, settings.Warmup.TotalSeconds, results, names.Contains("S6") ? Pbkdf2Milliseconds() : null, export);
+        await File.WriteAllTextAsync(options.Get("out"), JsonSerializer.Serialize(phase, BenchState.Json));
+    }
+
+    /// <summary>S6's ceiling: CPU time of one PBKDF2-HMAC-SHA512 at the Api's 210,000 iterations, best of three.</summary>
+    private static double Pbkdf2Milliseconds()
+    {
+        var best = double.MaxValue;
+        var salt = new byte[16];
+        for (var i = 0; i < 3; i++)
+        {
+            var before = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+            System.Security.Cryptography.Rfc2898DeriveBytes.Pbkdf2("Bench-Admin-Password-1"u8, salt, 210_000,
+                System.Security.Cryptography.HashAlgorithmName.SHA512, 32);
+            best = Math.Min(best, (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - before).TotalMilliseconds);
+        }
+
+        return best;
+    }
+
+    /// <summary>The machine is shared: wait (within the run's budget) until other processes leave it mostly idle.</summary>
+    private static async Task<TimeSpan> WaitForQuietAsync(ProcessMeter meter, int pid, TimeSpan budget)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < budget)
+        {
+            var other = await meter.OtherPercentAsync(pid);
+            if (other <= 15)
+            {
+                break;
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"    other processes use {other:F0} % of the CPU; waiting for a quieter machine ({(budget - clock.Elapsed).TotalSeconds:F0} s of waiting left)"));
+            await Task.Delay(TimeSpan.FromSeconds(4));
+        }
+
+        return clock.Elapsed;
+    }
+
+    private static async Task<PagePlan> PreparePagesAsync(ApiClient client, string token, int customers)
+    {
+        // Cursors come from the API itself (pageSize 200 walks the tenant in few requests); a cursor carries the sort
+        // key and id only, so it continues a 50-row page, and a status-filtered page, from the same place.
+        var cursors = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = await client.GetAsync("/api/customers?pageSize=200" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor)), token);
+            cursor = page.GetProperty("nextCursor").GetString();
+            if (cursor is not null)
+            {
+                cursors.Add(cursor);
+            }
+        }
+        while (cursor is not null);
+
+        // Broad (a company on every tenth row), medium (a name prefix) and selective (one e-mail) searches.
+        string[] terms = ["globex", "umbrella 12", $"customer {customers / 3}", $"customer{customers / 2}@", "hot customer"];
+        return new PagePlan(cursors.Skip(cursors.Count / 2).ToList(), terms);
+    }
+}
+
+public sealed record PhaseResults(
+    string Phase, string ServerArguments, int Connections, double DurationSeconds, double WarmupSeconds, IReadOnlyList<ScenarioResult> Scenarios,
+    double? Pbkdf2Milliseconds,
+    ExportResult? Export);

@@ -1,0 +1,129 @@
+using System.Text;
+
+namespace Shohayota.Load;
+
+/// <summary>What S3 needs beyond the seed: real cursors into the big tenant, walked once through the API.</summary>
+public sealed record PagePlan(IReadOnlyList<string> DeepCursors, IReadOnlyList<string> SearchTerms);
+
+/// <summary>
+/// The issue's scenarios and baselines as request factories. Every URI and header value is built before the
+/// clock starts, so the load generator spends its time sending, not formatting.
+/// </summary>
+public sealed class ScenarioCatalog(
+    BenchState state, Uri api, Uri? baseline, IReadOnlyDictionary<Guid, string> tokens, PagePlan? pages, int signInConnections)
+{
+    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "S1", "S2", "S3", "S4", "S5", "S6", "S7"];
+
+    private static readonly string[] Statuses = ["lead", "prospect", "customer", "churned"];
+
+    public static bool NeedsTokens(string name) => name is "S1" or "S2" or "S3" or "S4" or "S5" or "S7";
+
+    /// <summary>The scenarios a name stands for: one, except S3 (one per kind of page).</summary>
+    public IReadOnlyList<Scenario> Create(string name) => name == "S3" ? Pages() : [CreateOne(name)];
+
+    private Scenario CreateOne(string name) => name switch
+    {
+        "B1" => BaselineRead(name, "bare Kestrel: a customer's JSON from an in-process cache", "b1"),
+        "B2" => BaselineRead(name, "bare Kestrel + one Npgsql primary-key select", "b2"),
+        "B3" => Creates(name, "bare Kestrel + one Npgsql transaction: customer row + audit-like row", Target.Baseline,
+            new Uri(Baseline, $"b3/{state.Tenants[0].Id:D}/customers"), null),
+        "S1" => HotReads(name, "GET /api/customers/{id}: hot ids, one tenant admin", [state.Tenants[0]]),
+        "S2" => Creates(name, "POST /api/customers: one tenant admin", Target.Api,
+            new Uri(api, "api/customers"), Bearer(state.Tenants[0])),
+        "S5" => HotReads(name, "S1 against the Api started with Shohayota:Admission:Enforce=false", [state.Tenants[0]]),
+        "S6" => SignIns(name),
+        "S7" => HotReads(name, $"S1-like reads over all {state.AllTenants.Count()} tenants' admins at once", [.. state.AllTenants]),
+        _ => throw new ArgumentException($"Unknown scenario {name}; known: {string.Join(", ", All)}."),
+    };
+
+    private Uri Baseline => baseline ?? throw new ArgumentException("--baseline is required for the B scenarios.");
+
+    private string Bearer(SeededTenant tenant) => "Bearer " + tokens[tenant.Id];
+
+    private Scenario HotReads(string name, string title, IReadOnlyList<SeededTenant> tenants)
+    {
+        var uris = tenants.Select(t => t.HotIds.Select(id => new Uri(api, $"api/customers/{id:D}")).ToArray()).ToArray();
+        var bearers = tenants.Select(Bearer).ToArray();
+        return new Scenario(name, title, Target.Api, (worker, sequence) =>
+        {
+            var tenant = worker % tenants.Count;
+            var ids = uris[tenant];
+            var message = new HttpRequestMessage(HttpMethod.Get, ids[(int)((worker * 31 + sequence) % ids.Length)]);
+            message.Headers.TryAddWithoutValidation("Authorization", bearers[tenant]);
+            return message;
+        });
+    }
+
+    private Scenario BaselineRead(string name, string title, string route)
+    {
+        var tenant = state.Tenants[0];
+        var uris = tenant.HotIds.Select(id => new Uri(Baseline, $"{route}/{tenant.Id:D}/customers/{id:D}")).ToArray();
+        return new Scenario(name, title, Target.Baseline, (worker, sequence) =>
+            new HttpRequestMessage(HttpMethod.Get, uris[(int)((worker * 31 + sequence) % uris.Length)]));
+    }
+
+    private static Scenario Creates(string name, string title, Target target, Uri uri, string? bearer) =>
+        new(name, title, target, (worker, sequence) =>
+        {
+            var body = $$"""
+                {"name":"Load Customer {{worker}}-{{sequence}}","email":"w{{worker}}s{{sequence}}@load.bench.example.com","company":"Globex {{sequence % 997}}","status":"lead","tags":["bench","load"],"notes":null}
+                """;
+            var message = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            if (bearer is not null)
+            {
+                message.Headers.TryAddWithoutValidation("Authorization", bearer);
+            }
+
+            return message;
+        });
+
+    /// <summary>S3's pages, each measured on its own so one slow kind of page does not hide the cost of the others.</summary>
+    private IReadOnlyList<Scenario> Pages()
+    {
+        var plan = pages ?? throw new InvalidOperationException("S3 needs its page plan.");
+        var big = state.BigTenant;
+        var bearer = Bearer(big);
+        Uri Page(string query) => new(api, "api/customers?pageSize=50" + query);
+        var first = Page("");
+        var deep = plan.DeepCursors.Select(c => Page("&cursor=" + Uri.EscapeDataString(c))).DefaultIfEmpty(first).ToArray();
+        var search = plan.SearchTerms.Select(q => Page("&q=" + Uri.EscapeDataString(q))).ToArray();
+        var status = Statuses.SelectMany(s => plan.DeepCursors.Take(25).Select(c => Page($"&status={s}&cursor={Uri.EscapeDataString(c)}"))
+                .Prepend(Page($"&status={s}")))
+            .ToArray();
+        var of = $"on the {big.Customers:N0}-customer tenant";
+        return
+        [
+            PageScenario("S3a", $"GET /api/customers first page (50, newest first) {of}", [first], bearer),
+            PageScenario("S3b", $"GET /api/customers deep keyset pages (cursor from the older half) {of}", deep, bearer),
+            PageScenario("S3c", $"GET /api/customers?q= search ({string.Join(", ", plan.SearchTerms.Select(t => $"“{t}”"))}) {of}", search, bearer),
+            PageScenario("S3d", $"GET /api/customers?status= filter, first and deep pages {of}", status, bearer),
+        ];
+    }
+
+    private static Scenario PageScenario(string name, string title, Uri[] uris, string bearer) =>
+        new(name, title, Target.Api, (worker, sequence) =>
+        {
+            var message = new HttpRequestMessage(HttpMethod.Get, uris[(int)((worker * 7 + sequence) % uris.Length)]);
+            message.Headers.TryAddWithoutValidation("Authorization", bearer);
+            return message;
+        });
+
+    private Scenario SignIns(string name)
+    {
+        var uri = new Uri(api, "api/auth/login");
+        var bodies = state.AllTenants.Select(t => $$"""{"email":"{{t.AdminEmail}}","password":"{{t.AdminPassword}}"}""").ToArray();
+        // Few connections: each sign-in is 0.15–0.25 s of one core here (PBKDF2), so a handful per core keeps the CPU busy without
+        // turning the latency into a queue.
+        return new Scenario(name,
+            $"POST /api/auth/login: {bodies.Length} tenant admins in turn (PBKDF2, 210,000 iterations; {signInConnections} connections)",
+            Target.Api,
+            (worker, sequence) => new HttpRequestMessage(HttpMethod.Post, uri)
+            {
+                Content = new StringContent(bodies[(worker + sequence) % bodies.Length], Encoding.UTF8, "application/json"),
+            },
+            signInConnections)
+        {
+            WarmUntilSteady = false,
+        };
+    }
+}

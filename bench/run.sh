@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# Shohayota benchmark harness (issue 8) — one command:
+#
+#   bench/run.sh                  full run, 8–10 minutes on 2 cores → bench/results/<UTC date-time>.md and latest.md
+#   BENCH_QUICK=1 bench/run.sh    smoke run: small data, 3 s scenarios → bench/results/tmp/ (not committed), as are subsets
+#
+# It builds Release (src/Api, bench/Baseline, bench/Load), starts the real Api on a fresh managed PostgreSQL in a
+# temporary directory, provisions tenants through the API and bulk-inserts their customers, starts the baseline host
+# (B1–B3) beside it, measures the scenarios, restarts the Api with admission enforcement off for S5, writes the
+# Markdown report, and stops everything it started (also on Ctrl+C or failure).
+#
+# Settings (environment):                                   default   quick
+#   BENCH_TENANTS      tenants of BENCH_CUSTOMERS customers      10        2
+#   BENCH_CUSTOMERS    customers per tenant                   10000     1000
+#   BENCH_BIG          customers of the one big tenant (S3)  100000     5000
+#   BENCH_HOT          hot ids created through the API (S1)     256       64
+#   BENCH_DURATION     seconds measured per scenario             10        3
+#   BENCH_WARMUP       least seconds of warm-up before each      5        3   (then on until steady, ≤ 6 ×)
+#   BENCH_CONNECTIONS  concurrent connections                   64       64
+#   BENCH_SIGNIN_CONNECTIONS  connections of S6 (sign-in)        8        8
+#   BENCH_PLAN         plan of the bench tenants   bench: defined below with limits no scenario reaches, so
+#                      admission does all its checks (status, rate, monthly calls) and never refuses
+#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,S1,S2,S3,S4,S6,S7 (+ S5 in a second phase unless BENCH_S5=0)
+#   BENCH_QUIET_WAIT   seconds a phase may wait, in all, for other processes to leave the CPU   60  0
+#   BENCH_KEEP=1       keep the temporary directory (logs, database, JSON) for a look afterwards
+# Needs the .NET 10 SDK, the PostgreSQL server binaries (Debian: apt-get install postgresql) and curl.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+quick=${BENCH_QUICK:-0}
+if [ "$quick" = 1 ]; then mode=quick; else mode=full; fi
+pick() { if [ "$quick" = 1 ]; then echo "$2"; else echo "$1"; fi; }
+tenants=${BENCH_TENANTS:-$(pick 10 2)}
+customers=${BENCH_CUSTOMERS:-$(pick 10000 1000)}
+big=${BENCH_BIG:-$(pick 100000 5000)}
+hot=${BENCH_HOT:-$(pick 256 64)}
+duration=${BENCH_DURATION:-$(pick 10 3)}
+warmup=${BENCH_WARMUP:-$(pick 5 3)}
+connections=${BENCH_CONNECTIONS:-64}
+signin_connections=${BENCH_SIGNIN_CONNECTIONS:-8}
+quiet_wait=${BENCH_QUIET_WAIT:-$(pick 60 0)}
+scenarios=${BENCH_SCENARIOS:-B1,B2,B3,S1,S2,S3,S4,S6,S7}
+run_s5=${BENCH_S5:-1}
+plan=${BENCH_PLAN:-bench}
+
+super_email=bench-admin@shohayota.local
+super_password=Bench-Super-Admin-Password-1
+started_epoch=$(date -u +%s)
+started=$(date -u +"%Y-%m-%d %H:%M UTC")
+stamp=$(date -u +"%Y-%m-%dT%H-%M-%SZ")
+loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
+
+say() { printf '\n== %s\n' "$*"; }
+
+# --- build ---------------------------------------------------------------------------------------------------------
+say "building Release"
+for project in src/Api/Api.csproj bench/Baseline/Baseline.csproj bench/Load/Load.csproj; do
+  dotnet build "$project" -c Release --nologo -v quiet -clp:ErrorsOnly
+done
+api_dir=$repo/src/Api/bin/Release/net10.0
+baseline_dll=$repo/bench/Baseline/bin/Release/net10.0/Shohayota.Baseline.dll
+load_dll=$repo/bench/Load/bin/Release/net10.0/Shohayota.Load.dll
+
+# --- a fresh directory PostgreSQL (the postgres account, when we are root) can traverse ----------------------------
+work=$(mktemp -d /tmp/shohayota-bench-XXXXXX)
+chmod 755 "$work"
+data=$work/data
+pg_dir=$data/postgres
+started_pids=()
+
+pg_bin() {
+  local dir
+  dir=$(pg_config --bindir 2>/dev/null || true)
+  if [ -x "$dir/pg_ctl" ]; then echo "$dir"; return; fi
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+stop_pid() { # pid [seconds]: SIGTERM, wait, then SIGKILL; only processes this script started
+  local pid=$1 limit=${2:-60}
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq $((limit * 10))); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  echo "process $pid did not stop in ${limit}s; killing it" >&2
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local status=$?
+  for pid in "${started_pids[@]}"; do stop_pid "$pid" 30; done
+  # The Api stops its PostgreSQL on a clean shutdown; if it could not, stop it here.
+  if [ -f "$pg_dir/data/postmaster.pid" ]; then
+    local bin; bin=$(pg_bin)
+    if [ "$(id -u)" = 0 ]; then
+      runuser -u postgres -- "$bin/pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    else
+      "$bin/pg_ctl" -D "$pg_dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+  fi
+  if [ "$status" -ne 0 ]; then
+    for log in "$work"/*.log; do [ -f "$log" ] && { echo "--- last lines of $log"; tail -n 30 "$log"; }; done
+  fi
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+used_ports=" "
+free_port() { # sets the variable named $1 to a free loopback port not handed out before
+  local port
+  for _ in $(seq 500); do
+    port=$((20000 + RANDOM % 40000))
+    if [[ "$used_ports" != *" $port "* ]] && ! ss -Htan "( sport = :$port )" 2>/dev/null | grep -q .; then
+      used_ports+="$port "
+      printf -v "$1" '%s' "$port"
+      return 0
+    fi
+  done
+  echo "no free port found" >&2
+  return 1
+}
+
+wait_http() { # url pid name: until the URL answers 200, or the process dies, or 180 s pass
+  local url=$1 pid=$2 name=$3
+  for _ in $(seq 900); do
+    if curl -fsS -o /dev/null --max-time 5 "$url" 2>/dev/null; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then echo "$name exited during start-up" >&2; return 1; fi
+    sleep 0.2
+  done
+  echo "$name did not become healthy at $url within 180 s" >&2
+  return 1
+}
+
+free_port pg_port
+api_pid=
+start_api() { # phase-name [extra arguments…]: starts the Api on new ports, sets api_pid and api_url
+  local phase=$1; shift
+  local http_port silo_port gateway_port
+  free_port http_port; free_port silo_port; free_port gateway_port
+  api_url=http://127.0.0.1:$http_port
+  # Content root = the build output, so the Api reads its appsettings.json; every bench setting is on the command line.
+  # A cluster id per phase: the S5 start never waits for the membership of the main phase's stopped silo.
+  (cd "$api_dir" && exec dotnet Shohayota.Api.dll \
+    --urls "$api_url" \
+    --Shohayota:DataDirectory="$data" \
+    --Shohayota:Database:Port="$pg_port" \
+    --Shohayota:Cluster:SiloPort="$silo_port" \
+    --Shohayota:Cluster:GatewayPort="$gateway_port" \
+    --Shohayota:Cluster:ClusterId="bench-$phase" \
+    --Shohayota:Bootstrap:SuperAdminEmail="$super_email" \
+    --Shohayota:Bootstrap:SuperAdminPassword="$super_password" \
+    --Logging:LogLevel:Default=Warning \
+    --Shohayota:Plans:bench:Users=100000 \
+    --Shohayota:Plans:bench:Customers=1000000000 \
+    --Shohayota:Plans:bench:ApiCallsMonthly=1000000000000 \
+    --Shohayota:Plans:bench:StorageBytes=1000000000000000 \
+    --Shohayota:Plans:bench:RateLimitPerSecond=100000000 \
+    --Shohayota:Plans:bench:RateLimitBurst=100000000 \
+    "$@") >"$work/api-$phase.log" 2>&1 &
+  api_pid=$!
+  started_pids+=("$api_pid")
+  wait_http "$api_url/api/health" "$api_pid" "the Api ($phase)"
+}
+
+load() { dotnet "$load_dll" "$@"; }
+
+# --- phase 1: the system as deployed, plus the baselines ------------------------------------------------------------
+say "starting the Api on a fresh database in $work"
+start_api main
+echo "Api pid $api_pid at $api_url; PostgreSQL on port $pg_port"
+
+say "seeding: $tenants tenants × $customers customers + one tenant of $big"
+load seed --api "$api_url" --pg-dir "$pg_dir" --pg-port "$pg_port" --super-email "$super_email" --super-password "$super_password" \
+  --tenants "$tenants" --customers "$customers" --big "$big" --hot "$hot" --plan "$plan" --out "$work/state.json"
+
+free_port baseline_port
+baseline_url=http://127.0.0.1:$baseline_port
+(cd "$(dirname "$baseline_dll")" && exec dotnet "$baseline_dll" --urls "$baseline_url" \
+  --Bench:PostgresDirectory="$pg_dir" --Bench:PostgresPort="$pg_port" --Logging:LogLevel:Default=Warning) >"$work/baseline.log" 2>&1 &
+baseline_pid=$!
+started_pids+=("$baseline_pid")
+wait_http "$baseline_url/healthz" "$baseline_pid" "the baseline host"
+
+say "measuring $scenarios ($connections connections, ${duration}s each after ${warmup}s warm-up)"
+results=$work/main.json
+load run --phase main --state "$work/state.json" --api "$api_url" --baseline "$baseline_url" \
+  --server-pid "$api_pid" --baseline-pid "$baseline_pid" --pg-dir "$pg_dir" \
+  --scenarios "$scenarios" --duration "$duration" --warmup "$warmup" --connections "$connections" \
+  --signin-connections "$signin_connections" --quiet-wait "$quiet_wait" --out "$results"
+stop_pid "$baseline_pid"
+stop_pid "$api_pid"
+
+# --- phase 2: S5, the same reads with admission enforcement switched off -------------------------------------------
+if [ "$run_s5" = 1 ]; then
+  say "S5: restarting the Api with --Shohayota:Admission:Enforce=false"
+  start_api s5 --Shohayota:Admission:Enforce=false
+  load run --phase s5 --server-args "--Shohayota:Admission:Enforce=false" --state "$work/state.json" --api "$api_url" \
+    --server-pid "$api_pid" --pg-dir "$pg_dir" \
+    --scenarios S5 --duration "$duration" --warmup "$warmup" --connections "$connections" --quiet-wait "$quiet_wait" \
+    --out "$work/s5.json"
+  results+=",$work/s5.json"
+  stop_pid "$api_pid"
+fi
+
+# --- report ---------------------------------------------------------------------------------------------------------
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git status --porcelain -- src sql 2>/dev/null)" ]; then commit+=" + uncommitted changes in src/ or sql/"; fi
+# Only a complete full run is a result to keep; quick runs and subsets (BENCH_SCENARIOS, BENCH_S5=0) go to tmp/.
+complete=0
+if [ "$mode" = full ] && [ -z "${BENCH_SCENARIOS:-}" ] && [ "$run_s5" = 1 ]; then complete=1; fi
+command="bench/run.sh"
+if [ -n "${BENCH_SCENARIOS:-}" ]; then command="BENCH_SCENARIOS=$scenarios $command"; fi
+if [ "$mode" = quick ]; then command="BENCH_QUICK=1 $command"; fi
+if [ "$complete" = 1 ]; then report=bench/results/$stamp.md; else report=bench/results/tmp/$stamp-$mode.md; fi
+mkdir -p bench/results/tmp
+load report --state "$work/state.json" --results "$results" --out "$report" --mode "$mode" --command "$command" \
+  --started "$started" --elapsed "$(( $(date -u +%s) - started_epoch ))" --commit "$commit" --loadavg "$loadavg" \
+  --postgres "$("$(pg_bin)/postgres" --version | sed 's/^postgres (PostgreSQL) /PostgreSQL /')"
+cp "$work"/*.json bench/results/tmp/   # the raw figures, for a closer look; bench/results/tmp/ is not committed
+if [ "$complete" = 1 ]; then cp "$report" bench/results/latest.md; fi
+say "report: $report"
+sed -n '/^## Targets/,/^## Scenarios/p' "$report" | head -n -1
