@@ -23,7 +23,8 @@ public static class SiloExtensions
         silo.AddShohayotaSilo(
             configuration.GetConnectionString(DatabaseSetup.ConnectionStringName)
                 ?? throw new InvalidOperationException($"ConnectionStrings:{DatabaseSetup.ConnectionStringName} is not set."),
-            configuration.GetSection(ShohayotaClusterOptions.SectionName).Get<ShohayotaClusterOptions>() ?? new ShohayotaClusterOptions());
+            configuration.GetSection(ShohayotaClusterOptions.SectionName).Get<ShohayotaClusterOptions>() ?? new ShohayotaClusterOptions())
+        .UseClusterTls(configuration);
 
     /// <param name="cluster">Null when the caller (Orleans' TestingHost) manages membership and endpoints itself.</param>
     public static ISiloBuilder AddShohayotaSilo(this ISiloBuilder silo, string connectionString, ShohayotaClusterOptions? cluster)

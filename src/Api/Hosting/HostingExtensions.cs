@@ -49,6 +49,7 @@ public static class HostingExtensions
                     o.Invariant = "Npgsql";
                     o.ConnectionString = connectionString;
                 });
+                client.UseClusterTls(builder.Configuration);
             });
         }
         else

@@ -58,9 +58,22 @@ public sealed class LocalCluster : IAsyncDisposable
 
     public async Task<ClusterNode> StartAsync(NodeKind kind) => (await StartAsync([kind]))[0];
 
-    private ClusterNode Launch(NodeKind kind)
+    /// <summary>Starts one node with further configuration arguments (<c>--Key=value</c>).</summary>
+    public async Task<ClusterNode> StartAsync(NodeKind kind, IEnumerable<string> arguments)
     {
-        var name = $"{kind.ToString().ToLowerInvariant()}-{_nodes.Count + 1}";
+        var node = Launch(kind, arguments);
+        await node.WaitUntilReadyAsync(StartTimeout);
+        return node;
+    }
+
+    /// <summary>The name the next node will get.</summary>
+    public string NextName(NodeKind kind) => $"{kind.ToString().ToLowerInvariant()}-{_nodes.Count + 1}";
+
+    private ClusterNode Launch(NodeKind kind) => Launch(kind, []);
+
+    private ClusterNode Launch(NodeKind kind, IEnumerable<string> extra)
+    {
+        var name = NextName(kind);
         var (http, silo, gateway) = (TestDatabase.FreePort(), TestDatabase.FreePort(), TestDatabase.FreePort());
         var dataDirectory = Path.Combine(Database.Directory, name);
         Directory.CreateDirectory(dataDirectory);
@@ -93,6 +106,7 @@ public sealed class LocalCluster : IAsyncDisposable
             arguments.Add("--Shohayota:Cluster:Mode=client");
         }
 
+        arguments.AddRange(extra);
         var node = ClusterNode.Start(name, kind, arguments, Path.Combine(Database.Directory, name + ".log"), http, silo, gateway);
         _nodes.Add(node);
         return node;
