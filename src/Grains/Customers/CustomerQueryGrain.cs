@@ -35,7 +35,7 @@ public sealed class CustomerQueryGrain(TenantDatabase database) : Grain, ICustom
 
         if (!string.IsNullOrEmpty(query.Q))
         {
-            sql.Append(CultureInfo.InvariantCulture, $" AND search_text LIKE lower({Next("%" + EscapeLike(query.Q) + "%")})");
+            sql.Append(CultureInfo.InvariantCulture, $" AND id IN (SELECT customer_search_ids(lower({Next("%" + EscapeLike(query.Q) + "%")})))");
         }
 
         if (query.Status is { } status)

@@ -48,6 +48,22 @@ public sealed class CustomerListTests
         (await NamesAsync(host, tenant, $"ownerUserId={owner}")).Should().BeEquivalentTo("Alan");
     }
 
+    [Fact]
+    public async Task SearchNeverFindsAnotherTenantsCustomers()
+    {
+        var host = await ApiHost.SharedAsync();
+        var a = await host.ProvisionTenantAsync();
+        var b = await host.ProvisionTenantAsync();
+        var unique = "zq" + Guid.NewGuid().ToString("N")[..10];
+        await CustomersTests.CreateAsync(host, b.Admin.AccessToken, new { name = unique });
+
+        var fromA = await NamesAsync(host, a, $"q={unique}");
+        var fromB = await NamesAsync(host, b, $"q={unique}");
+
+        fromA.Should().BeEmpty();
+        fromB.Should().Equal(unique);
+    }
+
     [Theory]
     [InlineData("pageSize=0")]
     [InlineData("pageSize=201")]
