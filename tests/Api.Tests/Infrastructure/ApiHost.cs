@@ -65,7 +65,13 @@ public sealed class ApiHost : IAsyncDisposable
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Orleans=Error",
         ];
-        var app = await ShohayotaApp.BuildAsync([.. args, .. settings ?? []], builder => services?.Invoke(builder.Services));
+        var app = await ShohayotaApp.BuildAsync([.. args, .. settings ?? []], builder =>
+        {
+            // One silo per test cluster: nothing to probe. Hosts on a fake clock would otherwise see their own
+            // liveness timestamps jump, declare themselves dead and fail-fast the whole test process.
+            builder.Services.Configure<Orleans.Configuration.ClusterMembershipOptions>(o => o.LivenessEnabled = false);
+            services?.Invoke(builder.Services);
+        });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         await CreateSuperAdminAsync(database, superAdminEmail);
