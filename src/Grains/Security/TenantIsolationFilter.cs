@@ -19,7 +19,8 @@ public sealed class TenantIsolationFilter(IGrainFactory grainFactory, ILogger<Te
     public async Task Invoke(IIncomingGrainCallContext context)
     {
         if (context.Grain is not Grain grain || grain.GetType().Namespace?.StartsWith(OurNamespace, StringComparison.Ordinal) != true ||
-            context.InterfaceMethod.DeclaringType == typeof(Orleans.IRemindable))
+            // Only calls through our own grain interfaces; the runtime's own invocations (reminders, grain timers) pass.
+            context.InterfaceMethod.DeclaringType?.Namespace?.StartsWith(OurNamespace, StringComparison.Ordinal) != true)
         {
             await context.Invoke();
             return;
