@@ -28,7 +28,7 @@ public sealed class AuditQueryGrain(TenantDatabase database) : Grain, IAuditQuer
 
         if (query.ActionPrefix is { } prefix)
         {
-            sql.Append(CultureInfo.InvariantCulture, $" AND action LIKE {Next(prefix.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal) + "%")}");
+            sql.Append(CultureInfo.InvariantCulture, $" AND action LIKE {Next(PostgresErrors.EscapeLike(prefix) + "%")}");
         }
 
         if (query.ActorId is { } actor)

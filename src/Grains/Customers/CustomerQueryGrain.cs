@@ -35,7 +35,7 @@ public sealed class CustomerQueryGrain(TenantDatabase database) : Grain, ICustom
 
         if (!string.IsNullOrEmpty(query.Q))
         {
-            sql.Append(CultureInfo.InvariantCulture, $" AND id IN (SELECT customer_search_ids(lower({Next("%" + EscapeLike(query.Q) + "%")})))");
+            sql.Append(CultureInfo.InvariantCulture, $" AND id IN (SELECT customer_search_ids(lower({Next("%" + PostgresErrors.EscapeLike(query.Q) + "%")})))");
         }
 
         if (query.Status is { } status)
@@ -86,7 +86,4 @@ public sealed class CustomerQueryGrain(TenantDatabase database) : Grain, ICustom
         var byName = key == "lower(name)";
         return new CustomerPage(items, new CustomerCursor(query.Sort, byName ? sortNames[query.PageSize - 1] : null, byName ? null : at, last.Id));
     }
-
-    private static string EscapeLike(string value) =>
-        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 }

@@ -73,6 +73,10 @@ public sealed class TenantTransaction(NpgsqlConnection connection, NpgsqlTransac
 
 public static class PostgresErrors
 {
+    /// <summary>Text matched literally inside a LIKE pattern (PostgreSQL's default escape character is a backslash).</summary>
+    public static string EscapeLike(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
+
     public static bool IsUniqueViolation(this PostgresException exception, string constraint) =>
         exception.SqlState == PostgresErrorCodes.UniqueViolation && exception.ConstraintName == constraint;
 }

@@ -2,6 +2,7 @@ using Orleans.Concurrency;
 using System.Globalization;
 using System.Text;
 using Npgsql;
+using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
 
@@ -38,7 +39,7 @@ public sealed class TenantDirectoryGrain(NpgsqlDataSource dataSource) : Grain, I
 
         if (!string.IsNullOrWhiteSpace(query.Q))
         {
-            Add("lower(name) LIKE @", "%" + EscapeLike(query.Q.Trim().ToLowerInvariant()) + "%");
+            Add("lower(name) LIKE @", "%" + PostgresErrors.EscapeLike(query.Q.Trim().ToLowerInvariant()) + "%");
         }
 
         if (query.After is { } after)
@@ -70,7 +71,4 @@ public sealed class TenantDirectoryGrain(NpgsqlDataSource dataSource) : Grain, I
 
         return new TenantPage(items, more ? items[^1].Id.ToString("N") : null);
     }
-
-    private static string EscapeLike(string value) =>
-        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal);
 }
