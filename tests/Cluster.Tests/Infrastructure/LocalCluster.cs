@@ -95,6 +95,8 @@ public sealed class LocalCluster : IAsyncDisposable
             "--Shohayota:Purge:Enabled=false",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Shohayota.Silo=Information",
+            // Who suspected whom, and when: the first thing to read when a node leaves a test cluster unexpectedly.
+            "--Logging:LogLevel:Orleans.Runtime.MembershipService=Information",
         };
         if (kind != NodeKind.Silo)
         {
