@@ -17,6 +17,7 @@ public static class AuthExtensions
     public const string TenantUserPolicy = "tenant_user";
     public const string AnyUserPolicy = "any_user";
     public const string AuditReaderPolicy = "audit_reader";
+    public const string SelectorScheme = "shohayota";
 
     public static WebApplicationBuilder AddShohayotaAuth(this WebApplicationBuilder builder)
     {
@@ -24,7 +25,12 @@ public static class AuthExtensions
         builder.Services.AddSingleton(key);
         builder.Services.AddSingleton<TokenIssuer>();
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        // API routes take bearer tokens only; every other path (the web UI) takes the UI's cookie only, so a browser's
+        // cookie can never authorize an API call (no CSRF surface on the API).
+        builder.Services.AddAuthentication(SelectorScheme)
+            .AddPolicyScheme(SelectorScheme, "Bearer token (API) or cookie (UI)", o => o.ForwardDefaultSelector = context =>
+                context.Request.Path.StartsWithSegments("/api") ? JwtBearerDefaults.AuthenticationScheme : Web.UiAuth.CookieScheme)
+            .AddJwtBearer();
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<IOptions<AuthOptions>, TimeProvider>((jwt, auth, time) =>
         {
             jwt.MapInboundClaims = false;

@@ -10,6 +10,7 @@ using Shohayota.Api.Metrics;
 using Shohayota.Api.Quotas;
 using Shohayota.Api.Tenants;
 using Shohayota.Api.Users;
+using Shohayota.Api.Web;
 
 namespace Shohayota.Api.Hosting;
 
@@ -18,13 +19,16 @@ public static class ShohayotaApp
 {
     public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // The application is Shohayota.Api wherever it is hosted (tests host it in their own process): static web assets
+        // and data protection are found by that name.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(ShohayotaApp).Assembly.GetName().Name });
         configure?.Invoke(builder);
         await builder.AddShohayotaClusterAsync();
         builder.AddShohayotaErrors();
         builder.AddShohayotaAuth();
         builder.AddShohayotaHealth();
         builder.AddShohayotaTraffic();
+        builder.AddShohayotaWeb();
 
         var app = builder.Build();
         // First, so it sees the final status of every request, including errors turned into problems.
@@ -46,6 +50,7 @@ public static class ShohayotaApp
         app.MapMetricsApi();
         app.MapBackupsApi();
         app.MapClusterApi();
+        app.MapShohayotaWeb();
         return app;
     }
 }

@@ -1,0 +1,81 @@
+using Microsoft.AspNetCore.Authentication;
+using Shohayota.Grains.Interfaces.Audit;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Users;
+using Shohayota.Grains.Security;
+
+namespace Shohayota.Api.Web;
+
+/// <summary>Cookie sign-in and sign-out through the same grains, password rules, lockout and audit as the API's.</summary>
+public sealed class UiSignIn(IGrainFactory grains, IHttpContextAccessor accessor)
+{
+    public async Task<(bool SignedIn, string? Error)> SignInAsync(string? email, string? password)
+    {
+        if (string.IsNullOrWhiteSpace(email) || string.IsNullOrEmpty(password))
+        {
+            return (false, "Enter your e-mail address and password.");
+        }
+
+        const string invalid = "Wrong e-mail address or password. After repeated failures the account is locked for a while; try again later.";
+        if (password.Length > PasswordHashing.MaxLength || email.Length > Validation.MaxEmailLength)
+        {
+            return (false, invalid);
+        }
+
+        var http = accessor.HttpContext!;
+        Caller.System.Enter();
+        Caller.SetOrigin(http.Connection.RemoteIpAddress?.ToString(), http.Request.Headers.UserAgent.ToString(), http.TraceIdentifier);
+        try
+        {
+            var login = await grains.GetGrain<IUserDirectoryGrain>("users").FindLoginAsync(email);
+            if (login is not { } found)
+            {
+                PasswordHashing.VerifyAgainstDummy(password);
+                await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).AppendAsync(
+                    [new AuditDraft("auth.login_failed", "email", email.Trim().ToLowerInvariant(), AuditOutcomes.Denied)]);
+                return (false, invalid);
+            }
+
+            var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(found.TenantId, found.UserId)).SignInAsync(password);
+            if (!outcome.Succeeded)
+            {
+                return (false, outcome.Failure switch
+                {
+                    Failure.InvalidCredentials => invalid,
+                    Failure.TenantSuspended => "Your organization's account is suspended. Contact your administrator or Shohayota support.",
+                    Failure.TenantDeleted => "Your organization's account has been deleted.",
+                    Failure.UserDisabled => "Your user account is disabled. Contact your organization's administrator.",
+                    _ => outcome.Detail ?? "Sign-in failed.",
+                });
+            }
+
+            await http.SignInAsync(UiAuth.CookieScheme, UiAuth.Principal(outcome.Value!), new AuthenticationProperties { IsPersistent = false });
+            return (true, null);
+        }
+        finally
+        {
+            RequestContext.Clear();
+        }
+    }
+
+    /// <summary>Ends the cookie session and revokes the refresh-token family behind it.</summary>
+    public async Task SignOutAsync()
+    {
+        var http = accessor.HttpContext!;
+        var token = http.User.FindFirst(UiAuth.SessionClaim)?.Value;
+        if (RefreshTokenFormat.TryParse(token, out var tenant, out var user, out var tokenId, out var secret))
+        {
+            Caller.System.Enter();
+            try
+            {
+                await grains.GetGrain<IUserGrain>(GrainKeys.User(tenant, user)).RevokeAsync(tokenId, secret);
+            }
+            finally
+            {
+                RequestContext.Clear();
+            }
+        }
+
+        await http.SignOutAsync(UiAuth.CookieScheme);
+    }
+}

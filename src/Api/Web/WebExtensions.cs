@@ -1,0 +1,70 @@
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+using MudBlazor.Services;
+using Shohayota.Api.Web.Components;
+
+namespace Shohayota.Api.Web;
+
+/// <summary>
+/// The web UI: Blazor with interactive server rendering and MudBlazor, served at <c>/</c> by the same node as the API.
+/// Pages sign in with a cookie (the API keeps bearer tokens) and call the same grains with the signed-in user's identity.
+/// </summary>
+public static class WebExtensions
+{
+    public static WebApplicationBuilder AddShohayotaWeb(this WebApplicationBuilder builder)
+    {
+        // Serves MudBlazor's and the framework's files from the build output too (tests run it outside Development).
+        builder.WebHost.UseStaticWebAssets();
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        builder.Services.AddMudServices();
+        builder.Services.AddCascadingAuthenticationState();
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddScoped<UiSession>();
+        builder.Services.AddScoped<UiSignIn>();
+        builder.Services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = "shohayota.af";
+            o.Cookie.SameSite = SameSiteMode.Strict;
+        });
+
+        // Cookies and antiforgery tokens stay valid across restarts: the keys live beside the other node secrets.
+        var directory = builder.Configuration["Shohayota:DataDirectory"] ?? ".data";
+        builder.Services.AddDataProtection()
+            .SetApplicationName("shohayota-ui")
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(directory, "ui-keys")));
+
+        builder.Services.AddAuthentication().AddCookie(UiAuth.CookieScheme, o =>
+        {
+            o.Cookie.Name = "shohayota.session";
+            o.Cookie.HttpOnly = true;
+            o.Cookie.SameSite = SameSiteMode.Lax;
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            o.LoginPath = "/login";
+            o.LogoutPath = "/logout";
+            o.AccessDeniedPath = "/denied";
+            o.ReturnUrlParameter = "returnUrl";
+            o.ExpireTimeSpan = UiAuth.SessionLifetime;
+            o.SlidingExpiration = true;
+            o.Events = new CookieAuthenticationEvents { OnValidatePrincipal = UiAuth.ValidateAsync };
+        });
+        return builder;
+    }
+
+    public static WebApplication MapShohayotaWeb(this WebApplication app)
+    {
+        var manifest = Path.Combine(AppContext.BaseDirectory, $"{app.Environment.ApplicationName}.staticwebassets.endpoints.json");
+        if (File.Exists(manifest))
+        {
+            app.MapStaticAssets();
+        }
+        else
+        {
+            app.UseStaticFiles();
+        }
+
+        app.UseAntiforgery();
+        app.MapUiAccount();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        return app;
+    }
+}

@@ -1,0 +1,39 @@
+using Shohayota.Api.Web.Components.Layout;
+using Shohayota.Grains.Interfaces.Common;
+
+namespace Shohayota.Web.Tests.Layout;
+
+public sealed class NavMenuTests : UiTestContext
+{
+    [Fact]
+    public void ASuperAdminSeesTheConsoleAndNoTenantWorkspace()
+    {
+        AddAuthorization().SetAuthorized("root@example.test").SetRoles(Roles.SuperAdmin);
+
+        var links = Links(Render<NavMenu>());
+
+        links.Should().Contain(["/admin/tenants", "/admin/alerts", "/admin/metrics", "/admin/cluster", "/admin/backups", "/admin/restore"]);
+        links.Should().NotContain(["/customers", "/users", "/settings"]);
+    }
+
+    [Fact]
+    public void ATenantAdminSeesTheWholeWorkspaceButNoConsole()
+    {
+        AddAuthorization().SetAuthorized("admin@tenant.test").SetRoles(Roles.TenantAdmin);
+
+        var links = Links(Render<NavMenu>());
+
+        links.Should().BeEquivalentTo(["/customers", "/users", "/settings", "/audit"]);
+    }
+
+    [Fact]
+    public void AMemberSeesCustomersOnly()
+    {
+        AddAuthorization().SetAuthorized("member@tenant.test").SetRoles(Roles.Member);
+
+        Links(Render<NavMenu>()).Should().BeEquivalentTo(["/customers"]);
+    }
+
+    private static List<string> Links(IRenderedComponent<NavMenu> menu) =>
+        menu.FindAll("a").Select(a => a.GetAttribute("href")!).ToList();
+}
