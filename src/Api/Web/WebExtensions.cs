@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Npgsql;
 using MudBlazor.Services;
 using Shohayota.Api.Web.Components;
 
@@ -27,11 +29,10 @@ public static class WebExtensions
             o.Cookie.SameSite = SameSiteMode.Strict;
         });
 
-        // Cookies and antiforgery tokens stay valid across restarts: the keys live beside the other node secrets.
-        var directory = builder.Configuration["Shohayota:DataDirectory"] ?? ".data";
-        builder.Services.AddDataProtection()
-            .SetApplicationName("shohayota-ui")
-            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(directory, "ui-keys")));
+        // Cookies and antiforgery tokens stay valid across restarts and nodes: one key ring, in the database.
+        builder.Services.AddDataProtection().SetApplicationName("shohayota-ui");
+        builder.Services.AddOptions<KeyManagementOptions>()
+            .Configure<NpgsqlDataSource>((options, dataSource) => options.XmlRepository = new UiKeyRing(dataSource));
 
         builder.Services.AddAuthentication().AddCookie(UiAuth.CookieScheme, o =>
         {
