@@ -79,10 +79,13 @@ public sealed partial class DockerComposeTests
     {
         var nginx = File.ReadAllText(Path.Combine(AppConfiguration.RepositoryRoot(), "deploy", "nginx.conf"));
 
-        var upstream = UpstreamServer().Matches(nginx).Select(m => m.Groups[1].Value).ToList();
+        var upstreams = UpstreamBlock().Matches(nginx).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
 
         var nodes = NodeServices().Select(s => $"{s.Key}:{new Uri(Environment(s.Value)["ASPNETCORE_URLS"].Replace("0.0.0.0", "host", StringComparison.Ordinal)).Port}");
-        upstream.Should().BeEquivalentTo(nodes);
+        upstreams.Keys.Should().BeEquivalentTo(["shohayota", "shohayota_ui"], "the API is balanced per request, the UI per browser");
+        upstreams.Should().AllSatisfy(u =>
+            UpstreamServer().Matches(u.Value).Select(m => m.Groups[1].Value).Should().BeEquivalentTo(nodes, "upstream {0} lists every node", u.Key));
+        upstreams["shohayota_ui"].Should().Contain("ip_hash", "a Blazor circuit's requests must reach the node that holds it");
     }
 
     [Fact]
@@ -157,4 +160,7 @@ public sealed partial class DockerComposeTests
 
     [GeneratedRegex("^\\s*server\\s+([\\w.-]+:\\d+)", RegexOptions.Multiline)]
     private static partial Regex UpstreamServer();
+
+    [GeneratedRegex("upstream\\s+(\\w+)\\s*\\{([^}]*)\\}")]
+    private static partial Regex UpstreamBlock();
 }
