@@ -53,7 +53,7 @@ public static class UiAuth
 
     public const string RefusalItem = "shohayota.ui.refusal";
 
-    private static async Task<Admission> CheckAsync(IServiceProvider services, ClaimsPrincipal principal)
+    public static async Task<Admission> CheckAsync(IServiceProvider services, ClaimsPrincipal principal)
     {
         var caller = principal.ToCaller();
         var grains = services.GetRequiredService<IGrainFactory>();
