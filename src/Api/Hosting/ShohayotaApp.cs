@@ -29,9 +29,12 @@ public static class ShohayotaApp
         builder.AddShohayotaHealth();
         builder.AddShohayotaTraffic();
         builder.AddShohayotaWeb();
+        builder.AddShohayotaTrustedProxies();
 
         var app = builder.Build();
-        // First, so it sees the final status of every request, including errors turned into problems.
+        // Before anything reads the client's address.
+        app.UseShohayotaTrustedProxies();
+        // Then metering, so it sees the final status of every request, including errors turned into problems.
         app.UseTrafficMetering();
         app.UseShohayotaErrors();
         app.UseRequestOrigin();
