@@ -6,8 +6,9 @@
 #
 # It builds Release (src/Api, bench/Baseline, bench/Load), starts the real Api on a fresh managed PostgreSQL in a
 # temporary directory, provisions tenants through the API and bulk-inserts their customers, starts the baseline host
-# (B1–B3) beside it, measures the scenarios, restarts the Api with admission enforcement off for S5, writes the
-# Markdown report, and stops everything it started (also on Ctrl+C or failure).
+# (B1–B3) beside it, measures the scenarios, restarts the Api with admission enforcement off for S5 and again with the
+# benchmark-only audit-off switch for S8 (S2's creates without audit entries), writes the Markdown report, and stops
+# everything it started (also on Ctrl+C or failure).
 #
 # Settings (environment):                                   default   quick
 #   BENCH_TENANTS      tenants of BENCH_CUSTOMERS customers      10        2
@@ -20,7 +21,8 @@
 #   BENCH_SIGNIN_CONNECTIONS  connections of S6 (sign-in)        8        8
 #   BENCH_PLAN         plan of the bench tenants   bench: defined below with limits no scenario reaches, so
 #                      admission does all its checks (status, rate, monthly calls) and never refuses
-#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,S1,S2,S3,S4,S6,S7 (+ S5 in a second phase unless BENCH_S5=0)
+#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,S1,S2,S3,S4,S6,S7 (+ S5 in a second phase unless BENCH_S5=0,
+#                      + S8 in a third unless BENCH_S8=0; S8 is compared with S2: BENCH_SCENARIOS=S2 BENCH_S5=0 for that alone)
 #   BENCH_QUIET_WAIT   seconds a phase may wait, in all, for other processes to leave the CPU   60  0
 #   BENCH_KEEP=1       keep the temporary directory (logs, database, JSON) for a look afterwards
 # Needs the .NET 10 SDK, the PostgreSQL server binaries (Debian: apt-get install postgresql) and curl.
@@ -43,6 +45,7 @@ signin_connections=${BENCH_SIGNIN_CONNECTIONS:-8}
 quiet_wait=${BENCH_QUIET_WAIT:-$(pick 60 0)}
 scenarios=${BENCH_SCENARIOS:-B1,B2,B3,S1,S2,S3,S4,S6,S7}
 run_s5=${BENCH_S5:-1}
+run_s8=${BENCH_S8:-1}
 plan=${BENCH_PLAN:-bench}
 
 super_email=bench-admin@shohayota.local
@@ -208,14 +211,30 @@ if [ "$run_s5" = 1 ]; then
   stop_pid "$api_pid"
 fi
 
+# --- phase 3: S8, S2's creates with the benchmark-only audit-off switch (no audit entry, same data work) -------------
+if [ "$run_s8" = 1 ]; then
+  say "S8: restarting the Api with --Shohayota:Benchmark:AuditOff=true"
+  start_api s8 --Shohayota:Benchmark:AuditOff=true
+  for _ in $(seq 50); do grep -q "BENCHMARK-ONLY SWITCH" "$work/api-s8.log" && break; sleep 0.1; done
+  grep -q "BENCHMARK-ONLY SWITCH" "$work/api-s8.log" || { echo "the Api did not warn that audit is off" >&2; exit 1; }
+  load run --phase s8 --server-args "--Shohayota:Benchmark:AuditOff=true" --state "$work/state.json" --api "$api_url" \
+    --server-pid "$api_pid" --pg-dir "$pg_dir" \
+    --scenarios S8 --duration "$duration" --warmup "$warmup" --connections "$connections" --quiet-wait "$quiet_wait" \
+    --out "$work/s8.json"
+  results+=",$work/s8.json"
+  stop_pid "$api_pid"
+fi
+
 # --- report ---------------------------------------------------------------------------------------------------------
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git status --porcelain -- src sql 2>/dev/null)" ]; then commit+=" + uncommitted changes in src/ or sql/"; fi
-# Only a complete full run is a result to keep; quick runs and subsets (BENCH_SCENARIOS, BENCH_S5=0) go to tmp/.
+# Only a complete full run is a result to keep; quick runs and subsets (BENCH_SCENARIOS, BENCH_S5=0, BENCH_S8=0) go to tmp/.
 complete=0
-if [ "$mode" = full ] && [ -z "${BENCH_SCENARIOS:-}" ] && [ "$run_s5" = 1 ]; then complete=1; fi
+if [ "$mode" = full ] && [ -z "${BENCH_SCENARIOS:-}" ] && [ "$run_s5" = 1 ] && [ "$run_s8" = 1 ]; then complete=1; fi
 command="bench/run.sh"
 if [ -n "${BENCH_SCENARIOS:-}" ]; then command="BENCH_SCENARIOS=$scenarios $command"; fi
+if [ "$run_s5" != 1 ]; then command="BENCH_S5=$run_s5 $command"; fi
+if [ "$run_s8" != 1 ]; then command="BENCH_S8=$run_s8 $command"; fi
 if [ "$mode" = quick ]; then command="BENCH_QUICK=1 $command"; fi
 if [ "$complete" = 1 ]; then report=bench/results/$stamp.md; else report=bench/results/tmp/$stamp-$mode.md; fi
 mkdir -p bench/results/tmp

@@ -112,7 +112,8 @@ public static class ReportWriter
         Line($"");
         Line($"- Ratios, not absolute numbers, are the claims: the baselines ran minutes apart from the scenarios on the same machine.");
         Line($"- B1–B3 are `bench/Baseline`, a bare ASP.NET Core minimal API: no authentication, no Orleans. B2 and B3 connect as the PostgreSQL superuser over the same Unix socket (no row-level security, no `set_config`): the database's own ceiling. The Api connects as `shohayota_app` under RLS and sets the tenant per transaction. B3 writes its audit-like row to the bench-only table `bench_audit`.");
-        Line($"- S1, S2, S3, S5 and S7 carry a tenant admin's bearer token: every request validates the JWT and (except S5) asks the tenant's `TenantGrain` to admit it. S5 is a second start of the Api on the same database with `--Shohayota:Admission:Enforce=false`{ServerArguments(phases)}.");
+        Line($"- S1, S2, S3, S5, S7 and S8 carry a tenant admin's bearer token: every request validates the JWT and (except S5) asks the tenant's `TenantGrain` to admit it. S5 is a second start of the Api on the same database with `--Shohayota:Admission:Enforce=false`{ServerArguments(phases, "s5")}.");
+        Line($"- S8 is S2's load (same creates, same tenant admin, admission on) against a third start of the Api with the benchmark-only `--Shohayota:Benchmark:AuditOff=true`{ServerArguments(phases, "s8")}: each create does the same quota reservation and runs the same `INSERT` in a transaction of its own, without the `AuditLogGrain` (no entry, hash chain or group commit). S2/S8 is what the audit log leaves of create throughput.");
         Line($"- CPU per request: utime + stime from `/proc` over the measured {first.DurationSeconds:F0} s, divided by the requests answered. “Server” is the process serving the scenario (the Api, or the baseline host for B1–B3); PostgreSQL is the postmaster and all its backends; “other procs” is the share of the machine's CPU that none of these nor the load generator used (noise from whatever else ran).");
         Line($"- Server peak RSS: the highest VmRSS sampled every 100 ms during the scenario. S4's growth is the peak during one export (sampled every 10 ms) over the RSS just before it, worst of the runs.");
         Line($"- Warm-up: at least {first.WarmupSeconds:F0} s, then 2 s slices (each followed by 1 s of quiet) until the server's CPU per request has stopped falling for two slices (at most 6 × as long): with both cores saturated the runtime's background tier-1 JIT is starved, and a short fixed warm-up measured the first scenario after a start at about twice the CPU per request of a repeat of it.");
@@ -184,6 +185,8 @@ public static class ReportWriter
             yield return new TargetRow("S5: enforcement overhead ≤ 10 %", $"not measured ({Rate("S1")}, {Rate("S5")})", "—");
         }
 
+        yield return Ratio("S8: create throughput with audit ≥ 0.8 × without (S2 audit on / S8 audit off)", "S2", "S8", 0.8);
+
         if (s.TryGetValue("S7", out var s7) && s.TryGetValue("S1", out var one) && one.RequestsPerSecond > 0 && Cost(s7) > 0)
         {
             yield return new TargetRow("S7 vs S1 (no numeric target: ≈ 1 or more means no single tenant's grains limit S1)",
@@ -213,8 +216,8 @@ public static class ReportWriter
     private static string ErrorShare(ScenarioResult s) =>
         s.Errors == 0 || s.Requests == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $" ({100.0 * s.Errors / s.Requests:F1} %)");
 
-    private static string ServerArguments(List<PhaseResults> phases) =>
-        string.Join("", phases.Where(p => p.ServerArguments.Length > 0).Select(p => $" (phase {p.Phase}: `{p.ServerArguments}`)"));
+    private static string ServerArguments(List<PhaseResults> phases, string phase) =>
+        string.Join("", phases.Where(p => p.Phase == phase && p.ServerArguments.Length > 0).Select(p => $" (phase {p.Phase}: `{p.ServerArguments}`)"));
 
     private static string CpuModel() =>
         File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";

@@ -19,6 +19,8 @@ public static class GrainsExtensions
         services.AddOptions<TenantOptions>().BindConfiguration(TenantOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<Diagnostics.IsolationOptions>().BindConfiguration(Diagnostics.IsolationOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<Audit.AuditOptions>().BindConfiguration(Audit.AuditOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<Audit.BenchmarkOptions>().BindConfiguration(Audit.BenchmarkOptions.SectionName);
+        services.AddHostedService<Audit.BenchmarkSwitchWarning>();
         services.AddOptions<Quotas.PlansOptions>().Configure(o => o.AddDefaults()).BindConfiguration(Quotas.PlansOptions.SectionName);
         services.AddOptions<Quotas.MeteringOptions>().BindConfiguration(Quotas.MeteringOptions.SectionName);
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();

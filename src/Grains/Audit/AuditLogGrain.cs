@@ -260,6 +260,32 @@ public sealed class AuditLogGrain(
         }
     }
 
+    /// <summary>
+    /// Benchmark-only (<see cref="BenchmarkOptions.AuditOff"/>, bench S8): a change's statements in a transaction of their
+    /// own, with the same refusals as <see cref="ExecuteAsync"/> but no entry, hash chain or group commit. Never in production.
+    /// </summary>
+    internal static async Task<ChangeResult> ExecuteUnauditedAsync(TenantDatabase database, Guid tenantId, IReadOnlyList<SqlStatement> statements)
+    {
+        await using var transaction = await database.BeginAsync(tenantId);
+        await using var commands = new NpgsqlBatch(transaction.Connection);
+        foreach (var statement in statements)
+        {
+            commands.BatchCommands.Add(Command(statement.Sql, statement.Parameters));
+        }
+
+        try
+        {
+            await commands.ExecuteNonQueryAsync();
+        }
+        catch (PostgresException e) when (IsRefusal(e))
+        {
+            return new ChangeResult(false, e.SqlState, e.ConstraintName, []);
+        }
+
+        await transaction.CommitAsync();
+        return new ChangeResult(true, null, null, []);
+    }
+
     // Refusals of one change (constraints, RLS, bad data) roll back to its savepoint; outages fail the batch.
     private static bool IsRefusal(PostgresException e) =>
         e.SqlState.StartsWith("23", StringComparison.Ordinal) || e.SqlState.StartsWith("22", StringComparison.Ordinal) ||

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Shohayota.Grains.Audit;
 using Shohayota.Grains.Database;
@@ -15,9 +16,12 @@ namespace Shohayota.Grains.Customers;
 /// it commits, so the grain's view and the table never diverge.
 /// </summary>
 [GrainType("customer")]
-public sealed class CustomerGrain(TenantDatabase database, TimeProvider time) : Grain, ICustomerGrain
+public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IOptions<BenchmarkOptions> benchmark) : Grain, ICustomerGrain
 {
     internal const string Columns = "id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version";
+
+    // Benchmark-only switch (bench S8): measures what the audit log costs. Never turn it on in production.
+    private readonly bool _auditOff = benchmark.Value.AuditOff;
 
     private Guid _tenantId;
     private Guid _id;
@@ -107,7 +111,7 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time) : 
             return Outcome<bool>.Fail(Failure.PreconditionFailed, $"The customer has changed (version {_customer.Version}, you sent {expected}).");
         }
 
-        var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(AuditExtensions.Change(
+        var result = await ExecuteAsync(AuditExtensions.Change(
             [AuditExtensions.Sql("DELETE FROM customers WHERE tenant_id = $1 AND id = $2", _tenantId, _id)],
             new AuditDraft("customer.deleted", "customer", _id.ToString("D"), Details: AuditChain.Details(new { name = _customer.Name, version = _customer.Version }))));
         if (!result.Committed)
@@ -124,6 +128,10 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time) : 
 
     private ITenantGrain Tenant => GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(_tenantId));
 
+    /// <summary>Through the tenant's audit log; with the benchmark-only switch, the same statements without entries.</summary>
+    private Task<ChangeResult> ExecuteAsync(AuditedChange change) =>
+        _auditOff ? AuditLogGrain.ExecuteUnauditedAsync(database, _tenantId, change.Statements) : GrainFactory.AuditLog(_tenantId).ExecuteAsync(change);
+
     private static long Bytes(CustomerDetails c) => TenantMeter.CustomerBytes(c.Name, c.Email, c.Phone, c.Company, c.Tags, c.Notes);
 
     /// <summary>Growth is reserved with the TenantGrain first (quotas hold under concurrency); shrinkage is applied after commit.</summary>
@@ -139,7 +147,7 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time) : 
         ChangeResult result;
         try
         {
-            result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(AuditExtensions.Change(
+            result = await ExecuteAsync(AuditExtensions.Change(
                 [write], new AuditDraft(action, "customer", _id.ToString("D"), Details: details)));
         }
         catch
