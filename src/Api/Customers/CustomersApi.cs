@@ -62,15 +62,24 @@ public static class CustomersApi
         return TypedResults.Ok(ToResponse(customer));
     }
 
-    private static async Task<IResult> CreateCustomerAsync(CustomerBody body, HttpContext http, IGrainFactory grains)
+    private static async Task<IResult> CreateCustomerAsync(
+        CustomerBody body, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, HttpContext http, IGrainFactory grains)
     {
+        if (idempotencyKey is { Length: 0 or > 200 })
+        {
+            return Malformed("Idempotency-Key", "The Idempotency-Key header must have 1 to 200 characters.");
+        }
+
         if (Validate(body) is { } invalid)
         {
             return invalid;
         }
 
-        var id = Guid.NewGuid();
-        var outcome = await Customer(grains, http, id).CreateAsync(ToFields(body));
+        // With a key, a retry (say after a 503 whose commit did land) reaches the same customer instead of making a second.
+        var caller = http.User.ToCaller();
+        var id = idempotencyKey is null ? Guid.NewGuid() : CustomerIds.ForIdempotencyKey(caller.TenantId, caller.UserId, idempotencyKey);
+        var customer = Customer(grains, http, id);
+        var outcome = idempotencyKey is null ? await customer.CreateAsync(ToFields(body)) : await customer.CreateOnceAsync(ToFields(body));
         if (!outcome.Succeeded)
         {
             return Problems.From(outcome);

@@ -79,6 +79,13 @@ public interface ICustomerGrain : IGrainWithStringKey
     [Alias("Create")]
     Task<Outcome<CustomerDetails>> CreateAsync(CustomerFields fields);
 
+    /// <summary>
+    /// An idempotent create (the id comes from <see cref="CustomerIds.ForIdempotencyKey"/>): a retry of the same request
+    /// answers with the customer the first one created; the same key with different fields is refused.
+    /// </summary>
+    [Alias("CreateOnce")]
+    Task<Outcome<CustomerDetails>> CreateOnceAsync(CustomerFields fields);
+
     /// <summary>Full update; <paramref name="expectedVersion"/> (from If-Match) must be current when given.</summary>
     [Alias("Update")]
     Task<Outcome<CustomerDetails>> UpdateAsync(CustomerFields fields, int? expectedVersion);
@@ -97,4 +104,22 @@ public interface ICustomerQueryGrain : IGrainWithStringKey
 {
     [Alias("List"), ReadOnly]
     Task<CustomerPage> ListAsync(CustomerQuery query);
+}
+
+/// <summary>Customer ids that a client's Idempotency-Key fixes, so a retried create reaches the same customer grain.</summary>
+public static class CustomerIds
+{
+    /// <summary>
+    /// A name-based UUID (version 8) from SHA-256 over the tenant, the user and the key: the same user's retry finds the
+    /// same id; another user's or tenant's equal key finds another.
+    /// </summary>
+    public static Guid ForIdempotencyKey(Guid tenantId, Guid userId, string key)
+    {
+        var text = System.Text.Encoding.UTF8.GetBytes($"shohayota/customer-create/{tenantId:N}/{userId:N}/{key}");
+        Span<byte> bytes = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(text, bytes);
+        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x80);
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
+        return new Guid(bytes[..16], bigEndian: true);
+    }
 }

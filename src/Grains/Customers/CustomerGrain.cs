@@ -68,6 +68,18 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
             fields.OwnerUserId, now), "customer.created");
     }
 
+    public Task<Outcome<CustomerDetails>> CreateOnceAsync(CustomerFields fields) => _customer switch
+    {
+        null => CreateAsync(fields),
+        var existing when Same(existing, fields) => Task.FromResult(Outcome<CustomerDetails>.Ok(existing)),
+        _ => Task.FromResult(Outcome<CustomerDetails>.Fail(Failure.IdempotencyMismatch,
+            "This Idempotency-Key already created a customer with other fields (or that customer has changed since).")),
+    };
+
+    private static bool Same(CustomerDetails c, CustomerFields f) =>
+        c.Name == f.Name && c.Email == f.Email && c.Phone == f.Phone && c.Company == f.Company && c.Status == f.Status &&
+        c.Tags.SequenceEqual(f.Tags) && c.Notes == f.Notes && c.OwnerUserId == f.OwnerUserId;
+
     public async Task<Outcome<CustomerDetails>> UpdateAsync(CustomerFields fields, int? expectedVersion)
     {
         if (_customer is null)
