@@ -42,7 +42,8 @@ public static class BackupsApi
 
     private static IBackupGrain Backups(IGrainFactory grains) => grains.GetGrain<IBackupGrain>("backups");
 
-    private static async Task<IResult> ExportTenantAsync(HttpContext http, IGrainFactory grains, TenantExporter exporter, string? tenantId)
+    /// <summary>The export for the signed-in caller (bearer token here, the UI's cookie at <c>/ui/export</c>), after admission.</summary>
+    internal static async Task<IResult> ExportTenantAsync(HttpContext http, IGrainFactory grains, TenantExporter exporter, string? tenantId)
     {
         var caller = http.User.ToCaller();
         Guid tenant;

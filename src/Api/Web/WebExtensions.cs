@@ -67,6 +67,7 @@ public static class WebExtensions
 
         app.UseAntiforgery();
         app.MapUiAccount();
+        app.MapUiDownloads();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
     }
