@@ -26,7 +26,7 @@ public static class MetricsApi
         return routes;
     }
 
-    internal sealed record TenantRow(
+    public sealed record TenantRow(
         Guid Id, string Name, string Status, string Plan, long ApiCallsMonth, long ApiCallsToday, long Requests4xx, long Requests5xx,
         long Customers, long Users, long StorageBytes, long ActiveUsers, double? LatencyP95Ms)
     {
