@@ -24,10 +24,10 @@ public sealed class ProvisionFormTests : AdminTestContext
     }
 
     [Fact]
-    public void AValidFormSendsTheRequestAsTyped()
+    public async Task AValidFormSendsTheRequestAsTyped()
     {
         var form = RenderForm(_ => Task.FromResult<SubmitFailure?>(null));
-        Fill(form);
+        await Fill(form);
 
         Button(form, "Provision").Click();
 
@@ -37,10 +37,10 @@ public sealed class ProvisionFormTests : AdminTestContext
     }
 
     [Fact]
-    public void AnInvalidEmailIsShownAndNothingIsSent()
+    public async Task AnInvalidEmailIsShownAndNothingIsSent()
     {
         var form = RenderForm(_ => Task.FromResult<SubmitFailure?>(null));
-        Fill(form);
+        await Fill(form);
         Input(form, "Admin email").Change("not-an-address");
 
         Button(form, "Provision").Click();
@@ -50,10 +50,10 @@ public sealed class ProvisionFormTests : AdminTestContext
     }
 
     [Fact]
-    public void AServerRefusalForAFieldIsShownBesideIt()
+    public async Task AServerRefusalForAFieldIsShownBesideIt()
     {
         var form = RenderForm(_ => Task.FromResult<SubmitFailure?>(new SubmitFailure("adminEmail", "A user with this e-mail address already exists.")));
-        Fill(form);
+        await Fill(form);
 
         Button(form, "Provision").Click();
 
@@ -62,10 +62,10 @@ public sealed class ProvisionFormTests : AdminTestContext
     }
 
     [Fact]
-    public void AServerRefusalWithoutAFieldIsShownAboveTheButtons()
+    public async Task AServerRefusalWithoutAFieldIsShownAboveTheButtons()
     {
         var form = RenderForm(_ => Task.FromResult<SubmitFailure?>(new SubmitFailure(null, "Something went wrong on our side. Try again.")));
-        Fill(form);
+        await Fill(form);
 
         Button(form, "Provision").Click();
 
@@ -81,7 +81,7 @@ public sealed class ProvisionFormTests : AdminTestContext
                 return answer(body);
             }));
 
-    private static void Fill(IRenderedComponent<ProvisionForm> form)
+    private static async Task Fill(IRenderedComponent<ProvisionForm> form)
     {
         Input(form, "Name").Change("Acme");
         Input(form, "Contact email").Change("ops@acme.test");
@@ -89,7 +89,7 @@ public sealed class ProvisionFormTests : AdminTestContext
         Input(form, "Admin email").Change("ann@acme.test");
         Input(form, "Admin password").Change("Str0ng-Passw0rd!");
         var plan = form.FindComponents<MudBlazor.MudSelect<string>>().Single().Instance;
-        form.InvokeAsync(() => plan.SelectOption("pro")).Wait();
+        await form.InvokeAsync(() => plan.SelectOption("pro"));
     }
 
     internal static IElement Input(IRenderedComponent<ProvisionForm> form, string label) =>
