@@ -159,27 +159,41 @@ public static class AuditApi
         return TypedResults.Created($"/api/audit-logs?action=audit.test", ToResponse(entries[0]));
     }
 
-    private static async Task<IResult> RecordIncidentAsync(Guid id, IncidentBody body, IGrainFactory grains)
-    {
-        var errors = new FieldErrors()
-            .Check("title", string.IsNullOrWhiteSpace(body.Title) ? "A title is required." : body.Title.Length > 200 ? "A title has at most 200 characters." : null)
-            .Check("description", body.Description is { Length: > 10_000 } ? "A description has at most 10,000 characters." : null)
-            .Check("severity", body.Severity is not null && Severities.Contains(body.Severity) ? null : $"Severity must be one of: {string.Join(", ", Severities)}.");
-        if (errors.Any)
-        {
-            return errors.ToProblem();
-        }
+    public static IReadOnlyList<string> IncidentSeverities => Severities;
 
+    /// <summary>An incident's field errors; the super-admin console shows the same ones next to its fields.</summary>
+    public static FieldErrors ValidateIncident(IncidentBody body) => new FieldErrors()
+        .Check("title", string.IsNullOrWhiteSpace(body.Title) ? "A title is required." : body.Title.Length > 200 ? "A title has at most 200 characters." : null)
+        .Check("description", body.Description is { Length: > 10_000 } ? "A description has at most 10,000 characters." : null)
+        .Check("severity", body.Severity is not null && Severities.Contains(body.Severity) ? null : $"Severity must be one of: {string.Join(", ", Severities)}.");
+
+    /// <summary>Records a validated incident in the tenant's and the system log; null when there is no such tenant.</summary>
+    public static async Task<AuditEntry?> AppendIncidentAsync(IGrainFactory grains, Guid id, IncidentBody body)
+    {
         if (await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(id)).GetAsync() is null)
         {
-            return Problems.From(Failure.NotFound, "No such tenant.");
+            return null;
         }
 
         var draft = new AuditDraft("incident.recorded", "tenant", id.ToString("D"),
             Details: AuditChain.Details(new { title = body.Title, description = body.Description, severity = body.Severity }));
         var entries = await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(id)).AppendAsync([draft]);
         await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).AppendAsync([draft]);
-        return TypedResults.Created($"/api/audit-logs?tenantId={id}&action=incident.", ToResponse(entries[0]));
+        return entries[0];
+    }
+
+    private static async Task<IResult> RecordIncidentAsync(Guid id, IncidentBody body, IGrainFactory grains)
+    {
+        var errors = ValidateIncident(body);
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        var entry = await AppendIncidentAsync(grains, id, body);
+        return entry is null
+            ? Problems.From(Failure.NotFound, "No such tenant.")
+            : TypedResults.Created($"/api/audit-logs?tenantId={id}&action=incident.", ToResponse(entry));
     }
 
     private static async Task<IResult> ListIncidentsAsync(HttpContext http, IGrainFactory grains, string? tenantId)
@@ -211,9 +225,12 @@ public static class AuditApi
     }
 
     // A tenant admin can see when operators looked at their log.
-    private static async Task RecordOperatorReadAsync(HttpContext http, IGrainFactory grains, Guid tenant, string action)
+    private static Task RecordOperatorReadAsync(HttpContext http, IGrainFactory grains, Guid tenant, string action) =>
+        RecordOperatorReadAsync(http.User.ToCaller(), grains, tenant, action);
+
+    public static async Task RecordOperatorReadAsync(Caller caller, IGrainFactory grains, Guid tenant, string action)
     {
-        if (http.User.ToCaller().IsSuperAdmin && tenant != GrainKeys.SystemTenant)
+        if (caller.IsSuperAdmin && tenant != GrainKeys.SystemTenant)
         {
             await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenant)).AppendAsync([new AuditDraft(action, "audit", null)]);
         }

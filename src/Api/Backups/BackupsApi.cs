@@ -161,6 +161,28 @@ public static class BackupsApi
             return TooLarge(limit);
         }
 
+        try
+        {
+            var outcome = await SpoolAndRestoreAsync(http.Request.Body, restorer, store, path => new RestoreRequest(
+                [path], clone == true ? RestoreModes.Clone : replace == true ? RestoreModes.Replace : RestoreModes.New,
+                AdminEmails: query["adminEmail"].Where(e => e is not null).Select(e => e!).ToList(),
+                CloneName: query["name"].ToString() is { Length: > 0 } name ? name.Trim() : null,
+                ChecksumsVerified: true), http.RequestAborted);
+            return Restored(outcome);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge(limit);
+        }
+    }
+
+    /// <summary>
+    /// Writes an uploaded export to the spool directory while checking its checksum, then restores it (the REST handler
+    /// and the super-admin console's upload); a bad checksum is a <see cref="Failure.Validation"/> and writes nothing.
+    /// </summary>
+    public static async Task<Outcome<RestoreResult>> SpoolAndRestoreAsync(
+        Stream body, TenantRestorer restorer, BackupStore store, Func<string, RestoreRequest> request, CancellationToken cancellationToken)
+    {
         var path = Path.Combine(store.SpoolDirectory, $"{Guid.NewGuid():N}.json");
         try
         {
@@ -170,15 +192,11 @@ public static class BackupsApi
             {
                 await using var file = new FileStream(path, BackupStore.NewFile);
                 int read;
-                while ((read = await http.Request.Body.ReadAsync(buffer, http.RequestAborted)) > 0)
+                while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
                 {
                     checksum.Append(buffer.AsSpan(0, read));
-                    await file.WriteAsync(buffer.AsMemory(0, read), http.RequestAborted);
+                    await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
                 }
-            }
-            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-            {
-                return TooLarge(limit);
             }
             finally
             {
@@ -191,16 +209,10 @@ public static class BackupsApi
             }
             catch (BundleException e)
             {
-                return InvalidBundle(e.Message);
+                return Outcome<RestoreResult>.Fail(Failure.Validation, e.Message);
             }
 
-            var outcome = await restorer.RestoreAsync(
-                new RestoreRequest([path], clone == true ? RestoreModes.Clone : replace == true ? RestoreModes.Replace : RestoreModes.New,
-                    AdminEmails: query["adminEmail"].Where(e => e is not null).Select(e => e!).ToList(),
-                    CloneName: query["name"].ToString() is { Length: > 0 } name ? name.Trim() : null,
-                    ChecksumsVerified: true),
-                http.RequestAborted);
-            return Restored(outcome);
+            return await restorer.RestoreAsync(request(path), cancellationToken);
         }
         finally
         {
@@ -354,8 +366,11 @@ public static class BackupsApi
         });
     }
 
+    /// <summary>How the API words an invalid bundle (the console shows the same text).</summary>
+    public static string InvalidBundleDetail(string detail) => detail + " Nothing was written.";
+
     private static IResult InvalidBundle(string detail) =>
-        Problems.Create(StatusCodes.Status400BadRequest, "invalid-bundle", "Invalid bundle", detail + " Nothing was written.");
+        Problems.Create(StatusCodes.Status400BadRequest, "invalid-bundle", "Invalid bundle", InvalidBundleDetail(detail));
 
     private static IResult TooLarge(long limit) =>
         Problems.Create(StatusCodes.Status413PayloadTooLarge, "payload-too-large", "Payload too large",

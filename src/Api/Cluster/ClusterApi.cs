@@ -21,7 +21,13 @@ public static class ClusterApi
         return routes;
     }
 
-    private static async Task<IResult> GetClusterAsync(IGrainFactory grains, IConfiguration configuration, IServiceProvider services)
+    /// <summary>One silo as the cluster endpoint lists it (the super-admin console shows the same).</summary>
+    public sealed record SiloView(
+        string Address, string Endpoint, int GatewayPort, string Name, string HostName, string Status, DateTimeOffset StartedAt,
+        DateTimeOffset LastHeartbeatAt, int? Activations, int? RecentlyUsedActivations, float? CpuUsagePercent, long? Clients, bool ThisNode);
+
+    /// <summary>Every member silo, active ones first, with the runtime statistics of those that answer in time.</summary>
+    public static async Task<List<SiloView>> SilosAsync(IGrainFactory grains, IServiceProvider services)
     {
         var management = grains.GetGrain<IManagementGrain>(0);
         var members = await management.GetDetailedHosts(onlyActive: false);
@@ -44,38 +50,41 @@ public static class ClusterApi
         }
 
         var local = services.GetService<ILocalSiloDetails>();
-        var cluster = Node.Options(configuration);
-        var silos = members
+        return members
             .OrderBy(m => m.Status == SiloStatus.Active ? 0 : 1)
             .ThenByDescending(m => m.StartTime)
             .Select(m =>
             {
                 var stats = statistics.GetValueOrDefault(m.SiloAddress);
-                return new
-                {
-                    address = m.SiloAddress.ToParsableString(),
-                    endpoint = $"{m.SiloAddress.Endpoint.Address}:{m.SiloAddress.Endpoint.Port}",
-                    gatewayPort = m.ProxyPort,
-                    name = m.SiloName,
-                    hostName = m.HostName,
-                    status = Status(m.Status),
-                    startedAt = new DateTimeOffset(DateTime.SpecifyKind(m.StartTime, DateTimeKind.Utc)),
-                    lastHeartbeatAt = new DateTimeOffset(DateTime.SpecifyKind(m.IAmAliveTime, DateTimeKind.Utc)),
-                    activations = stats?.ActivationCount,
-                    recentlyUsedActivations = stats?.RecentlyUsedActivationCount,
-                    cpuUsagePercent = stats?.EnvironmentStatistics.FilteredCpuUsagePercentage,
-                    clients = stats?.ClientCount,
-                    thisNode = local is not null && local.SiloAddress.Equals(m.SiloAddress),
-                };
+                return new SiloView(
+                    m.SiloAddress.ToParsableString(),
+                    $"{m.SiloAddress.Endpoint.Address}:{m.SiloAddress.Endpoint.Port}",
+                    m.ProxyPort,
+                    m.SiloName,
+                    m.HostName,
+                    Status(m.Status),
+                    new DateTimeOffset(DateTime.SpecifyKind(m.StartTime, DateTimeKind.Utc)),
+                    new DateTimeOffset(DateTime.SpecifyKind(m.IAmAliveTime, DateTimeKind.Utc)),
+                    stats?.ActivationCount,
+                    stats?.RecentlyUsedActivationCount,
+                    stats?.EnvironmentStatistics.FilteredCpuUsagePercentage,
+                    stats?.ClientCount,
+                    local is not null && local.SiloAddress.Equals(m.SiloAddress));
             })
             .ToList();
+    }
+
+    private static async Task<IResult> GetClusterAsync(IGrainFactory grains, IConfiguration configuration, IServiceProvider services)
+    {
+        var silos = await SilosAsync(grains, services);
+        var cluster = Node.Options(configuration);
         return TypedResults.Ok(new
         {
             clusterId = cluster.ClusterId,
             serviceId = cluster.ServiceId,
-            answeredBy = Node.Describe(configuration, local),
-            activeSilos = silos.Count(s => s.status == "active"),
-            activations = silos.Sum(s => s.activations ?? 0),
+            answeredBy = Node.Describe(configuration, services.GetService<ILocalSiloDetails>()),
+            activeSilos = silos.Count(s => s.Status == "active"),
+            activations = silos.Sum(s => s.Activations ?? 0),
             silos,
         });
     }

@@ -63,6 +63,9 @@ public sealed class FieldErrors
 
     public bool Any => _errors.Count > 0;
 
+    /// <summary>Each invalid field's messages (the web UI shows them next to its fields).</summary>
+    public IReadOnlyDictionary<string, string[]> Fields => _errors;
+
     public FieldErrors Check(string field, string? error)
     {
         if (error is not null)

@@ -26,14 +26,14 @@ public static class MetricsApi
         return routes;
     }
 
-    private sealed record TenantRow(
+    public sealed record TenantRow(
         Guid Id, string Name, string Status, string Plan, long ApiCallsMonth, long ApiCallsToday, long Requests4xx, long Requests5xx,
         long Customers, long Users, long StorageBytes, long ActiveUsers, double? LatencyP95Ms)
     {
         public double ErrorRate => ApiCallsToday == 0 ? 0 : Math.Round(Requests5xx * 100.0 / Math.Max(ApiCallsToday, Requests4xx + Requests5xx), 3);
     }
 
-    private static async Task<List<TenantRow>> TenantRowsAsync(NpgsqlDataSource db, TimeProvider time)
+    internal static async Task<List<TenantRow>> TenantRowsAsync(NpgsqlDataSource db, TimeProvider time)
     {
         var now = time.GetUtcNow().UtcDateTime;
         await using var command = db.CreateCommand(
@@ -56,7 +56,7 @@ public static class MetricsApi
         return rows;
     }
 
-    private static async Task<(long Active, long Idle, long Total)> ConnectionsAsync(NpgsqlDataSource db)
+    internal static async Task<(long Active, long Idle, long Total)> ConnectionsAsync(NpgsqlDataSource db)
     {
         await using var command = db.CreateCommand(
             """
@@ -97,16 +97,7 @@ public static class MetricsApi
         }
 
         var rows = await TenantRowsAsync(db, time);
-        await using var statusCount = db.CreateCommand("SELECT status, count(*) FROM tenants GROUP BY status");
-        var byStatus = new Dictionary<string, long> { ["active"] = 0, ["suspended"] = 0, ["canceled"] = 0, ["deleted"] = 0 };
-        await using (var reader = await statusCount.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                byStatus[reader.GetString(0)] = reader.GetInt64(1);
-            }
-        }
-
+        var byStatus = await TenantsByStatusAsync(db);
         var window = traffic.Window(time.GetUtcNow(), 5);
         var connections = await ConnectionsAsync(db);
         Func<TenantRow, object?> key = sort switch
@@ -174,6 +165,30 @@ public static class MetricsApi
                 .ToProblem();
         }
 
+        var alerts = await OpenAlertsAsync(db, traffic, time, metering.Value);
+        var filtered = alerts
+            .Where(a => level is null || a.Level == level)
+            .Where(a => tenantId is null || (tenantId == "system" ? a.TenantId == GrainKeys.SystemTenant : a.TenantId == Guid.Parse(tenantId)))
+            .OrderByDescending(a => a.Level == "critical").ThenByDescending(a => a.Since);
+        return TypedResults.Ok(new { items = filtered.Select(QuotasApi.ToResponse) });
+    }
+
+    internal static async Task<Dictionary<string, long>> TenantsByStatusAsync(NpgsqlDataSource db)
+    {
+        await using var statusCount = db.CreateCommand("SELECT status, count(*) FROM tenants GROUP BY status");
+        var byStatus = new Dictionary<string, long> { ["active"] = 0, ["suspended"] = 0, ["canceled"] = 0, ["deleted"] = 0 };
+        await using var reader = await statusCount.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            byStatus[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return byStatus;
+    }
+
+    /// <summary>Every tenant's open alerts and this node's own ones (the super-admin console shows the same list).</summary>
+    internal static async Task<List<Alert>> OpenAlertsAsync(NpgsqlDataSource db, TrafficAggregator traffic, TimeProvider time, MeteringOptions metering)
+    {
         var alerts = new List<Alert>();
         await using (var command = db.CreateCommand(
             "SELECT a.id, a.tenant_id, t.name, a.metric, a.level, a.value, a.threshold, a.since, a.message FROM admin_open_alerts() a LEFT JOIN tenants t ON t.id = a.tenant_id"))
@@ -186,12 +201,8 @@ public static class MetricsApi
             }
         }
 
-        alerts.AddRange(SystemAlerts(traffic, time.GetUtcNow(), metering.Value));
-        var filtered = alerts
-            .Where(a => level is null || a.Level == level)
-            .Where(a => tenantId is null || (tenantId == "system" ? a.TenantId == GrainKeys.SystemTenant : a.TenantId == Guid.Parse(tenantId)))
-            .OrderByDescending(a => a.Level == "critical").ThenByDescending(a => a.Since);
-        return TypedResults.Ok(new { items = filtered.Select(QuotasApi.ToResponse) });
+        alerts.AddRange(SystemAlerts(traffic, time.GetUtcNow(), metering));
+        return alerts;
     }
 
     /// <summary>This node's own error rate and latency against the runbook thresholds (not persisted; they clear by themselves).</summary>

@@ -42,20 +42,25 @@ public static class AdminTenantsApi
     public static TenantResponse ToResponse(TenantDetails t) =>
         new(t.Id, t.Name, t.ContactEmail, t.Plan, t.Status.ToWire(), t.StatusReason, t.CreatedAt, t.StatusChangedAt, t.RetentionUntil);
 
+    /// <summary>The provision request's field errors; the super-admin console shows the same ones next to its fields.</summary>
+    public static FieldErrors ValidateProvision(ProvisionBody body, IReadOnlyCollection<string> plans) => new FieldErrors()
+        .Check("name", Validation.Name(body.Name))
+        .Check("contactEmail", Validation.Email(body.ContactEmail))
+        .Check("adminName", Validation.Name(body.AdminName, "The admin's name"))
+        .Check("adminEmail", Validation.Email(body.AdminEmail))
+        .Check("adminPassword", PasswordHashing.Validate(body.AdminPassword))
+        .Check("plan", body.Plan is not null && plans.Contains(body.Plan) ? null : $"Plan must be one of: {string.Join(", ", plans)}.");
+
+    /// <summary>A suspension reason's error, if any.</summary>
+    public static string? ValidateSuspendReason(string? reason) => reason is { Length: > 1000 } ? "A reason has at most 1000 characters." : null;
+
     private static ITenantGrain Tenant(IGrainFactory grains, Guid id) => grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(id));
 
     private static async Task<IResult> ProvisionTenantAsync(
         ProvisionBody body, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, IGrainFactory grains,
         Microsoft.Extensions.Options.IOptions<PlansOptions> options)
     {
-        var plans = options.Value.Keys;
-        var errors = new FieldErrors()
-            .Check("name", Validation.Name(body.Name))
-            .Check("contactEmail", Validation.Email(body.ContactEmail))
-            .Check("adminName", Validation.Name(body.AdminName, "The admin's name"))
-            .Check("adminEmail", Validation.Email(body.AdminEmail))
-            .Check("adminPassword", PasswordHashing.Validate(body.AdminPassword))
-            .Check("plan", body.Plan is not null && plans.Contains(body.Plan) ? null : $"Plan must be one of: {string.Join(", ", plans)}.");
+        var errors = ValidateProvision(body, options.Value.Keys);
         if (idempotencyKey is { Length: 0 or > 200 })
         {
             errors.Check("Idempotency-Key", "The Idempotency-Key header must have 1 to 200 characters.");
@@ -105,8 +110,8 @@ public static class AdminTenantsApi
 
     private static Task<IResult> SuspendTenantAsync(Guid id, IGrainFactory grains, HttpContext http) =>
         WithOptionalBodyAsync<SuspendBody>(http, body =>
-            body?.Reason is { Length: > 1000 }
-                ? Task.FromResult<IResult>(new FieldErrors().Check("reason", "A reason has at most 1000 characters.").ToProblem())
+            ValidateSuspendReason(body?.Reason) is { } error
+                ? Task.FromResult<IResult>(new FieldErrors().Check("reason", error).ToProblem())
                 : Respond(Tenant(grains, id).SuspendAsync(body?.Reason)));
 
     private static Task<IResult> DeleteTenantAsync(Guid id, IGrainFactory grains, HttpContext http) =>

@@ -1,0 +1,56 @@
+using System.Globalization;
+using MudBlazor;
+using Shohayota.Grains.Interfaces.Quotas;
+
+namespace Shohayota.Api.Web.Admin;
+
+/// <summary>How the super-admin console writes numbers, sizes, statuses and quota names.</summary>
+public static class AdminFormat
+{
+    private static readonly string[] Units = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+    public static string Bytes(long bytes)
+    {
+        double value = bytes;
+        var unit = 0;
+        while (Math.Abs(value) >= 1024 && unit < Units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+
+        return unit == 0 ? $"{bytes} B" : value.ToString(value >= 100 ? "0" : "0.#", CultureInfo.InvariantCulture) + " " + Units[unit];
+    }
+
+    public static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    public static string Number(double? value) => value is { } v ? v.ToString("0.##", CultureInfo.InvariantCulture) : "–";
+
+    public static string Time(DateTimeOffset? at) => at is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture) : "–";
+
+    public static Color StatusColor(string status) => status switch
+    {
+        "active" => Color.Success,
+        "suspended" => Color.Warning,
+        "canceled" => Color.Default,
+        "deleted" => Color.Error,
+        _ => Color.Default,
+    };
+
+    public static Color LevelColor(string level) => level == "critical" ? Color.Error : Color.Warning;
+
+    public static string QuotaLabel(string quota) => quota switch
+    {
+        QuotaNames.Users => "Users",
+        QuotaNames.Customers => "Customers",
+        QuotaNames.ApiCallsMonthly => "API calls this month",
+        QuotaNames.StorageBytes => "Storage",
+        QuotaNames.RateLimitPerSecond => "Rate limit per second",
+        _ => quota,
+    };
+
+    public static string QuotaValue(string quota, long value) => quota == QuotaNames.StorageBytes ? Bytes(value) : Number(value);
+
+    /// <summary>"critical" from 95 %, "warning" from 80 % (the alert thresholds), else "ok".</summary>
+    public static string UsageLevel(double percent) => percent >= 95 ? "critical" : percent >= 80 ? "warning" : "ok";
+}
