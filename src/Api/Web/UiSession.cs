@@ -98,7 +98,7 @@ public static class UiMessages
     public static string For(Failure failure, string? detail) => failure switch
     {
         Failure.NotFound => detail ?? "It does not exist (any more).",
-        Failure.PreconditionFailed => "Someone else changed this in the meantime. Reload to see their changes, then edit again.",
+        Failure.PreconditionFailed => "It was changed in the meantime by someone else. Reload to see their changes, then edit again.",
         Failure.TenantSuspended => "Your organization's account is suspended.",
         Failure.TenantCanceled => "Your organization's account is canceled: everything is read-only until it is reactivated.",
         Failure.TenantDeleted => "Your organization's account has been deleted.",

@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.WebUtilities;
+using Shohayota.Grains.Interfaces.Common;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Npgsql;
 using MudBlazor.Services;
@@ -48,7 +50,19 @@ public static class WebExtensions
             o.ReturnUrlParameter = "returnUrl";
             o.ExpireTimeSpan = UiAuth.SessionLifetime;
             o.SlidingExpiration = true;
-            o.Events = new CookieAuthenticationEvents { OnValidatePrincipal = UiAuth.ValidateAsync };
+            o.Events = new CookieAuthenticationEvents
+            {
+                OnValidatePrincipal = UiAuth.ValidateAsync,
+                // A session this very request ended (tenant suspended, user disabled): the sign-in page says why.
+                OnRedirectToLogin = context =>
+                {
+                    var target = context.HttpContext.Items[UiAuth.RefusalItem] is Failure refusal
+                        ? QueryHelpers.AddQueryString(context.RedirectUri, "refused", refusal.ToString())
+                        : context.RedirectUri;
+                    context.Response.Redirect(target);
+                    return Task.CompletedTask;
+                },
+            };
         });
         return builder;
     }

@@ -2,7 +2,7 @@ using Shohayota.Api.Web.Components.Pages.Admin;
 
 namespace Shohayota.Web.Tests.Admin;
 
-public sealed class HardDeleteConfirmTests : AdminTestContext
+public sealed class HardDeleteConfirmTests : UiTestContext
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 27, 7, 0, 0, TimeSpan.Zero);
     private readonly List<bool> _confirmed = [];

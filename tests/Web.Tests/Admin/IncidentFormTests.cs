@@ -3,7 +3,7 @@ using Shohayota.Api.Web.Components.Pages.Admin;
 
 namespace Shohayota.Web.Tests.Admin;
 
-public sealed class IncidentFormTests : AdminTestContext
+public sealed class IncidentFormTests : UiTestContext
 {
     private readonly List<AuditApi.IncidentBody> _recorded = [];
 

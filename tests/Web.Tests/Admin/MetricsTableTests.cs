@@ -3,7 +3,7 @@ using Shohayota.Api.Web.Components.Pages.Admin;
 
 namespace Shohayota.Web.Tests.Admin;
 
-public sealed class MetricsTableTests : AdminTestContext
+public sealed class MetricsTableTests : UiTestContext
 {
     private static readonly MetricsApi.TenantRow[] Rows =
     [

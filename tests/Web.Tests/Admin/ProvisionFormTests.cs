@@ -5,7 +5,7 @@ using Shohayota.Api.Web.Components.Pages.Admin;
 
 namespace Shohayota.Web.Tests.Admin;
 
-public sealed class ProvisionFormTests : AdminTestContext
+public sealed class ProvisionFormTests : UiTestContext
 {
     private readonly List<AdminTenantsApi.ProvisionBody> _sent = [];
 

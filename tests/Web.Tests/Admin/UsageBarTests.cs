@@ -2,7 +2,7 @@ using Shohayota.Api.Web.Components.Pages.Admin;
 
 namespace Shohayota.Web.Tests.Admin;
 
-public sealed class UsageBarTests : AdminTestContext
+public sealed class UsageBarTests : UiTestContext
 {
     [Theory]
     [InlineData(0, 100, "ok")]

@@ -7,7 +7,7 @@ using MudBlazor;
 namespace Shohayota.Web.Tests.Tenant;
 
 /// <summary>Opens a dialog the way a page does (through the dialog service and provider) and drives its fields by their labels.</summary>
-public abstract class DialogTestContext : UiTestContext, IAsyncLifetime
+public abstract class DialogTestContext : UiTestContext
 {
     private IRenderedComponent<MudDialogProvider>? _provider;
 
@@ -44,9 +44,4 @@ public abstract class DialogTestContext : UiTestContext, IAsyncLifetime
 
     protected Task ClickAsync(string button) =>
         Provider.InvokeAsync(() => Provider.FindAll("button").First(b => b.TextContent.Trim() == button).ClickAsync(new MouseEventArgs()));
-
-    Task IAsyncLifetime.InitializeAsync() => Task.CompletedTask;
-
-    // MudBlazor's popover services dispose asynchronously only.
-    Task IAsyncLifetime.DisposeAsync() => DisposeAsync().AsTask();
 }
