@@ -44,7 +44,10 @@ public sealed class UiSignInTests
 
         using var next = await open.Client.GetAsync("/");
         next.StatusCode.Should().Be(HttpStatusCode.Redirect);
-        new Uri(host.Client.BaseAddress!, next.Headers.Location!).AbsolutePath.Should().Be("/login", "the cookie no longer signs the browser in");
+        var signIn = new Uri(host.Client.BaseAddress!, next.Headers.Location!);
+        signIn.AbsolutePath.Should().Be("/login", "the cookie no longer signs the browser in");
+        var page = await open.Client.GetStringAsync(signIn.PathAndQuery);
+        page.Should().Contain("You were signed out").And.Contain("suspended", "the sign-in page says why the session ended");
         using var fresh = new BrowserSession(host.Client.BaseAddress!);
         using var refused = await fresh.SignInAsync(tenant.AdminEmail, tenant.AdminPassword);
         refused.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
