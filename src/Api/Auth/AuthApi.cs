@@ -39,25 +39,33 @@ public static class AuthApi
             return errors.ToProblem();
         }
 
-        var invalid = Problems.From(Failure.InvalidCredentials,
-            "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.");
-        if (request.Password!.Length > PasswordHashing.MaxLength || request.Email!.Length > Validation.MaxEmailLength)
+        var outcome = await SignInAsync(grains, request.Email!, request.Password!);
+        return outcome.Succeeded ? TypedResults.Ok(Respond(outcome.Value!, tokens)) : Problems.From(outcome.Failure, outcome.Detail);
+    }
+
+    /// <summary>
+    /// The one sign-in path (API and web UI): length limits, a dummy hash for unknown e-mails (same time either way),
+    /// the user grain's password check, lockout and tenant rules, and the audit entries. Runs as the system caller.
+    /// </summary>
+    public static async Task<Outcome<SignIn>> SignInAsync(IGrainFactory grains, string email, string password)
+    {
+        const string invalid = "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.";
+        if (password.Length > PasswordHashing.MaxLength || email.Length > Validation.MaxEmailLength)
         {
-            return invalid;
+            return Outcome<SignIn>.Fail(Failure.InvalidCredentials, invalid);
         }
 
         Caller.System.Enter();
-        var login = await grains.GetGrain<IUserDirectoryGrain>("users").FindLoginAsync(request.Email);
+        var login = await grains.GetGrain<IUserDirectoryGrain>("users").FindLoginAsync(email);
         if (login is not { } found)
         {
-            PasswordHashing.VerifyAgainstDummy(request.Password);
+            PasswordHashing.VerifyAgainstDummy(password);
             await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).AppendAsync(
-                [new AuditDraft("auth.login_failed", "email", request.Email.Trim().ToLowerInvariant(), AuditOutcomes.Denied)]);
-            return invalid;
+                [new AuditDraft("auth.login_failed", "email", email.Trim().ToLowerInvariant(), AuditOutcomes.Denied)]);
+            return Outcome<SignIn>.Fail(Failure.InvalidCredentials, invalid);
         }
 
-        var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(found.TenantId, found.UserId)).SignInAsync(request.Password);
-        return outcome.Succeeded ? TypedResults.Ok(Respond(outcome.Value!, tokens)) : Problems.From(outcome.Failure, outcome.Detail);
+        return await grains.GetGrain<IUserGrain>(GrainKeys.User(found.TenantId, found.UserId)).SignInAsync(password);
     }
 
     private static async Task<IResult> RefreshAsync(RefreshRequest request, IGrainFactory grains, TokenIssuer tokens)

@@ -1,8 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
-using Shohayota.Grains.Interfaces.Audit;
+using Shohayota.Api.Auth;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Users;
-using Shohayota.Grains.Security;
 
 namespace Shohayota.Api.Web;
 
@@ -16,32 +15,17 @@ public sealed class UiSignIn(IGrainFactory grains, IHttpContextAccessor accessor
             return (false, "Enter your e-mail address and password.");
         }
 
-        const string invalid = "Wrong e-mail address or password. After repeated failures the account is locked for a while; try again later.";
-        if (password.Length > PasswordHashing.MaxLength || email.Length > Validation.MaxEmailLength)
-        {
-            return (false, invalid);
-        }
-
         var http = accessor.HttpContext!;
-        Caller.System.Enter();
         Caller.SetOrigin(http.Connection.RemoteIpAddress?.ToString(), http.Request.Headers.UserAgent.ToString(), http.TraceIdentifier);
         try
         {
-            var login = await grains.GetGrain<IUserDirectoryGrain>("users").FindLoginAsync(email);
-            if (login is not { } found)
-            {
-                PasswordHashing.VerifyAgainstDummy(password);
-                await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).AppendAsync(
-                    [new AuditDraft("auth.login_failed", "email", email.Trim().ToLowerInvariant(), AuditOutcomes.Denied)]);
-                return (false, invalid);
-            }
-
-            var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(found.TenantId, found.UserId)).SignInAsync(password);
+            var outcome = await AuthApi.SignInAsync(grains, email, password);
             if (!outcome.Succeeded)
             {
                 return (false, outcome.Failure switch
                 {
-                    Failure.InvalidCredentials => invalid,
+                    Failure.InvalidCredentials =>
+                        "Wrong e-mail address or password. After repeated failures the account is locked for a while; try again later.",
                     Failure.TenantSuspended => "Your organization's account is suspended. Contact your administrator or Shohayota support.",
                     Failure.TenantDeleted => "Your organization's account has been deleted.",
                     Failure.UserDisabled => "Your user account is disabled. Contact your organization's administrator.",
