@@ -2,10 +2,10 @@ using System.Globalization;
 using MudBlazor;
 using Shohayota.Grains.Interfaces.Quotas;
 
-namespace Shohayota.Api.Web.Admin;
+namespace Shohayota.Api.Web;
 
-/// <summary>How the super-admin console writes numbers, sizes, statuses and quota names.</summary>
-public static class AdminFormat
+/// <summary>How the web UI writes numbers, sizes, statuses and quota names, and colours usage.</summary>
+public static class UiFormat
 {
     private static readonly string[] Units = ["B", "KiB", "MiB", "GiB", "TiB"];
 
@@ -53,4 +53,11 @@ public static class AdminFormat
 
     /// <summary>"critical" from 95 %, "warning" from 80 % (the alert thresholds), else "ok".</summary>
     public static string UsageLevel(double percent) => percent >= 95 ? "critical" : percent >= 80 ? "warning" : "ok";
+
+    public static Color UsageColor(double percent) => UsageLevel(percent) switch
+    {
+        "critical" => Color.Error,
+        "warning" => Color.Warning,
+        _ => Color.Primary,
+    };
 }
