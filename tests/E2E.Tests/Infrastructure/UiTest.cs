@@ -1,0 +1,128 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace Shohayota.E2E.Tests.Infrastructure;
+
+/// <summary>
+/// A browser test: a fresh browser context (own cookies) and page on the shared server, the page's console errors
+/// collected, screenshots named after the test class, and the steps every flow needs (sign in, wait for the circuit).
+/// </summary>
+[Collection(UiCollection.Name)]
+public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private readonly ConcurrentQueue<string> _consoleErrors = new();
+    private readonly List<IBrowserContext> _contexts = [];
+    private int _screenshots;
+
+    protected UiServer Server => fixture.Server;
+
+    protected ITestOutputHelper Output => output;
+
+    /// <summary>The page of the test's first browser context.</summary>
+    protected IPage Page { get; private set; } = default!;
+
+    /// <summary>Errors the pages logged to their console and uncaught script errors.</summary>
+    protected IReadOnlyCollection<string> ConsoleErrors => _consoleErrors;
+
+    public async Task InitializeAsync() => Page = await NewPageAsync();
+
+    /// <summary>Another browser (context) with its own cookies: a second user signed in at the same time.</summary>
+    protected async Task<IPage> NewPageAsync()
+    {
+        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = Server.BaseAddress.ToString(),
+            ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
+            AcceptDownloads = true,
+            Locale = "en-US",
+            TimezoneId = "UTC",
+        });
+        context.SetDefaultTimeout((float)Timeout.TotalMilliseconds);
+        context.SetDefaultNavigationTimeout((float)Timeout.TotalMilliseconds);
+        _contexts.Add(context);
+        var page = await context.NewPageAsync();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                _consoleErrors.Enqueue($"{page.Url}: {message.Text}");
+            }
+        };
+        page.PageError += (_, error) => _consoleErrors.Enqueue($"{page.Url}: uncaught {error}");
+        return page;
+    }
+
+    /// <summary>Signs in through the sign-in page and waits until the browser has left it.</summary>
+    protected static async Task SignInAsync(IPage page, string email, string password)
+    {
+        await SubmitSignInAsync(page, email, password);
+        await page.WaitForURLAsync(url => !new Uri(url).AbsolutePath.StartsWith("/login", StringComparison.Ordinal));
+    }
+
+    /// <summary>Fills and submits the sign-in form (the outcome is the caller's to check).</summary>
+    protected static async Task SubmitSignInAsync(IPage page, string email, string password)
+    {
+        if (!new Uri(page.Url is "about:blank" ? "http://x/" : page.Url).AbsolutePath.StartsWith("/login", StringComparison.Ordinal))
+        {
+            await page.GotoAsync("/login");
+        }
+
+        await page.GetByLabel("E-mail address").FillAsync(email);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+    }
+
+    /// <summary>
+    /// Waits until the page's Blazor circuit has started (blazor.web.js defines <c>Blazor.disconnect</c> only then) and
+    /// the page's heading is rendered: before that, clicks on the prerendered markup do nothing.
+    /// </summary>
+    protected static async Task WaitForInteractiveAsync(IPage page)
+    {
+        await page.WaitForFunctionAsync("() => !!window.Blazor && typeof window.Blazor.disconnect === 'function'");
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+    }
+
+    /// <summary>Clicks until <paramref name="expected"/> shows: the first click may land before the circuit handles it.</summary>
+    protected static async Task ClickUntilVisibleAsync(ILocator target, ILocator expected)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await target.ClickAsync();
+            try
+            {
+                await expected.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible, Timeout = attempt < 5 ? 2_000 : 20_000 });
+                return;
+            }
+            catch (TimeoutException) when (attempt < 5)
+            {
+            }
+        }
+    }
+
+    /// <summary>Saves a screenshot of <paramref name="page"/> (default: the test's page) and prints where.</summary>
+    protected async Task ScreenshotAsync(string step, IPage? page = null, string? docsName = null, [CallerMemberName] string test = "")
+    {
+        var file = await Screenshots.SaveAsync(page ?? Page, Path.Combine(GetType().Name, test), $"{++_screenshots:00}-{step}", docsName);
+        output.WriteLine($"screenshot: {file}");
+    }
+
+    /// <summary>A path (with query) matcher for <c>WaitForURLAsync</c>.</summary>
+    protected static Regex PathIs(string path) => new($"^[^?#]*//[^/]+{Regex.Escape(path)}([?#].*)?$");
+
+    public async Task DisposeAsync()
+    {
+        foreach (var context in _contexts)
+        {
+            await context.DisposeAsync();
+        }
+
+        foreach (var error in _consoleErrors)
+        {
+            output.WriteLine($"console: {error}");
+        }
+    }
+}
