@@ -23,6 +23,7 @@ public sealed class UiServer : IAsyncDisposable
     private readonly TestDatabase _database;
     private readonly StreamWriter _log;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentDictionary<Guid, string> _tokens = new();
     private string? _superAdminToken;
     private bool _closed;
 
@@ -152,7 +153,11 @@ public sealed class UiServer : IAsyncDisposable
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!["accessToken"]!.GetValue<string>();
     }
 
-    /// <summary>A tenant of its own for one test, with its admin signed in over the API.</summary>
+    /// <summary>An access token of the tenant's admin (signed in over the API once per tenant).</summary>
+    public async Task<string> TokenAsync(TestTenant tenant) =>
+        _tokens.TryGetValue(tenant.Id, out var token) ? token : _tokens[tenant.Id] = await LoginAsync(tenant.AdminEmail, tenant.AdminPassword);
+
+    /// <summary>A tenant of its own for one test.</summary>
     public async Task<TestTenant> ProvisionTenantAsync(string plan = "pro")
     {
         var suffix = Guid.NewGuid().ToString("N")[..10];
@@ -169,14 +174,14 @@ public sealed class UiServer : IAsyncDisposable
         });
         await EnsureSuccessAsync(response);
         var id = Guid.Parse((await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>());
-        return new TestTenant(id, name, adminEmail, TenantAdminPassword, await LoginAsync(adminEmail, TenantAdminPassword));
+        return new TestTenant(id, name, adminEmail, TenantAdminPassword);
     }
 
     /// <summary>Creates a user of <paramref name="tenant"/> as its admin; returns the e-mail address.</summary>
     public async Task<string> CreateUserAsync(TestTenant tenant, string role, string password)
     {
         var email = $"{role.Replace('_', '-')}-{Guid.NewGuid().ToString("N")[..8]}@{tenant.AdminEmail.Split('@')[1]}";
-        using var response = await SendAsync(HttpMethod.Post, "/api/users", tenant.Token, new { email, name = "Member User", password, role });
+        using var response = await SendAsync(HttpMethod.Post, "/api/users", await TokenAsync(tenant), new { email, name = "Member User", password, role });
         await EnsureSuccessAsync(response);
         return email;
     }
@@ -283,5 +288,5 @@ public sealed class UiServer : IAsyncDisposable
     }
 }
 
-/// <summary>A tenant a test provisioned for itself: its admin's credentials and API token.</summary>
-public sealed record TestTenant(Guid Id, string Name, string AdminEmail, string AdminPassword, string Token);
+/// <summary>A tenant a test provisioned for itself, and its admin's credentials.</summary>
+public sealed record TestTenant(Guid Id, string Name, string AdminEmail, string AdminPassword);

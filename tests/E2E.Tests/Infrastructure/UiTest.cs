@@ -47,9 +47,10 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
         var page = await context.NewPageAsync();
         page.Console += (_, message) =>
         {
-            if (message.Type == "error")
+            // Chromium asks every site for /favicon.ico, which the server does not have: not an error of ours.
+            if (message.Type == "error" && !message.Location.Contains("/favicon.ico", StringComparison.Ordinal))
             {
-                _consoleErrors.Enqueue($"{page.Url}: {message.Text}");
+                _consoleErrors.Enqueue($"{page.Url}: {message.Text} ({message.Location})");
             }
         };
         page.PageError += (_, error) => _consoleErrors.Enqueue($"{page.Url}: uncaught {error}");
@@ -101,6 +102,27 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
             {
             }
         }
+    }
+
+    /// <summary>The open MudBlazor dialog.</summary>
+    protected static ILocator Dialog(IPage page) => page.GetByRole(AriaRole.Dialog);
+
+    /// <summary>A snackbar (MudBlazor's toast) that contains <paramref name="text"/>.</summary>
+    protected static ILocator Snackbar(IPage page, string text) => page.Locator(".mud-snackbar").Filter(new() { HasText = text });
+
+    /// <summary>A field by its visible label, exactly ("Name" is not "Admin name").</summary>
+    protected static ILocator Field(ILocator scope, string label) => scope.GetByLabel(label, new() { Exact = true });
+
+    /// <summary>A field of the page by its visible label, exactly.</summary>
+    protected static ILocator Field(IPage page, string label) => page.GetByLabel(label, new() { Exact = true });
+
+    /// <summary>Picks <paramref name="option"/> (case-insensitive) in the MudSelect labelled <paramref name="label"/>.</summary>
+    protected static async Task SelectAsync(IPage page, ILocator scope, string label, string option)
+    {
+        await Field(scope, label).ClickAsync();
+        await page.Locator(".mud-popover-open .mud-list-item")
+            .Filter(new() { HasTextRegex = new Regex($"^\\s*{Regex.Escape(option)}\\s*$", RegexOptions.IgnoreCase) })
+            .ClickAsync();
     }
 
     /// <summary>Saves a screenshot of <paramref name="page"/> (default: the test's page) and prints where.</summary>
