@@ -41,7 +41,7 @@ public sealed class CustomerExportTests(UiFixture fixture, ITestOutputHelper out
         await Page.WaitForURLAsync(PathIs("/settings"));
         var exportData = Page.GetByRole(AriaRole.Link, new() { Name = "Export Data" }).Or(Page.GetByRole(AriaRole.Button, new() { Name = "Export Data" }));
         var download = await Page.RunAndWaitForDownloadAsync(() => exportData.ClickAsync());
-        var file = Path.Combine(Screenshots.ArtifactDirectory, "..", "downloads", download.SuggestedFilename);
+        var file = Path.Combine(Screenshots.DownloadDirectory, download.SuggestedFilename);
         await download.SaveAsAsync(file);
         await ScreenshotAsync("settings", docsName: "settings");
 

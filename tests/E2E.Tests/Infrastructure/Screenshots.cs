@@ -12,6 +12,9 @@ public static class Screenshots
 
     public static string ArtifactDirectory { get; } = Path.Combine(Repository.Root, "tests", "E2E.Tests", "TestResults", "screenshots");
 
+    /// <summary>Where tests keep the files the browser downloaded.</summary>
+    public static string DownloadDirectory { get; } = Path.Combine(Repository.Root, "tests", "E2E.Tests", "TestResults", "downloads");
+
     /// <summary>Saves a full-page screenshot; returns where. <paramref name="docsName"/>: also the README's copy of that name.</summary>
     public static async Task<string> SaveAsync(IPage page, string test, string step, string? docsName = null)
     {
