@@ -13,7 +13,7 @@ namespace Shohayota.E2E.Tests.Infrastructure;
 [Collection(UiCollection.Name)]
 public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsyncLifetime
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private readonly ConcurrentQueue<string> _consoleErrors = new();
     private readonly List<IBrowserContext> _contexts = [];
     private int _screenshots;
@@ -87,18 +87,27 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
         await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
     }
 
-    /// <summary>Clicks until <paramref name="expected"/> shows: the first click may land before the circuit handles it.</summary>
+    /// <summary>
+    /// Clicks until <paramref name="expected"/> shows: a click that lands before the circuit handles it does nothing,
+    /// and once the expected dialog covers the page another click could not reach the target anyway.
+    /// </summary>
     protected static async Task ClickUntilVisibleAsync(ILocator target, ILocator expected)
     {
-        for (var attempt = 1; ; attempt++)
+        var deadline = DateTime.UtcNow + Timeout;
+        for (var wait = 1_000; ; wait = Math.Min(wait * 2, 8_000))
         {
-            await target.ClickAsync();
-            try
+            if (await expected.IsVisibleAsync())
             {
-                await expected.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible, Timeout = attempt < 5 ? 2_000 : 20_000 });
                 return;
             }
-            catch (TimeoutException) when (attempt < 5)
+
+            try
+            {
+                await target.ClickAsync(new LocatorClickOptions { Timeout = 5_000 });
+                await expected.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible, Timeout = wait });
+                return;
+            }
+            catch (TimeoutException) when (DateTime.UtcNow < deadline)
             {
             }
         }
@@ -121,7 +130,7 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
     {
         await Field(scope, label).ClickAsync();
         await page.Locator(".mud-popover-open .mud-list-item")
-            .Filter(new() { HasTextRegex = new Regex($"^\\s*{Regex.Escape(option)}\\s*$", RegexOptions.IgnoreCase) })
+            .Filter(new() { HasTextRegex = new Regex($"^\\s*{Regex.Escape(option)}\\b", RegexOptions.IgnoreCase) })
             .ClickAsync();
     }
 

@@ -32,7 +32,7 @@ public sealed class SuspensionTests(UiFixture fixture, ITestOutputHelper output)
         await ScreenshotAsync("signed-out");
     }
 
-    [Fact(Skip = "foundation: a full page load after the suspension ends the session (UiAuth) but RedirectToLogin drops the reason, so /login shows no message")]
+    [Fact(Skip = "foundation: a full page load after the suspension ends the session (UiAuth.ValidateAsync) but the cookie challenge's redirect to /login does not carry the reason, so no message")]
     public async Task ReloadingAPageAfterTheSuspensionSaysWhyTheSessionEnded()
     {
         var tenant = await Server.ProvisionTenantAsync();
