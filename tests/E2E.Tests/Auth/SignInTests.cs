@@ -54,6 +54,32 @@ public sealed class SignInTests(UiFixture fixture, ITestOutputHelper output) : U
     }
 
     [Fact]
+    public async Task DisabledUserIsToldTheAccountIsDisabled()
+    {
+        var tenant = await Server.ProvisionTenantAsync();
+        var member = await Server.CreateUserAsync(tenant, "member", "member-password");
+        await Server.DisableUserAsync(tenant, member);
+
+        await SubmitSignInAsync(Page, member.Email, member.Password);
+
+        await Assertions.Expect(Page.GetByTestId("login-message")).ToContainTextAsync("Your user account is disabled");
+        await Assertions.Expect(Page).ToHaveURLAsync(PathIs("/login"));
+    }
+
+    [Fact]
+    public async Task VisitorIsSentToSignInAndBackToThePageAsked()
+    {
+        var tenant = await Server.ProvisionTenantAsync();
+
+        await Page.GotoAsync("/denied");
+        await Page.WaitForURLAsync(PathIs("/login?returnUrl=%2Fdenied"));
+        await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
+
+        await Page.WaitForURLAsync(PathIs("/denied"));
+        await Assertions.Expect(Page.GetByTestId("signed-in-as")).ToHaveTextAsync(tenant.AdminEmail);
+    }
+
+    [Fact]
     public async Task SigningOutEndsTheSession()
     {
         var tenant = await Server.ProvisionTenantAsync();

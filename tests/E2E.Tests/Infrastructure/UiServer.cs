@@ -177,13 +177,20 @@ public sealed class UiServer : IAsyncDisposable
         return new TestTenant(id, name, adminEmail, TenantAdminPassword);
     }
 
-    /// <summary>Creates a user of <paramref name="tenant"/> as its admin; returns the e-mail address.</summary>
-    public async Task<string> CreateUserAsync(TestTenant tenant, string role, string password)
+    /// <summary>Creates a user of <paramref name="tenant"/> as its admin.</summary>
+    public async Task<TestUser> CreateUserAsync(TestTenant tenant, string role, string password)
     {
         var email = $"{role.Replace('_', '-')}-{Guid.NewGuid().ToString("N")[..8]}@{tenant.AdminEmail.Split('@')[1]}";
         using var response = await SendAsync(HttpMethod.Post, "/api/users", await TokenAsync(tenant), new { email, name = "Member User", password, role });
         await EnsureSuccessAsync(response);
-        return email;
+        var id = Guid.Parse((await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>());
+        return new TestUser(id, email, password);
+    }
+
+    public async Task DisableUserAsync(TestTenant tenant, TestUser user)
+    {
+        using var response = await SendAsync(HttpMethod.Post, $"/api/users/{user.Id}/disable", await TokenAsync(tenant));
+        await EnsureSuccessAsync(response);
     }
 
     public async Task SuspendAsync(Guid tenant, string reason)
@@ -290,3 +297,6 @@ public sealed class UiServer : IAsyncDisposable
 
 /// <summary>A tenant a test provisioned for itself, and its admin's credentials.</summary>
 public sealed record TestTenant(Guid Id, string Name, string AdminEmail, string AdminPassword);
+
+/// <summary>A user a test created in its tenant.</summary>
+public sealed record TestUser(Guid Id, string Email, string Password);

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
+using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
@@ -135,21 +135,45 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
     }
 
     /// <summary>Saves a screenshot of <paramref name="page"/> (default: the test's page) and prints where.</summary>
-    protected async Task ScreenshotAsync(string step, IPage? page = null, string? docsName = null, [CallerMemberName] string test = "")
+    protected async Task ScreenshotAsync(string step, IPage? page = null, string? docsName = null)
     {
-        var file = await Screenshots.SaveAsync(page ?? Page, Path.Combine(GetType().Name, test), $"{++_screenshots:00}-{step}", docsName);
+        var file = await Screenshots.SaveAsync(page ?? Page, TestDirectory, $"{++_screenshots:00}-{step}", docsName);
         output.WriteLine($"screenshot: {file}");
+    }
+
+    /// <summary>
+    /// <c>screenshots/{class}/{test}</c>. xunit 2 tells a test its name only through its output helper's private field;
+    /// without it the screenshots still land, under "test".
+    /// </summary>
+    private string TestDirectory
+    {
+        get
+        {
+            var test = output.GetType().GetField("test", BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(output) as ITest;
+            var name = test?.DisplayName is { } display ? display[(display.IndexOf(GetType().Name + ".", StringComparison.Ordinal) + GetType().Name.Length + 1)..] : "test";
+            return Path.Combine(GetType().Name, Regex.Replace(name, "[^A-Za-z0-9_.-]+", "_").Trim('_'));
+        }
     }
 
     /// <summary>A path (with query) matcher for <c>WaitForURLAsync</c>.</summary>
     protected static Regex PathIs(string path) => new($"^[^?#]*//[^/]+{Regex.Escape(path)}([?#].*)?$");
 
+    /// <summary>Ends with a screenshot of every page the test opened (what it showed when a test failed) and the server log's path.</summary>
     public async Task DisposeAsync()
     {
+        var last = 0;
         foreach (var context in _contexts)
         {
+            foreach (var page in context.Pages)
+            {
+                var file = await Screenshots.SaveAsync(page, TestDirectory, $"last-{++last}");
+                output.WriteLine($"last screen: {file}");
+            }
+
             await context.DisposeAsync();
         }
+
+        output.WriteLine($"server log: {Server.LogFile}");
 
         foreach (var error in _consoleErrors)
         {

@@ -16,7 +16,7 @@ public sealed class RoleAccessTests(UiFixture fixture, ITestOutputHelper output)
         var tenant = await Server.ProvisionTenantAsync();
         var member = await Server.CreateUserAsync(tenant, "member", MemberPassword);
 
-        await SignInAtAsync("/denied", member, MemberPassword);
+        await SignInAtAsync("/denied", member.Email, MemberPassword);
 
         await Assertions.Expect(Link("Customers")).ToBeVisibleAsync();
         foreach (var name in TenantAdminLinks.Concat(SuperAdminLinks))
@@ -67,10 +67,10 @@ public sealed class RoleAccessTests(UiFixture fixture, ITestOutputHelper output)
         var tenant = await Server.ProvisionTenantAsync();
         var member = await Server.CreateUserAsync(tenant, "member", MemberPassword);
 
-        await SignInAtAsync("/denied", member, MemberPassword);
+        await SignInAtAsync("/denied", member.Email, MemberPassword);
 
         await Assertions.Expect(Page.GetByTestId("no-access")).ToBeVisibleAsync();
-        await Assertions.Expect(Page.GetByTestId("signed-in-as")).ToHaveTextAsync(member);
+        await Assertions.Expect(Page.GetByTestId("signed-in-as")).ToHaveTextAsync(member.Email);
     }
 
     [Theory(Skip = Pending.AllPages)]
@@ -82,7 +82,7 @@ public sealed class RoleAccessTests(UiFixture fixture, ITestOutputHelper output)
     {
         var tenant = await Server.ProvisionTenantAsync();
         var member = await Server.CreateUserAsync(tenant, "member", MemberPassword);
-        await SignInAtAsync("/customers", member, MemberPassword);
+        await SignInAtAsync("/customers", member.Email, MemberPassword);
 
         await Page.GotoAsync(path);
 
