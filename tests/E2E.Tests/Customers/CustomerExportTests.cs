@@ -56,5 +56,6 @@ public sealed class CustomerExportTests(UiFixture fixture, ITestOutputHelper out
         var customers = exported["customers"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()).ToList();
         customers.Should().Equal(fromApi["customers"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()));
         customers.Should().ContainSingle().Which.Should().Be("Ada King");
+        ConsoleErrors.Should().BeEmpty();
     }
 }

@@ -41,5 +41,6 @@ public sealed class ProvisioningTests(UiFixture fixture, ITestOutputHelper outpu
         tenant["plan"]!.GetValue<string>().Should().Be("pro");
         tenant["status"]!.GetValue<string>().Should().Be("active");
         (await Server.LoginAsync($"admin@company-{suffix}.test", "secure_password")).Should().NotBeEmpty();
+        ConsoleErrors.Should().BeEmpty();
     }
 }
