@@ -1,0 +1,302 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Shohayota.TestSupport;
+
+namespace Shohayota.E2E.Tests.Infrastructure;
+
+/// <summary>
+/// The real server the browser talks to: <c>Shohayota.Api.dll</c> from the build output as a child process, on free
+/// ports, against a private PostgreSQL, with a bootstrapped super-admin. Tests set up what they do not test through its API.
+/// </summary>
+public sealed class UiServer : IAsyncDisposable
+{
+    public const string SuperAdminPassword = "e2e-super-admin-password";
+    public const string TenantAdminPassword = "tenant-admin-password";
+    private static readonly string SigningKey = Convert.ToBase64String("e2e-test-signing-key-0123456789-abcdefghij"u8.ToArray());
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+    private const int KeptLines = 300;
+    private readonly Process _process;
+    private readonly TestDatabase _database;
+    private readonly StreamWriter _log;
+    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentDictionary<Guid, string> _tokens = new();
+    private string? _superAdminToken;
+    private bool _closed;
+
+    private UiServer(Process process, TestDatabase database, int port, string superAdminEmail, string logFile)
+    {
+        _process = process;
+        SuperAdminEmail = superAdminEmail;
+        _database = database;
+        LogFile = logFile;
+        _log = new StreamWriter(logFile) { AutoFlush = true };
+        BaseAddress = new Uri($"http://127.0.0.1:{port}");
+        Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public Uri BaseAddress { get; }
+
+    public HttpClient Client { get; }
+
+    public string SuperAdminEmail { get; }
+
+    /// <summary>Everything the server printed.</summary>
+    public string LogFile { get; }
+
+    public static async Task<UiServer> StartAsync()
+    {
+        var database = await TestDatabase.StartAsync();
+        var port = TestDatabase.FreePort();
+        var data = Path.Combine(database.Directory, "node");
+        Directory.CreateDirectory(data);
+
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            // The build output holds Shohayota.Api.dll with its static web assets manifest (MudBlazor, blazor.web.js).
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Shohayota.Api.dll"));
+        foreach (var argument in new[]
+        {
+            $"--urls=http://127.0.0.1:{port}",
+            $"--ConnectionStrings:Shohayota={database.AppConnectionString}",
+            $"--ConnectionStrings:ShohayotaAdmin={database.AdminConnectionString}",
+            $"--Shohayota:DataDirectory={data}",
+            $"--Shohayota:Auth:SigningKey={SigningKey}",
+            $"--Shohayota:Cluster:ClusterId=e2e-{port}",
+            $"--Shohayota:Cluster:ServiceId=e2e-{port}",
+            $"--Shohayota:Cluster:SiloPort={TestDatabase.FreePort()}",
+            $"--Shohayota:Cluster:GatewayPort={TestDatabase.FreePort()}",
+            // Schedules stay off: no test waits on a backup or a retention purge.
+            "--Shohayota:Backups:Enabled=false",
+            "--Shohayota:Purge:Enabled=false",
+            "--Logging:LogLevel:Default=Warning",
+            "--Logging:LogLevel:Shohayota=Information",
+        })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var email = $"super-{Guid.NewGuid().ToString("N")[..8]}@e2e.test";
+        start.ArgumentList.Add($"--Shohayota:Bootstrap:SuperAdminEmail={email}");
+        start.ArgumentList.Add($"--Shohayota:Bootstrap:SuperAdminPassword={SuperAdminPassword}");
+        // Workstation GC: the server shares two cores with the browser and the test host.
+        start.Environment["DOTNET_gcServer"] = "0";
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment.Remove("ASPNETCORE_URLS");
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start Shohayota.Api.dll.");
+        var server = new UiServer(process, database, port, email, Path.Combine(database.Directory, "server.log"));
+        process.OutputDataReceived += (_, e) => server.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Kill();
+        try
+        {
+            await server.WaitUntilReadyAsync();
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+
+        return server;
+    }
+
+    private async Task WaitUntilReadyAsync()
+    {
+        var elapsed = Stopwatch.StartNew();
+        while (elapsed.Elapsed < StartTimeout)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The server exited with {_process.ExitCode} while starting:\n{Output()}");
+            }
+
+            try
+            {
+                using var response = await Client.GetAsync("/api/health");
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(250);
+        }
+
+        throw new TimeoutException($"The server was not ready after {StartTimeout}:\n{Output()}");
+    }
+
+    /// <summary>The last lines the server printed, for failure messages.</summary>
+    public string Output() => $"--- server (full output in {LogFile}) ---\n" + string.Join('\n', _output);
+
+    public async Task<string> SuperAdminTokenAsync() => _superAdminToken ??= await LoginAsync(SuperAdminEmail, SuperAdminPassword);
+
+    public async Task<string> LoginAsync(string email, string password)
+    {
+        using var response = await Client.PostAsJsonAsync("/api/auth/login", new { email, password });
+        await EnsureSuccessAsync(response);
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["accessToken"]!.GetValue<string>();
+    }
+
+    /// <summary>An access token of the tenant's admin (signed in over the API once per tenant).</summary>
+    public async Task<string> TokenAsync(TestTenant tenant) =>
+        _tokens.TryGetValue(tenant.Id, out var token) ? token : _tokens[tenant.Id] = await LoginAsync(tenant.AdminEmail, tenant.AdminPassword);
+
+    /// <summary>A tenant of its own for one test.</summary>
+    public async Task<TestTenant> ProvisionTenantAsync(string plan = "pro")
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..10];
+        var adminEmail = $"admin@tenant-{suffix}.test";
+        var name = $"Tenant {suffix}";
+        using var response = await SendAsync(HttpMethod.Post, "/api/admin/tenants/provision", await SuperAdminTokenAsync(), new
+        {
+            name,
+            contactEmail = $"contact@tenant-{suffix}.test",
+            adminName = "Admin User",
+            adminEmail,
+            adminPassword = TenantAdminPassword,
+            plan,
+        });
+        await EnsureSuccessAsync(response);
+        var id = Guid.Parse((await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>());
+        return new TestTenant(id, name, adminEmail, TenantAdminPassword);
+    }
+
+    /// <summary>Creates a user of <paramref name="tenant"/> as its admin.</summary>
+    public async Task<TestUser> CreateUserAsync(TestTenant tenant, string role, string password)
+    {
+        var email = $"{role.Replace('_', '-')}-{Guid.NewGuid().ToString("N")[..8]}@{tenant.AdminEmail.Split('@')[1]}";
+        using var response = await SendAsync(HttpMethod.Post, "/api/users", await TokenAsync(tenant), new { email, name = "Member User", password, role });
+        await EnsureSuccessAsync(response);
+        var id = Guid.Parse((await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>());
+        return new TestUser(id, email, password);
+    }
+
+    public async Task DisableUserAsync(TestTenant tenant, TestUser user)
+    {
+        using var response = await SendAsync(HttpMethod.Post, $"/api/users/{user.Id}/disable", await TokenAsync(tenant));
+        await EnsureSuccessAsync(response);
+    }
+
+    public async Task SuspendAsync(Guid tenant, string reason)
+    {
+        using var response = await SendAsync(HttpMethod.Post, $"/api/admin/tenants/{tenant}/suspend", await SuperAdminTokenAsync(), new { reason });
+        await EnsureSuccessAsync(response);
+    }
+
+    /// <summary>GET /api/admin/tenants/{id} as the super-admin: the tenant as the API reports it.</summary>
+    public async Task<JsonObject> GetTenantAsync(Guid tenant)
+    {
+        using var response = await SendAsync(HttpMethod.Get, $"/api/admin/tenants/{tenant}", await SuperAdminTokenAsync());
+        await EnsureSuccessAsync(response);
+        return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+    }
+
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? token, object? body = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body);
+        }
+
+        return await Client.SendAsync(request);
+    }
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException(
+                $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        Kill();
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+        lock (_log)
+        {
+            _closed = true;
+            _log.Dispose();
+        }
+
+        await _database.DisposeAsync();
+    }
+
+    private void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_log)
+        {
+            if (!_closed)
+            {
+                _log.WriteLine(line);
+            }
+        }
+
+        _output.Enqueue(line);
+        while (_output.Count > KeptLines && _output.TryDequeue(out _))
+        {
+        }
+    }
+
+    private static string DotnetHost()
+    {
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(host) && File.Exists(host))
+        {
+            return host;
+        }
+
+        var current = Environment.ProcessPath;
+        return current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
+    }
+}
+
+/// <summary>A tenant a test provisioned for itself, and its admin's credentials.</summary>
+public sealed record TestTenant(Guid Id, string Name, string AdminEmail, string AdminPassword);
+
+/// <summary>A user a test created in its tenant.</summary>
+public sealed record TestUser(Guid Id, string Email, string Password);

@@ -1,0 +1,183 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace Shohayota.E2E.Tests.Infrastructure;
+
+/// <summary>
+/// A browser test: a fresh browser context (own cookies) and page on the shared server, the page's console errors
+/// collected, screenshots named after the test class, and the steps every flow needs (sign in, wait for the circuit).
+/// </summary>
+[Collection(UiCollection.Name)]
+public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private readonly ConcurrentQueue<string> _consoleErrors = new();
+    private readonly List<IBrowserContext> _contexts = [];
+    private int _screenshots;
+
+    protected UiServer Server => fixture.Server;
+
+    protected ITestOutputHelper Output => output;
+
+    /// <summary>The page of the test's first browser context.</summary>
+    protected IPage Page { get; private set; } = default!;
+
+    /// <summary>Errors the pages logged to their console and uncaught script errors.</summary>
+    protected IReadOnlyCollection<string> ConsoleErrors => _consoleErrors;
+
+    public async Task InitializeAsync() => Page = await NewPageAsync();
+
+    /// <summary>Another browser (context) with its own cookies: a second user signed in at the same time.</summary>
+    protected async Task<IPage> NewPageAsync()
+    {
+        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = Server.BaseAddress.ToString(),
+            ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
+            AcceptDownloads = true,
+            Locale = "en-US",
+            TimezoneId = "UTC",
+        });
+        context.SetDefaultTimeout((float)Timeout.TotalMilliseconds);
+        context.SetDefaultNavigationTimeout((float)Timeout.TotalMilliseconds);
+        _contexts.Add(context);
+        var page = await context.NewPageAsync();
+        page.Console += (_, message) =>
+        {
+            // Chromium asks every site for /favicon.ico, which the server does not have: not an error of ours.
+            if (message.Type == "error" && !message.Location.Contains("/favicon.ico", StringComparison.Ordinal))
+            {
+                _consoleErrors.Enqueue($"{page.Url}: {message.Text} ({message.Location})");
+            }
+        };
+        page.PageError += (_, error) => _consoleErrors.Enqueue($"{page.Url}: uncaught {error}");
+        return page;
+    }
+
+    /// <summary>Signs in through the sign-in page and waits until the browser has left it.</summary>
+    protected static async Task SignInAsync(IPage page, string email, string password)
+    {
+        await SubmitSignInAsync(page, email, password);
+        await page.WaitForURLAsync(url => !new Uri(url).AbsolutePath.StartsWith("/login", StringComparison.Ordinal));
+    }
+
+    /// <summary>Fills and submits the sign-in form (the outcome is the caller's to check).</summary>
+    protected static async Task SubmitSignInAsync(IPage page, string email, string password)
+    {
+        if (!new Uri(page.Url is "about:blank" ? "http://x/" : page.Url).AbsolutePath.StartsWith("/login", StringComparison.Ordinal))
+        {
+            await page.GotoAsync("/login");
+        }
+
+        await page.GetByLabel("E-mail address").FillAsync(email);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+    }
+
+    /// <summary>
+    /// Waits until the page's Blazor circuit has started (blazor.web.js defines <c>Blazor.disconnect</c> only then) and
+    /// the page's heading is rendered: before that, clicks on the prerendered markup do nothing.
+    /// </summary>
+    protected static async Task WaitForInteractiveAsync(IPage page)
+    {
+        await page.WaitForFunctionAsync("() => !!window.Blazor && typeof window.Blazor.disconnect === 'function'");
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+    }
+
+    /// <summary>
+    /// Clicks until <paramref name="expected"/> shows: a click that lands before the circuit handles it does nothing,
+    /// and once the expected dialog covers the page another click could not reach the target anyway.
+    /// </summary>
+    protected static async Task ClickUntilVisibleAsync(ILocator target, ILocator expected)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        for (var wait = 1_000; ; wait = Math.Min(wait * 2, 8_000))
+        {
+            if (await expected.IsVisibleAsync())
+            {
+                return;
+            }
+
+            try
+            {
+                await target.ClickAsync(new LocatorClickOptions { Timeout = 5_000 });
+                await expected.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible, Timeout = wait });
+                return;
+            }
+            catch (TimeoutException) when (DateTime.UtcNow < deadline)
+            {
+            }
+        }
+    }
+
+    /// <summary>The open MudBlazor dialog.</summary>
+    protected static ILocator Dialog(IPage page) => page.GetByRole(AriaRole.Dialog);
+
+    /// <summary>A snackbar (MudBlazor's toast) that contains <paramref name="text"/>.</summary>
+    protected static ILocator Snackbar(IPage page, string text) => page.Locator(".mud-snackbar").Filter(new() { HasText = text });
+
+    /// <summary>A field by its visible label, exactly ("Name" is not "Admin name").</summary>
+    protected static ILocator Field(ILocator scope, string label) => scope.GetByLabel(label, new() { Exact = true });
+
+    /// <summary>A field of the page by its visible label, exactly.</summary>
+    protected static ILocator Field(IPage page, string label) => page.GetByLabel(label, new() { Exact = true });
+
+    /// <summary>Picks <paramref name="option"/> (case-insensitive) in the MudSelect labelled <paramref name="label"/>.</summary>
+    protected static async Task SelectAsync(IPage page, ILocator scope, string label, string option)
+    {
+        await Field(scope, label).ClickAsync();
+        await page.Locator(".mud-popover-open .mud-list-item")
+            .Filter(new() { HasTextRegex = new Regex($"^\\s*{Regex.Escape(option)}\\b", RegexOptions.IgnoreCase) })
+            .ClickAsync();
+    }
+
+    /// <summary>Saves a screenshot of <paramref name="page"/> (default: the test's page) and prints where.</summary>
+    protected async Task ScreenshotAsync(string step, IPage? page = null, string? docsName = null)
+    {
+        var file = await Screenshots.SaveAsync(page ?? Page, TestDirectory, $"{++_screenshots:00}-{step}", docsName);
+        output.WriteLine($"screenshot: {file}");
+    }
+
+    /// <summary>
+    /// <c>screenshots/{class}/{test}</c>. xunit 2 tells a test its name only through its output helper's private field;
+    /// without it the screenshots still land, under "test".
+    /// </summary>
+    private string TestDirectory
+    {
+        get
+        {
+            var test = output.GetType().GetField("test", BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(output) as ITest;
+            var name = test?.DisplayName is { } display ? display[(display.IndexOf(GetType().Name + ".", StringComparison.Ordinal) + GetType().Name.Length + 1)..] : "test";
+            return Path.Combine(GetType().Name, Regex.Replace(name, "[^A-Za-z0-9_.-]+", "_").Trim('_'));
+        }
+    }
+
+    /// <summary>A path (with query) matcher for <c>WaitForURLAsync</c>.</summary>
+    protected static Regex PathIs(string path) => new($"^[^?#]*//[^/]+{Regex.Escape(path)}([?#].*)?$");
+
+    /// <summary>Ends with a screenshot of every page the test opened (what it showed when a test failed) and the server log's path.</summary>
+    public async Task DisposeAsync()
+    {
+        var last = 0;
+        foreach (var context in _contexts)
+        {
+            foreach (var page in context.Pages)
+            {
+                var file = await Screenshots.SaveAsync(page, TestDirectory, $"last-{++last}");
+                output.WriteLine($"last screen: {file}");
+            }
+
+            await context.DisposeAsync();
+        }
+
+        output.WriteLine($"server log: {Server.LogFile}");
+
+        foreach (var error in _consoleErrors)
+        {
+            output.WriteLine($"console: {error}");
+        }
+    }
+}

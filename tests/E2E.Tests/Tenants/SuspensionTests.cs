@@ -1,0 +1,49 @@
+using Microsoft.Playwright;
+using Shohayota.E2E.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Shohayota.E2E.Tests.Tenants;
+
+public sealed class SuspensionTests(UiFixture fixture, ITestOutputHelper output) : UiTest(fixture, output)
+{
+    [Fact(Skip = Pending.AdminPages)]
+    public async Task SuspendingATenantEndsItsAdminsOpenSession()
+    {
+        var tenant = await Server.ProvisionTenantAsync();
+        await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
+        await Page.WaitForURLAsync(PathIs("/customers"));
+        await WaitForInteractiveAsync(Page);
+        var superAdmin = await NewPageAsync();
+        await superAdmin.GotoAsync($"/login?returnUrl={Uri.EscapeDataString($"/admin/tenants/{tenant.Id}")}");
+        await SignInAsync(superAdmin, Server.SuperAdminEmail, UiServer.SuperAdminPassword);
+        await Assertions.Expect(superAdmin.GetByTestId("tenant-status")).ToHaveTextAsync("active");
+        await WaitForInteractiveAsync(superAdmin);
+
+        await ClickUntilVisibleAsync(superAdmin.GetByRole(AriaRole.Button, new() { Name = "Suspend", Exact = true }), Dialog(superAdmin));
+        await Field(Dialog(superAdmin), "Reason").FillAsync("unpaid invoices");
+        await Dialog(superAdmin).GetByRole(AriaRole.Button, new() { Name = "Suspend tenant" }).ClickAsync();
+
+        await Assertions.Expect(superAdmin.GetByTestId("tenant-status")).ToHaveTextAsync("suspended");
+        await ScreenshotAsync("suspended-tenant", superAdmin, docsName: "tenant-detail");
+        (await Server.GetTenantAsync(tenant.Id))["status"]!.GetValue<string>().Should().Be("suspended");
+        await Page.GetByRole(AriaRole.Link, new() { Name = "Users", Exact = true }).ClickAsync();
+        await Page.WaitForURLAsync(PathIs("/login"));
+        await Assertions.Expect(Page.GetByTestId("login-message")).ToContainTextAsync("suspended");
+        await ScreenshotAsync("signed-out");
+    }
+
+    [Fact(Skip = "foundation: a full page load after the suspension ends the session (UiAuth.ValidateAsync) but the cookie challenge's redirect to /login does not carry the reason, so no message")]
+    public async Task ReloadingAPageAfterTheSuspensionSaysWhyTheSessionEnded()
+    {
+        var tenant = await Server.ProvisionTenantAsync();
+        await Page.GotoAsync("/login?returnUrl=%2Fdenied");
+        await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
+        await Page.WaitForURLAsync(PathIs("/denied"));
+
+        await Server.SuspendAsync(tenant.Id, "unpaid invoices");
+        await Page.ReloadAsync();
+
+        await Page.WaitForURLAsync(PathIs("/login"));
+        await Assertions.Expect(Page.GetByTestId("login-message")).ToContainTextAsync("suspended");
+    }
+}
