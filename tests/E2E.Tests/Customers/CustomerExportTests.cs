@@ -7,7 +7,7 @@ namespace Shohayota.E2E.Tests.Customers;
 
 public sealed class CustomerExportTests(UiFixture fixture, ITestOutputHelper output) : UiTest(fixture, output)
 {
-    [Fact(Skip = Pending.TenantPages)]
+    [Fact]
     public async Task TenantAdminCreatesAndEditsACustomerThenExportsTheTenant()
     {
         var tenant = await Server.ProvisionTenantAsync();

@@ -6,7 +6,7 @@ namespace Shohayota.E2E.Tests.Tenants;
 
 public sealed class ProvisioningTests(UiFixture fixture, ITestOutputHelper output) : UiTest(fixture, output)
 {
-    [Fact(Skip = Pending.AdminPages)]
+    [Fact]
     public async Task SuperAdminProvisionsATenantFromTheSuperAdminPage()
     {
         var suffix = Guid.NewGuid().ToString("N")[..8];
