@@ -20,6 +20,9 @@ public static class WebExtensions
     {
         // Serves MudBlazor's and the framework's files from the build output too (tests run it outside Development).
         builder.WebHost.UseStaticWebAssets();
+        // Not the framework's hot-reload support for a build's files: its catch-all route would answer a wrong method
+        // on an API path with 404 instead of 405. Our static files change only with a build.
+        builder.Configuration["ReloadStaticAssetsAtRuntime"] ??= "false";
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
         builder.Services.AddCascadingAuthenticationState();
@@ -82,7 +85,9 @@ public static class WebExtensions
         app.UseAntiforgery();
         app.MapUiAccount();
         app.MapUiDownloads();
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        // Every page and the circuit's hub (/_blazor) need a signed-in browser; the sign-in page opts out.
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode()
+            .RequireAuthorization(p => p.AddAuthenticationSchemes(UiAuth.CookieScheme).RequireAuthenticatedUser());
         return app;
     }
 }

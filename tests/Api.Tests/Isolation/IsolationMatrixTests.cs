@@ -28,6 +28,9 @@ public sealed class IsolationMatrixTests
 
         /// <summary>Reads one tenant's data; a foreign <c>?tenantId=</c> must be refused.</summary>
         TenantQuery,
+
+        /// <summary>The web UI (cookie only, no bearer token): checked by <see cref="EveryUiRouteNeedsTheCookieAndItsRole"/>.</summary>
+        Ui,
     }
 
     // A new route without an entry here fails RouteTableHasAMatrixEntryForEveryRoute.
@@ -87,7 +90,7 @@ public sealed class IsolationMatrixTests
         var bMember = await host.AddUserAsync(b);
         var foreignUsers = new[] { Id(b.Admin), Id(bMember) };
         var before = await SnapshotAsync(host, b.Id);
-        var routes = Routes(host).Select(r => (Route: r, Kind: Classify(r)!.Value)).ToList();
+        var routes = Routes(host).Select(r => (Route: r, Kind: Classify(r)!.Value)).Where(r => r.Kind != Kind.Ui).ToList();
         var roles = new[] { ("tenant_admin", a.Admin.AccessToken), ("member", aMember.AccessToken) };
         var attempts = 0;
         var leaks = new ConcurrentBag<string>();
@@ -187,7 +190,49 @@ public sealed class IsolationMatrixTests
     private static Kind? Classify((string Method, string Pattern) route) =>
         Matrix.TryGetValue($"{route.Method} {route.Pattern}", out var kind) ? kind
         : route.Pattern.StartsWith("/api/admin/", StringComparison.Ordinal) ? Kind.SuperAdminOnly
+        : !route.Pattern.StartsWith("/api/", StringComparison.Ordinal) && route.Pattern != "/metrics" ? Kind.Ui
         : null;
+
+    /// <summary>What the web UI may serve without a signed-in user: the sign-in page, the framework's redirect helper, files.</summary>
+    private static readonly HashSet<string> AnonymousUi = new(StringComparer.Ordinal) { "/login", "/_framework/opaque-redirect" };
+
+    /// <summary>Pages of one role only (the rest of the UI is for any signed-in user, the grains deciding what each may do).</summary>
+    private static readonly Dictionary<string, string> UiRoles = new(StringComparer.Ordinal)
+    {
+        ["/admin/"] = Grains.Interfaces.Common.Roles.SuperAdmin,
+        ["/users"] = Grains.Interfaces.Common.Roles.TenantAdmin,
+        ["/settings"] = Grains.Interfaces.Common.Roles.TenantAdmin,
+        ["/audit"] = Grains.Interfaces.Common.Roles.TenantAdmin,
+    };
+
+    [Fact]
+    public async Task EveryUiRouteNeedsTheCookieAndItsRole()
+    {
+        var host = await ApiHost.SharedAsync();
+        var endpoints = host.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => Classify(("GET", "/" + e.RoutePattern.RawText!.Trim('/'))) == Kind.Ui)
+            .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.StaticAssets.StaticAssetDescriptor>() is null)
+            .ToList();
+
+        endpoints.Should().Contain(e => e.RoutePattern.RawText == "/customers", "the UI's pages are in the route table");
+        endpoints.Should().NotContain(e => e.RoutePattern.RawText!.Contains("**", StringComparison.Ordinal),
+            "no catch-all: a wrong method on an API path must stay 405");
+        endpoints.Should().AllSatisfy(e =>
+        {
+            var path = "/" + e.RoutePattern.RawText!.Trim('/');
+            var rules = e.Metadata.GetOrderedMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>();
+            if (AnonymousUi.Contains(path))
+            {
+                return;
+            }
+
+            rules.Should().NotBeEmpty("{0} must require a signed-in user", path);
+            if (UiRoles.FirstOrDefault(r => path.StartsWith(r.Key, StringComparison.Ordinal)) is { Key: not null } only)
+            {
+                rules.Select(r => r.Roles).Should().Contain(only.Value, "{0} is for {1} only", path, only.Value);
+            }
+        });
+    }
 
     private static string Fill(string pattern, string id) =>
         System.Text.RegularExpressions.Regex.Replace(pattern, @"\{[^}]+\}", id);
