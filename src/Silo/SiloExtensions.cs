@@ -48,6 +48,7 @@ public static class SiloExtensions
             }
         }
 
+        silo.Services.AddShohayotaExceptionSerialization();
         silo.UseSystemTextJsonGrainStorageSerializer();
         silo.AddAdoNetGrainStorage(StorageName, o =>
         {
@@ -67,4 +68,12 @@ public static class SiloExtensions
         silo.Services.AddHostedService<BackgroundWorkStarter>();
         return silo;
     }
+
+    /// <summary>
+    /// Database exceptions cross silos (and reach a client-mode front end) as what they are: Orleans serializes only
+    /// exceptions of the namespaces it is told about, and any other one, even as an inner exception, turns the reply
+    /// into a CodecNotFoundException, a 500 instead of the 503 an unavailable database answers.
+    /// </summary>
+    public static IServiceCollection AddShohayotaExceptionSerialization(this IServiceCollection services) =>
+        services.Configure<Orleans.Serialization.ExceptionSerializationOptions>(o => o.SupportedNamespacePrefixes.Add("Npgsql"));
 }

@@ -22,6 +22,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         _connectionString = (await TestDatabase.SharedAsync()).AppConnectionString;
         var builder = new TestClusterBuilder(2);
         builder.AddSiloBuilderConfigurator<Configurator>();
+        builder.AddClientBuilderConfigurator<ClientConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }
@@ -58,6 +59,13 @@ public sealed class ClusterFixture : IAsyncLifetime
             .PostConfigure<BackupOptions>(o => o.Enabled = false)
             .PostConfigure<PurgeOptions>(o => o.Enabled = false);
     }
+}
+
+/// <summary>The test's client is configured like a client-mode front end.</summary>
+internal sealed class ClientConfigurator : IClientBuilderConfigurator
+{
+    public void Configure(Microsoft.Extensions.Configuration.IConfiguration configuration, IClientBuilder clientBuilder) =>
+        clientBuilder.Services.AddShohayotaExceptionSerialization();
 }
 
 [CollectionDefinition(Name)]

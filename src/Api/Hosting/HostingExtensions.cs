@@ -50,6 +50,7 @@ public static class HostingExtensions
                     o.ConnectionString = connectionString;
                 });
                 client.UseClusterTls(builder.Configuration);
+                client.Services.AddShohayotaExceptionSerialization();
             });
         }
         else

@@ -1,0 +1,38 @@
+using Npgsql;
+using Shohayota.Grains.Tests;
+
+// Outside the Shohayota namespace on purpose: the tenant-isolation filter checks calls through our own interfaces only.
+namespace TestGrains.ExceptionTransport;
+
+public interface IFailingGrain : IGrainWithStringKey
+{
+    Task FailAsync(bool asInnerException);
+}
+
+/// <summary>Throws what a grain's database work can throw when a connection is misused or lost.</summary>
+public sealed class FailingGrain : Grain, IFailingGrain
+{
+    public Task FailAsync(bool asInnerException)
+    {
+        var database = new NpgsqlOperationInProgressException(new NpgsqlCommand("SELECT 1"));
+        throw asInnerException ? new InvalidOperationException("Activation failed.", database) : database;
+    }
+}
+
+[Collection(ClusterCollection.Name)]
+public sealed class ExceptionTransportTests(ClusterFixture fixture)
+{
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ADatabaseExceptionReachesTheCallerAsItselfNotAsACodecFailure(bool asInnerException)
+    {
+        var call = () => fixture.Grains.GetGrain<IFailingGrain>($"failing/{Guid.NewGuid():N}").FailAsync(asInnerException);
+
+        var thrown = (await call.Should().ThrowAsync<Exception>()).Which;
+
+        thrown.Should().NotBeOfType<Orleans.Serialization.CodecNotFoundException>();
+        var database = asInnerException ? thrown.InnerException : thrown;
+        database.Should().BeAssignableTo<NpgsqlException>("the front end answers database failures with 503, anything else with 500");
+    }
+}
