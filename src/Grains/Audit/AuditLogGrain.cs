@@ -186,45 +186,55 @@ public sealed class AuditLogGrain(
         try
         {
             await using var transaction = await database.BeginAsync(_tenantId);
-            for (var i = 0; i < batch.Count; i++)
+            // As a rule the whole batch goes in one round trip. If the database refuses one of its changes (a constraint,
+            // bad data), that round trip is rolled back and the batch goes again change by change, each in a savepoint of
+            // its own: only the refused change is left out, and the chain continues from the last change that stood.
+            var atOnce = false;
+            await using (var commands = new NpgsqlBatch(transaction.Connection))
             {
-                var item = batch[i];
-                var now = time.Now();
-                var written = new List<AuditEntry>(item.Drafts.Count);
-                var itemSeq = seq;
-                var itemHead = head;
-                foreach (var draft in item.Drafts)
+                commands.BatchCommands.Add(new NpgsqlBatchCommand("SAVEPOINT batch"));
+                var chained = new List<(List<AuditEntry> Entries, long Seq, byte[] Head)>(batch.Count);
+                var (runSeq, runHead) = (seq, head);
+                foreach (var item in batch)
                 {
-                    var entry = new AuditEntry(Guid.NewGuid(), _tenantId, ++itemSeq, now, item.Actor, draft.Action, draft.TargetType, draft.TargetId,
-                        draft.Outcome, item.Ip, item.UserAgent, item.RequestId, draft.Details, itemHead, []);
-                    entry = entry with { Hash = AuditChain.Hash(entry, itemHead) };
-                    itemHead = entry.Hash;
-                    written.Add(entry);
+                    var link = Chain(item, runSeq, runHead);
+                    (runSeq, runHead) = (link.Seq, link.Head);
+                    chained.Add(link);
+                    AddChange(commands, item, link.Entries);
                 }
 
+                try
+                {
+                    await commands.ExecuteNonQueryAsync();
+                    for (var i = 0; i < batch.Count; i++)
+                    {
+                        results[i] = new ChangeResult(true, null, null, chained[i].Entries);
+                    }
+
+                    (seq, head, atOnce) = (runSeq, runHead, true);
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "audit_logs_pkey")
+                {
+                    throw new ChainMovedException();
+                }
+                catch (PostgresException e) when (IsRefusal(e))
+                {
+                    await transaction.ExecuteAsync("ROLLBACK TO SAVEPOINT batch");
+                }
+            }
+
+            for (var i = 0; !atOnce && i < batch.Count; i++)
+            {
+                var link = Chain(batch[i], seq, head);
                 await using var commands = new NpgsqlBatch(transaction.Connection);
                 commands.BatchCommands.Add(new NpgsqlBatchCommand("SAVEPOINT change"));
-                foreach (var statement in item.Statements)
-                {
-                    commands.BatchCommands.Add(Command(statement.Sql, statement.Parameters));
-                }
-
-                foreach (var e in written)
-                {
-                    commands.BatchCommands.Add(Command(InsertEntry,
-                    [
-                        e.TenantId, e.Seq, e.Id, e.At, e.Actor.Id, e.Actor.Email, e.Actor.Role, e.Action, e.TargetType, e.TargetId,
-                        e.Outcome, e.Ip, e.UserAgent, e.RequestId, e.Details, e.PrevHash, e.Hash,
-                    ]));
-                }
-
+                AddChange(commands, batch[i], link.Entries);
                 commands.BatchCommands.Add(new NpgsqlBatchCommand("RELEASE SAVEPOINT change"));
                 try
                 {
                     await commands.ExecuteNonQueryAsync();
-                    seq = itemSeq;
-                    head = itemHead;
-                    results[i] = new ChangeResult(true, null, null, written);
+                    (seq, head) = (link.Seq, link.Head);
+                    results[i] = new ChangeResult(true, null, null, link.Entries);
                 }
                 catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "audit_logs_pkey")
                 {
@@ -284,6 +294,41 @@ public sealed class AuditLogGrain(
 
         await transaction.CommitAsync();
         return new ChangeResult(true, null, null, []);
+    }
+
+    /// <summary>A change's entries, chained after <paramref name="seq"/> and <paramref name="head"/>; the new seq and head.</summary>
+    private (List<AuditEntry> Entries, long Seq, byte[] Head) Chain(Pending item, long seq, byte[] head)
+    {
+        var now = time.Now();
+        var entries = new List<AuditEntry>(item.Drafts.Count);
+        foreach (var draft in item.Drafts)
+        {
+            var entry = new AuditEntry(Guid.NewGuid(), _tenantId, ++seq, now, item.Actor, draft.Action, draft.TargetType, draft.TargetId,
+                draft.Outcome, item.Ip, item.UserAgent, item.RequestId, draft.Details, head, []);
+            entry = entry with { Hash = AuditChain.Hash(entry, head) };
+            head = entry.Hash;
+            entries.Add(entry);
+        }
+
+        return (entries, seq, head);
+    }
+
+    /// <summary>A change's own statements, then its entries.</summary>
+    private static void AddChange(NpgsqlBatch commands, Pending item, List<AuditEntry> entries)
+    {
+        foreach (var statement in item.Statements)
+        {
+            commands.BatchCommands.Add(Command(statement.Sql, statement.Parameters));
+        }
+
+        foreach (var e in entries)
+        {
+            commands.BatchCommands.Add(Command(InsertEntry,
+            [
+                e.TenantId, e.Seq, e.Id, e.At, e.Actor.Id, e.Actor.Email, e.Actor.Role, e.Action, e.TargetType, e.TargetId,
+                e.Outcome, e.Ip, e.UserAgent, e.RequestId, e.Details, e.PrevHash, e.Hash,
+            ]));
+        }
     }
 
     // Refusals of one change (constraints, RLS, bad data) roll back to its savepoint; outages fail the batch.

@@ -30,6 +30,31 @@ public sealed class AuditLogTests
     }
 
     [Fact]
+    public async Task RefusedWritesAmongConcurrentOnesLeaveOnlyTheCommittedEntriesAndAGapFreeChain()
+    {
+        var host = await ApiHost.SharedAsync();
+        var a = await host.ProvisionTenantAsync();
+        var b = await host.ProvisionTenantAsync();
+        var foreignOwner = b.Admin.Body["user"]!["id"]!.GetValue<string>();
+
+        // Every fifth create names another tenant's user as owner: the database refuses it inside a batch of good ones.
+        var creates = await Task.WhenAll(Enumerable.Range(0, 100).Select(async i =>
+        {
+            object body = i % 5 == 0 ? new { name = $"r{i}", ownerUserId = foreignOwner } : new { name = $"r{i}" };
+            using var response = await host.SendAsync(HttpMethod.Post, "/api/customers", a.Admin.AccessToken, body);
+            return (i, response.StatusCode, (await response.JsonAsync())["id"]?.GetValue<string>());
+        }));
+
+        creates.Where(c => c.i % 5 == 0).Should().AllSatisfy(c => c.StatusCode.Should().Be(HttpStatusCode.BadRequest));
+        creates.Where(c => c.i % 5 != 0).Should().AllSatisfy(c => c.StatusCode.Should().Be(HttpStatusCode.Created));
+        var entries = await AllEntriesAsync(host, a.Admin.AccessToken, "customer.created");
+        entries.Select(e => e["target"]!["id"]!.GetValue<string>()).Should().BeEquivalentTo(creates.Where(c => c.i % 5 != 0).Select(c => c.Item3));
+        var seqs = (await AllEntriesAsync(host, a.Admin.AccessToken, null)).Select(e => e["seq"]!.GetValue<long>()).Order().ToList();
+        seqs.Should().Equal(Enumerable.Range(1, seqs.Count).Select(i => (long)i));
+        (await VerifyAsync(host, a.Admin.AccessToken, null))["valid"]!.GetValue<bool>().Should().BeTrue();
+    }
+
+    [Fact]
     public async Task AFailedWriteLeavesNoSuccessEntry()
     {
         var host = await ApiHost.SharedAsync();
