@@ -8,12 +8,14 @@ namespace Shohayota.Api.Web;
 /// the tenant is suspended or deleted or the user disabled, the page falls back to the sign-in page even if the user
 /// does nothing. (Every action is admitted anyway; this covers the idle page still showing data.)
 /// </summary>
-public sealed class UiRevalidation(ILoggerFactory loggers, IServiceScopeFactory scopes)
+public sealed class UiRevalidation(ILoggerFactory loggers, IServiceScopeFactory scopes, IConfiguration configuration)
     : RevalidatingServerAuthenticationStateProvider(loggers)
 {
-    public static TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(1);
+    public const string IntervalKey = "Shohayota:Ui:RevalidationInterval";
 
-    protected override TimeSpan RevalidationInterval => Interval;
+    private readonly TimeSpan _interval = configuration.GetValue(IntervalKey, TimeSpan.FromMinutes(1));
+
+    protected override TimeSpan RevalidationInterval => _interval;
 
     protected override async Task<bool> ValidateAuthenticationStateAsync(AuthenticationState authenticationState, CancellationToken cancellationToken)
     {

@@ -33,6 +33,21 @@ public sealed class SuspensionTests(UiFixture fixture, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AnIdleOpenPageFallsBackToSignInOnceTheTenantIsSuspended()
+    {
+        var tenant = await Server.ProvisionTenantAsync();
+        await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
+        await Page.WaitForURLAsync(PathIs("/customers"));
+        await WaitForInteractiveAsync(Page);
+
+        await Server.SuspendAsync(tenant.Id, "unpaid invoices");
+
+        // No click, no reload: the page's own periodic re-check (Shohayota:Ui:RevalidationInterval) ends the session.
+        await Page.WaitForURLAsync(PathIs("/login"));
+        await Assertions.Expect(Page.GetByTestId("login-message")).ToContainTextAsync("suspended");
+    }
+
+    [Fact]
     public async Task ReloadingAPageAfterTheSuspensionSaysWhyTheSessionEnded()
     {
         var tenant = await Server.ProvisionTenantAsync();
