@@ -50,31 +50,11 @@ public static class AuditApi
         hash = AuditChain.Hex(e.Hash),
     };
 
-    /// <summary>Which log the caller may read: own tenant for admins, any (or "system") for super-admins.</summary>
-    private static (Guid Tenant, IResult? Problem) ResolveLog(HttpContext http, string? tenantId)
-    {
-        var caller = http.User.ToCaller();
-        if (caller.IsSuperAdmin)
-        {
-            return tenantId switch
-            {
-                null or "" => (Guid.Empty, new FieldErrors().Check("tenantId", "Name the tenant whose log to read, or \"system\".").ToProblem()),
-                "system" => (GrainKeys.SystemTenant, null),
-                _ when Guid.TryParse(tenantId, out var id) => (id, null),
-                _ => (Guid.Empty, new FieldErrors().Check("tenantId", "tenantId must be a tenant id or \"system\".").ToProblem()),
-            };
-        }
-
-        return tenantId is null || (Guid.TryParse(tenantId, out var own) && own == caller.TenantId)
-            ? (caller.TenantId, null)
-            : (Guid.Empty, Problems.From(Failure.Forbidden, "You may read your own tenant's audit log only."));
-    }
-
     private static async Task<IResult> ListAuditLogsAsync(HttpContext http, IGrainFactory grains)
     {
         var query = http.Request.Query;
         string? One(string name) => query.TryGetValue(name, out var v) ? v.ToString() : null;
-        var (tenant, problem) = ResolveLog(http, One("tenantId"));
+        var (tenant, problem) = TenantScope.Resolve(http, One("tenantId"), "audit log", allowSystem: true);
         if (problem is not null)
         {
             return problem;
@@ -138,7 +118,7 @@ public static class AuditApi
 
     private static async Task<IResult> VerifyAuditLogAsync(HttpContext http, IGrainFactory grains, string? tenantId)
     {
-        var (tenant, problem) = ResolveLog(http, tenantId);
+        var (tenant, problem) = TenantScope.Resolve(http, tenantId, "audit log", allowSystem: true);
         if (problem is not null)
         {
             return problem;
@@ -198,7 +178,7 @@ public static class AuditApi
 
     private static async Task<IResult> ListIncidentsAsync(HttpContext http, IGrainFactory grains, string? tenantId)
     {
-        var (tenant, problem) = ResolveLog(http, tenantId);
+        var (tenant, problem) = TenantScope.Resolve(http, tenantId, "audit log", allowSystem: true);
         if (problem is not null)
         {
             return problem;

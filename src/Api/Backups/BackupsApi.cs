@@ -46,21 +46,10 @@ public static class BackupsApi
     internal static async Task<IResult> ExportTenantAsync(HttpContext http, IGrainFactory grains, TenantExporter exporter, string? tenantId)
     {
         var caller = http.User.ToCaller();
-        Guid tenant;
-        if (caller.IsSuperAdmin)
+        var (tenant, problem) = TenantScope.Resolve(http, tenantId, "data export");
+        if (problem is not null)
         {
-            if (!Guid.TryParse(tenantId, out tenant))
-            {
-                return new FieldErrors().Check("tenantId", "Name the tenant to export (its id).").ToProblem();
-            }
-        }
-        else if (tenantId is null || (Guid.TryParse(tenantId, out var named) && named == caller.TenantId))
-        {
-            tenant = caller.TenantId;
-        }
-        else
-        {
-            return Problems.From(Failure.Forbidden, "You may export your own tenant only.");
+            return problem;
         }
 
         if (tenant == GrainKeys.SystemTenant)

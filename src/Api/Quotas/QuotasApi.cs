@@ -52,25 +52,9 @@ public static class QuotasApi
 
     private static ITenantGrain Tenant(IGrainFactory grains, Guid id) => grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(id));
 
-    /// <summary>The caller's own tenant, or for super-admins the one named by <c>?tenantId=</c>.</summary>
-    internal static (Guid Tenant, IResult? Problem) ResolveTenant(HttpContext http, string? tenantId)
-    {
-        var caller = http.User.ToCaller();
-        if (caller.IsSuperAdmin)
-        {
-            return Guid.TryParse(tenantId, out var id)
-                ? (id, null)
-                : (Guid.Empty, new FieldErrors().Check("tenantId", "Super-admins name the tenant with ?tenantId=.").ToProblem());
-        }
-
-        return tenantId is null || (Guid.TryParse(tenantId, out var own) && own == caller.TenantId)
-            ? (caller.TenantId, null)
-            : (Guid.Empty, Problems.From(Failure.Forbidden, "You may only see your own tenant."));
-    }
-
     private static async Task<IResult> GetQuotasAsync(HttpContext http, IGrainFactory grains, string? tenantId)
     {
-        var (tenant, problem) = ResolveTenant(http, tenantId);
+        var (tenant, problem) = TenantScope.Resolve(http, tenantId, "quotas and usage");
         if (problem is not null)
         {
             return problem;
@@ -82,7 +66,7 @@ public static class QuotasApi
 
     private static async Task<IResult> GetUsageAsync(HttpContext http, IGrainFactory grains, string? tenantId)
     {
-        var (tenant, problem) = ResolveTenant(http, tenantId);
+        var (tenant, problem) = TenantScope.Resolve(http, tenantId, "quotas and usage");
         if (problem is not null)
         {
             return problem;
@@ -123,7 +107,7 @@ public static class QuotasApi
 
     private static async Task<IResult> GetAlertsAsync(HttpContext http, IGrainFactory grains, string? tenantId)
     {
-        var (tenant, problem) = ResolveTenant(http, tenantId);
+        var (tenant, problem) = TenantScope.Resolve(http, tenantId, "quotas and usage");
         if (problem is not null)
         {
             return problem;
