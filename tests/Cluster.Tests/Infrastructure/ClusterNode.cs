@@ -1,6 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
+using Shohayota.TestSupport;
 
 namespace Shohayota.Cluster.Tests.Infrastructure;
 
@@ -16,23 +15,16 @@ public enum NodeKind
     Silo,
 }
 
-/// <summary>One node of a test cluster: a real child process, started from the build output, with its output kept.</summary>
+/// <summary>One node of a test cluster: a real child process (<see cref="AppProcess"/>), started from the build output.</summary>
 public sealed class ClusterNode : IAsyncDisposable
 {
-    private const int KeptLines = 400;
-    private readonly Process _process;
-    private readonly ConcurrentQueue<string> _output = new();
+    private readonly AppProcess _process;
     private readonly TaskCompletionSource _joined = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly StreamWriter _log;
-    private bool _closed;
 
-    private ClusterNode(string name, NodeKind kind, Process process, string logFile, int httpPort, int siloPort, int gatewayPort)
+    private ClusterNode(string name, NodeKind kind, Func<ClusterNode, AppProcess> start, int httpPort, int siloPort, int gatewayPort)
     {
         Name = name;
-        LogFile = logFile;
-        _log = new StreamWriter(logFile) { AutoFlush = true };
         Kind = kind;
-        _process = process;
         HttpPort = httpPort;
         SiloPort = siloPort;
         GatewayPort = gatewayPort;
@@ -41,6 +33,7 @@ public sealed class ClusterNode : IAsyncDisposable
             BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"),
             Timeout = TimeSpan.FromSeconds(100),
         };
+        _process = start(this);
     }
 
     public string Name { get; }
@@ -50,7 +43,7 @@ public sealed class ClusterNode : IAsyncDisposable
     public int HttpPort { get; }
 
     /// <summary>Everything the node printed.</summary>
-    public string LogFile { get; }
+    public string LogFile => _process.LogFile;
 
     public int SiloPort { get; }
 
@@ -62,86 +55,36 @@ public sealed class ClusterNode : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+    public int? ExitCode => _process.ExitCode;
 
-    public static ClusterNode Start(string name, NodeKind kind, IEnumerable<string> arguments, string logFile, int httpPort, int siloPort, int gatewayPort)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, kind == NodeKind.Silo ? "Shohayota.Silo.dll" : "Shohayota.Api.dll");
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            WorkingDirectory = AppContext.BaseDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(dll);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        // Workstation GC: four server-GC processes on two cores would mostly collect garbage.
-        start.Environment["DOTNET_gcServer"] = "0";
-        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        start.Environment.Remove("ASPNETCORE_URLS");
-        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {dll}.");
-        var node = new ClusterNode(name, kind, process, logFile, httpPort, siloPort, gatewayPort);
-        process.OutputDataReceived += (_, e) => node.Keep(e.Data);
-        process.ErrorDataReceived += (_, e) => node.Keep(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        Running.Add(node);
-        return node;
-    }
+    public static ClusterNode Start(string name, NodeKind kind, IEnumerable<string> arguments, string logFile, int httpPort, int siloPort, int gatewayPort) =>
+        new(name, kind, node => AppProcess.Start(kind == NodeKind.Silo ? "Shohayota.Silo.dll" : "Shohayota.Api.dll", name, arguments, logFile, node.Watch),
+            httpPort, siloPort, gatewayPort);
 
     /// <summary>Ready: an HTTP node answers a healthy /api/health; a standalone silo has logged that it joined.</summary>
     public async Task WaitUntilReadyAsync(TimeSpan timeout)
     {
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < timeout)
+        if (Kind != NodeKind.Silo)
         {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"Node {Name} exited with {_process.ExitCode} while starting:\n{Output()}");
-            }
+            await _process.WaitUntilHealthyAsync(Client, timeout);
+            return;
+        }
 
-            if (Kind == NodeKind.Silo)
-            {
-                if (_joined.Task.IsCompleted)
-                {
-                    return;
-                }
-            }
-            else
-            {
-                try
-                {
-                    using var response = await Client.GetAsync("/api/health");
-                    if (response.StatusCode == HttpStatusCode.OK)
-                    {
-                        return;
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                }
-            }
-
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout && !_joined.Task.IsCompleted)
+        {
+            _process.ThrowIfExited("while starting");
             await Task.Delay(250);
         }
 
-        throw new TimeoutException($"Node {Name} was not ready after {timeout}:\n{Output()}");
+        if (!_joined.Task.IsCompleted)
+        {
+            throw new TimeoutException($"Node {Name} was not ready after {timeout}:\n{Output()}");
+        }
     }
 
     /// <summary>A crash: SIGKILL, no shutdown code runs.</summary>
-    public void Kill()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-        }
-    }
+    public void Kill() => _process.Kill();
 
     /// <summary>What an operator's "remove a node" does: SIGTERM, then wait for the process to leave.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
@@ -153,82 +96,23 @@ public sealed class ClusterNode : IAsyncDisposable
 
         using var wait = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(wait.Token);
-        return _process.ExitCode;
+        return _process.ExitCode!.Value;
     }
 
     /// <summary>The last lines the node printed, for failure messages.</summary>
-    public string Output() => $"--- {Name} (pid {_process.Id}, full output in {LogFile}) ---\n" + string.Join('\n', _output);
+    public string Output() => _process.Output();
 
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        Kill();
-        await _process.WaitForExitAsync();
-        _process.Dispose();
-        lock (_log)
-        {
-            _closed = true;
-            _log.Dispose();
-        }
+        await _process.DisposeAsync();
     }
 
-    private void Keep(string? line)
+    private void Watch(string line)
     {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_log)
-        {
-            if (!_closed)
-            {
-                _log.WriteLine(line);
-            }
-        }
-
-        _output.Enqueue(line);
-        while (_output.Count > KeptLines && _output.TryDequeue(out _))
-        {
-        }
-
         if (line.Contains("joined the cluster", StringComparison.Ordinal))
         {
             _joined.TrySetResult();
         }
-    }
-
-    private static string DotnetHost()
-    {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host))
-        {
-            return host;
-        }
-
-        var current = Environment.ProcessPath;
-        return current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
-    }
-
-    /// <summary>Every node still running; killed when the test process exits, whatever happened to the tests.</summary>
-    private static readonly ConcurrentBag<ClusterNode> Running = CreateRegistry();
-
-    private static ConcurrentBag<ClusterNode> CreateRegistry()
-    {
-        var running = new ConcurrentBag<ClusterNode>();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            foreach (var node in running)
-            {
-                try
-                {
-                    node.Kill();
-                }
-                catch (InvalidOperationException)
-                {
-                }
-            }
-        };
-        return running;
     }
 }

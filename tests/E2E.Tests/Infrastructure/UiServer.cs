@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
@@ -18,22 +16,16 @@ public sealed class UiServer : IAsyncDisposable
     public const string TenantAdminPassword = "tenant-admin-password";
     private static readonly string SigningKey = Convert.ToBase64String("e2e-test-signing-key-0123456789-abcdefghij"u8.ToArray());
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
-    private const int KeptLines = 300;
-    private readonly Process _process;
+    private readonly AppProcess _process;
     private readonly TestDatabase _database;
-    private readonly StreamWriter _log;
-    private readonly ConcurrentQueue<string> _output = new();
     private readonly ConcurrentDictionary<Guid, string> _tokens = new();
     private string? _superAdminToken;
-    private bool _closed;
 
-    private UiServer(Process process, TestDatabase database, int port, string superAdminEmail, string logFile)
+    private UiServer(AppProcess process, TestDatabase database, int port, string superAdminEmail)
     {
         _process = process;
         SuperAdminEmail = superAdminEmail;
         _database = database;
-        LogFile = logFile;
-        _log = new StreamWriter(logFile) { AutoFlush = true };
         BaseAddress = new Uri($"http://127.0.0.1:{port}");
         Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
     }
@@ -45,7 +37,7 @@ public sealed class UiServer : IAsyncDisposable
     public string SuperAdminEmail { get; }
 
     /// <summary>Everything the server printed.</summary>
-    public string LogFile { get; }
+    public string LogFile => _process.LogFile;
 
     public static async Task<UiServer> StartAsync()
     {
@@ -54,17 +46,9 @@ public sealed class UiServer : IAsyncDisposable
         var data = Path.Combine(database.Directory, "node");
         Directory.CreateDirectory(data);
 
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            // The build output holds Shohayota.Api.dll with its static web assets manifest (MudBlazor, blazor.web.js).
-            WorkingDirectory = AppContext.BaseDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Shohayota.Api.dll"));
-        foreach (var argument in new[]
-        {
+        var email = $"super-{Guid.NewGuid().ToString("N")[..8]}@e2e.test";
+        string[] arguments =
+        [
             $"--urls=http://127.0.0.1:{port}",
             $"--ConnectionStrings:Shohayota={database.AppConnectionString}",
             $"--ConnectionStrings:ShohayotaAdmin={database.AdminConnectionString}",
@@ -81,30 +65,14 @@ public sealed class UiServer : IAsyncDisposable
             "--Shohayota:Ui:RevalidationInterval=00:00:02",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Shohayota=Information",
-        })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var email = $"super-{Guid.NewGuid().ToString("N")[..8]}@e2e.test";
-        start.ArgumentList.Add($"--Shohayota:Bootstrap:SuperAdminEmail={email}");
-        start.ArgumentList.Add($"--Shohayota:Bootstrap:SuperAdminPassword={SuperAdminPassword}");
-        // Workstation GC: the server shares two cores with the browser and the test host.
-        start.Environment["DOTNET_gcServer"] = "0";
-        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        start.Environment.Remove("ASPNETCORE_URLS");
-
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start Shohayota.Api.dll.");
-        var server = new UiServer(process, database, port, email, Path.Combine(database.Directory, "server.log"));
-        process.OutputDataReceived += (_, e) => server.Keep(e.Data);
-        process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Kill();
+            $"--Shohayota:Bootstrap:SuperAdminEmail={email}",
+            $"--Shohayota:Bootstrap:SuperAdminPassword={SuperAdminPassword}",
+        ];
+        var process = AppProcess.Start("Shohayota.Api.dll", "server", arguments, Path.Combine(database.Directory, "server.log"));
+        var server = new UiServer(process, database, port, email);
         try
         {
-            await server.WaitUntilReadyAsync();
+            await process.WaitUntilHealthyAsync(server.Client, StartTimeout);
         }
         catch
         {
@@ -115,36 +83,8 @@ public sealed class UiServer : IAsyncDisposable
         return server;
     }
 
-    private async Task WaitUntilReadyAsync()
-    {
-        var elapsed = Stopwatch.StartNew();
-        while (elapsed.Elapsed < StartTimeout)
-        {
-            if (_process.HasExited)
-            {
-                throw new InvalidOperationException($"The server exited with {_process.ExitCode} while starting:\n{Output()}");
-            }
-
-            try
-            {
-                using var response = await Client.GetAsync("/api/health");
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(250);
-        }
-
-        throw new TimeoutException($"The server was not ready after {StartTimeout}:\n{Output()}");
-    }
-
     /// <summary>The last lines the server printed, for failure messages.</summary>
-    public string Output() => $"--- server (full output in {LogFile}) ---\n" + string.Join('\n', _output);
+    public string Output() => _process.Output();
 
     public async Task<string> SuperAdminTokenAsync() => _superAdminToken ??= await LoginAsync(SuperAdminEmail, SuperAdminPassword);
 
@@ -237,63 +177,8 @@ public sealed class UiServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
-        Kill();
-        await _process.WaitForExitAsync();
-        _process.Dispose();
-        lock (_log)
-        {
-            _closed = true;
-            _log.Dispose();
-        }
-
+        await _process.DisposeAsync();
         await _database.DisposeAsync();
-    }
-
-    private void Kill()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-        }
-    }
-
-    private void Keep(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_log)
-        {
-            if (!_closed)
-            {
-                _log.WriteLine(line);
-            }
-        }
-
-        _output.Enqueue(line);
-        while (_output.Count > KeptLines && _output.TryDequeue(out _))
-        {
-        }
-    }
-
-    private static string DotnetHost()
-    {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host))
-        {
-            return host;
-        }
-
-        var current = Environment.ProcessPath;
-        return current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
     }
 }
 
