@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Shohayota.Api.Errors;
+using Shohayota.Grains.Hosting;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Users;
 
@@ -92,35 +93,7 @@ public sealed class SigningKey(SymmetricSecurityKey key)
 
     public static SigningKey Load(IConfiguration configuration)
     {
-        var configured = configuration["Shohayota:Auth:SigningKey"];
-        byte[] bytes;
-        if (!string.IsNullOrEmpty(configured))
-        {
-            bytes = Convert.FromBase64String(configured);
-        }
-        else
-        {
-            var directory = configuration["Shohayota:DataDirectory"] ?? ".data";
-            Directory.CreateDirectory(directory);
-            var file = Path.Combine(directory, "jwt-signing.key");
-            if (!File.Exists(file))
-            {
-                using (File.Create(file))
-                {
-                }
-
-                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-                File.WriteAllText(file, Convert.ToBase64String(RandomNumberGenerator.GetBytes(64)));
-            }
-
-            bytes = Convert.FromBase64String(File.ReadAllText(file).Trim());
-        }
-
-        if (bytes.Length < 32)
-        {
-            throw new InvalidOperationException("Shohayota:Auth:SigningKey must be at least 32 bytes (base64).");
-        }
-
+        var bytes = LocalSecret.LoadOrCreate(configuration, "Shohayota:Auth:SigningKey", "jwt-signing.key");
         return new SigningKey(new SymmetricSecurityKey(bytes) { KeyId = Convert.ToHexString(SHA256.HashData(bytes))[..16] });
     }
 }

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Shohayota.Grains.Hosting;
 using Shohayota.Grains.Interfaces.Backups;
 
 namespace Shohayota.Grains.Backups;
@@ -42,7 +43,7 @@ public sealed partial class BackupStore(IOptions<BackupOptions> options, IConfig
 
     public string Root => Path.GetFullPath(options.Value.Directory is { Length: > 0 } configured
         ? configured
-        : Path.Combine(configuration["Shohayota:DataDirectory"] ?? ".data", "backups"));
+        : Path.Combine(DataDirectory.Resolve(configuration), "backups"));
 
     public string FinalDirectory => Path.Combine(Root, "final");
 

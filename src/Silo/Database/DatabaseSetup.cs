@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Shohayota.Grains.Hosting;
 
 namespace Shohayota.Silo.Database;
 
@@ -21,7 +22,7 @@ public static class DatabaseSetup
         if (string.IsNullOrWhiteSpace(app))
         {
             var section = configuration.GetSection("Shohayota:Database");
-            var dataDirectory = configuration["Shohayota:DataDirectory"] ?? ".data";
+            var dataDirectory = DataDirectory.Resolve(configuration);
             managed = await ManagedPostgres.StartAsync(
                 new ManagedPostgresOptions
                 {

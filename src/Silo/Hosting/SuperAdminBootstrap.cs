@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Shohayota.Grains.Hosting;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Users;
 
@@ -51,14 +52,7 @@ internal sealed class SuperAdminBootstrap(
 
         if (generated)
         {
-            var directory = configuration["Shohayota:DataDirectory"] ?? ".data";
-            Directory.CreateDirectory(directory);
-            var file = Path.GetFullPath(Path.Combine(directory, "superadmin.txt"));
-            using (File.Create(file))
-            {
-            }
-
-            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            var file = DataDirectory.OwnerOnlyFile(configuration, "superadmin.txt");
             await File.WriteAllTextAsync(file, $"email={email}\npassword={password}\n", cancellationToken);
 
             // Printed once, on purpose, to the console only (not to the log pipeline).

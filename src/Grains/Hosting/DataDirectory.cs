@@ -1,0 +1,67 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Configuration;
+
+namespace Shohayota.Grains.Hosting;
+
+/// <summary>
+/// The one place that turns <c>Shohayota:DataDirectory</c> into a path: the managed database, generated keys, the
+/// super-admin password file and backups all live below it.
+/// </summary>
+public static class DataDirectory
+{
+    public const string ConfigurationKey = "Shohayota:DataDirectory";
+
+    public static string Resolve(IConfiguration configuration) => Path.GetFullPath(configuration[ConfigurationKey] ?? ".data");
+
+    /// <summary>A file below the data directory, created empty and owner-only (0600) when it does not exist yet.</summary>
+    public static string OwnerOnlyFile(IConfiguration configuration, string name)
+    {
+        var directory = Resolve(configuration);
+        Directory.CreateDirectory(directory);
+        var file = Path.Combine(directory, name);
+        if (!File.Exists(file))
+        {
+            using (File.Create(file))
+            {
+            }
+
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        return file;
+    }
+}
+
+/// <summary>
+/// A secret key: base64 from configuration when the key is set (several nodes must share it), otherwise generated once
+/// into an owner-only file under the data directory (local mode).
+/// </summary>
+public static class LocalSecret
+{
+    public static byte[] LoadOrCreate(IConfiguration configuration, string configurationKey, string fileName, int minimumBytes = 32)
+    {
+        var configured = configuration[configurationKey];
+        byte[] bytes;
+        if (!string.IsNullOrEmpty(configured))
+        {
+            bytes = Convert.FromBase64String(configured);
+        }
+        else
+        {
+            var file = DataDirectory.OwnerOnlyFile(configuration, fileName);
+            if (new FileInfo(file).Length == 0)
+            {
+                File.WriteAllText(file, Convert.ToBase64String(RandomNumberGenerator.GetBytes(Math.Max(64, minimumBytes))));
+            }
+
+            bytes = Convert.FromBase64String(File.ReadAllText(file).Trim());
+        }
+
+        if (bytes.Length < minimumBytes)
+        {
+            throw new InvalidOperationException($"{configurationKey} must be at least {minimumBytes} bytes (base64).");
+        }
+
+        return bytes;
+    }
+}
