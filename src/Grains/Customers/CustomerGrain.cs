@@ -20,6 +20,9 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
 {
     internal const string Columns = "id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version";
 
+    /// <summary>The refusal <c>expect_rows_changed</c> (sql/0095) reports when the row no longer has the version this grain holds.</summary>
+    internal const string VersionConflict = "customers_version";
+
     // Benchmark-only switch (bench S8): measures what the audit log costs. Never turn it on in production.
     private readonly bool _auditOff = benchmark.Value.AuditOff;
 
@@ -30,6 +33,11 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_tenantId, _id) = GrainKeys.Split(this.GetPrimaryKeyString());
+        await LoadAsync(cancellationToken);
+    }
+
+    private async Task LoadAsync(CancellationToken cancellationToken = default)
+    {
         await using var transaction = await database.BeginAsync(_tenantId, cancellationToken);
         await using var read = transaction.Command($"SELECT {Columns} FROM customers WHERE id = $1", _id);
         await using var reader = await read.ExecuteReaderAsync(cancellationToken);
@@ -101,14 +109,18 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
         var now = time.Now();
         var updated = ToDetails(fields, _customer.CreatedAt, now, _customer.Version + 1);
         var changes = AuditChain.Changes(Snapshot(_customer), Snapshot(updated));
+        // Only the version this grain read may be replaced: another writer of the row (a duplicate activation) makes it a conflict.
         return await WriteAsync(updated, new QuotaDelta(0, 0, Bytes(updated) - Bytes(_customer)), AuditChain.Details(new { version = updated.Version, changes }), AuditExtensions.Sql(
-            """
-            UPDATE customers SET name = $3, email = $4, phone = $5, company = $6, status = $7, tags = $8, notes = $9,
-                owner_user_id = $10, updated_at = $11, version = $12
-            WHERE tenant_id = $1 AND id = $2
+            $"""
+            WITH changed AS (
+                UPDATE customers SET name = $3, email = $4, phone = $5, company = $6, status = $7, tags = $8, notes = $9,
+                    owner_user_id = $10, updated_at = $11, version = $12
+                WHERE tenant_id = $1 AND id = $2 AND version = $13
+                RETURNING 1)
+            SELECT expect_rows_changed((SELECT count(*) FROM changed), '{VersionConflict}')
             """,
             _tenantId, _id, fields.Name, fields.Email, fields.Phone, fields.Company, fields.Status, fields.Tags.ToArray(), fields.Notes,
-            fields.OwnerUserId, now, updated.Version), "customer.updated");
+            fields.OwnerUserId, now, updated.Version, _customer.Version), "customer.updated", expectedVersion);
     }
 
     public async Task<Outcome<bool>> DeleteAsync(int? expectedVersion)
@@ -124,8 +136,18 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
         }
 
         var result = await ExecuteAsync(AuditExtensions.Change(
-            [AuditExtensions.Sql("DELETE FROM customers WHERE tenant_id = $1 AND id = $2", _tenantId, _id)],
+            [AuditExtensions.Sql(
+                $"""
+                WITH deleted AS (DELETE FROM customers WHERE tenant_id = $1 AND id = $2 AND version = $3 RETURNING 1)
+                SELECT expect_rows_changed((SELECT count(*) FROM deleted), '{VersionConflict}')
+                """,
+                _tenantId, _id, _customer.Version)],
             new AuditDraft("customer.deleted", "customer", _id.ToString("D"), Details: AuditChain.Details(new { name = _customer.Name, version = _customer.Version }))));
+        if (result.Constraint == VersionConflict)
+        {
+            return await ConflictAsync<bool>(expectedVersion);
+        }
+
         if (!result.Committed)
         {
             throw new InvalidOperationException($"Deleting the customer was refused by the database ({result.SqlState}).");
@@ -147,7 +169,8 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
     private static long Bytes(CustomerDetails c) => TenantMeter.CustomerBytes(c.Name, c.Email, c.Phone, c.Company, c.Tags, c.Notes);
 
     /// <summary>Growth is reserved with the TenantGrain first (quotas hold under concurrency); shrinkage is applied after commit.</summary>
-    private async Task<Outcome<CustomerDetails>> WriteAsync(CustomerDetails next, QuotaDelta delta, string? details, SqlStatement write, string action)
+    private async Task<Outcome<CustomerDetails>> WriteAsync(
+        CustomerDetails next, QuotaDelta delta, string? details, SqlStatement write, string action, int? expectedVersion = null)
     {
         var grows = delta.Customers > 0 || delta.StorageBytes > 0;
         var reservation = grows ? await Tenant.ReserveAsync(delta) : null;
@@ -181,6 +204,11 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
             await Tenant.AdjustAsync(delta);
         }
 
+        if (result.Constraint == VersionConflict)
+        {
+            return await ConflictAsync<CustomerDetails>(expectedVersion);
+        }
+
         if (!result.Committed)
         {
             return result.SqlState == PostgresErrorCodes.ForeignKeyViolation
@@ -190,6 +218,19 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
 
         _customer = next;
         return Outcome<CustomerDetails>.Ok(next);
+    }
+
+    /// <summary>
+    /// The row was changed by another writer since this grain read it: nothing was written or audited. Reload, so this
+    /// activation stops serving (and writing over) the stale version, and tell the client to reload too.
+    /// </summary>
+    private async Task<Outcome<T>> ConflictAsync<T>(int? expectedVersion)
+    {
+        await LoadAsync();
+        var now = _customer is null ? "it has been deleted" : $"it is at version {_customer.Version} now";
+        return expectedVersion is null
+            ? Outcome<T>.Fail(Failure.Conflict, $"The customer was changed by another request at the same time ({now}); reload it and apply your change again.")
+            : Outcome<T>.Fail(Failure.PreconditionFailed, $"The customer has changed ({now}, you sent {expectedVersion}); reload it and apply your change again.");
     }
 
     private static Dictionary<string, object?> Snapshot(CustomerDetails c) => new(StringComparer.Ordinal)

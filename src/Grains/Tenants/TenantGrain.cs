@@ -22,8 +22,12 @@ public sealed class TenantGrain(
     IOptions<MeteringOptions> metering,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
+    private static readonly TimeSpan SystemCopyRetry = TimeSpan.FromSeconds(5);
+
     private TenantMeter? _meter;
     private IGrainTimer? _flushTimer;
+    private IGrainTimer? _systemCopyTimer;
+    private readonly List<SystemCopy> _systemCopies = [];
     private readonly HashSet<Guid> _disabledUsers = [];
     private TenantDetails? _tenant;
     private Guid _id;
@@ -60,6 +64,12 @@ public sealed class TenantGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        if (await CopyPendingAsync() is { } failed)
+        {
+            // The entries stay in the tenant's own log; only their copies in the system log are missing.
+            logger.LogError(failed, "Gave up copying {Count} audit entries of tenant {TenantId} to the system log on deactivation", _systemCopies.Count, _id);
+        }
+
         if (_meter is not null)
         {
             try
@@ -204,10 +214,9 @@ public sealed class TenantGrain(
             };
         }
 
-        await GrainFactory.AuditLog(GrainKeys.SystemTenant).AppendAsync(
-            new AuditDraft("tenant.provisioned", "tenant", _id.ToString("D"), Details: details));
         _tenant = tenant;
         await StartMeterAsync();
+        await CopyToSystemLogAsync(new AuditDraft("tenant.provisioned", "tenant", _id.ToString("D"), Details: details));
         logger.LogInformation("Provisioned tenant {TenantId} on plan {Plan}", _id, tenant.Plan);
         return Outcome<ProvisionedTenant>.Ok(new ProvisionedTenant(tenant, adminId, adminEmail));
     }
@@ -305,17 +314,17 @@ public sealed class TenantGrain(
             await transaction.CommitAsync();
         }
 
-        await GrainFactory.AuditLog(_id).ForgetAsync();
-        await GrainFactory.AuditLog(GrainKeys.SystemTenant).AppendAsync(new AuditDraft(
-            "tenant.purged", "tenant", _id.ToString("D"), Details: AuditChain.Details(new { name = purged.Name, rowsRemoved = removed })));
-        await Backups.DeletionCertificates.ForPurgeAsync(ServiceProvider, GrainFactory, purged, removed);
-        logger.LogWarning("Hard-deleted tenant {TenantId} ({Users} users)", _id, users.Count);
         _tenant = null;
         _meter = null;
         _flushTimer?.Dispose();
         _flushTimer = null;
         _disabledUsers.Clear();
         DeactivateOnIdle();
+        await GrainFactory.AuditLog(_id).ForgetAsync();
+        await CopyToSystemLogAsync(new AuditDraft(
+            "tenant.purged", "tenant", _id.ToString("D"), Details: AuditChain.Details(new { name = purged.Name, rowsRemoved = removed })));
+        await Backups.DeletionCertificates.ForPurgeAsync(ServiceProvider, GrainFactory, purged, removed);
+        logger.LogWarning("Hard-deleted tenant {TenantId} ({Users} users)", _id, users.Count);
     }
 
     private async Task<Outcome<TenantDetails>> TransitionAsync(
@@ -375,11 +384,10 @@ public sealed class TenantGrain(
             throw new InvalidOperationException($"The tenant's status change was refused by the database ({result.SqlState}).");
         }
 
-        // Super-admin actions on a tenant are in the tenant's log and in the system log.
-        await GrainFactory.AuditLog(GrainKeys.SystemTenant).AppendAsync(entry);
-
+        // Memory follows the commit: from here on the tenant is admitted (or refused) by its new status, whatever comes next.
         _tenant = updated;
         logger.LogInformation("Tenant {TenantId} is now {Status}", _id, target.ToWire());
+        await CopyToSystemLogAsync(entry);
         return Outcome<TenantDetails>.Ok(updated);
     }
 
@@ -439,9 +447,9 @@ public sealed class TenantGrain(
                 throw new InvalidOperationException($"The plan change was refused by the database ({result.SqlState}).");
             }
 
-            await GrainFactory.AuditLog(GrainKeys.SystemTenant).AppendAsync(entry);
             _tenant = _tenant with { Plan = plan };
             _meter.PlanChanged(plan);
+            await CopyToSystemLogAsync(entry);
         }
 
         return Outcome<QuotaReport>.Ok(_meter.Report());
@@ -495,11 +503,12 @@ public sealed class TenantGrain(
             throw new InvalidOperationException($"The quota override was refused by the database ({result.SqlState}).");
         }
 
-        await GrainFactory.AuditLog(GrainKeys.SystemTenant).AppendAsync(entry);
         foreach (var (quota, value) in applied)
         {
             _meter.SetOverride(quota, value);
         }
+
+        await CopyToSystemLogAsync(entry);
 
         return Outcome<QuotaReport>.Ok(_meter.Report());
     }
@@ -529,10 +538,65 @@ public sealed class TenantGrain(
             throw new InvalidOperationException($"The quota reset was refused by the database ({result.SqlState}).");
         }
 
-        await GrainFactory.AuditLog(GrainKeys.SystemTenant).AppendAsync(entry);
         _meter.ResetApiCalls();
+        await CopyToSystemLogAsync(entry);
         return Outcome<QuotaReport>.Ok(_meter.Report());
     }
+
+    /// <summary>
+    /// Super-admin actions on a tenant are recorded in the tenant's log, in the change's own transaction, and copied to the
+    /// system log. The copy goes to another chain, so it cannot share that transaction: it follows the commit, and if it
+    /// fails it is retried on a timer (and once more on deactivation) rather than failing a change that already happened.
+    /// </summary>
+    private async Task CopyToSystemLogAsync(AuditDraft? entry = null)
+    {
+        if (entry is not null)
+        {
+            var (ip, userAgent, requestId) = Caller.Origin;
+            _systemCopies.Add(new SystemCopy(entry, Caller.Current, ip, userAgent, requestId));
+        }
+
+        if (await CopyPendingAsync() is not { } failed)
+        {
+            _systemCopyTimer?.Dispose();
+            _systemCopyTimer = null;
+            return;
+        }
+
+        logger.LogError(failed, "Could not copy {Count} audit entries of tenant {TenantId} to the system log; retrying every {Interval}",
+            _systemCopies.Count, _id, SystemCopyRetry);
+        // Interleave = false: a retry runs between calls, never inside a change. KeepAlive: pending copies hold the activation.
+        _systemCopyTimer ??= this.RegisterGrainTimer(_ => CopyToSystemLogAsync(), new GrainTimerCreationOptions(SystemCopyRetry, SystemCopyRetry)
+        {
+            Interleave = false,
+            KeepAlive = true,
+        });
+    }
+
+    /// <summary>Copies the pending entries in order; the error that stopped it, if any (the rest stay pending).</summary>
+    private async Task<Exception?> CopyPendingAsync()
+    {
+        try
+        {
+            while (_systemCopies.Count > 0)
+            {
+                var copy = _systemCopies[0];
+                // A retry runs in a timer: it acts for the caller who made the change, so the copy names them as the original does.
+                copy.Caller?.Enter();
+                Caller.SetOrigin(copy.Ip, copy.UserAgent, copy.RequestId);
+                await GrainFactory.AuditLog(GrainKeys.SystemTenant).AppendAsync(copy.Entry);
+                _systemCopies.RemoveAt(0);
+            }
+
+            return null;
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+    }
+
+    private sealed record SystemCopy(AuditDraft Entry, Caller? Caller, string? Ip, string? UserAgent, string? RequestId);
 
     private static string Past(string action) => action switch
     {

@@ -128,16 +128,20 @@ public sealed class IsolationMatrixTests
                 var foreignText = Strip(await foreign.Content.ReadAsStringAsync(cancellation));
                 if (probe.Expect == "403")
                 {
-                    if (foreign.StatusCode != HttpStatusCode.Forbidden)
+                    if (foreign.StatusCode != HttpStatusCode.Forbidden || ProblemType(foreignText) != ProblemTypes.Forbidden)
                     {
-                        leaks.Add($"{probe.Method} {probe.Path}: {(int)foreign.StatusCode}");
+                        leaks.Add($"{probe.Method} {probe.Path}: {(int)foreign.StatusCode} {foreignText}");
                     }
                 }
                 else
                 {
+                    // Not merely "the same answer as a missing id" (the same 500 or 429 would hide nothing but prove nothing):
+                    // both must be the refusal itself, 404 not-found (403 forbidden where the role may not use the route at all).
                     using var missing = await host.SendAsync(method, probe.Expect, probe.Token, body);
                     var missingText = Strip(await missing.Content.ReadAsStringAsync(cancellation));
-                    if (foreign.StatusCode != missing.StatusCode || foreignText != missingText || foreign.IsSuccessStatusCode)
+                    var refusal = (foreign.StatusCode, ProblemType(foreignText)) is (HttpStatusCode.NotFound, ProblemTypes.NotFound)
+                        or (HttpStatusCode.Forbidden, ProblemTypes.Forbidden);
+                    if (!refusal || foreign.StatusCode != missing.StatusCode || foreignText != missingText)
                     {
                         leaks.Add($"{probe.Method} {probe.Path}: {(int)foreign.StatusCode} {foreignText} vs missing {(int)missing.StatusCode} {missingText}");
                     }
@@ -268,6 +272,15 @@ public sealed class IsolationMatrixTests
         command.Parameters.Add(new NpgsqlParameter { Value = Guid.Parse(id) });
         return (Guid)(await command.ExecuteScalarAsync())!;
     }
+
+    private static class ProblemTypes
+    {
+        public const string NotFound = "https://shohayota.dev/problems/not-found";
+        public const string Forbidden = "https://shohayota.dev/problems/forbidden";
+    }
+
+    private static string? ProblemType(string body) =>
+        string.IsNullOrEmpty(body) || JsonNode.Parse(body) is not JsonObject node ? null : node["type"]?.GetValue<string>();
 
     private static string Strip(string body)
     {
