@@ -25,9 +25,15 @@ public sealed class BackupGrain(
     DatabaseDump dump,
     TimeProvider time,
     IOptions<BackupOptions> options,
+    IOptions<BenchmarkOptions> benchmark,
     ILogger<BackupGrain> logger) : Grain, IBackupGrain, IRemindable
 {
     private const string Reminder = "backup-schedule";
+
+    /// <summary>An increment is read from the audit log, which this node's benchmark switch leaves without customer changes.</summary>
+    private const string AuditOffRefusal =
+        "Incremental backups are refused while Shohayota:Benchmark:AuditOff=true: an increment is what the audit log recorded since the " +
+        "previous backup, and customer changes on this node write no audit entry. Run a full backup, or restart the node without the switch.";
 
     public async Task StartAsync()
     {
@@ -63,16 +69,25 @@ public sealed class BackupGrain(
         }
 
         BackupSummary? summary = null;
-        try
+        if (kind == BackupKinds.Incremental && benchmark.Value.AuditOff)
         {
-            summary = await RunCoreAsync(kind, "schedule");
-        }
-        catch (Exception e) when (e is NpgsqlException or IOException or UnauthorizedAccessException or TimeoutException)
-        {
-            // The slot is done either way: the next one retries, rather than every minute until the cause is fixed.
-            logger.LogError(e, "The scheduled {Kind} backup failed", kind);
+            logger.LogError("The scheduled incremental backup did not run: {Reason}", AuditOffRefusal);
             await AuditLog.AppendAsync(new AuditDraft("backup.failed", "backup", null, AuditOutcomes.Failed,
-                AuditChain.Details(new { kind, error = e.GetType().Name })));
+                AuditChain.Details(new { kind, error = "AuditOff" })));
+        }
+        else
+        {
+            try
+            {
+                summary = await RunCoreAsync(kind, "schedule");
+            }
+            catch (Exception e) when (e is NpgsqlException or IOException or UnauthorizedAccessException or TimeoutException)
+            {
+                // The slot is done either way: the next one retries, rather than every minute until the cause is fixed.
+                logger.LogError(e, "The scheduled {Kind} backup failed", kind);
+                await AuditLog.AppendAsync(new AuditDraft("backup.failed", "backup", null, AuditOutcomes.Failed,
+                    AuditChain.Details(new { kind, error = e.GetType().Name })));
+            }
         }
 
         // A full backup also takes the place of an incremental one due at the same time.
@@ -96,6 +111,11 @@ public sealed class BackupGrain(
         if (!BackupKinds.IsValid(kind))
         {
             return Outcome<BackupSummary>.Fail(Failure.Validation, "kind must be \"full\" or \"incremental\".");
+        }
+
+        if (kind == BackupKinds.Incremental && benchmark.Value.AuditOff)
+        {
+            return Outcome<BackupSummary>.Fail(Failure.Conflict, AuditOffRefusal);
         }
 
         return Outcome<BackupSummary>.Ok(await RunCoreAsync(kind, caller.Email ?? caller.Role));
