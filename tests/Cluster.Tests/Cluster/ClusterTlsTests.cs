@@ -28,7 +28,7 @@ public sealed class TlsCluster : IAsyncLifetime
     public ClusterNode Client { get; private set; } = null!;
 
     /// <summary>The standalone silo's address: not loopback, which is allowed because it speaks TLS.</summary>
-    public IPAddress SiloAddress => TransportCluster.HostAddress;
+    public IPAddress SiloAddress { get; } = TransportCluster.HostAddress;
 
     /// <summary>The script's development CA, with its key.</summary>
     public X509Certificate2 Authority { get; private set; } = null!;
@@ -75,9 +75,9 @@ public sealed class TlsCluster : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Cluster.DisposeAsync();
-        Authority.Dispose();
-        Trusted.Dispose();
-        Foreign.Dispose();
+        Authority?.Dispose();
+        Trusted?.Dispose();
+        Foreign?.Dispose();
     }
 
     private string[] PemFiles(string name) =>
@@ -106,9 +106,13 @@ public sealed class TlsCluster : IAsyncLifetime
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
             [new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(authority, true, false));
-        using var issued = request.Create(authority, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(12));
+        using var issued = request.Create(authority, Max(authority.NotBefore, DateTime.UtcNow.AddHours(-1)), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(12));
         return issued.CopyWithPrivateKey(key);
     }
+
+    // Not before the authority itself (the script's CA starts now).
+    private static DateTimeOffset Max(DateTime authorityNotBefore, DateTime earliest) =>
+        new(authorityNotBefore.ToUniversalTime() > earliest ? authorityNotBefore.ToUniversalTime() : earliest, TimeSpan.Zero);
 }
 
 public sealed class ClusterTlsTests(TlsCluster nodes) : IClassFixture<TlsCluster>
