@@ -69,25 +69,16 @@ public sealed class BackupGrain(
         }
 
         BackupSummary? summary = null;
-        if (kind == BackupKinds.Incremental && benchmark.Value.AuditOff)
+        try
         {
-            logger.LogError("The scheduled incremental backup did not run: {Reason}", AuditOffRefusal);
-            await AuditLog.AppendAsync(new AuditDraft("backup.failed", "backup", null, AuditOutcomes.Failed,
-                AuditChain.Details(new { kind, error = "AuditOff" })));
+            summary = kind == BackupKinds.Incremental && benchmark.Value.AuditOff ? await RefuseIncrementalAsync() : await RunCoreAsync(kind, "schedule");
         }
-        else
+        catch (Exception e) when (e is NpgsqlException or IOException or UnauthorizedAccessException or TimeoutException)
         {
-            try
-            {
-                summary = await RunCoreAsync(kind, "schedule");
-            }
-            catch (Exception e) when (e is NpgsqlException or IOException or UnauthorizedAccessException or TimeoutException)
-            {
-                // The slot is done either way: the next one retries, rather than every minute until the cause is fixed.
-                logger.LogError(e, "The scheduled {Kind} backup failed", kind);
-                await AuditLog.AppendAsync(new AuditDraft("backup.failed", "backup", null, AuditOutcomes.Failed,
-                    AuditChain.Details(new { kind, error = e.GetType().Name })));
-            }
+            // The slot is done either way: the next one retries, rather than every minute until the cause is fixed.
+            logger.LogError(e, "The scheduled {Kind} backup failed", kind);
+            await AuditLog.AppendAsync(new AuditDraft("backup.failed", "backup", null, AuditOutcomes.Failed,
+                AuditChain.Details(new { kind, error = e.GetType().Name })));
         }
 
         // A full backup also takes the place of an incremental one due at the same time.
@@ -187,6 +178,14 @@ public sealed class BackupGrain(
         }
 
         return await restorer.RestoreAsync(new RestoreRequest(paths, replace ? RestoreModes.Replace : RestoreModes.New, tenantId, BackupId: backupId));
+    }
+
+    private async Task<BackupSummary?> RefuseIncrementalAsync()
+    {
+        logger.LogError("The scheduled incremental backup did not run: {Reason}", AuditOffRefusal);
+        await AuditLog.AppendAsync(new AuditDraft("backup.failed", "backup", null, AuditOutcomes.Failed,
+            AuditChain.Details(new { kind = BackupKinds.Incremental, error = "AuditOff" })));
+        return null;
     }
 
     private IAuditLogGrain AuditLog => GrainFactory.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant));
