@@ -149,7 +149,8 @@ start_api() { # phase-name [extra arguments…]: starts the Api on new ports, se
   api_url=http://127.0.0.1:$http_port
   # Content root = the build output, so the Api reads its appsettings.json; every bench setting is on the command line.
   # A cluster id per phase: the S5 start never waits for the membership of the main phase's stopped silo.
-  (cd "$api_dir" && exec dotnet Shohayota.Api.dll \
+  # The Benchmark environment: outside it the Api refuses the benchmark-only switches of S5 and S8.
+  (cd "$api_dir" && ASPNETCORE_ENVIRONMENT=Benchmark exec dotnet Shohayota.Api.dll \
     --urls "$api_url" \
     --Shohayota:DataDirectory="$data" \
     --Shohayota:Database:Port="$pg_port" \

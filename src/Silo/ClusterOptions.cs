@@ -23,4 +23,7 @@ public sealed class ShohayotaClusterOptions
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
 
     public string? SiloName { get; set; }
+
+    /// <summary>Plain TCP off the loopback, with a warning at start (see <see cref="TransportSecurity"/>); otherwise such a node needs mutual TLS.</summary>
+    public bool AllowInsecureTransport { get; set; }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Shohayota.Silo;
 using Shohayota.Silo.Database;
+using Shohayota.Silo.Hosting;
 
 // The standalone silo: the same silo configuration as the Api's co-hosted one, without HTTP. SIGTERM or Ctrl+C
 // stops it gracefully: Orleans hands its grains over, marks it dead in the membership table and leaves the cluster.
@@ -11,9 +12,10 @@ using var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole());
 ManagedPostgres? managed;
 try
 {
+    StartupChecks.Run(builder.Configuration, builder.Environment, hostsSilo: true);
     managed = await DatabaseSetup.PrepareAsync(builder.Configuration, loggerFactory);
 }
-catch (DatabaseSetupException e)
+catch (Exception e) when (e is DatabaseSetupException or StartupRefusedException)
 {
     await Console.Error.WriteLineAsync($"Shohayota cannot start: {e.Message}");
     return 1;

@@ -19,12 +19,16 @@ public static class SiloExtensions
     /// The one silo configuration, shared by the Api's co-hosted silo, the standalone silo and the tests:
     /// ADO.NET clustering, grain storage (System.Text.Json) and reminders on PostgreSQL, and the isolation filter.
     /// </summary>
-    public static ISiloBuilder AddShohayotaSilo(this ISiloBuilder silo, IConfiguration configuration) =>
-        silo.AddShohayotaSilo(
+    public static ISiloBuilder AddShohayotaSilo(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        TransportSecurity.CheckSilo(configuration);
+        silo.Services.AddInsecureTransportWarning(configuration, "silo and gateway ports");
+        return silo.AddShohayotaSilo(
             configuration.GetConnectionString(DatabaseSetup.ConnectionStringName)
                 ?? throw new InvalidOperationException($"ConnectionStrings:{DatabaseSetup.ConnectionStringName} is not set."),
             configuration.GetSection(ShohayotaClusterOptions.SectionName).Get<ShohayotaClusterOptions>() ?? new ShohayotaClusterOptions())
         .UseClusterTls(configuration);
+    }
 
     /// <param name="cluster">Null when the caller (Orleans' TestingHost) manages membership and endpoints itself.</param>
     public static ISiloBuilder AddShohayotaSilo(this ISiloBuilder silo, string connectionString, ShohayotaClusterOptions? cluster)

@@ -5,6 +5,7 @@ using Shohayota.Grains;
 using Shohayota.Grains.Backups;
 using Shohayota.Silo;
 using Shohayota.Silo.Database;
+using Shohayota.Silo.Hosting;
 
 namespace Shohayota.Api.Hosting;
 
@@ -16,6 +17,9 @@ public static class HostingExtensions
     /// </summary>
     public static async Task<WebApplicationBuilder> AddShohayotaClusterAsync(this WebApplicationBuilder builder)
     {
+        var mode = builder.Configuration["Shohayota:Cluster:Mode"] ?? "cohosted";
+        var clientMode = string.Equals(mode, "client", StringComparison.OrdinalIgnoreCase);
+        StartupChecks.Run(builder.Configuration, builder.Environment, hostsSilo: !clientMode);
         using var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole());
         var managed = await DatabaseSetup.PrepareAsync(builder.Configuration, loggerFactory);
         if (managed is not null)
@@ -27,8 +31,7 @@ public static class HostingExtensions
         NodeIdentity.Apply(builder.Configuration);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ClusterShutdown.Timeout);
 
-        var mode = builder.Configuration["Shohayota:Cluster:Mode"] ?? "cohosted";
-        if (string.Equals(mode, "client", StringComparison.OrdinalIgnoreCase))
+        if (clientMode)
         {
             var connectionString = builder.Configuration.GetConnectionString(DatabaseSetup.ConnectionStringName)!;
             var cluster = builder.Configuration.GetSection(ShohayotaClusterOptions.SectionName).Get<ShohayotaClusterOptions>() ?? new();
@@ -49,7 +52,7 @@ public static class HostingExtensions
                     o.Invariant = "Npgsql";
                     o.ConnectionString = connectionString;
                 });
-                client.UseClusterTls(builder.Configuration);
+                client.UseClusterTls(builder.Configuration).RequireLoopbackGatewaysWithoutTls(builder.Configuration);
                 client.Services.AddShohayotaExceptionSerialization();
             });
         }

@@ -25,9 +25,15 @@ public sealed class BackupGrain(
     DatabaseDump dump,
     TimeProvider time,
     IOptions<BackupOptions> options,
+    IOptions<BenchmarkOptions> benchmark,
     ILogger<BackupGrain> logger) : Grain, IBackupGrain, IRemindable
 {
     private const string Reminder = "backup-schedule";
+
+    /// <summary>An increment is read from the audit log, which this node's benchmark switch leaves without customer changes.</summary>
+    private const string AuditOffRefusal =
+        "Incremental backups are refused while Shohayota:Benchmark:AuditOff=true: an increment is what the audit log recorded since the " +
+        "previous backup, and customer changes on this node write no audit entry. Run a full backup, or restart the node without the switch.";
 
     public async Task StartAsync()
     {
@@ -65,7 +71,7 @@ public sealed class BackupGrain(
         BackupSummary? summary = null;
         try
         {
-            summary = await RunCoreAsync(kind, "schedule");
+            summary = kind == BackupKinds.Incremental && benchmark.Value.AuditOff ? await RefuseIncrementalAsync() : await RunCoreAsync(kind, "schedule");
         }
         catch (Exception e) when (e is NpgsqlException or IOException or UnauthorizedAccessException or TimeoutException)
         {
@@ -96,6 +102,11 @@ public sealed class BackupGrain(
         if (!BackupKinds.IsValid(kind))
         {
             return Outcome<BackupSummary>.Fail(Failure.Validation, "kind must be \"full\" or \"incremental\".");
+        }
+
+        if (kind == BackupKinds.Incremental && benchmark.Value.AuditOff)
+        {
+            return Outcome<BackupSummary>.Fail(Failure.Conflict, AuditOffRefusal);
         }
 
         return Outcome<BackupSummary>.Ok(await RunCoreAsync(kind, caller.Email ?? caller.Role));
@@ -167,6 +178,14 @@ public sealed class BackupGrain(
         }
 
         return await restorer.RestoreAsync(new RestoreRequest(paths, replace ? RestoreModes.Replace : RestoreModes.New, tenantId, BackupId: backupId));
+    }
+
+    private async Task<BackupSummary?> RefuseIncrementalAsync()
+    {
+        logger.LogError("The scheduled incremental backup did not run: {Reason}", AuditOffRefusal);
+        await AuditLog.AppendAsync(new AuditDraft("backup.failed", "backup", null, AuditOutcomes.Failed,
+            AuditChain.Details(new { kind = BackupKinds.Incremental, error = "AuditOff" })));
+        return null;
     }
 
     private IAuditLogGrain AuditLog => GrainFactory.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant));

@@ -13,7 +13,7 @@ public sealed class BenchmarkAuditOffTests
     [InlineData(true, 0)]
     public async Task CustomerWritesAreAuditedUnlessTheBenchmarkOnlySwitchIsOn(bool auditOff, int customerEntries)
     {
-        await using var own = auditOff ? await ApiHost.StartAsync(settings: ["--Shohayota:Benchmark:AuditOff=true"]) : null;
+        await using var own = auditOff ? await ApiHost.StartAsync(settings: ["--environment=Benchmark", "--Shohayota:Benchmark:AuditOff=true"]) : null;
         var host = own ?? await ApiHost.SharedAsync();
         var tenant = await host.ProvisionTenantAsync();
         var other = await host.ProvisionTenantAsync();

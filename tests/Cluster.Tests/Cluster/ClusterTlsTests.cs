@@ -10,10 +10,14 @@ using Shohayota.Cluster.Tests.Infrastructure;
 
 namespace Shohayota.Cluster.Tests.Cluster;
 
-/// <summary>An Api node, a standalone silo and a client node, each with a certificate from the cluster's own authority.</summary>
+/// <summary>
+/// An Api node and a standalone silo with certificates from scripts/dev-certs.sh (the silo off the loopback, on this
+/// machine's network address), and a client node with a PKCS#12 certificate from the same development CA.
+/// </summary>
 public sealed class TlsCluster : IAsyncLifetime
 {
     private const string Password = "pfx-password";
+    private string _directory = null!;
 
     public LocalCluster Cluster { get; private set; } = null!;
 
@@ -23,6 +27,10 @@ public sealed class TlsCluster : IAsyncLifetime
 
     public ClusterNode Client { get; private set; } = null!;
 
+    /// <summary>The standalone silo's address: not loopback, which is allowed because it speaks TLS.</summary>
+    public IPAddress SiloAddress { get; } = TransportCluster.HostAddress;
+
+    /// <summary>The script's development CA, with its key.</summary>
     public X509Certificate2 Authority { get; private set; } = null!;
 
     /// <summary>Issued by the cluster's authority, like the nodes' own.</summary>
@@ -34,23 +42,23 @@ public sealed class TlsCluster : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Cluster = await LocalCluster.CreateAsync();
-        var directory = Path.Combine(Cluster.Database.Directory, "tls");
-        Directory.CreateDirectory(directory);
-        Authority = CreateAuthority("Shohayota test cluster CA");
-        var authorityPath = Path.Combine(directory, "ca.pem");
-        await File.WriteAllTextAsync(authorityPath, Authority.ExportCertificatePem());
+        _directory = Path.Combine(Cluster.Database.Directory, "tls");
+        var apiName = Cluster.NextName(NodeKind.Api);
+        await DevCertificates.MakeAsync(_directory, [apiName]);
+        Authority = X509Certificate2.CreateFromPemFile(Path.Combine(_directory, "ca.pem"), Path.Combine(_directory, "ca.key"));
         Trusted = Issue(Authority, "test-peer");
         using (var other = CreateAuthority("Some other CA"))
         {
             Foreign = Issue(other, "intruder");
         }
 
-        // PEM certificate and key for the silos, PKCS#12 for the client: both ways of configuring a certificate.
-        var apiTls = PemFiles(directory, Cluster.NextName(NodeKind.Api), authorityPath);
-        Api = await Cluster.StartAsync(NodeKind.Api, apiTls);
-        Silo = await Cluster.StartAsync(NodeKind.Silo, PemFiles(directory, Cluster.NextName(NodeKind.Silo), authorityPath));
+        Api = await Cluster.StartAsync(NodeKind.Api, PemFiles(apiName));
+        // A second run adds a node to the same CA.
+        var siloName = Cluster.NextName(NodeKind.Silo);
+        await DevCertificates.MakeAsync(_directory, [siloName]);
+        Silo = await Cluster.StartAsync(NodeKind.Silo, [.. PemFiles(siloName), $"--Shohayota:Cluster:AdvertisedAddress={SiloAddress}"]);
         var clientName = Cluster.NextName(NodeKind.Client);
-        var pfx = Path.Combine(directory, clientName + ".pfx");
+        var pfx = Path.Combine(_directory, clientName + ".pfx");
         using (var client = Issue(Authority, clientName))
         {
             await File.WriteAllBytesAsync(pfx, client.Export(X509ContentType.Pkcs12, Password));
@@ -60,32 +68,24 @@ public sealed class TlsCluster : IAsyncLifetime
         [
             $"--Shohayota:Cluster:Tls:CertificatePath={pfx}",
             $"--Shohayota:Cluster:Tls:CertificatePassword={Password}",
-            $"--Shohayota:Cluster:Tls:AuthorityPath={authorityPath}",
+            $"--Shohayota:Cluster:Tls:AuthorityPath={Path.Combine(_directory, "ca.pem")}",
         ]);
     }
 
     public async Task DisposeAsync()
     {
         await Cluster.DisposeAsync();
-        Authority.Dispose();
-        Trusted.Dispose();
-        Foreign.Dispose();
+        Authority?.Dispose();
+        Trusted?.Dispose();
+        Foreign?.Dispose();
     }
 
-    private string[] PemFiles(string directory, string name, string authorityPath)
-    {
-        using var certificate = Issue(Authority, name);
-        var certificatePath = Path.Combine(directory, name + ".pem");
-        var keyPath = Path.Combine(directory, name + ".key");
-        File.WriteAllText(certificatePath, certificate.ExportCertificatePem());
-        File.WriteAllText(keyPath, certificate.GetECDsaPrivateKey()!.ExportPkcs8PrivateKeyPem());
-        return
-        [
-            $"--Shohayota:Cluster:Tls:CertificatePath={certificatePath}",
-            $"--Shohayota:Cluster:Tls:KeyPath={keyPath}",
-            $"--Shohayota:Cluster:Tls:AuthorityPath={authorityPath}",
-        ];
-    }
+    private string[] PemFiles(string name) =>
+    [
+        $"--Shohayota:Cluster:Tls:CertificatePath={Path.Combine(_directory, name + ".pem")}",
+        $"--Shohayota:Cluster:Tls:KeyPath={Path.Combine(_directory, name + ".key")}",
+        $"--Shohayota:Cluster:Tls:AuthorityPath={Path.Combine(_directory, "ca.pem")}",
+    ];
 
     private static X509Certificate2 CreateAuthority(string name)
     {
@@ -106,9 +106,13 @@ public sealed class TlsCluster : IAsyncLifetime
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
             [new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(authority, true, false));
-        using var issued = request.Create(authority, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(12));
+        using var issued = request.Create(authority, Max(authority.NotBefore, DateTime.UtcNow.AddHours(-1)), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(12));
         return issued.CopyWithPrivateKey(key);
     }
+
+    // Not before the authority itself (the script's CA starts now).
+    private static DateTimeOffset Max(DateTime authorityNotBefore, DateTime earliest) =>
+        new(authorityNotBefore.ToUniversalTime() > earliest ? authorityNotBefore.ToUniversalTime() : earliest, TimeSpan.Zero);
 }
 
 public sealed class ClusterTlsTests(TlsCluster nodes) : IClassFixture<TlsCluster>
@@ -130,8 +134,8 @@ public sealed class ClusterTlsTests(TlsCluster nodes) : IClassFixture<TlsCluster
     [Fact]
     public async Task SiloAndGatewayPortsSpeakTlsWithTheNodesCertificate()
     {
-        var (accepted, presented) = await HandshakeAsync(nodes.Authority, nodes.Api.SiloPort, nodes.Trusted);
-        var (gatewayAccepted, gatewayPresented) = await HandshakeAsync(nodes.Authority, nodes.Silo.GatewayPort, nodes.Trusted);
+        var (accepted, presented) = await HandshakeAsync(nodes.Authority, IPAddress.Loopback, nodes.Api.SiloPort, nodes.Trusted);
+        var (gatewayAccepted, gatewayPresented) = await HandshakeAsync(nodes.Authority, nodes.SiloAddress, nodes.Silo.GatewayPort, nodes.Trusted);
 
         accepted.Should().BeTrue();
         presented.Should().Be($"CN={nodes.Api.Name}");
@@ -142,10 +146,10 @@ public sealed class ClusterTlsTests(TlsCluster nodes) : IClassFixture<TlsCluster
     [Fact]
     public async Task SiloAndGatewayPortsRefuseCertificatesOfAnotherAuthorityAndConnectionsWithoutOne()
     {
-        var foreignToSilo = await HandshakeAsync(nodes.Authority, nodes.Api.SiloPort, nodes.Foreign);
-        var foreignToGateway = await HandshakeAsync(nodes.Authority, nodes.Api.GatewayPort, nodes.Foreign);
-        var noneToSilo = await HandshakeAsync(nodes.Authority, nodes.Silo.SiloPort, null);
-        var noneToGateway = await HandshakeAsync(nodes.Authority, nodes.Silo.GatewayPort, null);
+        var foreignToSilo = await HandshakeAsync(nodes.Authority, IPAddress.Loopback, nodes.Api.SiloPort, nodes.Foreign);
+        var foreignToGateway = await HandshakeAsync(nodes.Authority, IPAddress.Loopback, nodes.Api.GatewayPort, nodes.Foreign);
+        var noneToSilo = await HandshakeAsync(nodes.Authority, nodes.SiloAddress, nodes.Silo.SiloPort, null);
+        var noneToGateway = await HandshakeAsync(nodes.Authority, nodes.SiloAddress, nodes.Silo.GatewayPort, null);
 
         foreignToSilo.Accepted.Should().BeFalse();
         foreignToGateway.Accepted.Should().BeFalse();
@@ -157,10 +161,10 @@ public sealed class ClusterTlsTests(TlsCluster nodes) : IClassFixture<TlsCluster
     /// A TLS client on an Orleans port. Accepted means the connection survives the handshake and the server's check of our
     /// certificate (with TLS 1.3 a refusal arrives just after the handshake, as an alert or a closed connection).
     /// </summary>
-    private static async Task<(bool Accepted, string? Presented)> HandshakeAsync(X509Certificate2 authority, int port, X509Certificate2? certificate)
+    private static async Task<(bool Accepted, string? Presented)> HandshakeAsync(X509Certificate2 authority, IPAddress address, int port, X509Certificate2? certificate)
     {
         using var tcp = new TcpClient();
-        await tcp.ConnectAsync(IPAddress.Loopback, port);
+        await tcp.ConnectAsync(address, port);
         await using var tls = new SslStream(tcp.GetStream(), false);
         try
         {

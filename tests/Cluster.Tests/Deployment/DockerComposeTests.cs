@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using System.Text.RegularExpressions;
 using Shohayota.Cluster.Tests.Infrastructure;
 using YamlDotNet.Core;
@@ -106,6 +107,73 @@ public sealed partial class DockerComposeTests
             n.Environment["Shohayota__Cluster__AdvertisedAddress"].Should().Be((string)address, "silos reach {0} on the address it advertises", n.Name);
         });
     }
+
+    [Fact]
+    public void EveryNodeSpeaksMutualTlsWithItsOwnCertificateFromTheDevelopmentScript()
+    {
+        var nodes = NodeServices().Select(s => (Name: s.Key, Environment: Environment(s.Value), Mounts: Mounts(s.Value))).ToList();
+
+        File.ReadAllText(Path.Combine(AppConfiguration.RepositoryRoot(), "docker-compose.yml")).Should().NotContain("AllowInsecureTransport");
+        File.ReadAllLines(Path.Combine(AppConfiguration.RepositoryRoot(), ".gitignore")).Should().Contain(CertificateFolder + "/", "generated keys are never committed");
+        nodes.Should().AllSatisfy(n =>
+        {
+            n.Environment.Keys.Should().NotContain(k => k.Contains("AllowInsecureTransport", StringComparison.OrdinalIgnoreCase));
+            MountedFrom(n, "Shohayota__Cluster__Tls__CertificatePath").Should().Be($"./{CertificateFolder}/{n.Name}.pem");
+            MountedFrom(n, "Shohayota__Cluster__Tls__KeyPath").Should().Be($"./{CertificateFolder}/{n.Name}.key");
+            MountedFrom(n, "Shohayota__Cluster__Tls__AuthorityPath").Should().Be($"./{CertificateFolder}/ca.pem");
+        });
+    }
+
+    [Fact]
+    public async Task TheDevelopmentScriptMakesEveryFileTheComposeFileMountsAndTheCertificatesChainToItsAuthority()
+    {
+        var nodes = NodeServices().Select(s => (Name: s.Key, Environment: Environment(s.Value), Mounts: Mounts(s.Value))).ToList();
+        var directory = Path.Combine(Path.GetTempPath(), "shohayota-dev-certs-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var output = await DevCertificates.MakeAsync(directory, nodes.Select(n => n.Name));
+
+            using var authority = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(directory, "ca.pem"));
+            nodes.Should().AllSatisfy(n =>
+            {
+                foreach (var key in new[] { "Shohayota__Cluster__Tls__CertificatePath", "Shohayota__Cluster__Tls__KeyPath", "Shohayota__Cluster__Tls__AuthorityPath" })
+                {
+                    File.Exists(Path.Combine(directory, Path.GetFileName(MountedFrom(n, key)))).Should().BeTrue(output);
+                }
+
+                using var certificate = X509Certificate2.CreateFromPemFile(Path.Combine(directory, n.Name + ".pem"), Path.Combine(directory, n.Name + ".key"));
+                certificate.HasPrivateKey.Should().BeTrue();
+                certificate.Subject.Should().Be($"CN={n.Name}");
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(authority);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                chain.Build(certificate).Should().BeTrue(string.Join(", ", chain.ChainStatus.Select(c => c.StatusInformation)));
+            });
+            (File.GetUnixFileMode(Path.Combine(directory, "ca.key")) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead)).Should().Be(UnixFileMode.None);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private const string CertificateFolder = "deploy/certs";
+
+    /// <summary>The host file mounted at the container path the node's setting <paramref name="variable"/> names.</summary>
+    private static string MountedFrom((string Name, Dictionary<string, string> Environment, Dictionary<string, string> Mounts) node, string variable)
+    {
+        node.Environment.Should().ContainKey(variable, "node {0} must configure TLS", node.Name);
+        node.Mounts.Should().ContainKey(node.Environment[variable], "node {0} must mount the file {1} names", node.Name, variable);
+        return node.Mounts[node.Environment[variable]];
+    }
+
+    /// <summary>Bind mounts of a service: container path to host path.</summary>
+    private static Dictionary<string, string> Mounts(Dictionary<object, object> service) =>
+        ((List<object>)service.GetValueOrDefault("volumes", new List<object>())).Cast<string>()
+            .Select(v => v.Split(':'))
+            .Where(p => p.Length >= 2 && p[0].StartsWith('.'))
+            .ToDictionary(p => p[1], p => p[0]);
 
     /// <summary>Services that run the app: built from this repository's Dockerfile.</summary>
     private static List<KeyValuePair<string, Dictionary<object, object>>> NodeServices() =>

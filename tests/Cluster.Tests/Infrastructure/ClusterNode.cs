@@ -99,6 +99,14 @@ public sealed class ClusterNode : IAsyncDisposable
         return _process.ExitCode!.Value;
     }
 
+    /// <summary>Waits for a node that stops by itself (a refused start) and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var wait = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(wait.Token);
+        return _process.ExitCode!.Value;
+    }
+
     /// <summary>The last lines the node printed, for failure messages.</summary>
     public string Output() => _process.Output();
 

@@ -71,7 +71,8 @@ public sealed class LocalCluster : IAsyncDisposable
 
     private ClusterNode Launch(NodeKind kind) => Launch(kind, []);
 
-    private ClusterNode Launch(NodeKind kind, IEnumerable<string> extra)
+    /// <summary>Starts one node without waiting until it is ready (for a node expected to refuse to start).</summary>
+    public ClusterNode Launch(NodeKind kind, IEnumerable<string> extra)
     {
         var name = NextName(kind);
         var (http, silo, gateway) = (TestDatabase.FreePort(), TestDatabase.FreePort(), TestDatabase.FreePort());
