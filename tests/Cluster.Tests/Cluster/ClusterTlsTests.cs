@@ -11,8 +11,7 @@ using Shohayota.Cluster.Tests.Infrastructure;
 namespace Shohayota.Cluster.Tests.Cluster;
 
 /// <summary>
-/// An Api node and a standalone silo with certificates from scripts/dev-certs.sh (the silo off the loopback, on this
-/// machine's network address), and a client node with a PKCS#12 certificate from the same development CA.
+/// An Api node and a standalone silo with certificates from scripts/dev-certs.sh, and a client node with a PKCS#12 certificate from the same development CA.
 /// </summary>
 public sealed class TlsCluster : IAsyncLifetime
 {
@@ -27,8 +26,8 @@ public sealed class TlsCluster : IAsyncLifetime
 
     public ClusterNode Client { get; private set; } = null!;
 
-    /// <summary>The standalone silo's address: not loopback, which is allowed because it speaks TLS.</summary>
-    public IPAddress SiloAddress { get; } = TransportCluster.HostAddress;
+    /// <summary>The standalone silo's address (tests send nothing off the loopback; the rule for other addresses is in TransportSecurityTests).</summary>
+    public IPAddress SiloAddress { get; } = IPAddress.Loopback;
 
     /// <summary>The script's development CA, with its key.</summary>
     public X509Certificate2 Authority { get; private set; } = null!;

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.NetworkInformation;
-using System.Net.Sockets;
 using Npgsql;
 using Shohayota.Cluster.Tests.Infrastructure;
 
@@ -11,13 +9,11 @@ public sealed class TransportCluster : IAsyncLifetime
 {
     public LocalCluster Cluster { get; private set; } = null!;
 
-    /// <summary>This machine's own address on its network (not loopback): what a node on a real network advertises.</summary>
-    public static IPAddress HostAddress { get; } = NetworkInterface.GetAllNetworkInterfaces()
-        .Where(i => i.OperationalStatus == OperationalStatus.Up && i.NetworkInterfaceType != NetworkInterfaceType.Loopback)
-        .SelectMany(i => i.GetIPProperties().UnicastAddresses)
-        .Select(a => a.Address)
-        .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
-        ?? throw new InvalidOperationException("These tests need a network interface with an IPv4 address besides the loopback.");
+    /// <summary>
+    /// An address off the loopback (TEST-NET-3). Nothing is ever sent to it: a node refuses before it binds, and a client
+    /// refuses the gateway list before it connects. Tests here send traffic to the loopback only.
+    /// </summary>
+    public static IPAddress OffLoopback { get; } = IPAddress.Parse("203.0.113.7");
 
     public async Task InitializeAsync() => Cluster = await LocalCluster.CreateAsync();
 
@@ -33,36 +29,60 @@ public sealed class TransportSecurityTests(TransportCluster nodes) : IClassFixtu
     [InlineData(NodeKind.Silo)]
     public async Task ANodeWhosePortsAreOffTheLoopbackRefusesToStartWithoutTls(NodeKind kind)
     {
-        var node = nodes.Cluster.Launch(kind, [$"--Shohayota:Cluster:AdvertisedAddress={TransportCluster.HostAddress}"]);
+        var node = nodes.Cluster.Launch(kind, [$"--Shohayota:Cluster:AdvertisedAddress={TransportCluster.OffLoopback}"]);
 
         var exitCode = await node.WaitForExitAsync(ExitTimeout);
 
         exitCode.Should().Be(1, node.Output());
-        node.Output().Should().Contain("Shohayota cannot start").And.Contain(TransportCluster.HostAddress.ToString())
+        node.Output().Should().Contain("Shohayota cannot start").And.Contain(TransportCluster.OffLoopback.ToString())
             .And.Contain("Shohayota:Cluster:Tls:CertificatePath").And.Contain("Shohayota:Cluster:Tls:AuthorityPath")
             .And.Contain("Shohayota:Cluster:AllowInsecureTransport=true").And.NotContain("Unhandled exception");
         (await MembershipRowsAsync(node.Name)).Should().Be(0, "the node refuses before its silo starts");
     }
 
     [Fact]
-    public async Task AllowInsecureTransportStartsANodeOffTheLoopbackWithAWarningAndClientsWithoutItRefuseItsGateway()
+    public async Task AllowInsecureTransportStartsANodeWithAWarningAndAClientWithoutTlsRefusesGatewaysOffTheLoopback()
     {
-        var silo = await nodes.Cluster.StartAsync(NodeKind.Silo,
-            [$"--Shohayota:Cluster:AdvertisedAddress={TransportCluster.HostAddress}", "--Shohayota:Cluster:AllowInsecureTransport=true"]);
-        var refused = nodes.Cluster.Launch(NodeKind.Client, []);
-        var refusedExitCode = await refused.WaitForExitAsync(ExitTimeout);
+        var silo = await nodes.Cluster.StartAsync(NodeKind.Silo, ["--Shohayota:Cluster:AllowInsecureTransport=true"]);
         var allowed = await nodes.Cluster.StartAsync(NodeKind.Client, ["--Shohayota:Cluster:AllowInsecureTransport=true"]);
-
         using var health = await allowed.Client.GetAsync("/api/health");
+
+        // Another cluster whose one gateway is off the loopback: only a membership row, so no silo of ours probes it and
+        // the client must refuse the list before it opens a connection.
+        var remote = "remote-" + Guid.NewGuid().ToString("N")[..8];
+        await AddGatewayRowAsync(remote, TransportCluster.OffLoopback, 30000);
+        var refused = nodes.Cluster.Launch(NodeKind.Client, [$"--Shohayota:Cluster:ClusterId={remote}"]);
+        var refusedExitCode = await refused.WaitForExitAsync(ExitTimeout);
 
         silo.Output().Should().Contain("INSECURE TRANSPORT Shohayota:Cluster:AllowInsecureTransport=true");
         (await MembershipRowsAsync(silo.Name)).Should().Be(1);
-        refusedExitCode.Should().Be(1, refused.Output());
-        refused.Output().Should().Contain("Shohayota cannot start").And.Contain($"gateways off the loopback ({TransportCluster.HostAddress}:{silo.GatewayPort})")
-            .And.Contain("Shohayota:Cluster:Tls:CertificatePath").And.Contain("Shohayota:Cluster:AllowInsecureTransport=true")
-            .And.NotContain("Unhandled exception");
         allowed.Output().Should().Contain("INSECURE TRANSPORT Shohayota:Cluster:AllowInsecureTransport=true");
         health.StatusCode.Should().Be(HttpStatusCode.OK);
+        refusedExitCode.Should().Be(1, refused.Output());
+        refused.Output().Should().Contain("Shohayota cannot start").And.Contain($"gateways off the loopback ({TransportCluster.OffLoopback}:30000)")
+            .And.Contain("Shohayota:Cluster:Tls:CertificatePath").And.Contain("Shohayota:Cluster:AllowInsecureTransport=true")
+            .And.NotContain("Unhandled exception");
+    }
+
+    private async Task AddGatewayRowAsync(string clusterId, IPAddress address, int gatewayPort)
+    {
+        await using var connection = new NpgsqlConnection(nodes.Cluster.Database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using (var version = new NpgsqlCommand("INSERT INTO orleans_membership_version (deployment_id) VALUES ($1)", connection))
+        {
+            version.Parameters.Add(new NpgsqlParameter { Value = clusterId });
+            await version.ExecuteNonQueryAsync();
+        }
+
+        await using var insert = new NpgsqlCommand(
+            """
+            INSERT INTO orleans_membership (deployment_id, address, port, generation, silo_name, host_name, status, proxy_port, start_time, i_am_alive_time)
+            VALUES ($1, $2, 11111, 1, 'remote', 'remote', 3, $3, now(), now())
+            """, connection);
+        insert.Parameters.Add(new NpgsqlParameter { Value = clusterId });
+        insert.Parameters.Add(new NpgsqlParameter { Value = address.ToString() });
+        insert.Parameters.Add(new NpgsqlParameter { Value = gatewayPort });
+        await insert.ExecuteNonQueryAsync();
     }
 
     private async Task<long> MembershipRowsAsync(string siloName)
