@@ -1,5 +1,8 @@
 using System.Security.Cryptography;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Shohayota.Silo.Database;
 using Shohayota.TestSupport;
 
 namespace Shohayota.Silo.Tests.Database;
@@ -155,6 +158,31 @@ public sealed class AuditAppendOnlyTests
         (await read.ScalarAsync("SELECT count(*) FROM audit_anchors")).Should().Be(1L);
         (await read.ScalarAsync("SELECT seq FROM audit_anchors")).Should().Be(4L);
         ((byte[])(await read.ScalarAsync("SELECT hash FROM audit_anchors"))!).Should().Equal(head);
+    }
+
+    [Fact]
+    public async Task TheConfiguredRetentionIsTheFloorThePruneEnforces()
+    {
+        await using var database = await TestDatabase.StartAsync();
+        var configuration = new ConfigurationManager();
+        configuration["ConnectionStrings:Shohayota"] = database.AppConnectionString;
+        configuration["ConnectionStrings:ShohayotaAdmin"] = database.AdminConnectionString;
+        configuration["Shohayota:Audit:RetentionDays"] = "30";
+
+        await DatabaseSetup.PrepareAsync(configuration, NullLoggerFactory.Instance);
+        await using var connection = new NpgsqlConnection(database.AppConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var set = new NpgsqlCommand($"SELECT set_config('app.tenant_id', '{Guid.NewGuid()}', true)", connection))
+        {
+            await set.ExecuteNonQueryAsync();
+        }
+
+        await using var outside = new NpgsqlCommand("SELECT audit_prune(now() - interval '31 days')", connection);
+        (await outside.ExecuteScalarAsync()).Should().Be(0L);
+        await using var inside = new NpgsqlCommand("SELECT audit_prune(now() - interval '29 days')", connection);
+        (await FluentActions.Awaiting(() => inside.ExecuteScalarAsync()).Should().ThrowAsync<PostgresException>())
+            .Which.SqlState.Should().Be(PostgresErrorCodes.InsufficientPrivilege);
     }
 
     private static async Task<Guid> RegisteredTenantAsync()
