@@ -15,6 +15,7 @@ public static class GrainsExtensions
         services.AddSingleton(_ => NpgsqlDataSource.Create(appConnectionString));
         services.AddSingleton<TenantDatabase>();
         services.AddSingleton<Audit.AuditWriterHealth>();
+        services.TryAddSingleton<Audit.AuditMaintenance>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<TenantOptions>().BindConfiguration(TenantOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<Diagnostics.IsolationOptions>().BindConfiguration(Diagnostics.IsolationOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();

@@ -126,9 +126,10 @@ public static class AuditApi
 
         var result = await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenant)).VerifyAsync();
         await RecordOperatorReadAsync(http, grains, tenant, "audit.verified");
+        var anchors = new { @checked = result.Anchors?.Checked ?? 0, matched = result.Anchors?.Matched ?? 0, lastAnchorAt = result.Anchors?.LastAnchorAt };
         return TypedResults.Ok(result.Valid
-            ? (object)new { valid = true, entries = result.Entries, headHash = result.HeadHash }
-            : new { valid = false, entries = result.Entries, brokenAtSeq = result.BrokenAtSeq, problem = result.Problem });
+            ? (object)new { valid = true, entries = result.Entries, headHash = result.HeadHash, anchors }
+            : new { valid = false, entries = result.Entries, brokenAtSeq = result.BrokenAtSeq, problem = result.Problem, anchors });
     }
 
     private static async Task<IResult> WriteTestEntryAsync(HttpContext http, IGrainFactory grains)

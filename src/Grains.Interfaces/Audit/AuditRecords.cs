@@ -69,7 +69,15 @@ public sealed record AuditVerification(
     [property: Id(1)] long Entries,
     [property: Id(2)] string? HeadHash,
     [property: Id(3)] long? BrokenAtSeq,
-    [property: Id(4)] string? Problem);
+    [property: Id(4)] string? Problem,
+    [property: Id(5)] AuditAnchorCheck? Anchors = null);
+
+/// <summary>How many of the chain's anchored heads were compared with it, how many still match, and the newest one's time.</summary>
+[GenerateSerializer, Immutable, Alias("AuditAnchorCheck")]
+public sealed record AuditAnchorCheck(
+    [property: Id(0)] long Checked,
+    [property: Id(1)] long Matched,
+    [property: Id(2)] DateTimeOffset? LastAnchorAt);
 
 [GenerateSerializer, Immutable, Alias("AuditQuery")]
 public sealed record AuditQuery(

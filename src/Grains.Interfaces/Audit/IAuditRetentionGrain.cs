@@ -1,6 +1,6 @@
 namespace Shohayota.Grains.Interfaces.Audit;
 
-/// <summary>The cluster's daily audit pruning (key "audit-retention"), driven by a durable reminder.</summary>
+/// <summary>The cluster's daily audit pruning and anchoring of chain heads (key "audit-retention"), driven by a durable reminder.</summary>
 [Alias("IAuditRetentionGrain")]
 public interface IAuditRetentionGrain : IGrainWithStringKey
 {
@@ -8,7 +8,7 @@ public interface IAuditRetentionGrain : IGrainWithStringKey
     [Alias("Start")]
     Task StartAsync();
 
-    /// <summary>Prunes every tenant's log now; returns the entries removed.</summary>
+    /// <summary>Prunes every tenant's log and anchors every chain's head now; returns the entries removed.</summary>
     [Alias("Run")]
     Task<long> RunAsync();
 }

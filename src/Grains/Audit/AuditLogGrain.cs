@@ -65,6 +65,11 @@ public sealed class AuditLogGrain(
     public async Task<AuditVerification> VerifyAsync()
     {
         await using var transaction = await database.BeginAsync(_tenantId);
+        return await AuditAnchors.CheckAsync(transaction, _tenantId, await VerifyChainAsync(transaction));
+    }
+
+    private async Task<AuditVerification> VerifyChainAsync(TenantTransaction transaction)
+    {
         long expected = 1;
         var previous = AuditChain.Genesis;
         await using (var checkpoint = transaction.Command("SELECT seq, hash FROM audit_checkpoints WHERE tenant_id = $1", _tenantId))

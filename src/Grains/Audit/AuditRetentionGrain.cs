@@ -38,6 +38,8 @@ public sealed class AuditRetentionGrain(
         }
 
         logger.LogInformation("Audit retention pruned {Entries} entries older than {Cutoff:O} across {Tenants} logs", pruned, cutoff, tenants.Count);
+        var anchored = await AuditAnchors.AnchorAsync(dataSource, "daily");
+        logger.LogInformation("Anchored the heads of {Chains} audit chains that moved since their last anchor", anchored);
         return pruned;
     }
 

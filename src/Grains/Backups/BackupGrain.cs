@@ -246,6 +246,7 @@ public sealed class BackupGrain(
                 }
             }
 
+            await AuditAnchors.AnchorAsync(dataSource, $"backup {id}");
             manifest = new BackupManifest(BackupManifest.FormatName, 1, id, kind, now, time.Now(), previous?.Id, trigger, files, skipped);
             await store.CompleteAsync(temporary, manifest, CancellationToken.None);
         }

@@ -27,6 +27,7 @@ public static class BackupsExtensions
         services.TryAddSingleton<BackupStore>();
         services.TryAddSingleton<TenantExporter>();
         services.TryAddSingleton<TenantRestorer>();
+        services.TryAddSingleton<Audit.AuditMaintenance>();
         services.TryAddSingleton<DatabaseDump>();
         services.TryAddSingleton<DeletionCertificates>();
         return services;

@@ -34,6 +34,7 @@ public sealed class TenantRestorer(
     IGrainFactory grains,
     TimeProvider time,
     IOptions<TenantOptions> tenantOptions,
+    AuditMaintenance maintenance,
     ILogger<TenantRestorer> logger)
 {
     private const int BatchRows = 2000;
@@ -348,11 +349,12 @@ public sealed class TenantRestorer(
                     $"Tenant {target} is active: suspend or cancel it before replacing its data, so no one writes while it is replaced.");
             }
 
-            replaced = await TenantPurge.DeleteTenantRowsAsync(transaction, target);
+            replaced = await TenantPurge.DeleteTenantRowsAsync(transaction, target, maintenance);
         }
         else
         {
             // Entries a purged tenant's still-valid tokens left behind (denied requests) would collide with the restored chain.
+            await maintenance.AllowPurgeAsync(transaction, target);
             await using var purge = transaction.Command("SELECT audit_purge_tenant()");
             orphans = (long)(await purge.ExecuteScalarAsync(cancellationToken))!;
         }
@@ -427,7 +429,7 @@ public sealed class TenantRestorer(
         return new Written(tenant, users, customers, overrides, audit, entry.Seq, details);
     }
 
-    private static async Task<TenantRow> WriteFileAsync(
+    private async Task<TenantRow> WriteFileAsync(
         TenantTransaction transaction, string path, Guid target, string? cloneName, Dictionary<Guid, string> emails, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var clone = cloneName is not null;
@@ -495,6 +497,8 @@ public sealed class TenantRestorer(
         }
         else if (bundle.ReadCheckpoint() is { } checkpoint && !clone)
         {
+            // The owner vouches for the checkpoint of the export validated above; the runtime role alone cannot start a chain.
+            await maintenance.AllowCheckpointAsync(transaction, target, checkpoint.Seq, checkpoint.Hash);
             await transaction.ExecuteAsync("SELECT audit_restore_checkpoint($1, $2)", checkpoint.Seq, checkpoint.Hash);
         }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -310,7 +311,7 @@ public sealed class TenantGrain(
                 await deactivate;
             }
 
-            removed = await TenantPurge.DeleteTenantRowsAsync(transaction, _id);
+            removed = await TenantPurge.DeleteTenantRowsAsync(transaction, _id, ServiceProvider.GetRequiredService<AuditMaintenance>());
             await transaction.CommitAsync();
         }
 

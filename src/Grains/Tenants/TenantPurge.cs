@@ -1,3 +1,4 @@
+using Shohayota.Grains.Audit;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Common;
 
@@ -6,7 +7,7 @@ namespace Shohayota.Grains.Tenants;
 /// <summary>Removes every row and grain state of a tenant, in one transaction; returns the rows removed per table.</summary>
 internal static class TenantPurge
 {
-    public static async Task<IReadOnlyDictionary<string, long>> DeleteTenantRowsAsync(TenantTransaction transaction, Guid tenantId)
+    public static async Task<IReadOnlyDictionary<string, long>> DeleteTenantRowsAsync(TenantTransaction transaction, Guid tenantId, AuditMaintenance maintenance)
     {
         var removed = new Dictionary<string, long>(StringComparer.Ordinal);
         async Task Remove(string table, string sql, params object?[] parameters) =>
@@ -33,6 +34,7 @@ internal static class TenantPurge
 
         await using var alerts = transaction.Command("SELECT alerts_purge_tenant()");
         removed["tenant_alerts"] = (long)(await alerts.ExecuteScalarAsync())!;
+        await maintenance.AllowPurgeAsync(transaction, tenantId);
         await using var audit = transaction.Command("SELECT audit_purge_tenant()");
         removed["audit_logs"] = (long)(await audit.ExecuteScalarAsync())!;
         return removed;

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Npgsql;
+using Shohayota.Grains.Audit;
 using Shohayota.Grains.Hosting;
 
 namespace Shohayota.Silo.Database;
@@ -54,6 +56,7 @@ public static class DatabaseSetup
         try
         {
             await Migrator.MigrateAsync(owner, logger, cancellationToken);
+            await ApplyAuditRetentionAsync(owner, configuration, logger, cancellationToken);
         }
         catch
         {
@@ -67,5 +70,33 @@ public static class DatabaseSetup
 
         configuration[$"ConnectionStrings:{ConnectionStringName}"] = app;
         return managed;
+    }
+
+    /// <summary>
+    /// Writes the configured audit retention where audit_prune() reads its floor: a table only the owner can change, so the
+    /// runtime role cannot prune younger entries whatever cutoff it passes. Out-of-range values are left to options validation.
+    /// </summary>
+    private static async Task ApplyAuditRetentionAsync(string owner, IConfiguration configuration, ILogger logger, CancellationToken cancellationToken)
+    {
+        var days = configuration.GetValue($"{AuditOptions.SectionName}:{nameof(AuditOptions.RetentionDays)}", new AuditOptions().RetentionDays);
+        if (days is < 2 or > 36500)
+        {
+            return;
+        }
+
+        await using var connection = new NpgsqlConnection(owner);
+        await connection.OpenAsync(cancellationToken);
+        await using var update = new NpgsqlCommand(
+            """
+            WITH old AS (SELECT retention_days FROM audit_settings)
+            UPDATE audit_settings s SET retention_days = $1, changed_at = now() FROM old WHERE s.retention_days <> $1
+            RETURNING old.retention_days
+            """,
+            connection);
+        update.Parameters.Add(new NpgsqlParameter { Value = days });
+        if (await update.ExecuteScalarAsync(cancellationToken) is int before)
+        {
+            logger.LogWarning("Audit retention changed from {Before} to {Days} days (Shohayota:Audit:RetentionDays)", before, days);
+        }
     }
 }

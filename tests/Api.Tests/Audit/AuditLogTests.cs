@@ -1,7 +1,10 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using System.Security.Cryptography;
 using Npgsql;
 using Shohayota.Api.Tests.Infrastructure;
+using Shohayota.Grains.Audit;
+using Shohayota.Grains.Interfaces.Audit;
 
 namespace Shohayota.Api.Tests.Audit;
 
@@ -295,6 +298,126 @@ public sealed class AuditLogTests
         using var response = await host.SendAsync(HttpMethod.Get, $"/api/audit-logs?{query}", tenant.Admin.AccessToken);
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task AnAnchoredChainVerifiesAndReportsItsAnchors()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        await WriteTestEntriesAsync(host, tenant, 2);
+        await AnchorHeadsAsync(host);
+
+        var verify = await VerifyAsync(host, tenant.Admin.AccessToken, null);
+
+        verify["valid"]!.GetValue<bool>().Should().BeTrue();
+        var anchors = verify["anchors"]!;
+        anchors["checked"]!.GetValue<long>().Should().BePositive();
+        anchors["matched"]!.GetValue<long>().Should().Be(anchors["checked"]!.GetValue<long>());
+        anchors["lastAnchorAt"]!.GetValue<DateTimeOffset>().Should().BeCloseTo(DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ATailTheSuperuserCutOrRewroteAfterAnAnchorFailsVerification(bool reappend)
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        await WriteTestEntriesAsync(host, tenant, 3);
+        await AnchorHeadsAsync(host);
+        await using var connection = new NpgsqlConnection(host.Database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        var head = (long)(await ScalarAsync(connection, "SELECT max(seq) FROM audit_logs WHERE tenant_id = $1", tenant.Id))!;
+        var kept = head - 2;
+
+        await ScalarAsync(connection, "DELETE FROM audit_logs WHERE tenant_id = $1 AND seq > $2", tenant.Id, kept);
+        if (reappend)
+        {
+            var previous = (byte[])(await ScalarAsync(connection, "SELECT hash FROM audit_logs WHERE tenant_id = $1 AND seq = $2", tenant.Id, kept))!;
+            for (var seq = kept + 1; seq <= head; seq++)
+            {
+                previous = await InsertConsistentEntryAsync(connection, tenant.Id, seq, previous);
+            }
+        }
+
+        var verify = await VerifyAsync(host, tenant.Admin.AccessToken, null);
+
+        verify["valid"]!.GetValue<bool>().Should().BeFalse();
+        verify["brokenAtSeq"]!.GetValue<long>().Should().BeInRange(kept + 1, head);
+        verify["problem"]!.GetValue<string>().Should().Contain("anchor");
+        verify["anchors"]!["matched"]!.GetValue<long>().Should().BeLessThan(verify["anchors"]!["checked"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task AnEntryTheRuntimeRoleInventsIsAppendedButVerificationCatchesIt()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        await WriteTestEntriesAsync(host, tenant, 1);
+        long invented;
+        await using (var connection = new NpgsqlConnection(host.Database.AppConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await ScalarAsync(connection, "SELECT set_config('app.tenant_id', $1, true)", tenant.Id.ToString());
+            invented = (long)(await ScalarAsync(connection, "SELECT max(seq) FROM audit_logs"))! + 1;
+            var previous = (byte[])(await ScalarAsync(connection, "SELECT hash FROM audit_logs WHERE seq = $1", invented - 1))!;
+            await ScalarAsync(connection,
+                "INSERT INTO audit_logs (tenant_id, seq, id, created_at, action, outcome, prev_hash, hash) VALUES ($1, $2, $3, now(), 'customer.deleted', 'success', $4, $5)",
+                tenant.Id, invented, Guid.NewGuid(), previous, RandomNumberGenerator.GetBytes(32));
+            await transaction.CommitAsync();
+        }
+
+        var verify = await VerifyAsync(host, tenant.Admin.AccessToken, null);
+
+        verify["valid"]!.GetValue<bool>().Should().BeFalse();
+        verify["brokenAtSeq"]!.GetValue<long>().Should().Be(invented);
+    }
+
+    private static async Task WriteTestEntriesAsync(ApiHost host, TestTenant tenant, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            using var written = await host.SendAsync(HttpMethod.Post, "/api/test/audit", tenant.Admin.AccessToken);
+            written.StatusCode.Should().Be(HttpStatusCode.Created);
+        }
+    }
+
+    /// <summary>What the daily job and every backup do: the database anchors every chain's head, as the runtime role.</summary>
+    private static async Task AnchorHeadsAsync(ApiHost host)
+    {
+        await using var connection = new NpgsqlConnection(host.Database.AppConnectionString);
+        await connection.OpenAsync();
+        await ScalarAsync(connection, "SELECT audit_anchor_heads('test')");
+    }
+
+    /// <summary>An entry whose hash is right for its content and predecessor: what someone rewriting the chain would write.</summary>
+    private static async Task<byte[]> InsertConsistentEntryAsync(NpgsqlConnection connection, Guid tenant, long seq, byte[] previous)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var at = new DateTimeOffset(now.Ticks - (now.Ticks % 10), TimeSpan.Zero);
+        var entry = new AuditEntry(Guid.NewGuid(), tenant, seq, at, new AuditActor(null, null, "system"), "audit.test", "audit", null, "success",
+            null, null, null, null, previous, []);
+        entry = entry with { Hash = AuditChain.Hash(entry, previous) };
+        await ScalarAsync(connection,
+            """
+            INSERT INTO audit_logs (tenant_id, seq, id, created_at, actor_role, action, target_type, outcome, prev_hash, hash)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            """,
+            tenant, seq, entry.Id, entry.At, entry.Actor.Role, entry.Action, entry.TargetType, entry.Outcome, entry.PrevHash, entry.Hash);
+        return entry.Hash;
+    }
+
+    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql, params object?[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter ?? DBNull.Value });
+        }
+
+        return await command.ExecuteScalarAsync();
     }
 
     private static async Task<List<JsonNode>> AllEntriesAsync(ApiHost host, string token, string? action, string? tenantId = null, Guid? targetId = null)

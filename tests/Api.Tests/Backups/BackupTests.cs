@@ -215,6 +215,33 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
         unknown.StatusCode.Should().Be(HttpStatusCode.BadRequest);
     }
 
+    [Fact]
+    public async Task EveryBackupFullOrIncrementalAnchorsTheHeadOfTheTenantsChain()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        await RunAsync("full");
+        var afterFull = await VerifyAsync(tenant);
+        using (var written = await _host.SendAsync(HttpMethod.Post, "/api/test/audit", tenant.Admin.AccessToken))
+        {
+            written.EnsureSuccessStatusCode();
+        }
+
+        await RunAsync("incremental");
+        var afterIncremental = await VerifyAsync(tenant);
+
+        afterFull["anchors"]!["checked"]!.GetValue<long>().Should().Be(1);
+        afterIncremental["anchors"]!["checked"]!.GetValue<long>().Should().Be(2);
+        afterIncremental["anchors"]!["matched"]!.GetValue<long>().Should().Be(2);
+        afterIncremental["valid"]!.GetValue<bool>().Should().BeTrue();
+    }
+
+    private async Task<JsonObject> VerifyAsync(TestTenant tenant)
+    {
+        using var response = await _host.SendAsync(HttpMethod.Get, "/api/audit-logs/verify", tenant.Admin.AccessToken);
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        return await response.JsonAsync();
+    }
+
     private async Task<JsonObject> RunAsync(string kind)
     {
         using var response = await _host.SendAsync(HttpMethod.Post, "/api/admin/backups", await _host.SharedSuperAdminTokenAsync(), new { kind });

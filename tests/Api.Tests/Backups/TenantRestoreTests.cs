@@ -58,6 +58,38 @@ public sealed class TenantRestoreTests
     }
 
     [Fact]
+    public async Task APrunedChainIsRestoredFromItsCheckpointWithTheOwnersPermissionAndStillVerifies()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "One" });
+        await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Two" });
+        await using (var connection = new NpgsqlConnection(host.Database.SuperuserConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var prune = new NpgsqlCommand(
+                """
+                WITH cut AS (SELECT tenant_id, seq, hash FROM audit_logs WHERE tenant_id = $1 AND seq = 2),
+                     checkpoint AS (INSERT INTO audit_checkpoints (tenant_id, seq, hash, pruned_at) SELECT tenant_id, seq, hash, now() FROM cut)
+                DELETE FROM audit_logs WHERE tenant_id = $1 AND seq <= 2
+                """,
+                connection);
+            prune.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
+            (await prune.ExecuteNonQueryAsync()).Should().Be(2);
+        }
+
+        var exported = await Bundles.ExportAsync(host, tenant.Id);
+        await Bundles.PurgeAsync(host, tenant.Id);
+
+        using var restore = await Bundles.RestoreAsync(host, exported);
+        using var verify = await host.SendAsync(HttpMethod.Get, $"/api/audit-logs/verify?tenantId={tenant.Id}", await host.SharedSuperAdminTokenAsync());
+
+        restore.StatusCode.Should().Be(HttpStatusCode.Created, await restore.Content.ReadAsStringAsync());
+        Bundles.Parse(exported)["auditCheckpoint"]!["seq"]!.GetValue<long>().Should().Be(2);
+        (await verify.JsonAsync())["valid"]!.GetValue<bool>().Should().BeTrue();
+    }
+
+    [Fact]
     public async Task EverySingleByteCorruptionOfAnExportIsRejectedAndWritesNothing()
     {
         var host = await ApiHost.SharedAsync();

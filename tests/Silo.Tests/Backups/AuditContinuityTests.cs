@@ -33,9 +33,11 @@ public sealed class AuditContinuityTests
     {
         await using var session = await TenantSessionAsync(Guid.NewGuid());
         var checkpoint = RandomNumberGenerator.GetBytes(32);
+        await AllowCheckpointAsync(session, 41L, checkpoint);
 
         await Execute(session, "SELECT audit_restore_checkpoint($1, $2)", 41L, checkpoint);
         await InsertAsync(session, 42, checkpoint, RandomNumberGenerator.GetBytes(32));
+        await AllowCheckpointAsync(session, 50L, checkpoint);
         var again = () => Execute(session, "SELECT audit_restore_checkpoint($1, $2)", 50L, checkpoint);
 
         await again.Should().ThrowAsync<PostgresException>();
@@ -61,6 +63,22 @@ public sealed class AuditContinuityTests
         var purge = () => Execute(session, "SELECT alerts_purge_tenant()");
 
         await purge.Should().ThrowAsync<PostgresException>();
+    }
+
+    /// <summary>The owner's permission for the session's transaction, as the restorer issues it for a verified export.</summary>
+    private static async Task AllowCheckpointAsync(Session session, long seq, byte[] hash)
+    {
+        await using var xid = new NpgsqlCommand("SELECT txid_current()", session.Connection, session.Transaction);
+        var transactionId = (long)(await xid.ExecuteScalarAsync())!;
+        await using var owner = new NpgsqlConnection((await TestDatabase.SharedAsync()).AdminConnectionString);
+        await owner.OpenAsync();
+        await using var grant = new NpgsqlCommand(
+            "INSERT INTO audit_maintenance_grants (xid, tenant_id, operation, seq, hash) VALUES ($1, $2, 'checkpoint', $3, $4)", owner);
+        grant.Parameters.Add(new NpgsqlParameter { Value = transactionId });
+        grant.Parameters.Add(new NpgsqlParameter { Value = session.Tenant });
+        grant.Parameters.Add(new NpgsqlParameter { Value = seq });
+        grant.Parameters.Add(new NpgsqlParameter { Value = hash });
+        await grant.ExecuteNonQueryAsync();
     }
 
     private static Task InsertAsync(Session session, long seq, byte[] previous, byte[] hash) => Execute(session,
