@@ -16,17 +16,17 @@ public static class DatabaseSetup
     public static async Task<ManagedPostgres?> PrepareAsync(IConfigurationManager configuration, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
         var logger = loggerFactory.CreateLogger("Shohayota.Database");
+        logger.LogInformation("Data directory: {DataDirectory}", DataDirectory.Resolve(configuration));
         var app = configuration.GetConnectionString(ConnectionStringName);
         ManagedPostgres? managed = null;
         string owner;
         if (string.IsNullOrWhiteSpace(app))
         {
             var section = configuration.GetSection("Shohayota:Database");
-            var dataDirectory = DataDirectory.Resolve(configuration);
             managed = await ManagedPostgres.StartAsync(
                 new ManagedPostgresOptions
                 {
-                    Directory = Path.Combine(dataDirectory, "postgres"),
+                    Directory = Path.Combine(DataDirectory.Resolve(configuration), "postgres"),
                     Port = section.GetValue("Port", 5432),
                     BinDirectory = section["BinDirectory"],
                     Durable = section.GetValue("Durable", true),
