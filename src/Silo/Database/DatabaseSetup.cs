@@ -23,10 +23,11 @@ public static class DatabaseSetup
         if (string.IsNullOrWhiteSpace(app))
         {
             var section = configuration.GetSection("Shohayota:Database");
+            var dataDirectory = DataDirectory.Resolve(configuration);
             managed = await ManagedPostgres.StartAsync(
                 new ManagedPostgresOptions
                 {
-                    Directory = Path.Combine(DataDirectory.Resolve(configuration), "postgres"),
+                    Directory = Path.Combine(dataDirectory, "postgres"),
                     Port = section.GetValue("Port", 5432),
                     BinDirectory = section["BinDirectory"],
                     Durable = section.GetValue("Durable", true),
