@@ -11,14 +11,14 @@
 # relative paths (.data/…) mean that copy. It needs ports 5000-5003, 5432, 11111-11114 and 30000-30003 free and fails
 # naming the one that is taken. Everything it starts (nodes, builds, the managed PostgreSQL) is stopped when it ends,
 # however it ends; the copy is removed (WALK_KEEP=1 keeps it). Logs: WALK_LOG_DIR (default: a folder it prints).
-# Limits (seconds, generous for a loaded two-core machine): WALK_START_TIMEOUT (node 1, with its first build: 900),
-# WALK_NODE_TIMEOUT (every other node: 420), WALK_STEP_TIMEOUT (each command block: 120).
+# Limits (seconds, generous for a loaded two-core machine): WALK_START_TIMEOUT (node 1, with its first build: 480),
+# WALK_NODE_TIMEOUT (every other node: 240), WALK_STEP_TIMEOUT (each command block: 120).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 readme="$(realpath "${1:-$repo/README.md}")"
-start_timeout="${WALK_START_TIMEOUT:-900}"
-node_timeout="${WALK_NODE_TIMEOUT:-420}"
+start_timeout="${WALK_START_TIMEOUT:-480}"
+node_timeout="${WALK_NODE_TIMEOUT:-240}"
 step_timeout="${WALK_STEP_TIMEOUT:-120}"
 ports=(5000 5001 5002 5003 5432 11111 11112 11113 11114 30000 30001 30002 30003)
 
@@ -132,12 +132,12 @@ start() {
 tail_log() { printf '%s\n--- last lines of %s ---\n%s' "$1" "$2" "$(tail -n 60 "$2")"; }
 
 wait_healthy() {
-  local name="$1" pid="$2" url="$3" limit="$4" waited=0
+  local name="$1" pid="$2" url="$3" limit="$4" since=$SECONDS waited=0
   until curl -sf -o /dev/null --max-time 5 "$url/api/health"; do
     kill -0 "$pid" 2>/dev/null || fail "$(tail_log "$name exited before $url/api/health answered 200" "$logs/$name.log")"
     [ "$waited" -lt "$limit" ] || fail "$(tail_log "$name: $url/api/health did not answer 200 within ${limit}s" "$logs/$name.log")"
     sleep 2
-    waited=$((waited + 2))
+    waited=$((SECONDS - since))
   done
   say "$name is up at $url (${waited}s)"
 }
@@ -186,12 +186,13 @@ while IFS= read -r line; do
   start "node$n" "$line"
   pid="$started_pid"
   if [ "$kind" = silo ]; then
+    since=$SECONDS
     waited=0
     until cluster_view | jq -e --arg name "node$n" 'any(.silos[]; .name == $name and .status == "active")' >/dev/null 2>&1; do
       kill -0 "$pid" 2>/dev/null || fail "$(tail_log "node$n exited before it was an active silo" "$logs/node$n.log")"
       [ "$waited" -lt "$node_timeout" ] || fail "$(tail_log "node$n was not an active silo within ${node_timeout}s" "$logs/node$n.log")"
       sleep 2
-      waited=$((waited + 2))
+      waited=$((SECONDS - since))
     done
     say "node$n is an active silo (${waited}s)"
   else
