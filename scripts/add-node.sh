@@ -4,7 +4,8 @@
 #   scripts/add-node.sh 3 silo       # a standalone silo (no HTTP): silo port 11113, gateway 30002
 #   scripts/add-node.sh 4 client     # an Api node as a pure cluster client: http://localhost:5003
 #   scripts/add-node.sh 2 api --Shohayota:Cluster:ClusterId=blue   # further arguments go to the node as configuration
-# The database is node 1's managed PostgreSQL (its credentials under .data/postgres/), unless SHOHAYOTA_CONNECTION and
+# Works from any working directory. The database is node 1's managed PostgreSQL (its credentials under .data/postgres/,
+# or under SHOHAYOTA_DATA_DIRECTORY / Shohayota__DataDirectory, relative to the repository root), unless SHOHAYOTA_CONNECTION and
 # SHOHAYOTA_ADMIN_CONNECTION name another server. Every node signs tokens with node 1's key (.data/jwt-signing.key) unless
 # SHOHAYOTA_SIGNING_KEY is set. Ctrl+C stops the node gracefully: it drains, hands its grains over and leaves the cluster.
 set -euo pipefail
@@ -18,7 +19,9 @@ if ! [[ "$n" =~ ^[0-9]+$ ]] || [ "$n" -lt 2 ] || ! [[ "$kind" =~ ^(api|silo|clie
   exit 2
 fi
 
-data="${SHOHAYOTA_DATA_DIRECTORY:-.data}"
+# Node 1's data directory by the app's own rule: Shohayota:DataDirectory (default .data), relative to the repository root.
+data="${SHOHAYOTA_DATA_DIRECTORY:-${Shohayota__DataDirectory:-.data}}"
+case "$data" in /*) ;; *) data="$PWD/$data" ;; esac
 if [ -z "${SHOHAYOTA_CONNECTION:-}" ]; then
   credentials="$data/postgres/credentials.json"
   if [ ! -r "$credentials" ]; then

@@ -28,11 +28,14 @@ public static class UiFormat
 
     public static string Time(DateTimeOffset? at) => at is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture) : "–";
 
+    /// <summary>
+    /// The one colour scheme of statuses (tenants, users, silos — <c>StatusChip</c> shows them): active green, suspended
+    /// amber, canceled grey, deleted red, anything else (disabled, dead, a customer's stage) grey.
+    /// </summary>
     public static Color StatusColor(string status) => status switch
     {
         "active" => Color.Success,
         "suspended" => Color.Warning,
-        "canceled" => Color.Default,
         "deleted" => Color.Error,
         _ => Color.Default,
     };

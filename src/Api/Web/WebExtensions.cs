@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using Shohayota.Grains.Interfaces.Common;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Npgsql;
+using MudBlazor;
 using MudBlazor.Services;
 using Shohayota.Api.Web.Components;
 
@@ -16,6 +17,28 @@ namespace Shohayota.Api.Web;
 /// </summary>
 public static class WebExtensions
 {
+    /// <summary>How long a snackbar stays (then it fades by itself).</summary>
+    public const int SnackbarMilliseconds = 4000;
+
+    /// <summary>
+    /// Snackbars confirm, then go: bottom left, over the navigation drawer and away from the pages' action buttons
+    /// (top right) and dialogs; a few seconds each, at most three, none repeated, and cleared when the user moves to
+    /// another page.
+    /// </summary>
+    public static void ConfigureSnackbars(SnackbarConfiguration snackbars)
+    {
+        snackbars.PositionClass = Defaults.Classes.Position.BottomLeft;
+        snackbars.VisibleStateDuration = SnackbarMilliseconds;
+        snackbars.ShowTransitionDuration = 200;
+        snackbars.HideTransitionDuration = 300;
+        snackbars.MaxDisplayedSnackbars = 3;
+        snackbars.PreventDuplicates = true;
+        snackbars.NewestOnTop = true;
+        snackbars.ShowCloseIcon = true;
+        snackbars.ClearAfterNavigation = true;
+        snackbars.RequireInteraction = false;
+    }
+
     public static WebApplicationBuilder AddShohayotaWeb(this WebApplicationBuilder builder)
     {
         // Serves MudBlazor's and the framework's files from the build output too (tests run it outside Development).
@@ -24,7 +47,7 @@ public static class WebExtensions
         // on an API path with 404 instead of 405. Our static files change only with a build.
         builder.Configuration["ReloadStaticAssetsAtRuntime"] ??= "false";
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
-        builder.Services.AddMudServices();
+        builder.Services.AddMudServices(mud => ConfigureSnackbars(mud.SnackbarConfiguration));
         builder.Services.AddCascadingAuthenticationState();
         builder.Services.AddScoped<AuthenticationStateProvider, UiRevalidation>();
         builder.Services.AddHttpContextAccessor();

@@ -42,7 +42,7 @@ public sealed partial class BackupStore(IOptions<BackupOptions> options, IConfig
     private static readonly JsonSerializerOptions ManifestJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     public string Root => Path.GetFullPath(options.Value.Directory is { Length: > 0 } configured
-        ? configured
+        ? DataDirectory.ResolvePath(configured)
         : Path.Combine(DataDirectory.Resolve(configuration), "backups"));
 
     public string FinalDirectory => Path.Combine(Root, "final");

@@ -11,7 +11,37 @@ public static class DataDirectory
 {
     public const string ConfigurationKey = "Shohayota:DataDirectory";
 
-    public static string Resolve(IConfiguration configuration) => Path.GetFullPath(configuration[ConfigurationKey] ?? ".data");
+    /// <summary>The file that marks the repository root when the program runs from source.</summary>
+    public const string RepositoryMarker = "Shohayota.sln";
+
+    private static readonly Lazy<string> LazyBase = new(FindBase);
+
+    /// <summary>
+    /// What a relative path is relative to: the repository root (the nearest folder above the program's own files that
+    /// holds <c>Shohayota.sln</c>) when running from source, whichever the working directory (<c>dotnet run --project
+    /// src/Api</c> from the root, <c>dotnet run</c> inside src/Api or src/Silo, the tests' build output); else (a published
+    /// binary) the current directory.
+    /// </summary>
+    public static string Base => LazyBase.Value;
+
+    /// <summary>The data directory as an absolute path: <c>Shohayota:DataDirectory</c> (default <c>.data</c>), relative to <see cref="Base"/>.</summary>
+    public static string Resolve(IConfiguration configuration) => ResolvePath(configuration[ConfigurationKey] is { Length: > 0 } configured ? configured : ".data");
+
+    /// <summary>Any configured path by the same rule: absolute paths stay, relative ones are relative to <see cref="Base"/>.</summary>
+    public static string ResolvePath(string path) => Path.GetFullPath(path, Base);
+
+    private static string FindBase()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, RepositoryMarker)))
+            {
+                return directory.FullName;
+            }
+        }
+
+        return Directory.GetCurrentDirectory();
+    }
 
     /// <summary>A file below the data directory, created empty and owner-only (0600) when it does not exist yet.</summary>
     public static string OwnerOnlyFile(IConfiguration configuration, string name)

@@ -18,6 +18,7 @@ public static class DatabaseSetup
     public static async Task<ManagedPostgres?> PrepareAsync(IConfigurationManager configuration, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
         var logger = loggerFactory.CreateLogger("Shohayota.Database");
+        logger.LogInformation("Data directory: {DataDirectory}", DataDirectory.Resolve(configuration));
         var app = configuration.GetConnectionString(ConnectionStringName);
         ManagedPostgres? managed = null;
         string owner;

@@ -54,6 +54,7 @@ internal sealed class SuperAdminBootstrap(
         {
             var file = DataDirectory.OwnerOnlyFile(configuration, "superadmin.txt");
             await File.WriteAllTextAsync(file, $"email={email}\npassword={password}\n", cancellationToken);
+            logger.LogInformation("Created super-admin {Email}; its generated password is in {PasswordFile}", email, file);
 
             // Printed once, on purpose, to the console only (not to the log pipeline).
             await Console.Out.WriteLineAsync(

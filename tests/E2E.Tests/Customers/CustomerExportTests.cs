@@ -35,6 +35,7 @@ public sealed class CustomerExportTests(UiFixture fixture, ITestOutputHelper out
         await Assertions.Expect(Snackbar(Page, "saved")).ToBeVisibleAsync();
         await Assertions.Expect(Page.GetByTestId("customer-row").Filter(new() { HasText = "Ada King" })).ToHaveCountAsync(1);
         await Assertions.Expect(Page.GetByTestId("customer-row").Filter(new() { HasText = "Ada Lovelace" })).ToHaveCountAsync(0);
+        await Assertions.Expect(Page.Locator(".mud-snackbar")).ToHaveCountAsync(0);
         await ScreenshotAsync("customers", docsName: "customers");
 
         await Page.GetByRole(AriaRole.Link, new() { Name = "Settings", Exact = true }).ClickAsync();

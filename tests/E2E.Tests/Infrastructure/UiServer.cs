@@ -100,11 +100,11 @@ public sealed class UiServer : IAsyncDisposable
         _tokens.TryGetValue(tenant.Id, out var token) ? token : _tokens[tenant.Id] = await LoginAsync(tenant.AdminEmail, tenant.AdminPassword);
 
     /// <summary>A tenant of its own for one test.</summary>
-    public async Task<TestTenant> ProvisionTenantAsync(string plan = "pro")
+    public async Task<TestTenant> ProvisionTenantAsync(string plan = "pro", string? name = null)
     {
         var suffix = Guid.NewGuid().ToString("N")[..10];
         var adminEmail = $"admin@tenant-{suffix}.test";
-        var name = $"Tenant {suffix}";
+        name ??= $"Tenant {suffix}";
         using var response = await SendAsync(HttpMethod.Post, "/api/admin/tenants/provision", await SuperAdminTokenAsync(), new
         {
             name,

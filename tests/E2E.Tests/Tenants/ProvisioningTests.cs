@@ -15,7 +15,7 @@ public sealed class ProvisioningTests(UiFixture fixture, ITestOutputHelper outpu
         await Page.WaitForURLAsync(PathIs("/admin/tenants"));
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Tenants", Level = 1 })).ToBeVisibleAsync();
         await WaitForInteractiveAsync(Page);
-        await ScreenshotAsync("tenants", docsName: "super-admin-tenants");
+        await ScreenshotAsync("tenants");
 
         await ClickUntilVisibleAsync(Page.GetByRole(AriaRole.Button, new() { Name = "Provision New Tenant" }), Dialog(Page));
         var dialog = Dialog(Page);

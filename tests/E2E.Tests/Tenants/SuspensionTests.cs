@@ -24,6 +24,8 @@ public sealed class SuspensionTests(UiFixture fixture, ITestOutputHelper output)
         await Dialog(superAdmin).GetByRole(AriaRole.Button, new() { Name = "Suspend tenant" }).ClickAsync();
 
         await Assertions.Expect(superAdmin.GetByTestId("tenant-status")).ToHaveTextAsync("suspended");
+        TenantsListTests.IsGreen(await superAdmin.GetByTestId("tenant-status").EvaluateAsync<string>("e => getComputedStyle(e).backgroundColor"))
+            .Should().BeFalse("a suspended tenant's chip is amber, not green");
         await ScreenshotAsync("suspended-tenant", superAdmin, docsName: "tenant-detail");
         (await Server.GetTenantAsync(tenant.Id))["status"]!.GetValue<string>().Should().Be("suspended");
         await Page.GetByRole(AriaRole.Link, new() { Name = "Users", Exact = true }).ClickAsync();
