@@ -7,7 +7,8 @@
 # Works from any working directory. The database is node 1's managed PostgreSQL (its credentials under .data/postgres/,
 # or under SHOHAYOTA_DATA_DIRECTORY / Shohayota__DataDirectory, relative to the repository root), unless SHOHAYOTA_CONNECTION and
 # SHOHAYOTA_ADMIN_CONNECTION name another server. Every node signs tokens with node 1's key (.data/jwt-signing.key) unless
-# SHOHAYOTA_SIGNING_KEY is set. Ctrl+C stops the node gracefully: it drains, hands its grains over and leaves the cluster.
+# SHOHAYOTA_SIGNING_KEY is set, and grain callers with node 1's cluster key (.data/cluster-caller.key) unless
+# SHOHAYOTA_CALLER_KEYS is set. Ctrl+C stops the node gracefully: it drains, hands its grains over and leaves the cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +39,8 @@ fi
 export ConnectionStrings__Shohayota="$SHOHAYOTA_CONNECTION"
 export ConnectionStrings__ShohayotaAdmin="${SHOHAYOTA_ADMIN_CONNECTION:-$SHOHAYOTA_CONNECTION}"
 export Shohayota__Auth__SigningKey="${SHOHAYOTA_SIGNING_KEY:-$(cat "$data/jwt-signing.key")}"
+# Without node 1's caller key this node's grain calls would be refused by every other silo (and theirs by it).
+export Shohayota__Cluster__CallerKeys="${SHOHAYOTA_CALLER_KEYS:-$(cat "$data/cluster-caller.key")}"
 args=(
   "--Shohayota:DataDirectory=$data/node$n"
   "--Shohayota:Cluster:SiloName=node$n"

@@ -17,7 +17,7 @@ public static class SiloExtensions
 
     /// <summary>
     /// The one silo configuration, shared by the Api's co-hosted silo, the standalone silo and the tests:
-    /// ADO.NET clustering, grain storage (System.Text.Json) and reminders on PostgreSQL, and the isolation filter.
+    /// ADO.NET clustering, grain storage (System.Text.Json) and reminders on PostgreSQL, the caller signer and the isolation filter.
     /// </summary>
     public static ISiloBuilder AddShohayotaSilo(this ISiloBuilder silo, IConfiguration configuration)
     {
@@ -65,6 +65,8 @@ public static class SiloExtensions
             o.Invariant = Invariant;
             o.ConnectionString = connectionString;
         });
+        silo.Services.AddShohayotaCallerSigning();
+        silo.Services.AddSingleton<ForgedCallerAudit>();
         silo.AddIncomingGrainCallFilter<TenantIsolationFilter>();
         silo.Services.AddShohayotaGrainServices(connectionString);
         silo.Services.AddShohayotaBackups();

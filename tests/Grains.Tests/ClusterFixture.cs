@@ -1,17 +1,27 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Orleans.TestingHost;
 using Shohayota.Grains.Backups;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Grains.Security;
 using Shohayota.Silo;
 using Shohayota.TestSupport;
 
 namespace Shohayota.Grains.Tests;
 
-/// <summary>A two-silo Orleans test cluster running the real silo configuration against a real PostgreSQL.</summary>
+/// <summary>
+/// A two-silo Orleans test cluster running the real silo configuration against a real PostgreSQL. The fixture holds the
+/// cluster's caller key and signs its callers as a node of the cluster would.
+/// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
+    public static readonly string CallerKey = Convert.ToBase64String("grains-tests-caller-key-0123456789-abcdefghij"u8.ToArray());
+    public static readonly CallerSigner Signer = new([Convert.FromBase64String(CallerKey)], CallerSigner.DefaultLifetime);
     private static string? _connectionString;
+
+    /// <summary>What the silos logged (Shohayota.Grains.Security from Debug up, everything else from Warning).</summary>
+    public static LogCapture Logs { get; } = new();
 
     public TestCluster Cluster { get; private set; } = null!;
 
@@ -21,6 +31,9 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         _connectionString = (await TestDatabase.SharedAsync()).AppConnectionString;
         var builder = new TestClusterBuilder(2);
+        builder.Properties[CallerSigner.KeysKey] = CallerKey;
+        // Real gateways on TCP: the forged-caller tests connect a client of their own like any process on the network.
+        builder.Options.ConnectionTransport = ConnectionTransportType.TcpSocket;
         builder.AddSiloBuilderConfigurator<Configurator>();
         builder.AddClientBuilderConfigurator<ClientConfigurator>();
         Cluster = builder.Build();
@@ -43,13 +56,13 @@ public sealed class ClusterFixture : IAsyncLifetime
     public static void AsSuperAdmin()
     {
         RequestContext.Clear();
-        new Caller(GrainKeys.SystemTenant, Guid.NewGuid(), Roles.SuperAdmin, "root@tests.local").Enter();
+        Signer.Enter(new Caller(GrainKeys.SystemTenant, Guid.NewGuid(), Roles.SuperAdmin, "root@tests.local"));
     }
 
     public static void As(Guid tenantId, Guid userId, string role = Roles.TenantAdmin)
     {
         RequestContext.Clear();
-        new Caller(tenantId, userId, role, null).Enter();
+        Signer.Enter(new Caller(tenantId, userId, role, null));
     }
 
     private sealed class Configurator : ISiloConfigurator
@@ -57,7 +70,10 @@ public sealed class ClusterFixture : IAsyncLifetime
         // Backups and the retention purge run on demand only: their schedules would act on every test's tenants.
         public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddShohayotaSilo(_connectionString!, cluster: null).Services
             .PostConfigure<BackupOptions>(o => o.Enabled = false)
-            .PostConfigure<PurgeOptions>(o => o.Enabled = false);
+            .PostConfigure<PurgeOptions>(o => o.Enabled = false)
+            .AddLogging(logging => logging.AddProvider(Logs)
+                .AddFilter<LogCapture>(null, LogLevel.Warning)
+                .AddFilter<LogCapture>("Shohayota.Grains.Security", LogLevel.Debug));
     }
 }
 

@@ -24,8 +24,7 @@ public static class AuditMiddleware
             return;
         }
 
-        var caller = http.User.ToCaller();
-        caller.Enter();
+        var caller = http.EnterCaller();
         var grains = http.RequestServices.GetRequiredService<IGrainFactory>();
         await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(caller.TenantId)).AppendAsync(
         [

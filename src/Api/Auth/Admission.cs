@@ -17,14 +17,13 @@ public static class AdmissionExtensions
         group.AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            var caller = http.User.ToCaller();
-            caller.Enter();
+            var caller = http.EnterCaller();
             // Read once: a configuration lookup per request takes a lock (measured in the benchmark).
             enforce ??= http.RequestServices.GetRequiredService<IConfiguration>().GetValue("Shohayota:Admission:Enforce", true);
             if (enforce == false)
             {
                 // Benchmark-only switch (S5): measures what admission costs. Never turn it off in production.
-                Caller.MarkAdmitted(caller.TenantId);
+                http.EnterCaller(admitted: true);
                 return await next(context);
             }
 
@@ -46,7 +45,7 @@ public static class AdmissionExtensions
                 return problem;
             }
 
-            Caller.MarkAdmitted(caller.TenantId);
+            http.EnterCaller(admitted: true);
             return await next(context);
         });
         return group;

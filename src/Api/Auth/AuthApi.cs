@@ -29,7 +29,7 @@ public static class AuthApi
     public static UserBody ToBody(UserDetails user) =>
         new(user.Id, user.Email, user.Name, user.Role, user.Role == Roles.SuperAdmin ? null : user.TenantId);
 
-    private static async Task<IResult> LoginAsync(LoginRequest request, IGrainFactory grains, TokenIssuer tokens)
+    private static async Task<IResult> LoginAsync(LoginRequest request, IGrainFactory grains, CallerSigner signer, TokenIssuer tokens)
     {
         var errors = new FieldErrors()
             .Check("email", string.IsNullOrWhiteSpace(request.Email) ? "An e-mail address is required." : null)
@@ -39,7 +39,7 @@ public static class AuthApi
             return errors.ToProblem();
         }
 
-        var outcome = await SignInAsync(grains, request.Email!, request.Password!);
+        var outcome = await SignInAsync(grains, signer, request.Email!, request.Password!);
         return outcome.Succeeded ? TypedResults.Ok(Respond(outcome.Value!, tokens)) : Problems.From(outcome.Failure, outcome.Detail);
     }
 
@@ -47,7 +47,7 @@ public static class AuthApi
     /// The one sign-in path (API and web UI): length limits, a dummy hash for unknown e-mails (same time either way),
     /// the user grain's password check, lockout and tenant rules, and the audit entries. Runs as the system caller.
     /// </summary>
-    public static async Task<Outcome<SignIn>> SignInAsync(IGrainFactory grains, string email, string password)
+    public static async Task<Outcome<SignIn>> SignInAsync(IGrainFactory grains, CallerSigner signer, string email, string password)
     {
         const string invalid = "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.";
         if (password.Length > PasswordHashing.MaxLength || email.Length > Validation.MaxEmailLength)
@@ -55,7 +55,7 @@ public static class AuthApi
             return Outcome<SignIn>.Fail(Failure.InvalidCredentials, invalid);
         }
 
-        Caller.System.Enter();
+        signer.EnterSystem();
         var login = await grains.GetGrain<IUserDirectoryGrain>("users").FindLoginAsync(email);
         if (login is not { } found)
         {
@@ -68,23 +68,23 @@ public static class AuthApi
         return await grains.GetGrain<IUserGrain>(GrainKeys.User(found.TenantId, found.UserId)).SignInAsync(password);
     }
 
-    private static async Task<IResult> RefreshAsync(RefreshRequest request, IGrainFactory grains, TokenIssuer tokens)
+    private static async Task<IResult> RefreshAsync(RefreshRequest request, IGrainFactory grains, CallerSigner signer, TokenIssuer tokens)
     {
         if (!RefreshTokenFormat.TryParse(request.RefreshToken, out var tenant, out var user, out var tokenId, out var secret))
         {
             return Problems.From(Failure.InvalidToken, "The refresh token is invalid, expired or revoked.");
         }
 
-        Caller.System.Enter();
+        signer.EnterSystem();
         var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(tenant, user)).RefreshAsync(tokenId, secret);
         return outcome.Succeeded ? TypedResults.Ok(Respond(outcome.Value!, tokens)) : Problems.From(outcome.Failure, outcome.Detail);
     }
 
-    private static async Task<IResult> LogoutAsync(RefreshRequest request, IGrainFactory grains)
+    private static async Task<IResult> LogoutAsync(RefreshRequest request, IGrainFactory grains, CallerSigner signer)
     {
         if (RefreshTokenFormat.TryParse(request.RefreshToken, out var tenant, out var user, out var tokenId, out var secret))
         {
-            Caller.System.Enter();
+            signer.EnterSystem();
             await grains.GetGrain<IUserGrain>(GrainKeys.User(tenant, user)).RevokeAsync(tokenId, secret);
         }
 

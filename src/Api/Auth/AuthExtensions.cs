@@ -7,6 +7,7 @@ using Microsoft.IdentityModel.Tokens;
 using Shohayota.Api.Errors;
 using Shohayota.Grains.Hosting;
 using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Security;
 using Shohayota.Grains.Users;
 
 namespace Shohayota.Api.Auth;
@@ -76,6 +77,17 @@ public static class AuthExtensions
     }
 
     private static Task WriteProblemAsync(HttpContext context, Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult problem) => problem.ExecuteAsync(context);
+
+    /// <summary>
+    /// Signs this request's caller (from the validated token) for the grain calls that follow; <paramref name="admitted"/>
+    /// after its TenantGrain admitted the request, so the grains need not ask again.
+    /// </summary>
+    public static Caller EnterCaller(this HttpContext http, bool admitted = false)
+    {
+        var caller = http.User.ToCaller();
+        http.RequestServices.GetRequiredService<CallerSigner>().Enter(caller, admitted ? caller.TenantId : null);
+        return caller;
+    }
 
     /// <summary>The authenticated caller of this request, from the validated token only.</summary>
     public static Caller ToCaller(this ClaimsPrincipal user)

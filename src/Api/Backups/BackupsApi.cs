@@ -72,7 +72,7 @@ public static class BackupsApi
             await using var _ = snapshot;
 
             // A result runs after the endpoint filters returned: the caller they entered did not flow here.
-            http.User.ToCaller().Enter();
+            http.EnterCaller();
             var stamp = http.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
             http.Response.StatusCode = StatusCodes.Status200OK;
             http.Response.ContentType = "application/json";

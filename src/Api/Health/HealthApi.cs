@@ -84,13 +84,13 @@ internal sealed class ClusterHealthCheck(IGrainFactory grains) : IHealthCheck
 }
 
 /// <summary>Unhealthy once the live cross-tenant probe has ever seen a foreign row (sticky until the probe grain restarts).</summary>
-internal sealed class IsolationHealthCheck(IGrainFactory grains) : IHealthCheck
+internal sealed class IsolationHealthCheck(IGrainFactory grains, Grains.Security.CallerSigner signer) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            Grains.Interfaces.Common.Caller.System.Enter();
+            signer.EnterSystem();
             var report = await grains.GetGrain<Grains.Interfaces.Diagnostics.IIsolationProbeGrain>("isolation").GetLastAsync()
                 .WaitAsync(TimeSpan.FromSeconds(3), cancellationToken);
             var data = new Dictionary<string, object> { ["lastProbeAt"] = report?.ProbedAt.ToString("O") ?? "pending" };

@@ -3,6 +3,7 @@ using Npgsql;
 using Orleans.Configuration;
 using Shohayota.Grains;
 using Shohayota.Grains.Backups;
+using Shohayota.Grains.Security;
 using Shohayota.Silo;
 using Shohayota.Silo.Database;
 using Shohayota.Silo.Hosting;
@@ -40,6 +41,7 @@ public static class HostingExtensions
             builder.Services.AddOptions<Grains.Quotas.PlansOptions>().Configure(o => o.AddDefaults()).BindConfiguration(Grains.Quotas.PlansOptions.SectionName);
             builder.Services.AddOptions<Grains.Quotas.MeteringOptions>().BindConfiguration(Grains.Quotas.MeteringOptions.SectionName);
             builder.Services.AddShohayotaBackupServices();
+            builder.Services.AddShohayotaCallerSigning();
             builder.UseOrleansClient(client =>
             {
                 client.Configure<ClusterOptions>(o =>

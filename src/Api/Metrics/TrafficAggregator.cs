@@ -5,6 +5,7 @@ using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Quotas;
+using Shohayota.Grains.Security;
 
 namespace Shohayota.Api.Metrics;
 
@@ -116,14 +117,15 @@ public static class TrafficExtensions
     });
 }
 
-internal sealed class TrafficReporter(TrafficAggregator traffic, IGrainFactory grains, ILogger<TrafficReporter> logger) : BackgroundService
+internal sealed class TrafficReporter(TrafficAggregator traffic, IGrainFactory grains, CallerSigner signer, ILogger<TrafficReporter> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            Caller.System.Enter();
+            // Signed per tick: an envelope expires, a reporter runs for the life of the node.
+            signer.EnterSystem();
             foreach (var (tenant, sample) in traffic.Drain())
             {
                 try

@@ -6,6 +6,7 @@ using Shohayota.Api.Auth;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Interfaces.Users;
+using Shohayota.Grains.Security;
 
 namespace Shohayota.Api.Web;
 
@@ -57,7 +58,7 @@ public static class UiAuth
     {
         var caller = principal.ToCaller();
         var grains = services.GetRequiredService<IGrainFactory>();
-        caller.Enter();
+        services.GetRequiredService<CallerSigner>().Enter(caller);
         try
         {
             return await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(caller.TenantId)).CheckAsync(caller.UserId, write: false);

@@ -40,12 +40,11 @@ public static class UiDownloads
     /// <summary>The API's per-request admission (AdmissionExtensions.RequireAdmission) for this read.</summary>
     private static async Task<IResult?> AdmitAsync(HttpContext http, IGrainFactory grains)
     {
-        var caller = http.User.ToCaller();
-        caller.Enter();
+        var caller = http.EnterCaller();
         var admission = await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(caller.TenantId)).AdmitAsync(caller.UserId, write: false);
         if (admission.Allowed)
         {
-            Caller.MarkAdmitted(caller.TenantId);
+            http.EnterCaller(admitted: true);
             return null;
         }
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Components.Authorization;
 using Shohayota.Api.Auth;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Grains.Security;
 
 namespace Shohayota.Api.Web;
 
@@ -23,7 +24,7 @@ public sealed record UiResult<T>(T? Value, Failure Failure, string? Message)
 /// A refusal that ends the session (tenant suspended or deleted, user disabled) sends the browser to the sign-in page.
 /// </summary>
 public sealed class UiSession(
-    AuthenticationStateProvider authentication, IGrainFactory grains, NavigationManager navigation, IHttpContextAccessor accessor)
+    AuthenticationStateProvider authentication, IGrainFactory grains, CallerSigner signer, NavigationManager navigation, IHttpContextAccessor accessor)
 {
     private readonly (string? Ip, string? UserAgent) _origin = (
         accessor.HttpContext?.Connection.RemoteIpAddress?.ToString(),
@@ -50,8 +51,8 @@ public sealed class UiSession(
     public async Task<UiResult<T>> RunAsync<T>(Func<IGrainFactory, Caller, Task<T>> work, bool write = false)
     {
         var caller = await CallerAsync();
-        caller.Enter();
         Caller.SetOrigin(_origin.Ip, _origin.UserAgent, null);
+        signer.Enter(caller);
         try
         {
             var admission = await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(caller.TenantId)).AdmitAsync(caller.UserId, write);
@@ -65,7 +66,7 @@ public sealed class UiSession(
                 return UiResult<T>.Fail(admission.Failure, admission.Detail);
             }
 
-            Caller.MarkAdmitted(caller.TenantId);
+            signer.Enter(caller, admittedTenant: caller.TenantId);
             return UiResult<T>.Success(await work(grains, caller));
         }
         catch (TenantAccessDeniedException e)

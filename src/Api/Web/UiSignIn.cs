@@ -2,11 +2,12 @@ using Microsoft.AspNetCore.Authentication;
 using Shohayota.Api.Auth;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Users;
+using Shohayota.Grains.Security;
 
 namespace Shohayota.Api.Web;
 
 /// <summary>Cookie sign-in and sign-out through the same grains, password rules, lockout and audit as the API's.</summary>
-public sealed class UiSignIn(IGrainFactory grains, IHttpContextAccessor accessor)
+public sealed class UiSignIn(IGrainFactory grains, CallerSigner signer, IHttpContextAccessor accessor)
 {
     public async Task<(bool SignedIn, string? Error)> SignInAsync(string? email, string? password)
     {
@@ -19,7 +20,7 @@ public sealed class UiSignIn(IGrainFactory grains, IHttpContextAccessor accessor
         Caller.SetOrigin(http.Connection.RemoteIpAddress?.ToString(), http.Request.Headers.UserAgent.ToString(), http.TraceIdentifier);
         try
         {
-            var outcome = await AuthApi.SignInAsync(grains, email, password);
+            var outcome = await AuthApi.SignInAsync(grains, signer, email, password);
             if (!outcome.Succeeded)
             {
                 return (false, outcome.Failure switch
@@ -49,7 +50,7 @@ public sealed class UiSignIn(IGrainFactory grains, IHttpContextAccessor accessor
         var token = http.User.FindFirst(UiAuth.SessionClaim)?.Value;
         if (RefreshTokenFormat.TryParse(token, out var tenant, out var user, out var tokenId, out var secret))
         {
-            Caller.System.Enter();
+            signer.EnterSystem();
             try
             {
                 await grains.GetGrain<IUserGrain>(GrainKeys.User(tenant, user)).RevokeAsync(tokenId, secret);

@@ -19,26 +19,6 @@ public sealed record AuditDraft(
     [property: Id(3)] string Outcome = AuditOutcomes.Success,
     [property: Id(4)] string? Details = null);
 
-/// <summary>One SQL statement of a change, run by the tenant's log writer in the transaction that records it.</summary>
-[GenerateSerializer, Immutable, Alias("SqlStatement")]
-public sealed record SqlStatement(
-    [property: Id(0)] string Sql,
-    [property: Id(1)] object?[] Parameters);
-
-/// <summary>A change and the entries that record it: committed together or not at all.</summary>
-[GenerateSerializer, Immutable, Alias("AuditedChange")]
-public sealed record AuditedChange(
-    [property: Id(0)] IReadOnlyList<SqlStatement> Statements,
-    [property: Id(1)] IReadOnlyList<AuditDraft> Entries);
-
-/// <summary>Whether the change committed; if not, the PostgreSQL error that refused it (constraint violations).</summary>
-[GenerateSerializer, Immutable, Alias("ChangeResult")]
-public sealed record ChangeResult(
-    [property: Id(0)] bool Committed,
-    [property: Id(1)] string? SqlState,
-    [property: Id(2)] string? Constraint,
-    [property: Id(3)] IReadOnlyList<AuditEntry> Entries);
-
 [GenerateSerializer, Immutable, Alias("AuditActor")]
 public sealed record AuditActor(
     [property: Id(0)] Guid? Id,
@@ -97,15 +77,12 @@ public sealed record AuditPage(
 
 /// <summary>
 /// One per tenant (<see cref="GrainKeys.AuditLog"/>): the single writer of the tenant's hash chain. Concurrent
-/// appends are grouped into one database transaction (group commit).
+/// appends are grouped into one database transaction (group commit). Data changes with their entries go through the
+/// grains' internal writer contract (IAuditWriterGrain in Shohayota.Grains): no public grain contract carries SQL.
 /// </summary>
 [Alias("IAuditLogGrain")]
 public interface IAuditLogGrain : IGrainWithStringKey
 {
-    /// <summary>Runs the change's statements and appends its entries in one transaction.</summary>
-    [Alias("Execute")]
-    Task<ChangeResult> ExecuteAsync(AuditedChange change);
-
     /// <summary>Appends entries that record no data change (sign-ins, denials, reads); returns once committed.</summary>
     [Alias("Append")]
     Task<IReadOnlyList<AuditEntry>> AppendAsync(IReadOnlyList<AuditDraft> entries);
@@ -128,4 +105,26 @@ public interface IAuditQueryGrain : IGrainWithStringKey
 {
     [Alias("List"), ReadOnly]
     Task<AuditPage> ListAsync(AuditQuery query);
+}
+
+/// <summary>
+/// The tenant's audit writer could not commit (its chain kept moving under it, e.g. a second writer): nothing of the
+/// change was committed; retry shortly. The API answers 503.
+/// </summary>
+[GenerateSerializer, Alias("AuditUnavailableException")]
+public sealed class AuditUnavailableException : Exception
+{
+    public AuditUnavailableException()
+    {
+    }
+
+    public AuditUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    public AuditUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
 }

@@ -1,8 +1,9 @@
 namespace Shohayota.Grains.Interfaces.Common;
 
 /// <summary>
-/// The authenticated caller, carried to every grain call in Orleans' RequestContext by the front end
-/// (after token validation) and checked by the grain-call filter against the target grain's tenant.
+/// The authenticated caller. It crosses grain calls in Orleans' RequestContext only inside a <see cref="SignedCaller"/>
+/// envelope signed by the node that authenticated the request (the front end after token validation, or the silo for
+/// its own work); the grain-call filter verifies the signature before any grain method runs.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("Caller")]
 public sealed record Caller(
@@ -11,53 +12,32 @@ public sealed record Caller(
     [property: Id(2)] string Role,
     [property: Id(3)] string? Email)
 {
-    private const string TenantKey = "sh-tenant";
-    private const string UserKey = "sh-user";
-    private const string RoleKey = "sh-role";
-    private const string EmailKey = "sh-email";
-    private const string AdmittedKey = "sh-admitted";
+    /// <summary>The RequestContext key of the signed envelope.</summary>
+    public const string ContextKey = "sh-caller";
     private const string IpKey = "sh-ip";
     private const string UserAgentKey = "sh-ua";
     private const string RequestIdKey = "sh-rid";
 
-    /// <summary>Internal work of the cluster itself (start-up bootstrap, reminders): allowed everywhere.</summary>
+    /// <summary>Internal work of the cluster itself (start-up bootstrap, reminders): allowed everywhere, signed by a node only.</summary>
     public static readonly Caller System = new(GrainKeys.SystemTenant, Guid.Empty, Roles.System, null);
 
     public bool IsSuperAdmin => Role is Roles.SuperAdmin or Roles.System;
 
-    public static Caller? Current
-    {
-        get
-        {
-            if (RequestContext.Get(TenantKey) is not Guid tenant || RequestContext.Get(UserKey) is not Guid user ||
-                RequestContext.Get(RoleKey) is not string role)
-            {
-                return null;
-            }
+    /// <summary>The signed envelope of the current call, as it arrived (the isolation filter has verified it inside a grain).</summary>
+    public static SignedCaller? Envelope => RequestContext.Get(ContextKey) as SignedCaller;
 
-            return new Caller(tenant, user, role, RequestContext.Get(EmailKey) as string);
-        }
-    }
+    /// <summary>The caller of the current grain call; inside a grain, verified by the isolation filter before the method ran.</summary>
+    public static Caller? Current => Envelope?.Caller;
 
-    /// <summary>The tenant whose TenantGrain admitted the current request, if any.</summary>
-    public static Guid? Admitted => RequestContext.Get(AdmittedKey) as Guid?;
+    /// <summary>The tenant whose TenantGrain admitted the current request, if any (signed with the caller).</summary>
+    public static Guid? Admitted => Envelope?.AdmittedTenant;
 
-    public void Enter()
-    {
-        RequestContext.Set(TenantKey, TenantId);
-        RequestContext.Set(UserKey, UserId);
-        RequestContext.Set(RoleKey, Role);
-        if (Email is not null)
-        {
-            RequestContext.Set(EmailKey, Email);
-        }
-    }
-
-    public static void MarkAdmitted(Guid tenantId) => RequestContext.Set(AdmittedKey, tenantId);
-
-    /// <summary>Where the current request came from, for audit entries.</summary>
+    /// <summary>Where the current request came from, for audit entries (the request id is the signed one).</summary>
     public static (string? Ip, string? UserAgent, string? RequestId) Origin =>
-        (RequestContext.Get(IpKey) as string, RequestContext.Get(UserAgentKey) as string, RequestContext.Get(RequestIdKey) as string);
+        (RequestContext.Get(IpKey) as string, RequestContext.Get(UserAgentKey) as string, Envelope?.RequestId ?? RequestId);
+
+    /// <summary>The front end's id of the current request, before a caller is signed.</summary>
+    public static string? RequestId => RequestContext.Get(RequestIdKey) as string;
 
     public static void SetOrigin(string? ip, string? userAgent, string? requestId)
     {
@@ -73,10 +53,23 @@ public sealed record Caller(
 
         if (requestId is not null)
         {
-            RequestContext.Set(RequestIdKey, requestId);
+            RequestContext.Set(RequestIdKey, requestId.Length > 128 ? requestId[..128] : requestId);
         }
     }
 }
+
+/// <summary>
+/// A caller as it crosses a grain call: who, for which admitted tenant and request, until when, signed with HMAC-SHA256
+/// under the cluster's caller key <see cref="KeyId"/> (see CallerSigner in Shohayota.Grains.Security).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("SignedCaller")]
+public sealed record SignedCaller(
+    [property: Id(0)] Caller Caller,
+    [property: Id(1)] Guid? AdmittedTenant,
+    [property: Id(2)] string? RequestId,
+    [property: Id(3)] long ExpiresAtUnixMs,
+    [property: Id(4)] int KeyId,
+    [property: Id(5)] byte[] Signature);
 
 public static class Roles
 {

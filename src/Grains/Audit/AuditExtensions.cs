@@ -5,7 +5,7 @@ namespace Shohayota.Grains.Audit;
 
 internal static class AuditExtensions
 {
-    public static IAuditLogGrain AuditLog(this IGrainFactory grains, Guid tenantId) => grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenantId));
+    public static IAuditWriterGrain AuditLog(this IGrainFactory grains, Guid tenantId) => grains.GetGrain<IAuditWriterGrain>(GrainKeys.AuditLog(tenantId));
 
     public static SqlStatement Sql(string sql, params object?[] parameters) => new(sql, parameters);
 

@@ -18,9 +18,10 @@ public sealed class AuditLogGrain(
     TenantDatabase database,
     TimeProvider time,
     AuditWriterHealth health,
-    ILogger<AuditLogGrain> logger) : Grain, IAuditLogGrain
+    ILogger<AuditLogGrain> logger) : Grain, IAuditWriterGrain
 {
     private const int MaxBatch = 512;
+    private const int MaxAttempts = 5;
     private const string InsertEntry = """
         INSERT INTO audit_logs (tenant_id, seq, id, created_at, actor_id, actor_email, actor_role, action, target_type, target_id,
                                 outcome, ip, user_agent, request_id, details, prev_hash, hash)
@@ -57,7 +58,7 @@ public sealed class AuditLogGrain(
         }
     }
 
-    public Task<ChangeResult> ExecuteAsync(AuditedChange change) => EnqueueAsync(change.Statements, change.Entries);
+    Task<ChangeResult> IAuditWriterGrain.ExecuteAsync(AuditedChange change) => EnqueueAsync(change.Statements, change.Entries);
 
     public async Task<IReadOnlyList<AuditEntry>> AppendAsync(IReadOnlyList<AuditDraft> entries) =>
         (await EnqueueAsync([], entries)).Entries;
@@ -167,18 +168,41 @@ public sealed class AuditLogGrain(
     {
         // Another writer of the same chain (a duplicate activation during a cluster change, or a second cluster on the
         // same database) took our next seq: reload the head and write the batch again; nothing of it was committed.
-        for (var attempt = 1; ; attempt++)
+        Exception refused;
+        try
         {
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                await FlushOnceAsync(batch);
-                return;
+                try
+                {
+                    await FlushOnceAsync(batch);
+                    return;
+                }
+                catch (ChainMovedException) when (attempt < MaxAttempts)
+                {
+                    logger.LogWarning("Audit chain of tenant {TenantId} moved under this writer; reloading its head (attempt {Attempt})", _tenantId, attempt);
+                    await LoadHeadAsync();
+                }
             }
-            catch (ChainMovedException) when (attempt < 5)
-            {
-                logger.LogWarning("Audit chain of tenant {TenantId} moved under this writer; reloading its head (attempt {Attempt})", _tenantId, attempt);
-                await LoadHeadAsync();
-            }
+        }
+        catch (ChainMovedException)
+        {
+            logger.LogError("Audit chain of tenant {TenantId} moved under this writer {Attempts} times in a row; a batch of {Count} changes is refused",
+                _tenantId, MaxAttempts, batch.Count);
+            refused = new AuditUnavailableException("The audit log is busy (its chain kept moving under the writer); nothing was committed, retry shortly.");
+        }
+        catch (Exception e)
+        {
+            // Reloading the head failed (the database is unavailable): the same outage the callers would meet themselves.
+            logger.LogError(e, "Audit batch of {Count} changes for tenant {TenantId} failed; nothing of it was committed", batch.Count, _tenantId);
+            refused = e;
+        }
+
+        // Never leave the batch's callers waiting for a timeout: they get an error (the API answers 503).
+        health.Failed(batch.Sum(p => p.Drafts.Count), time.GetUtcNow());
+        foreach (var item in batch)
+        {
+            item.Completion.TrySetException(refused);
         }
     }
 

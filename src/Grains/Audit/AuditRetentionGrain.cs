@@ -10,6 +10,7 @@ namespace Shohayota.Grains.Audit;
 public sealed class AuditRetentionGrain(
     NpgsqlDataSource dataSource,
     TimeProvider time,
+    Security.CallerSigner signer,
     IOptions<AuditOptions> options,
     ILogger<AuditRetentionGrain> logger) : Grain, IAuditRetentionGrain, IRemindable
 {
@@ -45,7 +46,7 @@ public sealed class AuditRetentionGrain(
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        Caller.System.Enter();
+        signer.EnterSystem();
         await RunAsync();
     }
 }

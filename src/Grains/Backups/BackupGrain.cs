@@ -24,6 +24,7 @@ public sealed class BackupGrain(
     BackupStore store,
     DatabaseDump dump,
     TimeProvider time,
+    Security.CallerSigner signer,
     IOptions<BackupOptions> options,
     IOptions<BenchmarkOptions> benchmark,
     ILogger<BackupGrain> logger) : Grain, IBackupGrain, IRemindable
@@ -50,7 +51,7 @@ public sealed class BackupGrain(
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        Caller.System.Enter();
+        signer.EnterSystem();
         if (options.Value.Enabled)
         {
             await TickAsync();

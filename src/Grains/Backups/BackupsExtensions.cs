@@ -34,11 +34,11 @@ public static class BackupsExtensions
     }
 
     /// <summary>Registers (or removes) the backup and retention-purge reminders once the silo runs.</summary>
-    private sealed class BackupScheduleStarter(IGrainFactory grains) : IHostedService
+    private sealed class BackupScheduleStarter(IGrainFactory grains, Security.CallerSigner signer) : IHostedService
     {
         public async Task StartAsync(CancellationToken cancellationToken)
         {
-            Caller.System.Enter();
+            signer.EnterSystem();
             await grains.GetGrain<IBackupGrain>("backups").StartAsync();
             await grains.GetGrain<IRetentionPurgeGrain>("retention-purge").StartAsync();
             RequestContext.Clear();

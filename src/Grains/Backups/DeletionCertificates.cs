@@ -67,7 +67,7 @@ public sealed class DeletionCertificates(TenantDatabase database, BackupStore st
                 dataHeldUntil = heldUntil,
             }, Json);
             var sha256 = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(certificate)));
-            var result = await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).ExecuteAsync(AuditExtensions.Change(
+            var result = await grains.AuditLog(GrainKeys.SystemTenant).ExecuteAsync(AuditExtensions.Change(
                 [
                     AuditExtensions.Sql(
                         "INSERT INTO deletion_certificates (id, tenant_id, tenant_name, deleted_at, certificate) VALUES ($1, $2, $3, $4, $5)",

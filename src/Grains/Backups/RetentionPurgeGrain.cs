@@ -21,6 +21,7 @@ public sealed class RetentionPurgeGrain(
     BackupStore store,
     DeletionCertificates certificates,
     TimeProvider time,
+    Security.CallerSigner signer,
     IOptions<PurgeOptions> options,
     ILogger<RetentionPurgeGrain> logger) : Grain, IRetentionPurgeGrain, IRemindable
 {
@@ -40,7 +41,7 @@ public sealed class RetentionPurgeGrain(
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        Caller.System.Enter();
+        signer.EnterSystem();
         if (options.Value.Enabled)
         {
             await RunAsync(null);
@@ -86,8 +87,8 @@ public sealed class RetentionPurgeGrain(
 
             results.Add(await PurgeAsync(id, name, status, until, now));
             RequestContext.Clear();
-            trigger.Enter();
             Caller.SetOrigin(origin.Ip, origin.UserAgent, origin.RequestId);
+            signer.Enter(trigger);
         }
 
         if (results.Count > 0 || trigger.Role != Roles.System)
@@ -137,7 +138,7 @@ public sealed class RetentionPurgeGrain(
             }
 
             RequestContext.Clear();
-            Caller.System.Enter();
+            signer.EnterSystem();
             var outcome = await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(id)).DeleteAsync(hardDelete: true, force: false);
             if (!outcome.Succeeded)
             {

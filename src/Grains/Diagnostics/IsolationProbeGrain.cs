@@ -6,6 +6,7 @@ using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Customers;
 using Shohayota.Grains.Interfaces.Diagnostics;
+using Shohayota.Grains.Security;
 
 namespace Shohayota.Grains.Diagnostics;
 
@@ -13,6 +14,7 @@ namespace Shohayota.Grains.Diagnostics;
 public sealed class IsolationProbeGrain(
     TenantDatabase database,
     TimeProvider time,
+    CallerSigner signer,
     IOptions<IsolationOptions> options,
     ILogger<IsolationProbeGrain> logger) : Grain, IIsolationProbeGrain
 {
@@ -23,6 +25,10 @@ public sealed class IsolationProbeGrain(
     private static readonly Guid ProbeCustomerB = Guid.Parse("00000000-0000-0000-0000-00000000c002");
 
     private IsolationReport? _last;
+
+    /// <summary>Whether a (signed) caller is one of the probe's own tenants, whose refusals are expected.</summary>
+    public static bool IsProbeTenant(Guid tenant) => tenant == ProbeTenantA || tenant == ProbeTenantB;
+
     private bool _everLeaked;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -88,8 +94,7 @@ public sealed class IsolationProbeGrain(
         try
         {
             RequestContext.Clear();
-            new Caller(self, Guid.Empty, Roles.Member, null).Enter();
-            Caller.MarkAdmitted(self);
+            signer.Enter(new Caller(self, Guid.Empty, Roles.Member, null), admittedTenant: self);
             var leaked = await target.GetAsync();
             return new ProbeCheck("grain", $"{Short(self)} reads {Short(other)}'s customer", leaked is null,
                 leaked is null ? "answered as missing" : "THE FOREIGN CUSTOMER WAS RETURNED");

@@ -6,6 +6,7 @@ using Npgsql;
 using Shohayota.Grains.Hosting;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Users;
+using Shohayota.Grains.Security;
 
 namespace Shohayota.Silo.Hosting;
 
@@ -17,6 +18,7 @@ internal sealed class SuperAdminBootstrap(
     IGrainFactory grains,
     NpgsqlDataSource dataSource,
     IConfiguration configuration,
+    CallerSigner signer,
     ILogger<SuperAdminBootstrap> logger) : IHostedService
 {
     public const string DefaultEmail = "admin@shohayota.local";
@@ -40,7 +42,7 @@ internal sealed class SuperAdminBootstrap(
         }
 
         email = string.IsNullOrWhiteSpace(email) ? DefaultEmail : email;
-        Caller.System.Enter();
+        signer.EnterSystem();
         var user = grains.GetGrain<IUserGrain>(GrainKeys.User(GrainKeys.SystemTenant, Guid.NewGuid()));
         var outcome = await user.CreateAsync(new CreateUserRequest(email, "Super Admin", password!, Roles.SuperAdmin));
         if (!outcome.Succeeded)

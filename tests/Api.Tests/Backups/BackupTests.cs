@@ -7,6 +7,7 @@ using Microsoft.Extensions.Time.Testing;
 using Shohayota.Api.Tests.Infrastructure;
 using Shohayota.Grains.Interfaces.Backups;
 using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Security;
 
 namespace Shohayota.Api.Tests.Backups;
 
@@ -99,7 +100,7 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
     [Fact]
     public async Task ScheduledTicksRunEachDueSlotExactlyOnce()
     {
-        Caller.System.Enter();
+        _host.Services.GetRequiredService<CallerSigner>().EnterSystem();
         var backups = _host.Services.GetRequiredService<IGrainFactory>().GetGrain<IBackupGrain>("backups");
         await backups.TickAsync();
 

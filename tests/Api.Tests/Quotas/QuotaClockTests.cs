@@ -6,6 +6,7 @@ using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Quotas;
+using Shohayota.Grains.Security;
 
 namespace Shohayota.Api.Tests.Quotas;
 
@@ -44,7 +45,7 @@ public sealed class QuotaClockTests(QuotaClockHost fixture) : IClassFixture<Quot
         var grain = _host.Services.GetRequiredService<IGrainFactory>().GetGrain<ITenantGrain>(GrainKeys.Tenant(tenant.Id));
         var fast = new long[LatencyHistogram.Buckets];
         fast[LatencyHistogram.BucketOf(3)] = 99;
-        Caller.System.Enter();
+        _host.Services.GetRequiredService<CallerSigner>().EnterSystem();
 
         await grain.ReportTrafficAsync(new TrafficSample(99, 0, 10, fast));
         await grain.FlushAsync();

@@ -5,6 +5,7 @@ using Npgsql;
 using Shohayota.Api.Tests.Infrastructure;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Grains.Security;
 
 namespace Shohayota.Api.Tests.Quotas;
 
@@ -384,7 +385,7 @@ public sealed class QuotasTests
 
     internal static async Task FlushAsync(ApiHost host, Guid tenant)
     {
-        Caller.System.Enter();
+        host.Services.GetRequiredService<CallerSigner>().EnterSystem();
         await host.Services.GetRequiredService<IGrainFactory>().GetGrain<ITenantGrain>(GrainKeys.Tenant(tenant)).FlushAsync();
         RequestContext.Clear();
     }

@@ -66,6 +66,42 @@ public sealed class AuditLogGrainTests(ClusterFixture fixture)
         verification.Entries.Should().Be(4);
     }
 
+    [Fact]
+    public async Task AChainThatKeepsMovingFailsTheBatchsCallersInsteadOfLeavingThemToTimeOut()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var tenant = Guid.NewGuid();
+        var name = $"test_chain_moves_{tenant:N}";
+        // Every insert into this tenant's chain meets a "taken seq", as if another writer always got there first.
+        await ExecuteAsync(database, $"""
+            CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'seq taken' USING ERRCODE = 'unique_violation', CONSTRAINT = 'audit_logs_pkey'; END $$;
+            CREATE TRIGGER {name} BEFORE INSERT ON audit_logs FOR EACH ROW WHEN (NEW.tenant_id = '{tenant:D}') EXECUTE FUNCTION {name}();
+            """);
+        try
+        {
+            ClusterFixture.AsSuperAdmin();
+            var log = fixture.Grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenant));
+
+            var append = () => log.AppendAsync([new AuditDraft("audit.test", null, null)]).WaitAsync(TimeSpan.FromSeconds(20));
+
+            await append.Should().ThrowAsync<AuditUnavailableException>();
+        }
+        finally
+        {
+            RequestContext.Clear();
+            await ExecuteAsync(database, $"DROP TRIGGER {name} ON audit_logs; DROP FUNCTION {name}();");
+        }
+    }
+
+    private static async Task ExecuteAsync(TestDatabase database, string sql)
+    {
+        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
     private static async Task InsertChainAsync(TestDatabase database, Guid tenant, DateTimeOffset at, int count, AuditEntry? after = null)
     {
         await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);

@@ -1,0 +1,37 @@
+using Orleans.Concurrency;
+using Shohayota.Grains.Interfaces.Audit;
+
+namespace Shohayota.Grains.Audit;
+
+/// <summary>
+/// The audit log's statement-batch contract, internal to the grains: a grain hands the tenant's log writer the SQL of its
+/// change to commit with the entries that record it. Never part of Grains.Interfaces: a cluster client sends typed
+/// requests only, no SQL.
+/// </summary>
+[Alias("IAuditWriterGrain")]
+internal interface IAuditWriterGrain : IAuditLogGrain
+{
+    /// <summary>Runs the change's statements and appends its entries in one transaction.</summary>
+    [Alias("Execute")]
+    Task<ChangeResult> ExecuteAsync(AuditedChange change);
+}
+
+/// <summary>One SQL statement of a change, run by the tenant's log writer in the transaction that records it.</summary>
+[GenerateSerializer, Immutable, Alias("SqlStatement")]
+internal sealed record SqlStatement(
+    [property: Id(0)] string Sql,
+    [property: Id(1)] object?[] Parameters);
+
+/// <summary>A change and the entries that record it: committed together or not at all.</summary>
+[GenerateSerializer, Immutable, Alias("AuditedChange")]
+internal sealed record AuditedChange(
+    [property: Id(0)] IReadOnlyList<SqlStatement> Statements,
+    [property: Id(1)] IReadOnlyList<AuditDraft> Entries);
+
+/// <summary>Whether the change committed; if not, the PostgreSQL error that refused it (constraint violations).</summary>
+[GenerateSerializer, Immutable, Alias("ChangeResult")]
+internal sealed record ChangeResult(
+    [property: Id(0)] bool Committed,
+    [property: Id(1)] string? SqlState,
+    [property: Id(2)] string? Constraint,
+    [property: Id(3)] IReadOnlyList<AuditEntry> Entries);
