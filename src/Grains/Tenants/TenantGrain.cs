@@ -21,6 +21,7 @@ public sealed class TenantGrain(
     IOptions<TenantOptions> options,
     IOptions<PlansOptions> plans,
     IOptions<MeteringOptions> metering,
+    CallerSigner signer,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain
 {
     private static readonly TimeSpan SystemCopyRetry = TimeSpan.FromSeconds(5);
@@ -583,7 +584,11 @@ public sealed class TenantGrain(
             {
                 var copy = _systemCopies[0];
                 // A retry runs in a timer: it acts for the caller who made the change, so the copy names them as the original does.
-                copy.Caller?.Enter();
+                if (copy.Caller is { } caller)
+                {
+                    signer.Enter(caller);
+                }
+
                 Caller.SetOrigin(copy.Ip, copy.UserAgent, copy.RequestId);
                 await GrainFactory.AuditLog(GrainKeys.SystemTenant).AppendAsync(copy.Entry);
                 _systemCopies.RemoveAt(0);

@@ -9,6 +9,7 @@ using Shohayota.Api.Tests.Infrastructure;
 using Shohayota.Grains.Backups;
 using Shohayota.Grains.Interfaces.Backups;
 using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Security;
 using Shohayota.Silo.Hosting;
 using Shohayota.TestSupport;
 
@@ -127,7 +128,7 @@ public sealed class BenchmarkSwitchTests(BenchmarkHost fixture) : IClassFixture<
     [Fact]
     public async Task AScheduledIncrementalBackupIsNotRunWhileAuditIsOffButLoggedAsAnErrorAndAudited()
     {
-        Caller.System.Enter();
+        _host.Services.GetRequiredService<CallerSigner>().EnterSystem();
         var backups = _host.Services.GetRequiredService<IGrainFactory>().GetGrain<IBackupGrain>("backups");
         await backups.TickAsync();
         var now = fixture.Clock.GetUtcNow();
