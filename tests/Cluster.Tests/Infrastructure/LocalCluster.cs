@@ -9,12 +9,13 @@ namespace Shohayota.Cluster.Tests.Infrastructure;
 
 /// <summary>
 /// Several real nodes (processes) of one cluster on one private PostgreSQL: one ClusterId and ServiceId per cluster,
-/// one signing key and one bootstrapped super-admin for all. Disposing kills every node, then stops the database.
+/// one signing key, one UI key-encryption key and one bootstrapped super-admin for all. Disposing kills every node, then stops the database.
 /// </summary>
 public sealed class LocalCluster : IAsyncDisposable
 {
     public const string SuperAdminPassword = "cluster-super-admin-password";
     public static readonly string SigningKey = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("cluster-test-signing-key-0123456789-abcdef"));
+    public static readonly string KeyEncryptionKey = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("cluster-test-ui-key-encryption-key-0123456789"));
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
     private readonly List<ClusterNode> _nodes = [];
     private string? _superAdminToken;
@@ -83,6 +84,7 @@ public sealed class LocalCluster : IAsyncDisposable
             $"--ConnectionStrings:ShohayotaAdmin={Database.AdminConnectionString}",
             $"--Shohayota:DataDirectory={dataDirectory}",
             $"--Shohayota:Auth:SigningKey={SigningKey}",
+            $"--Shohayota:Ui:KeyEncryptionKey={KeyEncryptionKey}",
             $"--Shohayota:Bootstrap:SuperAdminEmail={SuperAdminEmail}",
             $"--Shohayota:Bootstrap:SuperAdminPassword={SuperAdminPassword}",
             $"--Shohayota:Cluster:ClusterId={ClusterId}",
