@@ -16,7 +16,8 @@ public static class HostingExtensions
     /// </summary>
     public static async Task<WebApplicationBuilder> AddShohayotaClusterAsync(this WebApplicationBuilder builder)
     {
-        using var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole());
+        // The host's logging is not built yet; these start-up lines follow the same Logging settings (level, JSON format).
+        using var loggerFactory = LoggerFactory.Create(logging => logging.AddConfiguration(builder.Configuration.GetSection("Logging")).AddConsole());
         var managed = await DatabaseSetup.PrepareAsync(builder.Configuration, loggerFactory);
         if (managed is not null)
         {
