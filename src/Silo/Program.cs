@@ -8,7 +8,8 @@ using Shohayota.Silo.Hosting;
 // The standalone silo: the same silo configuration as the Api's co-hosted one, without HTTP. SIGTERM or Ctrl+C
 // stops it gracefully: Orleans hands its grains over, marks it dead in the membership table and leaves the cluster.
 var builder = Host.CreateApplicationBuilder(args);
-using var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole());
+Shohayota.Silo.Hosting.LogDefaults.Apply(builder.Configuration);
+using var loggerFactory = LoggerFactory.Create(logging => logging.AddConfiguration(builder.Configuration.GetSection("Logging")).AddConsole());
 ManagedPostgres? managed;
 try
 {

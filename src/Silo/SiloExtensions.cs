@@ -72,6 +72,7 @@ public static class SiloExtensions
         silo.Services.AddShohayotaBackups();
         silo.Services.AddHostedService<SuperAdminBootstrap>();
         silo.Services.AddHostedService<BackgroundWorkStarter>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, MembershipLog>();
         return silo;
     }
 

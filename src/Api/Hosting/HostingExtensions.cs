@@ -21,7 +21,8 @@ public static class HostingExtensions
         var mode = builder.Configuration["Shohayota:Cluster:Mode"] ?? "cohosted";
         var clientMode = string.Equals(mode, "client", StringComparison.OrdinalIgnoreCase);
         StartupChecks.Run(builder.Configuration, builder.Environment, hostsSilo: !clientMode);
-        using var loggerFactory = LoggerFactory.Create(logging => logging.AddConsole());
+        // The host's logging is not built yet; these start-up lines follow the same Logging settings (level, JSON format).
+        using var loggerFactory = LoggerFactory.Create(logging => logging.AddConfiguration(builder.Configuration.GetSection("Logging")).AddConsole());
         var managed = await DatabaseSetup.PrepareAsync(builder.Configuration, loggerFactory);
         if (managed is not null)
         {

@@ -32,6 +32,8 @@ public static class ShohayotaApp
         builder.AddShohayotaTrustedProxies();
 
         var app = builder.Build();
+        // Outermost: every line of a request carries its tenant and trace id, and the request's own line its final status.
+        app.UseShohayotaRequestLogging();
         // Before anything reads the client's address.
         app.UseShohayotaTrustedProxies();
         // Then metering, so it sees the final status of every request, including errors turned into problems.

@@ -59,10 +59,18 @@ public static class WebExtensions
             o.Cookie.SameSite = SameSiteMode.Strict;
         });
 
-        // Cookies and antiforgery tokens stay valid across restarts and nodes: one key ring, in the database.
+        // Cookies and antiforgery tokens stay valid across restarts and nodes: one key ring, in the database, encrypted
+        // with a key that is not (every node is given the same one).
+        var keyEncryption = UiKeyEncryptionKeys.Load(builder.Configuration);
+        UiKeyRing.EnsureReadable(builder.Configuration.GetConnectionString(Silo.Database.DatabaseSetup.ConnectionStringName)!, keyEncryption, TimeProvider.System.GetUtcNow());
+        builder.Services.AddSingleton(keyEncryption);
         builder.Services.AddDataProtection().SetApplicationName("shohayota-ui");
         builder.Services.AddOptions<KeyManagementOptions>()
-            .Configure<NpgsqlDataSource>((options, dataSource) => options.XmlRepository = new UiKeyRing(dataSource));
+            .Configure<NpgsqlDataSource, ILogger<UiKeyRing>>((options, dataSource, logger) =>
+            {
+                options.XmlRepository = new UiKeyRing(dataSource, logger);
+                options.XmlEncryptor = new UiKeyEncryptor(keyEncryption);
+            });
 
         builder.Services.AddAuthentication().AddCookie(UiAuth.CookieScheme, o =>
         {

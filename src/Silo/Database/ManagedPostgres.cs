@@ -15,6 +15,7 @@ namespace Shohayota.Silo.Database;
 public sealed class ManagedPostgres : IAsyncDisposable
 {
     private const string ServiceAccount = "postgres";
+    private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
     private readonly ManagedPostgresOptions _options;
     private readonly ILogger _logger;
     private readonly string _binDirectory;
@@ -78,11 +79,22 @@ public sealed class ManagedPostgres : IAsyncDisposable
             Directory.CreateDirectory(directory);
         }
 
-        File.SetUnixFileMode(DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // Data, socket and log directories belong to the service account alone (also on upgrade of an older .data/).
+        foreach (var directory in serverDirectories)
+        {
+            File.SetUnixFileMode(directory, OwnerOnlyDirectory);
+        }
+
         if (_asRoot)
         {
             MakeTraversable(_options.Directory);
+            // Root's files (credentials) are owner-only; the service account only has to pass through to its directories.
+            File.SetUnixFileMode(_options.Directory, OwnerOnlyDirectory | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
             await RunAsync("chown", ["-R", $"{ServiceAccount}:", .. serverDirectories], cancellationToken);
+        }
+        else
+        {
+            File.SetUnixFileMode(_options.Directory, OwnerOnlyDirectory);
         }
 
         if (!File.Exists(Path.Combine(DataDirectory, "PG_VERSION")))
@@ -91,8 +103,16 @@ public sealed class ManagedPostgres : IAsyncDisposable
         }
 
         WriteConfiguration();
+        var authenticationChanged = WriteAuthentication();
         if (await IsRunningAsync(cancellationToken))
         {
+            if (authenticationChanged)
+            {
+                // A cluster of an older version still running with 'trust': the new rules apply from this reload on.
+                await RunPostgresToolAsync("pg_ctl", ["-D", DataDirectory, "reload"], cancellationToken);
+                _logger.LogInformation("Reloaded PostgreSQL in {Directory}: every connection now needs a password", DataDirectory);
+            }
+
             _logger.LogInformation("Reusing the PostgreSQL cluster already running in {Directory}", DataDirectory);
         }
         else
@@ -121,7 +141,7 @@ public sealed class ManagedPostgres : IAsyncDisposable
             await RunPostgresToolAsync(
                 "initdb",
                 ["-D", DataDirectory, "-U", ServiceAccount, "--pwfile", passwordFile, "-E", "UTF8", "--locale=C",
-                 "--auth-local=trust", "--auth-host=scram-sha-256"],
+                 "--auth-local=scram-sha-256", "--auth-host=scram-sha-256"],
                 cancellationToken);
         }
         finally
@@ -153,6 +173,37 @@ public sealed class ManagedPostgres : IAsyncDisposable
         {
             RunAsync("chown", [ServiceAccount, path], CancellationToken.None).GetAwaiter().GetResult();
         }
+    }
+
+    /// <summary>
+    /// Every connection, over the Unix socket too, authenticates with a password (SCRAM): the socket is no back door for
+    /// another account of the machine, nor for a process of the service account's that was not given a password.
+    /// Written on every start, so a cluster made by an older version (<c>local all all trust</c>) is upgraded.
+    /// Returns whether the file changed.
+    /// </summary>
+    private bool WriteAuthentication()
+    {
+        const string rules = """
+            # Written by Shohayota's managed PostgreSQL launcher on every start: passwords (SCRAM) on the socket and loopback only.
+            # TYPE  DATABASE  USER  ADDRESS       METHOD
+            local   all       all                 scram-sha-256
+            host    all       all   127.0.0.1/32  scram-sha-256
+            host    all       all   ::1/128       scram-sha-256
+            """;
+        var path = Path.Combine(DataDirectory, "pg_hba.conf");
+        if (File.Exists(path) && File.ReadAllText(path) == rules + "\n")
+        {
+            return false;
+        }
+
+        File.WriteAllText(path, rules + "\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        if (_asRoot)
+        {
+            RunAsync("chown", [ServiceAccount, path], CancellationToken.None).GetAwaiter().GetResult();
+        }
+
+        return true;
     }
 
     private async Task<bool> IsRunningAsync(CancellationToken cancellationToken)

@@ -21,6 +21,7 @@ public sealed class ApiHost : IAsyncDisposable
 {
     public const string SuperAdminPassword = "super-admin-password-for-tests";
     public static readonly string SigningKey = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("test-signing-key-test-signing-key-0123456789"));
+    public static readonly string KeyEncryptionKey = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("test-ui-key-encryption-key-0123456789-abcdef"));
     private static readonly Lazy<Task<ApiHost>> SharedHost = new(() => StartAsync());
 
     private readonly WebApplication _app;
@@ -56,6 +57,7 @@ public sealed class ApiHost : IAsyncDisposable
             $"--ConnectionStrings:ShohayotaAdmin={database.AdminConnectionString}",
             $"--Shohayota:DataDirectory={database.Directory}",
             $"--Shohayota:Auth:SigningKey={SigningKey}",
+            $"--Shohayota:Ui:KeyEncryptionKey={KeyEncryptionKey}",
             $"--Shohayota:Cluster:ClusterId=test-{Guid.NewGuid():N}",
             $"--Shohayota:Cluster:SiloPort={TestDatabase.FreePort()}",
             $"--Shohayota:Cluster:GatewayPort={TestDatabase.FreePort()}",

@@ -9,7 +9,8 @@ namespace Shohayota.Cluster.Tests.Infrastructure;
 
 /// <summary>
 /// Several real nodes (processes) of one cluster on one private PostgreSQL: one ClusterId and ServiceId per cluster,
-/// one signing key, one caller key and one bootstrapped super-admin for all. Disposing kills every node, then stops the database.
+/// one signing key, one caller key, one UI key-encryption key and one bootstrapped super-admin for all. Disposing kills
+/// every node, then stops the database.
 /// </summary>
 public sealed class LocalCluster : IAsyncDisposable
 {
@@ -18,6 +19,8 @@ public sealed class LocalCluster : IAsyncDisposable
 
     /// <summary>Every node signs and verifies grain callers with it (each has a data directory of its own, so none may generate one).</summary>
     public static readonly string CallerKey = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("cluster-test-caller-key-0123456789-abcdefgh"));
+
+    public static readonly string KeyEncryptionKey = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("cluster-test-ui-key-encryption-key-0123456789"));
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
     private readonly List<ClusterNode> _nodes = [];
     private string? _superAdminToken;
@@ -88,6 +91,7 @@ public sealed class LocalCluster : IAsyncDisposable
             $"--Shohayota:DataDirectory={dataDirectory}",
             $"--Shohayota:Auth:SigningKey={SigningKey}",
             $"--Shohayota:Cluster:CallerKeys={CallerKey}",
+            $"--Shohayota:Ui:KeyEncryptionKey={KeyEncryptionKey}",
             $"--Shohayota:Bootstrap:SuperAdminEmail={SuperAdminEmail}",
             $"--Shohayota:Bootstrap:SuperAdminPassword={SuperAdminPassword}",
             $"--Shohayota:Cluster:ClusterId={ClusterId}",

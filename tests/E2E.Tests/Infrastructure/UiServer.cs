@@ -15,6 +15,7 @@ public sealed class UiServer : IAsyncDisposable
     public const string SuperAdminPassword = "e2e-super-admin-password";
     public const string TenantAdminPassword = "tenant-admin-password";
     private static readonly string SigningKey = Convert.ToBase64String("e2e-test-signing-key-0123456789-abcdefghij"u8.ToArray());
+    private static readonly string KeyEncryptionKey = Convert.ToBase64String("e2e-test-ui-key-encryption-key-0123456789"u8.ToArray());
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
     private readonly AppProcess _process;
     private readonly TestDatabase _database;
@@ -54,6 +55,7 @@ public sealed class UiServer : IAsyncDisposable
             $"--ConnectionStrings:ShohayotaAdmin={database.AdminConnectionString}",
             $"--Shohayota:DataDirectory={data}",
             $"--Shohayota:Auth:SigningKey={SigningKey}",
+            $"--Shohayota:Ui:KeyEncryptionKey={KeyEncryptionKey}",
             $"--Shohayota:Cluster:ClusterId=e2e-{port}",
             $"--Shohayota:Cluster:ServiceId=e2e-{port}",
             $"--Shohayota:Cluster:SiloPort={TestDatabase.FreePort()}",

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Shohayota.TestSupport;
+
+namespace Shohayota.Api.Tests.Hosting;
+
+/// <summary>
+/// The program as an operator starts it (<c>Shohayota.Api.dll</c> with its appsettings.json, a fresh data directory, the
+/// managed PostgreSQL): what it prints at the default Information level, and the JSON console format.
+/// </summary>
+public sealed class StartupLogTests
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task AFreshStartPrintsOurOwnLinesAndNoThirdPartyChatterOrWarnings()
+    {
+        var lines = new List<string>();
+
+        await using (var node = await FreshNode.StartAsync([]))
+        {
+            lines.AddRange(await node.StopAsync());
+        }
+
+        var output = string.Join('\n', lines);
+        lines.Should().NotContain(l => l.Contains("Polly", StringComparison.Ordinal), "Polly's per-call lines are chatter:\n{0}", output);
+        // Two exceptions: the live isolation probe's own refusals, a separate change (issue 13); and Orleans' note about
+        // workstation GC, which AppProcess chooses for test machines (the program itself runs server GC).
+        lines.Select((l, i) => (Line: l, Next: i + 1 < lines.Count ? lines[i + 1] : ""))
+            .Where(l => l.Line.StartsWith("warn:", StringComparison.Ordinal))
+            .Where(l => !l.Line.Contains("Shohayota.Grains.Security.TenantIsolationFilter", StringComparison.Ordinal))
+            .Where(l => !l.Next.Contains("ServerGC", StringComparison.Ordinal))
+            .Should().BeEmpty("a healthy fresh start logs no warnings:\n{0}", output);
+        lines.Should().NotContain(l => l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("crit:", StringComparison.Ordinal));
+        output.Should().Contain("Local database ready").And.Contain("Now listening on: http://127.0.0.1:").And.Contain("joined cluster");
+    }
+
+    [Fact]
+    public async Task TheJsonFormatWritesJsonLinesAndARequestLineCarriesTheTenantAndTraceId()
+    {
+        var lines = new List<string>();
+
+        await using (var node = await FreshNode.StartAsync(["--Logging:Console:FormatterName=json", "--Logging:LogLevel:Shohayota.Requests=Information"]))
+        {
+            using var client = new HttpClient { BaseAddress = node.Address };
+            var password = File.ReadAllLines(Path.Combine(node.DataDirectory, "superadmin.txt")).Single(l => l.StartsWith("password=", StringComparison.Ordinal))["password=".Length..];
+            using var login = await client.PostAsJsonAsync("/api/auth/login", new { email = "admin@shohayota.local", password });
+            login.EnsureSuccessStatusCode();
+            var token = (await login.Content.ReadFromJsonAsync<JsonObject>())!["accessToken"]!.GetValue<string>();
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/admin/tenants");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var tenants = await client.SendAsync(request);
+            tenants.EnsureSuccessStatusCode();
+            lines.AddRange(await node.StopAsync());
+        }
+
+        var output = string.Join('\n', lines);
+        lines.Should().NotContain(l => l.StartsWith("info:", StringComparison.Ordinal) || l.StartsWith("warn:", StringComparison.Ordinal), "every log line is JSON, the start-up's too:\n{0}", output);
+        var entries = lines.Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        entries.Should().Contain(e => (string?)e["Category"] == "Shohayota.Cluster");
+        var requestLine = entries.Single(e => (string?)e["Category"] == "Shohayota.Requests" && ((string?)e["Message"] ?? "").StartsWith("GET /api/admin/tenants ", StringComparison.Ordinal));
+        var scope = requestLine["Scopes"]!.AsArray().Select(s => s as JsonObject).Single(s => s?["TenantId"] is not null)!;
+        ((string?)scope["TenantId"]).Should().Be("system", "the super-admin's requests belong to the system tenant");
+        ((string?)scope["TraceId"]).Should().MatchRegex("^[0-9a-f]{32}$");
+    }
+
+    /// <summary>One node on a fresh data directory and free ports, with nothing configured but ports and directory.</summary>
+    private sealed class FreshNode : IAsyncDisposable
+    {
+        private readonly AppProcess _process;
+
+        private FreshNode(AppProcess process, Uri address, string dataDirectory)
+        {
+            _process = process;
+            Address = address;
+            DataDirectory = dataDirectory;
+        }
+
+        public Uri Address { get; }
+
+        public string DataDirectory { get; }
+
+        public static async Task<FreshNode> StartAsync(string[] settings)
+        {
+            // Not mktemp -d: PostgreSQL runs as the postgres account under root and must pass through.
+            var root = Path.Combine(Path.GetTempPath(), "shohayota-tests");
+            Directory.CreateDirectory(root);
+            var directory = Path.Combine(root, "fresh-" + Guid.NewGuid().ToString("N")[..8]);
+            Directory.CreateDirectory(directory);
+            File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
+            var port = TestDatabase.FreePort();
+            var address = new Uri($"http://127.0.0.1:{port}");
+            string[] arguments =
+            [
+                $"--urls={address}",
+                $"--Shohayota:DataDirectory={Path.Combine(directory, "data")}",
+                $"--Shohayota:Database:Port={TestDatabase.FreePort()}",
+                "--Shohayota:Database:Durable=false",
+                $"--Shohayota:Cluster:ClusterId=fresh-{Guid.NewGuid():N}",
+                $"--Shohayota:Cluster:SiloPort={TestDatabase.FreePort()}",
+                $"--Shohayota:Cluster:GatewayPort={TestDatabase.FreePort()}",
+                .. settings,
+            ];
+            var process = AppProcess.Start("Shohayota.Api.dll", "fresh node", arguments, Path.Combine(directory, "node.log"));
+            var node = new FreshNode(process, address, Path.Combine(directory, "data"));
+            using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
+            await process.WaitUntilHealthyAsync(client, StartTimeout);
+            return node;
+        }
+
+        /// <summary>SIGTERM, as an operator stops it (the node then stops its PostgreSQL); returns everything it printed.</summary>
+        public async Task<string[]> StopAsync()
+        {
+            using (var signal = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await signal.WaitForExitAsync();
+            }
+
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await _process.WaitForExitAsync(wait.Token);
+            using var log = new StreamReader(new FileStream(_process.LogFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+            return (await log.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        }
+
+        public async ValueTask DisposeAsync() => await _process.DisposeAsync();
+    }
+}
