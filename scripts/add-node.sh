@@ -6,7 +6,8 @@
 #   scripts/add-node.sh 2 api --Shohayota:Cluster:ClusterId=blue   # further arguments go to the node as configuration
 # The database is node 1's managed PostgreSQL (its credentials under .data/postgres/), unless SHOHAYOTA_CONNECTION and
 # SHOHAYOTA_ADMIN_CONNECTION name another server. Every node signs tokens with node 1's key (.data/jwt-signing.key) unless
-# SHOHAYOTA_SIGNING_KEY is set. Ctrl+C stops the node gracefully: it drains, hands its grains over and leaves the cluster.
+# SHOHAYOTA_SIGNING_KEY is set, and signs exports and backups with node 1's bundle key (.data/bundle-signing.key) unless
+# SHOHAYOTA_BUNDLE_KEY is set. Ctrl+C stops the node gracefully: it drains, hands its grains over and leaves the cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,7 @@ fi
 export ConnectionStrings__Shohayota="$SHOHAYOTA_CONNECTION"
 export ConnectionStrings__ShohayotaAdmin="${SHOHAYOTA_ADMIN_CONNECTION:-$SHOHAYOTA_CONNECTION}"
 export Shohayota__Auth__SigningKey="${SHOHAYOTA_SIGNING_KEY:-$(cat "$data/jwt-signing.key")}"
+export Shohayota__Backups__SigningKey="${SHOHAYOTA_BUNDLE_KEY:-$(cat "$data/bundle-signing.key")}"
 args=(
   "--Shohayota:DataDirectory=$data/node$n"
   "--Shohayota:Cluster:SiloName=node$n"

@@ -134,13 +134,13 @@ public sealed class TenantRestorer(
                 var seal = request.ChecksumsVerified
                     ? await BundleChecksum.ReadSealAsync(path, cancellationToken)
                     : await BundleChecksum.VerifyFileAsync(path, cancellationToken);
-                if (signer.Check(seal) is { } unsigned)
+                if (signer.Check(seal) is { } unsigned || seal.Signature is not { } signature)
                 {
-                    throw new BundleException(unsigned);
+                    throw new BundleException(signer.Check(seal) ?? "signature: not signed.");
                 }
 
                 plan = ValidateFile(path, i, plan, request.ExpectedTenantId, plans.Value);
-                plan = plan with { KeyIds = [.. plan.KeyIds.Append(seal.Signature!.KeyId).Distinct()] };
+                plan = plan with { KeyIds = [.. plan.KeyIds.Append(signature.KeyId).Distinct()] };
             }
             catch (BundleException e) when (request.Files.Count > 1)
             {

@@ -15,6 +15,7 @@ public sealed class LocalCluster : IAsyncDisposable
 {
     public const string SuperAdminPassword = "cluster-super-admin-password";
     public static readonly string SigningKey = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("cluster-test-signing-key-0123456789-abcdef"));
+    public static readonly string BundleKey = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("cluster-test-bundle-key-0123456789-abcdef"));
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
     private readonly List<ClusterNode> _nodes = [];
     private string? _superAdminToken;
@@ -83,6 +84,7 @@ public sealed class LocalCluster : IAsyncDisposable
             $"--ConnectionStrings:ShohayotaAdmin={Database.AdminConnectionString}",
             $"--Shohayota:DataDirectory={dataDirectory}",
             $"--Shohayota:Auth:SigningKey={SigningKey}",
+            $"--Shohayota:Backups:SigningKey={BundleKey}",
             $"--Shohayota:Bootstrap:SuperAdminEmail={SuperAdminEmail}",
             $"--Shohayota:Bootstrap:SuperAdminPassword={SuperAdminPassword}",
             $"--Shohayota:Cluster:ClusterId={ClusterId}",
