@@ -2,11 +2,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Shohayota.Grains.Audit;
+using Shohayota.Grains.Customers;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Backups;
 using Shohayota.Grains.Interfaces.Common;
-using Shohayota.Grains.Customers;
 using Shohayota.Grains.Interfaces.Customers;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Interfaces.Tenants;
@@ -134,10 +134,8 @@ public sealed class TenantRestorer(
                 var seal = request.ChecksumsVerified
                     ? await BundleChecksum.ReadSealAsync(path, cancellationToken)
                     : await BundleChecksum.VerifyFileAsync(path, cancellationToken);
-                if (signer.Check(seal) is { } unsigned || seal.Signature is not { } signature)
-                {
-                    throw new BundleException(signer.Check(seal) ?? "signature: not signed.");
-                }
+                // Before anything else is read: an unsigned or edited bundle is refused for that, whatever else it holds.
+                var signature = signer.Check(seal) is { } refused ? throw new BundleException(refused) : seal.Signature!;
 
                 plan = ValidateFile(path, i, plan, request.ExpectedTenantId, plans.Value);
                 plan = plan with { KeyIds = [.. plan.KeyIds.Append(signature.KeyId).Distinct()] };
