@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Npgsql;
 using Shohayota.Api.Tests.Infrastructure;
 using Shohayota.Grains.Security;
+using Shohayota.TestSupport;
 
 namespace Shohayota.Api.Tests.Backups;
 
@@ -73,6 +74,24 @@ public sealed class RestoreTrustTests
         (await unknown.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain("which this server does not hold");
         previous.StatusCode.Should().Be(HttpStatusCode.Created);
         (await host.LoginAsync(tenant.AdminEmail, tenant.AdminPassword)).Body["user"]!["tenantId"]!.GetValue<string>().Should().Be(tenant.Id.ToString());
+    }
+
+    [Fact]
+    public async Task WithoutAConfiguredKeyAnOwnerOnlyKeyIsGeneratedAtStartAndSignsExports()
+    {
+        await using var database = await TestDatabase.StartAsync();
+        await using var host = await ApiHost.StartAsync(database, settings: ["--Shohayota:Backups:SigningKey=", "--Shohayota:Backups:PreviousSigningKeys="]);
+        var file = Path.Combine(database.Directory, "bundle-signing.key");
+        var generated = File.Exists(file);
+        var tenant = await host.ProvisionTenantAsync();
+
+        var bundle = await Bundles.ExportAsync(host, tenant.Id);
+
+        generated.Should().BeTrue("the key exists from start-up on, so add-node.sh can hand it to the next node");
+        File.GetUnixFileMode(file).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var json = Bundles.Parse(bundle);
+        var key = Convert.FromBase64String((await File.ReadAllTextAsync(file)).Trim());
+        JsonNode.DeepEquals(json["signature"], Bundles.Signature(key, json["checksum"]!["value"]!.GetValue<string>())).Should().BeTrue();
     }
 
     [Theory]
