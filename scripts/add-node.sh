@@ -8,8 +8,10 @@
 # or under SHOHAYOTA_DATA_DIRECTORY / Shohayota__DataDirectory, relative to the repository root), unless SHOHAYOTA_CONNECTION and
 # SHOHAYOTA_ADMIN_CONNECTION name another server. Every node signs tokens with node 1's key (.data/jwt-signing.key) unless
 # SHOHAYOTA_SIGNING_KEY is set, grain callers with node 1's cluster key (.data/cluster-caller.key) unless
-# SHOHAYOTA_CALLER_KEYS is set, and encrypts the UI key ring with node 1's .data/ui-key-encryption.key unless
-# SHOHAYOTA_UI_KEY_ENCRYPTION_KEY is set. Ctrl+C stops the node gracefully: it drains, hands its grains over and leaves the cluster.
+# SHOHAYOTA_CALLER_KEYS is set, encrypts the UI key ring with node 1's .data/ui-key-encryption.key unless
+# SHOHAYOTA_UI_KEY_ENCRYPTION_KEY is set, and signs exports and backups with node 1's bundle key
+# (.data/bundle-signing.key) unless SHOHAYOTA_BUNDLE_KEY is set. Ctrl+C stops the node gracefully: it drains, hands
+# its grains over and leaves the cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +45,7 @@ export Shohayota__Auth__SigningKey="${SHOHAYOTA_SIGNING_KEY:-$(cat "$data/jwt-si
 # Without node 1's caller key this node's grain calls would be refused by every other silo (and theirs by it).
 export Shohayota__Cluster__CallerKeys="${SHOHAYOTA_CALLER_KEYS:-$(cat "$data/cluster-caller.key")}"
 export Shohayota__Ui__KeyEncryptionKey="${SHOHAYOTA_UI_KEY_ENCRYPTION_KEY:-$(cat "$data/ui-key-encryption.key")}"
+export Shohayota__Backups__SigningKey="${SHOHAYOTA_BUNDLE_KEY:-$(cat "$data/bundle-signing.key")}"
 args=(
   "--Shohayota:DataDirectory=$data/node$n"
   "--Shohayota:Cluster:SiloName=node$n"

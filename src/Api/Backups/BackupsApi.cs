@@ -17,7 +17,7 @@ namespace Shohayota.Api.Backups;
 /// <summary>The runbook's Backup and Recovery: tenant export and restore, automated backups, the retention purge's certificates.</summary>
 public static class BackupsApi
 {
-    private static readonly HashSet<string> RestoreParameters = new(StringComparer.Ordinal) { "mode", "as", "adminEmail", "name" };
+    private static readonly HashSet<string> RestoreParameters = new(StringComparer.Ordinal) { "tenantId", "mode", "as", "adminEmail", "name", "ignoreQuotas" };
 
     public static IEndpointRouteBuilder MapBackupsApi(this IEndpointRouteBuilder routes)
     {
@@ -96,6 +96,7 @@ public static class BackupsApi
             {
                 secrets,
                 checksum = result.Checksum,
+                signedBy = result.SignedBy,
                 bytes = result.Bytes,
                 users = result.Counts.Users,
                 customers = result.Counts.Customers,
@@ -123,7 +124,13 @@ public static class BackupsApi
 
         var replace = query["mode"].ToString() is { Length: > 0 } mode ? mode == "replace" ? true : (bool?)null : false;
         var clone = query["as"].ToString() is { Length: > 0 } target ? target == "new" ? true : (bool?)null : false;
+        var (tenantId, tenantError) = RestoreTarget(query);
+        var (ignoreQuotas, ignoreError) = IgnoreQuotas(query);
         errors.Check("mode", replace is null ? "mode must be \"replace\" (or left out)." : null)
+            .Check("tenantId", tenantError
+                ?? (replace == true && tenantId is null ? "Name the tenant to replace (tenantId, the bundle's tenant): a bundle never chooses what it replaces." : null)
+                ?? (clone == true && tenantId is not null ? "as=new makes a new tenant; tenantId names an existing one. Use one of them." : null))
+            .Check("ignoreQuotas", ignoreError)
             .Check("as", clone is null ? "as must be \"new\" (or left out)." : replace == true && clone == true ? "Use either mode=replace or as=new." : null)
             .Check("adminEmail", clone != true && query.ContainsKey("adminEmail") ? "adminEmail goes with as=new." : null)
             .Check("name", clone != true && query.ContainsKey("name") ? "name goes with as=new."
@@ -153,7 +160,8 @@ public static class BackupsApi
         try
         {
             var outcome = await SpoolAndRestoreAsync(http.Request.Body, restorer, store, path => new RestoreRequest(
-                [path], clone == true ? RestoreModes.Clone : replace == true ? RestoreModes.Replace : RestoreModes.New,
+                [path], clone == true ? RestoreModes.Clone : replace == true ? RestoreModes.Replace : RestoreModes.New, tenantId,
+                IgnoreQuotas: ignoreQuotas,
                 AdminEmails: query["adminEmail"].Where(e => e is not null).Select(e => e!).ToList(),
                 CloneName: query["name"].ToString() is { Length: > 0 } name ? name.Trim() : null,
                 ChecksumsVerified: true), http.RequestAborted);
@@ -260,13 +268,15 @@ public static class BackupsApi
     {
         var query = http.Request.Query;
         var errors = new FieldErrors();
-        foreach (var unknown in query.Keys.Where(k => k is not ("tenantId" or "mode")))
+        foreach (var unknown in query.Keys.Where(k => k is not ("tenantId" or "mode" or "ignoreQuotas")))
         {
             errors.Check(unknown, "Unknown parameter.");
         }
 
+        var (ignoreQuotas, ignoreError) = IgnoreQuotas(query);
         errors.Check("tenantId", Guid.TryParse(query["tenantId"].ToString(), out var tenantId) ? null : "Name the tenant to restore (its id).")
-            .Check("mode", query["mode"].ToString() is "" or "replace" ? null : "mode must be \"replace\" (or left out).");
+            .Check("mode", query["mode"].ToString() is "" or "replace" ? null : "mode must be \"replace\" (or left out).")
+            .Check("ignoreQuotas", ignoreError);
         if (errors.Any)
         {
             return errors.ToProblem();
@@ -277,8 +287,22 @@ public static class BackupsApi
             return Problems.From(Failure.NotFound, "No such backup.");
         }
 
-        return Restored(await Backups(grains).RestoreTenantAsync(id, tenantId, query["mode"] == "replace"));
+        return Restored(await Backups(grains).RestoreTenantAsync(id, tenantId, query["mode"] == "replace", ignoreQuotas));
     }
+
+    /// <summary>?tenantId=: the tenant a restore is for (the bundle must hold it); left out, the bundle may only recreate its own, absent tenant.</summary>
+    private static (Guid? TenantId, string? Error) RestoreTarget(IQueryCollection query) =>
+        query["tenantId"].ToString() is not { Length: > 0 } text ? (null, null)
+        : Guid.TryParse(text, out var id) ? (id, null)
+        : (null, "tenantId must be a tenant id.");
+
+    /// <summary>?ignoreQuotas=true: restore a tenant above its plan's limits (the restore's audit entry records it).</summary>
+    private static (bool Value, string? Error) IgnoreQuotas(IQueryCollection query) => query["ignoreQuotas"].ToString() switch
+    {
+        "" or "false" => (false, null),
+        "true" => (true, null),
+        _ => (false, "ignoreQuotas must be true or false."),
+    };
 
     private static async Task<IResult> ListDeletionsAsync(IGrainFactory grains, int? pageSize, string? cursor)
     {
@@ -340,7 +364,7 @@ public static class BackupsApi
     {
         if (!outcome.Succeeded)
         {
-            return outcome.Failure == Failure.Validation ? InvalidBundle(outcome.Detail!) : Problems.From(outcome.Failure, outcome.Detail);
+            return outcome.Failure == Failure.Validation ? InvalidBundle(outcome.Detail!) : Problems.From(outcome);
         }
 
         var r = outcome.Value!;

@@ -121,10 +121,13 @@ public interface IBackupGrain : IGrainWithStringKey
     [Alias("Get"), AlwaysInterleave]
     Task<BackupDetails?> GetAsync(string id);
 
-    /// <summary>Restores one tenant to its state in the backup (its full bundle plus the increments up to it).</summary>
+    /// <summary>
+    /// Restores one tenant to its state in the backup (its full bundle plus the increments up to it); refused if it would
+    /// exceed its plan unless <paramref name="ignoreQuotas"/> (recorded in the restore's audit entry).
+    /// </summary>
     // Interleaves with a running backup: it reads complete backups only and writes one tenant.
     [Alias("Restore"), AlwaysInterleave, ResponseTimeout("06:00:00")]
-    Task<Outcome<RestoreResult>> RestoreTenantAsync(string backupId, Guid tenantId, bool replace);
+    Task<Outcome<RestoreResult>> RestoreTenantAsync(string backupId, Guid tenantId, bool replace, bool ignoreQuotas = false);
 }
 
 /// <summary>

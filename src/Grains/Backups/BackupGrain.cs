@@ -127,7 +127,7 @@ public sealed class BackupGrain(
         return Task.FromResult(manifest is null ? null : new BackupDetails(Summary(manifest, store.KeptUntil(manifests)[id]), manifest.Files));
     }
 
-    public async Task<Outcome<RestoreResult>> RestoreTenantAsync(string backupId, Guid tenantId, bool replace)
+    public async Task<Outcome<RestoreResult>> RestoreTenantAsync(string backupId, Guid tenantId, bool replace, bool ignoreQuotas = false)
     {
         if (Caller.Current is not { IsSuperAdmin: true })
         {
@@ -178,7 +178,8 @@ public sealed class BackupGrain(
             paths.Add(path);
         }
 
-        return await restorer.RestoreAsync(new RestoreRequest(paths, replace ? RestoreModes.Replace : RestoreModes.New, tenantId, BackupId: backupId));
+        return await restorer.RestoreAsync(new RestoreRequest(paths, replace ? RestoreModes.Replace : RestoreModes.New, tenantId, BackupId: backupId,
+            IgnoreQuotas: ignoreQuotas));
     }
 
     private async Task<BackupSummary?> RefuseIncrementalAsync()

@@ -24,6 +24,9 @@ public static class BackupsExtensions
                 "Shohayota:Backups:FullSchedule and IncrementalSchedule must be five-field cron expressions.")
             .ValidateOnStart();
         services.AddOptions<PurgeOptions>().BindConfiguration(PurgeOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        // Loaded (or generated into the data directory) at start-up, so a node with a bad key refuses to start and add-node.sh finds the file.
+        services.TryAddSingleton<BundleSigner>();
+        services.AddOptions<BackupOptions>().Validate<BundleSigner>((_, signer) => signer.CurrentKeyId.Length > 0);
         services.TryAddSingleton<BackupStore>();
         services.TryAddSingleton<TenantExporter>();
         services.TryAddSingleton<TenantRestorer>();

@@ -13,7 +13,8 @@ namespace Shohayota.Grains.Backups;
 /// <summary>
 /// The tenant bundle, version 1: compact UTF-8 JSON (no line breaks, keys in a fixed order), timestamps as UTC
 /// <c>yyyy-MM-ddTHH:mm:ss.ffffffZ</c> (PostgreSQL's precision), hashes as lowercase hex. Its last key is
-/// <c>"checksum"</c>: SHA-256 of every byte before the <c>,"checksum":</c> that introduces it.
+/// <c>"checksum"</c>: SHA-256 of every byte before the <c>,"checksum":</c> that introduces it; a server's own bundles
+/// (super-admin exports, backups) follow it with <c>"signature"</c> (see <see cref="BundleSigner"/>).
 /// </summary>
 public static class BundleFormat
 {
@@ -86,7 +87,8 @@ internal sealed record BundleBase(string BackupId, long AuditSeq, byte[] AuditHa
 public sealed record BundleCounts(long Users, long Customers, long DeletedCustomers, long Overrides, long AuditLogs);
 
 /// <summary>What writing a bundle produced: its checksum, size, counts and the tenant's audit head in it.</summary>
-public sealed record BundleResult(string Format, string Checksum, string FileSha256, long Bytes, BundleCounts Counts, long AuditSeq, byte[] AuditHash);
+public sealed record BundleResult(string Format, string Checksum, string FileSha256, long Bytes, BundleCounts Counts, long AuditSeq, byte[] AuditHash,
+    string? SignedBy = null);
 
 /// <summary>Counts and hashes every byte written through it; the checksum prefix stops where the checksum key starts.</summary>
 internal sealed class HashingStream(Stream inner) : Stream
@@ -208,9 +210,12 @@ internal sealed class BundleWriter : IAsyncDisposable
     private readonly HashingStream _output;
     private readonly Utf8JsonWriter _json;
     private readonly string _format;
+    private readonly BundleSigner? _signer;
 
-    public BundleWriter(Stream output, string format, DateTimeOffset exportedAt, bool secrets)
+    /// <param name="signer">Signs the bundle after its checksum; null for a tenant admin's (unrestorable) export.</param>
+    public BundleWriter(Stream output, string format, DateTimeOffset exportedAt, bool secrets, BundleSigner? signer)
     {
+        _signer = signer;
         _output = new HashingStream(output);
         _json = new Utf8JsonWriter(_output, BundleFormat.WriterOptions);
         _format = format;
@@ -349,7 +354,7 @@ internal sealed class BundleWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes the counts, then the checksum of everything before it, and closes the document.</summary>
+    /// <summary>Writes the counts, then the checksum of everything before it and the signature of that, and closes the document.</summary>
     public async Task<BundleResult> FinishAsync(BundleCounts counts, long auditSeq, byte[] auditHash, CancellationToken cancellationToken)
     {
         _json.WriteStartObject("counts");
@@ -369,10 +374,20 @@ internal sealed class BundleWriter : IAsyncDisposable
         _json.WriteString("algorithm", "sha256");
         _json.WriteString("value", checksum);
         _json.WriteEndObject();
+        var signature = _signer?.Sign(checksum);
+        if (signature is not null)
+        {
+            _json.WriteStartObject("signature");
+            _json.WriteString("algorithm", BundleSignature.Algorithm);
+            _json.WriteString("keyId", signature.KeyId);
+            _json.WriteString("value", signature.Value);
+            _json.WriteEndObject();
+        }
+
         _json.WriteEndObject();
         await _json.FlushAsync(cancellationToken);
         await _output.FlushAsync(cancellationToken);
-        return new BundleResult(_format, checksum, BundleFormat.Hex(_output.FinishWhole()), _output.Written, counts, auditSeq, auditHash);
+        return new BundleResult(_format, checksum, BundleFormat.Hex(_output.FinishWhole()), _output.Written, counts, auditSeq, auditHash, signature?.KeyId);
     }
 
     public async ValueTask DisposeAsync()

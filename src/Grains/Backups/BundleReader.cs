@@ -386,8 +386,8 @@ internal sealed class BundleReader(Stream stream)
         return new BundleCounts(users, customers, deleted, overrides, audit);
     }
 
-    /// <summary>Reads the checksum object and makes sure nothing follows the document.</summary>
-    public string ReadChecksum()
+    /// <summary>Reads the checksum object and the signature if there is one, and makes sure nothing follows the document.</summary>
+    public BundleSeal ReadChecksum()
     {
         Property("checksum");
         _where = "checksum";
@@ -401,13 +401,37 @@ internal sealed class BundleReader(Stream stream)
         Property("value");
         var value = String();
         End(JsonTokenType.EndObject);
-        End(JsonTokenType.EndObject);
+        BundleSignature? signature = null;
+        Next();
+        if (_json.Token == JsonTokenType.PropertyName && _json.Text == "signature")
+        {
+            _where = "signature";
+            Start(JsonTokenType.StartObject);
+            Property("algorithm");
+            if (String() != BundleSignature.Algorithm)
+            {
+                throw Error($"only {BundleSignature.Algorithm} is supported");
+            }
+
+            Property("keyId");
+            var keyId = String();
+            Property("value");
+            signature = new BundleSignature(keyId, String());
+            End(JsonTokenType.EndObject);
+            Next();
+        }
+
+        if (_json.Token != JsonTokenType.EndObject)
+        {
+            throw Error(_json.Token == JsonTokenType.PropertyName ? $"unexpected field \"{_json.Text}\"" : "unexpected value");
+        }
+
         if (_json.Read())
         {
             throw new BundleException("The bundle has data after its end.");
         }
 
-        return value;
+        return new BundleSeal(value, signature);
     }
 
     private IEnumerable<T> Array<T>(string name, Func<int, T> item)

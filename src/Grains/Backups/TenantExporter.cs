@@ -9,9 +9,10 @@ namespace Shohayota.Grains.Backups;
 /// <summary>
 /// Opens one tenant's data as a consistent snapshot (one REPEATABLE READ, READ ONLY transaction with the tenant set, so
 /// row-level security applies) and streams it as a bundle: rows go from the reader to the JSON writer to the output,
-/// nothing is collected, so memory stays flat whatever the tenant's size.
+/// nothing is collected, so memory stays flat whatever the tenant's size. Bundles with password hashes (super-admin
+/// exports, backups) are signed with the server's bundle key; a tenant admin's export is not, and cannot be restored.
 /// </summary>
-public sealed class TenantExporter(NpgsqlDataSource dataSource, TimeProvider time)
+public sealed class TenantExporter(NpgsqlDataSource dataSource, TimeProvider time, BundleSigner signer)
 {
     /// <summary>The tenant's snapshot, or null when no such tenant exists.</summary>
     public async Task<TenantSnapshot?> OpenAsync(Guid tenantId, CancellationToken cancellationToken = default)
@@ -54,7 +55,7 @@ public sealed class TenantExporter(NpgsqlDataSource dataSource, TimeProvider tim
                 return null;
             }
 
-            return new TenantSnapshot(connection, transaction, tenant, time.Now());
+            return new TenantSnapshot(connection, transaction, tenant, time.Now(), signer);
         }
         catch
         {
@@ -70,9 +71,11 @@ public sealed class TenantSnapshot : IAsyncDisposable
     private readonly NpgsqlConnection _connection;
     private readonly NpgsqlTransaction _transaction;
     private readonly DateTimeOffset _at;
+    private readonly BundleSigner _signer;
 
-    internal TenantSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, TenantRow tenant, DateTimeOffset at)
+    internal TenantSnapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, TenantRow tenant, DateTimeOffset at, BundleSigner signer)
     {
+        _signer = signer;
         _connection = connection;
         _transaction = transaction;
         Tenant = tenant;
@@ -85,10 +88,10 @@ public sealed class TenantSnapshot : IAsyncDisposable
 
     internal TenantRow Tenant { get; }
 
-    /// <summary>The full export: tenant, plan, overrides, users (password hashes only with <paramref name="secrets"/>), customers, audit chain.</summary>
+    /// <summary>The full export: tenant, plan, overrides, users (password hashes only with <paramref name="secrets"/>), customers, audit chain; signed with <paramref name="secrets"/>.</summary>
     public async Task<BundleResult> WriteExportAsync(Stream output, bool secrets, CancellationToken cancellationToken = default)
     {
-        await using var bundle = new BundleWriter(output, BundleFormat.Export, _at, secrets);
+        await using var bundle = new BundleWriter(output, BundleFormat.Export, _at, secrets, secrets ? _signer : null);
         var overrides = await WriteHeadAsync(bundle, cancellationToken);
         var users = await WriteUsersAsync(bundle, secrets, cancellationToken);
 
@@ -153,7 +156,7 @@ public sealed class TenantSnapshot : IAsyncDisposable
     /// </summary>
     internal async Task<BundleResult> WriteIncrementAsync(Stream output, BundleBase since, CancellationToken cancellationToken = default)
     {
-        await using var bundle = new BundleWriter(output, BundleFormat.Increment, _at, secrets: true);
+        await using var bundle = new BundleWriter(output, BundleFormat.Increment, _at, secrets: true, _signer);
         bundle.WriteBase(since);
         var overrides = await WriteHeadAsync(bundle, cancellationToken);
         var users = await WriteUsersAsync(bundle, secrets: true, cancellationToken);

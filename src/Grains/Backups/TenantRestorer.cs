@@ -2,12 +2,15 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Shohayota.Grains.Audit;
+using Shohayota.Grains.Customers;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Backups;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Customers;
+using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Grains.Quotas;
 using Shohayota.Grains.Security;
 using Shohayota.Grains.Tenants;
 
@@ -21,11 +24,13 @@ public sealed record RestoreRequest(
     IReadOnlyList<string>? AdminEmails = null,
     string? CloneName = null,
     string? BackupId = null,
-    bool ChecksumsVerified = false);
+    bool ChecksumsVerified = false,
+    bool IgnoreQuotas = false);
 
 /// <summary>
-/// Restores a tenant from bundles: every file is validated completely first (checksum, format, version, truncation,
-/// referential consistency, the audit chain) and nothing is written unless all of it is sound; then one transaction,
+/// Restores a tenant from bundles: every file is validated completely first (checksum, the server's signature, format,
+/// version, truncation, the API's field rules, password-hash parameters, referential consistency, the audit chain) and
+/// nothing is written unless all of it is sound; then one transaction (refused if the tenant would exceed its plan),
 /// as the runtime role with the tenant set, writes every row and appends a <c>tenant.restored</c> entry to the
 /// restored chain. Live grains of the tenant are dropped before (replace) and after, so none serves stale state.
 /// </summary>
@@ -35,9 +40,13 @@ public sealed class TenantRestorer(
     TimeProvider time,
     IOptions<TenantOptions> tenantOptions,
     AuditMaintenance maintenance,
+    IOptions<PlansOptions> plans,
+    BundleSigner signer,
     ILogger<TenantRestorer> logger)
 {
     private const int BatchRows = 2000;
+    private const int MaxReason = 500;
+    private const int MaxStatusReason = 1000;
     private static readonly HashSet<string> Statuses = ["active", "suspended", "canceled", "deleted"];
 
     public async Task<Outcome<RestoreResult>> RestoreAsync(RestoreRequest request, CancellationToken cancellationToken = default)
@@ -50,6 +59,11 @@ public sealed class TenantRestorer(
         if (request.Files.Count == 0)
         {
             return Outcome<RestoreResult>.Fail(Failure.Validation, "Nothing to restore.");
+        }
+
+        if (request.Mode == RestoreModes.Replace && request.ExpectedTenantId is null)
+        {
+            return Outcome<RestoreResult>.Fail(Failure.Validation, "Name the tenant to replace (tenantId): a bundle never chooses which tenant it replaces.");
         }
 
         Plan plan;
@@ -88,7 +102,7 @@ public sealed class TenantRestorer(
         }
         catch (RestoreRefusedException refused)
         {
-            return Outcome<RestoreResult>.Fail(refused.Failure, refused.Message);
+            return new Outcome<RestoreResult>(null, refused.Failure, refused.Message, refused.Quota);
         }
         catch (PostgresException e) when (Refusal(e) is { } refusal)
         {
@@ -109,7 +123,7 @@ public sealed class TenantRestorer(
             written.Customers, written.Overrides, written.AuditLogs, written.AuditSeq));
     }
 
-    private static async Task<Plan> ValidateAsync(RestoreRequest request, CancellationToken cancellationToken)
+    private async Task<Plan> ValidateAsync(RestoreRequest request, CancellationToken cancellationToken)
     {
         Plan? plan = null;
         for (var i = 0; i < request.Files.Count; i++)
@@ -118,12 +132,14 @@ public sealed class TenantRestorer(
             var name = request.Files.Count == 1 ? "The bundle" : $"Bundle {i + 1} of {request.Files.Count} ({Path.GetFileName(path)})";
             try
             {
-                if (!request.ChecksumsVerified)
-                {
-                    await BundleChecksum.VerifyFileAsync(path, cancellationToken);
-                }
+                var seal = request.ChecksumsVerified
+                    ? await BundleChecksum.ReadSealAsync(path, cancellationToken)
+                    : await BundleChecksum.VerifyFileAsync(path, cancellationToken);
+                // Before anything else is read: an unsigned or edited bundle is refused for that, whatever else it holds.
+                var signature = signer.Check(seal) is { } refused ? throw new BundleException(refused) : seal.Signature!;
 
-                plan = ValidateFile(path, i, plan, request.ExpectedTenantId);
+                plan = ValidateFile(path, i, plan, request.ExpectedTenantId, plans.Value);
+                plan = plan with { KeyIds = [.. plan.KeyIds.Append(signature.KeyId).Distinct()] };
             }
             catch (BundleException e) when (request.Files.Count > 1)
             {
@@ -134,7 +150,7 @@ public sealed class TenantRestorer(
         return plan!;
     }
 
-    private static Plan ValidateFile(string path, int index, Plan? previous, Guid? expectedTenant)
+    private static Plan ValidateFile(string path, int index, Plan? previous, Guid? expectedTenant, PlansOptions plans)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         var bundle = new BundleReader(file);
@@ -153,26 +169,44 @@ public sealed class TenantRestorer(
         }
 
         var tenant = bundle.ReadTenant();
-        if (tenant.Id == GrainKeys.SystemTenant || (previous is not null && tenant.Id != previous.Source.Id) ||
-            (expectedTenant is { } expected && tenant.Id != expected))
+        if (expectedTenant is { } expected && tenant.Id != expected)
+        {
+            throw new BundleException($"tenant.id: the bundle holds tenant {tenant.Id}, not tenant {expected} that this restore names (tenantId); a bundle restores only its own tenant (or a copy, as=new).");
+        }
+
+        if (tenant.Id == GrainKeys.SystemTenant || (previous is not null && tenant.Id != previous.Source.Id))
         {
             throw new BundleException($"tenant.id: {tenant.Id} is not the tenant this restore is for.");
         }
 
-        if (!Statuses.Contains(tenant.Status))
+        var tenantProblem = !Statuses.Contains(tenant.Status) ? $"status: \"{tenant.Status}\" is not a tenant status"
+            : Validation.Name(tenant.Name) is { } badName ? $"name: {badName}"
+            : Validation.Email(tenant.ContactEmail) is { } badEmail ? $"contactEmail: {badEmail}"
+            : !plans.ContainsKey(tenant.Plan) ? $"plan: \"{tenant.Plan}\" is not a plan of this server ({string.Join(", ", plans.Keys)})"
+            : tenant.StatusReason is { Length: > MaxStatusReason } ? $"statusReason: at most {MaxStatusReason} characters"
+            : null;
+        if (tenantProblem is not null)
         {
-            throw new BundleException($"tenant.status: \"{tenant.Status}\" is not a tenant status.");
-        }
-
-        if (Validation.Name(tenant.Name) is not null || string.IsNullOrWhiteSpace(tenant.Plan))
-        {
-            throw new BundleException("tenant: the name (1 to 200 characters) and plan are required.");
+            throw new BundleException($"tenant ({tenant.Id}): {tenantProblem}.");
         }
 
         var overrides = bundle.ReadOverrides().ToList();
         if (overrides.GroupBy(o => o.Quota, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
         {
             throw new BundleException($"overrides: quota \"{twice.Key}\" is overridden twice.");
+        }
+
+        for (var i = 0; i < overrides.Count; i++)
+        {
+            var o = overrides[i];
+            var problem = !QuotaNames.Overridable.Contains(o.Quota) ? $"quota: \"{o.Quota}\" is not one of {string.Join(", ", QuotaNames.Overridable)}"
+                : o.Value < 0 ? "value: a quota override is a whole number ≥ 0"
+                : o.Reason is { Length: > MaxReason } ? $"reason: at most {MaxReason} characters"
+                : null;
+            if (problem is not null)
+            {
+                throw new BundleException($"overrides[{i}] ({o.Quota}): {problem}.");
+            }
         }
 
         var users = bundle.ReadUsers().ToList();
@@ -182,13 +216,16 @@ public sealed class TenantRestorer(
         {
             var u = users[i];
             var problem = !userIds.Add(u.Id) ? $"id {u.Id} appears twice"
-                : string.IsNullOrWhiteSpace(u.Email) || !userEmails.Add(Validation.NormalizeEmail(u.Email)) ? $"e-mail \"{u.Email}\" is empty or appears twice"
+                : Validation.Email(u.Email) is { } userEmail ? $"email: {userEmail}"
+                : !userEmails.Add(Validation.NormalizeEmail(u.Email)) ? $"e-mail \"{u.Email}\" appears twice"
+                : Validation.Name(u.Name) is { } userName ? $"name: {userName}"
                 : !Roles.IsTenantRole(u.Role) ? $"role \"{u.Role}\" is not a tenant role (tenant_admin or member)"
-                : string.IsNullOrEmpty(u.PasswordHash) ? "passwordHash is empty"
+                : u.FailedLogins < 0 ? "failedLogins: must not be negative"
+                : PasswordHashing.CheckStored(u.PasswordHash) is { } badHash ? $"passwordHash: {badHash}"
                 : null;
             if (problem is not null)
             {
-                throw new BundleException($"users[{i}]: {problem}.");
+                throw new BundleException($"users[{i}] ({u.Id}): {problem}.");
             }
         }
 
@@ -196,15 +233,16 @@ public sealed class TenantRestorer(
         var customerIds = new HashSet<Guid>();
         foreach (var c in bundle.ReadCustomers())
         {
+            // The API's rules (CustomerRules), field by field, so the refusal names the field.
             var problem = !customerIds.Add(c.Id) ? $"id {c.Id} appears twice"
+                : CustomerRules.Check(c.Name, c.Email, c.Phone, c.Company, c.Status, c.Tags, c.Notes).FirstOrDefault() is { Key: { } field, Value: { } rule }
+                    ? $"{field}: {rule}"
                 : c.OwnerUserId is { } owner && !userIds.Contains(owner) ? $"ownerUserId {owner} is not a user in the bundle"
-                : c.Name.Length is < 1 or > 200 ? "name must have 1 to 200 characters"
-                : !CustomerStatuses.All.Contains(c.Status) ? $"status \"{c.Status}\" is not a customer status"
                 : c.Version < 1 ? "version must be positive"
                 : null;
             if (problem is not null)
             {
-                throw new BundleException($"customers[{customers}]: {problem}.");
+                throw new BundleException($"customers[{customers}] ({c.Id}): {problem}.");
             }
 
             customers++;
@@ -265,8 +303,8 @@ public sealed class TenantRestorer(
             throw new BundleException($"counts: the bundle states {Describe(counts)} but holds {Describe(actual)}.");
         }
 
-        var checksum = bundle.ReadChecksum();
-        return new Plan(tenant, users, seq, head, bundle.ExportedAt, previous?.FirstChecksum ?? checksum, index + 1);
+        var checksum = bundle.ReadChecksum().Checksum;
+        return new Plan(tenant, users, seq, head, bundle.ExportedAt, previous?.FirstChecksum ?? checksum, index + 1, previous?.KeyIds ?? []);
     }
 
     private static string Describe(BundleCounts c) =>
@@ -376,6 +414,17 @@ public sealed class TenantRestorer(
             await transaction.ExecuteAsync("UPDATE tenants SET retention_until = $2, updated_at = $3 WHERE id = $1", target, extended, now);
         }
 
+        var quotas = await QuotasAsync(transaction, target, last!.Plan, now, cancellationToken);
+        var over = quotas.Where(q => q.Used > q.Limit).ToList();
+        if (over.Count > 0 && !request.IgnoreQuotas)
+        {
+            throw new RestoreRefusedException(Failure.QuotaExceeded,
+                $"The restored tenant would exceed plan \"{last.Plan}\": {string.Join(", ", over.Select(q => $"{q.Quota} {q.Used} of {q.Limit}"))} " +
+                $"(usage: {string.Join(", ", quotas.Select(q => $"{q.Quota} {q.Used} of {q.Limit}"))}). Nothing was written. Raise the plan or its quotas first, " +
+                "or restore with ignoreQuotas=true (recorded in the audit log).",
+                new Reservation(Guid.Empty, false, over[0].Quota, over[0].Limit, over[0].Used));
+        }
+
         var caller = Caller.Current;
         var (ip, userAgent, requestId) = Caller.Origin;
         var (seq, head) = clone ? (0L, AuditChain.Genesis) : (plan.AuditSeq, plan.AuditHash);
@@ -392,6 +441,9 @@ public sealed class TenantRestorer(
                 auditSeq = plan.AuditSeq,
                 auditHash = BundleFormat.Hex(plan.AuditHash),
             },
+            signedBy = plan.KeyIds,
+            ignoreQuotas = request.IgnoreQuotas ? true : (bool?)null,
+            quotasExceeded = over.Count > 0 ? over.ToDictionary(q => q.Quota, q => new { used = q.Used, limit = q.Limit }) : null,
             replacedRows = replaced,
             orphanAuditEntriesRemoved = orphans > 0 ? orphans : (long?)null,
             retentionExtendedFrom,
@@ -427,6 +479,49 @@ public sealed class TenantRestorer(
         // Past this point the restore happened: a client that hangs up must not leave a commit of unknown outcome.
         await transaction.CommitAsync(CancellationToken.None);
         return new Written(tenant, users, customers, overrides, audit, entry.Seq, details);
+    }
+
+    /// <summary>The counted quotas as restored (the meter's rules: rows, and their text plus a fixed overhead as storage), against the plan and live overrides.</summary>
+    private async Task<List<QuotaUse>> QuotasAsync(TenantTransaction transaction, Guid target, string planName, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var plan = plans.Value.GetValueOrDefault(planName) ?? new PlanLimits();
+        var limits = new Dictionary<string, long>(StringComparer.Ordinal)
+        {
+            [QuotaNames.Users] = plan.Users,
+            [QuotaNames.Customers] = plan.Customers,
+            [QuotaNames.StorageBytes] = plan.StorageBytes,
+        };
+        await using (var read = transaction.Command(
+            "SELECT quota, value FROM tenant_quota_overrides WHERE tenant_id = $1 AND (expires_at IS NULL OR expires_at > $2)", target, now))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (limits.ContainsKey(reader.GetString(0)))
+                {
+                    limits[reader.GetString(0)] = reader.GetInt64(1);
+                }
+            }
+        }
+
+        await using var count = transaction.Command(
+            $"""
+            SELECT (SELECT count(*) FROM users WHERE tenant_id = $1),
+                   (SELECT count(*) FROM customers WHERE tenant_id = $1),
+                   (SELECT coalesce(sum({TenantMeter.RecordOverhead} + octet_length(name) + coalesce(octet_length(email), 0) + coalesce(octet_length(phone), 0)
+                        + coalesce(octet_length(company), 0) + coalesce(octet_length(notes), 0)
+                        + coalesce((SELECT sum(octet_length(t)) FROM unnest(tags) t), 0)), 0)::bigint FROM customers WHERE tenant_id = $1)
+                 + (SELECT coalesce(sum({TenantMeter.RecordOverhead} + octet_length(email) + octet_length(name)), 0)::bigint FROM users WHERE tenant_id = $1)
+            """,
+            target);
+        await using var counts = await count.ExecuteReaderAsync(cancellationToken);
+        await counts.ReadAsync(cancellationToken);
+        return
+        [
+            new(QuotaNames.Users, counts.GetInt64(0), limits[QuotaNames.Users]),
+            new(QuotaNames.Customers, counts.GetInt64(1), limits[QuotaNames.Customers]),
+            new(QuotaNames.StorageBytes, counts.GetInt64(2), limits[QuotaNames.StorageBytes]),
+        ];
     }
 
     private async Task<TenantRow> WriteFileAsync(
@@ -579,12 +674,18 @@ public sealed class TenantRestorer(
         _ => null,
     };
 
-    private sealed record Plan(TenantRow Source, IReadOnlyList<UserRow> Users, long AuditSeq, byte[] AuditHash, DateTimeOffset ExportedAt, string FirstChecksum, int Bundles);
+    private sealed record Plan(
+        TenantRow Source, IReadOnlyList<UserRow> Users, long AuditSeq, byte[] AuditHash, DateTimeOffset ExportedAt, string FirstChecksum, int Bundles,
+        IReadOnlyList<string> KeyIds);
 
     private sealed record Written(TenantDetails Tenant, long Users, long Customers, long Overrides, long AuditLogs, long AuditSeq, string? Details);
 
-    private sealed class RestoreRefusedException(Failure failure, string message) : Exception(message)
+    private sealed class RestoreRefusedException(Failure failure, string message, Reservation? quota = null) : Exception(message)
     {
         public Failure Failure => failure;
+
+        public Reservation? Quota => quota;
     }
+
+    private sealed record QuotaUse(string Quota, long Used, long Limit);
 }

@@ -13,6 +13,13 @@ public static class PasswordHashing
     public const int MinLength = 8;
     public const int MaxLength = 128;
     public const int Iterations = 210_000;
+
+    /// <summary>
+    /// Iteration counts a stored hash may have (it is restored from a bundle, or raised later): enough to be a real
+    /// PBKDF2, and few enough that one sign-in cannot tie up a thread for long.
+    /// </summary>
+    public const int MinIterations = 100_000;
+    public const int MaxIterations = 1_000_000;
     private const int SaltBytes = 16;
     private const int HashBytes = 32;
     private const string Scheme = "pbkdf2-sha512";
@@ -35,19 +42,43 @@ public static class PasswordHashing
         return string.Create(CultureInfo.InvariantCulture, $"{Scheme}${Iterations}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}");
     }
 
+    /// <summary>Null when a stored hash is one this server would write or accept (scheme, iteration range, salt and hash sizes); else why not.</summary>
+    public static string? CheckStored(string? stored) => Parse(stored).Problem;
+
     public static bool Verify(string password, string stored)
     {
-        var parts = stored.Split('$');
-        if (parts.Length != 4 || parts[0] != Scheme || !int.TryParse(parts[1], CultureInfo.InvariantCulture, out var iterations) ||
-            password.Length > MaxLength)
+        var (iterations, salt, expected, problem) = Parse(stored);
+        if (problem is not null || password.Length > MaxLength)
         {
             return false;
         }
 
-        var salt = Convert.FromBase64String(parts[2]);
-        var expected = Convert.FromBase64String(parts[3]);
         var actual = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA512, expected.Length);
         return CryptographicOperations.FixedTimeEquals(actual, expected);
+    }
+
+    private static (int Iterations, byte[] Salt, byte[] Hash, string? Problem) Parse(string? stored)
+    {
+        var parts = stored?.Split('$') ?? [];
+        if (parts.Length != 4 || parts[0] != Scheme)
+        {
+            return (0, [], [], $"not a {Scheme}$iterations$salt$hash password hash");
+        }
+
+        if (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var iterations) || iterations is < MinIterations or > MaxIterations)
+        {
+            return (0, [], [], $"the iteration count {parts[1]} is outside the accepted {MinIterations:N0} to {MaxIterations:N0}");
+        }
+
+        var salt = new byte[64];
+        var hash = new byte[128];
+        if (!Convert.TryFromBase64String(parts[2], salt, out var saltBytes) || saltBytes < SaltBytes ||
+            !Convert.TryFromBase64String(parts[3], hash, out var hashBytes) || hashBytes < HashBytes)
+        {
+            return (0, [], [], $"salt and hash must be base64 of at least {SaltBytes} and {HashBytes} bytes");
+        }
+
+        return (iterations, salt[..saltBytes], hash[..hashBytes], null);
     }
 
     /// <summary>Spends the same time as a real check, so unknown accounts answer as slowly as known ones.</summary>

@@ -162,6 +162,29 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
     }
 
     [Fact]
+    public async Task AnIncrementEditedWithItsChecksumAndManifestRecomputedIsRefusedAsNotMatchingItsSignature()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        await RunAsync("full");
+        await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "In the increment" });
+        var incremental = await RunAsync("incremental");
+        await Bundles.PurgeAsync(_host, tenant.Id);
+        var folder = Path.Combine(fixture.BackupDirectory, incremental["id"]!.GetValue<string>());
+        var name = $"tenants/{tenant.Id}.json";
+        var edited = Bundles.Edit(await File.ReadAllBytesAsync(Path.Combine(folder, name)), json => json["customers"]![0]!["name"] = "Edited in the backup");
+        await File.WriteAllBytesAsync(Path.Combine(folder, name), edited);
+        var manifest = JsonNode.Parse(await File.ReadAllBytesAsync(Path.Combine(folder, "manifest.json")))!;
+        manifest["files"]!.AsArray().Single(f => f!["name"]!.GetValue<string>() == name)!["sha256"] = Convert.ToHexStringLower(SHA256.HashData(edited));
+        await File.WriteAllTextAsync(Path.Combine(folder, "manifest.json"), manifest.ToJsonString());
+
+        using var restore = await _host.SendAsync(HttpMethod.Post, $"/api/admin/backups/{incremental["id"]}/restore?tenantId={tenant.Id}", await _host.SharedSuperAdminTokenAsync());
+
+        restore.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await restore.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain("signature does not match");
+        (await _host.RunbookTenantAsync(tenant.Id)).Should().BeNull();
+    }
+
+    [Fact]
     public async Task AFolderWithoutAManifestIsNotListed()
     {
         Directory.CreateDirectory(Path.Combine(fixture.BackupDirectory, "20200101T000000000Z-full", "tenants"));

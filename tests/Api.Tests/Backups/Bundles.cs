@@ -36,16 +36,42 @@ public static class Bundles
     public static string ComputeChecksum(byte[] bundle) =>
         Convert.ToHexStringLower(SHA256.HashData(bundle.AsSpan(0, bundle.AsSpan().LastIndexOf(Marker))));
 
-    /// <summary>Changes a bundle and gives it a matching checksum again (what a careless or malicious editor would do).</summary>
+    /// <summary>
+    /// Changes a bundle and gives it a matching checksum again, keeping the signature it had (what a careless or
+    /// malicious editor without the server's key can do).
+    /// </summary>
     public static byte[] Edit(byte[] bundle, Action<JsonObject> edit)
+    {
+        var signature = Parse(bundle)["signature"]?.DeepClone().AsObject();
+        return Seal(bundle, edit, checksum => signature);
+    }
+
+    /// <summary>
+    /// Changes a bundle and signs it again with a server key (by default the test hosts' current one): a bundle the
+    /// server could have made, to test the rules a restore applies behind the signature.
+    /// </summary>
+    public static byte[] EditAndSign(byte[] bundle, Action<JsonObject> edit, byte[]? key = null) =>
+        Seal(bundle, edit, checksum => Signature(key ?? ApiHost.BundleKey, checksum));
+
+    /// <summary>The README's signature rule: HMAC-SHA256 of <c>shohayota.bundle.v1:</c> and the checksum's hex, under the key named by its id.</summary>
+    public static JsonObject Signature(byte[] key, string checksum) => new()
+    {
+        ["algorithm"] = "hmac-sha256",
+        ["keyId"] = Convert.ToHexStringLower(HMACSHA256.HashData(key, "shohayota.bundle-key-id"u8))[..16],
+        ["value"] = Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.ASCII.GetBytes("shohayota.bundle.v1:" + checksum))),
+    };
+
+    private static byte[] Seal(byte[] bundle, Action<JsonObject> edit, Func<string, JsonObject?> signature)
     {
         var json = Parse(bundle);
         json.Remove("checksum");
+        json.Remove("signature");
         edit(json);
         var text = json.ToJsonString();
         var prefix = Encoding.UTF8.GetBytes(text[..^1]);
         var checksum = Convert.ToHexStringLower(SHA256.HashData(prefix));
-        return [.. prefix, .. Encoding.UTF8.GetBytes($",\"checksum\":{{\"algorithm\":\"sha256\",\"value\":\"{checksum}\"}}}}")];
+        var signed = signature(checksum) is { } s ? ",\"signature\":" + s.ToJsonString() : "";
+        return [.. prefix, .. Encoding.UTF8.GetBytes($",\"checksum\":{{\"algorithm\":\"sha256\",\"value\":\"{checksum}\"}}{signed}}}")];
     }
 
     /// <summary>Hard-deletes a tenant now (force), as the runbook's hard delete does.</summary>

@@ -134,7 +134,7 @@ public sealed class TenantRestoreTests
         await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Owned", ownerUserId = member.Body["user"]!["id"]!.GetValue<string>() });
         var bundle = await Bundles.ExportAsync(host, tenant.Id);
         await Bundles.PurgeAsync(host, tenant.Id);
-        var damaged = defect == "truncated" ? bundle[..^40] : Bundles.Edit(bundle, json =>
+        var damaged = defect == "truncated" ? bundle[..^40] : Bundles.EditAndSign(bundle, json =>
         {
             switch (defect)
             {
@@ -188,7 +188,7 @@ public sealed class TenantRestoreTests
         using var response = await Bundles.RestoreAsync(host, bundle);
 
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
-        (await response.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain("no password hashes");
+        (await response.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain("not signed: a tenant admin's export");
     }
 
     [Fact]
@@ -205,9 +205,9 @@ public sealed class TenantRestoreTests
         }
 
         using var existing = await Bundles.RestoreAsync(host, bundle);
-        using var active = await Bundles.RestoreAsync(host, bundle, "?mode=replace");
+        using var active = await Bundles.RestoreAsync(host, bundle, $"?tenantId={tenant.Id}&mode=replace");
         (await host.AdminTenantsAsync(HttpMethod.Post, $"{tenant.Id}/suspend")).EnsureSuccessStatusCode();
-        using var replaced = await Bundles.RestoreAsync(host, bundle, "?mode=replace");
+        using var replaced = await Bundles.RestoreAsync(host, bundle, $"?tenantId={tenant.Id}&mode=replace");
 
         existing.StatusCode.Should().Be(HttpStatusCode.Conflict);
         active.StatusCode.Should().Be(HttpStatusCode.Conflict);

@@ -22,6 +22,10 @@ public sealed class ApiHost : IAsyncDisposable
     public const string SuperAdminPassword = "super-admin-password-for-tests";
     public static readonly string SigningKey = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("test-signing-key-test-signing-key-0123456789"));
     public static readonly string KeyEncryptionKey = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("test-ui-key-encryption-key-0123456789-abcdef"));
+
+    /// <summary>The bundle key that signs exports and backups, and a previous one that still verifies (rotation).</summary>
+    public static readonly byte[] BundleKey = System.Text.Encoding.UTF8.GetBytes("test-bundle-key-test-bundle-key-0123456789");
+    public static readonly byte[] PreviousBundleKey = System.Text.Encoding.UTF8.GetBytes("previous-bundle-key-previous-bundle-key-0123");
     private static readonly Lazy<Task<ApiHost>> SharedHost = new(() => StartAsync());
 
     private readonly WebApplication _app;
@@ -58,6 +62,8 @@ public sealed class ApiHost : IAsyncDisposable
             $"--Shohayota:DataDirectory={database.Directory}",
             $"--Shohayota:Auth:SigningKey={SigningKey}",
             $"--Shohayota:Ui:KeyEncryptionKey={KeyEncryptionKey}",
+            $"--Shohayota:Backups:SigningKey={Convert.ToBase64String(BundleKey)}",
+            $"--Shohayota:Backups:PreviousSigningKeys={Convert.ToBase64String(PreviousBundleKey)}",
             $"--Shohayota:Cluster:ClusterId=test-{Guid.NewGuid():N}",
             $"--Shohayota:Cluster:SiloPort={TestDatabase.FreePort()}",
             $"--Shohayota:Cluster:GatewayPort={TestDatabase.FreePort()}",

@@ -94,7 +94,7 @@ public sealed partial class DockerComposeTests
     {
         var nodes = NodeServices().Select(s => (Name: s.Key, Environment: Environment(s.Value), Service: s.Value)).ToList();
 
-        foreach (var shared in new[] { "Shohayota__Cluster__ClusterId", "Shohayota__Cluster__ServiceId", "Shohayota__Auth__SigningKey", "Shohayota__Cluster__CallerKeys", "Shohayota__Ui__KeyEncryptionKey", "ConnectionStrings__Shohayota" })
+        foreach (var shared in new[] { "Shohayota__Cluster__ClusterId", "Shohayota__Cluster__ServiceId", "Shohayota__Auth__SigningKey", "Shohayota__Cluster__CallerKeys", "Shohayota__Ui__KeyEncryptionKey", "Shohayota__Backups__SigningKey", "ConnectionStrings__Shohayota" })
         {
             nodes.Select(n => n.Environment[shared]).Distinct().Should().ContainSingle(shared);
         }

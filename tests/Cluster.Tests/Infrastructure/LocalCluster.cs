@@ -21,6 +21,8 @@ public sealed class LocalCluster : IAsyncDisposable
     public static readonly string CallerKey = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("cluster-test-caller-key-0123456789-abcdefgh"));
 
     public static readonly string KeyEncryptionKey = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("cluster-test-ui-key-encryption-key-0123456789"));
+
+    public static readonly string BundleKey = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("cluster-test-bundle-key-0123456789-abcdef"));
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
     private readonly List<ClusterNode> _nodes = [];
     private string? _superAdminToken;
@@ -92,6 +94,7 @@ public sealed class LocalCluster : IAsyncDisposable
             $"--Shohayota:Auth:SigningKey={SigningKey}",
             $"--Shohayota:Cluster:CallerKeys={CallerKey}",
             $"--Shohayota:Ui:KeyEncryptionKey={KeyEncryptionKey}",
+            $"--Shohayota:Backups:SigningKey={BundleKey}",
             $"--Shohayota:Bootstrap:SuperAdminEmail={SuperAdminEmail}",
             $"--Shohayota:Bootstrap:SuperAdminPassword={SuperAdminPassword}",
             $"--Shohayota:Cluster:ClusterId={ClusterId}",
