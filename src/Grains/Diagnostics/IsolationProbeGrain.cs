@@ -47,12 +47,15 @@ public sealed class IsolationProbeGrain(
         long foreign = 0;
 
         await EnsureProbeRowsAsync();
-        var (tables, role, superuser, bypass, ownsTables) = await ReadCatalogAsync();
+        var (tables, closed, role, superuser, bypass, ownsTables) = await ReadCatalogAsync();
+        // Owner-only tables (audit maintenance grants, settings) the runtime role cannot read at all: nothing to count.
+        checks.AddRange(closed.Select(table => new ProbeCheck("database", $"{table} closed to {role}", true, "no SELECT privilege")));
+        var readable = tables.Where(t => !closed.Contains(t.Table)).ToList();
 
         foreach (var (self, other) in new[] { (ProbeTenantA, ProbeTenantB), (ProbeTenantB, ProbeTenantA) })
         {
             await using var transaction = await database.BeginAsync(self);
-            foreach (var table in tables)
+            foreach (var table in readable)
             {
                 await using var count = transaction.Command($"SELECT count(*) FROM \"{table.Table}\" WHERE tenant_id <> $1", self);
                 var seen = (long)(await count.ExecuteScalarAsync())!;
@@ -69,7 +72,7 @@ public sealed class IsolationProbeGrain(
 
         await using (var noTenant = await database.DataSource.OpenConnectionAsync())
         {
-            foreach (var table in tables)
+            foreach (var table in readable)
             {
                 await using var count = new NpgsqlCommand($"SELECT count(*) FROM \"{table.Table}\"", noTenant);
                 var seen = (long)(await count.ExecuteScalarAsync())!;
@@ -125,14 +128,16 @@ public sealed class IsolationProbeGrain(
         }
     }
 
-    private async Task<(List<TableIsolation> Tables, string Role, bool Superuser, bool Bypass, bool OwnsTables)> ReadCatalogAsync()
+    private async Task<(List<TableIsolation> Tables, HashSet<string> Closed, string Role, bool Superuser, bool Bypass, bool OwnsTables)> ReadCatalogAsync()
     {
         await using var connection = await database.DataSource.OpenConnectionAsync();
         var tables = new List<TableIsolation>();
+        var closed = new HashSet<string>(StringComparer.Ordinal);
         await using (var read = new NpgsqlCommand(
             """
             SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
-                   (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)::int, pg_get_userbyid(c.relowner)
+                   (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)::int, pg_get_userbyid(c.relowner),
+                   has_table_privilege(c.oid, 'SELECT')
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema()
               AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
@@ -144,6 +149,10 @@ public sealed class IsolationProbeGrain(
             while (await reader.ReadAsync())
             {
                 tables.Add(new TableIsolation(reader.GetString(0), reader.GetBoolean(1), reader.GetBoolean(2), reader.GetInt32(3), reader.GetString(4)));
+                if (!reader.GetBoolean(5))
+                {
+                    closed.Add(reader.GetString(0));
+                }
             }
         }
 
@@ -156,7 +165,7 @@ public sealed class IsolationProbeGrain(
             connection);
         await using var roleReader = await role.ExecuteReaderAsync();
         await roleReader.ReadAsync();
-        return (tables, roleReader.GetString(0), roleReader.GetBoolean(1), roleReader.GetBoolean(2), roleReader.GetBoolean(3));
+        return (tables, closed, roleReader.GetString(0), roleReader.GetBoolean(1), roleReader.GetBoolean(2), roleReader.GetBoolean(3));
     }
 
     private static string Short(Guid tenant) => tenant == ProbeTenantA ? "probe-a" : "probe-b";

@@ -15,6 +15,9 @@ public enum CallerCheck
     Missing,
     BadSignature,
     Expired,
+
+    /// <summary>A reminder tick sent by a cluster client: only the cluster's reminder service delivers reminders.</summary>
+    ReminderFromClient,
 }
 
 /// <summary>

@@ -100,6 +100,7 @@ public sealed class ForgedCallerAudit(IGrainFactory grains, CallerSigner signer,
         CallerCheck.Missing => "missing or unsigned",
         CallerCheck.BadSignature => "badly signed",
         CallerCheck.Expired => "expired",
+        CallerCheck.ReminderFromClient => "a client sending a reminder tick",
         _ => reason.ToString(),
     };
 }

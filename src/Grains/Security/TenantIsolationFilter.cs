@@ -26,10 +26,22 @@ public sealed class TenantIsolationFilter(
 
     public async Task Invoke(IIncomingGrainCallContext context)
     {
-        if (context.Grain is not Grain grain || grain.GetType().Namespace?.StartsWith(OurNamespace, StringComparison.Ordinal) != true ||
-            // Only calls through our own grain interfaces; the runtime's own invocations (reminders, grain timers) pass.
-            context.InterfaceMethod.DeclaringType?.Namespace?.StartsWith(OurNamespace, StringComparison.Ordinal) != true)
+        if (context.Grain is not Grain grain || grain.GetType().Namespace?.StartsWith(OurNamespace, StringComparison.Ordinal) != true)
         {
+            await context.Invoke();
+            return;
+        }
+
+        if (context.InterfaceMethod.DeclaringType?.Namespace?.StartsWith(OurNamespace, StringComparison.Ordinal) != true)
+        {
+            // The runtime's own invocations (reminders, grain timers) pass. A reminder tick runs the grain's scheduled work
+            // as the system (purge, backup, prune), so one that a cluster client sends is refused like a forged caller.
+            if (context.InterfaceMethod.DeclaringType == typeof(IRemindable) && context.SourceId is { } source && GrainTypePrefix.IsClient(source))
+            {
+                forged.Report(CallerCheck.ReminderFromClient, context.InterfaceMethod.Name, context.TargetId, Caller.Envelope?.Caller);
+                throw new TenantAccessDeniedException(Failure.Forbidden, "Reminders are delivered by the cluster only.");
+            }
+
             await context.Invoke();
             return;
         }

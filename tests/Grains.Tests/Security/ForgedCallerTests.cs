@@ -81,6 +81,42 @@ public sealed class ForgedCallerTests(ClusterFixture fixture)
         tenant!.Id.Should().Be(victim.Tenant.Id);
     }
 
+    [Fact]
+    public async Task AReminderTickSentByAClusterClientIsRefusedEvenWithASignedCaller()
+    {
+        var victim = await fixture.ProvisionAsync();
+        await FlushForgedCallAuditsAsync();
+        using var node = await ExternalClientAsync();
+        var grains = node.Services.GetRequiredService<IClusterClient>();
+        var refused = new List<string>();
+
+        foreach (var grainClass in RemindableGrains())
+        {
+            RequestContext.Clear();
+            ClusterFixture.Signer.EnterSystem();
+            var grainType = grainClass.GetCustomAttribute<GrainTypeAttribute>()!.GetGrainType(null!, grainClass);
+            var grain = grains.GetGrain(GrainId.Create(grainType, $"{victim.Tenant.Id:D}/tick")).AsReference<IRemindable>();
+            try
+            {
+                await grain.ReceiveReminder("forged", default);
+            }
+            catch (TenantAccessDeniedException e) when (e.Failure == Failure.Forbidden)
+            {
+                refused.Add(grainClass.Name);
+            }
+        }
+
+        RequestContext.Clear();
+        await FlushForgedCallAuditsAsync();
+
+        RemindableGrains().Should().NotBeEmpty();
+        refused.Should().BeEquivalentTo(RemindableGrains().Select(t => t.Name), "only the reminder service may deliver a tick");
+        (await ForgedCallAuditsAsync(victim.Tenant.Id)).Sum(a => a["count"]!.GetValue<long>()).Should().BeGreaterThanOrEqualTo(refused.Count);
+    }
+
+    private static IEnumerable<Type> RemindableGrains() =>
+        typeof(CallerSigner).Assembly.GetTypes().Where(t => t is { IsClass: true, IsAbstract: false } && typeof(IRemindable).IsAssignableFrom(t));
+
     /// <summary>Every method of every grain interface, public (Grains.Interfaces) and internal (Grains): a new one is covered by itself.</summary>
     private static IEnumerable<MethodInfo> GrainMethods() =>
         new[] { typeof(ITenantGrain).Assembly, typeof(CallerSigner).Assembly }
