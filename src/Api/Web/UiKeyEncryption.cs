@@ -38,15 +38,7 @@ public sealed class UiKeyEncryptionKeys
     public static UiKeyEncryptionKeys Load(IConfiguration configuration)
     {
         var current = LocalSecret.LoadOrCreate(configuration, ConfigurationKey, FileName);
-        var retired = (configuration[RetiredConfigurationKey] ?? "")
-            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(Convert.FromBase64String)
-            .ToList();
-        if (retired.Any(k => k.Length < 32))
-        {
-            throw new InvalidOperationException($"Every key in {RetiredConfigurationKey} must be at least 32 bytes (base64).");
-        }
-
+        var retired = LocalSecret.ParseList(configuration, RetiredConfigurationKey);
         return new UiKeyEncryptionKeys(current, retired);
     }
 

@@ -33,9 +33,7 @@ public sealed class BundleSigner
     public BundleSigner(IConfiguration configuration)
     {
         var current = LocalSecret.LoadOrCreate(configuration, SigningKeyName, KeyFile);
-        var previous = (configuration[PreviousKeysName] ?? "")
-            .Split([',', ' ', ';', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(text => TryKey(text) ?? throw new InvalidOperationException($"{PreviousKeysName} must list base64 keys of at least 32 bytes, comma-separated."));
+        var previous = LocalSecret.ParseList(configuration, PreviousKeysName);
         _keys = [.. new[] { current }.Concat(previous).Select(k => (KeyId(k), k))];
     }
 
@@ -70,10 +68,4 @@ public sealed class BundleSigner
     }
 
     private static string Mac(byte[] key, string checksum) => Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.ASCII.GetBytes(Context + checksum)));
-
-    private static byte[]? TryKey(string text)
-    {
-        var bytes = new byte[text.Length];
-        return Convert.TryFromBase64String(text, bytes, out var written) && written >= 32 ? bytes[..written] : null;
-    }
 }

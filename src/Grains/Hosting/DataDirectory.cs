@@ -94,4 +94,21 @@ public static class LocalSecret
 
         return bytes;
     }
+
+    /// <summary>
+    /// Further keys that still verify or decrypt after a rotation: comma-separated base64 in <paramref name="configurationKey"/>,
+    /// each at least <paramref name="minimumBytes"/> long; none when the key is unset.
+    /// </summary>
+    public static List<byte[]> ParseList(IConfiguration configuration, string configurationKey, int minimumBytes = 32) =>
+        (configuration[configurationKey] ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(text =>
+            {
+                var bytes = new byte[text.Length];
+                return Convert.TryFromBase64String(text, bytes, out var written) && written >= minimumBytes
+                    ? bytes[..written]
+                    : throw new InvalidOperationException(
+                        $"{configurationKey} must list base64 keys of at least {minimumBytes} bytes each, separated by commas.");
+            })
+            .ToList();
 }

@@ -63,26 +63,13 @@ public sealed class CallerSigner
     /// <summary>From configuration (comma-separated base64 keys), or one key generated once under the data directory (local mode).</summary>
     public static CallerSigner Create(IConfiguration configuration)
     {
-        var configured = configuration[KeysKey];
-        var keys = string.IsNullOrWhiteSpace(configured)
+        var keys = string.IsNullOrWhiteSpace(configuration[KeysKey])
             ? [LocalSecret.LoadOrCreate(configuration, KeysKey, KeyFileName, MinimumKeyBytes)]
-            : configured.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Decode).ToList();
+            : LocalSecret.ParseList(configuration, KeysKey, MinimumKeyBytes);
         var lifetime = configuration[LifetimeKey] is { Length: > 0 } text
             ? TimeSpan.Parse(text, System.Globalization.CultureInfo.InvariantCulture)
             : DefaultLifetime;
         return new CallerSigner(keys, lifetime);
-
-        static byte[] Decode(string key)
-        {
-            try
-            {
-                return Convert.FromBase64String(key);
-            }
-            catch (FormatException)
-            {
-                throw new InvalidOperationException($"{KeysKey} must be base64 keys separated by commas.");
-            }
-        }
     }
 
     /// <summary>A fresh envelope for <paramref name="caller"/>, valid for the configured lifetime.</summary>
