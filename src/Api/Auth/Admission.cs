@@ -1,6 +1,7 @@
 using Shohayota.Api.Errors;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Grains.Security;
 
 namespace Shohayota.Api.Auth;
 
@@ -17,13 +18,16 @@ public static class AdmissionExtensions
         group.AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            var caller = http.EnterCaller();
+            // One parse of the claims and one signer for both envelopes: before admission, and admitted after it.
+            var signer = http.RequestServices.GetRequiredService<CallerSigner>();
+            var caller = http.User.ToCaller();
+            signer.Enter(caller);
             // Read once: a configuration lookup per request takes a lock (measured in the benchmark).
             enforce ??= http.RequestServices.GetRequiredService<IConfiguration>().GetValue("Shohayota:Admission:Enforce", true);
             if (enforce == false)
             {
                 // Benchmark-only switch (S5): measures what admission costs. Never turn it off in production.
-                http.EnterCaller(admitted: true);
+                signer.Enter(caller, admittedTenant: caller.TenantId);
                 return await next(context);
             }
 
@@ -45,7 +49,7 @@ public static class AdmissionExtensions
                 return problem;
             }
 
-            http.EnterCaller(admitted: true);
+            signer.Enter(caller, admittedTenant: caller.TenantId);
             return await next(context);
         });
         return group;
