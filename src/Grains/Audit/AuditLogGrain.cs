@@ -21,7 +21,7 @@ public sealed class AuditLogGrain(
     ILogger<AuditLogGrain> logger) : Grain, IAuditWriterGrain
 {
     private const int MaxBatch = 512;
-    private const int MaxAttempts = 5;
+    private const int MaxAttempts = 10;
     private const string InsertEntry = """
         INSERT INTO audit_logs (tenant_id, seq, id, created_at, actor_id, actor_email, actor_role, action, target_type, target_id,
                                 outcome, ip, user_agent, request_id, details, prev_hash, hash)
@@ -181,6 +181,9 @@ public sealed class AuditLogGrain(
                 catch (ChainMovedException) when (attempt < MaxAttempts)
                 {
                     logger.LogWarning("Audit chain of tenant {TenantId} moved under this writer; reloading its head (attempt {Attempt})", _tenantId, attempt);
+                    // Two writers that retry in lockstep collide again: a random pause that grows with each attempt lets one
+                    // of them through (at most about 1.4 s in all). Real time, not the injected clock: tests move that one.
+                    await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 25 * attempt)));
                     await LoadHeadAsync();
                 }
             }
