@@ -29,7 +29,7 @@ public static class AuthApi
     public static UserBody ToBody(UserDetails user) =>
         new(user.Id, user.Email, user.Name, user.Role, user.Role == Roles.SuperAdmin ? null : user.TenantId);
 
-    private static async Task<IResult> LoginAsync(LoginRequest request, IGrainFactory grains, CallerSigner signer, TokenIssuer tokens)
+    private static async Task<IResult> LoginAsync(LoginRequest request, HttpContext http, SignInService signIn, TokenIssuer tokens)
     {
         var errors = new FieldErrors()
             .Check("email", string.IsNullOrWhiteSpace(request.Email) ? "An e-mail address is required." : null)
@@ -39,33 +39,8 @@ public static class AuthApi
             return errors.ToProblem();
         }
 
-        var outcome = await SignInAsync(grains, signer, request.Email!, request.Password!);
+        var outcome = await signIn.SignInAsync(request.Email!, request.Password!, http.Connection.RemoteIpAddress);
         return outcome.Succeeded ? TypedResults.Ok(Respond(outcome.Value!, tokens)) : Problems.From(outcome.Failure, outcome.Detail);
-    }
-
-    /// <summary>
-    /// The one sign-in path (API and web UI): length limits, a dummy hash for unknown e-mails (same time either way),
-    /// the user grain's password check, lockout and tenant rules, and the audit entries. Runs as the system caller.
-    /// </summary>
-    public static async Task<Outcome<SignIn>> SignInAsync(IGrainFactory grains, CallerSigner signer, string email, string password)
-    {
-        const string invalid = "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.";
-        if (password.Length > PasswordHashing.MaxLength || email.Length > Validation.MaxEmailLength)
-        {
-            return Outcome<SignIn>.Fail(Failure.InvalidCredentials, invalid);
-        }
-
-        signer.EnterSystem();
-        var login = await grains.GetGrain<IUserDirectoryGrain>("users").FindLoginAsync(email);
-        if (login is not { } found)
-        {
-            PasswordHashing.VerifyAgainstDummy(password);
-            await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).AppendAsync(
-                [new AuditDraft("auth.login_failed", "email", email.Trim().ToLowerInvariant(), AuditOutcomes.Denied)]);
-            return Outcome<SignIn>.Fail(Failure.InvalidCredentials, invalid);
-        }
-
-        return await grains.GetGrain<IUserGrain>(GrainKeys.User(found.TenantId, found.UserId)).SignInAsync(password);
     }
 
     private static async Task<IResult> RefreshAsync(RefreshRequest request, IGrainFactory grains, CallerSigner signer, TokenIssuer tokens)

@@ -26,6 +26,8 @@ public static class AuthExtensions
         var key = SigningKey.Load(builder.Configuration);
         builder.Services.AddSingleton(key);
         builder.Services.AddSingleton<TokenIssuer>();
+        builder.Services.AddSingleton<SignInMonitor>();
+        builder.Services.AddSingleton<SignInService>();
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         // API routes take bearer tokens only; every other path (the web UI) takes the UI's cookie only, so a browser's
         // cookie can never authorize an API call (no CSRF surface on the API).

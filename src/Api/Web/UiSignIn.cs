@@ -7,7 +7,7 @@ using Shohayota.Grains.Security;
 namespace Shohayota.Api.Web;
 
 /// <summary>Cookie sign-in and sign-out through the same grains, password rules, lockout and audit as the API's.</summary>
-public sealed class UiSignIn(IGrainFactory grains, CallerSigner signer, IHttpContextAccessor accessor)
+public sealed class UiSignIn(IGrainFactory grains, CallerSigner signer, SignInService service, IHttpContextAccessor accessor)
 {
     public async Task<(bool SignedIn, string? Error)> SignInAsync(string? email, string? password)
     {
@@ -20,7 +20,7 @@ public sealed class UiSignIn(IGrainFactory grains, CallerSigner signer, IHttpCon
         Caller.SetOrigin(http.Connection.RemoteIpAddress?.ToString(), http.Request.Headers.UserAgent.ToString(), http.TraceIdentifier);
         try
         {
-            var outcome = await AuthApi.SignInAsync(grains, signer, email, password);
+            var outcome = await service.SignInAsync(email, password, http.Connection.RemoteIpAddress);
             if (!outcome.Succeeded)
             {
                 return (false, outcome.Failure switch

@@ -1,0 +1,40 @@
+using System.Net;
+using Shohayota.Grains.Interfaces.Audit;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Users;
+using Shohayota.Grains.Security;
+
+namespace Shohayota.Api.Auth;
+
+/// <summary>
+/// The one sign-in path (API and web UI): length limits, a dummy hash for unknown e-mails (same time either way),
+/// the user grain's password check, lockout and tenant rules, and the audit entries. Runs as the system caller.
+/// </summary>
+public sealed class SignInService(IGrainFactory grains, CallerSigner signer, SignInMonitor monitor)
+{
+    public const string Invalid = "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.";
+
+    public async Task<Outcome<SignIn>> SignInAsync(string email, string password, IPAddress? client)
+    {
+        if (password.Length > PasswordHashing.MaxLength || email.Length > Validation.MaxEmailLength)
+        {
+            monitor.Record(SignInResult.Failed, client);
+            return Outcome<SignIn>.Fail(Failure.InvalidCredentials, Invalid);
+        }
+
+        signer.EnterSystem();
+        var login = await grains.GetGrain<IUserDirectoryGrain>("users").FindLoginAsync(email);
+        if (login is not { } found)
+        {
+            PasswordHashing.VerifyAgainstDummy(password);
+            await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).AppendAsync(
+                [new AuditDraft("auth.login_failed", "email", email.Trim().ToLowerInvariant(), AuditOutcomes.Denied)]);
+            monitor.Record(SignInResult.UnknownEmail, client);
+            return Outcome<SignIn>.Fail(Failure.InvalidCredentials, Invalid);
+        }
+
+        var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(found.TenantId, found.UserId)).SignInAsync(password);
+        monitor.Record(SignInMonitor.Classify(outcome.Failure), client);
+        return outcome;
+    }
+}
