@@ -36,8 +36,9 @@ public sealed class HeavyRouteOptions
 /// <summary>
 /// Bounds the heavy routes per node: at most <see cref="HeavyRouteOptions.HeavyPerTenant"/> of one kind per tenant and
 /// <see cref="HeavyRouteOptions.HeavyPerNode"/> in all. Beyond them the request is refused before any work (429).
-/// Per node on purpose: the bound protects this node's CPU and database connections, which a cluster-wide count would
-/// not (N nodes may run N exports of one tenant, each on its own CPU), and it needs no grain call or shared state.
+/// Per node on purpose: it protects the CPU and database connections of the node doing the work (N nodes may run N
+/// exports of one tenant, each on its own CPU); a cluster-wide count would cost a grain call per request and could
+/// keep a place forever when a node dies mid-export.
 /// </summary>
 public sealed class HeavyRouteLimiter : IDisposable
 {
