@@ -7,8 +7,9 @@
 # It builds Release (src/Api, bench/Baseline, bench/Load), starts the real Api on a fresh managed PostgreSQL in a
 # temporary directory, provisions tenants through the API and bulk-inserts their customers, starts the baseline host
 # (B1–B3) beside it, measures the scenarios, restarts the Api with admission enforcement off for S5 and again with the
-# benchmark-only audit-off switch for S8 (S2's creates without audit entries), writes the Markdown report, and stops
-# everything it started (also on Ctrl+C or failure).
+# benchmark-only audit-off switch for S8 (S2's creates without audit entries), and last with loopback as a trusted
+# balancer for S9 (a sign-in flood through X-Forwarded-For vs. other tenants' reads), writes the Markdown report, and
+# stops everything it started (also on Ctrl+C or failure).
 #
 # Settings (environment):                                   default   quick
 #   BENCH_TENANTS      tenants of BENCH_CUSTOMERS customers      10        2
@@ -21,8 +22,11 @@
 #   BENCH_SIGNIN_CONNECTIONS  connections of S6 (sign-in)        8        8
 #   BENCH_PLAN         plan of the bench tenants   bench: defined below with limits no scenario reaches, so
 #                      admission does all its checks (status, rate, monthly calls) and never refuses
-#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,S1,S2,S3,S4,S6,S7 (+ S5 in a second phase unless BENCH_S5=0,
-#                      + S8 in a third unless BENCH_S8=0; S8 is compared with S2: BENCH_SCENARIOS=S2 BENCH_S5=0 for that alone)
+#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,S1,S2,S3,S4,S6,S7,S9 (+ S5 in a second phase unless BENCH_S5=0,
+#                      + S8 in a third unless BENCH_S8=0; S8 is compared with S2: BENCH_SCENARIOS=S2 BENCH_S5=0 for that alone;
+#                      S9 always runs last, in a phase of its own: BENCH_SCENARIOS=S9 BENCH_S5=0 BENCH_S8=0 for that alone)
+#   BENCH_FLOOD_CONNECTIONS  attacker connections of S9   32       32
+#   BENCH_FLOOD_ADDRESSES    attacker addresses of S9 (1: one fixed address; more: rotated per attempt)   1   1
 #   BENCH_QUIET_WAIT   seconds a phase may wait, in all, for other processes to leave the CPU   60  0
 #   BENCH_KEEP=1       keep the temporary directory (logs, database, JSON) for a look afterwards
 # Needs the .NET 10 SDK, the PostgreSQL server binaries (Debian: apt-get install postgresql) and curl.
@@ -43,7 +47,17 @@ warmup=${BENCH_WARMUP:-$(pick 5 3)}
 connections=${BENCH_CONNECTIONS:-64}
 signin_connections=${BENCH_SIGNIN_CONNECTIONS:-8}
 quiet_wait=${BENCH_QUIET_WAIT:-$(pick 60 0)}
-scenarios=${BENCH_SCENARIOS:-B1,B2,B3,S1,S2,S3,S4,S6,S7}
+scenarios=${BENCH_SCENARIOS:-B1,B2,B3,S1,S2,S3,S4,S6,S7,S9}
+# S9 leaves its owner's account under attack (locked, with today's lockout), so it runs after every other phase.
+run_s9=0
+main_scenarios=
+IFS=',' read -ra requested <<<"$scenarios"
+for name in "${requested[@]}"; do
+  name=${name// /}
+  if [ "$name" = S9 ]; then run_s9=1; elif [ -n "$name" ]; then main_scenarios+="${main_scenarios:+,}$name"; fi
+done
+flood_connections=${BENCH_FLOOD_CONNECTIONS:-32}
+flood_addresses=${BENCH_FLOOD_ADDRESSES:-1}
 run_s5=${BENCH_S5:-1}
 run_s8=${BENCH_S8:-1}
 plan=${BENCH_PLAN:-bench}
@@ -183,21 +197,24 @@ say "seeding: $tenants tenants × $customers customers + one tenant of $big"
 load seed --api "$api_url" --pg-dir "$pg_dir" --pg-port "$pg_port" --super-email "$super_email" --super-password "$super_password" \
   --tenants "$tenants" --customers "$customers" --big "$big" --hot "$hot" --plan "$plan" --out "$work/state.json"
 
-free_port baseline_port
-baseline_url=http://127.0.0.1:$baseline_port
-(cd "$(dirname "$baseline_dll")" && exec dotnet "$baseline_dll" --urls "$baseline_url" \
-  --Bench:PostgresDirectory="$pg_dir" --Bench:PostgresPort="$pg_port" --Logging:LogLevel:Default=Warning) >"$work/baseline.log" 2>&1 &
-baseline_pid=$!
-started_pids+=("$baseline_pid")
-wait_http "$baseline_url/healthz" "$baseline_pid" "the baseline host"
+results=
+if [ -n "$main_scenarios" ]; then
+  free_port baseline_port
+  baseline_url=http://127.0.0.1:$baseline_port
+  (cd "$(dirname "$baseline_dll")" && exec dotnet "$baseline_dll" --urls "$baseline_url" \
+    --Bench:PostgresDirectory="$pg_dir" --Bench:PostgresPort="$pg_port" --Logging:LogLevel:Default=Warning) >"$work/baseline.log" 2>&1 &
+  baseline_pid=$!
+  started_pids+=("$baseline_pid")
+  wait_http "$baseline_url/healthz" "$baseline_pid" "the baseline host"
 
-say "measuring $scenarios ($connections connections, ${duration}s each after ${warmup}s warm-up)"
-results=$work/main.json
-load run --phase main --state "$work/state.json" --api "$api_url" --baseline "$baseline_url" \
-  --server-pid "$api_pid" --baseline-pid "$baseline_pid" --pg-dir "$pg_dir" \
-  --scenarios "$scenarios" --duration "$duration" --warmup "$warmup" --connections "$connections" \
-  --signin-connections "$signin_connections" --quiet-wait "$quiet_wait" --out "$results"
-stop_pid "$baseline_pid"
+  say "measuring $main_scenarios ($connections connections, ${duration}s each after ${warmup}s warm-up)"
+  results=$work/main.json
+  load run --phase main --state "$work/state.json" --api "$api_url" --baseline "$baseline_url" \
+    --server-pid "$api_pid" --baseline-pid "$baseline_pid" --pg-dir "$pg_dir" \
+    --scenarios "$main_scenarios" --duration "$duration" --warmup "$warmup" --connections "$connections" \
+    --signin-connections "$signin_connections" --quiet-wait "$quiet_wait" --out "$results"
+  stop_pid "$baseline_pid"
+fi
 stop_pid "$api_pid"
 
 # --- phase 2: S5, the same reads with admission enforcement switched off -------------------------------------------
@@ -208,7 +225,7 @@ if [ "$run_s5" = 1 ]; then
     --server-pid "$api_pid" --pg-dir "$pg_dir" \
     --scenarios S5 --duration "$duration" --warmup "$warmup" --connections "$connections" --quiet-wait "$quiet_wait" \
     --out "$work/s5.json"
-  results+=",$work/s5.json"
+  results+="${results:+,}$work/s5.json"
   stop_pid "$api_pid"
 fi
 
@@ -222,7 +239,19 @@ if [ "$run_s8" = 1 ]; then
     --server-pid "$api_pid" --pg-dir "$pg_dir" \
     --scenarios S8 --duration "$duration" --warmup "$warmup" --connections "$connections" --quiet-wait "$quiet_wait" \
     --out "$work/s8.json"
-  results+=",$work/s8.json"
+  results+="${results:+,}$work/s8.json"
+  stop_pid "$api_pid"
+fi
+
+# --- phase 4: S9, a sign-in flood through X-Forwarded-For vs. other tenants' reads ----------------------------------
+if [ "$run_s9" = 1 ]; then
+  say "S9: restarting the Api with loopback as a trusted balancer (--Shohayota:TrustedProxies=127.0.0.1,::1)"
+  start_api s9 --Shohayota:TrustedProxies=127.0.0.1,::1
+  load run --phase s9 --server-args "--Shohayota:TrustedProxies=127.0.0.1,::1" --state "$work/state.json" --api "$api_url" \
+    --server-pid "$api_pid" --pg-dir "$pg_dir" \
+    --scenarios S9 --duration "$duration" --warmup "$warmup" --connections "$connections" --quiet-wait "$quiet_wait" \
+    --flood-connections "$flood_connections" --flood-addresses "$flood_addresses" --out "$work/s9.json"
+  results+="${results:+,}$work/s9.json"
   stop_pid "$api_pid"
 fi
 
@@ -236,6 +265,8 @@ command="bench/run.sh"
 if [ -n "${BENCH_SCENARIOS:-}" ]; then command="BENCH_SCENARIOS=$scenarios $command"; fi
 if [ "$run_s5" != 1 ]; then command="BENCH_S5=$run_s5 $command"; fi
 if [ "$run_s8" != 1 ]; then command="BENCH_S8=$run_s8 $command"; fi
+if [ -n "${BENCH_FLOOD_CONNECTIONS:-}" ]; then command="BENCH_FLOOD_CONNECTIONS=$flood_connections $command"; fi
+if [ -n "${BENCH_FLOOD_ADDRESSES:-}" ]; then command="BENCH_FLOOD_ADDRESSES=$flood_addresses $command"; fi
 if [ "$mode" = quick ]; then command="BENCH_QUICK=1 $command"; fi
 if [ "$complete" = 1 ]; then report=bench/results/$stamp.md; else report=bench/results/tmp/$stamp-$mode.md; fi
 mkdir -p bench/results/tmp

@@ -44,7 +44,8 @@ public static class ReportWriter
         Line($"|---|---|---|---|---|");
         var pbkdf2 = phases.Select(p => p.Pbkdf2Milliseconds).FirstOrDefault(m => m is not null);
         var export = phases.Select(p => p.Export).FirstOrDefault(e => e is not null);
-        foreach (var row in Targets(scenarios, first.Connections, pbkdf2, export))
+        var flood = phases.Select(p => p.Flood).LastOrDefault(f => f is not null);
+        foreach (var row in Targets(scenarios, first.Connections, pbkdf2, export).Concat(FloodTargets(flood)))
         {
             Line($"| {row.Target} | {row.Measured} | {row.Verdict} | {row.ByCpu} | {row.CpuVerdict} |");
         }
@@ -86,6 +87,23 @@ public static class ReportWriter
             {
                 Line($"| {p.Name}: {p.Title} | {p.RequestsPerSecond:N0} | {p.P50Ms:F2} | {p.P99Ms:F2} | {p.MaxMs:F1} | {p.Errors:N0} | {p.PostgresCpuMsPerRequest:F3} | {Mark(p.P99Ms <= 50)} |");
             }
+        }
+
+        if (flood is not null)
+        {
+            Line($"");
+            Line($"## S9: sign-in flood vs. normal traffic (issue 15)");
+            Line($"");
+            Line($"The Api of this phase trusts loopback as its balancer{ServerArguments(phases, "s9")}, so `X-Forwarded-For` names the client. S9a: S1-style hot reads by the other tenants' admins alone; S9b: the same reads while {flood.AttackerConnections} attacker connections (closed loop) post wrong passwords for the first tenant's admin from {(flood.AttackerAddresses == 1 ? $"one address, {flood.AttackerAddressRange}" : $"{flood.AttackerAddresses} rotating addresses, {flood.AttackerAddressRange}")}, and that admin (the owner) signs in {flood.OwnerTries} times with the right password from {flood.OwnerAddress}, one after another, spread over S9b's warm-up and measurement; a sign-in not answered within {Flood.OwnerTimeout.TotalSeconds:F0} s counts as failed.");
+            Line($"");
+            Line($"| | alone (S9a) | under flood (S9b) | ratio |");
+            Line($"|---|--:|--:|--:|");
+            Line($"| other tenants' reads, req/s | {flood.Alone.RequestsPerSecond:N0} | {flood.UnderFlood.RequestsPerSecond:N0} | {flood.UnderFlood.RequestsPerSecond / Math.Max(1, flood.Alone.RequestsPerSecond):F2} |");
+            Line($"| other tenants' reads, p99 ms | {flood.Alone.P99Ms:F2} | {flood.UnderFlood.P99Ms:F2} | {flood.UnderFlood.P99Ms / Math.Max(0.001, flood.Alone.P99Ms):F1} × |");
+            Line($"| other tenants' reads, errors | {flood.Alone.Errors:N0} | {flood.UnderFlood.Errors:N0} | |");
+            Line($"");
+            Line($"- Owner's sign-ins: {flood.OwnerSignedIn} of {flood.OwnerTries} succeeded; latency p50 **{flood.OwnerP50Ms:N0} ms**, p95 **{flood.OwnerP95Ms:N0} ms**, max {flood.OwnerMaxMs:N0} ms; answers: {Outcomes(flood.OwnerOutcomes)}.");
+            Line($"- Attacker: {flood.AttackerRequests:N0} attempts, {flood.AttackerPerSecond:N0}/s; answers: {Outcomes(flood.AttackerOutcomes)}.");
         }
 
         var failures = scenarios.Values.Where(s => s.ErrorReasons.Count > 0).ToList();
@@ -204,11 +222,30 @@ public static class ReportWriter
         }
     }
 
+    private static IEnumerable<TargetRow> FloodTargets(FloodResult? flood)
+    {
+        if (flood is null)
+        {
+            yield break;
+        }
+
+        yield return new TargetRow("S9 other tenants' reads under a sign-in flood vs. alone (no numeric target)",
+            F($"req/s **{flood.UnderFlood.RequestsPerSecond / Math.Max(1, flood.Alone.RequestsPerSecond):F2}** × ({flood.Alone.RequestsPerSecond:N0} → {flood.UnderFlood.RequestsPerSecond:N0}), p99 {flood.Alone.P99Ms:F2} → **{flood.UnderFlood.P99Ms:F2} ms**"), "info");
+        yield return new TargetRow("S9 owner signs in during the flood within 2 s, p95 over 20 tries (issue 15)",
+            F($"**{flood.OwnerSignedIn}/{flood.OwnerTries}** signed in, p50 {flood.OwnerP50Ms:N0} ms, p95 **{flood.OwnerP95Ms:N0} ms**"),
+            Mark(flood.OwnerSignedIn == flood.OwnerTries && flood.OwnerP95Ms <= 2000));
+        yield return new TargetRow("S9 attacker's answers",
+            F($"{flood.AttackerPerSecond:N0}/s: {Outcomes(flood.AttackerOutcomes)}"), "info");
+    }
+
+    private static string Outcomes(IReadOnlyDictionary<string, long> outcomes) =>
+        outcomes.Count == 0 ? "none" : string.Join(", ", outcomes.OrderByDescending(o => o.Value).Select(o => F($"{o.Value:N0} × {(o.Key == "0" ? $"no answer within {Flood.OwnerTimeout.TotalSeconds:F0} s" : o.Key)}")));
+
     private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>The results a scenario name stands for: itself, or S3's page kinds (S3a, S3b, …).</summary>
+    /// <summary>The results a scenario name stands for: itself, or S3's page kinds (S3a, S3b, …), or S9's two runs.</summary>
     private static IEnumerable<ScenarioResult> Named(Dictionary<string, ScenarioResult> scenarios, string name) =>
-        scenarios.Values.Where(s => s.Name == name || (name == "S3" && s.Name.StartsWith("S3", StringComparison.Ordinal)))
+        scenarios.Values.Where(s => s.Name == name || (name is "S3" or "S9" && s.Name.StartsWith(name, StringComparison.Ordinal)))
             .OrderBy(s => s.Name, StringComparer.Ordinal);
 
     private static string Mark(bool met) => met ? "✓" : "✗";

@@ -41,8 +41,19 @@ public static class ScenarioRunner
         var catalog = new ScenarioCatalog(state, api, baseline, tokens, pages, options.GetInt("signin-connections", 8));
         var results = new List<ScenarioResult>();
         ExportResult? export = null;
+        FloodResult? flood = null;
         foreach (var name in names)
         {
+            if (name == "S9")
+            {
+                quietBudget -= await WaitForQuietAsync(meter, serverPid, quietBudget);
+                flood = await Flood.MeasureAsync(state, api, tokens, settings, meter, serverPid,
+                    options.GetInt("flood-connections", 32), options.GetInt("flood-addresses", 1));
+                results.Add(flood.Alone);
+                results.Add(flood.UnderFlood);
+                continue;
+            }
+
             if (name == "S4")
             {
                 quietBudget -= await WaitForQuietAsync(meter, serverPid, quietBudget);
@@ -73,7 +84,7 @@ public static class ScenarioRunner
         }
 
         var phase = new PhaseResults(options.Get("phase"), options.Find("server-args") ?? "", settings.Connections,
-            settings.Duration.TotalSeconds, settings.Warmup.TotalSeconds, results, names.Contains("S6") ? Pbkdf2Milliseconds() : null, export);
+            settings.Duration.TotalSeconds, settings.Warmup.TotalSeconds, results, names.Contains("S6") ? Pbkdf2Milliseconds() : null, export, flood);
         await File.WriteAllTextAsync(options.Get("out"), JsonSerializer.Serialize(phase, BenchState.Json));
     }
 
@@ -139,4 +150,5 @@ public static class ScenarioRunner
 public sealed record PhaseResults(
     string Phase, string ServerArguments, int Connections, double DurationSeconds, double WarmupSeconds, IReadOnlyList<ScenarioResult> Scenarios,
     double? Pbkdf2Milliseconds,
-    ExportResult? Export);
+    ExportResult? Export,
+    FloodResult? Flood = null);

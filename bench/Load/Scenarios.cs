@@ -12,11 +12,11 @@ public sealed record PagePlan(IReadOnlyList<string> DeepCursors, IReadOnlyList<s
 public sealed class ScenarioCatalog(
     BenchState state, Uri api, Uri? baseline, IReadOnlyDictionary<Guid, string> tokens, PagePlan? pages, int signInConnections)
 {
-    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8"];
+    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9"];
 
     private static readonly string[] Statuses = ["lead", "prospect", "customer", "churned"];
 
-    public static bool NeedsTokens(string name) => name is "S1" or "S2" or "S3" or "S4" or "S5" or "S7" or "S8";
+    public static bool NeedsTokens(string name) => name is "S1" or "S2" or "S3" or "S4" or "S5" or "S7" or "S8" or "S9";
 
     /// <summary>The scenarios a name stands for: one, except S3 (one per kind of page).</summary>
     public IReadOnlyList<Scenario> Create(string name) => name == "S3" ? Pages() : [CreateOne(name)];

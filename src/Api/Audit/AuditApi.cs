@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
+using Shohayota.Api.Hosting;
 using Shohayota.Grains.Audit;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
@@ -23,7 +24,8 @@ public static class AuditApi
         logs.MapGet("/", ListAuditLogsAsync);
         logs.MapGet("/verify", VerifyAuditLogAsync);
 
-        routes.MapGroup("/api/test").WithTags("Audit").RequireAdmission(AuthExtensions.AnyUserPolicy).MapPost("/audit", WriteTestEntryAsync);
+        // Admins only: every call appends a row kept for the retention period, so members must not loop it.
+        routes.MapGroup("/api/test").WithTags("Audit").RequireAdmission(AuthExtensions.AuditReaderPolicy).MapPost("/audit", WriteTestEntryAsync);
         routes.MapGroup("/api/tenants").WithTags("Audit").RequireAdmission(AuthExtensions.TenantAdminPolicy).MapGet("/incidents", ListIncidentsAsync);
         routes.MapGroup("/api/admin/tenants").WithTags("Admin: tenants").RequireAdmission(AuthExtensions.SuperAdminPolicy)
             .MapPost("/{id:guid}/incidents", RecordIncidentAsync);
@@ -116,12 +118,19 @@ public static class AuditApi
         });
     }
 
-    private static async Task<IResult> VerifyAuditLogAsync(HttpContext http, IGrainFactory grains, string? tenantId)
+    private static async Task<IResult> VerifyAuditLogAsync(HttpContext http, IGrainFactory grains, HeavyRouteLimiter heavy, string? tenantId)
     {
         var (tenant, problem) = TenantScope.Resolve(http, tenantId, "audit log", allowSystem: true);
         if (problem is not null)
         {
             return problem;
+        }
+
+        // Released when the scan has finished (a client that goes away does not stop the grain's scan).
+        using var permit = heavy.TryEnter(http, HeavyRoute.Verify, tenant, out var refused);
+        if (permit is null)
+        {
+            return refused!;
         }
 
         var result = await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenant)).VerifyAsync();

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
+using Shohayota.Api.Hosting;
 using Shohayota.Api.Tenants;
 using Shohayota.Grains.Audit;
 using Shohayota.Grains.Backups;
@@ -43,7 +44,8 @@ public static class BackupsApi
     private static IBackupGrain Backups(IGrainFactory grains) => grains.GetGrain<IBackupGrain>("backups");
 
     /// <summary>The export for the signed-in caller (bearer token here, the UI's cookie at <c>/ui/export</c>), after admission.</summary>
-    internal static async Task<IResult> ExportTenantAsync(HttpContext http, IGrainFactory grains, TenantExporter exporter, string? tenantId)
+    internal static async Task<IResult> ExportTenantAsync(
+        HttpContext http, IGrainFactory grains, TenantExporter exporter, HeavyRouteLimiter heavy, string? tenantId)
     {
         var caller = http.User.ToCaller();
         var (tenant, problem) = TenantScope.Resolve(http, tenantId, "data export");
@@ -57,18 +59,32 @@ public static class BackupsApi
             return new FieldErrors().Check("tenantId", "The system tenant is not exported; full backups hold the whole database.").ToProblem();
         }
 
+        var permit = heavy.TryEnter(http, HeavyRoute.Export, tenant, out var refused);
+        if (permit is null)
+        {
+            return refused!;
+        }
+
         var snapshot = await exporter.OpenAsync(tenant, http.RequestAborted);
-        return snapshot is null ? Problems.From(Failure.NotFound, "No such tenant.") : new ExportStream(snapshot, grains, caller.IsSuperAdmin);
+        if (snapshot is null)
+        {
+            permit.Dispose();
+            return Problems.From(Failure.NotFound, "No such tenant.");
+        }
+
+        return new ExportStream(snapshot, grains, caller.IsSuperAdmin, permit);
     }
 
     /// <summary>
     /// Streams the snapshot into the response, then records <c>tenant.exported</c> (checksum, size, counts) before the
     /// response completes; an export that fails half-way is recorded as failed and its response is cut off (no checksum).
     /// </summary>
-    private sealed class ExportStream(TenantSnapshot snapshot, IGrainFactory grains, bool secrets) : IResult
+    private sealed class ExportStream(TenantSnapshot snapshot, IGrainFactory grains, bool secrets, HeavyRoutePermit permit) : IResult
     {
         public async Task ExecuteAsync(HttpContext http)
         {
+            // Held while the bundle streams, released (also on abort) before the response's last chunk can reach the client.
+            using var __ = permit;
             await using var _ = snapshot;
 
             // A result runs after the endpoint filters returned: the caller they entered did not flow here.

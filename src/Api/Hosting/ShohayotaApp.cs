@@ -30,6 +30,7 @@ public static class ShohayotaApp
         builder.AddShohayotaTraffic();
         builder.AddShohayotaWeb();
         builder.AddShohayotaTrustedProxies();
+        builder.AddShohayotaHeavyRoutes();
 
         var app = builder.Build();
         // Outermost: every line of a request carries its tenant and trace id, and the request's own line its final status.

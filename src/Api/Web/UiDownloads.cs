@@ -2,6 +2,7 @@ using System.Globalization;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Backups;
 using Shohayota.Api.Errors;
+using Shohayota.Api.Hosting;
 using Shohayota.Grains.Backups;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
@@ -21,7 +22,8 @@ public static class UiDownloads
         return routes;
     }
 
-    private static async Task<IResult> ExportTenantAsync(HttpContext http, IGrainFactory grains, TenantExporter exporter, string? tenantId)
+    private static async Task<IResult> ExportTenantAsync(
+        HttpContext http, IGrainFactory grains, TenantExporter exporter, HeavyRouteLimiter heavy, string? tenantId)
     {
         // The API's AuditReaderPolicy, checked here so a member gets a 403 rather than the cookie's redirect to a page.
         if (!(http.User.IsInRole(Roles.TenantAdmin) || http.User.IsInRole(Roles.SuperAdmin)))
@@ -34,7 +36,7 @@ public static class UiDownloads
             return refused;
         }
 
-        return await BackupsApi.ExportTenantAsync(http, grains, exporter, tenantId);
+        return await BackupsApi.ExportTenantAsync(http, grains, exporter, heavy, tenantId);
     }
 
     /// <summary>The API's per-request admission (AdmissionExtensions.RequireAdmission) for this read.</summary>

@@ -245,6 +245,22 @@ public sealed class AuditLogTests
     }
 
     [Fact]
+    public async Task AMemberCannotWriteTheRunbooksTestEntry()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var member = await host.AddUserAsync(tenant);
+
+        using var refused = await host.SendAsync(HttpMethod.Post, "/api/test/audit", member.AccessToken);
+        using var written = await host.SendAsync(HttpMethod.Post, "/api/test/audit", tenant.Admin.AccessToken);
+
+        refused.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await refused.ProblemTypeAsync()).Should().Be(HttpExtensions.ProblemType("forbidden"));
+        written.StatusCode.Should().Be(HttpStatusCode.Created);
+        (await AllEntriesAsync(host, tenant.Admin.AccessToken, "audit.test")).Should().ContainSingle("only the admin's call wrote an entry");
+    }
+
+    [Fact]
     public async Task IncidentsGoToTheTenantsLogAndTheSystemLogAndTheTenantAdminSeesThem()
     {
         var host = await ApiHost.SharedAsync();
