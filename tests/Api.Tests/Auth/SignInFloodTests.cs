@@ -43,6 +43,26 @@ public sealed class SignInFloodTests
     }
 
     [Fact]
+    public async Task TheTallyIsWrittenWhenTheNodeStops()
+    {
+        var shared = await ApiHost.SharedAsync();
+        var host = await ApiHost.StartAsync(shared.Database, settings:
+            ["--Shohayota:TrustedProxies=127.0.0.0/8", "--Shohayota:SignInAudit:UnknownEmailWindow=1.00:00:00"]);
+        var address = new IPAddress([0x20, 0x01, 0x0d, 0xb8, .. RandomNumberGenerator.GetBytes(12)]).ToString();
+        for (var i = 0; i < 3; i++)
+        {
+            (await LoginFromAsync(host, address, $"nobody-{Guid.NewGuid():N}@nowhere.test")).Should().Be(HttpStatusCode.Unauthorized);
+        }
+
+        var beforeStop = await UnknownEmailEntriesAsync(host, address);
+        await host.DisposeAsync();
+        var entries = await UnknownEmailEntriesAsync(host, address);
+
+        beforeStop.Should().BeEmpty();
+        entries.Should().ContainSingle().Which["attempts"]!.GetValue<long>().Should().Be(3);
+    }
+
+    [Fact]
     public async Task FailedSignInsOverTheThresholdRaiseTheSignInFailuresSystemAlert()
     {
         var shared = await ApiHost.SharedAsync();
