@@ -18,12 +18,11 @@ public sealed class RateLimitedAuditTests
         var other = await host.ProvisionTenantAsync();
         await QuotasTests.OverrideAsync(host, noisy.Id, new { rateLimitPerSecond = 1 });
 
-        var statuses = new List<HttpStatusCode>();
-        for (var i = 0; i < 8; i++)
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
         {
             using var response = await host.SendAsync(HttpMethod.Get, "/api/users", noisy.Admin.AccessToken);
-            statuses.Add(response.StatusCode);
-        }
+            return response.StatusCode;
+        }));
 
         using var missing = await host.SendAsync(HttpMethod.Get, $"/api/customers/{Guid.NewGuid()}", other.Admin.AccessToken);
         var used = (await QuotasTests.QuotasAsync(host, other.Admin.AccessToken))["quotas"]!["apiCallsMonthly"]!["used"]!.GetValue<long>();
