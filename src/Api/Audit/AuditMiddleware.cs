@@ -14,11 +14,14 @@ public static class AuditMiddleware
         return next(http);
     });
 
-    /// <summary>Every 403, 404 or 429 an authenticated caller receives is a denied request in the caller's log (another tenant's ids look missing).</summary>
+    /// <summary>
+    /// Every 403 or 404 an authenticated caller receives is a denied request in the caller's log (another tenant's ids look
+    /// missing). 429s are not: traffic over the limit would still write a row each, so they are only counted (traffic metrics).
+    /// </summary>
     public static IApplicationBuilder UseDeniedRequestAudit(this IApplicationBuilder app) => app.Use(async (http, next) =>
     {
         await next(http);
-        if (http.Response.StatusCode is not (StatusCodes.Status403Forbidden or StatusCodes.Status404NotFound or StatusCodes.Status429TooManyRequests) ||
+        if (http.Response.StatusCode is not (StatusCodes.Status403Forbidden or StatusCodes.Status404NotFound) ||
             http.User.Identity?.IsAuthenticated != true)
         {
             return;

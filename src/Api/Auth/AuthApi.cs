@@ -18,6 +18,8 @@ public static class AuthApi
         return routes;
     }
 
+    private const string RefreshTokenDirectory = "refresh-tokens";
+
     public sealed record LoginRequest(string? Email, string? Password);
 
     public sealed record RefreshRequest(string? RefreshToken);
@@ -51,6 +53,13 @@ public static class AuthApi
         }
 
         signer.EnterSystem();
+        // Only a token that exists with this secret, and is live or being reused, costs a user grain activation.
+        var status = await grains.GetGrain<IRefreshTokenDirectoryGrain>(RefreshTokenDirectory).FindAsync(tenant, user, tokenId, secret);
+        if (status is not (RefreshTokenStatus.Live or RefreshTokenStatus.Consumed))
+        {
+            return Problems.From(Failure.InvalidToken, "The refresh token is invalid, expired or revoked.");
+        }
+
         var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(tenant, user)).RefreshAsync(tokenId, secret);
         return outcome.Succeeded ? TypedResults.Ok(Respond(outcome.Value!, tokens)) : Problems.From(outcome.Failure, outcome.Detail);
     }
@@ -60,7 +69,11 @@ public static class AuthApi
         if (RefreshTokenFormat.TryParse(request.RefreshToken, out var tenant, out var user, out var tokenId, out var secret))
         {
             signer.EnterSystem();
-            await grains.GetGrain<IUserGrain>(GrainKeys.User(tenant, user)).RevokeAsync(tokenId, secret);
+            var status = await grains.GetGrain<IRefreshTokenDirectoryGrain>(RefreshTokenDirectory).FindAsync(tenant, user, tokenId, secret);
+            if (status is not (RefreshTokenStatus.Unknown or RefreshTokenStatus.Revoked))
+            {
+                await grains.GetGrain<IUserGrain>(GrainKeys.User(tenant, user)).RevokeAsync(tokenId, secret);
+            }
         }
 
         return TypedResults.NoContent();

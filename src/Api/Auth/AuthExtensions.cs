@@ -27,6 +27,9 @@ public static class AuthExtensions
         builder.Services.AddSingleton(key);
         builder.Services.AddSingleton<TokenIssuer>();
         builder.Services.AddSingleton<SignInMonitor>();
+        builder.Services.AddOptions<SignInAuditOptions>().BindConfiguration(SignInAuditOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<UnknownEmailAudit>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<UnknownEmailAudit>());
         builder.Services.AddSingleton<SignInService>();
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         // API routes take bearer tokens only; every other path (the web UI) takes the UI's cookie only, so a browser's

@@ -1,5 +1,4 @@
 using System.Net;
-using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Users;
 using Shohayota.Grains.Security;
@@ -27,8 +26,7 @@ public sealed class SignInService(IGrainFactory grains, CallerSigner signer, Sig
         if (login is not { } found)
         {
             PasswordHashing.VerifyAgainstDummy(password);
-            await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).AppendAsync(
-                [new AuditDraft("auth.login_failed", "email", email.Trim().ToLowerInvariant(), AuditOutcomes.Denied)]);
+            // Tallied per client address and audited once per window (UnknownEmailAudit), not one row per attempt.
             monitor.Record(SignInResult.UnknownEmail, client);
             return Outcome<SignIn>.Fail(Failure.InvalidCredentials, Invalid);
         }

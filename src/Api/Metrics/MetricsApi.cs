@@ -154,7 +154,7 @@ public static class MetricsApi
         });
     }
 
-    private static async Task<IResult> GetAlertsAsync(NpgsqlDataSource db, TrafficAggregator traffic, TimeProvider time,
+    private static async Task<IResult> GetAlertsAsync(NpgsqlDataSource db, TrafficAggregator traffic, SignInMonitor signIns, TimeProvider time,
         Microsoft.Extensions.Options.IOptions<MeteringOptions> metering, string? level, string? tenantId)
     {
         if (level is not null and not ("warning" or "critical") || tenantId is not null && tenantId != "system" && !Guid.TryParse(tenantId, out _))
@@ -165,7 +165,7 @@ public static class MetricsApi
                 .ToProblem();
         }
 
-        var alerts = await OpenAlertsAsync(db, traffic, time, metering.Value);
+        var alerts = await OpenAlertsAsync(db, traffic, signIns, time, metering.Value);
         var filtered = alerts
             .Where(a => level is null || a.Level == level)
             .Where(a => tenantId is null || (tenantId == "system" ? a.TenantId == GrainKeys.SystemTenant : a.TenantId == Guid.Parse(tenantId)))
@@ -187,7 +187,7 @@ public static class MetricsApi
     }
 
     /// <summary>Every tenant's open alerts and this node's own ones (the super-admin console shows the same list).</summary>
-    internal static async Task<List<Alert>> OpenAlertsAsync(NpgsqlDataSource db, TrafficAggregator traffic, TimeProvider time, MeteringOptions metering)
+    internal static async Task<List<Alert>> OpenAlertsAsync(NpgsqlDataSource db, TrafficAggregator traffic, SignInMonitor signIns, TimeProvider time, MeteringOptions metering)
     {
         var alerts = new List<Alert>();
         await using (var command = db.CreateCommand(
@@ -202,6 +202,11 @@ public static class MetricsApi
         }
 
         alerts.AddRange(SystemAlerts(traffic, time.GetUtcNow(), metering));
+        if (SignInFailuresAlert(signIns, time.GetUtcNow(), metering) is { } signInAlert)
+        {
+            alerts.Add(signInAlert);
+        }
+
         return alerts;
     }
 
@@ -230,8 +235,24 @@ public static class MetricsApi
         }
     }
 
+    /// <summary>Failed, unknown-e-mail and throttled sign-ins on this node over 5 minutes (a sign-in flood); clears by itself.</summary>
+    private static Alert? SignInFailuresAlert(SignInMonitor signIns, DateTimeOffset now, MeteringOptions m)
+    {
+        var failures = signIns.RecentFailures();
+        if (failures < m.SignInFailuresWarning)
+        {
+            return null;
+        }
+
+        var critical = failures >= m.SignInFailuresCritical;
+        return new Alert(Guid.Empty, GrainKeys.SystemTenant, "system", "signInFailures", critical ? "critical" : "warning", failures,
+            critical ? m.SignInFailuresCritical : m.SignInFailuresWarning, now,
+            $"This node saw {failures} sign-in failures (wrong password, unknown e-mail or throttled) over 5 minutes: a possible sign-in flood.", null);
+    }
+
     /// <summary>Prometheus text. Reachable from loopback, or with <c>Shohayota:Metrics:ScrapeToken</c> as a bearer token.</summary>
-    private static async Task<IResult> GetPrometheusAsync(HttpContext http, NpgsqlDataSource db, TrafficAggregator traffic, TimeProvider time, IConfiguration configuration)
+    private static async Task<IResult> GetPrometheusAsync(
+        HttpContext http, NpgsqlDataSource db, TrafficAggregator traffic, SignInMonitor signIns, TimeProvider time, IConfiguration configuration)
     {
         var token = configuration["Shohayota:Metrics:ScrapeToken"];
         var authorized = string.IsNullOrEmpty(token)
@@ -258,6 +279,11 @@ public static class MetricsApi
 
         Metric("shohayota_http_requests_total", "counter", "Requests this node served since start.", [
             ("class=\"all\"", traffic.Node.Requests), ("class=\"4xx\"", traffic.Node.ClientErrors), ("class=\"5xx\"", traffic.Node.ServerErrors)]);
+        Metric("shohayota_http_rate_limited_total", "counter", "Requests this node refused with 429 since start (counted, not audited).", [("", traffic.Node.TooManyRequests)]);
+        Metric("shohayota_sign_ins_total", "counter", "Sign-in attempts on this node since start, by result.",
+            Enum.GetValues<SignInResult>().Select(r => ($"result=\"{ResultLabel(r)}\"", (double)signIns.Count(r))));
+        Metric("shohayota_sign_in_failures_5m", "gauge", "Failed, unknown-e-mail and throttled sign-ins on this node over the last 5 minutes (the signInFailures alert).",
+            [("", signIns.RecentFailures())]);
         Metric("shohayota_http_request_duration_ms", "gauge", "This node's response time over the last 5 minutes.", [
             ("quantile=\"0.5\"", LatencyHistogram.Quantile(window.Latency, 0.5) ?? 0),
             ("quantile=\"0.95\"", LatencyHistogram.Quantile(window.Latency, 0.95) ?? 0),
@@ -271,6 +297,18 @@ public static class MetricsApi
         var top = rows.OrderByDescending(r => r.ApiCallsMonth).Take(topN).ToList();
         Metric("shohayota_tenant_api_calls_month", "gauge", $"API calls this month of the top {topN} tenants.", top.Select(r => ($"tenant=\"{r.Id}\"", (double)r.ApiCallsMonth)));
         Metric("shohayota_tenant_storage_bytes", "gauge", $"Storage of the top {topN} tenants by API calls.", top.Select(r => ($"tenant=\"{r.Id}\"", (double)r.StorageBytes)));
+        Metric("shohayota_tenant_rate_limited_total", "counter", $"429s this node gave the top {topN} tenants by 429s since start.",
+            traffic.TooManyRequestsByTenant.OrderByDescending(t => t.Value).Take(topN).Select(t => ($"tenant=\"{t.Key}\"", (double)t.Value)));
         return TypedResults.Text(text.ToString(), "text/plain; version=0.0.4");
     }
+
+    private static string ResultLabel(SignInResult result) => result switch
+    {
+        SignInResult.Succeeded => "succeeded",
+        SignInResult.Failed => "failed",
+        SignInResult.UnknownEmail => "unknown_email",
+        SignInResult.Throttled => "throttled",
+        SignInResult.Busy => "busy",
+        _ => "refused",
+    };
 }

@@ -34,6 +34,9 @@ public sealed class TrafficAggregator
 
     public ConcurrentDictionary<Guid, Counters> Tenants => _tenants;
 
+    /// <summary>429s per tenant on this node since start (one entry per tenant that was ever refused: bounded by the tenants).</summary>
+    public ConcurrentDictionary<Guid, long> TooManyRequestsByTenant { get; } = new();
+
     public void Record(Guid? tenantId, int status, double milliseconds)
     {
         Node.Add(status, milliseconds);
@@ -45,6 +48,10 @@ public sealed class TrafficAggregator
         if (tenantId is { } tenant)
         {
             _tenants.GetOrAdd(tenant, _ => new Counters()).Add(status, milliseconds);
+            if (status == StatusCodes.Status429TooManyRequests)
+            {
+                TooManyRequestsByTenant.AddOrUpdate(tenant, 1, (_, n) => n + 1);
+            }
         }
     }
 
@@ -61,8 +68,12 @@ public sealed class TrafficAggregator
         private long _requests;
         private long _clientErrors;
         private long _serverErrors;
+        private long _tooManyRequests;
 
         public long Requests => Interlocked.Read(ref _requests);
+
+        /// <summary>429s (refused over a limit): counted here rather than audited one by one.</summary>
+        public long TooManyRequests => Interlocked.Read(ref _tooManyRequests);
 
         public long ClientErrors => Interlocked.Read(ref _clientErrors);
 
@@ -80,6 +91,10 @@ public sealed class TrafficAggregator
             else if (status >= 400)
             {
                 Interlocked.Increment(ref _clientErrors);
+                if (status == StatusCodes.Status429TooManyRequests)
+                {
+                    Interlocked.Increment(ref _tooManyRequests);
+                }
             }
 
             Interlocked.Increment(ref _latency[LatencyHistogram.BucketOf(milliseconds)]);

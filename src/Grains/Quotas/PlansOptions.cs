@@ -67,4 +67,9 @@ public sealed class MeteringOptions
     public long MinimumSample { get; set; } = 100;
 
     public int HistoryDays { get; set; } = 90;
+
+    /// <summary>Failed, unknown-e-mail and throttled sign-ins on one node over 5 minutes that raise the system alert <c>signInFailures</c>.</summary>
+    public long SignInFailuresWarning { get; set; } = 100;
+
+    public long SignInFailuresCritical { get; set; } = 1000;
 }

@@ -325,7 +325,7 @@ public sealed class UserGrain(
     }
 
     // Refresh secrets are 256-bit random values, so a fast hash is enough: nothing to brute-force.
-    private static byte[] HashSecret(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+    internal static byte[] HashSecret(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
 
     private static Outcome<T> InvalidCredentials<T>() =>
         Outcome<T>.Fail(Failure.InvalidCredentials, "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.");
