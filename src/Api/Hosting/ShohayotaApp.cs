@@ -42,8 +42,9 @@ public static class ShohayotaApp
         app.UseShohayotaErrors();
         app.UseRequestOrigin();
         app.UseAuthentication();
-        app.UseAuthorization();
+        // Before authorization, so a role policy's 403 is audited like an endpoint's.
         app.UseDeniedRequestAudit();
+        app.UseAuthorization();
 
         app.MapHealthApi();
         app.MapAuthApi();

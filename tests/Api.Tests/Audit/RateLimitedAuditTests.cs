@@ -42,6 +42,21 @@ public sealed class RateLimitedAuditTests
         (await DeniedStatusesAsync(host, other.Id)).Should().Equal(404, 403);
     }
 
+    [Fact]
+    public async Task ARolePolicysRefusalIsAuditedLikeAnEndpointsRefusal()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var member = await host.AddUserAsync(tenant);
+
+        using var refused = await host.SendAsync(HttpMethod.Get, "/api/users", member.AccessToken);
+
+        refused.StatusCode.Should().Be(HttpStatusCode.Forbidden, "listing users is for tenant admins");
+        (await EventuallyAsync(async () => (await DeniedStatusesAsync(host, tenant.Id)).Count == 1)).Should().BeTrue(
+            "a 403 from a role policy is an authorization failure and stays individually audited");
+        (await DeniedStatusesAsync(host, tenant.Id)).Should().Equal(403);
+    }
+
     private static Task<bool> EventuallyAsync(Func<bool> condition) => EventuallyAsync(() => Task.FromResult(condition()));
 
     private static async Task<bool> EventuallyAsync(Func<Task<bool>> condition)
