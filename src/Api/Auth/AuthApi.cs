@@ -20,7 +20,8 @@ public static class AuthApi
 
     private const string RefreshTokenDirectory = "refresh-tokens";
 
-    public sealed record LoginRequest(string? Email, string? Password);
+    /// <summary><c>tenantId</c> (optional) signs in to that tenant's account of an e-mail held in several tenants.</summary>
+    public sealed record LoginRequest(string? Email, string? Password, string? TenantId = null);
 
     public sealed record RefreshRequest(string? RefreshToken);
 
@@ -33,15 +34,17 @@ public static class AuthApi
 
     private static async Task<IResult> LoginAsync(LoginRequest request, HttpContext http, SignInService signIn, TokenIssuer tokens)
     {
+        Guid? tenantId = Guid.TryParse(request.TenantId, out var parsed) ? parsed : null;
         var errors = new FieldErrors()
             .Check("email", string.IsNullOrWhiteSpace(request.Email) ? "An e-mail address is required." : null)
-            .Check("password", string.IsNullOrEmpty(request.Password) ? "A password is required." : null);
+            .Check("password", string.IsNullOrEmpty(request.Password) ? "A password is required." : null)
+            .Check("tenantId", request.TenantId is not null && tenantId is null ? "tenantId must be a tenant id (a UUID)." : null);
         if (errors.Any)
         {
             return errors.ToProblem();
         }
 
-        var outcome = await signIn.SignInAsync(request.Email!, request.Password!, http.Connection.RemoteIpAddress);
+        var outcome = await signIn.SignInAsync(request.Email!, request.Password!, http.Connection.RemoteIpAddress, tenantId);
         return outcome.Succeeded ? TypedResults.Ok(Respond(outcome.Value!, tokens)) : Problems.From(outcome.Failure, outcome.Detail);
     }
 

@@ -7,13 +7,14 @@ namespace Shohayota.Api.Auth;
 
 /// <summary>
 /// The one sign-in path (API and web UI): length limits, a dummy hash for unknown e-mails (same time either way),
-/// the user grain's password check, lockout and tenant rules, and the audit entries. Runs as the system caller.
+/// the user grain's password check, lockout and tenant rules, and the audit entries. Runs as the system caller. An e-mail
+/// with accounts in several tenants tries them oldest first (<see cref="LoginAccounts"/>); <c>tenantId</c> picks one tenant's.
 /// </summary>
 public sealed class SignInService(IGrainFactory grains, CallerSigner signer, SignInMonitor monitor)
 {
     public const string Invalid = "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.";
 
-    public async Task<Outcome<SignIn>> SignInAsync(string email, string password, IPAddress? client)
+    public async Task<Outcome<SignIn>> SignInAsync(string email, string password, IPAddress? client, Guid? tenantId = null)
     {
         if (password.Length > PasswordHashing.MaxLength || email.Length > Validation.MaxEmailLength)
         {
@@ -22,7 +23,7 @@ public sealed class SignInService(IGrainFactory grains, CallerSigner signer, Sig
         }
 
         signer.EnterSystem();
-        var login = await grains.GetGrain<IUserDirectoryGrain>("users").FindLoginAsync(email);
+        var login = await LoginAccounts.FindAsync(grains, email, tenantId);
         if (login is not { } found)
         {
             PasswordHashing.VerifyAgainstDummy(password);
@@ -31,7 +32,7 @@ public sealed class SignInService(IGrainFactory grains, CallerSigner signer, Sig
             return Outcome<SignIn>.Fail(Failure.InvalidCredentials, Invalid);
         }
 
-        var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(found.TenantId, found.UserId)).SignInAsync(password);
+        var outcome = await found.SignInAsync(grains, password);
         monitor.Record(SignInMonitor.Classify(outcome.Failure), client);
         return outcome;
     }

@@ -20,6 +20,16 @@ public sealed record CreateUserRequest(
     [property: Id(2)] string Password,
     [property: Id(3)] string Role);
 
+/// <summary>One account an e-mail may sign in as.</summary>
+[GenerateSerializer, Immutable, Alias("LoginAccount")]
+public sealed record LoginAccount(
+    [property: Id(0)] Guid TenantId,
+    [property: Id(1)] Guid UserId)
+{
+    /// <summary>The most accounts one e-mail signs in to without a tenant (the cap of <c>auth_find_login</c>).</summary>
+    public const int MaxPerEmail = 5;
+}
+
 /// <summary>A refresh token as handed to the client: tenant, user and token ids plus a secret.</summary>
 [GenerateSerializer, Immutable, Alias("IssuedRefreshToken")]
 public sealed record IssuedRefreshToken(
@@ -68,6 +78,17 @@ public interface IUserGrain : IGrainWithStringKey
     [Alias("SignIn")]
     Task<Outcome<SignIn>> SignInAsync(string password);
 
+    /// <summary>
+    /// Whether the password is this account's and the account is not locked; changes nothing, audits nothing (sign-in
+    /// checks every account of a shared e-mail this way before it signs in to one). System caller only.
+    /// </summary>
+    [Alias("CheckPassword")]
+    Task<bool> CheckPasswordAsync(string password);
+
+    /// <summary>Counts a failed sign-in (lockout, audit) as a wrong password would, without hashing. System caller only.</summary>
+    [Alias("RecordFailedSignIn")]
+    Task RecordFailedSignInAsync();
+
     /// <summary>Rotates a refresh token; reuse of a consumed one revokes its whole family.</summary>
     [Alias("Refresh")]
     Task<Outcome<SignIn>> RefreshAsync(Guid tokenId, string secret);
@@ -90,7 +111,10 @@ public interface IUserDirectoryGrain : IGrainWithStringKey
     [Alias("List"), ReadOnly]
     Task<IReadOnlyList<UserDetails>> ListAsync(Guid tenantId);
 
-    /// <summary>The (tenant, user) an e-mail signs in as, or null.</summary>
-    [Alias("FindLogin"), ReadOnly]
-    Task<(Guid TenantId, Guid UserId)?> FindLoginAsync(string email);
+    /// <summary>
+    /// The accounts an e-mail signs in as (e-mails are unique per tenant), oldest first, at most
+    /// <see cref="LoginAccount.MaxPerEmail"/>; only the given tenant's when <paramref name="tenantId"/> is set.
+    /// </summary>
+    [Alias("FindLogins"), ReadOnly]
+    Task<IReadOnlyList<LoginAccount>> FindLoginsAsync(string email, Guid? tenantId);
 }

@@ -84,12 +84,6 @@ public sealed class TenantRestorer(
             return Outcome<RestoreResult>.Fail(Failure.Validation, invalid);
         }
 
-        if (await ForeignEmailAsync(plan, emails.Map, target, cancellationToken) is { } taken)
-        {
-            return Outcome<RestoreResult>.Fail(Failure.DuplicateEmail,
-                $"The e-mail address {taken} belongs to a user of another tenant; e-mails are unique system-wide. Clone with ?as=new and new admin e-mails instead.");
-        }
-
         if (request.Mode == RestoreModes.Replace)
         {
             await LiveGrains.ForgetAsync(grains, target);
@@ -348,15 +342,6 @@ public sealed class TenantRestorer(
         }
 
         return (map, null);
-    }
-
-    private async Task<string?> ForeignEmailAsync(Plan plan, Dictionary<Guid, string> emails, Guid target, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(
-            "SELECT e FROM unnest($1::text[]) e, LATERAL auth_find_login(e) f WHERE f.tenant_id <> $2 LIMIT 1");
-        command.Parameters.Add(new NpgsqlParameter { Value = plan.Users.Select(u => emails[u.Id]).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = target });
-        return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 
     private async Task<Written> WriteAsync(Plan plan, RestoreRequest request, Guid target, Dictionary<Guid, string> emails, CancellationToken cancellationToken)
@@ -663,8 +648,8 @@ public sealed class TenantRestorer(
 
     private static (Failure Failure, string Detail)? Refusal(PostgresException e) => e.SqlState switch
     {
-        PostgresErrorCodes.UniqueViolation when e.ConstraintName == "users_email_key" =>
-            (Failure.DuplicateEmail, "An e-mail address in the bundle belongs to a user of another tenant; e-mails are unique system-wide."),
+        PostgresErrorCodes.UniqueViolation when e.ConstraintName == "users_tenant_email_key" =>
+            (Failure.DuplicateEmail, "Two users of the restored tenant would share an e-mail address (e-mails are unique per tenant)."),
         PostgresErrorCodes.UniqueViolation when e.ConstraintName == "audit_logs_pkey" =>
             (Failure.Conflict, "The tenant's audit log changed while it was being restored; nothing was written, try again."),
         PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.ForeignKeyViolation or PostgresErrorCodes.CheckViolation or PostgresErrorCodes.NotNullViolation =>

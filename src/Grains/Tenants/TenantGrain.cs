@@ -210,7 +210,6 @@ public sealed class TenantGrain(
         {
             return result.Constraint switch
             {
-                "users_email_key" => Outcome<ProvisionedTenant>.Fail(Failure.DuplicateEmail, "A user with this e-mail address already exists."),
                 "tenants_pkey" => Outcome<ProvisionedTenant>.Fail(Failure.Conflict, "A tenant with this id already exists."),
                 _ => throw new InvalidOperationException($"Provisioning was refused by the database ({result.SqlState})."),
             };

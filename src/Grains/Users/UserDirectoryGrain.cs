@@ -29,11 +29,18 @@ public sealed class UserDirectoryGrain(TenantDatabase database) : Grain, IUserDi
         return users;
     }
 
-    public async Task<(Guid TenantId, Guid UserId)?> FindLoginAsync(string email)
+    public async Task<IReadOnlyList<LoginAccount>> FindLoginsAsync(string email, Guid? tenantId)
     {
-        await using var command = database.DataSource.CreateCommand("SELECT tenant_id, user_id FROM auth_find_login($1)");
+        await using var command = database.DataSource.CreateCommand("SELECT tenant_id, user_id FROM auth_find_login($1, $2)");
         command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = email.Trim() });
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = (object?)tenantId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
         await using var reader = await command.ExecuteReaderAsync();
-        return await reader.ReadAsync() ? (reader.GetGuid(0), reader.GetGuid(1)) : null;
+        var accounts = new List<LoginAccount>();
+        while (await reader.ReadAsync())
+        {
+            accounts.Add(new LoginAccount(reader.GetGuid(0), reader.GetGuid(1)));
+        }
+
+        return accounts;
     }
 }

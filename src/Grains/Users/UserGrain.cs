@@ -105,8 +105,8 @@ public sealed class UserGrain(
 
         if (!result.Committed)
         {
-            return result.Constraint == "users_email_key"
-                ? Outcome<UserDetails>.Fail(Failure.DuplicateEmail, "A user with this e-mail address already exists.")
+            return result.Constraint == "users_tenant_email_key"
+                ? Outcome<UserDetails>.Fail(Failure.DuplicateEmail, "A user of this tenant already has this e-mail address.")
                 : throw new InvalidOperationException($"Creating the user was refused by the database ({result.SqlState}).");
         }
 
@@ -120,35 +120,12 @@ public sealed class UserGrain(
         if (_row is null || _row.LockedUntil > now)
         {
             PasswordHashing.VerifyAgainstDummy(password);
-            if (_row is not null)
-            {
-                await GrainFactory.AuditLog(_tenantId).AppendAsync(
-                    new AuditDraft("auth.login_failed", "user", _userId.ToString("D"), AuditOutcomes.Denied, AuditChain.Details(new { reason = "locked" })));
-            }
-
-            return InvalidCredentials<SignIn>();
+            return await FailSignInAsync(now);
         }
 
         if (!PasswordHashing.Verify(password, _row.PasswordHash))
         {
-            var failures = _row.FailedLogins + 1;
-            DateTimeOffset? lockedUntil = null;
-            if (failures >= options.Value.LockoutThreshold)
-            {
-                lockedUntil = now.Add(options.Value.LockoutDuration);
-                failures = 0;
-                logger.LogWarning("User {UserId} of tenant {TenantId} is locked out until {Until}", _userId, _tenantId, lockedUntil);
-            }
-
-            var entries = new List<AuditDraft> { new("auth.login_failed", "user", _userId.ToString("D"), AuditOutcomes.Denied) };
-            if (lockedUntil is not null)
-            {
-                entries.Add(new AuditDraft("auth.locked_out", "user", _userId.ToString("D"), AuditOutcomes.Denied,
-                    AuditChain.Details(new { lockedUntil })));
-            }
-
-            await SaveLoginStateAsync(failures, lockedUntil, entries);
-            return InvalidCredentials<SignIn>();
+            return await FailSignInAsync(now);
         }
 
         if (await RefuseAsync() is { } refusal)
@@ -160,6 +137,24 @@ public sealed class UserGrain(
 
         await SaveLoginStateAsync(0, null, [new AuditDraft("auth.login_succeeded", "user", _userId.ToString("D"))]);
         return Outcome<SignIn>.Ok(new SignIn(_row.Details, await IssueAsync(Guid.NewGuid(), replacing: null)));
+    }
+
+    public Task<bool> CheckPasswordAsync(string password)
+    {
+        RequireSystemCaller();
+        if (_row is null || _row.LockedUntil > time.Now())
+        {
+            PasswordHashing.VerifyAgainstDummy(password);
+            return Task.FromResult(false);
+        }
+
+        return Task.FromResult(PasswordHashing.Verify(password, _row.PasswordHash));
+    }
+
+    public async Task RecordFailedSignInAsync()
+    {
+        RequireSystemCaller();
+        await FailSignInAsync(time.Now());
     }
 
     public async Task<Outcome<SignIn>> RefreshAsync(Guid tokenId, string secret)
@@ -284,6 +279,48 @@ public sealed class UserGrain(
 
         var admission = await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(_tenantId)).CheckAsync(_userId, write: false);
         return admission.Allowed ? null : Outcome<object>.Fail(admission.Failure, admission.Detail ?? "Not admitted.");
+    }
+
+    /// <summary>A refused password (or a locked account): audited, and counted toward lockout unless already locked.</summary>
+    private async Task<Outcome<SignIn>> FailSignInAsync(DateTimeOffset now)
+    {
+        if (_row is null || _row.LockedUntil > now)
+        {
+            if (_row is not null)
+            {
+                await GrainFactory.AuditLog(_tenantId).AppendAsync(
+                    new AuditDraft("auth.login_failed", "user", _userId.ToString("D"), AuditOutcomes.Denied, AuditChain.Details(new { reason = "locked" })));
+            }
+
+            return InvalidCredentials<SignIn>();
+        }
+
+        var failures = _row.FailedLogins + 1;
+        DateTimeOffset? lockedUntil = null;
+        if (failures >= options.Value.LockoutThreshold)
+        {
+            lockedUntil = now.Add(options.Value.LockoutDuration);
+            failures = 0;
+            logger.LogWarning("User {UserId} of tenant {TenantId} is locked out until {Until}", _userId, _tenantId, lockedUntil);
+        }
+
+        var entries = new List<AuditDraft> { new("auth.login_failed", "user", _userId.ToString("D"), AuditOutcomes.Denied) };
+        if (lockedUntil is not null)
+        {
+            entries.Add(new AuditDraft("auth.locked_out", "user", _userId.ToString("D"), AuditOutcomes.Denied,
+                AuditChain.Details(new { lockedUntil })));
+        }
+
+        await SaveLoginStateAsync(failures, lockedUntil, entries);
+        return InvalidCredentials<SignIn>();
+    }
+
+    private static void RequireSystemCaller()
+    {
+        if (Caller.Current is not { Role: Roles.System })
+        {
+            throw new TenantAccessDeniedException(Failure.Forbidden, "Only the sign-in service checks passwords.");
+        }
     }
 
     private async Task<IssuedRefreshToken> IssueAsync(Guid family, TenantTransaction? replacing)

@@ -51,20 +51,6 @@ public sealed class UsersTests
     }
 
     [Fact]
-    public async Task AnEmailInUseInAnotherTenantIs409()
-    {
-        var host = await ApiHost.SharedAsync();
-        var first = await host.ProvisionTenantAsync();
-        var second = await host.ProvisionTenantAsync();
-
-        using var response = await host.SendAsync(HttpMethod.Post, "/api/users", second.Admin.AccessToken,
-            new { email = first.AdminEmail.ToUpperInvariant(), name = "Copy Cat", password = "member-password" });
-
-        response.StatusCode.Should().Be(HttpStatusCode.Conflict);
-        (await response.ProblemAsync())["type"]!.GetValue<string>().Should().Be(HttpExtensions.ProblemType("duplicate-email"));
-    }
-
-    [Fact]
     public async Task ADisabledUsersLiveTokensAreRefusedUntilItIsEnabledAgain()
     {
         var host = await ApiHost.SharedAsync();

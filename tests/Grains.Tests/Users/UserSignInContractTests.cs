@@ -1,0 +1,37 @@
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Users;
+
+namespace Shohayota.Grains.Tests.Users;
+
+/// <summary>The side-effect-free password check (for e-mails held in several tenants) is the sign-in service's alone.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class UserSignInContractTests(ClusterFixture fixture)
+{
+    [Theory]
+    [InlineData(Roles.TenantAdmin)]
+    [InlineData(Roles.Member)]
+    [InlineData(Roles.SuperAdmin)]
+    public async Task OnlyTheSystemCallerChecksAPasswordOrRecordsAFailedSignIn(string role)
+    {
+        var tenant = await fixture.ProvisionAsync();
+        var user = fixture.Grains.GetGrain<IUserGrain>(GrainKeys.User(tenant.Tenant.Id, tenant.AdminId));
+        if (role == Roles.SuperAdmin)
+        {
+            ClusterFixture.AsSuperAdmin();
+        }
+        else
+        {
+            ClusterFixture.As(tenant.Tenant.Id, tenant.AdminId, role);
+        }
+
+        var check = () => user.CheckPasswordAsync("tenant-admin-password");
+        var record = () => user.RecordFailedSignInAsync();
+
+        (await check.Should().ThrowAsync<TenantAccessDeniedException>()).Which.Failure.Should().Be(Failure.Forbidden);
+        await record.Should().ThrowAsync<TenantAccessDeniedException>();
+        RequestContext.Clear();
+        ClusterFixture.Signer.Enter(Caller.System);
+        (await user.CheckPasswordAsync("tenant-admin-password")).Should().BeTrue();
+        (await user.CheckPasswordAsync("another-password")).Should().BeFalse();
+    }
+}
