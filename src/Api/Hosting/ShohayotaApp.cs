@@ -46,6 +46,7 @@ public static class ShohayotaApp
 
         app.MapHealthApi();
         app.MapAuthApi();
+        app.MapSessionsApi();
         app.MapUsersApi();
         app.MapAdminTenantsApi();
         app.MapCustomersApi();
