@@ -47,7 +47,8 @@ public sealed class UiSessionCheck(IGrainFactory grains, CallerSigner signer, Ti
             return true;
         }
 
-        // The caller's own session only; the tenant's grain has admitted the caller just before (UiAuth.CheckAsync).
+        // A read of the caller's own session only: signed as admitted so it costs no TenantGrain call (the request itself
+        // is admitted or refused by the tenant's grain anyway).
         signer.Enter(caller, admittedTenant: caller.TenantId);
         bool active;
         try
