@@ -1,8 +1,11 @@
 using System.Net;
+using System.Reflection;
+using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.Extensions.DependencyInjection;
 using Shohayota.Api.Tests.Infrastructure;
 using Shohayota.Api.Tests.Quotas;
 using Shohayota.Api.Web;
+using Shohayota.Grains.Interfaces.Users;
 
 namespace Shohayota.Api.Tests.Web;
 
@@ -157,7 +160,35 @@ public sealed class UiSessionRevocationTests(SessionClockHost fixture) : IClassF
         (await _host.PostLoginAsync(tenant.AdminEmail, "a-brand-new-passphrase")).StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
+    [Fact]
+    public async Task AnOpenPagesPeriodicReCheckEndsARevokedSession()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var session = await _host.LoginAsync(tenant.AdminEmail, tenant.AdminPassword);
+        var user = session.Body["user"]!;
+        var principal = UiAuth.Principal(new SignIn(
+            new UserDetails(user["id"]!.GetValue<Guid>(), tenant.Id, tenant.AdminEmail, "Admin User", user["role"]!.GetValue<string>(), false, DateTimeOffset.UnixEpoch),
+            new IssuedRefreshToken(session.RefreshToken, DateTimeOffset.MaxValue)));
+        using var revalidation = ActivatorUtilities.CreateInstance<UiRevalidation>(_host.Services);
+        var before = await StillValidAsync(revalidation, principal);
+
+        using (var loggedOut = await _host.Client.PostAsync("/api/auth/logout", System.Net.Http.Json.JsonContent.Create(new { refreshToken = session.RefreshToken })))
+        {
+            loggedOut.StatusCode.Should().Be(HttpStatusCode.NoContent);
+        }
+
+        PassInterval();
+
+        before.Should().BeTrue();
+        (await StillValidAsync(revalidation, principal)).Should().BeFalse("the circuit's timer sends an idle page to the sign-in page");
+    }
+
     private const string MemberPassword = "member-password";
+
+    /// <summary>What an open page's timer asks (the framework calls this protected method every RevalidationInterval).</summary>
+    private static Task<bool> StillValidAsync(UiRevalidation revalidation, System.Security.Claims.ClaimsPrincipal principal) =>
+        (Task<bool>)typeof(UiRevalidation).GetMethod("ValidateAuthenticationStateAsync", BindingFlags.Instance | BindingFlags.NonPublic)!
+            .Invoke(revalidation, [new AuthenticationState(principal), CancellationToken.None])!;
 
     private void PassInterval() => fixture.Clock.Advance(UiSessionCheck.DefaultInterval + TimeSpan.FromSeconds(1));
 
