@@ -24,6 +24,7 @@ public sealed class UiSessionCheck(IGrainFactory grains, CallerSigner signer, Ti
 
     // Token id → when the database last said the session stands (only good answers are kept).
     private readonly ConcurrentDictionary<Guid, DateTimeOffset> _confirmed = new();
+    private int _count;
     private long _nextSweepTicks;
 
     public TimeSpan Interval => _interval;
@@ -62,7 +63,7 @@ public sealed class UiSessionCheck(IGrainFactory grains, CallerSigner signer, Ti
 
         if (!active)
         {
-            _confirmed.TryRemove(tokenId, out _);
+            Forget(tokenId);
             return false;
         }
 
@@ -72,27 +73,44 @@ public sealed class UiSessionCheck(IGrainFactory grains, CallerSigner signer, Ti
 
     private void Remember(Guid tokenId, DateTimeOffset now)
     {
-        if (_confirmed.Count >= _capacity)
+        if (_confirmed.ContainsKey(tokenId))
         {
-            // A full cache is swept at most once per interval (a sweep walks every entry).
-            var next = Interlocked.Read(ref _nextSweepTicks);
-            if (now.UtcTicks < next || Interlocked.CompareExchange(ref _nextSweepTicks, now.Add(_interval).UtcTicks, next) != next)
-            {
-                return;
-            }
+            _confirmed[tokenId] = now;
+            return;
+        }
 
+        if (Volatile.Read(ref _count) >= _capacity && !Sweep(now))
+        {
+            // Full of fresh answers: this session is simply asked again next time.
+            return;
+        }
+
+        if (_confirmed.TryAdd(tokenId, now))
+        {
+            Interlocked.Increment(ref _count);
+        }
+    }
+
+    private void Forget(Guid tokenId)
+    {
+        if (_confirmed.TryRemove(tokenId, out _))
+        {
+            Interlocked.Decrement(ref _count);
+        }
+    }
+
+    /// <summary>Drops answers older than the interval, at most once per interval (it walks every entry); whether there is room now.</summary>
+    private bool Sweep(DateTimeOffset now)
+    {
+        var next = Interlocked.Read(ref _nextSweepTicks);
+        if (now.UtcTicks >= next && Interlocked.CompareExchange(ref _nextSweepTicks, now.Add(_interval).UtcTicks, next) == next)
+        {
             foreach (var stale in _confirmed.Where(e => now - e.Value >= _interval || now < e.Value))
             {
-                _confirmed.TryRemove(stale.Key, out _);
-            }
-
-            if (_confirmed.Count >= _capacity)
-            {
-                // Still full of fresh answers: this session is simply asked again next time.
-                return;
+                Forget(stale.Key);
             }
         }
 
-        _confirmed[tokenId] = now;
+        return Volatile.Read(ref _count) < _capacity;
     }
 }
