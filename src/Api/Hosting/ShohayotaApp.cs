@@ -48,6 +48,7 @@ public static class ShohayotaApp
 
         app.MapHealthApi();
         app.MapAuthApi();
+        app.MapSessionsApi();
         app.MapUsersApi();
         app.MapAdminTenantsApi();
         app.MapCustomersApi();

@@ -48,7 +48,7 @@ public static class AdminTenantsApi
         .Check("contactEmail", Validation.Email(body.ContactEmail))
         .Check("adminName", Validation.Name(body.AdminName, "The admin's name"))
         .Check("adminEmail", Validation.Email(body.AdminEmail))
-        .Check("adminPassword", PasswordHashing.Validate(body.AdminPassword))
+        .Check("adminPassword", PasswordHashing.Validate(body.AdminPassword, body.AdminEmail))
         .Check("plan", body.Plan is not null && plans.Contains(body.Plan) ? null : $"Plan must be one of: {string.Join(", ", plans)}.");
 
     /// <summary>A suspension reason's error, if any.</summary>

@@ -36,7 +36,7 @@ public static class UsersApi
         var errors = new FieldErrors()
             .Check("email", Validation.Email(body.Email))
             .Check("name", Validation.Name(body.Name))
-            .Check("password", PasswordHashing.Validate(body.Password))
+            .Check("password", PasswordHashing.Validate(body.Password, body.Email))
             .Check("role", body.Role is null || Roles.IsTenantRole(body.Role) ? null : $"Role must be \"{Roles.TenantAdmin}\" or \"{Roles.Member}\".");
         if (errors.Any)
         {

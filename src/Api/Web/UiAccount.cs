@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace Shohayota.Api.Web;
 
-/// <summary>Sign-out: a form post (antiforgery-checked) from the app bar.</summary>
+/// <summary>Sign-out of this session, or of every session of the user: form posts (antiforgery-checked) from the app bar and the account page.</summary>
 public static class UiAccount
 {
     public static IEndpointRouteBuilder MapUiAccount(this IEndpointRouteBuilder routes)
@@ -12,6 +12,11 @@ public static class UiAccount
         {
             await signIn.SignOutAsync();
             return Results.LocalRedirect("/login?signedOut=1");
+        }).WithMetadata(new RequireAntiforgeryTokenAttribute()).RequireAuthorization(p => p.AddAuthenticationSchemes(UiAuth.CookieScheme).RequireAuthenticatedUser());
+        routes.MapPost("/logout/all", async ([FromServices] UiSignIn signIn) =>
+        {
+            await signIn.SignOutEverywhereAsync();
+            return Results.LocalRedirect("/login?signedOut=all");
         }).WithMetadata(new RequireAntiforgeryTokenAttribute()).RequireAuthorization(p => p.AddAuthenticationSchemes(UiAuth.CookieScheme).RequireAuthenticatedUser());
         return routes;
     }

@@ -38,11 +38,12 @@ public static class UiAuth
 
     /// <summary>
     /// Every request of a signed-in browser asks the caller's TenantGrain (without metering) whether the session may
-    /// go on: a suspended or deleted tenant or a disabled user ends it at once, like a refused API call.
+    /// go on: a suspended or deleted tenant or a disabled user ends it at once, like a refused API call; and a revoked
+    /// session (its refresh token) ends within <see cref="UiSessionCheck.IntervalKey"/>.
     /// </summary>
     public static async Task ValidateAsync(CookieValidatePrincipalContext context)
     {
-        if (context.Principal is not { } principal || Refusal(await CheckAsync(context.HttpContext.RequestServices, principal)) is not { } failure)
+        if (context.Principal is not { } principal || await EndedAsync(context.HttpContext.RequestServices, principal) is not { } failure)
         {
             return;
         }
@@ -53,6 +54,17 @@ public static class UiAuth
     }
 
     public const string RefusalItem = "shohayota.ui.refusal";
+
+    /// <summary>Why this session must end now, or null: the tenant's refusal, else <see cref="Failure.InvalidToken"/> for a revoked session.</summary>
+    public static async Task<Failure?> EndedAsync(IServiceProvider services, ClaimsPrincipal principal)
+    {
+        if (Refusal(await CheckAsync(services, principal)) is { } refusal)
+        {
+            return refusal;
+        }
+
+        return await services.GetRequiredService<UiSessionCheck>().IsActiveAsync(principal) ? null : Failure.InvalidToken;
+    }
 
     public static async Task<Admission> CheckAsync(IServiceProvider services, ClaimsPrincipal principal)
     {

@@ -5,8 +5,8 @@ namespace Shohayota.Api.Web;
 
 /// <summary>
 /// An open page (a Blazor circuit) re-checks its user every minute, as the cookie is checked on every request: once
-/// the tenant is suspended or deleted or the user disabled, the page falls back to the sign-in page even if the user
-/// does nothing. (Every action is admitted anyway; this covers the idle page still showing data.)
+/// the tenant is suspended or deleted, the user disabled or the session revoked, the page falls back to the sign-in page
+/// even if the user does nothing. (Every action is admitted anyway; this covers the idle page still showing data.)
 /// </summary>
 public sealed class UiRevalidation(ILoggerFactory loggers, IServiceScopeFactory scopes, IConfiguration configuration)
     : RevalidatingServerAuthenticationStateProvider(loggers)
@@ -26,6 +26,6 @@ public sealed class UiRevalidation(ILoggerFactory loggers, IServiceScopeFactory 
         }
 
         await using var scope = scopes.CreateAsyncScope();
-        return UiAuth.Refusal(await UiAuth.CheckAsync(scope.ServiceProvider, user)) is null;
+        return await UiAuth.EndedAsync(scope.ServiceProvider, user) is null;
     }
 }

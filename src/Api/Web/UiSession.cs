@@ -24,13 +24,15 @@ public sealed record UiResult<T>(T? Value, Failure Failure, string? Message)
 /// A refusal that ends the session (tenant suspended or deleted, user disabled) sends the browser to the sign-in page.
 /// </summary>
 public sealed class UiSession(
-    AuthenticationStateProvider authentication, IGrainFactory grains, CallerSigner signer, NavigationManager navigation, IHttpContextAccessor accessor)
+    AuthenticationStateProvider authentication, IGrainFactory grains, CallerSigner signer, NavigationManager navigation, IHttpContextAccessor accessor,
+    UiSessionCheck sessions)
 {
     private readonly (string? Ip, string? UserAgent) _origin = (
         accessor.HttpContext?.Connection.RemoteIpAddress?.ToString(),
         accessor.HttpContext?.Request.Headers.UserAgent.ToString());
 
     private Caller? _caller;
+    private System.Security.Claims.ClaimsPrincipal? _user;
 
     public IGrainFactory Grains => grains;
 
@@ -39,6 +41,7 @@ public sealed class UiSession(
         if (_caller is null)
         {
             var state = await authentication.GetAuthenticationStateAsync();
+            _user = state.User;
             _caller = state.User.ToCaller();
         }
 
@@ -51,6 +54,13 @@ public sealed class UiSession(
     public async Task<UiResult<T>> RunAsync<T>(Func<IGrainFactory, Caller, Task<T>> work, bool write = false)
     {
         var caller = await CallerAsync();
+        if (!await sessions.IsActiveAsync(_user!))
+        {
+            // Revoked elsewhere (sign-out, password change, "sign out all sessions"): no more actions from this page.
+            navigation.NavigateTo($"/login?refused={nameof(Failure.InvalidToken)}", forceLoad: true);
+            return UiResult<T>.Fail(Failure.InvalidToken, null);
+        }
+
         Caller.SetOrigin(_origin.Ip, _origin.UserAgent, null);
         signer.Enter(caller);
         try
@@ -106,6 +116,7 @@ public static class UiMessages
         Failure.UserDisabled => "Your user account is disabled.",
         Failure.Forbidden => "You may not do this.",
         Failure.RateLimited => "Too many requests; wait a moment and try again.",
+        Failure.InvalidToken => "Your session has ended (signed out elsewhere, password changed, or all sessions signed out). Sign in again.",
         _ => detail ?? "Something went wrong on our side. Try again.",
     };
 }

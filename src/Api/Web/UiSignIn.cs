@@ -43,6 +43,78 @@ public sealed class UiSignIn(IGrainFactory grains, CallerSigner signer, SignInSe
         }
     }
 
+    /// <summary>
+    /// The signed-in user changes their password (the API's rules and grain): every session of the user ends, this
+    /// browser's cookie is replaced by one for the new session. Null on success, else the field and message to show.
+    /// </summary>
+    public async Task<(string Field, string Message)?> ChangePasswordAsync(string? currentPassword, string? newPassword, string? repeated)
+    {
+        var http = accessor.HttpContext!;
+        var caller = http.User.ToCaller();
+        if (string.IsNullOrEmpty(currentPassword))
+        {
+            return ("currentPassword", "Enter your current password.");
+        }
+
+        if (PasswordHashing.Validate(newPassword, caller.Email) is { } weak)
+        {
+            return ("newPassword", weak);
+        }
+
+        if (newPassword != repeated)
+        {
+            return ("repeatPassword", "The two new passwords differ.");
+        }
+
+        Caller.SetOrigin(http.Connection.RemoteIpAddress?.ToString(), http.Request.Headers.UserAgent.ToString(), http.TraceIdentifier);
+        signer.Enter(caller);
+        Outcome<SignIn> outcome;
+        try
+        {
+            outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(caller.TenantId, caller.UserId)).ChangePasswordAsync(currentPassword, newPassword!);
+        }
+        catch (TenantAccessDeniedException e)
+        {
+            return ("currentPassword", UiMessages.For(e.Failure, e.Message));
+        }
+        finally
+        {
+            RequestContext.Clear();
+        }
+
+        if (!outcome.Succeeded)
+        {
+            return outcome.Failure switch
+            {
+                Failure.InvalidCredentials => ("currentPassword", "The current password is wrong."),
+                Failure.Validation => ("newPassword", outcome.Detail!),
+                _ => ("currentPassword", UiMessages.For(outcome.Failure, outcome.Detail)),
+            };
+        }
+
+        await http.SignInAsync(UiAuth.CookieScheme, UiAuth.Principal(outcome.Value!), new AuthenticationProperties { IsPersistent = false });
+        return null;
+    }
+
+    /// <summary>"Sign out all my sessions": revokes every refresh-token family of the user (this browser's too) and ends the cookie.</summary>
+    public async Task SignOutEverywhereAsync()
+    {
+        var http = accessor.HttpContext!;
+        var caller = http.User.ToCaller();
+        Caller.SetOrigin(http.Connection.RemoteIpAddress?.ToString(), http.Request.Headers.UserAgent.ToString(), http.TraceIdentifier);
+        signer.Enter(caller);
+        try
+        {
+            await grains.GetGrain<IUserGrain>(GrainKeys.User(caller.TenantId, caller.UserId)).RevokeSessionsAsync();
+        }
+        finally
+        {
+            RequestContext.Clear();
+        }
+
+        await http.SignOutAsync(UiAuth.CookieScheme);
+    }
+
     /// <summary>Ends the cookie session and revokes the refresh-token family behind it.</summary>
     public async Task SignOutAsync()
     {

@@ -53,6 +53,7 @@ public static class WebExtensions
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddScoped<UiSession>();
         builder.Services.AddScoped<UiSignIn>();
+        builder.Services.AddSingleton<UiSessionCheck>();
         builder.Services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "shohayota.af";

@@ -13,6 +13,8 @@ public static class GrainKeys
 
     public static string User(Guid tenantId, Guid userId) => $"{tenantId:D}/user/{userId:D}";
 
+    public static string Sessions(Guid tenantId) => $"{tenantId:D}/sessions";
+
     public static string Customer(Guid tenantId, Guid customerId) => $"{tenantId:D}/customer/{customerId:D}";
 
     public static string CustomerQuery(Guid tenantId) => $"{tenantId:D}/customers";

@@ -99,6 +99,17 @@ public interface IUserGrain : IGrainWithStringKey
     [Alias("SetDisabled")]
     Task<Outcome<UserDetails>> SetDisabledAsync(bool disabled);
 
+    /// <summary>
+    /// The signed-in user changes their own password (the current one checked like a sign-in): every refresh-token family
+    /// of the user is revoked with the change, and a new one is issued so the caller stays signed in.
+    /// </summary>
+    [Alias("ChangePassword")]
+    Task<Outcome<SignIn>> ChangePasswordAsync(string currentPassword, string newPassword);
+
+    /// <summary>Revokes every refresh-token family of the user ("sign out all sessions"): the user, their tenant's admins, super-admins.</summary>
+    [Alias("RevokeSessions")]
+    Task<Outcome<UserDetails>> RevokeSessionsAsync();
+
     /// <summary>Drops the activation (its tenant is being purged); only the TenantGrain calls it.</summary>
     [Alias("Forget")]
     Task ForgetAsync();

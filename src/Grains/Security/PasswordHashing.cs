@@ -26,14 +26,28 @@ public static class PasswordHashing
 
     private static readonly Lazy<string> DummyHash = new(() => Hash("not-a-real-password"));
 
-    /// <summary>Null when the password is acceptable, else why not (checked before any hashing).</summary>
-    public static string? Validate(string? password) => password switch
+    /// <summary>
+    /// Null when the password is acceptable for the account with this <paramref name="email"/>, else why not (checked
+    /// before any hashing): 8 to 128 characters, not one of the most common passwords, not the e-mail address or its
+    /// part before the @ (case-insensitive).
+    /// </summary>
+    public static string? Validate(string? password, string? email = null) => password switch
     {
         null or "" => "A password is required.",
         { Length: < MinLength } => $"A password needs at least {MinLength} characters.",
         { Length: > MaxLength } => $"A password has at most {MaxLength} characters.",
+        _ when CommonPasswords.Contains(password) => "This password is one of the most commonly used passwords; choose another.",
+        _ when IsEmail(password, email) => "A password must not be the e-mail address or its part before the @.",
         _ => null,
     };
+
+    private static bool IsEmail(string password, string? email)
+    {
+        var address = email?.Trim() ?? "";
+        var at = address.LastIndexOf('@');
+        return address.Length > 0 && (password.Equals(address, StringComparison.OrdinalIgnoreCase) ||
+            at > 0 && password.Equals(address[..at], StringComparison.OrdinalIgnoreCase));
+    }
 
     public static string Hash(string password)
     {

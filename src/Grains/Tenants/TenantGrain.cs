@@ -176,7 +176,7 @@ public sealed class TenantGrain(
         }
 
         var invalid = Validation.Name(request.Name) ?? Validation.Email(request.ContactEmail) ?? Validation.Name(request.AdminName)
-            ?? Validation.Email(request.AdminEmail) ?? PasswordHashing.Validate(request.AdminPassword)
+            ?? Validation.Email(request.AdminEmail) ?? PasswordHashing.Validate(request.AdminPassword, request.AdminEmail)
             ?? (plans.Value.ContainsKey(request.Plan) ? null : "Unknown plan.");
         if (invalid is not null)
         {

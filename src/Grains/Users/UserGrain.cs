@@ -64,7 +64,7 @@ public sealed class UserGrain(
             return Outcome<UserDetails>.Fail(Failure.Conflict, "This user already exists.");
         }
 
-        var invalid = Validation.Email(request.Email) ?? Validation.Name(request.Name) ?? PasswordHashing.Validate(request.Password);
+        var invalid = Validation.Email(request.Email) ?? Validation.Name(request.Name) ?? PasswordHashing.Validate(request.Password, request.Email);
         if (invalid is not null)
         {
             return Outcome<UserDetails>.Fail(Failure.Validation, invalid);
@@ -260,6 +260,70 @@ public sealed class UserGrain(
         }
 
         await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(_tenantId)).UserStatusChangedAsync(_userId, disabled);
+        return Outcome<UserDetails>.Ok(_row.Details);
+    }
+
+    public async Task<Outcome<SignIn>> ChangePasswordAsync(string currentPassword, string newPassword)
+    {
+        if (_row is null || Caller.Current is not { } caller || caller.UserId != _userId || caller.TenantId != _tenantId)
+        {
+            return Outcome<SignIn>.Fail(Failure.NotFound, "No such user.");
+        }
+
+        if (currentPassword.Length > PasswordHashing.MaxLength || !PasswordHashing.Verify(currentPassword, _row.PasswordHash))
+        {
+            await GrainFactory.AuditLog(_tenantId).AppendAsync(new AuditDraft(
+                "user.password_change_failed", "user", _userId.ToString("D"), AuditOutcomes.Denied, AuditChain.Details(new { reason = "wrong current password" })));
+            return InvalidCredentials<SignIn>();
+        }
+
+        var invalid = PasswordHashing.Validate(newPassword, _row.Details.Email)
+            ?? (newPassword == currentPassword ? "The new password must differ from the current one." : null);
+        if (invalid is not null)
+        {
+            return Outcome<SignIn>.Fail(Failure.Validation, invalid);
+        }
+
+        if (await RefuseAsync() is { } refusal)
+        {
+            return refusal.As<SignIn>();
+        }
+
+        var hash = PasswordHashing.Hash(newPassword);
+        var now = time.Now();
+        var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(AuditExtensions.Change(
+            [
+                AuditExtensions.Sql("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1", _userId, hash, now),
+                AuditExtensions.Sql("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL", _userId, now),
+            ],
+            new AuditDraft("user.password_changed", "user", _userId.ToString("D"), Details: AuditChain.Details(new { sessionsRevoked = true }))));
+        if (!result.Committed)
+        {
+            throw new InvalidOperationException($"Changing the password was refused by the database ({result.SqlState}).");
+        }
+
+        _row = _row with { PasswordHash = hash };
+        return Outcome<SignIn>.Ok(new SignIn(_row.Details, await IssueAsync(Guid.NewGuid(), replacing: null)));
+    }
+
+    public async Task<Outcome<UserDetails>> RevokeSessionsAsync()
+    {
+        var caller = Caller.Current;
+        if (_row is null || caller is null ||
+            !(caller.IsSuperAdmin || caller.TenantId == _tenantId && (caller.UserId == _userId || caller.Role == Roles.TenantAdmin)))
+        {
+            return Outcome<UserDetails>.Fail(Failure.NotFound, "No such user.");
+        }
+
+        var now = time.Now();
+        var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(AuditExtensions.Change(
+            [AuditExtensions.Sql("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL", _userId, now)],
+            new AuditDraft("user.sessions_revoked", "user", _userId.ToString("D"), Details: AuditChain.Details(new { email = _row.Details.Email }))));
+        if (!result.Committed)
+        {
+            throw new InvalidOperationException($"Revoking the user's sessions was refused by the database ({result.SqlState}).");
+        }
+
         return Outcome<UserDetails>.Ok(_row.Details);
     }
 

@@ -26,6 +26,22 @@ public sealed class UserDialogTests : DialogTestContext
         _requests.Should().BeEmpty();
     }
 
+    [Theory]
+    [InlineData("Password123", "most commonly used passwords")]
+    [InlineData("NEW-USER@tenant.test", "e-mail address")]
+    public async Task ACommonPasswordOrTheEmailAsPasswordIsShownNextToTheField(string password, string message)
+    {
+        await OpenAsync(Parameters());
+        Type("Email", "new-user@tenant.test");
+        Type("Name", "New User");
+        Type("Password", password);
+
+        await ClickAsync("Create");
+
+        FieldMessage("Password").Should().Contain(message);
+        _requests.Should().BeEmpty();
+    }
+
     [Fact]
     public async Task ATakenEmailIsShownNextToTheEmailField()
     {

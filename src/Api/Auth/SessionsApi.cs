@@ -1,0 +1,86 @@
+using Shohayota.Api.Errors;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Users;
+using Shohayota.Grains.Security;
+
+namespace Shohayota.Api.Auth;
+
+/// <summary>
+/// Ending sessions: a user's own ("sign out all my sessions", a password change), one user's by an admin, a whole tenant's
+/// by a super-admin. Each revokes refresh-token families: refresh tokens stop at once, web UI cookies within
+/// <c>Shohayota:Ui:SessionRevalidation</c>, bearer access tokens at their expiry (at most 15 minutes).
+/// </summary>
+public static class SessionsApi
+{
+    public static IEndpointRouteBuilder MapSessionsApi(this IEndpointRouteBuilder routes)
+    {
+        var self = routes.MapGroup("/api/auth").WithTags("Auth").RequireAdmission(AuthExtensions.AnyUserPolicy);
+        self.MapPost("/password", ChangePasswordAsync);
+        self.MapPost("/sessions/revoke", RevokeOwnSessionsAsync);
+        // Tenant admins for their tenant's users, super-admins for anyone's (naming the tenant with ?tenantId=).
+        routes.MapGroup("/api/users").WithTags("Users").RequireAdmission(AuthExtensions.AuditReaderPolicy)
+            .MapPost("/{id:guid}/sessions/revoke", RevokeUserSessionsAsync);
+        routes.MapGroup("/api/admin/tenants").WithTags("Admin: tenants").RequireAdmission(AuthExtensions.SuperAdminPolicy)
+            .MapPost("/{id:guid}/sessions/revoke", RevokeTenantSessionsAsync);
+        return routes;
+    }
+
+    public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);
+
+    private static async Task<IResult> ChangePasswordAsync(
+        ChangePasswordRequest request, HttpContext http, IGrainFactory grains, TokenIssuer tokens, SignInMonitor monitor)
+    {
+        var caller = http.User.ToCaller();
+        var errors = new FieldErrors()
+            .Check("currentPassword", string.IsNullOrEmpty(request.CurrentPassword) ? "Your current password is required." : null)
+            .Check("newPassword", PasswordHashing.Validate(request.NewPassword, caller.Email));
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(caller.TenantId, caller.UserId))
+            .ChangePasswordAsync(request.CurrentPassword!, request.NewPassword!);
+        if (!outcome.Succeeded)
+        {
+            if (outcome.Failure == Failure.InvalidCredentials)
+            {
+                monitor.Record(SignInResult.Failed, http.Connection.RemoteIpAddress);
+                return Problems.From(Failure.InvalidCredentials, SignInService.Invalid);
+            }
+
+            return outcome.Failure == Failure.Validation
+                ? new FieldErrors().Check("newPassword", outcome.Detail).ToProblem()
+                : Problems.From(outcome);
+        }
+
+        var signIn = outcome.Value!;
+        var (access, expiresIn) = tokens.Issue(signIn.User);
+        return TypedResults.Ok(new AuthApi.TokenResponse(access, "Bearer", expiresIn, signIn.RefreshToken.Token, AuthApi.ToBody(signIn.User)));
+    }
+
+    private static async Task<IResult> RevokeOwnSessionsAsync(HttpContext http, IGrainFactory grains)
+    {
+        var caller = http.User.ToCaller();
+        var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(caller.TenantId, caller.UserId)).RevokeSessionsAsync();
+        return outcome.Succeeded ? TypedResults.NoContent() : Problems.From(outcome);
+    }
+
+    private static async Task<IResult> RevokeUserSessionsAsync(Guid id, string? tenantId, HttpContext http, IGrainFactory grains)
+    {
+        var (tenant, problem) = TenantScope.Resolve(http, tenantId, "users", allowSystem: true);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(tenant, id)).RevokeSessionsAsync();
+        return outcome.Succeeded ? TypedResults.NoContent() : Problems.From(outcome);
+    }
+
+    private static async Task<IResult> RevokeTenantSessionsAsync(Guid id, IGrainFactory grains)
+    {
+        var outcome = await grains.GetGrain<ISessionsGrain>(GrainKeys.Sessions(id)).RevokeAllAsync();
+        return outcome.Succeeded ? TypedResults.Ok(new { revokedSessions = outcome.Value }) : Problems.From(outcome);
+    }
+}
