@@ -40,6 +40,7 @@ public static class AuthApi
         }
 
         var outcome = await signIn.SignInAsync(request.Email!, request.Password!, http.Connection.RemoteIpAddress);
+        SignInThrottle.SetRetryAfter(http.Response, outcome);
         return outcome.Succeeded ? TypedResults.Ok(Respond(outcome.Value!, tokens)) : Problems.From(outcome.Failure, outcome.Detail);
     }
 

@@ -3,19 +3,27 @@ using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Users;
 using Shohayota.Grains.Security;
+using Shohayota.Grains.Users;
 
 namespace Shohayota.Api.Auth;
 
 /// <summary>
 /// The one sign-in path (API and web UI): length limits, a dummy hash for unknown e-mails (same time either way),
-/// the user grain's password check, lockout and tenant rules, and the audit entries. Runs as the system caller.
+/// the user grain's password check, lockout and tenant rules, and the audit entries; the limits checked before any hash
+/// are <see cref="SignInThrottle"/>'s and the user grain's. Runs as the system caller.
 /// </summary>
-public sealed class SignInService(IGrainFactory grains, CallerSigner signer, SignInMonitor monitor)
+public sealed class SignInService(IGrainFactory grains, CallerSigner signer, SignInMonitor monitor, SignInThrottle throttle)
 {
     public const string Invalid = "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.";
 
     public async Task<Outcome<SignIn>> SignInAsync(string email, string password, IPAddress? client)
     {
+        if (throttle.CheckAddress<SignIn>(client) is { } throttled)
+        {
+            monitor.Record(SignInResult.Throttled, client);
+            return throttled;
+        }
+
         if (password.Length > PasswordHashing.MaxLength || email.Length > Validation.MaxEmailLength)
         {
             monitor.Record(SignInResult.Failed, client);
@@ -26,15 +34,20 @@ public sealed class SignInService(IGrainFactory grains, CallerSigner signer, Sig
         var login = await grains.GetGrain<IUserDirectoryGrain>("users").FindLoginAsync(email);
         if (login is not { } found)
         {
-            PasswordHashing.VerifyAgainstDummy(password);
+            if (await throttle.HashUnknownEmailAsync<SignIn>(email, password, client) is { } refused)
+            {
+                monitor.Record(SignInThrottle.Classify(refused), client);
+                return refused;
+            }
+
             await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).AppendAsync(
                 [new AuditDraft("auth.login_failed", "email", email.Trim().ToLowerInvariant(), AuditOutcomes.Denied)]);
             monitor.Record(SignInResult.UnknownEmail, client);
             return Outcome<SignIn>.Fail(Failure.InvalidCredentials, Invalid);
         }
 
-        var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(found.TenantId, found.UserId)).SignInAsync(password);
-        monitor.Record(SignInMonitor.Classify(outcome.Failure), client);
+        var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(found.TenantId, found.UserId)).SignInAsync(password, SignInAddress.Normalize(client));
+        monitor.Record(SignInThrottle.Classify(outcome), client);
         return outcome;
     }
 }

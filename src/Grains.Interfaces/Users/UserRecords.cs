@@ -64,9 +64,13 @@ public interface IUserGrain : IGrainWithStringKey
     [Alias("Create")]
     Task<Outcome<UserDetails>> CreateAsync(CreateUserRequest request);
 
-    /// <summary>Checks the password with lockout; on success issues a refresh token (new family).</summary>
+    /// <summary>
+    /// Checks the password, after the per-(account, address) lockout, delay and account ceiling (no hash when they
+    /// refuse); on success issues a refresh token (new family). <paramref name="address"/> is the client address the
+    /// front end saw (after trusted proxies), the only address the limits count.
+    /// </summary>
     [Alias("SignIn")]
-    Task<Outcome<SignIn>> SignInAsync(string password);
+    Task<Outcome<SignIn>> SignInAsync(string password, string? address);
 
     /// <summary>Rotates a refresh token; reuse of a consumed one revokes its whole family.</summary>
     [Alias("Refresh")]

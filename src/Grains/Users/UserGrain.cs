@@ -20,11 +20,14 @@ public sealed class UserGrain(
     TenantDatabase database,
     TimeProvider time,
     IOptions<AuthOptions> options,
+    IOptions<SignInLimitsOptions> limits,
+    PasswordHashGate hashGate,
     ILogger<UserGrain> logger) : Grain, IUserGrain
 {
     private Guid _tenantId;
     private Guid _userId;
     private UserRow? _row;
+    private SignInGuard? _guard;
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -33,17 +36,15 @@ public sealed class UserGrain(
         (_tenantId, _userId) = GrainKeys.Split(Key);
         await using var transaction = await database.BeginAsync(_tenantId, cancellationToken);
         await using var read = transaction.Command(
-            "SELECT email, name, role, password_hash, disabled, failed_logins, locked_until, created_at FROM users WHERE id = $1",
+            "SELECT email, name, role, password_hash, disabled, created_at FROM users WHERE id = $1",
             _userId);
         await using var reader = await read.ExecuteReaderAsync(cancellationToken);
         if (await reader.ReadAsync(cancellationToken))
         {
             _row = new UserRow(
                 new UserDetails(_userId, _tenantId, reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(4),
-                    reader.GetFieldValue<DateTimeOffset>(7)),
-                reader.GetString(3),
-                reader.GetInt32(5),
-                reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6));
+                    reader.GetFieldValue<DateTimeOffset>(5)),
+                reader.GetString(3));
         }
     }
 
@@ -110,44 +111,51 @@ public sealed class UserGrain(
                 : throw new InvalidOperationException($"Creating the user was refused by the database ({result.SqlState}).");
         }
 
-        _row = new UserRow(details, hash, 0, null);
+        _row = new UserRow(details, hash);
         return Outcome<UserDetails>.Ok(details);
     }
 
-    public async Task<Outcome<SignIn>> SignInAsync(string password)
+    public async Task<Outcome<SignIn>> SignInAsync(string password, string? address)
     {
         var now = time.Now();
-        if (_row is null || _row.LockedUntil > now)
+        var from = SignInAddress.Normalize(address);
+        if (_row is null)
         {
-            PasswordHashing.VerifyAgainstDummy(password);
-            if (_row is not null)
+            return await HashGatedAsync(() =>
             {
-                await GrainFactory.AuditLog(_tenantId).AppendAsync(
-                    new AuditDraft("auth.login_failed", "user", _userId.ToString("D"), AuditOutcomes.Denied, AuditChain.Details(new { reason = "locked" })));
-            }
-
-            return InvalidCredentials<SignIn>();
+                PasswordHashing.VerifyAgainstDummy(password);
+                return false;
+            }) ?? InvalidCredentials<SignIn>();
         }
 
-        if (!PasswordHashing.Verify(password, _row.PasswordHash))
+        _guard ??= new SignInGuard(options.Value, limits.Value);
+        var check = _guard.Check(from, now);
+        if (check.Verdict != SignInVerdict.Allowed)
         {
-            var failures = _row.FailedLogins + 1;
-            DateTimeOffset? lockedUntil = null;
-            if (failures >= options.Value.LockoutThreshold)
-            {
-                lockedUntil = now.Add(options.Value.LockoutDuration);
-                failures = 0;
-                logger.LogWarning("User {UserId} of tenant {TenantId} is locked out until {Until}", _userId, _tenantId, lockedUntil);
-            }
+            // Refused before any hash and without an audit row: the lockout itself was audited once when it began.
+            return check.Verdict == SignInVerdict.Locked
+                ? Outcome<SignIn>.Later(Failure.InvalidCredentials, InvalidCredentialsDetail, check.Wait)
+                : Outcome<SignIn>.Later(Failure.RateLimited, "Too many failed sign-ins for this account from your address; wait before trying again.", check.Wait);
+        }
 
+        var verified = false;
+        if (await HashGatedAsync(() => verified = PasswordHashing.Verify(password, _row.PasswordHash)) is { } refused)
+        {
+            return refused;
+        }
+
+        if (!verified)
+        {
             var entries = new List<AuditDraft> { new("auth.login_failed", "user", _userId.ToString("D"), AuditOutcomes.Denied) };
-            if (lockedUntil is not null)
+            if (_guard.RecordFailure(from, now))
             {
+                var lockedUntil = now.Add(options.Value.LockoutDuration);
                 entries.Add(new AuditDraft("auth.locked_out", "user", _userId.ToString("D"), AuditOutcomes.Denied,
-                    AuditChain.Details(new { lockedUntil })));
+                    AuditChain.Details(new { address = from, lockedUntil })));
+                logger.LogWarning("User {UserId} of tenant {TenantId} is locked out for address {Address} until {Until}", _userId, _tenantId, from, lockedUntil);
             }
 
-            await SaveLoginStateAsync(failures, lockedUntil, entries);
+            await AuditSignInAsync(entries);
             return InvalidCredentials<SignIn>();
         }
 
@@ -158,7 +166,8 @@ public sealed class UserGrain(
             return refusal.As<SignIn>();
         }
 
-        await SaveLoginStateAsync(0, null, [new AuditDraft("auth.login_succeeded", "user", _userId.ToString("D"))]);
+        _guard.RecordSuccess(from, now);
+        await AuditSignInAsync([new AuditDraft("auth.login_succeeded", "user", _userId.ToString("D"))]);
         return Outcome<SignIn>.Ok(new SignIn(_row.Details, await IssueAsync(Guid.NewGuid(), replacing: null)));
     }
 
@@ -310,27 +319,32 @@ public sealed class UserGrain(
         return new IssuedRefreshToken(RefreshTokenFormat.Format(_tenantId, _userId, tokenId, secret), expires);
     }
 
-    private async Task SaveLoginStateAsync(int failures, DateTimeOffset? lockedUntil, IReadOnlyList<AuditDraft> entries)
+    private async Task AuditSignInAsync(IReadOnlyList<AuditDraft> entries)
     {
-        var statements = failures == _row!.FailedLogins && lockedUntil == _row.LockedUntil
-            ? Array.Empty<SqlStatement>()
-            : [AuditExtensions.Sql("UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1", _userId, failures, lockedUntil)];
-        var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(new AuditedChange(statements, entries));
+        var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(new AuditedChange([], entries));
         if (!result.Committed)
         {
-            throw new InvalidOperationException($"Saving the sign-in state was refused by the database ({result.SqlState}).");
+            throw new InvalidOperationException($"Saving the sign-in audit entries was refused by the database ({result.SqlState}).");
         }
+    }
 
-        _row = _row with { FailedLogins = failures, LockedUntil = lockedUntil };
+    /// <summary>Runs a password hash through this process's gate; a 503 outcome when the node is too busy to hash now.</summary>
+    private async Task<Outcome<SignIn>?> HashGatedAsync(Func<bool> hash)
+    {
+        var (ran, _) = await hashGate.RunAsync(hash);
+        return ran
+            ? null
+            : Outcome<SignIn>.Later(Failure.ServiceUnavailable, "Too many sign-ins are being checked right now; try again shortly.", hashGate.RetryAfter);
     }
 
     // Refresh secrets are 256-bit random values, so a fast hash is enough: nothing to brute-force.
     private static byte[] HashSecret(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
 
-    private static Outcome<T> InvalidCredentials<T>() =>
-        Outcome<T>.Fail(Failure.InvalidCredentials, "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.");
+    private const string InvalidCredentialsDetail = "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.";
+
+    private static Outcome<T> InvalidCredentials<T>() => Outcome<T>.Fail(Failure.InvalidCredentials, InvalidCredentialsDetail);
 
     private static Outcome<T> InvalidToken<T>() => Outcome<T>.Fail(Failure.InvalidToken, "The refresh token is invalid, expired or revoked.");
 
-    private sealed record UserRow(UserDetails Details, string PasswordHash, int FailedLogins, DateTimeOffset? LockedUntil);
+    private sealed record UserRow(UserDetails Details, string PasswordHash);
 }

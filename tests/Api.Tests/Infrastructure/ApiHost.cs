@@ -70,6 +70,8 @@ public sealed class ApiHost : IAsyncDisposable
             // Tests run backups and the retention purge on demand; schedules on a shared database would act on every test's tenants.
             "--Shohayota:Backups:Enabled=false",
             "--Shohayota:Purge:Enabled=false",
+            // Every test signs in from loopback: the per-address sign-in window (20 a minute by default) would refuse the suite.
+            "--Shohayota:Auth:SignIn:AddressPermitLimit=1000000",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Orleans=Error",
         ];

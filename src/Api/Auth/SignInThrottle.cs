@@ -1,0 +1,201 @@
+using System.Globalization;
+using System.Net;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Security;
+using Shohayota.Grains.Users;
+
+namespace Shohayota.Api.Auth;
+
+/// <summary>
+/// This node's part of the sign-in limits, all checked before any hash: a sliding window per client address (IPv6 by
+/// /64), and for e-mails nobody holds the same per-(e-mail, address) lockout, delay and ceiling the user grain keeps
+/// for real accounts, so the answers do not tell which e-mails exist. The number of addresses and e-mails remembered
+/// is bounded; the least recently seen is forgotten first.
+/// </summary>
+public sealed class SignInThrottle : IDisposable
+{
+    public const string RateLimitedDetail = "Too many sign-in attempts from your address; wait before trying again.";
+
+    private readonly SignInLimitsOptions _limits;
+    private readonly AuthOptions _auth;
+    private readonly PasswordHashGate _gate;
+    private readonly TimeProvider _time;
+    private readonly Lru<SlidingWindowRateLimiter> _addresses;
+    private readonly Lru<SignInGuard> _unknownEmails;
+    private readonly ITimer _replenish;
+
+    public SignInThrottle(IOptions<SignInLimitsOptions> limits, IOptions<AuthOptions> auth, PasswordHashGate gate, TimeProvider time)
+    {
+        _limits = limits.Value;
+        _auth = auth.Value;
+        _gate = gate;
+        _time = time;
+        _addresses = new Lru<SlidingWindowRateLimiter>(_limits.MaxTrackedAddresses);
+        _unknownEmails = new Lru<SignInGuard>(_limits.MaxTrackedAddresses);
+        var segment = _limits.AddressWindow / _limits.AddressWindowSegments;
+        // The windows slide on this one timer (a limiter with its own timer per address would cost a timer each).
+        var tick = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, Math.Min(segment.Ticks / 4, TimeSpan.FromSeconds(1).Ticks)));
+        _replenish = TimeProvider.System.CreateTimer(_ => Replenish(), null, tick, tick);
+    }
+
+    /// <summary>The per-address window; a refusal when this address used it up (checked first: no lookup, no hash).</summary>
+    public Outcome<T>? CheckAddress<T>(IPAddress? client)
+    {
+        var key = SignInAddress.Normalize(client);
+        var limiter = _addresses.GetOrAdd(key, () => new SlidingWindowRateLimiter(new SlidingWindowRateLimiterOptions
+        {
+            PermitLimit = _limits.AddressPermitLimit,
+            Window = _limits.AddressWindow,
+            SegmentsPerWindow = _limits.AddressWindowSegments,
+            QueueLimit = 0,
+            AutoReplenishment = false,
+        }));
+        using var lease = limiter.AttemptAcquire();
+        if (lease.IsAcquired)
+        {
+            return null;
+        }
+
+        var wait = lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : _limits.AddressWindow / _limits.AddressWindowSegments;
+        return Outcome<T>.Later(Failure.RateLimited, RateLimitedDetail, wait);
+    }
+
+    /// <summary>
+    /// A sign-in for an e-mail nobody holds: refused exactly when a real account would refuse it (the refusal is
+    /// returned), else the dummy hash through the gate and a failure counted like a real one (null: a wrong password).
+    /// </summary>
+    public async Task<Outcome<T>?> HashUnknownEmailAsync<T>(string email, string password, IPAddress? client)
+    {
+        var address = SignInAddress.Normalize(client);
+        var now = _time.GetUtcNow();
+        var guard = _unknownEmails.GetOrAdd(email.Trim().ToLowerInvariant(), () => new SignInGuard(_auth, _limits));
+        SignInCheck check;
+        lock (guard)
+        {
+            check = guard.Check(address, now);
+        }
+
+        if (check.Verdict != SignInVerdict.Allowed)
+        {
+            return Refusal<T>(check);
+        }
+
+        var (ran, _) = await _gate.RunAsync(() =>
+        {
+            PasswordHashing.VerifyAgainstDummy(password);
+            return true;
+        });
+        if (!ran)
+        {
+            return Outcome<T>.Later(Failure.ServiceUnavailable, "Too many sign-ins are being checked right now; try again shortly.", _gate.RetryAfter);
+        }
+
+        lock (guard)
+        {
+            guard.RecordFailure(address, now);
+        }
+
+        return null;
+    }
+
+    /// <summary>How the node counts an outcome: refusals that cost no hash are throttled, whatever they answer.</summary>
+    public static SignInResult Classify<T>(Outcome<T> outcome) => outcome.Failure switch
+    {
+        Failure.InvalidCredentials when outcome.RetryAfter is not null => SignInResult.Throttled,
+        Failure.ServiceUnavailable => SignInResult.Busy,
+        _ => SignInMonitor.Classify(outcome.Failure),
+    };
+
+    /// <summary>Sets Retry-After (whole seconds, at least 1) on 429 and 503 answers; a locked-out 401 does not say so.</summary>
+    public static void SetRetryAfter<T>(HttpResponse response, Outcome<T> outcome)
+    {
+        if (outcome is { RetryAfter: { } wait, Failure: Failure.RateLimited or Failure.ServiceUnavailable })
+        {
+            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+    }
+
+    public void Dispose() => _replenish.Dispose();
+
+    private static Outcome<T> Refusal<T>(SignInCheck check) => check.Verdict == SignInVerdict.Locked
+        ? Outcome<T>.Later(Failure.InvalidCredentials, SignInService.Invalid, check.Wait)
+        : Outcome<T>.Later(Failure.RateLimited, "Too many failed sign-ins for this account from your address; wait before trying again.", check.Wait);
+
+    private void Replenish()
+    {
+        foreach (var limiter in _addresses.Snapshot())
+        {
+            limiter.TryReplenish();
+        }
+
+        // Windows that are full again and idle for a whole window, and unknown e-mails with nothing to remember, go.
+        _addresses.RemoveWhere(l => l.IdleDuration > _limits.AddressWindow);
+        var now = _time.GetUtcNow();
+        _unknownEmails.RemoveWhere(g =>
+        {
+            lock (g)
+            {
+                return g.Prune(now);
+            }
+        });
+    }
+
+    /// <summary>A bounded map that forgets the least recently used entry when full (limiters without auto-replenishment hold no timer: nothing to dispose).</summary>
+    private sealed class Lru<T>(int capacity)
+        where T : class
+    {
+        private readonly Dictionary<string, LinkedListNode<(string Key, T Value)>> _map = new(StringComparer.Ordinal);
+        private readonly LinkedList<(string Key, T Value)> _order = new();
+
+        public T GetOrAdd(string key, Func<T> create)
+        {
+            lock (_map)
+            {
+                if (_map.TryGetValue(key, out var node))
+                {
+                    _order.Remove(node);
+                    _order.AddFirst(node);
+                    return node.Value.Value;
+                }
+
+                if (_map.Count >= capacity && _order.Last is { } last)
+                {
+                    _order.RemoveLast();
+                    _map.Remove(last.Value.Key);
+                }
+
+                var added = _order.AddFirst((key, create()));
+                _map[key] = added;
+                return added.Value.Value;
+            }
+        }
+
+        public T[] Snapshot()
+        {
+            lock (_map)
+            {
+                return [.. _order.Select(e => e.Value)];
+            }
+        }
+
+        public void RemoveWhere(Func<T, bool> stale)
+        {
+            lock (_map)
+            {
+                for (var node = _order.First; node is not null;)
+                {
+                    var next = node.Next;
+                    if (stale(node.Value.Value))
+                    {
+                        _order.Remove(node);
+                        _map.Remove(node.Value.Key);
+                    }
+
+                    node = next;
+                }
+            }
+        }
+    }
+}
