@@ -44,15 +44,14 @@ public sealed class SignInThrottle : IDisposable
     public Outcome<T>? CheckAddress<T>(IPAddress? client)
     {
         var key = SignInAddress.Normalize(client);
-        var limiter = _addresses.GetOrAdd(key, () => new SlidingWindowRateLimiter(new SlidingWindowRateLimiterOptions
+        using var lease = _addresses.Update(key, () => new SlidingWindowRateLimiter(new SlidingWindowRateLimiterOptions
         {
             PermitLimit = _limits.AddressPermitLimit,
             Window = _limits.AddressWindow,
             SegmentsPerWindow = _limits.AddressWindowSegments,
             QueueLimit = 0,
             AutoReplenishment = false,
-        }));
-        using var lease = limiter.AttemptAcquire();
+        }), limiter => limiter.AttemptAcquire());
         if (lease.IsAcquired)
         {
             return null;
@@ -70,13 +69,19 @@ public sealed class SignInThrottle : IDisposable
     {
         var address = SignInAddress.Normalize(client);
         var now = _time.GetUtcNow();
-        var guard = _unknownEmails.GetOrAdd(email.Trim().ToLowerInvariant(), () => new SignInGuard(_auth, _limits));
-        SignInCheck check;
-        lock (guard)
+        var key = email.Trim().ToLowerInvariant();
+        // The attempt will fail whatever the password: counted at once, so parallel attempts are refused as the user
+        // grain (one attempt at a time per account) would refuse them.
+        var check = _unknownEmails.Update(key, () => new SignInGuard(_auth, _limits), guard =>
         {
-            check = guard.Check(address, now);
-        }
+            var verdict = guard.Check(address, now);
+            if (verdict.Verdict == SignInVerdict.Allowed)
+            {
+                guard.RecordFailure(address, now);
+            }
 
+            return verdict;
+        });
         if (check.Verdict != SignInVerdict.Allowed)
         {
             return Refusal<T>(check);
@@ -90,11 +95,6 @@ public sealed class SignInThrottle : IDisposable
         if (!ran)
         {
             return Outcome<T>.Later(Failure.ServiceUnavailable, "Too many sign-ins are being checked right now; try again shortly.", _gate.RetryAfter);
-        }
-
-        lock (guard)
-        {
-            guard.RecordFailure(address, now);
         }
 
         return null;
@@ -125,31 +125,26 @@ public sealed class SignInThrottle : IDisposable
 
     private void Replenish()
     {
-        foreach (var limiter in _addresses.Snapshot())
-        {
-            limiter.TryReplenish();
-        }
+        _addresses.ForEach(limiter => limiter.TryReplenish());
 
         // Windows that are full again and idle for a whole window, and unknown e-mails with nothing to remember, go.
         _addresses.RemoveWhere(l => l.IdleDuration > _limits.AddressWindow);
         var now = _time.GetUtcNow();
-        _unknownEmails.RemoveWhere(g =>
-        {
-            lock (g)
-            {
-                return g.Prune(now);
-            }
-        });
+        _unknownEmails.RemoveWhere(guard => guard.Prune(now));
     }
 
-    /// <summary>A bounded map that forgets the least recently used entry when full (limiters without auto-replenishment hold no timer: nothing to dispose).</summary>
+    /// <summary>
+    /// A bounded map that forgets the least recently used entry when full. Entries are used only under its lock, so one
+    /// is never changed while it is being forgotten (limiters without auto-replenishment hold no timer: nothing to dispose).
+    /// </summary>
     private sealed class Lru<T>(int capacity)
         where T : class
     {
         private readonly Dictionary<string, LinkedListNode<(string Key, T Value)>> _map = new(StringComparer.Ordinal);
         private readonly LinkedList<(string Key, T Value)> _order = new();
 
-        public T GetOrAdd(string key, Func<T> create)
+        /// <summary>Applies <paramref name="use"/> to the entry, created first when missing.</summary>
+        public TResult Update<TResult>(string key, Func<T> create, Func<T, TResult> use)
         {
             lock (_map)
             {
@@ -157,7 +152,7 @@ public sealed class SignInThrottle : IDisposable
                 {
                     _order.Remove(node);
                     _order.AddFirst(node);
-                    return node.Value.Value;
+                    return use(node.Value.Value);
                 }
 
                 if (_map.Count >= capacity && _order.Last is { } last)
@@ -168,15 +163,18 @@ public sealed class SignInThrottle : IDisposable
 
                 var added = _order.AddFirst((key, create()));
                 _map[key] = added;
-                return added.Value.Value;
+                return use(added.Value.Value);
             }
         }
 
-        public T[] Snapshot()
+        public void ForEach(Action<T> use)
         {
             lock (_map)
             {
-                return [.. _order.Select(e => e.Value)];
+                foreach (var (_, value) in _order)
+                {
+                    use(value);
+                }
             }
         }
 

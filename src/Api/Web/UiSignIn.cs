@@ -32,7 +32,7 @@ public sealed class UiSignIn(IGrainFactory grains, CallerSigner signer, SignInSe
                 return (false, outcome.Failure switch
                 {
                     Failure.InvalidCredentials =>
-                        "Wrong e-mail address or password. After repeated failures the account is locked for a while; try again later.",
+                        "Wrong e-mail address or password. After repeated failures, signing in to this account from your address is locked for a while; try again later.",
                     Failure.TenantSuspended => "Your organization's account is suspended. Contact your administrator or Shohayota support.",
                     Failure.TenantDeleted => "Your organization's account has been deleted.",
                     Failure.UserDisabled => "Your user account is disabled. Contact your organization's administrator.",
