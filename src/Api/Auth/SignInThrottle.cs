@@ -35,7 +35,8 @@ public sealed class SignInThrottle : IDisposable
         _addresses = new Lru<SlidingWindowRateLimiter>(_limits.MaxTrackedAddresses);
         _unknownEmails = new Lru<SignInGuard>(_limits.MaxTrackedAddresses);
         var segment = _limits.AddressWindow / _limits.AddressWindowSegments;
-        // The windows slide on this one timer (a limiter with its own timer per address would cost a timer each).
+        // The windows slide on this one timer (a limiter with its own timer per address would cost a timer each); the
+        // limiters measure time with a Stopwatch, so the timer runs on the real clock too.
         var tick = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(50).Ticks, Math.Min(segment.Ticks / 4, TimeSpan.FromSeconds(1).Ticks)));
         _replenish = TimeProvider.System.CreateTimer(_ => Replenish(), null, tick, tick);
     }
@@ -84,7 +85,7 @@ public sealed class SignInThrottle : IDisposable
         });
         if (check.Verdict != SignInVerdict.Allowed)
         {
-            return Refusal<T>(check);
+            return check.Refusal<T>(SignInService.Invalid);
         }
 
         var (ran, _) = await _gate.RunAsync(() =>
@@ -94,7 +95,7 @@ public sealed class SignInThrottle : IDisposable
         });
         if (!ran)
         {
-            return Outcome<T>.Later(Failure.ServiceUnavailable, "Too many sign-ins are being checked right now; try again shortly.", _gate.RetryAfter);
+            return _gate.Busy<T>();
         }
 
         return null;
@@ -118,10 +119,6 @@ public sealed class SignInThrottle : IDisposable
     }
 
     public void Dispose() => _replenish.Dispose();
-
-    private static Outcome<T> Refusal<T>(SignInCheck check) => check.Verdict == SignInVerdict.Locked
-        ? Outcome<T>.Later(Failure.InvalidCredentials, SignInService.Invalid, check.Wait)
-        : Outcome<T>.Later(Failure.RateLimited, "Too many failed sign-ins for this account from your address; wait before trying again.", check.Wait);
 
     private void Replenish()
     {

@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
+using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Users;
 
 namespace Shohayota.Grains.Security;
@@ -45,6 +46,10 @@ public sealed class PasswordHashGate : IDisposable
         Interlocked.Increment(ref _hashes);
         return (true, hash());
     }
+
+    /// <summary>The answer when the gate refused: 503 with how long to wait.</summary>
+    public Outcome<T> Busy<T>() =>
+        Outcome<T>.Later(Failure.ServiceUnavailable, "Too many sign-ins are being checked right now; try again shortly.", RetryAfter);
 
     public void Dispose() => _limiter.Dispose();
 

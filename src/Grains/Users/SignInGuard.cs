@@ -1,3 +1,5 @@
+using Shohayota.Grains.Interfaces.Common;
+
 namespace Shohayota.Grains.Users;
 
 /// <summary>What the guard says about an attempt before any password is hashed.</summary>
@@ -18,6 +20,14 @@ public enum SignInVerdict
 public readonly record struct SignInCheck(SignInVerdict Verdict, TimeSpan Wait)
 {
     public static readonly SignInCheck Allowed = new(SignInVerdict.Allowed, TimeSpan.Zero);
+
+    /// <summary>
+    /// The answer to a refused attempt: a locked-out address hears a wrong password (the wait is kept for counting only,
+    /// never sent); the others a 429 with the wait.
+    /// </summary>
+    public Outcome<T> Refusal<T>(string invalidCredentials) => Verdict == SignInVerdict.Locked
+        ? Outcome<T>.Later(Failure.InvalidCredentials, invalidCredentials, Wait)
+        : Outcome<T>.Later(Failure.RateLimited, SignInGuard.WaitDetail, Wait);
 }
 
 /// <summary>
@@ -29,6 +39,8 @@ public readonly record struct SignInCheck(SignInVerdict Verdict, TimeSpan Wait)
 /// </summary>
 public sealed class SignInGuard(AuthOptions auth, SignInLimitsOptions limits)
 {
+    public const string WaitDetail = "Too many failed sign-ins for this account from your address; wait before trying again.";
+
     /// <summary>Addresses with recent failures kept per account; with the ceiling below this, only a long attack fills it.</summary>
     public const int MaxFailingAddresses = 1024;
 

@@ -121,11 +121,12 @@ public sealed class UserGrain(
         var from = SignInAddress.Normalize(address);
         if (_row is null)
         {
-            return await HashGatedAsync(() =>
+            var (ranDummy, _) = await hashGate.RunAsync(() =>
             {
                 PasswordHashing.VerifyAgainstDummy(password);
                 return false;
-            }) ?? InvalidCredentials<SignIn>();
+            });
+            return ranDummy ? InvalidCredentials<SignIn>() : hashGate.Busy<SignIn>();
         }
 
         _guard ??= new SignInGuard(options.Value, limits.Value);
@@ -133,15 +134,13 @@ public sealed class UserGrain(
         if (check.Verdict != SignInVerdict.Allowed)
         {
             // Refused before any hash and without an audit row: the lockout itself was audited once when it began.
-            return check.Verdict == SignInVerdict.Locked
-                ? Outcome<SignIn>.Later(Failure.InvalidCredentials, InvalidCredentialsDetail, check.Wait)
-                : Outcome<SignIn>.Later(Failure.RateLimited, "Too many failed sign-ins for this account from your address; wait before trying again.", check.Wait);
+            return check.Refusal<SignIn>(InvalidCredentialsDetail);
         }
 
-        var verified = false;
-        if (await HashGatedAsync(() => verified = PasswordHashing.Verify(password, _row.PasswordHash)) is { } refused)
+        var (ran, verified) = await hashGate.RunAsync(() => PasswordHashing.Verify(password, _row.PasswordHash));
+        if (!ran)
         {
-            return refused;
+            return hashGate.Busy<SignIn>();
         }
 
         if (!verified)
@@ -326,15 +325,6 @@ public sealed class UserGrain(
         {
             throw new InvalidOperationException($"Saving the sign-in audit entries was refused by the database ({result.SqlState}).");
         }
-    }
-
-    /// <summary>Runs a password hash through this process's gate; a 503 outcome when the node is too busy to hash now.</summary>
-    private async Task<Outcome<SignIn>?> HashGatedAsync(Func<bool> hash)
-    {
-        var (ran, _) = await hashGate.RunAsync(hash);
-        return ran
-            ? null
-            : Outcome<SignIn>.Later(Failure.ServiceUnavailable, "Too many sign-ins are being checked right now; try again shortly.", hashGate.RetryAfter);
     }
 
     // Refresh secrets are 256-bit random values, so a fast hash is enough: nothing to brute-force.
