@@ -33,6 +33,16 @@ public static class SignInAddress
         return new IPAddress(bytes) + "/64";
     }
 
-    public static string Normalize(string? address) =>
-        IPAddress.TryParse(address, out var parsed) ? Normalize(parsed) : address is { Length: > 0 and <= 64 } && address.EndsWith("/64", StringComparison.Ordinal) ? address : Unknown;
+    /// <summary>The key of an address as text, or of a key made before (<c>prefix::/64</c>) as it came.</summary>
+    public static string Normalize(string? address)
+    {
+        if (IPAddress.TryParse(address, out var parsed))
+        {
+            return Normalize(parsed);
+        }
+
+        return address is not null && address.EndsWith("/64", StringComparison.Ordinal) && IPAddress.TryParse(address[..^3], out var prefix) &&
+            prefix.AddressFamily == AddressFamily.InterNetworkV6
+            ? Normalize(prefix) : Unknown;
+    }
 }
