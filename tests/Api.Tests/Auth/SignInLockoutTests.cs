@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using Microsoft.Extensions.Options;
 using Shohayota.Api.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -87,6 +88,15 @@ public sealed class SignInLockoutTests(ITestOutputHelper output)
         attackerWithThePassword.StatusCode.Should().Be(HttpStatusCode.Unauthorized, "the flooding address stays locked out of this account");
         attackersOtherAccount.StatusCode.Should().Be(HttpStatusCode.OK, "and only of this account");
         (await host.AuditDetailsAsync(tenant.Id, "auth.locked_out")).Should().ContainSingle("the lockout is audited once, not per refused attempt");
+    }
+
+    [Fact]
+    public async Task AnOutOfRangeSignInLimitStopsTheStartWithAMessage()
+    {
+        var shared = await ApiHost.SharedAsync();
+        var start = async () => await ApiHost.StartAsync(shared.Database, settings: ["--Shohayota:Auth:SignIn:HashQueueTimeout=00:05:00"]);
+
+        (await start.Should().ThrowAsync<OptionsValidationException>()).WithMessage("*HashQueueTimeout*");
     }
 
     private static async Task WaitForLockoutAsync(ApiHost host, Guid tenantId)
