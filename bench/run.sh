@@ -164,6 +164,7 @@ start_api() { # phase-name [extra arguments…]: starts the Api on new ports, se
   # Content root = the build output, so the Api reads its appsettings.json; every bench setting is on the command line.
   # A cluster id per phase: the S5 start never waits for the membership of the main phase's stopped silo.
   # The Benchmark environment: outside it the Api refuses the benchmark-only switches of S5 and S8.
+  # Every load client signs in from loopback: the per-address sign-in window (20 a minute by default) is opened wide.
   (cd "$api_dir" && ASPNETCORE_ENVIRONMENT=Benchmark exec dotnet Shohayota.Api.dll \
     --urls "$api_url" \
     --Shohayota:DataDirectory="$data" \
@@ -180,6 +181,7 @@ start_api() { # phase-name [extra arguments…]: starts the Api on new ports, se
     --Shohayota:Plans:bench:StorageBytes=1000000000000000 \
     --Shohayota:Plans:bench:RateLimitPerSecond=100000000 \
     --Shohayota:Plans:bench:RateLimitBurst=100000000 \
+    --Shohayota:Auth:SignIn:AddressPermitLimit=1000000 \
     "$@") >"$work/api-$phase.log" 2>&1 &
   api_pid=$!
   started_pids+=("$api_pid")

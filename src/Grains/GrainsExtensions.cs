@@ -25,6 +25,15 @@ public static class GrainsExtensions
         services.AddOptions<Quotas.PlansOptions>().Configure(o => o.AddDefaults()).BindConfiguration(Quotas.PlansOptions.SectionName);
         services.AddOptions<Quotas.MeteringOptions>().BindConfiguration(Quotas.MeteringOptions.SectionName);
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddPasswordHashGate();
+        return services;
+    }
+
+    /// <summary>The sign-in limits and this process's one password-hash gate (silo hosts and client-mode front ends).</summary>
+    public static IServiceCollection AddPasswordHashGate(this IServiceCollection services)
+    {
+        services.AddOptions<SignInLimitsOptions>().BindConfiguration(SignInLimitsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<Security.PasswordHashGate>();
         return services;
     }
 }

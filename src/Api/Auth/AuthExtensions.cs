@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Shohayota.Api.Errors;
+using Shohayota.Grains;
 using Shohayota.Grains.Hosting;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Security;
@@ -31,6 +32,8 @@ public static class AuthExtensions
         builder.Services.AddSingleton<UnknownEmailAudit>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<UnknownEmailAudit>());
         builder.Services.AddSingleton<SignInService>();
+        builder.Services.AddSingleton<SignInThrottle>();
+        builder.Services.AddPasswordHashGate();
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         // API routes take bearer tokens only; every other path (the web UI) takes the UI's cookie only, so a browser's
         // cookie can never authorize an API call (no CSRF surface on the API).

@@ -23,22 +23,38 @@ public sealed class LoginAccounts
         return accounts.Count == 0 ? null : new LoginAccounts(accounts);
     }
 
-    public async Task<Outcome<SignIn>> SignInAsync(IGrainFactory grains, string password)
+    /// <summary>
+    /// <paramref name="address"/> is the normalized client address the per-(account, address) limits count. An account
+    /// whose limits refuse the address is skipped without a hash; when nothing signs in, the first such refusal (429 or
+    /// 503 with its wait) is the answer, else the wrong password's 401.
+    /// </summary>
+    public async Task<Outcome<SignIn>> SignInAsync(IGrainFactory grains, string password, string? address)
     {
         if (_accounts.Count == 1)
         {
-            return await User(grains, _accounts[0]).SignInAsync(password);
+            return await User(grains, _accounts[0]).SignInAsync(password, address);
         }
 
         Outcome<SignIn>? refused = null;
+        Outcome<SignIn>? limited = null;
+        var wrong = new List<LoginAccount>();
         foreach (var account in _accounts)
         {
-            if (!await User(grains, account).CheckPasswordAsync(password))
+            var check = await User(grains, account).CheckPasswordAsync(password, address);
+            if (!check.Succeeded)
             {
+                // A lockout looks like a wrong password (401); a delay or a full hash gate says when to try again.
+                limited ??= check.Failure == Failure.InvalidCredentials ? null : check.As<SignIn>();
                 continue;
             }
 
-            var outcome = await User(grains, account).SignInAsync(password);
+            if (!check.Value)
+            {
+                wrong.Add(account);
+                continue;
+            }
+
+            var outcome = await User(grains, account).SignInAsync(password, address);
             if (outcome.Succeeded)
             {
                 return outcome;
@@ -53,12 +69,12 @@ public sealed class LoginAccounts
             return refused;
         }
 
-        foreach (var account in _accounts)
+        foreach (var account in wrong)
         {
-            await User(grains, account).RecordFailedSignInAsync();
+            await User(grains, account).RecordFailedSignInAsync(address);
         }
 
-        return Outcome<SignIn>.Fail(Failure.InvalidCredentials, SignInService.Invalid);
+        return limited ?? Outcome<SignIn>.Fail(Failure.InvalidCredentials, SignInService.Invalid);
     }
 
     private static IUserGrain User(IGrainFactory grains, LoginAccount account) => grains.GetGrain<IUserGrain>(GrainKeys.User(account.TenantId, account.UserId));

@@ -2,20 +2,28 @@ using System.Net;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Users;
 using Shohayota.Grains.Security;
+using Shohayota.Grains.Users;
 
 namespace Shohayota.Api.Auth;
 
 /// <summary>
 /// The one sign-in path (API and web UI): length limits, a dummy hash for unknown e-mails (same time either way),
-/// the user grain's password check, lockout and tenant rules, and the audit entries. Runs as the system caller. An e-mail
-/// with accounts in several tenants tries them oldest first (<see cref="LoginAccounts"/>); <c>tenantId</c> picks one tenant's.
+/// the user grain's password check, lockout and tenant rules, and the audit entries; the limits checked before any hash
+/// are <see cref="SignInThrottle"/>'s and the user grain's. Runs as the system caller. An e-mail with accounts in several
+/// tenants tries them oldest first (<see cref="LoginAccounts"/>); <c>tenantId</c> picks one tenant's.
 /// </summary>
-public sealed class SignInService(IGrainFactory grains, CallerSigner signer, SignInMonitor monitor)
+public sealed class SignInService(IGrainFactory grains, CallerSigner signer, SignInMonitor monitor, SignInThrottle throttle)
 {
     public const string Invalid = "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.";
 
     public async Task<Outcome<SignIn>> SignInAsync(string email, string password, IPAddress? client, Guid? tenantId = null)
     {
+        if (throttle.CheckAddress<SignIn>(client) is { } throttled)
+        {
+            monitor.Record(SignInResult.Throttled, client);
+            return throttled;
+        }
+
         if (password.Length > PasswordHashing.MaxLength || email.Length > Validation.MaxEmailLength)
         {
             monitor.Record(SignInResult.Failed, client);
@@ -26,14 +34,19 @@ public sealed class SignInService(IGrainFactory grains, CallerSigner signer, Sig
         var login = await LoginAccounts.FindAsync(grains, email, tenantId);
         if (login is not { } found)
         {
-            PasswordHashing.VerifyAgainstDummy(password);
+            if (await throttle.HashUnknownEmailAsync<SignIn>(email, password, client) is { } refused)
+            {
+                monitor.Record(SignInThrottle.Classify(refused), client);
+                return refused;
+            }
+
             // Tallied per client address and audited once per window (UnknownEmailAudit), not one row per attempt.
             monitor.Record(SignInResult.UnknownEmail, client);
             return Outcome<SignIn>.Fail(Failure.InvalidCredentials, Invalid);
         }
 
-        var outcome = await found.SignInAsync(grains, password);
-        monitor.Record(SignInMonitor.Classify(outcome.Failure), client);
+        var outcome = await found.SignInAsync(grains, password, SignInAddress.Normalize(client));
+        monitor.Record(SignInThrottle.Classify(outcome), client);
         return outcome;
     }
 }

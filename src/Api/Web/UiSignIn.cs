@@ -23,13 +23,21 @@ public sealed class UiSignIn(IGrainFactory grains, CallerSigner signer, SignInSe
             var outcome = await service.SignInAsync(email, password, http.Connection.RemoteIpAddress);
             if (!outcome.Succeeded)
             {
+                SignInThrottle.SetRetryAfter(http.Response, outcome);
+                if (outcome.Failure is Failure.RateLimited or Failure.ServiceUnavailable)
+                {
+                    http.Response.StatusCode = outcome.Failure == Failure.RateLimited ? StatusCodes.Status429TooManyRequests : StatusCodes.Status503ServiceUnavailable;
+                }
+
                 return (false, outcome.Failure switch
                 {
                     Failure.InvalidCredentials =>
-                        "Wrong e-mail address or password. After repeated failures the account is locked for a while; try again later.",
+                        "Wrong e-mail address or password. After repeated failures, signing in to this account from your address is locked for a while; try again later.",
                     Failure.TenantSuspended => "Your organization's account is suspended. Contact your administrator or Shohayota support.",
                     Failure.TenantDeleted => "Your organization's account has been deleted.",
                     Failure.UserDisabled => "Your user account is disabled. Contact your organization's administrator.",
+                    Failure.RateLimited => $"Too many sign-in attempts. Wait {UiWait(outcome.RetryAfter)} and try again.",
+                    Failure.ServiceUnavailable => $"Sign-in is busy right now. Wait {UiWait(outcome.RetryAfter)} and try again.",
                     _ => outcome.Detail ?? "Sign-in failed.",
                 });
             }
@@ -114,6 +122,13 @@ public sealed class UiSignIn(IGrainFactory grains, CallerSigner signer, SignInSe
 
         await http.SignOutAsync(UiAuth.CookieScheme);
     }
+
+    private static string UiWait(TimeSpan? wait) => Math.Max(1, (int)Math.Ceiling((wait ?? TimeSpan.FromSeconds(1)).TotalSeconds)) switch
+    {
+        1 => "a second",
+        var seconds and < 120 => $"{seconds} seconds",
+        var seconds => $"{(seconds + 59) / 60} minutes",
+    };
 
     /// <summary>Ends the cookie session and revokes the refresh-token family behind it.</summary>
     public async Task SignOutAsync()

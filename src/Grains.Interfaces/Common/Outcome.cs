@@ -21,6 +21,7 @@ public enum Failure
     PreconditionFailed,
     QuotaExceeded,
     RateLimited,
+    ServiceUnavailable,
 }
 
 [GenerateSerializer, Immutable, Alias("Outcome`1")]
@@ -28,7 +29,8 @@ public sealed record Outcome<T>(
     [property: Id(0)] T? Value,
     [property: Id(1)] Failure Failure,
     [property: Id(2)] string? Detail,
-    [property: Id(3)] Quotas.Reservation? Quota = null)
+    [property: Id(3)] Quotas.Reservation? Quota = null,
+    [property: Id(4)] TimeSpan? RetryAfter = null)
 {
     public bool Succeeded => Failure == Failure.None;
 
@@ -36,7 +38,10 @@ public sealed record Outcome<T>(
 
     public static Outcome<T> Fail(Failure failure, string detail) => new(default, failure, detail);
 
-    public Outcome<TOther> As<TOther>() => new(default, Failure, Detail, Quota);
+    public Outcome<TOther> As<TOther>() => new(default, Failure, Detail, Quota, RetryAfter);
+
+    /// <summary>A refusal that tells when to try again (Retry-After on 429 and 503).</summary>
+    public static Outcome<T> Later(Failure failure, string detail, TimeSpan retryAfter) => new(default, failure, detail, null, retryAfter);
 
     public static Outcome<T> QuotaExceeded(Quotas.Reservation refused) => new(default, Failure.QuotaExceeded, refused.Message, refused);
 }

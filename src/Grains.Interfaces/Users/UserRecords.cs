@@ -74,20 +74,28 @@ public interface IUserGrain : IGrainWithStringKey
     [Alias("Create")]
     Task<Outcome<UserDetails>> CreateAsync(CreateUserRequest request);
 
-    /// <summary>Checks the password with lockout; on success issues a refresh token (new family).</summary>
+    /// <summary>
+    /// Checks the password, after the per-(account, address) lockout, delay and account ceiling (no hash when they
+    /// refuse); on success issues a refresh token (new family). <paramref name="address"/> is the client address the
+    /// front end saw (after trusted proxies), the only address the limits count.
+    /// </summary>
     [Alias("SignIn")]
-    Task<Outcome<SignIn>> SignInAsync(string password);
+    Task<Outcome<SignIn>> SignInAsync(string password, string? address);
 
     /// <summary>
-    /// Whether the password is this account's and the account is not locked; changes nothing, audits nothing (sign-in
-    /// checks every account of a shared e-mail this way before it signs in to one). System caller only.
+    /// Whether the password is this account's (true/false), or the refusal of the address's lockout or delay for this
+    /// account (no hash) or of a full hash gate; changes nothing, audits nothing (sign-in checks every account of a shared
+    /// e-mail this way before it signs in to one). System caller only.
     /// </summary>
     [Alias("CheckPassword")]
-    Task<bool> CheckPasswordAsync(string password);
+    Task<Outcome<bool>> CheckPasswordAsync(string password, string? address);
 
-    /// <summary>Counts a failed sign-in (lockout, audit) as a wrong password would, without hashing. System caller only.</summary>
+    /// <summary>
+    /// Counts a failed sign-in from <paramref name="address"/> (delay, lockout, audit) as a wrong password would, without
+    /// hashing; nothing when the address is already refused for this account. System caller only.
+    /// </summary>
     [Alias("RecordFailedSignIn")]
-    Task RecordFailedSignInAsync();
+    Task RecordFailedSignInAsync(string? address);
 
     /// <summary>Rotates a refresh token; reuse of a consumed one revokes its whole family.</summary>
     [Alias("Refresh")]

@@ -19,9 +19,11 @@ public sealed class AuthOptions
     [Range(typeof(TimeSpan), "00:05:00", "90.00:00:00")]
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(14);
 
+    /// <summary>Failures from one client address within <see cref="LockoutDuration"/> that lock that address (only) out of the account.</summary>
     [Range(1, 1000)]
     public int LockoutThreshold { get; set; } = 10;
 
+    /// <summary>How long a locked-out address stays out, and the window failures are counted in (per address and account-wide).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan LockoutDuration { get; set; } = TimeSpan.FromMinutes(15);
 }

@@ -20,11 +20,14 @@ public sealed class UserGrain(
     TenantDatabase database,
     TimeProvider time,
     IOptions<AuthOptions> options,
+    IOptions<SignInLimitsOptions> limits,
+    PasswordHashGate hashGate,
     ILogger<UserGrain> logger) : Grain, IUserGrain
 {
     private Guid _tenantId;
     private Guid _userId;
     private UserRow? _row;
+    private SignInGuard? _guard;
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -33,17 +36,15 @@ public sealed class UserGrain(
         (_tenantId, _userId) = GrainKeys.Split(Key);
         await using var transaction = await database.BeginAsync(_tenantId, cancellationToken);
         await using var read = transaction.Command(
-            "SELECT email, name, role, password_hash, disabled, failed_logins, locked_until, created_at FROM users WHERE id = $1",
+            "SELECT email, name, role, password_hash, disabled, created_at FROM users WHERE id = $1",
             _userId);
         await using var reader = await read.ExecuteReaderAsync(cancellationToken);
         if (await reader.ReadAsync(cancellationToken))
         {
             _row = new UserRow(
                 new UserDetails(_userId, _tenantId, reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(4),
-                    reader.GetFieldValue<DateTimeOffset>(7)),
-                reader.GetString(3),
-                reader.GetInt32(5),
-                reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6));
+                    reader.GetFieldValue<DateTimeOffset>(5)),
+                reader.GetString(3));
         }
     }
 
@@ -110,22 +111,40 @@ public sealed class UserGrain(
                 : throw new InvalidOperationException($"Creating the user was refused by the database ({result.SqlState}).");
         }
 
-        _row = new UserRow(details, hash, 0, null);
+        _row = new UserRow(details, hash);
         return Outcome<UserDetails>.Ok(details);
     }
 
-    public async Task<Outcome<SignIn>> SignInAsync(string password)
+    public async Task<Outcome<SignIn>> SignInAsync(string password, string? address)
     {
         var now = time.Now();
-        if (_row is null || _row.LockedUntil > now)
+        var from = SignInAddress.Normalize(address);
+        if (_row is null)
         {
-            PasswordHashing.VerifyAgainstDummy(password);
-            return await FailSignInAsync(now);
+            var (ranDummy, _) = await hashGate.RunAsync(() =>
+            {
+                PasswordHashing.VerifyAgainstDummy(password);
+                return false;
+            });
+            return ranDummy ? InvalidCredentials<SignIn>() : hashGate.Busy<SignIn>();
         }
 
-        if (!PasswordHashing.Verify(password, _row.PasswordHash))
+        var check = Guard.Check(from, now);
+        if (check.Verdict != SignInVerdict.Allowed)
         {
-            return await FailSignInAsync(now);
+            // Refused before any hash and without an audit row: the lockout itself was audited once when it began.
+            return check.Refusal<SignIn>(InvalidCredentialsDetail);
+        }
+
+        var (ran, verified) = await hashGate.RunAsync(() => PasswordHashing.Verify(password, _row.PasswordHash));
+        if (!ran)
+        {
+            return hashGate.Busy<SignIn>();
+        }
+
+        if (!verified)
+        {
+            return await FailSignInAsync(from, now);
         }
 
         if (await RefuseAsync() is { } refusal)
@@ -135,26 +154,43 @@ public sealed class UserGrain(
             return refusal.As<SignIn>();
         }
 
-        await SaveLoginStateAsync(0, null, [new AuditDraft("auth.login_succeeded", "user", _userId.ToString("D"))]);
+        Guard.RecordSuccess(from, now);
+        await AuditSignInAsync([new AuditDraft("auth.login_succeeded", "user", _userId.ToString("D"))]);
         return Outcome<SignIn>.Ok(new SignIn(_row.Details, await IssueAsync(Guid.NewGuid(), replacing: null)));
     }
 
-    public Task<bool> CheckPasswordAsync(string password)
+    public async Task<Outcome<bool>> CheckPasswordAsync(string password, string? address)
     {
         RequireSystemCaller();
-        if (_row is null || _row.LockedUntil > time.Now())
+        if (_row is null)
         {
-            PasswordHashing.VerifyAgainstDummy(password);
-            return Task.FromResult(false);
+            var (ranDummy, _) = await hashGate.RunAsync(() =>
+            {
+                PasswordHashing.VerifyAgainstDummy(password);
+                return false;
+            });
+            return ranDummy ? Outcome<bool>.Ok(false) : hashGate.Busy<bool>();
         }
 
-        return Task.FromResult(PasswordHashing.Verify(password, _row.PasswordHash));
+        var check = Guard.Check(SignInAddress.Normalize(address), time.Now());
+        if (check.Verdict != SignInVerdict.Allowed)
+        {
+            return check.Refusal<bool>(InvalidCredentialsDetail);
+        }
+
+        var (ran, verified) = await hashGate.RunAsync(() => PasswordHashing.Verify(password, _row.PasswordHash));
+        return ran ? Outcome<bool>.Ok(verified) : hashGate.Busy<bool>();
     }
 
-    public async Task RecordFailedSignInAsync()
+    public async Task RecordFailedSignInAsync(string? address)
     {
         RequireSystemCaller();
-        await FailSignInAsync(time.Now());
+        var now = time.Now();
+        var from = SignInAddress.Normalize(address);
+        if (_row is not null && Guard.Check(from, now).Verdict == SignInVerdict.Allowed)
+        {
+            await FailSignInAsync(from, now);
+        }
     }
 
     public async Task<Outcome<SignIn>> RefreshAsync(Guid tokenId, string secret)
@@ -270,10 +306,36 @@ public sealed class UserGrain(
             return Outcome<SignIn>.Fail(Failure.NotFound, "No such user.");
         }
 
-        if (currentPassword.Length > PasswordHashing.MaxLength || !PasswordHashing.Verify(currentPassword, _row.PasswordHash))
+        // The current password is guessed like a sign-in: the same per-(account, address) delay and lockout, the same gate.
+        var now = time.Now();
+        var from = SignInAddress.Normalize(Caller.Origin.Ip);
+        var check = Guard.Check(from, now);
+        if (check.Verdict != SignInVerdict.Allowed)
         {
-            await GrainFactory.AuditLog(_tenantId).AppendAsync(new AuditDraft(
-                "user.password_change_failed", "user", _userId.ToString("D"), AuditOutcomes.Denied, AuditChain.Details(new { reason = "wrong current password" })));
+            return check.Refusal<SignIn>(InvalidCredentialsDetail);
+        }
+
+        var (ran, verified) = currentPassword.Length > PasswordHashing.MaxLength
+            ? (true, false)
+            : await hashGate.RunAsync(() => PasswordHashing.Verify(currentPassword, _row.PasswordHash));
+        if (!ran)
+        {
+            return hashGate.Busy<SignIn>();
+        }
+
+        if (!verified)
+        {
+            var entries = new List<AuditDraft>
+            {
+                new("user.password_change_failed", "user", _userId.ToString("D"), AuditOutcomes.Denied, AuditChain.Details(new { reason = "wrong current password" })),
+            };
+            if (Guard.RecordFailure(from, now))
+            {
+                entries.Add(new AuditDraft("auth.locked_out", "user", _userId.ToString("D"), AuditOutcomes.Denied,
+                    AuditChain.Details(new { address = from, lockedUntil = now.Add(options.Value.LockoutDuration) })));
+            }
+
+            await AuditSignInAsync(entries);
             return InvalidCredentials<SignIn>();
         }
 
@@ -289,8 +351,12 @@ public sealed class UserGrain(
             return refusal.As<SignIn>();
         }
 
-        var hash = PasswordHashing.Hash(newPassword);
-        var now = time.Now();
+        var (hashed, hash) = await hashGate.RunAsync(() => PasswordHashing.Hash(newPassword));
+        if (!hashed)
+        {
+            return hashGate.Busy<SignIn>();
+        }
+
         var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(AuditExtensions.Change(
             [
                 AuditExtensions.Sql("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1", _userId, hash, now),
@@ -345,37 +411,21 @@ public sealed class UserGrain(
         return admission.Allowed ? null : Outcome<object>.Fail(admission.Failure, admission.Detail ?? "Not admitted.");
     }
 
-    /// <summary>A refused password (or a locked account): audited, and counted toward lockout unless already locked.</summary>
-    private async Task<Outcome<SignIn>> FailSignInAsync(DateTimeOffset now)
+    private SignInGuard Guard => _guard ??= new SignInGuard(options.Value, limits.Value);
+
+    /// <summary>A wrong password: audited, and counted toward this address's delay and lockout for this account.</summary>
+    private async Task<Outcome<SignIn>> FailSignInAsync(string from, DateTimeOffset now)
     {
-        if (_row is null || _row.LockedUntil > now)
-        {
-            if (_row is not null)
-            {
-                await GrainFactory.AuditLog(_tenantId).AppendAsync(
-                    new AuditDraft("auth.login_failed", "user", _userId.ToString("D"), AuditOutcomes.Denied, AuditChain.Details(new { reason = "locked" })));
-            }
-
-            return InvalidCredentials<SignIn>();
-        }
-
-        var failures = _row.FailedLogins + 1;
-        DateTimeOffset? lockedUntil = null;
-        if (failures >= options.Value.LockoutThreshold)
-        {
-            lockedUntil = now.Add(options.Value.LockoutDuration);
-            failures = 0;
-            logger.LogWarning("User {UserId} of tenant {TenantId} is locked out until {Until}", _userId, _tenantId, lockedUntil);
-        }
-
         var entries = new List<AuditDraft> { new("auth.login_failed", "user", _userId.ToString("D"), AuditOutcomes.Denied) };
-        if (lockedUntil is not null)
+        if (Guard.RecordFailure(from, now))
         {
+            var lockedUntil = now.Add(options.Value.LockoutDuration);
             entries.Add(new AuditDraft("auth.locked_out", "user", _userId.ToString("D"), AuditOutcomes.Denied,
-                AuditChain.Details(new { lockedUntil })));
+                AuditChain.Details(new { address = from, lockedUntil })));
+            logger.LogWarning("User {UserId} of tenant {TenantId} is locked out for address {Address} until {Until}", _userId, _tenantId, from, lockedUntil);
         }
 
-        await SaveLoginStateAsync(failures, lockedUntil, entries);
+        await AuditSignInAsync(entries);
         return InvalidCredentials<SignIn>();
     }
 
@@ -411,27 +461,23 @@ public sealed class UserGrain(
         return new IssuedRefreshToken(RefreshTokenFormat.Format(_tenantId, _userId, tokenId, secret), expires);
     }
 
-    private async Task SaveLoginStateAsync(int failures, DateTimeOffset? lockedUntil, IReadOnlyList<AuditDraft> entries)
+    private async Task AuditSignInAsync(IReadOnlyList<AuditDraft> entries)
     {
-        var statements = failures == _row!.FailedLogins && lockedUntil == _row.LockedUntil
-            ? Array.Empty<SqlStatement>()
-            : [AuditExtensions.Sql("UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1", _userId, failures, lockedUntil)];
-        var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(new AuditedChange(statements, entries));
+        var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(new AuditedChange([], entries));
         if (!result.Committed)
         {
-            throw new InvalidOperationException($"Saving the sign-in state was refused by the database ({result.SqlState}).");
+            throw new InvalidOperationException($"Saving the sign-in audit entries was refused by the database ({result.SqlState}).");
         }
-
-        _row = _row with { FailedLogins = failures, LockedUntil = lockedUntil };
     }
 
     // Refresh secrets are 256-bit random values, so a fast hash is enough: nothing to brute-force.
     internal static byte[] HashSecret(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
 
-    private static Outcome<T> InvalidCredentials<T>() =>
-        Outcome<T>.Fail(Failure.InvalidCredentials, "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.");
+    private const string InvalidCredentialsDetail = "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.";
+
+    private static Outcome<T> InvalidCredentials<T>() => Outcome<T>.Fail(Failure.InvalidCredentials, InvalidCredentialsDetail);
 
     private static Outcome<T> InvalidToken<T>() => Outcome<T>.Fail(Failure.InvalidToken, "The refresh token is invalid, expired or revoked.");
 
-    private sealed record UserRow(UserDetails Details, string PasswordHash, int FailedLogins, DateTimeOffset? LockedUntil);
+    private sealed record UserRow(UserDetails Details, string PasswordHash);
 }

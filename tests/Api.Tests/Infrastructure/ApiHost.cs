@@ -74,6 +74,8 @@ public sealed class ApiHost : IAsyncDisposable
             // HeavyRouteTests checks the bounds on a host with the defaults.
             "--Shohayota:Limits:HeavyPerTenant=16",
             "--Shohayota:Limits:HeavyPerNode=64",
+            // Every test signs in from loopback: the per-address sign-in window (20 a minute by default) would refuse the suite.
+            "--Shohayota:Auth:SignIn:AddressPermitLimit=1000000",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Orleans=Error",
         ];

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using Shohayota.Api.Tests.Auth;
 using Shohayota.Api.Tests.Infrastructure;
 
 namespace Shohayota.Api.Tests.Web;
@@ -55,11 +56,13 @@ public sealed class UiSignInTests
     }
 
     [Fact]
-    public async Task RepeatedFailuresLockTheAccountForTheUiAsForTheApi()
+    public async Task RepeatedFailuresFromTheUiLockThatAddressOutForTheApiTooButNotTheOwnerElsewhere()
     {
-        var host = await ApiHost.SharedAsync();
+        var host = await SignInHosts.LockoutAsync();
         var tenant = await host.ProvisionTenantAsync();
+        var address = SignInHosts.NewAddress();
         using var browser = new BrowserSession(host.Client.BaseAddress!);
+        browser.Client.DefaultRequestHeaders.Add("X-Forwarded-For", address);
         for (var i = 0; i < 10; i++)
         {
             using var failed = await browser.SignInAsync(tenant.AdminEmail, $"wrong-password-{i}");
@@ -67,10 +70,13 @@ public sealed class UiSignInTests
         }
 
         using var locked = await browser.SignInAsync(tenant.AdminEmail, tenant.AdminPassword);
-        locked.StatusCode.Should().Be(HttpStatusCode.Unauthorized, "the right password does not open a locked account");
+        using var api = await host.LoginFromAsync(address, tenant.AdminEmail, tenant.AdminPassword);
+        using var owner = await host.LoginFromAsync(SignInHosts.NewAddress(), tenant.AdminEmail, tenant.AdminPassword);
+
+        locked.StatusCode.Should().Be(HttpStatusCode.Unauthorized, "the right password does not open the account from a locked-out address");
         (await locked.Content.ReadAsStringAsync()).Should().Contain("locked");
-        using var api = await host.PostLoginAsync(tenant.AdminEmail, tenant.AdminPassword);
-        api.StatusCode.Should().Be(HttpStatusCode.Unauthorized, "the lockout is the user's, whichever door was used");
+        api.StatusCode.Should().Be(HttpStatusCode.Unauthorized, "the lockout is the account's for that address, whichever door was used");
+        owner.StatusCode.Should().Be(HttpStatusCode.OK, "another address is not locked out");
     }
 
     [Fact]

@@ -105,6 +105,8 @@ public sealed class LocalCluster : IAsyncDisposable
             // Schedules stay off: the tests must not wait on a backup or a retention purge.
             "--Shohayota:Backups:Enabled=false",
             "--Shohayota:Purge:Enabled=false",
+            // Every test signs in from loopback: the per-address sign-in window (20 a minute by default) would refuse the suite.
+            "--Shohayota:Auth:SignIn:AddressPermitLimit=1000000",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Shohayota.Silo=Information",
             // Who suspected whom, and when: the first thing to read when a node leaves a test cluster unexpectedly.

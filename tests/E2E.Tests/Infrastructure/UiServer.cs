@@ -63,6 +63,8 @@ public sealed class UiServer : IAsyncDisposable
             // Schedules stay off: no test waits on a backup or a retention purge.
             "--Shohayota:Backups:Enabled=false",
             "--Shohayota:Purge:Enabled=false",
+            // Every test signs in from loopback: the per-address sign-in window (20 a minute by default) would refuse the suite.
+            "--Shohayota:Auth:SignIn:AddressPermitLimit=1000000",
             // Open pages re-check their user every 2 s instead of every minute: the idle-page test need not wait.
             "--Shohayota:Ui:RevalidationInterval=00:00:02",
             "--Logging:LogLevel:Default=Warning",

@@ -24,14 +24,14 @@ public sealed class UserSignInContractTests(ClusterFixture fixture)
             ClusterFixture.As(tenant.Tenant.Id, tenant.AdminId, role);
         }
 
-        var check = () => user.CheckPasswordAsync("tenant-admin-password");
-        var record = () => user.RecordFailedSignInAsync();
+        var check = () => user.CheckPasswordAsync("tenant-admin-password", "198.51.100.1");
+        var record = () => user.RecordFailedSignInAsync("198.51.100.1");
 
         (await check.Should().ThrowAsync<TenantAccessDeniedException>()).Which.Failure.Should().Be(Failure.Forbidden);
         await record.Should().ThrowAsync<TenantAccessDeniedException>();
         RequestContext.Clear();
         ClusterFixture.Signer.Enter(Caller.System);
-        (await user.CheckPasswordAsync("tenant-admin-password")).Should().BeTrue();
-        (await user.CheckPasswordAsync("another-password")).Should().BeFalse();
+        (await user.CheckPasswordAsync("tenant-admin-password", "198.51.100.1")).Value.Should().BeTrue();
+        (await user.CheckPasswordAsync("another-password", "198.51.100.1")).Value.Should().BeFalse();
     }
 }
