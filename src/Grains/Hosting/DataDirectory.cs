@@ -78,12 +78,7 @@ public static class LocalSecret
         }
         else
         {
-            var file = DataDirectory.OwnerOnlyFile(configuration, fileName);
-            if (new FileInfo(file).Length == 0)
-            {
-                File.WriteAllText(file, Convert.ToBase64String(RandomNumberGenerator.GetBytes(Math.Max(64, minimumBytes))));
-            }
-
+            var file = CreateOnce(configuration, fileName, Convert.ToBase64String(RandomNumberGenerator.GetBytes(Math.Max(64, minimumBytes))));
             bytes = Convert.FromBase64String(File.ReadAllText(file).Trim());
         }
 
@@ -93,6 +88,52 @@ public static class LocalSecret
         }
 
         return bytes;
+    }
+
+    /// <summary>
+    /// The file under the data directory, written with <paramref name="content"/> (owner-only) unless it already has
+    /// content. Two processes starting together (nodes sharing a data directory, test hosts) must end with one key: only
+    /// the start that creates the file (O_EXCL) writes it; the others wait until its content is there and read it.
+    /// </summary>
+    private static string CreateOnce(IConfiguration configuration, string fileName, string content)
+    {
+        var directory = DataDirectory.Resolve(configuration);
+        Directory.CreateDirectory(directory);
+        var file = Path.Combine(directory, fileName);
+        try
+        {
+            var options = new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            };
+            using var writer = new StreamWriter(file, options);
+            writer.Write(content);
+            return file;
+        }
+        catch (IOException) when (File.Exists(file))
+        {
+        }
+
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            try
+            {
+                if (File.ReadAllText(file).Trim().Length > 0)
+                {
+                    return file;
+                }
+            }
+            catch (IOException)
+            {
+                // The creating start still holds it.
+            }
+
+            Thread.Sleep(10);
+        }
+
+        // Still empty after 2 s: an interrupted start left it; take it over.
+        File.WriteAllText(file, content);
+        return file;
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using Shohayota.Grains.Audit;
@@ -23,11 +22,8 @@ public sealed class SessionsGrain(TenantDatabase database, TimeProvider time, IL
             return false;
         }
 
-        await using var transaction = await database.BeginAsync(TenantId);
-        await using var read = transaction.Command(
-            "SELECT secret_hash FROM refresh_tokens WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3",
-            tokenId, caller.UserId, time.Now());
-        return await read.ExecuteScalarAsync() is byte[] stored && CryptographicOperations.FixedTimeEquals(stored, UserGrain.HashSecret(secret));
+        // A UI session never rotates its token, so only a live one (not revoked, not expired) keeps the cookie.
+        return await RefreshTokenDirectoryGrain.ReadAsync(database, time, TenantId, caller.UserId, tokenId, secret) == RefreshTokenStatus.Live;
     }
 
     public async Task<Outcome<int>> RevokeAllAsync()

@@ -67,7 +67,9 @@ public sealed class SignInFloodTests
     {
         var shared = await ApiHost.SharedAsync();
         await using var host = await ApiHost.StartAsync(shared.Database, settings:
-            ["--Shohayota:Metering:SignInFailuresWarning=12", "--Shohayota:Metering:SignInFailuresCritical=1000"]);
+            ["--Shohayota:Metering:SignInFailuresWarning=12", "--Shohayota:Metering:SignInFailuresCritical=1000",
+             // Twelve wrong passwords from one address, each reaching the hash: no delay, no lockout on the way.
+             "--Shohayota:Auth:SignIn:DelayBase=00:00:00", "--Shohayota:Auth:LockoutThreshold=100"]);
         var tenant = await host.ProvisionTenantAsync();
         var superAdmin = await host.SuperAdminTokenAsync();
 
