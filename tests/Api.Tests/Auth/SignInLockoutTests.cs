@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using Microsoft.Extensions.Options;
 using Shohayota.Api.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -36,6 +38,37 @@ public sealed class SignInLockoutTests(ITestOutputHelper output)
         var lockouts = await host.AuditDetailsAsync(tenant.Id, "auth.locked_out");
         lockouts.Should().ContainSingle().Which.Should().Contain($"\"address\":\"{attacker}\"");
         (await host.AuditDetailsAsync(tenant.Id, "auth.login_failed")).Should().HaveCount(10, "refusals of the locked address cost no audit row");
+    }
+
+    [Fact]
+    public async Task WrongCurrentPasswordsOfAPasswordChangeLockThatAddressOutLikeWrongSignIns()
+    {
+        // A stolen access token must not turn the password-change route into an unlimited password oracle.
+        var host = await SignInHosts.LockoutAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var thief = SignInHosts.NewAddress();
+
+        var changes = new List<HttpStatusCode>();
+        foreach (var current in Enumerable.Repeat("wrong-password", 10).Append(tenant.AdminPassword))
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/password")
+            {
+                Content = JsonContent.Create(new { currentPassword = current, newPassword = "a-brand-new-passphrase" }),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", tenant.Admin.AccessToken);
+            request.Headers.Add("X-Forwarded-For", thief);
+            using var response = await host.Client.SendAsync(request);
+            changes.Add(response.StatusCode);
+        }
+
+        using var signInFromThief = await host.LoginFromAsync(thief, tenant.AdminEmail, tenant.AdminPassword);
+        using var owner = await host.LoginFromAsync(SignInHosts.NewAddress(), tenant.AdminEmail, tenant.AdminPassword);
+
+        changes.Should().OnlyContain(s => s == HttpStatusCode.Unauthorized, "the right current password from the locked address is refused too");
+        signInFromThief.StatusCode.Should().Be(HttpStatusCode.Unauthorized, "the address is locked out of the account for sign-in as well");
+        owner.StatusCode.Should().Be(HttpStatusCode.OK, "the password is unchanged and other addresses are not locked");
+        (await host.AuditDetailsAsync(tenant.Id, "auth.locked_out")).Should().ContainSingle().Which.Should().Contain($"\"address\":\"{thief}\"");
+        (await host.AuditDetailsAsync(tenant.Id, "user.password_changed")).Should().BeEmpty();
     }
 
     [Fact]
