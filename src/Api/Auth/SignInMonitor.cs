@@ -48,16 +48,14 @@ public sealed class SignInMonitor
         Array.Fill(_slotStamps, long.MinValue);
     }
 
-    public SignInMonitor()
-        : this(TimeProvider.System, Options.Create(new SignInAuditOptions()))
-    {
-    }
-
-    public static SignInResult Classify(Failure failure) => failure switch
+    /// <summary>How a sign-in ended: a lockout (a 401 that cost no hash, with a wait) counts as throttled, a full hash gate as busy.</summary>
+    public static SignInResult Classify<T>(Outcome<T> outcome) => outcome.Failure switch
     {
         Failure.None => SignInResult.Succeeded,
+        Failure.InvalidCredentials when outcome.RetryAfter is not null => SignInResult.Throttled,
         Failure.InvalidCredentials => SignInResult.Failed,
         Failure.RateLimited => SignInResult.Throttled,
+        Failure.ServiceUnavailable => SignInResult.Busy,
         _ => SignInResult.Refused,
     };
 

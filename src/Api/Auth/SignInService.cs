@@ -14,7 +14,7 @@ namespace Shohayota.Api.Auth;
 /// </summary>
 public sealed class SignInService(IGrainFactory grains, CallerSigner signer, SignInMonitor monitor, SignInThrottle throttle)
 {
-    public const string Invalid = "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.";
+    public const string Invalid = UserGrain.InvalidCredentialsDetail;
 
     public async Task<Outcome<SignIn>> SignInAsync(string email, string password, IPAddress? client, Guid? tenantId = null)
     {
@@ -36,7 +36,7 @@ public sealed class SignInService(IGrainFactory grains, CallerSigner signer, Sig
         {
             if (await throttle.HashUnknownEmailAsync<SignIn>(email, password, client) is { } refused)
             {
-                monitor.Record(SignInThrottle.Classify(refused), client);
+                monitor.Record(SignInMonitor.Classify(refused), client);
                 return refused;
             }
 
@@ -46,7 +46,7 @@ public sealed class SignInService(IGrainFactory grains, CallerSigner signer, Sig
         }
 
         var outcome = await found.SignInAsync(grains, password, SignInAddress.Normalize(client));
-        monitor.Record(SignInThrottle.Classify(outcome), client);
+        monitor.Record(SignInMonitor.Classify(outcome), client);
         return outcome;
     }
 }

@@ -101,14 +101,6 @@ public sealed class SignInThrottle : IDisposable
         return null;
     }
 
-    /// <summary>How the node counts an outcome: refusals that cost no hash are throttled, whatever they answer.</summary>
-    public static SignInResult Classify<T>(Outcome<T> outcome) => outcome.Failure switch
-    {
-        Failure.InvalidCredentials when outcome.RetryAfter is not null => SignInResult.Throttled,
-        Failure.ServiceUnavailable => SignInResult.Busy,
-        _ => SignInMonitor.Classify(outcome.Failure),
-    };
-
     /// <summary>Sets Retry-After (whole seconds, at least 1) on 429 and 503 answers; a locked-out 401 does not say so.</summary>
     public static void SetRetryAfter<T>(HttpResponse response, Outcome<T> outcome)
     {

@@ -45,8 +45,6 @@ public sealed class HeavyRouteLimiter : IDisposable
     private readonly PartitionedRateLimiter<(HeavyRoute Route, Guid Tenant)> _perTenant;
     private readonly ConcurrencyLimiter _perNode;
     private readonly int _retryAfterSeconds;
-    private long _refusedForTenant;
-    private long _refusedForNode;
 
     public HeavyRouteLimiter(IOptions<HeavyRouteOptions> options)
     {
@@ -57,12 +55,6 @@ public sealed class HeavyRouteLimiter : IDisposable
         _perNode = new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = o.HeavyPerNode, QueueLimit = 0 });
         _retryAfterSeconds = o.HeavyRetryAfterSeconds;
     }
-
-    /// <summary>Refusals because the tenant already ran its share (counted here, not audited one by one).</summary>
-    public long RefusedForTenant => Interlocked.Read(ref _refusedForTenant);
-
-    /// <summary>Refusals because the node ran its share.</summary>
-    public long RefusedForNode => Interlocked.Read(ref _refusedForNode);
 
     /// <summary>
     /// A permit for one heavy request of <paramref name="tenant"/>, released at the end of the request at the latest
@@ -91,7 +83,6 @@ public sealed class HeavyRouteLimiter : IDisposable
         if (!tenantLease.IsAcquired)
         {
             tenantLease.Dispose();
-            Interlocked.Increment(ref _refusedForTenant);
             refusal = route == HeavyRoute.Export
                 ? "An export of this tenant is already running; try again when it has finished."
                 : "A verification of this tenant's audit log is already running; try again when it has finished.";
@@ -103,7 +94,6 @@ public sealed class HeavyRouteLimiter : IDisposable
         {
             nodeLease.Dispose();
             tenantLease.Dispose();
-            Interlocked.Increment(ref _refusedForNode);
             refusal = "This node is running as many exports and audit verifications as it allows; try again shortly.";
             return null;
         }

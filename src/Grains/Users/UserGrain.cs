@@ -473,7 +473,8 @@ public sealed class UserGrain(
     // Refresh secrets are 256-bit random values, so a fast hash is enough: nothing to brute-force.
     internal static byte[] HashSecret(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
 
-    private const string InvalidCredentialsDetail = "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.";
+    /// <summary>The one answer to a wrong password, an unknown e-mail and a locked-out address alike.</summary>
+    public const string InvalidCredentialsDetail = "The e-mail address or password is wrong, or the account is temporarily locked after repeated failures.";
 
     private static Outcome<T> InvalidCredentials<T>() => Outcome<T>.Fail(Failure.InvalidCredentials, InvalidCredentialsDetail);
 
