@@ -149,9 +149,9 @@ public sealed class TenantGrain(
 
     public Task ReloadAsync()
     {
-        if (Caller.Current is not { IsSuperAdmin: true })
+        if (SuperAdminOnly<bool>("reload a tenant") is { } refused)
         {
-            throw new TenantAccessDeniedException(Failure.Forbidden, "Only super-admins reload a tenant.");
+            throw new TenantAccessDeniedException(refused.Failure, refused.Detail!);
         }
 
         DeactivateOnIdle();
@@ -160,9 +160,9 @@ public sealed class TenantGrain(
 
     public async Task<Outcome<ProvisionedTenant>> ProvisionAsync(ProvisionTenantRequest request)
     {
-        if (Caller.Current is not { IsSuperAdmin: true })
+        if (SuperAdminOnly<ProvisionedTenant>("provision tenants") is { } refused)
         {
-            return Outcome<ProvisionedTenant>.Fail(Failure.Forbidden, "Only super-admins provision tenants.");
+            return refused;
         }
 
         if (IsSystem)
@@ -261,9 +261,9 @@ public sealed class TenantGrain(
             return await TransitionAsync("delete", _ => TenantStatus.Deleted, null, keepsRetention: true);
         }
 
-        if (Caller.Current is not { IsSuperAdmin: true })
+        if (SuperAdminOnly<TenantDetails>("delete tenants") is { } refused)
         {
-            return Outcome<TenantDetails>.Fail(Failure.Forbidden, "Only super-admins delete tenants.");
+            return refused;
         }
 
         if (_tenant is null)
@@ -331,9 +331,9 @@ public sealed class TenantGrain(
     private async Task<Outcome<TenantDetails>> TransitionAsync(
         string action, Func<TenantStatus, TenantStatus?> next, string? reason, bool keepsRetention)
     {
-        if (Caller.Current is not { IsSuperAdmin: true })
+        if (SuperAdminOnly<TenantDetails>("change a tenant's status") is { } refused)
         {
-            return Outcome<TenantDetails>.Fail(Failure.Forbidden, "Only super-admins change a tenant's status.");
+            return refused;
         }
 
         if (_tenant is null)
@@ -373,22 +373,20 @@ public sealed class TenantGrain(
             reason,
             retentionUntil = retention,
         }));
-        var result = await GrainFactory.AuditLog(_id).ExecuteAsync(AuditExtensions.Change(
+        await ChangeAsync(
+            "The tenant's status change",
             [
                 AuditExtensions.Sql(
                     "UPDATE tenants SET status = $2, status_reason = $3, status_changed_at = $4, retention_until = $5, updated_at = $4 WHERE id = $1",
                     _id, target.ToWire(), updated.StatusReason, now, retention),
             ],
-            entry));
-        if (!result.Committed)
-        {
-            throw new InvalidOperationException($"The tenant's status change was refused by the database ({result.SqlState}).");
-        }
-
-        // Memory follows the commit: from here on the tenant is admitted (or refused) by its new status, whatever comes next.
-        _tenant = updated;
-        logger.LogInformation("Tenant {TenantId} is now {Status}", _id, target.ToWire());
-        await CopyToSystemLogAsync(entry);
+            entry,
+            () =>
+            {
+                // From here on the tenant is admitted (or refused) by its new status, whatever comes next.
+                _tenant = updated;
+                logger.LogInformation("Tenant {TenantId} is now {Status}", _id, target.ToWire());
+            });
         return Outcome<TenantDetails>.Ok(updated);
     }
 
@@ -423,9 +421,9 @@ public sealed class TenantGrain(
 
     public async Task<Outcome<QuotaReport>> SetPlanAsync(string plan)
     {
-        if (Caller.Current is not { IsSuperAdmin: true })
+        if (SuperAdminOnly<QuotaReport>("change a tenant's plan") is { } refused)
         {
-            return Outcome<QuotaReport>.Fail(Failure.Forbidden, "Only super-admins change a tenant's plan.");
+            return refused;
         }
 
         if (_tenant is null || _meter is null)
@@ -441,16 +439,12 @@ public sealed class TenantGrain(
         if (plan != _tenant.Plan)
         {
             var entry = new AuditDraft("tenant.plan_changed", "tenant", _id.ToString("D"), Details: AuditChain.Details(new { from = _tenant.Plan, to = plan }));
-            var result = await GrainFactory.AuditLog(_id).ExecuteAsync(AuditExtensions.Change(
-                [AuditExtensions.Sql("UPDATE tenants SET plan = $2, updated_at = $3 WHERE id = $1", _id, plan, time.Now())], entry));
-            if (!result.Committed)
+            var meter = _meter;
+            await ChangeAsync("The plan change", [AuditExtensions.Sql("UPDATE tenants SET plan = $2, updated_at = $3 WHERE id = $1", _id, plan, time.Now())], entry, () =>
             {
-                throw new InvalidOperationException($"The plan change was refused by the database ({result.SqlState}).");
-            }
-
-            _tenant = _tenant with { Plan = plan };
-            _meter.PlanChanged(plan);
-            await CopyToSystemLogAsync(entry);
+                _tenant = _tenant with { Plan = plan };
+                meter.PlanChanged(plan);
+            });
         }
 
         return Outcome<QuotaReport>.Ok(_meter.Report());
@@ -458,9 +452,9 @@ public sealed class TenantGrain(
 
     public async Task<Outcome<QuotaReport>> SetOverridesAsync(OverrideChange change)
     {
-        if (Caller.Current is not { IsSuperAdmin: true })
+        if (SuperAdminOnly<QuotaReport>("override quotas") is { } refused)
         {
-            return Outcome<QuotaReport>.Fail(Failure.Forbidden, "Only super-admins override quotas.");
+            return refused;
         }
 
         if (_tenant is null || _meter is null)
@@ -498,27 +492,23 @@ public sealed class TenantGrain(
             expiresAt = change.ExpiresAt,
             reason = change.Reason,
         }));
-        var result = await GrainFactory.AuditLog(_id).ExecuteAsync(new AuditedChange(statements, [entry]));
-        if (!result.Committed)
+        var meter = _meter;
+        await ChangeAsync("The quota override", [.. statements], entry, () =>
         {
-            throw new InvalidOperationException($"The quota override was refused by the database ({result.SqlState}).");
-        }
-
-        foreach (var (quota, value) in applied)
-        {
-            _meter.SetOverride(quota, value);
-        }
-
-        await CopyToSystemLogAsync(entry);
+            foreach (var (quota, value) in applied)
+            {
+                meter.SetOverride(quota, value);
+            }
+        });
 
         return Outcome<QuotaReport>.Ok(_meter.Report());
     }
 
     public async Task<Outcome<QuotaReport>> ResetApiCallsAsync()
     {
-        if (Caller.Current is not { IsSuperAdmin: true })
+        if (SuperAdminOnly<QuotaReport>("reset quotas") is { } refused)
         {
-            return Outcome<QuotaReport>.Fail(Failure.Forbidden, "Only super-admins reset quotas.");
+            return refused;
         }
 
         if (_tenant is null || _meter is null)
@@ -530,18 +520,34 @@ public sealed class TenantGrain(
         var before = _meter.Report().Quotas[QuotaNames.ApiCallsMonthly].Used;
         var now = time.Now();
         var entry = new AuditDraft("tenant.quota_reset", "tenant", _id.ToString("D"), Details: AuditChain.Details(new { quota = QuotaNames.ApiCallsMonthly, before }));
-        var result = await GrainFactory.AuditLog(_id).ExecuteAsync(AuditExtensions.Change(
+        var meter = _meter;
+        await ChangeAsync(
+            "The quota reset",
             [AuditExtensions.Sql("UPDATE tenant_usage_metrics SET api_calls = 0, updated_at = $3 WHERE tenant_id = $1 AND period = 'month' AND period_start = $2",
                 _id, new DateOnly(now.UtcDateTime.Year, now.UtcDateTime.Month, 1), now)],
-            entry));
+            entry,
+            meter.ResetApiCalls);
+        return Outcome<QuotaReport>.Ok(_meter.Report());
+    }
+
+    /// <summary>Null when the caller is a super-admin; otherwise the refusal every super-admin action of this grain answers.</summary>
+    private static Outcome<T>? SuperAdminOnly<T>(string action) =>
+        Caller.Current is { IsSuperAdmin: true } ? null : Outcome<T>.Fail(Failure.Forbidden, $"Only super-admins {action}.");
+
+    /// <summary>
+    /// A super-admin change of the tenant: its statements and entry in one transaction of the tenant's log, then
+    /// <paramref name="applied"/> (memory follows the commit), then the entry's copy to the system log.
+    /// </summary>
+    private async Task ChangeAsync(string what, SqlStatement[] statements, AuditDraft entry, Action applied)
+    {
+        var result = await GrainFactory.AuditLog(_id).ExecuteAsync(AuditExtensions.Change(statements, entry));
         if (!result.Committed)
         {
-            throw new InvalidOperationException($"The quota reset was refused by the database ({result.SqlState}).");
+            throw new InvalidOperationException($"{what} was refused by the database ({result.SqlState}).");
         }
 
-        _meter.ResetApiCalls();
+        applied();
         await CopyToSystemLogAsync(entry);
-        return Outcome<QuotaReport>.Ok(_meter.Report());
     }
 
     /// <summary>
