@@ -71,9 +71,18 @@ public sealed class CustomerSearchFunctionTests
             await command.ExecuteNonQueryAsync();
         }
 
+        string definition;
+        await using (var catalog = new NpgsqlConnection(database.SuperuserConnectionString))
+        {
+            await catalog.OpenAsync();
+            await using var read = new NpgsqlCommand("SELECT indexdef FROM pg_indexes WHERE indexname = 'customers_tenant_search_idx'", catalog);
+            definition = (string)(await read.ExecuteScalarAsync())!;
+        }
+
         var longTerm = await PlanAsync(database, small, word);
         var shortTerm = await PlanAsync(database, small, "zz");
 
+        definition.Should().Contain("USING gin (tenant_id, search_text gin_trgm_ops)");
         IndexesOf(longTerm.Plan).Should().Contain("customers_tenant_search_idx", longTerm.Plan.ToJsonString());
         // Under the C collation (the managed cluster's) the name sort's index serves a name prefix as well as the prefix index.
         IndexesOf(shortTerm.Plan).Should().Contain(["customers_email_prefix_idx", "customers_company_prefix_idx"], shortTerm.Plan.ToJsonString())
