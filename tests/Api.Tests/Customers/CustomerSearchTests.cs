@@ -96,6 +96,26 @@ public sealed class CustomerSearchTests
             [exact, .. ties.Order(StringComparer.Ordinal), far]);
     }
 
+    [Theory]
+    [InlineData("-createdAt")]
+    [InlineData("relevance")]
+    public async Task NoTermLongOrShortFindsAnotherTenantsCustomers(string sort)
+    {
+        var host = await ApiHost.SharedAsync();
+        var a = await host.ProvisionTenantAsync();
+        var b = await host.ProvisionTenantAsync();
+        var unique = "zx" + Guid.NewGuid().ToString("N")[..10];
+        await CustomersTests.CreateAsync(host, b.Admin.AccessToken, new { name = unique, email = $"{unique}@b.test", company = unique });
+
+        var longFromA = await NamesAsync(host, a, $"q={unique}&sort={sort}");
+        var shortFromA = await NamesAsync(host, a, $"q=zx&sort={sort}");
+        var shortFromB = await NamesAsync(host, b, $"q=zx&sort={sort}");
+
+        longFromA.Should().BeEmpty();
+        shortFromA.Should().BeEmpty();
+        shortFromB.Should().Equal(unique);
+    }
+
     [Fact]
     public async Task RelevanceWithoutASearchTermIs400()
     {
