@@ -6,7 +6,7 @@
 #
 # It builds Release (src/Api, bench/Baseline, bench/Load), starts the real Api on a fresh managed PostgreSQL in a
 # temporary directory, provisions tenants through the API and bulk-inserts their customers, starts the baseline host
-# (B1–B3) beside it, measures the scenarios, restarts the Api with admission enforcement off for S5 and again with the
+# (B1–B4) beside it, measures the scenarios, restarts the Api with admission enforcement off for S5 and again with the
 # benchmark-only audit-off switch for S8 (S2's creates without audit entries), and last with loopback as a trusted
 # balancer for S9 (a sign-in flood through X-Forwarded-For vs. other tenants' reads), writes the Markdown report, and
 # stops everything it started (also on Ctrl+C or failure).
@@ -22,7 +22,7 @@
 #   BENCH_SIGNIN_CONNECTIONS  connections of S6 (sign-in)        8        8
 #   BENCH_PLAN         plan of the bench tenants   bench: defined below with limits no scenario reaches, so
 #                      admission does all its checks (status, rate, monthly calls) and never refuses
-#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,S1,S2,S3,S4,S6,S7,S9 (+ S5 in a second phase unless BENCH_S5=0,
+#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,B4,S1,S2,S3,S4,S6,S7,S9 (+ S5 in a second phase unless BENCH_S5=0,
 #                      + S8 in a third unless BENCH_S8=0; S8 is compared with S2: BENCH_SCENARIOS=S2 BENCH_S5=0 for that alone;
 #                      S9 always runs last, in a phase of its own: BENCH_SCENARIOS=S9 BENCH_S5=0 BENCH_S8=0 for that alone)
 #   BENCH_FLOOD_CONNECTIONS  attacker connections of S9   32       32
@@ -47,7 +47,7 @@ warmup=${BENCH_WARMUP:-$(pick 5 3)}
 connections=${BENCH_CONNECTIONS:-64}
 signin_connections=${BENCH_SIGNIN_CONNECTIONS:-8}
 quiet_wait=${BENCH_QUIET_WAIT:-$(pick 60 0)}
-scenarios=${BENCH_SCENARIOS:-B1,B2,B3,S1,S2,S3,S4,S6,S7,S9}
+scenarios=${BENCH_SCENARIOS:-B1,B2,B3,B4,S1,S2,S3,S4,S6,S7,S9}
 # S9 leaves its owner's account under attack (locked, with today's lockout), so it runs after every other phase.
 run_s9=0
 main_scenarios=

@@ -45,7 +45,7 @@ public sealed class BaselineDatabase(NpgsqlDataSource dataSource)
         return await reader.ReadAsync() ? Read(reader) : null;
     }
 
-    private static CustomerResponse Read(NpgsqlDataReader r) => new(
+    public static CustomerResponse Read(NpgsqlDataReader r) => new(
         r.GetGuid(0),
         r.GetString(1),
         r.IsDBNull(2) ? null : r.GetString(2),

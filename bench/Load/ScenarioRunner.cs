@@ -31,7 +31,7 @@ public static class ScenarioRunner
         }
 
         PagePlan? pages = null;
-        if (names.Contains("S3"))
+        if (names.Contains("S3") || names.Contains("B4"))
         {
             pages = await PreparePagesAsync(client, tokens[state.BigTenant.Id], state.BigTenant.Customers);
             Console.WriteLine($"  S3: walked {pages.DeepCursors.Count * 2:N0} cursors of the big tenant; using the deeper half");
@@ -141,9 +141,7 @@ public static class ScenarioRunner
         }
         while (cursor is not null);
 
-        // Broad (a company on every tenth row), medium (a name prefix) and selective (one e-mail) searches.
-        string[] terms = ["globex", "umbrella 12", $"customer {customers / 3}", $"customer{customers / 2}@", "hot customer"];
-        return new PagePlan(cursors.Skip(cursors.Count / 2).ToList(), terms);
+        return new PagePlan(cursors.Skip(cursors.Count / 2).ToList(), ScenarioCatalog.SearchTerms(customers));
     }
 }
 

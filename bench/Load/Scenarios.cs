@@ -12,14 +12,19 @@ public sealed record PagePlan(IReadOnlyList<string> DeepCursors, IReadOnlyList<s
 public sealed class ScenarioCatalog(
     BenchState state, Uri api, Uri? baseline, IReadOnlyDictionary<Guid, string> tokens, PagePlan? pages, int signInConnections)
 {
-    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9"];
+    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "B4", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9"];
 
     private static readonly string[] Statuses = ["lead", "prospect", "customer", "churned"];
 
-    public static bool NeedsTokens(string name) => name is "S1" or "S2" or "S3" or "S4" or "S5" or "S7" or "S8" or "S9";
+    public static bool NeedsTokens(string name) => name is "B4" or "S1" or "S2" or "S3" or "S4" or "S5" or "S7" or "S8" or "S9";
 
-    /// <summary>The scenarios a name stands for: one, except S3 (one per kind of page).</summary>
-    public IReadOnlyList<Scenario> Create(string name) => name == "S3" ? Pages() : [CreateOne(name)];
+    /// <summary>The scenarios a name stands for: one, except S3 (one per kind of page) and B4 (its first and deep pages).</summary>
+    public IReadOnlyList<Scenario> Create(string name) => name switch
+    {
+        "S3" => Pages(),
+        "B4" => BaselinePages(),
+        _ => [CreateOne(name)],
+    };
 
     private Scenario CreateOne(string name) => name switch
     {
@@ -97,18 +102,65 @@ public sealed class ScenarioCatalog(
         [
             PageScenario("S3a", $"GET /api/customers first page (50, newest first) {of}", [first], bearer),
             PageScenario("S3b", $"GET /api/customers deep keyset pages (cursor from the older half) {of}", deep, bearer),
-            PageScenario("S3c", $"GET /api/customers?q= search ({string.Join(", ", plan.SearchTerms.Select(t => $"“{t}”"))}) {of}", search, bearer),
+            PageScenario("S3c", $"GET /api/customers?q= search ({string.Join(", ", plan.SearchTerms.Select(t => $"“{t}”"))}) {of}, {SearchConnections} connections", search, bearer, SearchConnections),
             PageScenario("S3d", $"GET /api/customers?status= filter, first and deep pages {of}", status, bearer),
+            SearchOnOwnRows(),
         ];
     }
 
-    private static Scenario PageScenario(string name, string title, Uri[] uris, string bearer) =>
+    /// <summary>Connections of the search scenarios S3c and S3e (issue 17: p99 targets at 16 connections).</summary>
+    public const int SearchConnections = 16;
+
+    /// <summary>
+    /// The search box's terms for a tenant of <paramref name="customers"/> bulk-seeded rows: broad (a company on every
+    /// tenth row), medium (a company and number), selective (one name, one e-mail) and the API-created rows.
+    /// </summary>
+    public static string[] SearchTerms(int customers) =>
+        ["globex", "umbrella 12", $"customer {customers / 3}", $"customer{customers / 2}@", "hot customer"];
+
+    /// <summary>S3e: S3c's searches on a 10,000-customer tenant while the big one exists: the cost must follow its own rows.</summary>
+    private Scenario SearchOnOwnRows()
+    {
+        var tenant = state.Tenants[Math.Min(1, state.Tenants.Count - 1)];
+        var terms = SearchTerms(tenant.Customers);
+        var uris = terms.Select(q => new Uri(api, "api/customers?pageSize=50&q=" + Uri.EscapeDataString(q))).ToArray();
+        return PageScenario("S3e",
+            $"GET /api/customers?q= search ({string.Join(", ", terms.Select(t => $"“{t}”"))}) on a {tenant.Customers:N0}-customer tenant beside the {state.BigTenant.Customers:N0}-customer one, {SearchConnections} connections",
+            uris, Bearer(tenant), SearchConnections);
+    }
+
+    /// <summary>B4: S3a's first page and S3b's deep keyset pages from the baseline host (same query and index, superuser, no RLS).</summary>
+    private IReadOnlyList<Scenario> BaselinePages()
+    {
+        var plan = pages ?? throw new InvalidOperationException("B4 needs S3's page plan.");
+        var big = state.BigTenant;
+        var route = $"b4/{big.Id:D}/customers";
+        var first = new Uri(Baseline, route);
+        var deep = plan.DeepCursors.Select(c =>
+            {
+                using var cursor = System.Text.Json.JsonDocument.Parse(System.Buffers.Text.Base64Url.DecodeFromChars(c));
+                var at = cursor.RootElement.GetProperty("A").GetDateTimeOffset().ToUniversalTime().ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+                return new Uri(Baseline, $"{route}?at={Uri.EscapeDataString(at)}&id={cursor.RootElement.GetProperty("I").GetGuid():D}");
+            })
+            .DefaultIfEmpty(first)
+            .ToArray();
+        return
+        [
+            BaselinePage("B4a", "bare Kestrel + S3a's page query: first page (50, newest first) of the big tenant", [first]),
+            BaselinePage("B4b", "bare Kestrel + S3b's page query: deep keyset pages of the big tenant", deep),
+        ];
+    }
+
+    private static Scenario BaselinePage(string name, string title, Uri[] uris) =>
+        new(name, title, Target.Baseline, (worker, sequence) => new HttpRequestMessage(HttpMethod.Get, uris[(int)((worker * 7 + sequence) % uris.Length)]));
+
+    private static Scenario PageScenario(string name, string title, Uri[] uris, string bearer, int? connections = null) =>
         new(name, title, Target.Api, (worker, sequence) =>
         {
             var message = new HttpRequestMessage(HttpMethod.Get, uris[(int)((worker * 7 + sequence) % uris.Length)]);
             message.Headers.TryAddWithoutValidation("Authorization", bearer);
             return message;
-        });
+        }, connections);
 
     private Scenario SignIns(string name)
     {

@@ -14,6 +14,7 @@ public static class GrainsExtensions
     {
         services.AddSingleton(_ => NpgsqlDataSource.Create(appConnectionString));
         services.AddSingleton<TenantDatabase>();
+        services.AddOptions<Customers.SearchOptions>().BindConfiguration(Customers.SearchOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<Audit.AuditWriterHealth>();
         services.TryAddSingleton<Audit.AuditMaintenance>();
         services.TryAddSingleton(TimeProvider.System);

@@ -24,6 +24,7 @@ public static class CustomersApi
         ["-updatedAt"] = CustomerSort.UpdatedAtDescending,
         ["name"] = CustomerSort.NameAscending,
         ["-name"] = CustomerSort.NameDescending,
+        ["relevance"] = CustomerSort.Relevance,
     };
 
     public static IEndpointRouteBuilder MapCustomersApi(this IEndpointRouteBuilder routes)
@@ -166,6 +167,11 @@ public static class CustomersApi
             errors.Check("sort", $"sort must be one of: {string.Join(", ", Sorts.Keys)}.");
         }
 
+        if (sort == CustomerSort.Relevance && string.IsNullOrEmpty(q))
+        {
+            errors.Check("sort", "sort=relevance orders by similarity to the search term: give q too.");
+        }
+
         if (One("cursor") is { } cursorText)
         {
             cursor = DecodeCursor(cursorText);
@@ -179,8 +185,19 @@ public static class CustomersApi
         }
 
         var caller = http.User.ToCaller();
-        var page = await grains.GetGrain<ICustomerQueryGrain>(GrainKeys.CustomerQuery(caller.TenantId))
+        var outcome = await grains.GetGrain<ICustomerQueryGrain>(GrainKeys.CustomerQuery(caller.TenantId))
             .ListAsync(new CustomerQuery(q is { Length: > 0 } ? q : null, status, tag, owner, sort, pageSize, cursor));
+        if (!outcome.Succeeded)
+        {
+            if (outcome.RetryAfter is { } wait)
+            {
+                http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            }
+
+            return Problems.From(outcome);
+        }
+
+        var page = outcome.Value!;
         return TypedResults.Ok(new { items = page.Items.Select(ToResponse), nextCursor = page.Next is null ? null : EncodeCursor(page.Next) });
     }
 
@@ -230,10 +247,11 @@ public static class CustomersApi
         return true;
     }
 
-    private sealed record CursorBody(CustomerSort S, string? N, DateTimeOffset? A, Guid I);
+    // R: the relevance score of the last row (a float, written and read back exactly).
+    private sealed record CursorBody(CustomerSort S, string? N, DateTimeOffset? A, Guid I, float? R = null);
 
     private static string EncodeCursor(CustomerCursor c) =>
-        Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(new CursorBody(c.Sort, c.Name, c.At, c.Id)));
+        Base64Url.EncodeToString(JsonSerializer.SerializeToUtf8Bytes(new CursorBody(c.Sort, c.Name, c.At, c.Id, c.Score)));
 
     private static CustomerCursor? DecodeCursor(string text)
     {
@@ -241,9 +259,10 @@ public static class CustomersApi
         {
             var body = JsonSerializer.Deserialize<CursorBody>(Base64Url.DecodeFromChars(text));
             var byName = body?.S is CustomerSort.NameAscending or CustomerSort.NameDescending;
-            return body is null || !Enum.IsDefined(body.S) || body.I == Guid.Empty || (byName ? body.N is null : body.A is null)
+            var keyMissing = body?.S == CustomerSort.Relevance ? body.R is not { } r || !float.IsFinite(r) : byName ? body?.N is null : body?.A is null;
+            return body is null || !Enum.IsDefined(body.S) || body.I == Guid.Empty || keyMissing
                 ? null
-                : new CustomerCursor(body.S, body.N, body.A, body.I);
+                : new CustomerCursor(body.S, body.N, body.A, body.I, body.R);
         }
         catch (Exception e) when (e is FormatException or JsonException)
         {

@@ -27,6 +27,7 @@ public static class Problems
         Failure.QuotaExceeded => Create(StatusCodes.Status403Forbidden, "quota-exceeded", "Quota exceeded", detail),
         Failure.RateLimited => Create(StatusCodes.Status429TooManyRequests, "rate-limited", "Too many requests", detail),
         Failure.ServiceUnavailable => Create(StatusCodes.Status503ServiceUnavailable, "service-unavailable", "Service unavailable", detail),
+        Failure.SearchTimeout => Create(StatusCodes.Status503ServiceUnavailable, "search-timeout", "Search timed out", detail),
         Failure.IdempotencyMismatch => Create(StatusCodes.Status422UnprocessableEntity, "idempotency-key-reused", "Idempotency-Key reused", detail),
         _ => Create(StatusCodes.Status500InternalServerError, "internal-error", "Internal error", "Something went wrong on our side."),
     };

@@ -22,6 +22,7 @@ public enum Failure
     QuotaExceeded,
     RateLimited,
     ServiceUnavailable,
+    SearchTimeout,
 }
 
 [GenerateSerializer, Immutable, Alias("Outcome`1")]

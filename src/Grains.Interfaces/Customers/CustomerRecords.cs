@@ -44,6 +44,9 @@ public enum CustomerSort
     UpdatedAtAscending,
     NameAscending,
     NameDescending,
+
+    /// <summary>Most similar to the search term first (pg_trgm <c>similarity</c>), then by id; only with a term.</summary>
+    Relevance,
 }
 
 [GenerateSerializer, Immutable, Alias("CustomerQuery")]
@@ -56,13 +59,14 @@ public sealed record CustomerQuery(
     [property: Id(5)] int PageSize,
     [property: Id(6)] CustomerCursor? After);
 
-/// <summary>Where the previous page ended: the sort key and id of its last row.</summary>
+/// <summary>Where the previous page ended: the sort key (name, time or relevance score) and id of its last row.</summary>
 [GenerateSerializer, Immutable, Alias("CustomerCursor")]
 public sealed record CustomerCursor(
     [property: Id(0)] CustomerSort Sort,
     [property: Id(1)] string? Name,
     [property: Id(2)] DateTimeOffset? At,
-    [property: Id(3)] Guid Id);
+    [property: Id(3)] Guid Id,
+    [property: Id(4)] float? Score = null);
 
 [GenerateSerializer, Immutable, Alias("CustomerPage")]
 public sealed record CustomerPage(
@@ -102,8 +106,9 @@ public interface ICustomerGrain : IGrainWithStringKey
 [Alias("ICustomerQueryGrain")]
 public interface ICustomerQueryGrain : IGrainWithStringKey
 {
+    /// <summary>One page; a search that outlives its statement timeout fails with <see cref="Failure.SearchTimeout"/>.</summary>
     [Alias("List"), ReadOnly]
-    Task<CustomerPage> ListAsync(CustomerQuery query);
+    Task<Outcome<CustomerPage>> ListAsync(CustomerQuery query);
 }
 
 /// <summary>Customer ids that a client's Idempotency-Key fixes, so a retried create reaches the same customer grain.</summary>
