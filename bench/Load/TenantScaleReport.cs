@@ -77,7 +77,7 @@ public static class TenantScaleReport
         Line($"- Idle cost of active tenants (nobody sending): server {r.IdleBefore.ServerPercent:F1} % → **{r.IdleActive.ServerPercent:F1} %** of a core, PostgreSQL {r.IdleBefore.PostgresPercent:F1} % → **{r.IdleActive.PostgresPercent:F1} %** (before the cold pass → with all {r.Tenants:N0} tenants active; each `TenantGrain` writes its usage every `Shohayota:Metering:FlushInterval`, 5 s, while active).");
         foreach (var big in r.BigTenants)
         {
-            Line($"- First request of a {big.Customers:N0}-customer tenant (its `TenantGrain` activation counts and sizes all its customers): **{big.FirstMs:F1} ms**; the second {big.SecondMs:F1} ms.");
+            Line($"- First request of a {big.Customers:N0}-customer tenant (its `TenantGrain` activation counts and sizes all its customers): **{big.FirstMs:F1} ms** (HTTP {big.FirstStatus}); the second {big.SecondMs:F1} ms (HTTP {big.SecondStatus}).");
         }
     }
 
