@@ -259,7 +259,7 @@ if [ "$run_s10" = 1 ]; then
   start_api s10 "${s10_args[@]}"
   load s10 --server-args "${s10_args[*]}" --state "$work/state.json" --api "$api_url" --server-pid "$api_pid" \
     --pg-dir "$pg_dir" --pg-port "$pg_port" --data-dir "$data" --tenants "$s10_tenants" --customers 10 --connections 16 \
-    --collection-age "$s10_age" --duration "$duration" --warmup "$warmup" --out "$work/s10-scale.json" --phase-out "$work/s10.json"
+    --collection-age "$s10_age" --duration "$(( duration < 5 ? duration : 5 ))" --warmup 3 --out "$work/s10-scale.json" --phase-out "$work/s10.json"
   results+="${results:+,}$work/s10.json"
   scale_results=$work/s10-scale.json
   stop_pid "$api_pid"

@@ -57,6 +57,12 @@ public static class TenantScaleReport
             Line($"| {list.Name}: {list.Title} | {list.Requests:N0} | {list.RequestsPerSecond:N0} | {list.P50Ms:F2} | {list.P99Ms:F2} | {list.MaxMs:F1} | {list.Errors:N0} | {list.ServerCpuMsPerRequest:F3} | {list.PostgresCpuMsPerRequest:F3} | {list.OtherCpuPercent:F0} % |");
         }
 
+        foreach (var (name, p) in new[] { ("S10a", r.Cold), ("S10b", r.Warm) }.Where(p => p.Item2.ErrorReasons.Count > 0))
+        {
+            Line($"");
+            Line($"{name} errors: {string.Join(", ", p.ErrorReasons.Select(e => F($"{e.Value:N0} × {e.Key}")))}.");
+        }
+
         Line($"");
         Line($"Memory after a full compacting GC (benchmark-only `POST /api/admin/benchmark/memory`):");
         Line($"");
