@@ -22,11 +22,13 @@
 #   BENCH_SIGNIN_CONNECTIONS  connections of S6 (sign-in)        8        8
 #   BENCH_PLAN         plan of the bench tenants   bench: defined below with limits no scenario reaches, so
 #                      admission does all its checks (status, rate, monthly calls) and never refuses
-#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,B4,S1,S2,S3,S4,S6,S7,S9 (+ S5 in a second phase unless BENCH_S5=0,
+#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,B4,S1,S2,S3,S4,S6,S7,S10,S9 (S10 in a phase of its own, before S9; + S5 in a second phase unless BENCH_S5=0,
 #                      + S8 in a third unless BENCH_S8=0; S8 is compared with S2: BENCH_SCENARIOS=S2 BENCH_S5=0 for that alone;
 #                      S9 always runs last, in a phase of its own: BENCH_SCENARIOS=S9 BENCH_S5=0 BENCH_S8=0 for that alone)
 #   BENCH_FLOOD_CONNECTIONS  attacker connections of S9   32       32
 #   BENCH_FLOOD_ADDRESSES    attacker addresses of S9 (1: one fixed address; more: rotated per attempt)   1   1
+#   BENCH_S10_TENANTS  tenants S10 seeds in bulk (cost per tenant)   10000   1000
+#   BENCH_S10_AGE      grain collection age (s) of S10's Api start   60   30   (production: 15 minutes)
 #   BENCH_QUIET_WAIT   seconds a phase may wait, in all, for other processes to leave the CPU   60  0
 #   BENCH_KEEP=1       keep the temporary directory (logs, database, JSON) for a look afterwards
 # Needs the .NET 10 SDK, the PostgreSQL server binaries (Debian: apt-get install postgresql) and curl.
@@ -47,20 +49,23 @@ warmup=${BENCH_WARMUP:-$(pick 5 3)}
 connections=${BENCH_CONNECTIONS:-64}
 signin_connections=${BENCH_SIGNIN_CONNECTIONS:-8}
 quiet_wait=${BENCH_QUIET_WAIT:-$(pick 60 0)}
-scenarios=${BENCH_SCENARIOS:-B1,B2,B3,B4,S1,S2,S3,S4,S6,S7,S9}
+scenarios=${BENCH_SCENARIOS:-B1,B2,B3,B4,S1,S2,S3,S4,S6,S7,S10,S9}
 # S9 leaves its owner's account under attack (locked, with today's lockout), so it runs after every other phase.
 run_s9=0
+run_s10=0
 main_scenarios=
 IFS=',' read -ra requested <<<"$scenarios"
 for name in "${requested[@]}"; do
   name=${name// /}
-  if [ "$name" = S9 ]; then run_s9=1; elif [ -n "$name" ]; then main_scenarios+="${main_scenarios:+,}$name"; fi
+  if [ "$name" = S9 ]; then run_s9=1; elif [ "$name" = S10 ]; then run_s10=1; elif [ -n "$name" ]; then main_scenarios+="${main_scenarios:+,}$name"; fi
 done
 flood_connections=${BENCH_FLOOD_CONNECTIONS:-32}
 flood_addresses=${BENCH_FLOOD_ADDRESSES:-1}
 run_s5=${BENCH_S5:-1}
 run_s8=${BENCH_S8:-1}
 plan=${BENCH_PLAN:-bench}
+s10_tenants=${BENCH_S10_TENANTS:-$(pick 10000 1000)}
+s10_age=${BENCH_S10_AGE:-$(pick 60 30)}
 
 super_email=bench-admin@shohayota.local
 super_password=Bench-Super-Admin-Password-1
@@ -245,7 +250,22 @@ if [ "$run_s8" = 1 ]; then
   stop_pid "$api_pid"
 fi
 
-# --- phase 4: S9, a sign-in flood through X-Forwarded-For vs. other tenants' reads ----------------------------------
+# --- phase 4: S10, cost per tenant: many small tenants, each active once, then idle until collected --------------------
+scale_results=
+if [ "$run_s10" = 1 ]; then
+  say "S10: restarting the Api with a grain collection age of ${s10_age}s; $s10_tenants tenants"
+  printf -v s10_span '%02d:%02d:%02d' $((s10_age / 3600)) $((s10_age % 3600 / 60)) $((s10_age % 60))
+  s10_args=(--Shohayota:Grains:CollectionAge="$s10_span" --Shohayota:Grains:CollectionQuantum=00:00:05)
+  start_api s10 "${s10_args[@]}"
+  load s10 --server-args "${s10_args[*]}" --state "$work/state.json" --api "$api_url" --server-pid "$api_pid" \
+    --pg-dir "$pg_dir" --pg-port "$pg_port" --data-dir "$data" --tenants "$s10_tenants" --customers 10 --connections 16 \
+    --collection-age "$s10_age" --duration "$(( duration < 5 ? duration : 5 ))" --warmup 3 --out "$work/s10-scale.json" --phase-out "$work/s10.json"
+  results+="${results:+,}$work/s10.json"
+  scale_results=$work/s10-scale.json
+  stop_pid "$api_pid"
+fi
+
+# --- phase 5: S9, a sign-in flood through X-Forwarded-For vs. other tenants' reads ----------------------------------
 if [ "$run_s9" = 1 ]; then
   say "S9: restarting the Api with loopback as a trusted balancer (--Shohayota:TrustedProxies=127.0.0.1,::1) and the sign-in limits on"
   # The sign-in limits as deployed, except a per-address window of 30 (not 20) a minute: the owner's 20 measured
@@ -272,10 +292,11 @@ if [ "$run_s5" != 1 ]; then command="BENCH_S5=$run_s5 $command"; fi
 if [ "$run_s8" != 1 ]; then command="BENCH_S8=$run_s8 $command"; fi
 if [ -n "${BENCH_FLOOD_CONNECTIONS:-}" ]; then command="BENCH_FLOOD_CONNECTIONS=$flood_connections $command"; fi
 if [ -n "${BENCH_FLOOD_ADDRESSES:-}" ]; then command="BENCH_FLOOD_ADDRESSES=$flood_addresses $command"; fi
+if [ -n "${BENCH_S10_TENANTS:-}" ]; then command="BENCH_S10_TENANTS=$s10_tenants $command"; fi
 if [ "$mode" = quick ]; then command="BENCH_QUICK=1 $command"; fi
 if [ "$complete" = 1 ]; then report=bench/results/$stamp.md; else report=bench/results/tmp/$stamp-$mode.md; fi
 mkdir -p bench/results/tmp
-load report --state "$work/state.json" --results "$results" --out "$report" --mode "$mode" --command "$command" \
+load report --state "$work/state.json" --results "$results" --tenant-scale "$scale_results" --out "$report" --mode "$mode" --command "$command" \
   --started "$started" --elapsed "$(( $(date -u +%s) - started_epoch ))" --commit "$commit" --loadavg "$loadavg" \
   --postgres "$("$(pg_bin)/postgres" --version | sed 's/^postgres (PostgreSQL) /PostgreSQL /')"
 cp "$work"/*.json bench/results/tmp/   # the raw figures, for a closer look; bench/results/tmp/ is not committed

@@ -16,6 +16,9 @@ switch (args[0])
     case "run":
         await ScenarioRunner.RunAsync(options);
         return 0;
+    case "s10":
+        await TenantScale.RunAsync(options);
+        return 0;
     case "report":
         ReportWriter.Write(options);
         return 0;

@@ -45,7 +45,9 @@ public static class ReportWriter
         var pbkdf2 = phases.Select(p => p.Pbkdf2Milliseconds).FirstOrDefault(m => m is not null);
         var export = phases.Select(p => p.Export).FirstOrDefault(e => e is not null);
         var flood = phases.Select(p => p.Flood).LastOrDefault(f => f is not null);
-        foreach (var row in Targets(scenarios, first.Connections, pbkdf2, export).Concat(FloodTargets(flood)))
+        var scale = TenantScaleResult.Load(options.Find("tenant-scale"));
+        foreach (var row in Targets(scenarios, first.Connections, pbkdf2, export).Concat(FloodTargets(flood))
+                     .Concat(TenantScaleReport.Targets(scale).Select(t => new TargetRow(t.Target, t.Measured, t.Verdict))))
         {
             Line($"| {row.Target} | {row.Measured} | {row.Verdict} | {row.ByCpu} | {row.CpuVerdict} |");
         }
@@ -105,6 +107,8 @@ public static class ReportWriter
             Line($"- Owner's sign-ins: {flood.OwnerSignedIn} of {flood.OwnerTries} succeeded; latency p50 **{flood.OwnerP50Ms:N0} ms**, p95 **{flood.OwnerP95Ms:N0} ms**, max {flood.OwnerMaxMs:N0} ms; answers: {Outcomes(flood.OwnerOutcomes)}.");
             Line($"- Attacker: {flood.AttackerRequests:N0} attempts, {flood.AttackerPerSecond:N0}/s; answers: {Outcomes(flood.AttackerOutcomes)}.");
         }
+
+        TenantScaleReport.Section(scale, text);
 
         var failures = scenarios.Values.Where(s => s.ErrorReasons.Count > 0).ToList();
         if (failures.Count > 0)

@@ -66,6 +66,7 @@ public static class SiloExtensions
             o.ConnectionString = connectionString;
         });
         silo.Services.AddShohayotaCallerSigning();
+        silo.Services.AddShohayotaGrainCollection();
         silo.Services.AddSingleton<ForgedCallerAudit>();
         silo.AddIncomingGrainCallFilter<TenantIsolationFilter>();
         silo.Services.AddShohayotaGrainServices(connectionString);

@@ -58,6 +58,7 @@ public static class ShohayotaApp
         app.MapMetricsApi();
         app.MapBackupsApi();
         app.MapClusterApi();
+        app.MapBenchmarkMemoryApi();
         app.MapShohayotaWeb();
         return app;
     }

@@ -147,8 +147,9 @@ internal sealed class TrafficReporter(TrafficAggregator traffic, IGrainFactory g
                 {
                     await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenant)).ReportTrafficAsync(sample);
                 }
-                catch (Exception e) when (e is not OperationCanceledException)
+                catch (Exception e) when (!stoppingToken.IsCancellationRequested)
                 {
+                    // Cancellations too (a cancelled activation fails the call with one): a failed background service stops the node.
                     logger.LogDebug(e, "Could not report traffic of tenant {TenantId}", tenant);
                 }
             }

@@ -43,6 +43,8 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
 
 public sealed class TenantTransaction(NpgsqlConnection connection, NpgsqlTransaction transaction) : IAsyncDisposable
 {
+    private bool _disposed;
+
     public NpgsqlConnection Connection => connection;
 
     public NpgsqlCommand Command(string sql, params object?[] parameters)
@@ -64,8 +66,18 @@ public sealed class TenantTransaction(NpgsqlConnection connection, NpgsqlTransac
 
     public Task CommitAsync(CancellationToken cancellationToken = default) => transaction.CommitAsync(cancellationToken);
 
+    /// <summary>
+    /// Once only: Npgsql reuses a pooled connector's transaction object, so a second dispose after the connection went back
+    /// to the pool would roll back whichever transaction took that connector next (another grain's).
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         await transaction.DisposeAsync();
         await connection.DisposeAsync();
     }
