@@ -44,7 +44,9 @@ public sealed class TrafficWindow
     private readonly long[] _requests = new long[Minutes];
     private readonly long[] _clientErrors = new long[Minutes];
     private readonly long[] _serverErrors = new long[Minutes];
-    private readonly long[][] _latency = Enumerable.Range(0, Minutes).Select(_ => new long[LatencyHistogram.Buckets]).ToArray();
+    // A minute's histogram (140 counters) is allocated when that minute first sees traffic: an idle tenant's window
+    // costs ~2 KB instead of ~67 KB (bench S10, memory per active tenant).
+    private readonly long[]?[] _latency = new long[]?[Minutes];
 
     public void Add(DateTimeOffset at, long requests, long clientErrors, long serverErrors, long[] latency)
     {
@@ -52,9 +54,15 @@ public sealed class TrafficWindow
         _requests[slot] += requests;
         _clientErrors[slot] += clientErrors;
         _serverErrors[slot] += serverErrors;
+        if (latency.Length == 0)
+        {
+            return;
+        }
+
+        var histogram = Histogram(slot);
         for (var i = 0; i < Math.Min(latency.Length, LatencyHistogram.Buckets); i++)
         {
-            _latency[slot][i] += latency[i];
+            histogram[i] += latency[i];
         }
     }
 
@@ -71,7 +79,7 @@ public sealed class TrafficWindow
             _clientErrors[slot]++;
         }
 
-        _latency[slot][LatencyHistogram.BucketOf(milliseconds)]++;
+        Histogram(slot)[LatencyHistogram.BucketOf(milliseconds)]++;
     }
 
     public (long Requests, long ClientErrors, long ServerErrors, long[] Latency) Sum(DateTimeOffset now, int minutes)
@@ -86,15 +94,20 @@ public sealed class TrafficWindow
                 requests += _requests[i];
                 client += _clientErrors[i];
                 server += _serverErrors[i];
-                for (var b = 0; b < latency.Length; b++)
+                if (_latency[i] is { } histogram)
                 {
-                    latency[b] += _latency[i][b];
+                    for (var b = 0; b < latency.Length; b++)
+                    {
+                        latency[b] += histogram[b];
+                    }
                 }
             }
         }
 
         return (requests, client, server, latency);
     }
+
+    private long[] Histogram(int slot) => _latency[slot] ??= new long[LatencyHistogram.Buckets];
 
     private int Slot(DateTimeOffset at)
     {
@@ -104,7 +117,7 @@ public sealed class TrafficWindow
         {
             _minute[slot] = minute;
             _requests[slot] = _clientErrors[slot] = _serverErrors[slot] = 0;
-            Array.Clear(_latency[slot]);
+            _latency[slot] = null;
         }
 
         return slot;

@@ -39,25 +39,27 @@ public sealed class TenantGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _id = GrainKeys.TenantOf(this.GetPrimaryKeyString()) ?? throw new InvalidOperationException("Malformed tenant key.");
-        await using var transaction = await database.BeginAsync(_id, cancellationToken);
-        if (!IsSystem)
+        // One scope, disposed once: a reader or transaction disposed twice would close whatever the pooled connection
+        // runs next for another grain (Npgsql reuses them per connection).
+        await using (var transaction = await database.BeginAsync(_id, cancellationToken))
         {
-            await using var read = transaction.Command(
-                "SELECT id, name, contact_email, plan, status, status_reason, created_at, status_changed_at, retention_until FROM tenants WHERE id = $1",
-                _id);
-            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-            _tenant = await reader.ReadAsync(cancellationToken) ? ReadTenant(reader) : null;
+            if (!IsSystem)
+            {
+                await using var read = transaction.Command(
+                    "SELECT id, name, contact_email, plan, status, status_reason, created_at, status_changed_at, retention_until FROM tenants WHERE id = $1",
+                    _id);
+                await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+                _tenant = await reader.ReadAsync(cancellationToken) ? ReadTenant(reader) : null;
+            }
+
+            await using var disabled = transaction.Command("SELECT id FROM users WHERE disabled");
+            await using var users = await disabled.ExecuteReaderAsync(cancellationToken);
+            while (await users.ReadAsync(cancellationToken))
+            {
+                _disabledUsers.Add(users.GetGuid(0));
+            }
         }
 
-        await using var disabled = transaction.Command("SELECT id FROM users WHERE disabled");
-        await using var users = await disabled.ExecuteReaderAsync(cancellationToken);
-        while (await users.ReadAsync(cancellationToken))
-        {
-            _disabledUsers.Add(users.GetGuid(0));
-        }
-
-        await users.DisposeAsync();
-        await transaction.DisposeAsync();
         if (_tenant is not null)
         {
             await StartMeterAsync(cancellationToken);
