@@ -16,7 +16,7 @@ namespace Shohayota.Silo.Hosting;
 public sealed class ShutdownWatchdog(ShutdownWatchdog.Settings settings, ShutdownProgress progress, IHostApplicationLifetime lifetime, ILoggerFactory loggers) : IHostedService, IDisposable
 {
     /// <summary>What the exit itself may take after the watchdog fires: the error line reaches the log, the runtime ends.</summary>
-    public static readonly TimeSpan ExitAllowance = TimeSpan.FromMilliseconds(1500);
+    public static readonly TimeSpan ExitAllowance = TimeSpan.FromMilliseconds(2500);
 
     private readonly ILogger _logger = loggers.CreateLogger("Shohayota.Cluster");
     private readonly ManualResetEventSlim _disposed = new();
@@ -75,11 +75,11 @@ public sealed class ShutdownWatchdog(ShutdownWatchdog.Settings settings, Shutdow
         }
 
         // The console logger writes on a thread of its own: give it a moment, then end the process. Environment.Exit
-        // runs the process-exit handlers; if one of them blocks, a second thread kills the process.
+        // runs the process-exit handlers; if one of them blocks, a second thread kills the process a second later.
         Thread.Sleep(500);
         new Thread(() =>
         {
-            Thread.Sleep(TimeSpan.FromSeconds(2));
+            Thread.Sleep(TimeSpan.FromSeconds(1));
             Process.GetCurrentProcess().Kill();
         })
         {
