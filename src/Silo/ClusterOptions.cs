@@ -45,6 +45,8 @@ public sealed class ShohayotaClusterOptions
 /// </summary>
 public sealed class MembershipSettings
 {
+    public const string SectionName = $"{ShohayotaClusterOptions.SectionName}:{nameof(ShohayotaClusterOptions.Membership)}";
+
     /// <summary>The initial probe timeout and period; Orleans adapts it per silo between half and four times this value.</summary>
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
 

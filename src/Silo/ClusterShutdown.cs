@@ -76,8 +76,7 @@ public static class ClusterShutdown
 
     private static IEnumerable<string> Check(ShohayotaClusterOptions options)
     {
-        const string section = ShohayotaClusterOptions.SectionName;
-        var membership = $"{section}:{nameof(ShohayotaClusterOptions.Membership)}";
+        const string membership = MembershipSettings.SectionName;
         var m = options.Membership;
         if (options.ShutdownTimeout < MinimumTimeout || options.ShutdownTimeout > TimeSpan.FromMinutes(10))
         {
