@@ -26,4 +26,45 @@ public sealed class ShohayotaClusterOptions
 
     /// <summary>Plain TCP off the loopback, with a warning at start (see <see cref="TransportSecurity"/>); otherwise such a node needs mutual TLS.</summary>
     public bool AllowInsecureTransport { get; set; }
+
+    /// <summary>
+    /// How long the node may take from SIGTERM to exit, whatever the database does (see <see cref="ClusterShutdown"/>).
+    /// Container stop timeouts must be longer.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = ClusterShutdown.DefaultTimeout;
+
+    /// <summary>How fast the cluster declares a silo dead (section <c>Shohayota:Cluster:Membership</c>).</summary>
+    public MembershipSettings Membership { get; set; } = new();
+}
+
+/// <summary>
+/// The Orleans membership settings that bound the failover window: a killed silo is declared dead after
+/// <see cref="NumMissedProbesLimit"/> failed probes (the last one indirect, through another silo, which adds its vote),
+/// so about <c>NumMissedProbesLimit x ProbeTimeout</c> after it died. The defaults give a failover of a few seconds and stay
+/// safe on a loaded machine: see README, "Failover and shutdown".
+/// </summary>
+public sealed class MembershipSettings
+{
+    public const string SectionName = $"{ShohayotaClusterOptions.SectionName}:{nameof(ShohayotaClusterOptions.Membership)}";
+
+    /// <summary>The initial probe timeout and period; Orleans adapts it per silo between half and four times this value.</summary>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Consecutive missed probes before a silo votes another one dead.</summary>
+    public int NumMissedProbesLimit { get; set; } = 3;
+
+    /// <summary>Fresh votes needed to declare a silo dead (a two-silo cluster needs one).</summary>
+    public int NumVotesForDeathDeclaration { get; set; } = 2;
+
+    /// <summary>How long a vote stays fresh: votes older than this do not add up to a death.</summary>
+    public TimeSpan DeathVoteExpirationTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often a silo reads the membership table (gossip usually tells it sooner).</summary>
+    public TimeSpan TableRefreshTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often a silo writes its heartbeat to the membership table (diagnostics and stale-entry detection).</summary>
+    public TimeSpan IAmAliveTablePublishTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The last probe before a vote goes through another silo, whose failure to reach the target counts as a second vote.</summary>
+    public bool EnableIndirectProbes { get; set; } = true;
 }

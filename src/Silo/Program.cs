@@ -23,7 +23,7 @@ catch (Exception e) when (e is DatabaseSetupException or StartupRefusedException
 }
 
 var node = NodeIdentity.Apply(builder.Configuration);
-builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ClusterShutdown.Timeout);
+builder.Services.AddShohayotaShutdown(ClusterShutdown.Read(builder.Configuration));
 builder.UseOrleans(silo => silo.AddShohayotaSilo(builder.Configuration));
 using var host = builder.Build();
 var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Shohayota.Silo");

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
 using Shohayota.Grains;
 using Shohayota.Grains.Backups;
@@ -26,7 +27,7 @@ public static class SiloExtensions
         return silo.AddShohayotaSilo(
             configuration.GetConnectionString(DatabaseSetup.ConnectionStringName)
                 ?? throw new InvalidOperationException($"ConnectionStrings:{DatabaseSetup.ConnectionStringName} is not set."),
-            configuration.GetSection(ShohayotaClusterOptions.SectionName).Get<ShohayotaClusterOptions>() ?? new ShohayotaClusterOptions())
+            ClusterShutdown.Read(configuration))
         .UseClusterTls(configuration);
     }
 
@@ -46,6 +47,8 @@ public static class SiloExtensions
                 o.Invariant = Invariant;
                 o.ConnectionString = connectionString;
             });
+            // A killed silo is declared dead within seconds (see MembershipSettings); its grains then activate elsewhere.
+            silo.Configure<ClusterMembershipOptions>(o => ClusterShutdown.Apply(cluster.Membership, o));
             if (cluster.SiloName is { Length: > 0 } name)
             {
                 silo.Configure<SiloOptions>(o => o.SiloName = name);
@@ -74,6 +77,8 @@ public static class SiloExtensions
         silo.Services.AddHostedService<SuperAdminBootstrap>();
         silo.Services.AddHostedService<BackgroundWorkStarter>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, MembershipLog>();
+        silo.Services.TryAddSingleton<ShutdownProgress>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ShutdownProgress>());
         return silo;
     }
 

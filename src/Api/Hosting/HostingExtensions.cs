@@ -31,7 +31,7 @@ public static class HostingExtensions
         }
 
         NodeIdentity.Apply(builder.Configuration);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ClusterShutdown.Timeout);
+        builder.Services.AddShohayotaShutdown(ClusterShutdown.Read(builder.Configuration));
 
         if (clientMode)
         {

@@ -45,6 +45,8 @@ public static class ShohayotaApp
         // Before authorization, so a role policy's 403 is audited like an endpoint's.
         app.UseDeniedRequestAudit();
         app.UseAuthorization();
+        // Innermost: a read that met a dead silo is tried once more (the endpoint only).
+        app.UseReadRetry();
 
         app.MapHealthApi();
         app.MapAuthApi();

@@ -17,6 +17,8 @@ public static class StartupChecks
     public static void Run(IConfiguration configuration, IHostEnvironment environment, bool hostsSilo)
     {
         CheckBenchmarkSwitches(configuration, environment);
+        // The shutdown bound and the membership settings: refused here, before the database or any port.
+        ClusterShutdown.Read(configuration);
         if (hostsSilo)
         {
             TransportSecurity.CheckSilo(configuration);

@@ -51,6 +51,8 @@ public sealed partial class DockerComposeTests
     [Theory]
     [InlineData("Shohayota:Cluster:SiloPort")]
     [InlineData("Shohayota:Cluster:Mode")]
+    [InlineData("Shohayota:Cluster:ShutdownTimeout")]
+    [InlineData("Shohayota:Cluster:Membership:ProbeTimeout")]
     [InlineData("Shohayota:Plans:gold:Customers")]
     [InlineData("Shohayota:Database:Port")]
     [InlineData("ConnectionStrings:ShohayotaAdmin")]
