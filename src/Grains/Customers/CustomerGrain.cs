@@ -219,7 +219,7 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
                 : throw new InvalidOperationException($"The customer change was refused by the database ({result.SqlState}).");
         }
 
-        _customer = next;
+        (_customer, _loaded) = (next, true);
         return Outcome<CustomerDetails>.Ok(next);
     }
 
