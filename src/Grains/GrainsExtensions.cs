@@ -13,7 +13,7 @@ public static class GrainsExtensions
     public static IServiceCollection AddShohayotaGrainServices(this IServiceCollection services, string appConnectionString)
     {
         services.AddSingleton(_ => NpgsqlDataSource.Create(appConnectionString));
-        services.AddSingleton<TenantDatabase>();
+        services.TryAddSingleton<TenantDatabase>();
         services.AddOptions<Customers.SearchOptions>().BindConfiguration(Customers.SearchOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<Audit.AuditWriterHealth>();
         services.TryAddSingleton<Audit.AuditMaintenance>();

@@ -59,6 +59,21 @@ public sealed record Reservation(
     public string Message => $"The {Quota} quota is exhausted: {Used} of {Limit} used.";
 }
 
+/// <summary>
+/// What a batch of writes did with its reservations: those to turn into usage, those to give back, and committed
+/// shrinkage (deletes, smaller updates) that needed no reservation.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("QuotaSettlement")]
+public sealed record QuotaSettlement(
+    [property: Id(0)] IReadOnlyList<Guid> Committed,
+    [property: Id(1)] IReadOnlyList<Guid> Released,
+    [property: Id(2)] QuotaDelta Shrinkage)
+{
+    public static readonly QuotaSettlement None = new([], [], new QuotaDelta(0, 0, 0));
+
+    public bool IsEmpty => Committed.Count == 0 && Released.Count == 0 && Shrinkage is { Customers: 0, Users: 0, StorageBytes: 0 };
+}
+
 /// <summary>Overrides to set (a value) or remove (null) for the listed quotas.</summary>
 [GenerateSerializer, Immutable, Alias("OverrideChange")]
 public sealed record OverrideChange(

@@ -50,6 +50,14 @@ public interface ITenantGrain : ITenantGrainKey
     [Alias("Adjust")]
     Task AdjustAsync(QuotaDelta delta);
 
+    /// <summary>
+    /// The audit log's one call per batch: settles the previous batch (<paramref name="settled"/>), then reserves room for
+    /// each change of the next one that grows, in order; a refused change gets a refusal (nothing is held for it).
+    /// </summary>
+    // Always interleaved: the tenant's own changes wait on its audit log, which calls this; it does no I/O and never yields.
+    [Alias("SettleAndReserve"), AlwaysInterleave]
+    Task<IReadOnlyList<Reservation>> SettleAndReserveAsync(QuotaSettlement settled, IReadOnlyList<QuotaDelta> growth);
+
     [Alias("GetQuotas"), ReadOnly]
     Task<QuotaReport?> GetQuotasAsync();
 

@@ -4,13 +4,17 @@ using Orleans.Concurrency;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Quotas;
+using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Grains.Security;
 
 namespace Shohayota.Grains.Audit;
 
 /// <summary>
 /// The single writer of one tenant's audit chain. A change and its entries commit in one transaction; concurrent
-/// requests queue up while a batch commits and go together in the next one (group commit), each inside a savepoint
-/// so one refused change (a constraint violation) does not undo the others.
+/// requests queue up while a batch commits and go together in the next one (group commit); one refused change (a
+/// constraint violation) does not undo the others. The log also carries the batch's quota: one call to the TenantGrain
+/// per batch settles the previous batch and reserves this one's growth (a change the quota refuses is left out).
 /// </summary>
 // Reentrant: calls must queue up while a batch is committing, that is the point of group commit.
 [Reentrant, GrainType("audit-log")]
@@ -18,6 +22,7 @@ public sealed class AuditLogGrain(
     TenantDatabase database,
     TimeProvider time,
     AuditWriterHealth health,
+    CallerSigner signer,
     ILogger<AuditLogGrain> logger) : Grain, IAuditWriterGrain
 {
     private const int MaxBatch = 512;
@@ -58,7 +63,7 @@ public sealed class AuditLogGrain(
         }
     }
 
-    Task<ChangeResult> IAuditWriterGrain.ExecuteAsync(AuditedChange change) => EnqueueAsync(change.Statements, change.Entries);
+    Task<ChangeResult> IAuditWriterGrain.ExecuteAsync(AuditedChange change) => EnqueueAsync(change.Statements, change.Entries, change.Quota);
 
     public async Task<IReadOnlyList<AuditEntry>> AppendAsync(IReadOnlyList<AuditDraft> entries) =>
         (await EnqueueAsync([], entries)).Entries;
@@ -128,12 +133,12 @@ public sealed class AuditLogGrain(
         return Task.CompletedTask;
     }
 
-    private async Task<ChangeResult> EnqueueAsync(IReadOnlyList<SqlStatement> statements, IReadOnlyList<AuditDraft> drafts)
+    private async Task<ChangeResult> EnqueueAsync(IReadOnlyList<SqlStatement> statements, IReadOnlyList<AuditDraft> drafts, QuotaDelta? quota = null)
     {
         var caller = Caller.Current;
         var (ip, userAgent, requestId) = Caller.Origin;
         var pending = new Pending(
-            statements, drafts,
+            statements, drafts, quota,
             new AuditActor(caller is null || caller.UserId == Guid.Empty ? null : caller.UserId, caller?.Email, caller?.Role ?? Roles.System),
             ip, userAgent, requestId);
         _queue.Add(pending);
@@ -149,19 +154,122 @@ public sealed class AuditLogGrain(
     private async Task DrainAsync()
     {
         _flushing = true;
+        List<Pending> done = [];
+        List<Pending> batch = [];
         try
         {
-            while (_queue.Count > 0)
+            do
             {
-                var batch = _queue.Take(MaxBatch).ToList();
+                batch = _queue.Take(MaxBatch).ToList();
                 _queue.RemoveRange(0, batch.Count);
-                await FlushAsync(batch);
+                // The previous batch's callers are answered once its quota is settled: a usage report after the answer counts it.
+                batch = await SettleAndReserveAsync(done, batch);
+                done = [];
+                if (batch.Count > 0)
+                {
+                    await FlushAsync(batch);
+                }
+
+                done = batch;
+                batch = [];
+            }
+            while (done.Count > 0 || _queue.Count > 0);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Audit writer of tenant {TenantId} failed between batches", _tenantId);
+            foreach (var item in done.Concat(batch))
+            {
+                item.Fail(e);
+                item.Answer();
             }
         }
         finally
         {
             _flushing = false;
         }
+    }
+
+    /// <summary>
+    /// One call to the TenantGrain (none if there is nothing to settle or reserve): the finished batch's reservations are
+    /// settled (committed, or given back), its committed shrinkage applied, and room reserved for the growth of the next
+    /// batch. Answers the finished batch's callers, and the next batch's changes the quota refused; returns the rest.
+    /// </summary>
+    private async Task<List<Pending>> SettleAndReserveAsync(List<Pending> done, List<Pending> next)
+    {
+        var settlement = Settlement(done);
+        var growing = next.Where(p => p.Grows).ToList();
+        if (!settlement.IsEmpty || growing.Count > 0)
+        {
+            try
+            {
+                // As the system: whichever request started this drain, its caller has nothing to do with the others' quota.
+                signer.EnterSystem();
+                var answers = await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(_tenantId))
+                    .SettleAndReserveAsync(settlement, [.. growing.Select(p => p.Quota!)]);
+                for (var i = 0; i < growing.Count; i++)
+                {
+                    if (answers[i].Granted)
+                    {
+                        growing[i].Held = answers[i];
+                    }
+                    else
+                    {
+                        growing[i].Result = new ChangeResult(false, null, null, [], answers[i]);
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                // Committed changes stay committed; their counts are missing until the TenantGrain re-derives them from the rows
+                // (next activation), and reservations it still holds expire by themselves. The growing changes did not run.
+                logger.LogError(e, "Could not settle and reserve quota for the audit batch of tenant {TenantId}", _tenantId);
+                foreach (var item in growing)
+                {
+                    item.Fail(e);
+                }
+            }
+        }
+
+        foreach (var item in done)
+        {
+            item.Answer();
+        }
+
+        var refused = growing.Where(p => p.Held is null).ToList();
+        health.Withdrawn(refused.Sum(p => p.Drafts.Count));
+        foreach (var item in refused)
+        {
+            item.Answer();
+        }
+
+        return refused.Count == 0 ? next : [.. next.Where(p => !p.Grows || p.Held is not null)];
+    }
+
+    private static QuotaSettlement Settlement(List<Pending> done)
+    {
+        if (done.Count == 0)
+        {
+            return QuotaSettlement.None;
+        }
+
+        List<Guid> committed = [];
+        List<Guid> released = [];
+        var (customers, users, bytes) = (0L, 0L, 0L);
+        foreach (var item in done)
+        {
+            var stood = item.Result is { Committed: true };
+            if (item.Held is { } held)
+            {
+                (stood ? committed : released).Add(held.Id);
+            }
+            else if (stood && item.Quota is { } shrink)
+            {
+                (customers, users, bytes) = (customers + shrink.Customers, users + shrink.Users, bytes + shrink.StorageBytes);
+            }
+        }
+
+        return new QuotaSettlement(committed, released, new QuotaDelta(customers, users, bytes));
     }
 
     private async Task FlushAsync(List<Pending> batch)
@@ -205,7 +313,7 @@ public sealed class AuditLogGrain(
         health.Failed(batch.Sum(p => p.Drafts.Count), time.GetUtcNow());
         foreach (var item in batch)
         {
-            item.Completion.TrySetException(refused);
+            item.Fail(refused);
         }
     }
 
@@ -217,69 +325,80 @@ public sealed class AuditLogGrain(
         var results = new ChangeResult[batch.Count];
         try
         {
-            await using var transaction = await database.BeginAsync(_tenantId);
-            // As a rule the whole batch goes in one round trip. If the database refuses one of its changes (a constraint,
-            // bad data), that round trip is rolled back and the batch goes again change by change, each in a savepoint of
-            // its own: only the refused change is left out, and the chain continues from the last change that stood.
+            // As a rule the whole batch goes in one round trip, the tenant setting first, and a commit: no savepoint. If the
+            // database refuses one of its changes (a constraint, bad data), that transaction is rolled back and the batch goes
+            // again in a new one, change by change, each in a savepoint of its own: only the refused change is left out, and
+            // the chain continues from the last change that stood.
             var atOnce = false;
-            await using (var commands = new NpgsqlBatch(transaction.Connection))
+            await using (var connection = await database.DataSource.OpenConnectionAsync())
+            await using (var transaction = await connection.BeginTransactionAsync())
+            await using (var commands = new NpgsqlBatch(connection, transaction))
             {
-                commands.BatchCommands.Add(new NpgsqlBatchCommand("SAVEPOINT batch"));
-                var chained = new List<(List<AuditEntry> Entries, long Seq, byte[] Head)>(batch.Count);
+                commands.BatchCommands.Add(Command("SELECT set_config('app.tenant_id', $1, true)", [_tenantId.ToString("D")]));
+                var chained = new List<List<AuditEntry>>(batch.Count);
                 var (runSeq, runHead) = (seq, head);
                 foreach (var item in batch)
                 {
                     var link = Chain(item, runSeq, runHead);
                     (runSeq, runHead) = (link.Seq, link.Head);
-                    chained.Add(link);
+                    chained.Add(link.Entries);
                     AddChange(commands, item, link.Entries);
                 }
 
                 try
                 {
                     await commands.ExecuteNonQueryAsync();
+                    atOnce = true;
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "audit_logs_pkey")
+                {
+                    throw new ChainMovedException();
+                }
+                catch (PostgresException e) when (IsRefusal(e))
+                {
+                }
+
+                if (atOnce)
+                {
+                    await transaction.CommitAsync();
                     for (var i = 0; i < batch.Count; i++)
                     {
-                        results[i] = new ChangeResult(true, null, null, chained[i].Entries);
+                        results[i] = new ChangeResult(true, null, null, chained[i]);
                     }
 
-                    (seq, head, atOnce) = (runSeq, runHead, true);
-                }
-                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "audit_logs_pkey")
-                {
-                    throw new ChainMovedException();
-                }
-                catch (PostgresException e) when (IsRefusal(e))
-                {
-                    await transaction.ExecuteAsync("ROLLBACK TO SAVEPOINT batch");
+                    (seq, head) = (runSeq, runHead);
                 }
             }
 
-            for (var i = 0; !atOnce && i < batch.Count; i++)
+            if (!atOnce)
             {
-                var link = Chain(batch[i], seq, head);
-                await using var commands = new NpgsqlBatch(transaction.Connection);
-                commands.BatchCommands.Add(new NpgsqlBatchCommand("SAVEPOINT change"));
-                AddChange(commands, batch[i], link.Entries);
-                commands.BatchCommands.Add(new NpgsqlBatchCommand("RELEASE SAVEPOINT change"));
-                try
+                await using var transaction = await database.BeginAsync(_tenantId);
+                for (var i = 0; i < batch.Count; i++)
                 {
-                    await commands.ExecuteNonQueryAsync();
-                    (seq, head) = (link.Seq, link.Head);
-                    results[i] = new ChangeResult(true, null, null, link.Entries);
+                    var link = Chain(batch[i], seq, head);
+                    await using var commands = new NpgsqlBatch(transaction.Connection);
+                    commands.BatchCommands.Add(new NpgsqlBatchCommand("SAVEPOINT change"));
+                    AddChange(commands, batch[i], link.Entries);
+                    commands.BatchCommands.Add(new NpgsqlBatchCommand("RELEASE SAVEPOINT change"));
+                    try
+                    {
+                        await commands.ExecuteNonQueryAsync();
+                        (seq, head) = (link.Seq, link.Head);
+                        results[i] = new ChangeResult(true, null, null, link.Entries);
+                    }
+                    catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "audit_logs_pkey")
+                    {
+                        throw new ChainMovedException();
+                    }
+                    catch (PostgresException e) when (IsRefusal(e))
+                    {
+                        await transaction.ExecuteAsync("ROLLBACK TO SAVEPOINT change");
+                        results[i] = new ChangeResult(false, e.SqlState, e.ConstraintName, []);
+                    }
                 }
-                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "audit_logs_pkey")
-                {
-                    throw new ChainMovedException();
-                }
-                catch (PostgresException e) when (IsRefusal(e))
-                {
-                    await transaction.ExecuteAsync("ROLLBACK TO SAVEPOINT change");
-                    results[i] = new ChangeResult(false, e.SqlState, e.ConstraintName, []);
-                }
-            }
 
-            await transaction.CommitAsync();
+                await transaction.CommitAsync();
+            }
         }
         catch (Exception e) when (e is not ChainMovedException)
         {
@@ -287,7 +406,7 @@ public sealed class AuditLogGrain(
             logger.LogError(e, "Audit batch of {Count} changes for tenant {TenantId} failed; nothing of it was committed", batch.Count, _tenantId);
             foreach (var item in batch)
             {
-                item.Completion.TrySetException(e);
+                item.Fail(e);
             }
 
             return;
@@ -298,15 +417,53 @@ public sealed class AuditLogGrain(
         health.Succeeded(entries, time.GetUtcNow());
         for (var i = 0; i < batch.Count; i++)
         {
-            batch[i].Completion.TrySetResult(results[i]);
+            batch[i].Result = results[i];
         }
     }
 
     /// <summary>
     /// Benchmark-only (<see cref="BenchmarkOptions.AuditOff"/>, bench S8): a change's statements in a transaction of their
-    /// own, with the same refusals as <see cref="ExecuteAsync"/> but no entry, hash chain or group commit. Never in production.
+    /// own, with the same refusals and quota as <see cref="ExecuteAsync"/> but no entry, hash chain or group commit (the
+    /// growth reserved and settled one change at a time). Never in production.
     /// </summary>
-    internal static async Task<ChangeResult> ExecuteUnauditedAsync(TenantDatabase database, Guid tenantId, IReadOnlyList<SqlStatement> statements)
+    internal static async Task<ChangeResult> ExecuteUnauditedAsync(TenantDatabase database, IGrainFactory grains, Guid tenantId, AuditedChange change)
+    {
+        var tenant = grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenantId));
+        var grows = change.Quota is { } q && (q.Customers > 0 || q.Users > 0 || q.StorageBytes > 0);
+        var reservation = grows ? await tenant.ReserveAsync(change.Quota!) : null;
+        if (reservation is { Granted: false })
+        {
+            return new ChangeResult(false, null, null, [], reservation);
+        }
+
+        ChangeResult result;
+        try
+        {
+            result = await ExecuteUnauditedAsync(database, tenantId, change.Statements);
+        }
+        catch
+        {
+            if (reservation is not null)
+            {
+                await tenant.SettleAsync(reservation.Id, committed: false);
+            }
+
+            throw;
+        }
+
+        if (reservation is not null)
+        {
+            await tenant.SettleAsync(reservation.Id, result.Committed);
+        }
+        else if (result.Committed && change.Quota is { } shrink)
+        {
+            await tenant.AdjustAsync(shrink);
+        }
+
+        return result;
+    }
+
+    private static async Task<ChangeResult> ExecuteUnauditedAsync(TenantDatabase database, Guid tenantId, IReadOnlyList<SqlStatement> statements)
     {
         await using var transaction = await database.BeginAsync(tenantId);
         await using var commands = new NpgsqlBatch(transaction.Connection);
@@ -381,9 +538,54 @@ public sealed class AuditLogGrain(
 
     private sealed class ChainMovedException : Exception;
 
-    private sealed record Pending(
-        IReadOnlyList<SqlStatement> Statements, IReadOnlyList<AuditDraft> Drafts, AuditActor Actor, string? Ip, string? UserAgent, string? RequestId)
+    private sealed class Pending(
+        IReadOnlyList<SqlStatement> statements, IReadOnlyList<AuditDraft> drafts, QuotaDelta? quota, AuditActor actor, string? ip,
+        string? userAgent, string? requestId)
     {
+        public IReadOnlyList<SqlStatement> Statements => statements;
+
+        public IReadOnlyList<AuditDraft> Drafts => drafts;
+
+        public QuotaDelta? Quota => quota;
+
+        public AuditActor Actor => actor;
+
+        public string? Ip => ip;
+
+        public string? UserAgent => userAgent;
+
+        public string? RequestId => requestId;
+
+        /// <summary>Growth is reserved before the change runs; shrinkage is applied after it commits.</summary>
+        public bool Grows => quota is { } q && (q.Customers > 0 || q.Users > 0 || q.StorageBytes > 0);
+
+        public Reservation? Held { get; set; }
+
+        public ChangeResult? Result { get; set; }
+
+        private Exception? Error { get; set; }
+
         public TaskCompletionSource<ChangeResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Nothing of the change was written (a result it already has, a commit, stands).</summary>
+        public void Fail(Exception error)
+        {
+            if (Result is null)
+            {
+                Error ??= error;
+            }
+        }
+
+        public void Answer()
+        {
+            if (Result is not null)
+            {
+                Completion.TrySetResult(Result);
+            }
+            else
+            {
+                Completion.TrySetException(Error ?? new InvalidOperationException("The audit batch ended without an outcome for this change."));
+            }
+        }
     }
 }

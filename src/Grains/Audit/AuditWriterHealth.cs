@@ -21,6 +21,9 @@ public sealed class AuditWriterHealth
 
     public void Queued(int count) => Interlocked.Add(ref _pending, count);
 
+    /// <summary>Entries of changes a quota refused before they ran: neither written nor failed.</summary>
+    public void Withdrawn(int count) => Interlocked.Add(ref _pending, -count);
+
     public void Succeeded(int count, DateTimeOffset at)
     {
         Interlocked.Add(ref _pending, -count);

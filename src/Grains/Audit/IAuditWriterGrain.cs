@@ -1,5 +1,6 @@
 using Orleans.Concurrency;
 using Shohayota.Grains.Interfaces.Audit;
+using Shohayota.Grains.Interfaces.Quotas;
 
 namespace Shohayota.Grains.Audit;
 
@@ -22,16 +23,25 @@ internal sealed record SqlStatement(
     [property: Id(0)] string Sql,
     [property: Id(1)] object?[] Parameters);
 
-/// <summary>A change and the entries that record it: committed together or not at all.</summary>
+/// <summary>
+/// A change and the entries that record it: committed together or not at all. <see cref="Quota"/> is what it does to the
+/// tenant's counted quotas: growth is reserved by the log before the batch runs (a refusal leaves the change out),
+/// settled after it; shrinkage is applied once it commits.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("AuditedChange")]
 internal sealed record AuditedChange(
     [property: Id(0)] IReadOnlyList<SqlStatement> Statements,
-    [property: Id(1)] IReadOnlyList<AuditDraft> Entries);
+    [property: Id(1)] IReadOnlyList<AuditDraft> Entries,
+    [property: Id(2)] QuotaDelta? Quota = null);
 
-/// <summary>Whether the change committed; if not, the PostgreSQL error that refused it (constraint violations).</summary>
+/// <summary>
+/// Whether the change committed; if not, the PostgreSQL error that refused it (constraint violations), or the quota
+/// that refused it before it ran (<see cref="QuotaRefusal"/>).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("ChangeResult")]
 internal sealed record ChangeResult(
     [property: Id(0)] bool Committed,
     [property: Id(1)] string? SqlState,
     [property: Id(2)] string? Constraint,
-    [property: Id(3)] IReadOnlyList<AuditEntry> Entries);
+    [property: Id(3)] IReadOnlyList<AuditEntry> Entries,
+    [property: Id(4)] Reservation? QuotaRefusal = null);

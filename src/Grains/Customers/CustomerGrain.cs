@@ -13,7 +13,8 @@ namespace Shohayota.Grains.Customers;
 
 /// <summary>
 /// The single writer of one customer's row. Every change is one transaction; memory is updated only after
-/// it commits, so the grain's view and the table never diverge.
+/// it commits, so the grain's view and the table never diverge. The row is read on first need, not on activation: a
+/// create of a new id reads nothing (an existing row makes its insert fail on the primary key, and is read then).
 /// </summary>
 [GrainType("customer")]
 public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IOptions<BenchmarkOptions> benchmark) : Grain, ICustomerGrain
@@ -23,41 +24,55 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
     /// <summary>The refusal <c>expect_rows_changed</c> (sql/0095) reports when the row no longer has the version this grain holds.</summary>
     internal const string VersionConflict = "customers_version";
 
+    private const string Exists = "customers_pkey";
+
     // Benchmark-only switch (bench S8): measures what the audit log costs. Never turn it on in production.
     private readonly bool _auditOff = benchmark.Value.AuditOff;
 
     private Guid _tenantId;
     private Guid _id;
     private CustomerDetails? _customer;
+    private bool _loaded;
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_tenantId, _id) = GrainKeys.Split(this.GetPrimaryKeyString());
-        await LoadAsync(cancellationToken);
+        return Task.CompletedTask;
     }
 
-    private async Task LoadAsync(CancellationToken cancellationToken = default)
+    private async Task LoadAsync()
     {
-        await using var transaction = await database.BeginAsync(_tenantId, cancellationToken);
+        await using var transaction = await database.BeginAsync(_tenantId);
         await using var read = transaction.Command($"SELECT {Columns} FROM customers WHERE id = $1", _id);
-        await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-        _customer = await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+        await using var reader = await read.ExecuteReaderAsync();
+        _customer = await reader.ReadAsync() ? Read(reader) : null;
+        _loaded = true;
     }
 
-    public Task<CustomerDetails?> GetAsync() => Task.FromResult(_customer);
+    private async Task<CustomerDetails?> CurrentAsync()
+    {
+        if (!_loaded)
+        {
+            await LoadAsync();
+        }
+
+        return _customer;
+    }
+
+    public Task<CustomerDetails?> GetAsync() => _loaded ? Task.FromResult(_customer) : CurrentAsync();
 
     public Task ForgetAsync()
     {
-        _customer = null;
+        (_customer, _loaded) = (null, true);
         DeactivateOnIdle();
         return Task.CompletedTask;
     }
 
     public async Task<Outcome<CustomerDetails>> CreateAsync(CustomerFields fields)
     {
-        if (_customer is not null)
+        if (_loaded && _customer is not null)
         {
-            return Outcome<CustomerDetails>.Fail(Failure.Conflict, "This customer already exists.");
+            return AlreadyExists();
         }
 
         if (CustomerRules.FirstError(fields) is { } invalid)
@@ -76,13 +91,22 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
             fields.OwnerUserId, now), "customer.created");
     }
 
-    public Task<Outcome<CustomerDetails>> CreateOnceAsync(CustomerFields fields) => _customer switch
+    public async Task<Outcome<CustomerDetails>> CreateOnceAsync(CustomerFields fields)
     {
-        null => CreateAsync(fields),
-        var existing when Same(existing, fields) => Task.FromResult(Outcome<CustomerDetails>.Ok(existing)),
-        _ => Task.FromResult(Outcome<CustomerDetails>.Fail(Failure.IdempotencyMismatch,
-            "This Idempotency-Key already created a customer with other fields (or that customer has changed since).")),
-    };
+        if (!_loaded && CustomerRules.FirstError(fields) is not null)
+        {
+            // A retry with fields that are invalid now may still name the customer its first request created.
+            await LoadAsync();
+        }
+
+        var outcome = _loaded && _customer is not null ? AlreadyExists() : await CreateAsync(fields);
+        return outcome.Failure != Failure.Conflict || _customer is not { } existing ? outcome
+            : Same(existing, fields) ? Outcome<CustomerDetails>.Ok(existing)
+            : Outcome<CustomerDetails>.Fail(Failure.IdempotencyMismatch,
+                "This Idempotency-Key already created a customer with other fields (or that customer has changed since).");
+    }
+
+    private static Outcome<CustomerDetails> AlreadyExists() => Outcome<CustomerDetails>.Fail(Failure.Conflict, "This customer already exists.");
 
     private static bool Same(CustomerDetails c, CustomerFields f) =>
         c.Name == f.Name && c.Email == f.Email && c.Phone == f.Phone && c.Company == f.Company && c.Status == f.Status &&
@@ -90,15 +114,15 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
 
     public async Task<Outcome<CustomerDetails>> UpdateAsync(CustomerFields fields, int? expectedVersion)
     {
-        if (_customer is null)
+        if (await CurrentAsync() is not { } current)
         {
             return Outcome<CustomerDetails>.Fail(Failure.NotFound, "No such customer.");
         }
 
-        if (expectedVersion is { } expected && expected != _customer.Version)
+        if (expectedVersion is { } expected && expected != current.Version)
         {
             return Outcome<CustomerDetails>.Fail(Failure.PreconditionFailed,
-                $"The customer has changed (version {_customer.Version}, you sent {expected}); reload it and apply your change again.");
+                $"The customer has changed (version {current.Version}, you sent {expected}); reload it and apply your change again.");
         }
 
         if (CustomerRules.FirstError(fields) is { } invalid)
@@ -107,10 +131,10 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
         }
 
         var now = time.Now();
-        var updated = ToDetails(fields, _customer.CreatedAt, now, _customer.Version + 1);
-        var changes = AuditChain.Changes(Snapshot(_customer), Snapshot(updated));
+        var updated = ToDetails(fields, current.CreatedAt, now, current.Version + 1);
+        var changes = AuditChain.Changes(Snapshot(current), Snapshot(updated));
         // Only the version this grain read may be replaced: another writer of the row (a duplicate activation) makes it a conflict.
-        return await WriteAsync(updated, new QuotaDelta(0, 0, Bytes(updated) - Bytes(_customer)), AuditChain.Details(new { version = updated.Version, changes }), AuditExtensions.Sql(
+        return await WriteAsync(updated, new QuotaDelta(0, 0, Bytes(updated) - Bytes(current)), AuditChain.Details(new { version = updated.Version, changes }), AuditExtensions.Sql(
             $"""
             WITH changed AS (
                 UPDATE customers SET name = $3, email = $4, phone = $5, company = $6, status = $7, tags = $8, notes = $9,
@@ -120,19 +144,19 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
             SELECT expect_rows_changed((SELECT count(*) FROM changed), '{VersionConflict}')
             """,
             _tenantId, _id, fields.Name, fields.Email, fields.Phone, fields.Company, fields.Status, fields.Tags.ToArray(), fields.Notes,
-            fields.OwnerUserId, now, updated.Version, _customer.Version), "customer.updated", expectedVersion);
+            fields.OwnerUserId, now, updated.Version, current.Version), "customer.updated", expectedVersion);
     }
 
     public async Task<Outcome<bool>> DeleteAsync(int? expectedVersion)
     {
-        if (_customer is null)
+        if (await CurrentAsync() is not { } current)
         {
             return Outcome<bool>.Fail(Failure.NotFound, "No such customer.");
         }
 
-        if (expectedVersion is { } expected && expected != _customer.Version)
+        if (expectedVersion is { } expected && expected != current.Version)
         {
-            return Outcome<bool>.Fail(Failure.PreconditionFailed, $"The customer has changed (version {_customer.Version}, you sent {expected}).");
+            return Outcome<bool>.Fail(Failure.PreconditionFailed, $"The customer has changed (version {current.Version}, you sent {expected}).");
         }
 
         var result = await ExecuteAsync(AuditExtensions.Change(
@@ -141,8 +165,9 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
                 WITH deleted AS (DELETE FROM customers WHERE tenant_id = $1 AND id = $2 AND version = $3 RETURNING 1)
                 SELECT expect_rows_changed((SELECT count(*) FROM deleted), '{VersionConflict}')
                 """,
-                _tenantId, _id, _customer.Version)],
-            new AuditDraft("customer.deleted", "customer", _id.ToString("D"), Details: AuditChain.Details(new { name = _customer.Name, version = _customer.Version }))));
+                _tenantId, _id, current.Version)],
+            new QuotaDelta(-1, 0, -Bytes(current)),
+            new AuditDraft("customer.deleted", "customer", _id.ToString("D"), Details: AuditChain.Details(new { name = current.Name, version = current.Version }))));
         if (result.Constraint == VersionConflict)
         {
             return await ConflictAsync<bool>(expectedVersion);
@@ -153,55 +178,33 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
             throw new InvalidOperationException($"Deleting the customer was refused by the database ({result.SqlState}).");
         }
 
-        await Tenant.AdjustAsync(new QuotaDelta(-1, 0, -Bytes(_customer)));
-
         _customer = null;
         DeactivateOnIdle();
         return Outcome<bool>.Ok(true);
     }
 
-    private ITenantGrain Tenant => GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(_tenantId));
-
-    /// <summary>Through the tenant's audit log; with the benchmark-only switch, the same statements without entries.</summary>
+    /// <summary>
+    /// Through the tenant's audit log, which reserves the change's growth with its batch and settles it after the commit;
+    /// with the benchmark-only switch, the same statements and quota without entries.
+    /// </summary>
     private Task<ChangeResult> ExecuteAsync(AuditedChange change) =>
-        _auditOff ? AuditLogGrain.ExecuteUnauditedAsync(database, _tenantId, change.Statements) : GrainFactory.AuditLog(_tenantId).ExecuteAsync(change);
+        _auditOff ? AuditLogGrain.ExecuteUnauditedAsync(database, GrainFactory, _tenantId, change) : GrainFactory.AuditLog(_tenantId).ExecuteAsync(change);
 
     private static long Bytes(CustomerDetails c) => TenantMeter.CustomerBytes(c.Name, c.Email, c.Phone, c.Company, c.Tags, c.Notes);
 
-    /// <summary>Growth is reserved with the TenantGrain first (quotas hold under concurrency); shrinkage is applied after commit.</summary>
     private async Task<Outcome<CustomerDetails>> WriteAsync(
         CustomerDetails next, QuotaDelta delta, string? details, SqlStatement write, string action, int? expectedVersion = null)
     {
-        var grows = delta.Customers > 0 || delta.StorageBytes > 0;
-        var reservation = grows ? await Tenant.ReserveAsync(delta) : null;
-        if (reservation is { Granted: false })
+        var result = await ExecuteAsync(AuditExtensions.Change([write], delta, new AuditDraft(action, "customer", _id.ToString("D"), Details: details)));
+        if (result.QuotaRefusal is { } refused)
         {
-            return Outcome<CustomerDetails>.QuotaExceeded(reservation);
+            return Outcome<CustomerDetails>.QuotaExceeded(refused);
         }
 
-        ChangeResult result;
-        try
+        if (result.Constraint == Exists)
         {
-            result = await ExecuteAsync(AuditExtensions.Change(
-                [write], new AuditDraft(action, "customer", _id.ToString("D"), Details: details)));
-        }
-        catch
-        {
-            if (reservation is not null)
-            {
-                await Tenant.SettleAsync(reservation.Id, committed: false);
-            }
-
-            throw;
-        }
-
-        if (reservation is not null)
-        {
-            await Tenant.SettleAsync(reservation.Id, result.Committed);
-        }
-        else if (result.Committed)
-        {
-            await Tenant.AdjustAsync(delta);
+            await LoadAsync();
+            return AlreadyExists();
         }
 
         if (result.Constraint == VersionConflict)
@@ -216,7 +219,7 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
                 : throw new InvalidOperationException($"The customer change was refused by the database ({result.SqlState}).");
         }
 
-        _customer = next;
+        (_customer, _loaded) = (next, true);
         return Outcome<CustomerDetails>.Ok(next);
     }
 

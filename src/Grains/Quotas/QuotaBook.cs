@@ -66,6 +66,23 @@ internal sealed class QuotaBook(PlansOptions plans)
         }
     }
 
+    /// <summary>A batch's settlement, then its reservations in order (a later change sees the room an earlier one took).</summary>
+    public IReadOnlyList<Reservation> SettleAndReserve(QuotaSettlement settled, IReadOnlyList<QuotaDelta> growth, DateTimeOffset now)
+    {
+        foreach (var id in settled.Committed)
+        {
+            Settle(id, committed: true);
+        }
+
+        foreach (var id in settled.Released)
+        {
+            Settle(id, committed: false);
+        }
+
+        Apply(settled.Shrinkage);
+        return [.. growth.Select(delta => Reserve(delta, now))];
+    }
+
     public void Apply(QuotaDelta delta)
     {
         Customers = Math.Max(0, Customers + delta.Customers);

@@ -104,6 +104,9 @@ internal sealed class TenantMeter(
 
     public void Settle(Guid id, bool committed) => _quotas.Settle(id, committed);
 
+    public IReadOnlyList<Reservation> SettleAndReserve(QuotaSettlement settled, IReadOnlyList<QuotaDelta> growth) =>
+        _quotas.SettleAndReserve(settled, growth, time.GetUtcNow());
+
     public void Apply(QuotaDelta delta) => _quotas.Apply(delta);
 
     public void Record(TrafficSample sample)

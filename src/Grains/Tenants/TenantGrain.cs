@@ -392,8 +392,13 @@ public sealed class TenantGrain(
         return Outcome<TenantDetails>.Ok(updated);
     }
 
-    public Task<Reservation> ReserveAsync(QuotaDelta delta) =>
-        Task.FromResult(_meter?.Reserve(delta) ?? new Reservation(Guid.Empty, IsSystem, _tenant is null ? "tenant" : null, 0, 0));
+    public Task<Reservation> ReserveAsync(QuotaDelta delta) => Task.FromResult(_meter?.Reserve(delta) ?? Unmetered);
+
+    public Task<IReadOnlyList<Reservation>> SettleAndReserveAsync(QuotaSettlement settled, IReadOnlyList<QuotaDelta> growth) =>
+        Task.FromResult(_meter?.SettleAndReserve(settled, growth) ?? [.. growth.Select(_ => Unmetered)]);
+
+    /// <summary>No meter: the system tenant writes without quotas; a missing tenant writes nothing.</summary>
+    private Reservation Unmetered => new(Guid.Empty, IsSystem, _tenant is null ? "tenant" : null, 0, 0);
 
     public Task SettleAsync(Guid reservationId, bool committed)
     {

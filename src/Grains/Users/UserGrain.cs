@@ -73,36 +73,24 @@ public sealed class UserGrain(
 
         var now = time.Now();
         var details = new UserDetails(_userId, _tenantId, request.Email.Trim(), request.Name.Trim(), request.Role, false, now);
-        var tenant = GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(_tenantId));
-        var reservation = await tenant.ReserveAsync(new QuotaDelta(0, 1, TenantMeter.UserBytes(details.Email, details.Name)));
-        if (!reservation.Granted)
-        {
-            return Outcome<UserDetails>.QuotaExceeded(reservation);
-        }
-
         var hash = PasswordHashing.Hash(request.Password);
-        ChangeResult result;
-        try
+        // The log reserves the user's room with its batch and settles it after the commit (a refusal leaves nothing written).
+        var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(AuditExtensions.Change(
+        [
+            AuditExtensions.Sql(
+                """
+                INSERT INTO users (tenant_id, id, email, name, role, password_hash, created_at, updated_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+                """,
+                _tenantId, _userId, details.Email, details.Name, details.Role, hash, now),
+        ],
+        new QuotaDelta(0, 1, TenantMeter.UserBytes(details.Email, details.Name)),
+        new AuditDraft("user.created", "user", _userId.ToString("D"),
+            Details: AuditChain.Details(new { email = details.Email, name = details.Name, role = details.Role }))));
+        if (result.QuotaRefusal is { } refused)
         {
-            result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(AuditExtensions.Change(
-            [
-                AuditExtensions.Sql(
-                    """
-                    INSERT INTO users (tenant_id, id, email, name, role, password_hash, created_at, updated_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-                    """,
-                    _tenantId, _userId, details.Email, details.Name, details.Role, hash, now),
-            ],
-            new AuditDraft("user.created", "user", _userId.ToString("D"),
-                Details: AuditChain.Details(new { email = details.Email, name = details.Name, role = details.Role }))));
+            return Outcome<UserDetails>.QuotaExceeded(refused);
         }
-        catch
-        {
-            await tenant.SettleAsync(reservation.Id, committed: false);
-            throw;
-        }
-
-        await tenant.SettleAsync(reservation.Id, result.Committed);
 
         if (!result.Committed)
         {

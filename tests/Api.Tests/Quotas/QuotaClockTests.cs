@@ -39,6 +39,29 @@ public sealed class QuotaClockTests(QuotaClockHost fixture) : IClassFixture<Quot
     }
 
     [Fact]
+    public async Task RoomReservedByABatchThatNeverSettlesComesBackAfterAMinute()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        await QuotasTests.OverrideAsync(_host, tenant.Id, new { customers = 1 });
+        var grain = _host.Services.GetRequiredService<IGrainFactory>().GetGrain<ITenantGrain>(GrainKeys.Tenant(tenant.Id));
+        _host.Services.GetRequiredService<CallerSigner>().EnterSystem();
+        // An audit log that reserved for its batch, then lost its node before settling.
+        var held = await grain.SettleAndReserveAsync(QuotaSettlement.None, [new QuotaDelta(1, 0, 200)]);
+        RequestContext.Clear();
+
+        using var whileHeld = await _host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new { name = "waits" });
+        _clock.Advance(TimeSpan.FromSeconds(61));
+        var admin = await _host.LoginAsync(tenant.AdminEmail, tenant.AdminPassword);
+        using var afterExpiry = await _host.SendAsync(HttpMethod.Post, "/api/customers", admin.AccessToken, new { name = "fits" });
+        var quotas = await QuotasTests.QuotasAsync(_host, admin.AccessToken);
+
+        held.Should().ContainSingle().Which.Granted.Should().BeTrue();
+        whileHeld.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        afterExpiry.StatusCode.Should().Be(HttpStatusCode.Created);
+        quotas["quotas"]!["customers"]!["used"]!.GetValue<long>().Should().Be(1);
+    }
+
+    [Fact]
     public async Task ErrorRateAlertsNeedAMinimumSampleAndClearWhenTheWindowPasses()
     {
         var tenant = await _host.ProvisionTenantAsync();
