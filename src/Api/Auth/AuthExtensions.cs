@@ -27,6 +27,7 @@ public static class AuthExtensions
         var key = SigningKey.Load(builder.Configuration);
         builder.Services.AddSingleton(key);
         builder.Services.AddSingleton<TokenIssuer>();
+        builder.Services.AddSingleton<AccessTokenCache>();
         builder.Services.AddSingleton<SignInMonitor>();
         builder.Services.AddOptions<SignInAuditOptions>().BindConfiguration(SignInAuditOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<UnknownEmailAudit>();
@@ -41,9 +42,12 @@ public static class AuthExtensions
             .AddPolicyScheme(SelectorScheme, "Bearer token (API) or cookie (UI)", o => o.ForwardDefaultSelector = context =>
                 context.Request.Path.StartsWithSegments("/api") ? JwtBearerDefaults.AuthenticationScheme : Web.UiAuth.CookieScheme)
             .AddJwtBearer();
-        builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<IOptions<AuthOptions>, TimeProvider>((jwt, auth, time) =>
+        builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<IOptions<AuthOptions>, TimeProvider, AccessTokenCache>((jwt, auth, time, cache) =>
         {
             jwt.MapInboundClaims = false;
+            // Validates each token in full once, then reuses its identity until the token expires (AccessTokenCache).
+            jwt.TokenHandlers.Clear();
+            jwt.TokenHandlers.Add(cache);
             jwt.TokenValidationParameters = new TokenValidationParameters
             {
                 ValidIssuer = auth.Value.Issuer,
@@ -97,8 +101,22 @@ public static class AuthExtensions
         return caller;
     }
 
-    /// <summary>The authenticated caller of this request, from the validated token only.</summary>
-    public static Caller ToCaller(this ClaimsPrincipal user)
+    /// <summary>The authenticated caller of this request, from the validated token only (parsed once per token).</summary>
+    public static Caller ToCaller(this ClaimsPrincipal user) => user.Identity is TokenIdentity token ? token.Caller : ParseCaller(user);
+
+    /// <summary>The token's tenant claim, if any and valid (a super-admin's token has none); null when not authenticated.</summary>
+    public static Guid? TenantClaim(this ClaimsPrincipal user) =>
+        user.Identity is TokenIdentity token ? token.TenantClaim
+        : user.Identity?.IsAuthenticated == true ? ParseTenantClaim(user.FindFirst(TokenIssuer.TenantClaim)?.Value)
+        : null;
+
+    internal static Guid? ParseTenantClaim(ClaimsIdentity identity) => ParseTenantClaim(identity.FindFirst(TokenIssuer.TenantClaim)?.Value);
+
+    private static Guid? ParseTenantClaim(string? value) => Guid.TryParse(value, out var id) ? id : null;
+
+    internal static Caller ParseCaller(ClaimsIdentity identity) => ParseCaller(new ClaimsPrincipal(identity));
+
+    private static Caller ParseCaller(ClaimsPrincipal user)
     {
         var role = user.FindFirstValue(TokenIssuer.RoleClaim) ?? "";
         var tenant = role == Roles.SuperAdmin ? GrainKeys.SystemTenant : Guid.Parse(user.FindFirstValue(TokenIssuer.TenantClaim)!);

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Primitives;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
+using Shohayota.Api.Hosting;
 using Shohayota.Grains.Customers;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Customers;
@@ -49,7 +50,7 @@ public static class CustomersApi
         new(c.Id, c.Name, c.Email, c.Phone, c.Company, c.Status, c.Tags, c.Notes, c.OwnerUserId, c.CreatedAt, c.UpdatedAt, c.Version);
 
     private static ICustomerGrain Customer(IGrainFactory grains, HttpContext http, Guid id) =>
-        grains.GetGrain<ICustomerGrain>(GrainKeys.Customer(http.User.ToCaller().TenantId, id));
+        GrainReferences.Get<ICustomerGrain>(grains, http.RequestServices, GrainKeys.Customer(http.User.ToCaller().TenantId, id));
 
     private static async Task<IResult> GetCustomerAsync(Guid id, HttpContext http, IGrainFactory grains)
     {

@@ -123,11 +123,8 @@ public static class TrafficExtensions
         }
         finally
         {
-            Guid? tenant = http.User.Identity?.IsAuthenticated == true && http.User.FindFirst(TokenIssuer.TenantClaim)?.Value is { } tid && Guid.TryParse(tid, out var id)
-                ? id
-                : null;
             http.RequestServices.GetRequiredService<TrafficAggregator>()
-                .Record(tenant, http.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                .Record(http.User.TenantClaim(), http.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
     });
 }

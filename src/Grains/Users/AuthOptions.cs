@@ -16,6 +16,10 @@ public sealed class AuthOptions
     [Range(typeof(TimeSpan), "00:00:30", "00:15:00")]
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>Validated access tokens one node keeps until they expire (0: validate every request in full).</summary>
+    [Range(0, 1_000_000)]
+    public int TokenCacheSize { get; set; } = 10_000;
+
     [Range(typeof(TimeSpan), "00:05:00", "90.00:00:00")]
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(14);
 
