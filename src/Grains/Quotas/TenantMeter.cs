@@ -34,6 +34,7 @@ internal sealed class TenantMeter(
     private long _apiCallsMonth;
     private TokenBucket? _bucket;
     private DateOnly _prunedHistory;
+    private (long Customers, long Users, long StorageBytes, long ActiveUsers, double? LatencyP95Ms)? _written;
 
     public static long CustomerBytes(string name, string? email, string? phone, string? company, IEnumerable<string> tags, string? notes) =>
         RecordOverhead + Utf8(name) + Utf8(email) + Utf8(phone) + Utf8(company) + tags.Sum(Utf8) + Utf8(notes);
@@ -181,19 +182,28 @@ internal sealed class TenantMeter(
         }
 
         var seen = _seenDirty.ToList();
+        var gauges = (_quotas.Customers, _quotas.Users, _quotas.StorageBytes, ActiveUsers: (long)_lastSeen.Values.Count(s => s > now.AddHours(-24)), LatencyP95Ms: p95);
+        // An idle tenant writes nothing: once today's row exists, a flush with no counter, last-seen time, alert or gauge
+        // changed since the last write is skipped (10,000 idle-but-active tenants would otherwise cost 4,000 writes a second).
+        if (_prunedHistory == today && _written == gauges && seen.Count == 0 && alertChanges.Count == 0 && pending.All(p => p.Value.IsEmpty))
+        {
+            return;
+        }
+
         await _store.WriteAsync(new UsageFlush(
             now,
             [.. pending.Select(p => new DayCounters(p.Key, p.Value.ApiCalls, p.Value.Requests4xx, p.Value.Requests5xx))],
-            _quotas.Customers,
-            _quotas.Users,
-            _quotas.StorageBytes,
-            _lastSeen.Values.Count(s => s > now.AddHours(-24)),
+            gauges.Customers,
+            gauges.Users,
+            gauges.StorageBytes,
+            gauges.ActiveUsers,
             p95,
             seen,
             alertChanges,
             _prunedHistory != today ? today.AddDays(-metering.HistoryDays) : null));
 
         _prunedHistory = today;
+        _written = gauges;
         foreach (var (day, counters) in pending)
         {
             if (_pending.TryGetValue(day, out var current) && ReferenceEquals(current, counters))
@@ -282,5 +292,7 @@ internal sealed class TenantMeter(
         public long Requests4xx { get; set; }
 
         public long Requests5xx { get; set; }
+
+        public bool IsEmpty => ApiCalls == 0 && Requests4xx == 0 && Requests5xx == 0;
     }
 }

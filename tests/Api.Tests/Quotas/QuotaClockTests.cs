@@ -89,6 +89,43 @@ public sealed class QuotaClockTests(QuotaClockHost fixture) : IClassFixture<Quot
         alert.Threshold.Should().Be(5);
         cleared.Should().NotContain(a => a.Metric == "errorRate");
     }
+    [Fact]
+    public async Task AnIdleTenantsFlushWritesNothingUntilSomethingChanges()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var grain = _host.Services.GetRequiredService<IGrainFactory>().GetGrain<ITenantGrain>(GrainKeys.Tenant(tenant.Id));
+        _host.Services.GetRequiredService<CallerSigner>().EnterSystem();
+        await grain.FlushAsync();
+        var first = await DayRowAsync(tenant.Id);
+
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        await grain.FlushAsync();
+        var idle = await DayRowAsync(tenant.Id);
+
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        var one = new long[LatencyHistogram.Buckets];
+        one[LatencyHistogram.BucketOf(3)] = 1;
+        await grain.ReportTrafficAsync(new TrafficSample(1, 1, 0, one));
+        await grain.FlushAsync();
+        var busy = await DayRowAsync(tenant.Id);
+        RequestContext.Clear();
+
+        first.Should().NotBeNull("the first flush of a day writes the day's row");
+        idle.Should().Be(first, "nothing changed, so nothing was written (not even updated_at)");
+        busy!.Value.Requests4xx.Should().Be(first!.Value.Requests4xx + 1);
+        busy.Value.UpdatedAt.Should().BeAfter(first.Value.UpdatedAt);
+    }
+
+    private async Task<(DateTimeOffset UpdatedAt, long Requests4xx)?> DayRowAsync(Guid tenant)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(_host.Database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using var read = new Npgsql.NpgsqlCommand(
+            "SELECT updated_at, requests_4xx FROM tenant_usage_metrics WHERE tenant_id = $1 AND period = 'day' ORDER BY period_start DESC LIMIT 1", connection);
+        read.Parameters.Add(new Npgsql.NpgsqlParameter { Value = tenant });
+        await using var reader = await read.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? (reader.GetFieldValue<DateTimeOffset>(0), reader.GetInt64(1)) : null;
+    }
 }
 
 /// <summary>The month roll-over on a host of its own whose clock starts two minutes before a month ends.</summary>
