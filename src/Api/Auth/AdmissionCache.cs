@@ -80,9 +80,13 @@ public sealed class AdmissionCache(
             {
                 await Task.Delay(10);
             }
+            else if (state?.Refusal is { } refused)
+            {
+                return refused;
+            }
             else if (round >= 2)
             {
-                return state?.Refusal ?? Busy;
+                return Busy;
             }
         }
     }
@@ -192,8 +196,8 @@ public sealed class AdmissionCache(
                     RenewFrom: sentAt + (_duration / 2),
                     LowWater: want / 4,
                     answer.Refusal,
-                    // A quota refusal holds for the lease; a rate limit until a token is due (a change of either is pushed).
-                    RefusedUntil: answer.HeldElsewhere ? sentAt : sentAt + (retryAfter > 0 ? Math.Min(retryAfter, _duration) : _duration),
+                    // A rate limit holds until a token is due (within the lease); a quota refusal is asked again (the month may roll over).
+                    RefusedUntil: answer.Refusal is { Failure: Failure.RateLimited } ? sentAt + Math.Min(retryAfter, _duration) : sentAt,
                     answer.HeldElsewhere,
                     // A revocation that arrived while this renewal was in flight may concern rules newer than the answer.
                     Revoked: Volatile.Read(ref lease.Revocations) != revocations);
@@ -215,6 +219,25 @@ public sealed class AdmissionCache(
         var perLease = used * (double)_duration / elapsed;
         var want = (long)Math.Ceiling(perLease * 2) - Math.Max(0, Volatile.Read(ref lease.Remaining));
         return (int)Math.Clamp(want, 1, _maxLease);
+    }
+
+    /// <summary>
+    /// Reports this node's use of the tenant's lease now and gives back the rest, so that a usage report that follows
+    /// counts exactly the requests admitted here (other nodes' unspent leases are counted until they report).
+    /// </summary>
+    public async Task SettleAsync(Guid tenantId)
+    {
+        if (!Enforce || !_leases.TryGetValue(tenantId, out var lease))
+        {
+            return;
+        }
+
+        if (Volatile.Read(ref lease.Renewal) is { IsCompleted: false } running)
+        {
+            await running;
+        }
+
+        await RenewAsync(lease, release: true);
     }
 
     private IAdmissionObserver Observer => _observer ??= grains.CreateObjectReference<IAdmissionObserver>(this);
