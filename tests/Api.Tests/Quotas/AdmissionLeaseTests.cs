@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using FluentAssertions.Execution;
 using Microsoft.Extensions.DependencyInjection;
 using Shohayota.Api.Tests.Infrastructure;
 using Shohayota.Grains.Interfaces.Common;
@@ -33,6 +34,7 @@ public sealed class AdmissionLeaseTests(AdmissionLeaseTests.TwoNodes nodes) : IC
         await WaitUntilAsync(changedAt, ExpiringLease);
         using var expired = await nodes.Expiring.SendAsync(HttpMethod.Get, "/api/users", tenant.Admin.AccessToken);
 
+        using var scope = new AssertionScope();
         suspended.StatusCode.Should().Be(HttpStatusCode.OK);
         pushed.Should().Be("tenant-suspended", "the grain pushed the change to the node holding a five-minute lease");
         (await expired.ProblemTypeAsync()).Should().Be(HttpExtensions.ProblemType("tenant-suspended"), "a lease without push ends within a second");
@@ -54,6 +56,7 @@ public sealed class AdmissionLeaseTests(AdmissionLeaseTests.TwoNodes nodes) : IC
         using var expired = await nodes.Expiring.SendAsync(HttpMethod.Get, "/api/auth/me", member.AccessToken);
         using var admin = await nodes.Expiring.SendAsync(HttpMethod.Get, "/api/auth/me", tenant.Admin.AccessToken);
 
+        using var scope = new AssertionScope();
         disabled.IsSuccessStatusCode.Should().BeTrue();
         pushed.Should().Be("user-disabled");
         (await expired.ProblemTypeAsync()).Should().Be(HttpExtensions.ProblemType("user-disabled"));
@@ -78,6 +81,7 @@ public sealed class AdmissionLeaseTests(AdmissionLeaseTests.TwoNodes nodes) : IC
             await StatusAsync(nodes.Expiring, HttpMethod.Get, tenant.Admin.AccessToken),
         };
 
+        using var scope = new AssertionScope();
         canceled.StatusCode.Should().Be(HttpStatusCode.OK);
         pushed.Should().Be("tenant-canceled");
         (await write.ProblemTypeAsync()).Should().Be(HttpExtensions.ProblemType("tenant-canceled"));
