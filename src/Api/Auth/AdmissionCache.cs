@@ -240,6 +240,12 @@ public sealed class AdmissionCache(
         await RenewAsync(lease, release: true);
     }
 
+    /// <summary>Admissions this node holds on a live lease of the tenant (0 when none, expired or revoked).</summary>
+    public int Holding(Guid tenantId) =>
+        _leases.TryGetValue(tenantId, out var lease) && lease.State is { Revoked: false } state && Stopwatch.GetTimestamp() < state.ExpiresAt
+            ? Math.Max(0, Volatile.Read(ref lease.Remaining))
+            : 0;
+
     private IAdmissionObserver Observer => _observer ??= grains.CreateObjectReference<IAdmissionObserver>(this);
 
     /// <summary>Pushed by a TenantGrain whose rules changed: the next request of the tenant renews first.</summary>

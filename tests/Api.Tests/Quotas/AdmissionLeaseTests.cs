@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using FluentAssertions.Execution;
 using Microsoft.Extensions.DependencyInjection;
+using Shohayota.Api.Auth;
 using Shohayota.Api.Tests.Infrastructure;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Quotas;
@@ -25,12 +26,12 @@ public sealed class AdmissionLeaseTests(AdmissionLeaseTests.TwoNodes nodes) : IC
     public async Task SuspensionRefusesTheNextRequestAtOnceWherePushedAndWithinALeaseWhereThePushIsLost()
     {
         var tenant = await nodes.Pushed.ProvisionTenantAsync();
-        (await StatusAsync(nodes.Pushed, HttpMethod.Get, tenant.Admin.AccessToken)).Should().Be(HttpStatusCode.OK);
+        await HoldABlockAsync(nodes.Pushed, tenant.Id, tenant.Admin.AccessToken);
         (await StatusAsync(nodes.Expiring, HttpMethod.Get, tenant.Admin.AccessToken)).Should().Be(HttpStatusCode.OK);
 
         using var suspended = await nodes.Pushed.AdminTenantsAsync(HttpMethod.Post, $"{tenant.Id}/suspend", new { reason = "unpaid" });
         var changedAt = Stopwatch.GetTimestamp();
-        var pushed = await FirstRefusalAsync(nodes.Pushed, HttpMethod.Get, tenant.Admin.AccessToken);
+        var pushed = await RefusalAfterPushAsync(nodes.Pushed, tenant.Id, HttpMethod.Get, tenant.Admin.AccessToken);
         await WaitUntilAsync(changedAt, ExpiringLease);
         using var expired = await nodes.Expiring.SendAsync(HttpMethod.Get, "/api/users", tenant.Admin.AccessToken);
 
@@ -46,12 +47,12 @@ public sealed class AdmissionLeaseTests(AdmissionLeaseTests.TwoNodes nodes) : IC
         var tenant = await nodes.Pushed.ProvisionTenantAsync();
         var member = await nodes.Pushed.AddUserAsync(tenant);
         var memberId = member.Body["user"]!["id"]!.GetValue<Guid>();
-        (await StatusAsync(nodes.Pushed, HttpMethod.Get, member.AccessToken, "/api/auth/me")).Should().Be(HttpStatusCode.OK);
+        await HoldABlockAsync(nodes.Pushed, tenant.Id, member.AccessToken, "/api/auth/me");
         (await StatusAsync(nodes.Expiring, HttpMethod.Get, member.AccessToken, "/api/auth/me")).Should().Be(HttpStatusCode.OK);
 
         using var disabled = await nodes.Pushed.SendAsync(HttpMethod.Post, $"/api/users/{memberId}/disable", tenant.Admin.AccessToken);
         var changedAt = Stopwatch.GetTimestamp();
-        var pushed = await FirstRefusalAsync(nodes.Pushed, HttpMethod.Get, member.AccessToken, "/api/auth/me");
+        var pushed = await RefusalAfterPushAsync(nodes.Pushed, tenant.Id, HttpMethod.Get, member.AccessToken, "/api/auth/me");
         await WaitUntilAsync(changedAt, ExpiringLease);
         using var expired = await nodes.Expiring.SendAsync(HttpMethod.Get, "/api/auth/me", member.AccessToken);
         using var admin = await nodes.Expiring.SendAsync(HttpMethod.Get, "/api/auth/me", tenant.Admin.AccessToken);
@@ -67,12 +68,12 @@ public sealed class AdmissionLeaseTests(AdmissionLeaseTests.TwoNodes nodes) : IC
     public async Task ACanceledTenantsWritesAreRefusedAndItsReadsAdmittedOnBothNodes()
     {
         var tenant = await nodes.Pushed.ProvisionTenantAsync();
-        (await StatusAsync(nodes.Pushed, HttpMethod.Get, tenant.Admin.AccessToken)).Should().Be(HttpStatusCode.OK);
+        await HoldABlockAsync(nodes.Pushed, tenant.Id, tenant.Admin.AccessToken);
         (await StatusAsync(nodes.Expiring, HttpMethod.Get, tenant.Admin.AccessToken)).Should().Be(HttpStatusCode.OK);
 
         using var canceled = await nodes.Pushed.AdminTenantsAsync(HttpMethod.Post, $"{tenant.Id}/cancel");
         var changedAt = Stopwatch.GetTimestamp();
-        var pushed = await FirstRefusalAsync(nodes.Pushed, HttpMethod.Post, tenant.Admin.AccessToken, "/api/customers");
+        var pushed = await RefusalAfterPushAsync(nodes.Pushed, tenant.Id, HttpMethod.Post, tenant.Admin.AccessToken, "/api/customers");
         await WaitUntilAsync(changedAt, ExpiringLease);
         using var write = await nodes.Expiring.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new { name = "Late" });
         var reads = new[]
@@ -129,25 +130,33 @@ public sealed class AdmissionLeaseTests(AdmissionLeaseTests.TwoNodes nodes) : IC
         return response.StatusCode;
     }
 
-    /// <summary>Asks until the node refuses (the push is one-way: it may land just after the change's response); the problem type's kind.</summary>
-    private static async Task<string?> FirstRefusalAsync(ApiHost node, HttpMethod method, string token, string path = "/api/users")
+    /// <summary>Requests on the node until it holds a block of the tenant's admissions (so running out cannot explain a refusal).</summary>
+    private static async Task HoldABlockAsync(ApiHost node, Guid tenant, string token, string path = "/api/users")
     {
-        var deadline = Stopwatch.GetTimestamp() + (long)(PushDeadline.TotalSeconds * Stopwatch.Frequency);
-        while (true)
+        var cache = node.Services.GetRequiredService<AdmissionCache>();
+        for (var i = 0; i < 50 && cache.Holding(tenant) < 5; i++)
         {
-            using var response = await node.SendAsync(method, path, token, method == HttpMethod.Get ? null : new { name = "Probe" });
-            if (!response.IsSuccessStatusCode)
-            {
-                return (await response.ProblemTypeAsync()).Split('/')[^1];
-            }
+            (await StatusAsync(node, HttpMethod.Get, token, path)).Should().Be(HttpStatusCode.OK);
+        }
 
-            if (Stopwatch.GetTimestamp() > deadline)
-            {
-                return null;
-            }
+        cache.Holding(tenant).Should().BeGreaterThanOrEqualTo(5);
+    }
 
+    /// <summary>
+    /// Waits (without requests) until the node has dropped its five-minute lease, which only a push makes it do (the push is
+    /// one-way: it may land just after the change's response), then asks once; the refusal's problem kind, null if admitted.
+    /// </summary>
+    private static async Task<string?> RefusalAfterPushAsync(ApiHost node, Guid tenant, HttpMethod method, string token, string path = "/api/users")
+    {
+        var cache = node.Services.GetRequiredService<AdmissionCache>();
+        var deadline = Stopwatch.GetTimestamp() + (long)(PushDeadline.TotalSeconds * Stopwatch.Frequency);
+        while (cache.Holding(tenant) > 0 && Stopwatch.GetTimestamp() < deadline)
+        {
             await Task.Delay(20);
         }
+
+        using var response = await node.SendAsync(method, path, token, method == HttpMethod.Get ? null : new { name = "Probe" });
+        return response.IsSuccessStatusCode ? null : (await response.ProblemTypeAsync()).Split('/')[^1];
     }
 
     private static async Task WaitUntilAsync(long from, TimeSpan span)
