@@ -9,22 +9,20 @@ public static class AdmissionExtensions
 {
     /// <summary>
     /// Every route of the group needs a valid token of one of <paramref name="policy"/>'s roles, and each request is
-    /// admitted by the caller's TenantGrain (status, disabled user) before any handler runs.
+    /// admitted (status, disabled user, rate limit, monthly API calls) before any handler runs: from this node's lease of
+    /// the caller's TenantGrain (<see cref="AdmissionCache"/>), without a grain call while the lease lasts.
     /// </summary>
     public static RouteGroupBuilder RequireAdmission(this RouteGroupBuilder group, string policy)
     {
         group.RequireAuthorization(policy);
-        bool? enforce = null;
+        AdmissionCache? cache = null;
         group.AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            // One parse of the claims and one signer for both envelopes: before admission, and admitted after it.
             var signer = http.RequestServices.GetRequiredService<CallerSigner>();
             var caller = http.User.ToCaller();
-            signer.Enter(caller);
-            // Read once: a configuration lookup per request takes a lock (measured in the benchmark).
-            enforce ??= http.RequestServices.GetRequiredService<IConfiguration>().GetValue("Shohayota:Admission:Enforce", true);
-            if (enforce == false)
+            cache ??= http.RequestServices.GetRequiredService<AdmissionCache>();
+            if (!cache.Enforce)
             {
                 // Benchmark-only switch (S5): measures what admission costs. Never turn it off in production.
                 signer.Enter(caller, admittedTenant: caller.TenantId);
@@ -32,10 +30,11 @@ public static class AdmissionExtensions
             }
 
             var write = !(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method));
-            var grains = http.RequestServices.GetRequiredService<IGrainFactory>();
-            var admission = await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(caller.TenantId)).AdmitAsync(caller.UserId, write);
+            var admission = await cache.AdmitAsync(caller.TenantId, caller.UserId, write);
             if (!admission.Allowed)
             {
+                // A refused request calls no grain: the caller is still entered, for whatever runs after (the denied-request audit).
+                signer.Enter(caller);
                 var problem = Problems.From(admission.Failure, admission.Detail);
                 if (admission.Failure == Failure.RateLimited)
                 {
@@ -49,6 +48,7 @@ public static class AdmissionExtensions
                 return problem;
             }
 
+            // Admitted by this node's lease: signed as admitted, so the isolation filter does not ask the TenantGrain again.
             signer.Enter(caller, admittedTenant: caller.TenantId);
             return await next(context);
         });

@@ -32,6 +32,7 @@ public static class ShohayotaApp
         builder.AddShohayotaTrustedProxies();
         builder.AddShohayotaHeavyRoutes();
         builder.AddCustomersJson();
+        builder.AddShohayotaAdmission();
 
         var app = builder.Build();
         // Outermost: every line of a request carries its tenant and trace id, and the request's own line its final status.

@@ -52,7 +52,7 @@ public static class QuotasApi
 
     private static ITenantGrain Tenant(IGrainFactory grains, Guid id) => grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(id));
 
-    private static async Task<IResult> GetQuotasAsync(HttpContext http, IGrainFactory grains, string? tenantId)
+    private static async Task<IResult> GetQuotasAsync(HttpContext http, IGrainFactory grains, AdmissionCache admission, string? tenantId)
     {
         var (tenant, problem) = TenantScope.Resolve(http, tenantId, "quotas and usage");
         if (problem is not null)
@@ -60,11 +60,13 @@ public static class QuotasApi
             return problem;
         }
 
+        // This node's lease of the tenant reports first: the API calls counted are the requests admitted.
+        await admission.SettleAsync(tenant);
         var report = await Tenant(grains, tenant).GetQuotasAsync();
         return report is null ? Problems.From(Failure.NotFound, "No such tenant.") : TypedResults.Ok(ToResponse(report));
     }
 
-    private static async Task<IResult> GetUsageAsync(HttpContext http, IGrainFactory grains, string? tenantId)
+    private static async Task<IResult> GetUsageAsync(HttpContext http, IGrainFactory grains, AdmissionCache admission, string? tenantId)
     {
         var (tenant, problem) = TenantScope.Resolve(http, tenantId, "quotas and usage");
         if (problem is not null)
@@ -72,6 +74,7 @@ public static class QuotasApi
             return problem;
         }
 
+        await admission.SettleAsync(tenant);
         var usage = await Tenant(grains, tenant).GetUsageAsync();
         if (usage is null)
         {

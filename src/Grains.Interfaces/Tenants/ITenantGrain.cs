@@ -18,6 +18,13 @@ public interface ITenantGrain : ITenantGrainKey
     [Alias("Admit"), ReadOnly]
     Task<Admission> AdmitAsync(Guid userId, bool write);
 
+    /// <summary>
+    /// A front end's admission lease (system caller only): the rules it admits by and a block of rate-limit tokens and
+    /// monthly API calls taken from this grain; it reports the previous lease's use. See <see cref="AdmissionLeaseRequest"/>.
+    /// </summary>
+    [Alias("Lease")]
+    Task<AdmissionLease> LeaseAsync(AdmissionLeaseRequest request);
+
     /// <summary>Status and disabled-user check only, without metering or rate limiting (sign-in, grain-call filter).</summary>
     [Alias("Check"), ReadOnly]
     Task<Admission> CheckAsync(Guid userId, bool write);

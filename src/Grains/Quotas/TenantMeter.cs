@@ -92,13 +92,84 @@ internal sealed class TenantMeter(
 
         _apiCallsMonth++;
         Pending(now).ApiCalls++;
+        Seen(userId, now);
+        return Admission.Granted;
+    }
+
+    private void Seen(Guid userId, DateTimeOffset now)
+    {
         if (!_lastSeen.TryGetValue(userId, out var seen) || now - seen > TimeSpan.FromMinutes(1))
         {
             _lastSeen[userId] = now;
             _seenDirty[userId] = now;
         }
+    }
 
-        return Admission.Granted;
+    /// <summary>
+    /// A front end's lease of up to <paramref name="want"/> admissions: each is a rate-limit token and a monthly API call,
+    /// taken now (so the quota and the limit hold whatever the nodes do) and counted as used until <see cref="Return"/>
+    /// gives unused ones back. A grant of 0 comes with the refusal (quota exhausted or rate-limited). No I/O.
+    /// </summary>
+    public (int Granted, Admission? Refusal) Lease(int want)
+    {
+        var now = time.GetUtcNow();
+        RollMonth(now);
+        var limit = _quotas.Limit(QuotaNames.ApiCallsMonthly, now);
+        if (_apiCallsMonth >= limit)
+        {
+            return (0, new Admission(false, Interfaces.Common.Failure.QuotaExceeded,
+                $"The monthly API-call quota is exhausted: {_apiCallsMonth} of {limit} used; it resets at {NextMonth(now):O}.", 0,
+                QuotaNames.ApiCallsMonthly, limit, _apiCallsMonth));
+        }
+
+        var granted = _bucket!.TakeUpTo((int)Math.Min(want, limit - _apiCallsMonth), time.GetTimestamp(), time.TimestampFrequency, out var retryAfter);
+        if (granted == 0)
+        {
+            return (0, new Admission(false, Interfaces.Common.Failure.RateLimited,
+                $"Too many requests for this tenant: at most {_bucket.Rate:0.##} per second (burst {_bucket.Burst:0.##}).", Math.Max(1, Math.Ceiling(retryAfter.TotalSeconds))));
+        }
+
+        _apiCallsMonth += granted;
+        Pending(now).ApiCalls += granted;
+        return (granted, null);
+    }
+
+    /// <summary>
+    /// A lease's report: <paramref name="used"/> tokens were spent, <paramref name="unused"/> admissions come back (tokens
+    /// into the bucket, calls off this month's count unless the lease was taken in an earlier month), users seen.
+    /// </summary>
+    public void Return(int used, int unused, DateOnly leasedIn, IEnumerable<Guid> seen)
+    {
+        var now = time.GetUtcNow();
+        RollMonth(now);
+        _bucket!.Return(used, unused);
+        if (unused > 0 && leasedIn == _month)
+        {
+            var back = Math.Min(unused, _apiCallsMonth);
+            _apiCallsMonth -= back;
+            Pending(now).ApiCalls -= back;
+        }
+
+        foreach (var userId in seen)
+        {
+            Seen(userId, now);
+        }
+    }
+
+    /// <summary>A lease whose node never reported back: its calls stay counted, its tokens' room in the burst comes back.</summary>
+    public void Forget(long held) => _bucket!.Forget(held);
+
+    /// <summary>The tokens a node may hold at most: half the burst, so two nodes can share it and one cannot starve the others.</summary>
+    public int NodeShare => (int)Math.Clamp(_bucket!.Burst / 2, 1, int.MaxValue);
+
+    /// <summary>The month a lease taken now is counted in.</summary>
+    public DateOnly Month
+    {
+        get
+        {
+            RollMonth(time.GetUtcNow());
+            return _month;
+        }
     }
 
     public Reservation Reserve(QuotaDelta delta) => _quotas.Reserve(delta, time.GetUtcNow());

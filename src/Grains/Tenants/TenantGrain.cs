@@ -26,11 +26,16 @@ public sealed class TenantGrain(
 {
     private static readonly TimeSpan SystemCopyRetry = TimeSpan.FromSeconds(5);
 
+    // How long after its expiry a node's lease is kept for its report (a live node reports within a lease duration).
+    private static readonly TimeSpan LeaseGrace = TimeSpan.FromSeconds(10);
+
     private TenantMeter? _meter;
     private IGrainTimer? _flushTimer;
     private IGrainTimer? _systemCopyTimer;
     private readonly List<SystemCopy> _systemCopies = [];
     private readonly HashSet<Guid> _disabledUsers = [];
+    private readonly Dictionary<Guid, NodeLease> _leases = [];
+    private long _rulesVersion = Random.Shared.NextInt64(1, long.MaxValue / 2);
     private TenantDetails? _tenant;
     private Guid _id;
 
@@ -95,6 +100,7 @@ public sealed class TenantGrain(
         _flushTimer ??= this.RegisterGrainTimer(async _ =>
         {
             _meter?.Tick();
+            PruneLeases(System.Diagnostics.Stopwatch.GetTimestamp());
             if (_meter is not null)
             {
                 await _meter.FlushAsync();
@@ -115,22 +121,126 @@ public sealed class TenantGrain(
             return new Admission(false, Failure.UserDisabled, "This user account is disabled.");
         }
 
-        if (IsSystem)
+        return StatusRefusal(write) ?? (IsSystem ? Admission.Granted : Metered(userId, meter));
+    }
+
+    /// <summary>The refusal the tenant's status gives a read or a write; null when it is admitted (metered) by status.</summary>
+    private Admission? StatusRefusal(bool write) => IsSystem ? null : _tenant?.Status switch
+    {
+        null => new Admission(false, Failure.TenantDeleted, "This tenant no longer exists."),
+        TenantStatus.Active => null,
+        TenantStatus.Suspended => new Admission(false, Failure.TenantSuspended, "This tenant is suspended; contact your operator."),
+        TenantStatus.Deleted => new Admission(false, Failure.TenantDeleted, "This tenant has been deleted."),
+        TenantStatus.Canceled when write => new Admission(false, Failure.TenantCanceled,
+            $"This tenant is canceled: its data can be read and exported until {_tenant.RetentionUntil:O}, not changed."),
+        TenantStatus.Canceled => null,
+        _ => new Admission(false, Failure.Forbidden, "Not admitted."),
+    };
+
+    public Task<AdmissionLease> LeaseAsync(AdmissionLeaseRequest request)
+    {
+        // Leases mint admissions for every user of the tenant: only a node (the system caller it signs) asks for them.
+        if (Caller.Current is not { Role: Roles.System })
         {
-            return Admission.Granted;
+            throw new TenantAccessDeniedException(Failure.Forbidden, "Only a front end of the cluster leases admissions.");
         }
 
-        return _tenant?.Status switch
+        // Lease expiry is on this process's monotonic clock, like the node's: it bounds staleness, it is not business time.
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        PruneLeases(now);
+        var duration = request.Duration < TimeSpan.FromMilliseconds(10) || request.Duration > TimeSpan.FromMinutes(10) ? TimeSpan.FromSeconds(1) : request.Duration;
+        if (_leases.Remove(request.NodeId, out var previous))
         {
-            null => new Admission(false, Failure.TenantDeleted, "This tenant no longer exists."),
-            TenantStatus.Active => Metered(userId, meter),
-            TenantStatus.Suspended => new Admission(false, Failure.TenantSuspended, "This tenant is suspended; contact your operator."),
-            TenantStatus.Deleted => new Admission(false, Failure.TenantDeleted, "This tenant has been deleted."),
-            TenantStatus.Canceled when write => new Admission(false, Failure.TenantCanceled,
-                $"This tenant is canceled: its data can be read and exported until {_tenant.RetentionUntil:O}, not changed."),
-            TenantStatus.Canceled => Metered(userId, meter),
-            _ => new Admission(false, Failure.Forbidden, "Not admitted."),
-        };
+            // Tokens of the earlier lease the node still holds (not reported spent or given back) stay held in this one.
+            previous.Held = Math.Max(0, previous.Held - Math.Max(0, request.Used) - Math.Max(0, request.Unused));
+        }
+
+        // A report for a lease this activation does not know (granted before a restart or pruned) only brings users seen.
+        _meter?.Return(previous is null ? 0 : Math.Max(0, request.Used), previous is null ? 0 : Math.Max(0, request.Unused), previous?.Month ?? default, request.Seen);
+
+        var rules = request.KnownVersion == _rulesVersion ? null : new AdmissionRules(
+            StatusRefusal(write: false), StatusRefusal(write: true), [.. _disabledUsers], Unmetered: IsSystem || _meter is null);
+        if (request.Want <= 0)
+        {
+            // The node ends its lease: its unspent admissions are back, nothing is held for it any more.
+            if (previous is { Held: > 0 })
+            {
+                _meter?.Forget(previous.Held);
+            }
+
+            return Task.FromResult(new AdmissionLease(_rulesVersion, rules, 0, null));
+        }
+
+        var lease = previous ?? new NodeLease { Month = _meter?.Month ?? default };
+        lease.Observer = request.Observer;
+        lease.ExpiresAt = now + (long)((duration + LeaseGrace).TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        _leases[request.NodeId] = lease;
+        if (IsSystem || _meter is null || StatusRefusal(write: false) is not null)
+        {
+            return Task.FromResult(new AdmissionLease(_rulesVersion, rules, 0, null));
+        }
+
+        var (granted, refusal) = _meter.Lease(Math.Min(request.Want, _meter.NodeShare - (int)Math.Min(lease.Held, int.MaxValue)));
+        if (granted > 0 && lease.Month != _meter.Month)
+        {
+            // Earlier tokens of a lease from last month are still held; its calls were counted in that month.
+            lease.Month = _meter.Month;
+        }
+
+        lease.Held += granted;
+        var heldElsewhere = false;
+        if (refusal is { Failure: Failure.QuotaExceeded })
+        {
+            foreach (var (node, other) in _leases)
+            {
+                if (node != request.NodeId && other.Held > 0)
+                {
+                    // The last calls of the month are on another node's lease: it gives back what it did not spend.
+                    heldElsewhere = true;
+                    other.Observer?.RevokeAsync(_id).Ignore();
+                }
+            }
+        }
+
+        return Task.FromResult(new AdmissionLease(_rulesVersion, rules, granted, refusal, heldElsewhere));
+    }
+
+    /// <summary>The rules changed (status, users, plan, overrides, reset): every node holding a lease drops it now; expiry bounds a lost push.</summary>
+    private void RevokeLeases()
+    {
+        _rulesVersion++;
+        PruneLeases(System.Diagnostics.Stopwatch.GetTimestamp());
+        foreach (var lease in _leases.Values)
+        {
+            // One-way: a dead node does not hold the change up; its lease expires and is pruned.
+            lease.Observer?.RevokeAsync(_id).Ignore();
+        }
+    }
+
+    /// <summary>Leases of nodes that stopped renewing (died, or lost their report) are forgotten: no observer or held token leaks.</summary>
+    private void PruneLeases(long now)
+    {
+        if (_leases.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (node, lease) in _leases.Where(l => l.Value.ExpiresAt <= now).ToList())
+        {
+            _leases.Remove(node);
+            _meter?.Forget(lease.Held);
+        }
+    }
+
+    private sealed class NodeLease
+    {
+        public IAdmissionObserver? Observer { get; set; }
+
+        public long Held { get; set; }
+
+        public DateOnly Month { get; set; }
+
+        public long ExpiresAt { get; set; }
     }
 
     private Admission Metered(Guid userId, bool meter) => meter && _meter is not null ? _meter.Admit(userId) : Admission.Granted;
@@ -146,6 +256,7 @@ public sealed class TenantGrain(
             _disabledUsers.Remove(userId);
         }
 
+        RevokeLeases();
         return Task.CompletedTask;
     }
 
@@ -156,6 +267,7 @@ public sealed class TenantGrain(
             throw new TenantAccessDeniedException(refused.Failure, refused.Detail!);
         }
 
+        RevokeLeases();
         DeactivateOnIdle();
         return Task.CompletedTask;
     }
@@ -322,6 +434,7 @@ public sealed class TenantGrain(
         _flushTimer?.Dispose();
         _flushTimer = null;
         _disabledUsers.Clear();
+        RevokeLeases();
         DeactivateOnIdle();
         await GrainFactory.AuditLog(_id).ForgetAsync();
         await CopyToSystemLogAsync(new AuditDraft(
@@ -387,6 +500,7 @@ public sealed class TenantGrain(
             {
                 // From here on the tenant is admitted (or refused) by its new status, whatever comes next.
                 _tenant = updated;
+                RevokeLeases();
                 logger.LogInformation("Tenant {TenantId} is now {Status}", _id, target.ToWire());
             });
         return Outcome<TenantDetails>.Ok(updated);
@@ -451,6 +565,7 @@ public sealed class TenantGrain(
             {
                 _tenant = _tenant with { Plan = plan };
                 meter.PlanChanged(plan);
+                RevokeLeases();
             });
         }
 
@@ -506,6 +621,8 @@ public sealed class TenantGrain(
             {
                 meter.SetOverride(quota, value);
             }
+
+            RevokeLeases();
         });
 
         return Outcome<QuotaReport>.Ok(_meter.Report());
@@ -533,7 +650,17 @@ public sealed class TenantGrain(
             [AuditExtensions.Sql("UPDATE tenant_usage_metrics SET api_calls = 0, updated_at = $3 WHERE tenant_id = $1 AND period = 'month' AND period_start = $2",
                 _id, new DateOnly(now.UtcDateTime.Year, now.UtcDateTime.Month, 1), now)],
             entry,
-            meter.ResetApiCalls);
+            () =>
+            {
+                meter.ResetApiCalls();
+                foreach (var lease in _leases.Values)
+                {
+                    // Calls leased before the reset were counted before it: unused ones are not taken off the new count.
+                    lease.Month = default;
+                }
+
+                RevokeLeases();
+            });
         return Outcome<QuotaReport>.Ok(_meter.Report());
     }
 

@@ -1,0 +1,73 @@
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Quotas;
+using Shohayota.Grains.Interfaces.Tenants;
+
+namespace Shohayota.Grains.Tests.Security;
+
+/// <summary>An admission lease mints admissions for every user of a tenant: only a node, as the system caller, gets one.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class AdmissionLeaseTrustTests(ClusterFixture fixture)
+{
+    public static TheoryData<string> NotANode => ["the tenant's own admin", "a super-admin"];
+
+    [Theory]
+    [MemberData(nameof(NotANode))]
+    public async Task OnlyTheSystemCallerLeasesAdmissions(string who)
+    {
+        var tenant = await fixture.ProvisionAsync();
+        var grain = fixture.Grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenant.Tenant.Id));
+        if (who == "a super-admin")
+        {
+            ClusterFixture.AsSuperAdmin();
+        }
+        else
+        {
+            ClusterFixture.As(tenant.Tenant.Id, tenant.AdminId);
+        }
+
+        var lease = () => grain.LeaseAsync(Request(100));
+
+        (await lease.Should().ThrowAsync<TenantAccessDeniedException>()).Which.Failure.Should().Be(Failure.Forbidden);
+        RequestContext.Clear();
+        ClusterFixture.Signer.EnterSystem();
+        var granted = await grain.LeaseAsync(Request(100));
+        var quotas = await grain.GetQuotasAsync();
+        RequestContext.Clear();
+        granted.Granted.Should().BeGreaterThan(0);
+        quotas!.Quotas[QuotaNames.ApiCallsMonthly].Used.Should().Be(granted.Granted, "calls are counted when a node leases them, only the system's lease");
+    }
+
+    [Fact]
+    public async Task AnotherTenantsCallerCannotLeaseAdmissions()
+    {
+        var a = await fixture.ProvisionAsync();
+        var b = await fixture.ProvisionAsync();
+        ClusterFixture.As(a.Tenant.Id, a.AdminId);
+
+        var lease = () => fixture.Grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(b.Tenant.Id)).LeaseAsync(Request(100));
+
+        (await lease.Should().ThrowAsync<TenantAccessDeniedException>()).Which.Failure.Should().Be(Failure.NotFound);
+        RequestContext.Clear();
+    }
+
+    [Fact]
+    public async Task UnusedAdmissionsGivenBackAreNotCounted()
+    {
+        var tenant = await fixture.ProvisionAsync();
+        var grain = fixture.Grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenant.Tenant.Id));
+        var node = Guid.NewGuid();
+        RequestContext.Clear();
+        ClusterFixture.Signer.EnterSystem();
+
+        var lease = await grain.LeaseAsync(Request(50, node));
+        await grain.LeaseAsync(Request(0, node) with { Used = 7, Unused = lease.Granted - 7 });
+        var quotas = await grain.GetQuotasAsync();
+        RequestContext.Clear();
+
+        lease.Granted.Should().Be(50);
+        quotas!.Quotas[QuotaNames.ApiCallsMonthly].Used.Should().Be(7);
+    }
+
+    private static AdmissionLeaseRequest Request(int want, Guid? node = null) =>
+        new(node ?? Guid.NewGuid(), null, 0, want, 0, 0, [], TimeSpan.FromSeconds(1));
+}
