@@ -44,7 +44,10 @@ public sealed record AdmissionRules(
 [Alias("IAdmissionObserver")]
 public interface IAdmissionObserver : IGrainObserver
 {
-    /// <summary>Drops the tenant's lease: the next request of the tenant renews it from the grain.</summary>
-    [Alias("Revoke"), Orleans.Concurrency.OneWay]
+    /// <summary>
+    /// Drops the tenant's lease: the next request of the tenant renews it from the grain. Answers once dropped (the
+    /// grain waits for that, bounded); it must not call the grain back before answering.
+    /// </summary>
+    [Alias("Revoke")]
     Task RevokeAsync(Guid tenantId);
 }

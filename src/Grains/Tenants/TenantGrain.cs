@@ -26,6 +26,9 @@ public sealed class TenantGrain(
 {
     private static readonly TimeSpan SystemCopyRetry = TimeSpan.FromSeconds(5);
 
+    // How long a change waits for the nodes holding leases to drop them (a node's lease lasts 1 s by default).
+    private static readonly TimeSpan RevocationWait = TimeSpan.FromSeconds(1);
+
     // How long after its expiry a node's lease is kept for its report (a live node reports within a lease duration).
     private static readonly TimeSpan LeaseGrace = TimeSpan.FromSeconds(10);
 
@@ -35,6 +38,7 @@ public sealed class TenantGrain(
     private readonly List<SystemCopy> _systemCopies = [];
     private readonly HashSet<Guid> _disabledUsers = [];
     private readonly Dictionary<Guid, NodeLease> _leases = [];
+    private readonly List<Task> _revocations = [];
     private long _rulesVersion = Random.Shared.NextInt64(1, long.MaxValue / 2);
     private TenantDetails? _tenant;
     private Guid _id;
@@ -212,8 +216,31 @@ public sealed class TenantGrain(
         PruneLeases(System.Diagnostics.Stopwatch.GetTimestamp());
         foreach (var lease in _leases.Values)
         {
-            // One-way: a dead node does not hold the change up; its lease expires and is pruned.
-            lease.Observer?.RevokeAsync(_id).Ignore();
+            if (lease.Observer is { } observer)
+            {
+                _revocations.Add(observer.RevokeAsync(_id));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits until the nodes told by <see cref="RevokeLeases"/> have dropped their leases, so a change answers after every
+    /// live node enforces it (a reactivated tenant is admitted by the next request, a suspended one refused). A dead or
+    /// slow node holds the change up for at most <see cref="RevocationWait"/>: by then its lease has expired anyway.
+    /// </summary>
+    private async Task RevokedAsync()
+    {
+        if (_revocations.Count == 0)
+        {
+            return;
+        }
+
+        var all = Task.WhenAll(_revocations);
+        _revocations.Clear();
+        if (await Task.WhenAny(all, Task.Delay(RevocationWait)) != all || all.IsFaulted)
+        {
+            _ = all.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            logger.LogWarning("Not every node confirmed dropping tenant {TenantId}'s admission lease; their leases expire on their own", _id);
         }
     }
 
@@ -257,7 +284,7 @@ public sealed class TenantGrain(
         }
 
         RevokeLeases();
-        return Task.CompletedTask;
+        return RevokedAsync();
     }
 
     public Task ReloadAsync()
@@ -269,7 +296,7 @@ public sealed class TenantGrain(
 
         RevokeLeases();
         DeactivateOnIdle();
-        return Task.CompletedTask;
+        return RevokedAsync();
     }
 
     public async Task<Outcome<ProvisionedTenant>> ProvisionAsync(ProvisionTenantRequest request)
@@ -436,6 +463,7 @@ public sealed class TenantGrain(
         _disabledUsers.Clear();
         RevokeLeases();
         DeactivateOnIdle();
+        await RevokedAsync();
         await GrainFactory.AuditLog(_id).ForgetAsync();
         await CopyToSystemLogAsync(new AuditDraft(
             "tenant.purged", "tenant", _id.ToString("D"), Details: AuditChain.Details(new { name = purged.Name, rowsRemoved = removed })));
@@ -681,6 +709,7 @@ public sealed class TenantGrain(
         }
 
         applied();
+        await RevokedAsync();
         await CopyToSystemLogAsync(entry);
     }
 
