@@ -31,29 +31,28 @@ public sealed class CustomerQueryGrain(TenantDatabase database, IOptions<SearchO
         var items = new List<CustomerDetails>(query.PageSize + 1);
         var sortNames = new List<string>(query.PageSize + 1);
         var scores = new List<float?>(query.PageSize + 1);
-        await using (var transaction = await database.BeginAsync(tenantId))
+        try
         {
-            if (query.Q is not null)
-            {
-                await transaction.ExecuteAsync("SELECT set_config('statement_timeout', $1, true)", _statementTimeout);
-            }
-
-            await using var command = query.Q is null ? ListCommand(transaction, tenantId, query) : SearchCommand(transaction, query);
-            try
-            {
-                await using var reader = await command.ExecuteReaderAsync();
-                while (await reader.ReadAsync())
+            await database.ReadAsync(
+                tenantId,
+                query.Q is null ? ListCommand(tenantId, query) : SearchCommand(query),
+                async reader =>
                 {
-                    items.Add(CustomerGrain.Read(reader));
-                    sortNames.Add(reader.GetString(12));
-                    scores.Add(reader.IsDBNull(13) ? null : reader.GetFloat(13));
-                }
-            }
-            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.QueryCanceled && query.Q is not null)
-            {
-                return Outcome<CustomerPage>.Later(Failure.SearchTimeout,
-                    "The search took too long and was stopped; retry shortly, or narrow it with a longer term or a filter.", SearchRetryAfter);
-            }
+                    while (await reader.ReadAsync())
+                    {
+                        items.Add(CustomerGrain.Read(reader));
+                        sortNames.Add(reader.GetString(12));
+                        scores.Add(reader.IsDBNull(13) ? null : reader.GetFloat(13));
+                    }
+
+                    return items.Count;
+                },
+                query.Q is null ? null : [new("statement_timeout", _statementTimeout)]);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.QueryCanceled && query.Q is not null)
+        {
+            return Outcome<CustomerPage>.Later(Failure.SearchTimeout,
+                "The search took too long and was stopped; retry shortly, or narrow it with a longer term or a filter.", SearchRetryAfter);
         }
 
         if (items.Count <= query.PageSize)
@@ -72,7 +71,7 @@ public sealed class CustomerQueryGrain(TenantDatabase database, IOptions<SearchO
     }
 
     /// <summary>A list without a term: the keyset index of the sort, under row-level security.</summary>
-    private static NpgsqlCommand ListCommand(TenantTransaction transaction, Guid tenantId, CustomerQuery query)
+    private static NpgsqlBatchCommand ListCommand(Guid tenantId, CustomerQuery query)
     {
         var (key, descending) = query.Sort switch
         {
@@ -115,14 +114,14 @@ public sealed class CustomerQueryGrain(TenantDatabase database, IOptions<SearchO
 
         var direction = descending ? "DESC" : "ASC";
         sql.Append(CultureInfo.InvariantCulture, $" ORDER BY {key} {direction}, id {direction} LIMIT {Next(query.PageSize + 1)}");
-        return transaction.Command(sql.ToString(), [.. parameters]);
+        return TenantDatabase.Statement(sql.ToString(), [.. parameters]);
     }
 
     /// <summary>
     /// A search: customer_search() (sql/0120) runs the whole page, filters, keyset and limit included, with the
     /// tenant-leading trigram index or the prefix indexes; see bench/explain/search.md for why it is a function.
     /// </summary>
-    private static NpgsqlCommand SearchCommand(TenantTransaction transaction, CustomerQuery query)
+    private static NpgsqlBatchCommand SearchCommand(CustomerQuery query)
     {
         var sort = query.Sort switch
         {
@@ -135,7 +134,7 @@ public sealed class CustomerQueryGrain(TenantDatabase database, IOptions<SearchO
             _ => "relevance",
         };
         var after = query.After;
-        var command = transaction.Command(
+        var command = new NpgsqlBatchCommand(
             $"""
             SELECT {CustomerGrain.Columns}, sort_name, score
             FROM customer_search($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) WITH ORDINALITY AS page

@@ -48,26 +48,27 @@ public sealed class TenantGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _id = GrainKeys.TenantOf(this.GetPrimaryKeyString()) ?? throw new InvalidOperationException("Malformed tenant key.");
-        // One scope, disposed once: a reader or transaction disposed twice would close whatever the pooled connection
-        // runs next for another grain (Npgsql reuses them per connection).
-        await using (var transaction = await database.BeginAsync(_id, cancellationToken))
-        {
-            if (!IsSystem)
-            {
-                await using var read = transaction.Command(
+        // One round trip: the tenant's row and its disabled users (a cold tenant's first request waits for them).
+        await database.ReadAsync(
+            _id,
+            [
+                TenantDatabase.Statement(
                     "SELECT id, name, contact_email, plan, status, status_reason, created_at, status_changed_at, retention_until FROM tenants WHERE id = $1",
-                    _id);
-                await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-                _tenant = await reader.ReadAsync(cancellationToken) ? ReadTenant(reader) : null;
-            }
-
-            await using var disabled = transaction.Command("SELECT id FROM users WHERE disabled");
-            await using var users = await disabled.ExecuteReaderAsync(cancellationToken);
-            while (await users.ReadAsync(cancellationToken))
+                    _id),
+                TenantDatabase.Statement("SELECT id FROM users WHERE disabled"),
+            ],
+            async reader =>
             {
-                _disabledUsers.Add(users.GetGuid(0));
-            }
-        }
+                _tenant = await reader.ReadAsync(cancellationToken) && !IsSystem ? ReadTenant(reader) : null;
+                await reader.NextResultAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    _disabledUsers.Add(reader.GetGuid(0));
+                }
+
+                return true;
+            },
+            cancellationToken: cancellationToken);
 
         if (_tenant is not null)
         {

@@ -24,4 +24,41 @@ public sealed class TenantTransactionTests
 
         await commit.Should().NotThrowAsync();
     }
+
+    [Fact]
+    public async Task AOneRoundTripReadSeesItsTenantAndSettingsAndLeavesNothingOnThePooledConnection()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var tenant = Guid.NewGuid();
+        // No reset on close: what the batch leaves on the connection is not wiped by the pool (DISCARD ALL) before we look.
+        await using var dataSource = NpgsqlDataSource.Create(
+            new NpgsqlConnectionStringBuilder(database.AppConnectionString) { MaxPoolSize = 1, NoResetOnClose = true }.ConnectionString);
+        var tenantDatabase = new TenantDatabase(dataSource);
+
+        var inside = await tenantDatabase.ReadAsync(
+            tenant,
+            [
+                TenantDatabase.Statement("SELECT current_setting('app.tenant_id', true), current_setting('statement_timeout')"),
+                TenantDatabase.Statement("SELECT app_current_tenant()"),
+            ],
+            async reader =>
+            {
+                await reader.ReadAsync();
+                var setting = (reader.GetString(0), reader.GetString(1));
+                await reader.NextResultAsync();
+                await reader.ReadAsync();
+                return (setting.Item1, setting.Item2, reader.GetGuid(0));
+            },
+            [new("statement_timeout", "1234")]);
+
+        // The same (only) pooled connection afterwards: the batch's transaction-local settings ended with it.
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var after = new NpgsqlCommand("SELECT coalesce(current_setting('app.tenant_id', true), ''), current_setting('statement_timeout')", connection);
+        await using var reader = await after.ExecuteReaderAsync();
+        await reader.ReadAsync();
+
+        inside.Should().Be((tenant.ToString("D"), "1234ms", tenant));
+        reader.GetString(0).Should().BeEmpty();
+        reader.GetString(1).Should().Be("0");
+    }
 }
