@@ -100,7 +100,7 @@ public sealed class CustomerListTests
         response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
     }
 
-    private static async Task<List<JsonNode>> WalkAsync(ApiHost host, string token, string query)
+    internal static async Task<List<JsonNode>> WalkAsync(ApiHost host, string token, string query)
     {
         var seen = new List<JsonNode>();
         string? cursor = null;
@@ -118,6 +118,6 @@ public sealed class CustomerListTests
         return seen;
     }
 
-    private static async Task<IEnumerable<string>> NamesAsync(ApiHost host, TestTenant tenant, string query) =>
+    internal static async Task<IEnumerable<string>> NamesAsync(ApiHost host, TestTenant tenant, string query) =>
         (await WalkAsync(host, tenant.Admin.AccessToken, query)).Select(c => c["name"]!.GetValue<string>());
 }

@@ -14,11 +14,11 @@ public sealed class CustomerSearchTests
         var host = await ApiHost.SharedAsync();
         var tenant = await SeedPeopleAsync(host);
 
-        (await NamesAsync(host, tenant, "q=OPPE")).Should().BeEquivalentTo("Grace Hopper");
-        (await NamesAsync(host, tenant, "q=@navy.m")).Should().BeEquivalentTo("Grace Hopper");
-        (await NamesAsync(host, tenant, "q=tchl")).Should().BeEquivalentTo("Alan Turing");
-        (await NamesAsync(host, tenant, "q=LOBAL")).Should().BeEquivalentTo("Ngozi Okafor");
-        (await NamesAsync(host, tenant, "q=zzz")).Should().BeEmpty();
+        (await CustomerListTests.NamesAsync(host, tenant, "q=OPPE")).Should().BeEquivalentTo("Grace Hopper");
+        (await CustomerListTests.NamesAsync(host, tenant, "q=@navy.m")).Should().BeEquivalentTo("Grace Hopper");
+        (await CustomerListTests.NamesAsync(host, tenant, "q=tchl")).Should().BeEquivalentTo("Alan Turing");
+        (await CustomerListTests.NamesAsync(host, tenant, "q=LOBAL")).Should().BeEquivalentTo("Ngozi Okafor");
+        (await CustomerListTests.NamesAsync(host, tenant, "q=zzz")).Should().BeEmpty();
     }
 
     [Fact]
@@ -27,12 +27,12 @@ public sealed class CustomerSearchTests
         var host = await ApiHost.SharedAsync();
         var tenant = await SeedPeopleAsync(host);
 
-        (await NamesAsync(host, tenant, "q=gr")).Should().BeEquivalentTo("Grace Hopper");
-        (await NamesAsync(host, tenant, "q=GC")).Should().BeEquivalentTo("Alan Turing");
-        (await NamesAsync(host, tenant, "q=gl")).Should().BeEquivalentTo("Ngozi Okafor");
-        (await NamesAsync(host, tenant, "q=n")).Should().BeEquivalentTo("Grace Hopper", "Ngozi Okafor");
-        (await NamesAsync(host, tenant, "q=bl")).Should().BeEmpty("bletchley is inside an address, not at its start");
-        (await NamesAsync(host, tenant, "q=%25")).Should().BeEmpty("% is matched literally");
+        (await CustomerListTests.NamesAsync(host, tenant, "q=gr")).Should().BeEquivalentTo("Grace Hopper");
+        (await CustomerListTests.NamesAsync(host, tenant, "q=GC")).Should().BeEquivalentTo("Alan Turing");
+        (await CustomerListTests.NamesAsync(host, tenant, "q=gl")).Should().BeEquivalentTo("Ngozi Okafor");
+        (await CustomerListTests.NamesAsync(host, tenant, "q=n")).Should().BeEquivalentTo("Grace Hopper", "Ngozi Okafor");
+        (await CustomerListTests.NamesAsync(host, tenant, "q=bl")).Should().BeEmpty("bletchley is inside an address, not at its start");
+        (await CustomerListTests.NamesAsync(host, tenant, "q=%25")).Should().BeEmpty("% is matched literally");
     }
 
     [Theory]
@@ -62,7 +62,7 @@ public sealed class CustomerSearchTests
 
         foreach (var sort in new[] { "name", "-name", "createdAt", "-createdAt", "updatedAt", "-updatedAt", "relevance" })
         {
-            var seen = await WalkAsync(host, tenant.Admin.AccessToken, $"q={term}&status=lead&tag=vip&ownerUserId={owner}&sort={sort}&pageSize=2");
+            var seen = await CustomerListTests.WalkAsync(host, tenant.Admin.AccessToken, $"q={term}&status=lead&tag=vip&ownerUserId={owner}&sort={sort}&pageSize=2");
 
             seen.Select(c => c["id"]!.GetValue<string>()).Should().OnlyHaveUniqueItems(sort);
             seen.Select(c => c["name"]!.GetValue<string>()).Should().BeEquivalentTo(expected, sort);
@@ -90,7 +90,7 @@ public sealed class CustomerSearchTests
         };
         await CustomersTests.CreateAsync(host, token, new { name = "Charles Babbage" });
 
-        var walked = await WalkAsync(host, token, "q=lovelace&sort=relevance&pageSize=1");
+        var walked = await CustomerListTests.WalkAsync(host, token, "q=lovelace&sort=relevance&pageSize=1");
 
         walked.Select(c => c["id"]!.GetValue<string>()).Should().Equal(
             [exact, .. ties.Order(StringComparer.Ordinal), far]);
@@ -107,9 +107,9 @@ public sealed class CustomerSearchTests
         var unique = "zx" + Guid.NewGuid().ToString("N")[..10];
         await CustomersTests.CreateAsync(host, b.Admin.AccessToken, new { name = unique, email = $"{unique}@b.test", company = unique });
 
-        var longFromA = await NamesAsync(host, a, $"q={unique}&sort={sort}");
-        var shortFromA = await NamesAsync(host, a, $"q=zx&sort={sort}");
-        var shortFromB = await NamesAsync(host, b, $"q=zx&sort={sort}");
+        var longFromA = await CustomerListTests.NamesAsync(host, a, $"q={unique}&sort={sort}");
+        var shortFromA = await CustomerListTests.NamesAsync(host, a, $"q=zx&sort={sort}");
+        var shortFromB = await CustomerListTests.NamesAsync(host, b, $"q=zx&sort={sort}");
 
         longFromA.Should().BeEmpty();
         shortFromA.Should().BeEmpty();
@@ -174,25 +174,4 @@ public sealed class CustomerSearchTests
         await CustomersTests.CreateAsync(host, tenant.Admin.AccessToken, new { name = "Ngozi Okafor", company = "Global Trade" });
         return tenant;
     }
-
-    private static async Task<List<JsonNode>> WalkAsync(ApiHost host, string token, string query)
-    {
-        var seen = new List<JsonNode>();
-        string? cursor = null;
-        do
-        {
-            using var response = await host.SendAsync(HttpMethod.Get, $"/api/customers?{query}{(cursor is null ? "" : "&cursor=" + cursor)}", token);
-            response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-            var page = await response.JsonAsync();
-            seen.AddRange(page["items"]!.AsArray().Select(i => i!));
-            cursor = page["nextCursor"]?.GetValue<string>();
-            seen.Count.Should().BeLessThan(100);
-        }
-        while (cursor is not null);
-
-        return seen;
-    }
-
-    private static async Task<IEnumerable<string>> NamesAsync(ApiHost host, TestTenant tenant, string query) =>
-        (await WalkAsync(host, tenant.Admin.AccessToken, query)).Select(c => c["name"]!.GetValue<string>());
 }
