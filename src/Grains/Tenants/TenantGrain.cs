@@ -145,10 +145,7 @@ public sealed class TenantGrain(
     public Task<AdmissionLease> LeaseAsync(AdmissionLeaseRequest request)
     {
         // Leases mint admissions for every user of the tenant: only a node (the system caller it signs) asks for them.
-        if (Caller.Current is not { Role: Roles.System })
-        {
-            throw new TenantAccessDeniedException(Failure.Forbidden, "Only a front end of the cluster leases admissions.");
-        }
+        SystemOnly("Only a front end of the cluster leases admissions.");
 
         // Lease expiry is on this process's monotonic clock, like the node's: it bounds staleness, it is not business time.
         var now = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -537,8 +534,20 @@ public sealed class TenantGrain(
 
     public Task<Reservation> ReserveAsync(QuotaDelta delta) => Task.FromResult(_meter?.Reserve(delta) ?? Unmetered);
 
-    public Task<IReadOnlyList<Reservation>> SettleAndReserveAsync(QuotaSettlement settled, IReadOnlyList<QuotaDelta> growth) =>
-        Task.FromResult(_meter?.SettleAndReserve(settled, growth) ?? [.. growth.Select(_ => Unmetered)]);
+    public Task<IReadOnlyList<Reservation>> SettleAndReserveAsync(QuotaSettlement settled, IReadOnlyList<QuotaDelta> growth)
+    {
+        // A settlement rewrites the tenant's counted usage: only the tenant's audit log (as the system caller) settles.
+        SystemOnly("Only the tenant's audit log settles quota reservations.");
+        return Task.FromResult(_meter?.SettleAndReserve(settled, growth) ?? [.. growth.Select(_ => Unmetered)]);
+    }
+
+    private static void SystemOnly(string refusal)
+    {
+        if (Caller.Current is not { Role: Roles.System })
+        {
+            throw new TenantAccessDeniedException(Failure.Forbidden, refusal);
+        }
+    }
 
     /// <summary>No meter: the system tenant writes without quotas; a missing tenant writes nothing.</summary>
     private Reservation Unmetered => new(Guid.Empty, IsSystem, _tenant is null ? "tenant" : null, 0, 0);

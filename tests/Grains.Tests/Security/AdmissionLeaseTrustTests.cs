@@ -37,6 +37,38 @@ public sealed class AdmissionLeaseTrustTests(ClusterFixture fixture)
         quotas!.Quotas[QuotaNames.ApiCallsMonthly].Used.Should().Be(granted.Granted, "calls are counted when a node leases them, only the system's lease");
     }
 
+    [Theory]
+    [MemberData(nameof(NotANode))]
+    public async Task OnlyTheSystemCallerSettlesQuotaReservations(string who)
+    {
+        var tenant = await fixture.ProvisionAsync();
+        var grain = fixture.Grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenant.Tenant.Id));
+        ClusterFixture.Signer.EnterSystem();
+        var before = (await grain.GetQuotasAsync())!.Quotas[QuotaNames.StorageBytes].Used;
+        RequestContext.Clear();
+        if (who == "a super-admin")
+        {
+            ClusterFixture.AsSuperAdmin();
+        }
+        else
+        {
+            ClusterFixture.As(tenant.Tenant.Id, tenant.AdminId);
+        }
+
+        // A forged settlement could wipe the counted usage (shrinkage floors at zero) or hold the tenant's room.
+        var settle = () => grain.SettleAndReserveAsync(new QuotaSettlement([], [], new QuotaDelta(-1_000_000, -1_000_000, -1_000_000_000)), [new QuotaDelta(1, 0, 100)]);
+
+        (await settle.Should().ThrowAsync<TenantAccessDeniedException>()).Which.Failure.Should().Be(Failure.Forbidden);
+        RequestContext.Clear();
+        ClusterFixture.Signer.EnterSystem();
+        var after = (await grain.GetQuotasAsync())!.Quotas[QuotaNames.StorageBytes].Used;
+        var reserved = await grain.SettleAndReserveAsync(QuotaSettlement.None, [new QuotaDelta(1, 0, 100)]);
+        RequestContext.Clear();
+        before.Should().BeGreaterThan(0, "the tenant's admin takes storage");
+        after.Should().Be(before, "the refused settlement changed nothing");
+        reserved.Should().ContainSingle().Which.Granted.Should().BeTrue();
+    }
+
     [Fact]
     public async Task AnotherTenantsCallerCannotLeaseAdmissions()
     {
