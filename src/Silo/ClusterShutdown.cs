@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 using Shohayota.Silo.Hosting;
@@ -56,7 +57,7 @@ public static class ClusterShutdown
     {
         services.Configure<HostOptions>(o => o.ShutdownTimeout = HostTimeout(cluster.ShutdownTimeout));
         services.AddSingleton(new ShutdownWatchdog.Settings(cluster.ShutdownTimeout));
-        services.AddSingleton<ShutdownProgress>();
+        services.TryAddSingleton<ShutdownProgress>();
         // First registered, so it is armed before any other hosted service starts stopping.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService, ShutdownWatchdog>());
         return services;

@@ -31,12 +31,12 @@ public static class HostingExtensions
         }
 
         NodeIdentity.Apply(builder.Configuration);
-        builder.Services.AddShohayotaShutdown(ClusterShutdown.Read(builder.Configuration));
+        var cluster = ClusterShutdown.Read(builder.Configuration);
+        builder.Services.AddShohayotaShutdown(cluster);
 
         if (clientMode)
         {
             var connectionString = builder.Configuration.GetConnectionString(DatabaseSetup.ConnectionStringName)!;
-            var cluster = builder.Configuration.GetSection(ShohayotaClusterOptions.SectionName).Get<ShohayotaClusterOptions>() ?? new();
             builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
             builder.Services.TryAddSingleton(TimeProvider.System);
             builder.Services.AddOptions<Grains.Quotas.PlansOptions>().Configure(o => o.AddDefaults()).BindConfiguration(Grains.Quotas.PlansOptions.SectionName);

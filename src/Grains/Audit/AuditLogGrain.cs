@@ -334,7 +334,7 @@ public sealed class AuditLogGrain(
             await using (var transaction = await connection.BeginTransactionAsync())
             await using (var commands = new NpgsqlBatch(connection, transaction))
             {
-                commands.BatchCommands.Add(Command("SELECT set_config('app.tenant_id', $1, true)", [_tenantId.ToString("D")]));
+                commands.BatchCommands.Add(TenantDatabase.Statement("SELECT set_config('app.tenant_id', $1, true)", [_tenantId.ToString("D")]));
                 var chained = new List<List<AuditEntry>>(batch.Count);
                 var (runSeq, runHead) = (seq, head);
                 foreach (var item in batch)
@@ -469,7 +469,7 @@ public sealed class AuditLogGrain(
         await using var commands = new NpgsqlBatch(transaction.Connection);
         foreach (var statement in statements)
         {
-            commands.BatchCommands.Add(Command(statement.Sql, statement.Parameters));
+            commands.BatchCommands.Add(TenantDatabase.Statement(statement.Sql, statement.Parameters));
         }
 
         try
@@ -507,12 +507,12 @@ public sealed class AuditLogGrain(
     {
         foreach (var statement in item.Statements)
         {
-            commands.BatchCommands.Add(Command(statement.Sql, statement.Parameters));
+            commands.BatchCommands.Add(TenantDatabase.Statement(statement.Sql, statement.Parameters));
         }
 
         foreach (var e in entries)
         {
-            commands.BatchCommands.Add(Command(InsertEntry,
+            commands.BatchCommands.Add(TenantDatabase.Statement(InsertEntry,
             [
                 e.TenantId, e.Seq, e.Id, e.At, e.Actor.Id, e.Actor.Email, e.Actor.Role, e.Action, e.TargetType, e.TargetId,
                 e.Outcome, e.Ip, e.UserAgent, e.RequestId, e.Details, e.PrevHash, e.Hash,
@@ -524,17 +524,6 @@ public sealed class AuditLogGrain(
     private static bool IsRefusal(PostgresException e) =>
         e.SqlState.StartsWith("23", StringComparison.Ordinal) || e.SqlState.StartsWith("22", StringComparison.Ordinal) ||
         e.SqlState == PostgresErrorCodes.InsufficientPrivilege;
-
-    private static NpgsqlBatchCommand Command(string sql, object?[] parameters)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var parameter in parameters)
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = parameter ?? DBNull.Value });
-        }
-
-        return command;
-    }
 
     private sealed class ChainMovedException : Exception;
 

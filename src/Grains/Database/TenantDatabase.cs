@@ -31,7 +31,6 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
         }
     }
 
-    /// <summary>Runs <paramref name="work"/> in a tenant transaction and commits it.</summary>
     /// <summary>
     /// A read of one statement under the tenant's row-level security in one round trip: the tenant setting, any
     /// <paramref name="settings"/> (e.g. <c>statement_timeout</c>) and the statement go as one batch, which PostgreSQL
@@ -95,6 +94,7 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
         return command;
     }
 
+    /// <summary>Runs <paramref name="work"/> in a tenant transaction and commits it.</summary>
     public async Task<T> InTransactionAsync<T>(Guid tenantId, Func<TenantTransaction, Task<T>> work, CancellationToken cancellationToken = default)
     {
         await using var transaction = await BeginAsync(tenantId, cancellationToken);
