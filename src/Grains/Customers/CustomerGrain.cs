@@ -198,6 +198,17 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
         var result = await ExecuteAsync(AuditExtensions.Change([write], delta, new AuditDraft(action, "customer", _id.ToString("D"), Details: details)));
         if (result.QuotaRefusal is { } refused)
         {
+            if (!_loaded)
+            {
+                // A create on a fresh activation did not read the row: at the limit, a retry of a create that already
+                // happened (Idempotency-Key) is refused by the quota before the insert could conflict. It exists: say so.
+                await LoadAsync();
+                if (_customer is not null)
+                {
+                    return AlreadyExists();
+                }
+            }
+
             return Outcome<CustomerDetails>.QuotaExceeded(refused);
         }
 

@@ -1,6 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Customers;
+using Shohayota.Grains.Security;
 using Shohayota.Api.Tests.Infrastructure;
 
 namespace Shohayota.Api.Tests.Customers;
@@ -48,6 +52,33 @@ public sealed class IdempotentCreateTests
         anotherKey.StatusCode.Should().Be(HttpStatusCode.Created);
         anotherUser.StatusCode.Should().Be(HttpStatusCode.Created, "keys are the user's own");
         (await CountAsync(host, tenant.Id, "First")).Should().Be(3);
+    }
+
+    [Fact]
+    public async Task ARetryAtTheCustomersLimitOnAFreshActivationStillAnswersWithTheFirstCustomer()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        const string key = "at-the-limit";
+        using var first = await CreateAsync(host, tenant.Admin.AccessToken, key, new { name = "Only One" });
+        first.StatusCode.Should().Be(HttpStatusCode.Created);
+        var id = (await first.JsonAsync())["id"]!.GetValue<string>();
+        using var limit = await host.SendAsync(HttpMethod.Put, $"/api/admin/tenants/{tenant.Id}/quotas", await host.SharedSuperAdminTokenAsync(),
+            new { customers = 1, reason = "retry at the limit" });
+        limit.StatusCode.Should().Be(HttpStatusCode.OK);
+
+        // The retry lands on a new activation of the customer's grain, which has not read its row (reads are lazy).
+        host.Services.GetRequiredService<CallerSigner>().EnterSystem();
+        await host.Services.GetRequiredService<IGrainFactory>().GetGrain<ICustomerGrain>(GrainKeys.Customer(tenant.Id, Guid.Parse(id))).ForgetAsync();
+        RequestContext.Clear();
+        using var retry = await CreateAsync(host, tenant.Admin.AccessToken, key, new { name = "Only One" });
+        using var another = await CreateAsync(host, tenant.Admin.AccessToken, "a-second-one", new { name = "Second" });
+
+        retry.StatusCode.Should().Be(HttpStatusCode.Created, "the retry creates nothing, so the quota has nothing to refuse");
+        (await retry.JsonAsync())["id"]!.GetValue<string>().Should().Be(id);
+        another.StatusCode.Should().Be(HttpStatusCode.Forbidden, "a new customer is over the limit");
+        (await another.ProblemTypeAsync()).Should().EndWith("/quota-exceeded");
+        (await CountAsync(host, tenant.Id, "Only One")).Should().Be(1);
     }
 
     [Theory]
