@@ -15,6 +15,7 @@ public static class GrainsExtensions
         services.AddSingleton(_ => NpgsqlDataSource.Create(appConnectionString));
         services.TryAddSingleton<TenantDatabase>();
         services.AddOptions<Customers.SearchOptions>().BindConfiguration(Customers.SearchOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<Customers.CommonTrigrams>();
         services.AddSingleton<Audit.AuditWriterHealth>();
         services.TryAddSingleton<Audit.AuditMaintenance>();
         services.TryAddSingleton(TimeProvider.System);

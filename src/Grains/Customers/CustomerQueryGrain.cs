@@ -12,7 +12,7 @@ namespace Shohayota.Grains.Customers;
 // Stateless worker keyed per tenant: lists read the table in parallel, and the key puts every call under the
 // isolation filter's tenant check.
 [StatelessWorker, GrainType("customer-query")]
-public sealed class CustomerQueryGrain(TenantDatabase database, IOptions<SearchOptions> options) : Grain, ICustomerQueryGrain
+public sealed class CustomerQueryGrain(TenantDatabase database, CommonTrigrams trigrams, IOptions<SearchOptions> options) : Grain, ICustomerQueryGrain
 {
     /// <summary>How long a client should wait before repeating a search that timed out.</summary>
     internal static readonly TimeSpan SearchRetryAfter = TimeSpan.FromSeconds(5);
@@ -31,11 +31,12 @@ public sealed class CustomerQueryGrain(TenantDatabase database, IOptions<SearchO
         var items = new List<CustomerDetails>(query.PageSize + 1);
         var sortNames = new List<string>(query.PageSize + 1);
         var scores = new List<float?>(query.PageSize + 1);
+        var rarePart = query.Q is { Length: >= 3 } term ? CommonTrigrams.RarePart(term, await trigrams.GetAsync()) : null;
         try
         {
             await database.ReadAsync(
                 tenantId,
-                query.Q is null ? ListCommand(tenantId, query) : SearchCommand(query),
+                query.Q is null ? ListCommand(tenantId, query) : SearchCommand(query, rarePart),
                 async reader =>
                 {
                     while (await reader.ReadAsync())
@@ -118,10 +119,11 @@ public sealed class CustomerQueryGrain(TenantDatabase database, IOptions<SearchO
     }
 
     /// <summary>
-    /// A search: customer_search() (sql/0120) runs the whole page, filters, keyset and limit included, with the
-    /// tenant-leading trigram index or the prefix indexes; see bench/explain/search.md for why it is a function.
+    /// A search: customer_search() (sql/0120, 0140) runs the whole page, filters, keyset and limit included, with the
+    /// tenant-leading trigram index or the prefix indexes; see bench/explain/search.md for why it is a function. When the
+    /// term has trigrams most rows have, only its rare part (<see cref="CommonTrigrams.RarePart"/>) goes to the index.
     /// </summary>
-    private static NpgsqlBatchCommand SearchCommand(CustomerQuery query)
+    private static NpgsqlBatchCommand SearchCommand(CustomerQuery query, string? rarePart)
     {
         var sort = query.Sort switch
         {
@@ -137,7 +139,7 @@ public sealed class CustomerQueryGrain(TenantDatabase database, IOptions<SearchO
         var command = new NpgsqlBatchCommand(
             $"""
             SELECT {CustomerGrain.Columns}, sort_name, score
-            FROM customer_search($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) WITH ORDINALITY AS page
+            FROM customer_search($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) WITH ORDINALITY AS page
             ORDER BY page.ordinality
             """);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = query.Q });
@@ -150,6 +152,7 @@ public sealed class CustomerQueryGrain(TenantDatabase database, IOptions<SearchO
         command.Parameters.Add(Parameter(NpgsqlTypes.NpgsqlDbType.TimestampTz, after?.At));
         command.Parameters.Add(Parameter(NpgsqlTypes.NpgsqlDbType.Real, after?.Score));
         command.Parameters.Add(Parameter(NpgsqlTypes.NpgsqlDbType.Uuid, after?.Id));
+        command.Parameters.Add(Parameter(NpgsqlTypes.NpgsqlDbType.Text, rarePart));
         return command;
     }
 

@@ -12,4 +12,15 @@ public sealed class SearchOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
     public TimeSpan StatementTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// A trigram in at least this share of all customers' search text (0–1) is common: a search sends only the rare
+    /// part of its term to the trigram index (sql/0140, <see cref="CommonTrigrams"/>).
+    /// </summary>
+    [Range(0.0001, 1.0)]
+    public double CommonTrigramShare { get; set; } = 0.01;
+
+    /// <summary>How often each node reads the common trigrams again (they change when ANALYZE runs).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan CommonTrigramsRefresh { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -81,6 +81,8 @@ public sealed class CustomerSearchFunctionTests
 
         var longTerm = await PlanAsync(database, small, word);
         var shortTerm = await PlanAsync(database, small, "zz");
+        longTerm.Count.Should().Be(1);
+        shortTerm.Count.Should().Be(1);
 
         definition.Should().Contain("USING gin (tenant_id, search_text gin_trgm_ops)");
         IndexesOf(longTerm.Plan).Should().Contain("customers_tenant_search_idx", longTerm.Plan.ToJsonString());
@@ -92,12 +94,67 @@ public sealed class CustomerSearchFunctionTests
         shortTerm.SharedBuffers.Should().BeLessThan(100);
     }
 
+    [Fact]
+    public async Task OnlyTheRarePartGoesToTheIndexAndTheWholeTermIsStillCheckedOnEveryRow()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var tenant = Guid.NewGuid();
+        var rare = "q" + Guid.NewGuid().ToString("N")[..7];
+        await InsertAsync(database, tenant, 5_000, "common");
+        await InsertNamedAsync(database, tenant, $"Shop customer {rare}", $"{rare} elsewhere", $"customer {rare[..4]}");
+        await using (var superuser = new NpgsqlConnection(database.SuperuserConnectionString))
+        {
+            await superuser.OpenAsync();
+            await Execute(superuser, "VACUUM (ANALYZE) customers");
+        }
+
+        var withPart = await PlanAsync(database, tenant, $"customer {rare}", rare);
+        var notAPart = await PlanAsync(database, tenant, $"customer {rare}", "zzzzzz");
+
+        // One row has the whole term; the one with only the rare part is a candidate from the index and is checked out.
+        withPart.Count.Should().Be(1);
+        notAPart.Count.Should().Be(1, "a part that is not in the term is ignored: the whole term goes to the index");
+        var condition = IndexConditions(withPart.Plan).Should().ContainSingle().Subject;
+        condition.Should().Contain($"'%{rare}%'").And.NotContain("customer", withPart.Plan.ToJsonString());
+        IndexConditions(notAPart.Plan).Should().ContainSingle().Which.Should().Contain($"'%customer {rare}%'");
+    }
+
+    [Fact]
+    public async Task TheCommonTrigramsComeFromTheStatisticsAndOnlyTheRuntimeRoleMayReadThem()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var word = "k" + Guid.NewGuid().ToString("N")[..6];
+        await InsertAsync(database, Guid.NewGuid(), 8_000, word);
+        await using (var superuser = new NpgsqlConnection(database.SuperuserConnectionString))
+        {
+            await superuser.OpenAsync();
+            await Execute(superuser, "ANALYZE customers");
+        }
+
+        await using var connection = new NpgsqlConnection(database.AppConnectionString);
+        await connection.OpenAsync();
+        await using var read = new NpgsqlCommand(
+            """
+            SELECT array(SELECT search_common_trigrams(0.01)),
+                   array(SELECT a.grantee::regrole::text FROM pg_proc p, aclexplode(p.proacl) a
+                         WHERE p.proname = 'search_common_trigrams' AND a.privilege_type = 'EXECUTE' ORDER BY 1)
+            """,
+            connection);
+        await using var reader = await read.ExecuteReaderAsync();
+        await reader.ReadAsync();
+
+        // Every one of those 8,000 rows has the word: its trigrams are common, a rare trigram of nobody's is not.
+        reader.GetFieldValue<string[]>(0).Should().Contain(word[..3]).And.NotContain("zq#");
+        reader.GetFieldValue<string[]>(1).Should().BeEquivalentTo("shohayota_app", "shohayota_owner");
+    }
+
     /// <summary>The plan customer_search() ran, as the runtime role, from auto_explain (nested statements, JSON).</summary>
-    private static async Task<(JsonNode Plan, long SharedBuffers)> PlanAsync(TestDatabase database, Guid tenant, string term)
+    private static async Task<(JsonNode Plan, long SharedBuffers, long Count)> PlanAsync(TestDatabase database, Guid tenant, string term, string? rarePart = null)
     {
         await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
         await connection.OpenAsync();
         var plans = new List<string>();
+        long count;
         connection.Notice += (_, e) => plans.Add(e.Notice.MessageText);
         await Execute(connection, """
             LOAD 'auto_explain';
@@ -113,15 +170,32 @@ public sealed class CustomerSearchFunctionTests
         {
             await Execute(connection, $"SELECT set_config('app.tenant_id', '{tenant}', true)");
             plans.Clear();
-            await using var search = new NpgsqlCommand("SELECT count(*) FROM customer_search($1, '-createdAt', 51)", connection);
+            await using var search = new NpgsqlCommand("SELECT count(*) FROM customer_search($1, '-createdAt', 51, p_index_term => $2)", connection);
             search.Parameters.Add(new NpgsqlParameter { Value = term });
-            (await search.ExecuteScalarAsync()).Should().Be(1L);
+            search.Parameters.Add(new NpgsqlParameter { Value = (object?)rarePart ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            count = (long)(await search.ExecuteScalarAsync())!;
         }
 
         var inner = plans.Select(p => JsonNode.Parse(p[(p.IndexOf('{', StringComparison.Ordinal))..])!)
             .Single(p => p["Query Text"]!.GetValue<string>().Contains("FROM customers c", StringComparison.Ordinal));
         var plan = inner["Plan"]!;
-        return (plan, plan["Shared Hit Blocks"]!.GetValue<long>() + plan["Shared Read Blocks"]!.GetValue<long>());
+        return (plan, plan["Shared Hit Blocks"]!.GetValue<long>() + plan["Shared Read Blocks"]!.GetValue<long>(), count);
+    }
+
+    private static IEnumerable<string> IndexConditions(JsonNode node)
+    {
+        if (node["Index Cond"] is { } condition && node["Index Name"]?.GetValue<string>() == "customers_tenant_search_idx")
+        {
+            yield return condition.GetValue<string>();
+        }
+
+        foreach (var child in node["Plans"]?.AsArray() ?? [])
+        {
+            foreach (var found in IndexConditions(child!))
+            {
+                yield return found;
+            }
+        }
     }
 
     private static IEnumerable<string> IndexesOf(JsonNode node)
@@ -179,6 +253,21 @@ public sealed class CustomerSearchFunctionTests
         }
 
         return tenants;
+    }
+
+    private static async Task InsertNamedAsync(TestDatabase database, Guid tenant, params string[] names)
+    {
+        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using var insert = new NpgsqlCommand(
+            """
+            INSERT INTO customers (tenant_id, id, name, status, tags, created_at, updated_at, version)
+            SELECT $1, gen_random_uuid(), n, 'lead', '{}', now(), now(), 1 FROM unnest($2::text[]) AS n
+            """,
+            connection);
+        insert.Parameters.Add(new NpgsqlParameter { Value = tenant });
+        insert.Parameters.Add(new NpgsqlParameter { Value = names });
+        await insert.ExecuteNonQueryAsync();
     }
 
     private static async Task InsertAsync(TestDatabase database, Guid tenant, int count, string word)

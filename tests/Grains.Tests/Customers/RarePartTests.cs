@@ -1,0 +1,40 @@
+using Shohayota.Grains.Customers;
+
+namespace Shohayota.Grains.Tests.Customers;
+
+/// <summary>Which part of a search term goes to the trigram index (<see cref="CommonTrigrams.RarePart"/>): no database.</summary>
+public sealed class RarePartTests
+{
+    // As in the bench: every row has "customer N", so "customer"'s trigrams are common, as is "er5" of "customer5…".
+    private static readonly HashSet<string> Common = ["cus", "ust", "sto", "tom", "ome", "mer", "er5", "r50", "com"];
+
+    [Theory]
+    [InlineData("customer 33333", "33333")]
+    [InlineData("Customer50000@", "50000")]
+    [InlineData("CUSTOMER50000@big.example.com", "example")] // longer, and rare here
+    [InlineData("hot customer", "hot")]
+    [InlineData("acustomers", "acu")] // the first of two as long
+    public void TheLongestStretchWithoutACommonTrigramIsChosen(string term, string expected) =>
+        CommonTrigrams.RarePart(term, Common).Should().Be(expected);
+
+    [Theory]
+    [InlineData("globex")] // nothing common: the whole term is best
+    [InlineData("customer")] // all common, nothing rare of 3 characters
+    [InlineData("customer 12")] // "12" has no trigram of its own
+    [InlineData("cu")]
+    [InlineData("")]
+    public void NoPartWhenTheWholeTermIsRareOrNothingRareIsLeft(string term) =>
+        CommonTrigrams.RarePart(term, Common).Should().BeNull();
+
+    [Fact]
+    public void WithoutStatisticsEveryTermGoesWhole() =>
+        CommonTrigrams.RarePart("customer 33333", new HashSet<string>()).Should().BeNull();
+
+    [Fact]
+    public void OnlyAsciiLettersAndDigitsFormAPartSoItsTrigramsAreThoseOfLikeOnThePart()
+    {
+        // "ü" and "_" split runs: the part never spans them (pg_trgm's words and the database's lower() may differ there).
+        CommonTrigrams.RarePart("customer müller_99999", Common).Should().Be("99999");
+        CommonTrigrams.RarePart("customer ab_cd", Common).Should().BeNull();
+    }
+}
