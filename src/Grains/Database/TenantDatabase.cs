@@ -74,6 +74,24 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
         return await read(reader);
     }
 
+    /// <summary>
+    /// Writes in one round trip: the tenant setting and <paramref name="statements"/> as one batch, which PostgreSQL
+    /// runs as one implicit transaction (one Sync): all of them commit, or none (the first error rolls back the rest and
+    /// is thrown). For writes that need no answer between their statements.
+    /// </summary>
+    public async Task WriteAsync(Guid tenantId, IReadOnlyList<NpgsqlBatchCommand> statements, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection);
+        batch.BatchCommands.Add(Setting("app.tenant_id", tenantId.ToString("D")));
+        foreach (var statement in statements)
+        {
+            batch.BatchCommands.Add(statement);
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     /// <summary>A statement for <see cref="ReadAsync{T}(Guid, IReadOnlyList{NpgsqlBatchCommand}, Func{NpgsqlDataReader, Task{T}}, IReadOnlyList{KeyValuePair{string, string}}?, CancellationToken)"/>, with positional parameters.</summary>
     public static NpgsqlBatchCommand Statement(string sql, params object?[] parameters)
     {

@@ -51,6 +51,13 @@ public sealed class MeteringOptions
     /// <summary>How often a TenantGrain writes its counters; the most API calls a silo crash can lose.</summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How often a quiet tenant's grain looks at its usage (nothing to write, no open alert, no expiring override):
+    /// any call into the tenant brings it back to <see cref="FlushInterval"/>. Idle-but-active tenants then cost
+    /// almost nothing between requests.
+    /// </summary>
+    public TimeSpan IdleFlushInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     public double QuotaWarningPercent { get; set; } = 80;
 
     public double QuotaCriticalPercent { get; set; } = 95;

@@ -330,6 +330,14 @@ internal sealed class TenantMeter(
     /// <summary>Re-applies expiring overrides (the rate limit is cached in the bucket).</summary>
     public void Tick() => ConfigureBucket();
 
+    /// <summary>
+    /// Nothing waits to be written and nothing changes with the clock alone: no open alert (clears as traffic ages out),
+    /// no override that will expire (limits change). Until the next call into the tenant, flushing would find nothing.
+    /// </summary>
+    public bool Quiet(DateTimeOffset now) =>
+        _seenDirty.Count == 0 && _alerts.Open.Count == 0 && _pending.Values.All(p => p.IsEmpty)
+        && _quotas.ActiveOverrides(now).All(o => o.ExpiresAt is null);
+
     private void RollMonth(DateTimeOffset now)
     {
         var month = MonthOf(now);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Npgsql;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Quotas;
 
@@ -96,10 +97,10 @@ internal sealed class UsageStore(Guid tenantId, TenantDatabase database)
     {
         var now = flush.Now;
         var today = DateOnly.FromDateTime(now.UtcDateTime);
-        await using var transaction = await database.BeginAsync(tenantId);
+        var statements = new List<NpgsqlBatchCommand>();
         foreach (var (day, apiCalls, requests4xx, requests5xx) in flush.Days)
         {
-            await transaction.ExecuteAsync(
+            statements.Add(TenantDatabase.Statement(
                 """
                 INSERT INTO tenant_usage_metrics AS m (tenant_id, period, period_start, api_calls, requests_4xx, requests_5xx,
                                                        customers, users, storage_bytes, active_users, latency_p95_ms, updated_at)
@@ -111,8 +112,8 @@ internal sealed class UsageStore(Guid tenantId, TenantDatabase database)
                     latency_p95_ms = coalesce(excluded.latency_p95_ms, m.latency_p95_ms), updated_at = excluded.updated_at
                 """,
                 tenantId, day, apiCalls, requests4xx, requests5xx, flush.Customers, flush.Users, flush.StorageBytes, flush.ActiveUsers,
-                day == today ? flush.LatencyP95Ms : null, now);
-            await transaction.ExecuteAsync(
+                day == today ? flush.LatencyP95Ms : null, now));
+            statements.Add(TenantDatabase.Statement(
                 """
                 INSERT INTO tenant_usage_metrics AS m (tenant_id, period, period_start, api_calls, requests_4xx, requests_5xx,
                                                        customers, users, storage_bytes, updated_at)
@@ -123,19 +124,19 @@ internal sealed class UsageStore(Guid tenantId, TenantDatabase database)
                     storage_bytes = excluded.storage_bytes, updated_at = excluded.updated_at
                 """,
                 tenantId, new DateOnly(day.Year, day.Month, 1), apiCalls, requests4xx, requests5xx,
-                flush.Customers, flush.Users, flush.StorageBytes, now);
+                flush.Customers, flush.Users, flush.StorageBytes, now));
         }
 
         if (flush.Seen.Count > 0)
         {
-            await transaction.ExecuteAsync(
+            statements.Add(TenantDatabase.Statement(
                 "UPDATE users SET last_seen_at = v.at FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, at) WHERE users.id = v.id",
-                flush.Seen.Select(s => s.Key).ToArray(), flush.Seen.Select(s => s.Value).ToArray());
+                flush.Seen.Select(s => s.Key).ToArray(), flush.Seen.Select(s => s.Value).ToArray()));
         }
 
         foreach (var (alert, change) in flush.Alerts)
         {
-            await transaction.ExecuteAsync(change switch
+            statements.Add(TenantDatabase.Statement(change switch
             {
                 AlertChange.Opened => """
                     INSERT INTO tenant_alerts (tenant_id, id, metric, level, value, threshold, since, updated_at, message)
@@ -143,15 +144,15 @@ internal sealed class UsageStore(Guid tenantId, TenantDatabase database)
                     """,
                 AlertChange.Updated => "UPDATE tenant_alerts SET level = $4, value = $5, threshold = $6, updated_at = $8, message = $9 WHERE tenant_id = $1 AND id = $2 AND metric = $3 AND since = $7",
                 _ => "UPDATE tenant_alerts SET cleared_at = $8, value = $5, message = $9 WHERE tenant_id = $1 AND id = $2 AND metric = $3 AND level = $4 AND threshold = $6 AND since = $7",
-            }, tenantId, alert.Id, alert.Metric, alert.Level, alert.Value, alert.Threshold, alert.Since, now, alert.Message);
+            }, tenantId, alert.Id, alert.Metric, alert.Level, alert.Value, alert.Threshold, alert.Since, now, alert.Message));
         }
 
         if (flush.PruneDaysBefore is { } before)
         {
-            await transaction.ExecuteAsync("DELETE FROM tenant_usage_metrics WHERE period = 'day' AND period_start < $1", before);
+            statements.Add(TenantDatabase.Statement("DELETE FROM tenant_usage_metrics WHERE period = 'day' AND period_start < $1", before));
         }
 
-        await transaction.CommitAsync();
+        await database.WriteAsync(tenantId, statements);
     }
 
     public async Task<IReadOnlyList<UsageDay>> HistoryAsync(DateOnly from)

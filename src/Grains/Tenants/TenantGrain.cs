@@ -22,7 +22,7 @@ public sealed class TenantGrain(
     IOptions<PlansOptions> plans,
     IOptions<MeteringOptions> metering,
     CallerSigner signer,
-    ILogger<TenantGrain> logger) : Grain, ITenantGrain
+    ILogger<TenantGrain> logger) : Grain, ITenantGrain, IIncomingGrainCallFilter
 {
     private static readonly TimeSpan SystemCopyRetry = TimeSpan.FromSeconds(5);
 
@@ -34,6 +34,7 @@ public sealed class TenantGrain(
 
     private TenantMeter? _meter;
     private IGrainTimer? _flushTimer;
+    private bool _flushIdle;
     private IGrainTimer? _systemCopyTimer;
     private readonly List<SystemCopy> _systemCopies = [];
     private readonly HashSet<Guid> _disabledUsers = [];
@@ -109,8 +110,26 @@ public sealed class TenantGrain(
             if (_meter is not null)
             {
                 await _meter.FlushAsync();
+                if (!_flushIdle && _leases.Count == 0 && _meter.Quiet(time.GetUtcNow()))
+                {
+                    // Quiet until the next call (see Invoke): look again rarely instead of every flush interval.
+                    _flushIdle = true;
+                    _flushTimer?.Change(metering.Value.IdleFlushInterval, metering.Value.IdleFlushInterval);
+                }
             }
         }, new GrainTimerCreationOptions(metering.Value.FlushInterval, metering.Value.FlushInterval) { Interleave = false });
+    }
+
+    /// <summary>Every call into the tenant may change its usage: a quiet grain's flush timer goes back to the flush interval.</summary>
+    public Task Invoke(IIncomingGrainCallContext context)
+    {
+        if (_flushIdle)
+        {
+            _flushIdle = false;
+            _flushTimer?.Change(metering.Value.FlushInterval, metering.Value.FlushInterval);
+        }
+
+        return context.Invoke();
     }
 
     public Task<TenantDetails?> GetAsync() => Task.FromResult(_tenant);
@@ -458,6 +477,7 @@ public sealed class TenantGrain(
         _meter = null;
         _flushTimer?.Dispose();
         _flushTimer = null;
+        _flushIdle = false;
         _disabledUsers.Clear();
         RevokeLeases();
         DeactivateOnIdle();
