@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Npgsql;
 using Shohayota.Api.Tests.Infrastructure;
+using Shohayota.TestSupport;
 
 namespace Shohayota.Api.Tests.Audit;
 
@@ -11,7 +12,9 @@ public sealed class AuditUnavailableTests
     [Fact]
     public async Task AWriteWhoseAuditChainKeepsMovingAnswers503AtOnce()
     {
-        var host = await ApiHost.SharedAsync();
+        // A host of its own: the failing audit writes turn this node's audit-writer health unhealthy until its next
+        // successful write, which the shared host's health test (run in parallel) would see as a 503.
+        await using var host = await ApiHost.StartAsync(await TestDatabase.SharedAsync());
         var tenant = await host.ProvisionTenantAsync();
         var name = $"test_chain_moves_{tenant.Id:N}";
         // Every insert into this tenant's chain meets a "taken seq", as if another writer always got there first.
