@@ -7,6 +7,9 @@ namespace Shohayota.Api.Auth;
 
 public static class AdmissionExtensions
 {
+    /// <summary>The request was admitted (its call counted) by this filter already.</summary>
+    private static readonly object AdmittedKey = new();
+
     /// <summary>
     /// Every route of the group needs a valid token of one of <paramref name="policy"/>'s roles, and each request is
     /// admitted (status, disabled user, rate limit, monthly API calls) before any handler runs: from this node's lease of
@@ -25,6 +28,13 @@ public static class AdmissionExtensions
             if (!cache.Enforce)
             {
                 // Benchmark-only switch (S5): measures what admission costs. Never turn it off in production.
+                signer.Enter(caller, admittedTenant: caller.TenantId);
+                return await next(context);
+            }
+
+            if (http.Items.ContainsKey(AdmittedKey))
+            {
+                // A read tried again after a dead silo (ReadRetry) runs this filter again: one request is one admitted call.
                 signer.Enter(caller, admittedTenant: caller.TenantId);
                 return await next(context);
             }
@@ -49,6 +59,7 @@ public static class AdmissionExtensions
             }
 
             // Admitted by this node's lease: signed as admitted, so the isolation filter does not ask the TenantGrain again.
+            http.Items[AdmittedKey] = true;
             signer.Enter(caller, admittedTenant: caller.TenantId);
             return await next(context);
         });
