@@ -43,12 +43,10 @@ public static class AdmissionExtensions
             var admission = await cache.AdmitAsync(caller.TenantId, caller.UserId, write);
             if (!admission.Allowed)
             {
-                // A refused request calls no grain: the caller is still entered, for whatever runs after (the denied-request audit).
-                signer.Enter(caller);
                 var problem = Problems.From(admission.Failure, admission.Detail);
                 if (admission.Failure == Failure.RateLimited)
                 {
-                    http.Response.Headers.RetryAfter = ((int)Math.Ceiling(admission.RetryAfterSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    Problems.SetRetryAfter(http.Response, TimeSpan.FromSeconds(admission.RetryAfterSeconds));
                 }
                 else if (admission.Quota is not null)
                 {
