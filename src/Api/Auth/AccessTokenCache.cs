@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Claims;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -13,22 +12,23 @@ namespace Shohayota.Api.Auth;
 /// time this node sees it, then keeps the validated identity, keyed by the exact token string, until the token's own
 /// expiry. A hit still checks the lifetime on the same clock, with the same rule as the full validation; a token that
 /// differs in any character (another signature for the same claims, say) is a miss and is validated in full. Bounded by
-/// <c>Shohayota:Auth:TokenCacheSize</c> (0: no cache): when full, expired entries are dropped, and if that is not enough,
-/// all of them.
+/// <c>Shohayota:Auth:TokenCacheSize</c> (0: no cache) in a <see cref="BoundedCache{TKey, TValue}"/>: when full, expired
+/// entries are dropped (at most once per <see cref="SweepInterval"/>), and a token that still finds no room is validated
+/// in full on each request while the cached ones stay.
 /// </summary>
 public sealed class AccessTokenCache : TokenHandler
 {
+    /// <summary>A full cache looks for expired tokens at most this often.</summary>
+    public static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(1);
+
     private readonly JsonWebTokenHandler _inner = new() { MapInboundClaims = false };
-    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly BoundedCache<string, Entry> _entries;
     private readonly TimeProvider _time;
-    private readonly int _capacity;
-    private readonly Lock _sweep = new();
-    private int _count;
 
     public AccessTokenCache(IOptions<AuthOptions> options, TimeProvider time)
     {
         _time = time;
-        _capacity = options.Value.TokenCacheSize;
+        _entries = new(options.Value.TokenCacheSize, static (entry, now) => entry.IsValidAt(now.UtcDateTime), SweepInterval);
     }
 
     /// <summary>Tokens held now (for tests and diagnostics).</summary>
@@ -36,22 +36,14 @@ public sealed class AccessTokenCache : TokenHandler
 
     public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
     {
-        var now = _time.GetUtcNow().UtcDateTime;
-        if (_capacity > 0 && _entries.TryGetValue(token, out var cached))
+        var now = _time.GetUtcNow();
+        if (_entries.TryGet(token, now, out var cached))
         {
-            if (cached.IsValidAt(now))
-            {
-                return cached.Result;
-            }
-
-            if (_entries.TryRemove(new KeyValuePair<string, Entry>(token, cached)))
-            {
-                Interlocked.Decrement(ref _count);
-            }
+            return cached.Result;
         }
 
         var result = await _inner.ValidateTokenAsync(token, validationParameters);
-        if (!result.IsValid || _capacity == 0 || result.SecurityToken is not JsonWebToken jwt || result.ClaimsIdentity is null)
+        if (!result.IsValid || _entries.Capacity <= 0 || result.SecurityToken is not JsonWebToken jwt || result.ClaimsIdentity is null)
         {
             return result;
         }
@@ -61,43 +53,11 @@ public sealed class AccessTokenCache : TokenHandler
             new TokenValidationResult { IsValid = true, ClaimsIdentity = identity, SecurityToken = jwt },
             jwt.ValidTo,
             jwt.ValidFrom);
-        Add(token, entry, now);
+        _entries.Set(token, entry, now);
         return entry.Result;
     }
 
     public override SecurityToken ReadToken(string token) => _inner.ReadToken(token);
-
-    private void Add(string token, Entry entry, DateTime now)
-    {
-        if (Volatile.Read(ref _count) >= _capacity)
-        {
-            lock (_sweep)
-            {
-                if (_entries.Count >= _capacity)
-                {
-                    foreach (var (key, value) in _entries)
-                    {
-                        if (!value.IsValidAt(now))
-                        {
-                            _entries.TryRemove(new KeyValuePair<string, Entry>(key, value));
-                        }
-                    }
-
-                    if (_entries.Count >= _capacity)
-                    {
-                        _entries.Clear();
-                    }
-                }
-
-                Volatile.Write(ref _count, _entries.Count);
-            }
-        }
-
-        if (_entries.TryAdd(token, entry))
-        {
-            Interlocked.Increment(ref _count);
-        }
-    }
 
     /// <summary>
     /// The same rule as the full validation's lifetime check: expiry after now, not-before at or before now (a token

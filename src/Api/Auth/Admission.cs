@@ -7,6 +7,9 @@ namespace Shohayota.Api.Auth;
 
 public static class AdmissionExtensions
 {
+    /// <summary>The request was admitted (its call counted) by this filter already.</summary>
+    private static readonly object AdmittedKey = new();
+
     /// <summary>
     /// Every route of the group needs a valid token of one of <paramref name="policy"/>'s roles, and each request is
     /// admitted (status, disabled user, rate limit, monthly API calls) before any handler runs: from this node's lease of
@@ -29,16 +32,21 @@ public static class AdmissionExtensions
                 return await next(context);
             }
 
+            if (http.Items.ContainsKey(AdmittedKey))
+            {
+                // A read tried again after a dead silo (ReadRetry) runs this filter again: one request is one admitted call.
+                signer.Enter(caller, admittedTenant: caller.TenantId);
+                return await next(context);
+            }
+
             var write = !(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method));
             var admission = await cache.AdmitAsync(caller.TenantId, caller.UserId, write);
             if (!admission.Allowed)
             {
-                // A refused request calls no grain: the caller is still entered, for whatever runs after (the denied-request audit).
-                signer.Enter(caller);
                 var problem = Problems.From(admission.Failure, admission.Detail);
                 if (admission.Failure == Failure.RateLimited)
                 {
-                    http.Response.Headers.RetryAfter = ((int)Math.Ceiling(admission.RetryAfterSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    Problems.SetRetryAfter(http.Response, TimeSpan.FromSeconds(admission.RetryAfterSeconds));
                 }
                 else if (admission.Quota is not null)
                 {
@@ -49,6 +57,7 @@ public static class AdmissionExtensions
             }
 
             // Admitted by this node's lease: signed as admitted, so the isolation filter does not ask the TenantGrain again.
+            http.Items[AdmittedKey] = true;
             signer.Enter(caller, admittedTenant: caller.TenantId);
             return await next(context);
         });

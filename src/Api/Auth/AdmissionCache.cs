@@ -161,20 +161,22 @@ public sealed class AdmissionCache(
 
     private async Task RenewCoreAsync(TenantLease lease, TaskCompletionSource done, bool release)
     {
+        var (used, unused, seen, reported) = (0, 0, Array.Empty<Guid>(), false);
         try
         {
             var sentAt = Stopwatch.GetTimestamp();
             var revocations = Volatile.Read(ref lease.Revocations);
             var state = lease.State;
             var expired = release || state is null || state.Revoked || sentAt >= state.ExpiresAt;
-            var unused = expired ? Interlocked.Exchange(ref lease.Remaining, 0) : 0;
-            var used = Interlocked.Exchange(ref lease.Used, 0);
-            var seen = lease.DrainSeen();
+            unused = expired ? Interlocked.Exchange(ref lease.Remaining, 0) : 0;
+            used = Interlocked.Exchange(ref lease.Used, 0);
+            seen = lease.DrainSeen();
             var want = release ? 0 : NextWant(lease, used, sentAt);
             lease.LastRenewal = sentAt;
             signer.EnterSystem();
             var answer = await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(lease.TenantId)).LeaseAsync(new AdmissionLeaseRequest(
                 _nodeId, options.Value.Push ? Observer : null, state?.Version ?? 0, want, used, unused, seen, options.Value.LeaseDuration));
+            reported = true;
             if (release)
             {
                 lease.State = null;
@@ -207,6 +209,12 @@ public sealed class AdmissionCache(
         }
         catch (Exception e)
         {
+            if (!reported)
+            {
+                // The grain did not get this report: it goes with the next renewal (else the calls stay counted, the tokens held).
+                lease.Restore(used, unused, seen);
+            }
+
             logger.LogWarning(e, "Could not renew the admission lease of tenant {TenantId}", lease.TenantId);
             done.SetException(e);
         }
@@ -274,12 +282,52 @@ public sealed class AdmissionCache(
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Stops the sweep, then gives back every lease this node holds (after the web server has stopped taking requests, and
+    /// before the silo or client stops): the unused admissions come off the tenants' monthly API calls, the used ones are
+    /// reported, instead of staying counted and held until each TenantGrain forgets the lease.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _sweepTimer?.Dispose();
         if (_sweeping is not null)
         {
             await _sweeping;
+        }
+
+        var releases = _leases.Values.Where(l => l.HasReport).Select(ReleaseAsync).ToList();
+        try
+        {
+            await Task.WhenAll(releases).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning("Stopped before every admission lease was given back; those TenantGrains forget them when they expire");
+        }
+    }
+
+    /// <summary>Ends the lease at the grain (after a renewal in flight); a failure is logged by the renewal and the grain forgets the lease by itself.</summary>
+    private async Task ReleaseAsync(TenantLease lease)
+    {
+        try
+        {
+            if (Volatile.Read(ref lease.Renewal) is { IsCompleted: false } running)
+            {
+                await running;
+            }
+        }
+        catch (Exception)
+        {
+            // Its report was put back: the release carries it.
+        }
+
+        try
+        {
+            await RenewAsync(lease, release: true);
+        }
+        catch (Exception)
+        {
+            // Logged by the renewal.
         }
     }
 
@@ -300,7 +348,7 @@ public sealed class AdmissionCache(
                     continue;
                 }
 
-                if (Volatile.Read(ref lease.Remaining) > 0 || Volatile.Read(ref lease.Used) > 0 || !lease.Seen.IsEmpty || state is not null)
+                if (lease.HasReport)
                 {
                     try
                     {
@@ -345,6 +393,9 @@ public sealed class AdmissionCache(
 
         public Guid TenantId { get; } = tenantId;
 
+        /// <summary>Something to tell the grain: admissions held or used, users seen, or a lease it knows of.</summary>
+        public bool HasReport => Volatile.Read(ref Remaining) > 0 || Volatile.Read(ref Used) > 0 || !Seen.IsEmpty || State is not null;
+
         /// <summary>Takes one admission of the block; never below zero.</summary>
         public bool TryTake()
         {
@@ -361,6 +412,17 @@ public sealed class AdmissionCache(
             }
 
             return false;
+        }
+
+        /// <summary>Puts back what a renewal that did not reach the grain took to report.</summary>
+        public void Restore(int used, int unused, Guid[] seen)
+        {
+            Interlocked.Add(ref Used, used);
+            Interlocked.Add(ref Remaining, unused);
+            foreach (var user in seen)
+            {
+                Seen.TryAdd(user, 0);
+            }
         }
 
         public Guid[] DrainSeen()

@@ -45,7 +45,7 @@ public static class AuthApi
         }
 
         var outcome = await signIn.SignInAsync(request.Email!, request.Password!, http.Connection.RemoteIpAddress, tenantId);
-        SignInThrottle.SetRetryAfter(http.Response, outcome);
+        Problems.SetRetryAfter(http.Response, outcome);
         return outcome.Succeeded ? TypedResults.Ok(Respond(outcome.Value!, tokens)) : Problems.From(outcome.Failure, outcome.Detail);
     }
 

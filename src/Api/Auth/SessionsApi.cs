@@ -41,7 +41,7 @@ public static class SessionsApi
 
         var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(caller.TenantId, caller.UserId))
             .ChangePasswordAsync(request.CurrentPassword!, request.NewPassword!);
-        SignInThrottle.SetRetryAfter(http.Response, outcome);
+        Problems.SetRetryAfter(http.Response, outcome);
         if (!outcome.Succeeded)
         {
             if (outcome.Failure == Failure.InvalidCredentials)

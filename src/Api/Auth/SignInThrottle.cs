@@ -101,15 +101,6 @@ public sealed class SignInThrottle : IDisposable
         return null;
     }
 
-    /// <summary>Sets Retry-After (whole seconds, at least 1) on 429 and 503 answers; a locked-out 401 does not say so.</summary>
-    public static void SetRetryAfter<T>(HttpResponse response, Outcome<T> outcome)
-    {
-        if (outcome is { RetryAfter: { } wait, Failure: Failure.RateLimited or Failure.ServiceUnavailable })
-        {
-            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        }
-    }
-
     public void Dispose() => _replenish.Dispose();
 
     private void Replenish()

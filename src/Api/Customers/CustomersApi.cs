@@ -190,11 +190,7 @@ public static class CustomersApi
             .ListAsync(new CustomerQuery(q is { Length: > 0 } ? q : null, status, tag, owner, sort, pageSize, cursor));
         if (!outcome.Succeeded)
         {
-            if (outcome.RetryAfter is { } wait)
-            {
-                http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            }
-
+            Problems.SetRetryAfter(http.Response, outcome);
             return Problems.From(outcome);
         }
 

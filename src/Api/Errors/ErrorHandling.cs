@@ -68,10 +68,9 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
             TenantAccessDeniedException denied => ToStatus(denied),
             PostgresException { SqlState: PostgresErrorCodes.InsufficientPrivilege } => (403, "forbidden", "Forbidden", "Not allowed."),
             PostgresException postgres when !IsOutage(postgres) => (500, "internal-error", "Internal error", "Something went wrong on our side."),
-            NpgsqlException or TimeoutException or Orleans.Runtime.SiloUnavailableException or Orleans.Runtime.OrleansMessageRejectionException or
-                Orleans.Runtime.Messaging.ConnectionFailedException or
-                Grains.Interfaces.Audit.AuditUnavailableException =>
+            NpgsqlException or TimeoutException or Grains.Interfaces.Audit.AuditUnavailableException =>
                 (503, "service-unavailable", "Service unavailable", "A backing service is unavailable; retry shortly."),
+            _ when SiloFailures.IsSiloGone(exception) => (503, "service-unavailable", "Service unavailable", "A backing service is unavailable; retry shortly."),
             OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "client-closed", "Client closed request", null),
             _ => (500, "internal-error", "Internal error", "Something went wrong on our side."),
         };

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Shohayota.Grains.Interfaces.Common;
 
@@ -43,6 +44,20 @@ public static class Problems
 
         return problem;
     }
+
+    /// <summary>Sets Retry-After (whole seconds, at least 1) on a failure answered 429 or 503; a locked-out 401 does not say so.</summary>
+    public static void SetRetryAfter<T>(HttpResponse response, Outcome<T> outcome)
+    {
+        if (outcome.RetryAfter is { } wait && !outcome.Succeeded &&
+            From(outcome.Failure, null).StatusCode is StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable)
+        {
+            SetRetryAfter(response, wait);
+        }
+    }
+
+    /// <summary>Retry-After in whole seconds, at least 1.</summary>
+    public static void SetRetryAfter(HttpResponse response, TimeSpan wait) =>
+        response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
 
     public static void AddQuota(Microsoft.AspNetCore.Mvc.ProblemDetails problem, string? quota, long limit, long used)
     {

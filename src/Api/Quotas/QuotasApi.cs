@@ -52,6 +52,17 @@ public static class QuotasApi
 
     private static ITenantGrain Tenant(IGrainFactory grains, Guid id) => grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(id));
 
+    /// <summary>
+    /// The tenant's TenantGrain for reading quotas and usage, after this node's lease of it has reported: the API calls it
+    /// counts are then the requests this node admitted, not the block it leased (other nodes' unspent leases count until
+    /// they report). Every read of quota usage does this, the API's and the web UI's alike.
+    /// </summary>
+    public static async Task<ITenantGrain> SettledTenantAsync(this AdmissionCache admission, IGrainFactory grains, Guid tenantId)
+    {
+        await admission.SettleAsync(tenantId);
+        return Tenant(grains, tenantId);
+    }
+
     private static async Task<IResult> GetQuotasAsync(HttpContext http, IGrainFactory grains, AdmissionCache admission, string? tenantId)
     {
         var (tenant, problem) = TenantScope.Resolve(http, tenantId, "quotas and usage");
@@ -60,9 +71,7 @@ public static class QuotasApi
             return problem;
         }
 
-        // This node's lease of the tenant reports first: the API calls counted are the requests admitted.
-        await admission.SettleAsync(tenant);
-        var report = await Tenant(grains, tenant).GetQuotasAsync();
+        var report = await (await admission.SettledTenantAsync(grains, tenant)).GetQuotasAsync();
         return report is null ? Problems.From(Failure.NotFound, "No such tenant.") : TypedResults.Ok(ToResponse(report));
     }
 
@@ -74,8 +83,7 @@ public static class QuotasApi
             return problem;
         }
 
-        await admission.SettleAsync(tenant);
-        var usage = await Tenant(grains, tenant).GetUsageAsync();
+        var usage = await (await admission.SettledTenantAsync(grains, tenant)).GetUsageAsync();
         if (usage is null)
         {
             return Problems.From(Failure.NotFound, "No such tenant.");

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Claims;
 using Shohayota.Api.Auth;
 using Shohayota.Grains.Interfaces.Common;
@@ -20,12 +19,9 @@ public sealed class UiSessionCheck(IGrainFactory grains, CallerSigner signer, Ti
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(30);
 
     private readonly TimeSpan _interval = configuration.GetValue(IntervalKey, DefaultInterval);
-    private readonly int _capacity = Math.Max(1, configuration.GetValue(CapacityKey, 100_000));
 
     // Token id → when the database last said the session stands (only good answers are kept).
-    private readonly ConcurrentDictionary<Guid, DateTimeOffset> _confirmed = new();
-    private int _count;
-    private long _nextSweepTicks;
+    private readonly BoundedCache<Guid, DateTimeOffset> _confirmed = CreateCache(configuration);
 
     public TimeSpan Interval => _interval;
 
@@ -43,7 +39,7 @@ public sealed class UiSessionCheck(IGrainFactory grains, CallerSigner signer, Ti
         }
 
         var now = time.GetUtcNow();
-        if (_confirmed.TryGetValue(tokenId, out var confirmed) && now - confirmed < _interval && now >= confirmed)
+        if (_confirmed.TryGet(tokenId, now, out _))
         {
             return true;
         }
@@ -63,54 +59,19 @@ public sealed class UiSessionCheck(IGrainFactory grains, CallerSigner signer, Ti
 
         if (!active)
         {
-            Forget(tokenId);
+            _confirmed.Remove(tokenId);
             return false;
         }
 
-        Remember(tokenId, now);
+        // When the cache is full of fresh answers, this session is simply asked again next time.
+        _confirmed.Set(tokenId, now, now);
         return true;
     }
 
-    private void Remember(Guid tokenId, DateTimeOffset now)
+    /// <summary>An answer is good for one interval (and not at all once the clock went back before it); a full cache sweeps at most once per interval.</summary>
+    private static BoundedCache<Guid, DateTimeOffset> CreateCache(IConfiguration configuration)
     {
-        if (_confirmed.ContainsKey(tokenId))
-        {
-            _confirmed[tokenId] = now;
-            return;
-        }
-
-        if (Volatile.Read(ref _count) >= _capacity && !Sweep(now))
-        {
-            // Full of fresh answers: this session is simply asked again next time.
-            return;
-        }
-
-        if (_confirmed.TryAdd(tokenId, now))
-        {
-            Interlocked.Increment(ref _count);
-        }
-    }
-
-    private void Forget(Guid tokenId)
-    {
-        if (_confirmed.TryRemove(tokenId, out _))
-        {
-            Interlocked.Decrement(ref _count);
-        }
-    }
-
-    /// <summary>Drops answers older than the interval, at most once per interval (it walks every entry); whether there is room now.</summary>
-    private bool Sweep(DateTimeOffset now)
-    {
-        var next = Interlocked.Read(ref _nextSweepTicks);
-        if (now.UtcTicks >= next && Interlocked.CompareExchange(ref _nextSweepTicks, now.Add(_interval).UtcTicks, next) == next)
-        {
-            foreach (var stale in _confirmed.Where(e => now - e.Value >= _interval || now < e.Value))
-            {
-                Forget(stale.Key);
-            }
-        }
-
-        return Volatile.Read(ref _count) < _capacity;
+        var interval = configuration.GetValue(IntervalKey, DefaultInterval);
+        return new(Math.Max(1, configuration.GetValue(CapacityKey, 100_000)), (confirmed, now) => now - confirmed < interval && now >= confirmed, interval);
     }
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authentication;
 using Shohayota.Api.Auth;
+using Shohayota.Api.Errors;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Users;
 using Shohayota.Grains.Security;
@@ -23,7 +24,7 @@ public sealed class UiSignIn(IGrainFactory grains, CallerSigner signer, SignInSe
             var outcome = await service.SignInAsync(email, password, http.Connection.RemoteIpAddress);
             if (!outcome.Succeeded)
             {
-                SignInThrottle.SetRetryAfter(http.Response, outcome);
+                Problems.SetRetryAfter(http.Response, outcome);
                 if (outcome.Failure is Failure.RateLimited or Failure.ServiceUnavailable)
                 {
                     http.Response.StatusCode = outcome.Failure == Failure.RateLimited ? StatusCodes.Status429TooManyRequests : StatusCodes.Status503ServiceUnavailable;

@@ -2,11 +2,13 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Tests.Infrastructure;
+using Shohayota.Grains.Users;
 
 namespace Shohayota.Api.Tests.Auth;
 
@@ -72,6 +74,31 @@ public sealed class AccessTokenCacheTests(TokenCacheHost fixture) : IClassFixtur
 
         statuses.Should().AllBeEquivalentTo(HttpStatusCode.OK);
         sizes.Should().OnlyContain(size => size <= TokenCacheHost.CacheSize);
+    }
+
+    [Fact]
+    public async Task AFullCacheKeepsTheTokensItHoldsAndValidatesANewOneInFull()
+    {
+        var cache = new AccessTokenCache(Options.Create(new AuthOptions { TokenCacheSize = 2 }), _clock);
+        var parameters = new TokenValidationParameters
+        {
+            ValidIssuer = "shohayota",
+            ValidAudience = "shohayota-api",
+            IssuerSigningKey = new SymmetricSecurityKey(Convert.FromBase64String(ApiHost.SigningKey)),
+            LifetimeValidator = (notBefore, expires, _, _) => expires > _clock.GetUtcNow().UtcDateTime,
+        };
+        var tokens = Enumerable.Range(0, 3).Select(_ => Token(Guid.NewGuid(), Guid.NewGuid(), "someone@tenant.test")).ToList();
+        var first = await cache.ValidateTokenAsync(tokens[0], parameters);
+        var second = await cache.ValidateTokenAsync(tokens[1], parameters);
+
+        var third = await cache.ValidateTokenAsync(tokens[2], parameters);
+        var firstAgain = await cache.ValidateTokenAsync(tokens[0], parameters);
+        var thirdAgain = await cache.ValidateTokenAsync(tokens[2], parameters);
+
+        new[] { first, second, third, firstAgain, thirdAgain }.Should().OnlyContain(r => r.IsValid);
+        cache.Count.Should().Be(2, "the cache stays full instead of emptying itself for the new token");
+        firstAgain.ClaimsIdentity.Should().BeSameAs(first.ClaimsIdentity, "a token it held is still a hit");
+        thirdAgain.ClaimsIdentity.Should().NotBeSameAs(third.ClaimsIdentity, "the token that found no room is validated in full each time");
     }
 
     /// <summary>A token as the API issues it (HS256 with the host's key), on the host's clock, with a fresh id.</summary>

@@ -31,6 +31,7 @@ public sealed class ApiHost : IAsyncDisposable
     private readonly WebApplication _app;
     private Task<string>? _sharedSuperAdminToken;
     private DateTimeOffset _sharedSuperAdminTokenIssued;
+    private int _disposed;
 
     private ApiHost(WebApplication app, TestDatabase database, Uri address, string superAdminEmail)
     {
@@ -222,8 +223,14 @@ public sealed class ApiHost : IAsyncDisposable
         return request;
     }
 
+    /// <summary>Stops the node gracefully; once (a test may stop a node it also disposes).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();

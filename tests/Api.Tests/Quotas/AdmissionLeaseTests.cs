@@ -130,16 +130,21 @@ public sealed class AdmissionLeaseTests(AdmissionLeaseTests.TwoNodes nodes) : IC
         return response.StatusCode;
     }
 
-    /// <summary>Requests on the node until it holds a block of the tenant's admissions (so running out cannot explain a refusal).</summary>
-    private static async Task HoldABlockAsync(ApiHost node, Guid tenant, string token, string path = "/api/users")
+    /// <summary>
+    /// Requests on the node until it holds a block of the tenant's admissions (so running out cannot explain a refusal);
+    /// how many requests that took.
+    /// </summary>
+    internal static async Task<int> HoldABlockAsync(ApiHost node, Guid tenant, string token, string path = "/api/users")
     {
         var cache = node.Services.GetRequiredService<AdmissionCache>();
-        for (var i = 0; i < 50 && cache.Holding(tenant) < 5; i++)
+        var requests = 0;
+        for (; requests < 50 && cache.Holding(tenant) < 5; requests++)
         {
             (await StatusAsync(node, HttpMethod.Get, token, path)).Should().Be(HttpStatusCode.OK);
         }
 
         cache.Holding(tenant).Should().BeGreaterThanOrEqualTo(5);
+        return requests;
     }
 
     /// <summary>
@@ -168,10 +173,13 @@ public sealed class AdmissionLeaseTests(AdmissionLeaseTests.TwoNodes nodes) : IC
         }
     }
 
-    private async Task<QuotaReport> QuotasAsync(Guid tenant)
+    private Task<QuotaReport> QuotasAsync(Guid tenant) => QuotasAsync(nodes.Pushed, tenant);
+
+    /// <summary>The tenant's quota report straight from its TenantGrain, as the node (it counts what every lease holds).</summary>
+    internal static async Task<QuotaReport> QuotasAsync(ApiHost node, Guid tenant)
     {
-        nodes.Pushed.Services.GetRequiredService<CallerSigner>().EnterSystem();
-        var report = await nodes.Pushed.Services.GetRequiredService<IGrainFactory>().GetGrain<ITenantGrain>(GrainKeys.Tenant(tenant)).GetQuotasAsync();
+        node.Services.GetRequiredService<CallerSigner>().EnterSystem();
+        var report = await node.Services.GetRequiredService<IGrainFactory>().GetGrain<ITenantGrain>(GrainKeys.Tenant(tenant)).GetQuotasAsync();
         RequestContext.Clear();
         return report!;
     }
