@@ -45,11 +45,19 @@ internal sealed class TenantMeter(
 
     public async Task LoadAsync(TenantDetails tenant, CancellationToken cancellationToken)
     {
+        var (month, seenSince) = LoadWindow(time.GetUtcNow());
+        Start(tenant, month, await _store.LoadAsync(month, seenSince, tenant.Name, cancellationToken));
+    }
+
+    /// <summary>The month and last-seen window a meter starting at <paramref name="now"/> reads (<see cref="UsageStore.LoadStatements"/>).</summary>
+    public static (DateOnly Month, DateTimeOffset SeenSince) LoadWindow(DateTimeOffset now) => (MonthOf(now), now.AddDays(-30));
+
+    /// <summary>Starts from usage read elsewhere (a TenantGrain's activation reads it in the same round trip as the tenant).</summary>
+    public void Start(TenantDetails tenant, DateOnly month, StoredUsage stored)
+    {
         _quotas.Plan = tenant.Plan;
         _alerts.TenantName = tenant.Name;
-        var now = time.GetUtcNow();
-        _month = MonthOf(now);
-        var stored = await _store.LoadAsync(_month, now.AddDays(-30), tenant.Name, cancellationToken);
+        _month = month;
         _quotas.Load(stored.Customers, stored.Users, stored.StorageBytes, stored.Overrides);
         _apiCallsMonth = stored.ApiCallsMonth;
         foreach (var (user, seen) in stored.LastSeen)

@@ -32,67 +32,67 @@ internal sealed class UsageStore(Guid tenantId, TenantDatabase database)
     // The bytes a stored record costs besides its text: keep in step with TenantMeter.CustomerBytes/UserBytes.
     private const int RecordOverhead = TenantMeter.RecordOverhead;
 
-    public async Task<StoredUsage> LoadAsync(DateOnly month, DateTimeOffset seenSince, string? tenantName, CancellationToken cancellationToken)
+    public Task<StoredUsage> LoadAsync(DateOnly month, DateTimeOffset seenSince, string? tenantName, CancellationToken cancellationToken) =>
+        // One round trip and one snapshot for the four reads (a cold tenant's first request waits for them).
+        database.ReadAsync(tenantId, LoadStatements(month, seenSince), reader => ReadLoadedAsync(reader, tenantId, tenantName, cancellationToken),
+            cancellationToken: cancellationToken);
+
+    /// <summary>The four reads of a meter's starting state, for a batch of their own or the tail of a TenantGrain's activation.</summary>
+    public static NpgsqlBatchCommand[] LoadStatements(DateOnly month, DateTimeOffset seenSince) =>
+        [
+            TenantDatabase.Statement(
+                $"""
+                SELECT (SELECT count(*) FROM customers),
+                       (SELECT coalesce(sum({RecordOverhead} + octet_length(name) + coalesce(octet_length(email), 0) + coalesce(octet_length(phone), 0)
+                            + coalesce(octet_length(company), 0) + coalesce(octet_length(notes), 0)
+                            + coalesce((SELECT sum(octet_length(t)) FROM unnest(tags) t), 0)), 0) FROM customers),
+                       (SELECT count(*) FROM users),
+                       (SELECT coalesce(sum({RecordOverhead} + octet_length(email) + octet_length(name)), 0) FROM users),
+                       (SELECT coalesce(sum(api_calls), 0) FROM tenant_usage_metrics WHERE period = 'month' AND period_start = $1)
+                """,
+                month),
+            TenantDatabase.Statement("SELECT quota, value, expires_at, reason FROM tenant_quota_overrides"),
+            TenantDatabase.Statement("SELECT id, last_seen_at FROM users WHERE last_seen_at > $1", seenSince),
+            TenantDatabase.Statement("SELECT id, metric, level, value, threshold, since, message FROM tenant_alerts WHERE cleared_at IS NULL"),
+        ];
+
+    /// <summary>Reads the results of <see cref="LoadStatements"/>; the reader is on the first of them.</summary>
+    public static async Task<StoredUsage> ReadLoadedAsync(NpgsqlDataReader reader, Guid tenantId, string? tenantName, CancellationToken cancellationToken)
     {
         long customers = 0, users = 0, storage = 0, apiCalls = 0;
         var overrides = new List<QuotaOverride>();
         var lastSeen = new Dictionary<Guid, DateTimeOffset>();
         var alerts = new List<Alert>();
-        // One round trip and one snapshot for the four reads (a cold tenant's first request waits for them).
-        await database.ReadAsync(
-            tenantId,
-            [
-                TenantDatabase.Statement(
-                    $"""
-                    SELECT (SELECT count(*) FROM customers),
-                           (SELECT coalesce(sum({RecordOverhead} + octet_length(name) + coalesce(octet_length(email), 0) + coalesce(octet_length(phone), 0)
-                                + coalesce(octet_length(company), 0) + coalesce(octet_length(notes), 0)
-                                + coalesce((SELECT sum(octet_length(t)) FROM unnest(tags) t), 0)), 0) FROM customers),
-                           (SELECT count(*) FROM users),
-                           (SELECT coalesce(sum({RecordOverhead} + octet_length(email) + octet_length(name)), 0) FROM users),
-                           (SELECT coalesce(sum(api_calls), 0) FROM tenant_usage_metrics WHERE period = 'month' AND period_start = $1)
-                    """,
-                    month),
-                TenantDatabase.Statement("SELECT quota, value, expires_at, reason FROM tenant_quota_overrides"),
-                TenantDatabase.Statement("SELECT id, last_seen_at FROM users WHERE last_seen_at > $1", seenSince),
-                TenantDatabase.Statement("SELECT id, metric, level, value, threshold, since, message FROM tenant_alerts WHERE cleared_at IS NULL"),
-            ],
-            async reader =>
-            {
-                await reader.ReadAsync(cancellationToken);
-                customers = reader.GetInt64(0);
-                storage = Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture) + Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture);
-                users = reader.GetInt64(2);
-                apiCalls = reader.GetInt64(4);
+        await reader.ReadAsync(cancellationToken);
+        customers = reader.GetInt64(0);
+        storage = Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture) + Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture);
+        users = reader.GetInt64(2);
+        apiCalls = reader.GetInt64(4);
 
-                await reader.NextResultAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    overrides.Add(new QuotaOverride(reader.GetString(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2),
-                        reader.IsDBNull(3) ? null : reader.GetString(3)));
-                }
+        await reader.NextResultAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            overrides.Add(new QuotaOverride(reader.GetString(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetFieldValue<DateTimeOffset>(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3)));
+        }
 
-                await reader.NextResultAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    lastSeen[reader.GetGuid(0)] = reader.GetFieldValue<DateTimeOffset>(1);
-                }
+        await reader.NextResultAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            lastSeen[reader.GetGuid(0)] = reader.GetFieldValue<DateTimeOffset>(1);
+        }
 
-                await reader.NextResultAsync(cancellationToken);
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    alerts.Add(new Alert(reader.GetGuid(0), tenantId, tenantName, reader.GetString(1), reader.GetString(2), reader.GetDouble(3),
-                        reader.GetDouble(4), reader.GetFieldValue<DateTimeOffset>(5), reader.GetString(6), null));
-                }
-
-                return true;
-            },
-            cancellationToken: cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            alerts.Add(new Alert(reader.GetGuid(0), tenantId, tenantName, reader.GetString(1), reader.GetString(2), reader.GetDouble(3),
+                reader.GetDouble(4), reader.GetFieldValue<DateTimeOffset>(5), reader.GetString(6), null));
+        }
 
         return new StoredUsage(customers, users, storage, apiCalls, overrides, lastSeen, alerts);
     }
 
-    /// <summary>Writes one flush in one transaction: all of it lands, or none (and the caller keeps it pending).</summary>
+    /// <summary>Writes one flush in one round trip and one transaction: all of it lands, or none (and the caller keeps it pending).</summary>
     public async Task WriteAsync(UsageFlush flush)
     {
         var now = flush.Now;

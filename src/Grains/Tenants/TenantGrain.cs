@@ -49,14 +49,17 @@ public sealed class TenantGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _id = GrainKeys.TenantOf(this.GetPrimaryKeyString()) ?? throw new InvalidOperationException("Malformed tenant key.");
-        // One round trip: the tenant's row and its disabled users (a cold tenant's first request waits for them).
-        await database.ReadAsync(
+        // One round trip (a cold tenant's first request waits for it): the tenant's row, its disabled users, and its
+        // meter's starting usage (read for nothing when there is no such tenant: every count is then zero rows).
+        var (month, seenSince) = TenantMeter.LoadWindow(time.GetUtcNow());
+        var stored = await database.ReadAsync(
             _id,
             [
                 TenantDatabase.Statement(
                     "SELECT id, name, contact_email, plan, status, status_reason, created_at, status_changed_at, retention_until FROM tenants WHERE id = $1",
                     _id),
                 TenantDatabase.Statement("SELECT id FROM users WHERE disabled"),
+                .. UsageStore.LoadStatements(month, seenSince),
             ],
             async reader =>
             {
@@ -67,13 +70,16 @@ public sealed class TenantGrain(
                     _disabledUsers.Add(reader.GetGuid(0));
                 }
 
-                return true;
+                await reader.NextResultAsync(cancellationToken);
+                return await UsageStore.ReadLoadedAsync(reader, _id, _tenant?.Name, cancellationToken);
             },
             cancellationToken: cancellationToken);
 
         if (_tenant is not null)
         {
-            await StartMeterAsync(cancellationToken);
+            var meter = NewMeter();
+            meter.Start(_tenant, month, stored);
+            StartMeter(meter);
         }
     }
 
@@ -100,8 +106,16 @@ public sealed class TenantGrain(
 
     private async Task StartMeterAsync(CancellationToken cancellationToken = default)
     {
-        _meter = new TenantMeter(_id, database, time, plans.Value, metering.Value, logger);
-        await _meter.LoadAsync(_tenant!, cancellationToken);
+        var meter = NewMeter();
+        await meter.LoadAsync(_tenant!, cancellationToken);
+        StartMeter(meter);
+    }
+
+    private TenantMeter NewMeter() => new(_id, database, time, plans.Value, metering.Value, logger);
+
+    private void StartMeter(TenantMeter meter)
+    {
+        _meter = meter;
         // A timer, not a reminder: write-behind only matters while the grain is active; it flushes on deactivation too.
         _flushTimer ??= this.RegisterGrainTimer(async _ =>
         {
