@@ -1,4 +1,3 @@
-using System.Globalization;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Backups;
 using Shohayota.Api.Errors;
@@ -52,7 +51,7 @@ public static class UiDownloads
 
         if (admission.Failure == Failure.RateLimited)
         {
-            http.Response.Headers.RetryAfter = ((int)Math.Ceiling(admission.RetryAfterSeconds)).ToString(CultureInfo.InvariantCulture);
+            Problems.SetRetryAfter(http.Response, TimeSpan.FromSeconds(admission.RetryAfterSeconds));
         }
 
         return Problems.From(admission.Failure, admission.Detail);

@@ -52,19 +52,7 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
         IReadOnlyList<KeyValuePair<string, string>>? settings = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(Setting("app.tenant_id", tenantId.ToString("D")));
-        foreach (var (name, value) in settings ?? [])
-        {
-            batch.BatchCommands.Add(Setting(name, value));
-        }
-
-        var skip = batch.BatchCommands.Count;
-        foreach (var statement in statements)
-        {
-            batch.BatchCommands.Add(statement);
-        }
-
+        await using var batch = TenantBatch(connection, tenantId, settings, statements, out var skip);
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         for (var i = 0; i < skip; i++)
         {
@@ -82,14 +70,32 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
     public async Task WriteAsync(Guid tenantId, IReadOnlyList<NpgsqlBatchCommand> statements, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var batch = new NpgsqlBatch(connection);
+        await using var batch = TenantBatch(connection, tenantId, null, statements, out _);
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The tenant setting, then <paramref name="settings"/>, then <paramref name="statements"/>, as one batch: one round
+    /// trip, one implicit transaction. <paramref name="skip"/> is the number of setting results before the statements'.
+    /// </summary>
+    private static NpgsqlBatch TenantBatch(
+        NpgsqlConnection connection, Guid tenantId, IReadOnlyList<KeyValuePair<string, string>>? settings, IReadOnlyList<NpgsqlBatchCommand> statements,
+        out int skip)
+    {
+        var batch = new NpgsqlBatch(connection);
         batch.BatchCommands.Add(Setting("app.tenant_id", tenantId.ToString("D")));
+        foreach (var (name, value) in settings ?? [])
+        {
+            batch.BatchCommands.Add(Setting(name, value));
+        }
+
+        skip = batch.BatchCommands.Count;
         foreach (var statement in statements)
         {
             batch.BatchCommands.Add(statement);
         }
 
-        await batch.ExecuteNonQueryAsync(cancellationToken);
+        return batch;
     }
 
     /// <summary>A statement for <see cref="ReadAsync{T}(Guid, IReadOnlyList{NpgsqlBatchCommand}, Func{NpgsqlDataReader, Task{T}}, IReadOnlyList{KeyValuePair{string, string}}?, CancellationToken)"/>, with positional parameters.</summary>

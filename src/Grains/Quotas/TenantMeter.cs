@@ -339,8 +339,9 @@ internal sealed class TenantMeter(
     public void Tick() => ConfigureBucket();
 
     /// <summary>
-    /// Nothing waits to be written and nothing changes with the clock alone: no open alert (clears as traffic ages out),
-    /// no override that will expire (limits change). Until the next call into the tenant, flushing would find nothing.
+    /// Nothing waits to be written, no open alert (it clears as traffic ages out) and no override that will expire (limits
+    /// change): until the next call into the tenant, a flush finds nothing but the slow clock-driven gauges (the day's
+    /// row after midnight, the 24-hour active-user count), which a quiet grain then writes within its idle interval.
     /// </summary>
     public bool Quiet(DateTimeOffset now) =>
         _seenDirty.Count == 0 && _alerts.Open.Count == 0 && _pending.Values.All(p => p.IsEmpty)

@@ -59,15 +59,14 @@ internal sealed class UsageStore(Guid tenantId, TenantDatabase database)
     /// <summary>Reads the results of <see cref="LoadStatements"/>; the reader is on the first of them.</summary>
     public static async Task<StoredUsage> ReadLoadedAsync(NpgsqlDataReader reader, Guid tenantId, string? tenantName, CancellationToken cancellationToken)
     {
-        long customers = 0, users = 0, storage = 0, apiCalls = 0;
+        await reader.ReadAsync(cancellationToken);
+        var customers = reader.GetInt64(0);
+        var storage = Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture) + Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture);
+        var users = reader.GetInt64(2);
+        var apiCalls = reader.GetInt64(4);
         var overrides = new List<QuotaOverride>();
         var lastSeen = new Dictionary<Guid, DateTimeOffset>();
         var alerts = new List<Alert>();
-        await reader.ReadAsync(cancellationToken);
-        customers = reader.GetInt64(0);
-        storage = Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture) + Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture);
-        users = reader.GetInt64(2);
-        apiCalls = reader.GetInt64(4);
 
         await reader.NextResultAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
