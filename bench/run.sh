@@ -31,6 +31,8 @@
 #   BENCH_S10_AGE      grain collection age (s) of S10's Api start   60   30   (production: 15 minutes)
 #   BENCH_QUIET_WAIT   seconds a phase may wait, in all, for other processes to leave the CPU   60  0
 #   BENCH_KEEP=1       keep the temporary directory (logs, database, JSON) for a look afterwards
+#   BENCH_API_ENV      extra environment of every Api start, e.g. "DOTNET_GCgen0size=0x1000000 Shohayota__Metering__FlushInterval=00:10:00"
+#                      (experiments: a runtime knob or a setting without editing the script; the report does not record it)
 # Needs the .NET 10 SDK, the PostgreSQL server binaries (Debian: apt-get install postgresql) and curl.
 set -euo pipefail
 
@@ -170,7 +172,7 @@ start_api() { # phase-name [extra arguments…]: starts the Api on new ports, se
   # A cluster id per phase: the S5 start never waits for the membership of the main phase's stopped silo.
   # The Benchmark environment: outside it the Api refuses the benchmark-only switches of S5 and S8.
   # Every load client signs in from loopback: the per-address sign-in window (20 a minute by default) is opened wide.
-  (cd "$api_dir" && ASPNETCORE_ENVIRONMENT=Benchmark exec dotnet Shohayota.Api.dll \
+  (cd "$api_dir" && ASPNETCORE_ENVIRONMENT=Benchmark exec env ${BENCH_API_ENV:-} dotnet Shohayota.Api.dll \
     --urls "$api_url" \
     --Shohayota:DataDirectory="$data" \
     --Shohayota:Database:Port="$pg_port" \

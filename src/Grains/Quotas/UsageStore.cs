@@ -91,8 +91,13 @@ internal sealed class UsageStore(Guid tenantId, TenantDatabase database)
         return new StoredUsage(customers, users, storage, apiCalls, overrides, lastSeen, alerts);
     }
 
-    /// <summary>Writes one flush in one round trip and one transaction: all of it lands, or none (and the caller keeps it pending).</summary>
-    public async Task WriteAsync(UsageFlush flush)
+    /// <summary>
+    /// Writes one flush in one transaction, grouped with other tenants' flushes of this node that are waiting at the same
+    /// time (<see cref="TenantDatabase.WriteGroupedAsync"/>): all of it lands, or none (and the caller keeps it pending).
+    /// </summary>
+    public Task WriteAsync(UsageFlush flush) => database.WriteGroupedAsync(tenantId, () => Statements(flush));
+
+    private List<NpgsqlBatchCommand> Statements(UsageFlush flush)
     {
         var now = flush.Now;
         var today = DateOnly.FromDateTime(now.UtcDateTime);
@@ -151,7 +156,7 @@ internal sealed class UsageStore(Guid tenantId, TenantDatabase database)
             statements.Add(TenantDatabase.Statement("DELETE FROM tenant_usage_metrics WHERE period = 'day' AND period_start < $1", before));
         }
 
-        await database.WriteAsync(tenantId, statements);
+        return statements;
     }
 
     public async Task<IReadOnlyList<UsageDay>> HistoryAsync(DateOnly from)
