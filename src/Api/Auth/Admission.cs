@@ -1,6 +1,5 @@
 using Shohayota.Api.Errors;
 using Shohayota.Grains.Interfaces.Common;
-using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Security;
 
 namespace Shohayota.Api.Auth;
@@ -18,49 +17,56 @@ public static class AdmissionExtensions
     public static RouteGroupBuilder RequireAdmission(this RouteGroupBuilder group, string policy)
     {
         group.RequireAuthorization(policy);
-        AdmissionCache? cache = null;
         group.AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
-            var signer = http.RequestServices.GetRequiredService<CallerSigner>();
             var caller = http.User.ToCaller();
-            cache ??= http.RequestServices.GetRequiredService<AdmissionCache>();
-            if (!cache.Enforce)
+            if (await RefusalAsync(http, caller) is { } refused)
             {
-                // Benchmark-only switch (S5): measures what admission costs. Never turn it off in production.
-                signer.Enter(caller, admittedTenant: caller.TenantId);
-                return await next(context);
-            }
-
-            if (http.Items.ContainsKey(AdmittedKey))
-            {
-                // A read tried again after a dead silo (ReadRetry) runs this filter again: one request is one admitted call.
-                signer.Enter(caller, admittedTenant: caller.TenantId);
-                return await next(context);
-            }
-
-            var write = !(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method));
-            var admission = await cache.AdmitAsync(caller.TenantId, caller.UserId, write);
-            if (!admission.Allowed)
-            {
-                var problem = Problems.From(admission.Failure, admission.Detail);
-                if (admission.Failure == Failure.RateLimited)
-                {
-                    Problems.SetRetryAfter(http.Response, TimeSpan.FromSeconds(admission.RetryAfterSeconds));
-                }
-                else if (admission.Quota is not null)
-                {
-                    Problems.AddQuota(problem.ProblemDetails, admission.Quota, admission.Limit, admission.Used);
-                }
-
-                return problem;
+                return refused;
             }
 
             // Admitted by this node's lease: signed as admitted, so the isolation filter does not ask the TenantGrain again.
-            http.Items[AdmittedKey] = true;
-            signer.Enter(caller, admittedTenant: caller.TenantId);
+            http.RequestServices.GetRequiredService<CallerSigner>().Enter(caller, admittedTenant: caller.TenantId);
             return await next(context);
         });
         return group;
+    }
+
+    /// <summary>
+    /// The admission of the request (a GET or HEAD is a read) from this node's lease of the caller's TenantGrain: null when
+    /// admitted — the caller is then signed by the caller of this method, as RequestContext set in here would not outlive
+    /// it — else the problem to answer. Every admitted path (the API's route groups, the UI's downloads) goes through here,
+    /// so a request is counted once, against the same lease, and refused with the same problem.
+    /// </summary>
+    public static async ValueTask<IResult?> RefusalAsync(HttpContext http, Caller caller)
+    {
+        var cache = http.RequestServices.GetRequiredService<AdmissionCache>();
+        // Benchmark-only switch (S5): measures what admission costs. Never turn it off in production.
+        // A read tried again after a dead silo (ReadRetry) comes back here: one request is one admitted call.
+        if (!cache.Enforce || http.Items.ContainsKey(AdmittedKey))
+        {
+            return null;
+        }
+
+        var write = !(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method));
+        var admission = await cache.AdmitAsync(caller.TenantId, caller.UserId, write);
+        if (!admission.Allowed)
+        {
+            var problem = Problems.From(admission.Failure, admission.Detail);
+            if (admission.Failure == Failure.RateLimited)
+            {
+                Problems.SetRetryAfter(http.Response, TimeSpan.FromSeconds(admission.RetryAfterSeconds));
+            }
+            else if (admission.Quota is not null)
+            {
+                Problems.AddQuota(problem.ProblemDetails, admission.Quota, admission.Limit, admission.Used);
+            }
+
+            return problem;
+        }
+
+        http.Items[AdmittedKey] = true;
+        return null;
     }
 }

@@ -30,30 +30,12 @@ public static class UiDownloads
             return Problems.From(Failure.Forbidden, "Only tenant admins and super-admins export tenant data.");
         }
 
-        if (await AdmitAsync(http, grains) is { } refused)
+        if (await AdmissionExtensions.RefusalAsync(http, http.User.ToCaller()) is { } refused)
         {
             return refused;
         }
 
+        http.EnterCaller(admitted: true);
         return await BackupsApi.ExportTenantAsync(http, grains, exporter, heavy, tenantId);
-    }
-
-    /// <summary>The API's per-request admission (AdmissionExtensions.RequireAdmission) for this read.</summary>
-    private static async Task<IResult?> AdmitAsync(HttpContext http, IGrainFactory grains)
-    {
-        var caller = http.EnterCaller();
-        var admission = await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(caller.TenantId)).AdmitAsync(caller.UserId, write: false);
-        if (admission.Allowed)
-        {
-            http.EnterCaller(admitted: true);
-            return null;
-        }
-
-        if (admission.Failure == Failure.RateLimited)
-        {
-            Problems.SetRetryAfter(http.Response, TimeSpan.FromSeconds(admission.RetryAfterSeconds));
-        }
-
-        return Problems.From(admission.Failure, admission.Detail);
     }
 }

@@ -426,8 +426,10 @@ public sealed class AuditLogGrain(
     /// own, with the same refusals and quota as <see cref="ExecuteAsync"/> but no entry, hash chain or group commit (the
     /// growth reserved and settled one change at a time). Never in production.
     /// </summary>
-    internal static async Task<ChangeResult> ExecuteUnauditedAsync(TenantDatabase database, IGrainFactory grains, Guid tenantId, AuditedChange change)
+    internal static async Task<ChangeResult> ExecuteUnauditedAsync(TenantDatabase database, IGrainFactory grains, CallerSigner signer, Guid tenantId, AuditedChange change)
     {
+        // The quota calls as the system, like the audit log's own (this async flow only: the caller's context stays outside).
+        signer.EnterSystem();
         var tenant = grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenantId));
         var grows = change.Quota is { } q && (q.Customers > 0 || q.Users > 0 || q.StorageBytes > 0);
         var reservation = grows ? await tenant.ReserveAsync(change.Quota!) : null;

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Shohayota.Grains.Audit;
 using Shohayota.Grains.Database;
+using Shohayota.Grains.Security;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Customers;
@@ -17,7 +18,7 @@ namespace Shohayota.Grains.Customers;
 /// create of a new id reads nothing (an existing row makes its insert fail on the primary key, and is read then).
 /// </summary>
 [GrainType("customer")]
-public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IOptions<BenchmarkOptions> benchmark) : Grain, ICustomerGrain
+public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IOptions<BenchmarkOptions> benchmark, CallerSigner signer) : Grain, ICustomerGrain
 {
     internal const string Columns = "id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version";
 
@@ -188,7 +189,7 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
     /// with the benchmark-only switch, the same statements and quota without entries.
     /// </summary>
     private Task<ChangeResult> ExecuteAsync(AuditedChange change) =>
-        _auditOff ? AuditLogGrain.ExecuteUnauditedAsync(database, GrainFactory, _tenantId, change) : GrainFactory.AuditLog(_tenantId).ExecuteAsync(change);
+        _auditOff ? AuditLogGrain.ExecuteUnauditedAsync(database, GrainFactory, signer, _tenantId, change) : GrainFactory.AuditLog(_tenantId).ExecuteAsync(change);
 
     private static long Bytes(CustomerDetails c) => TenantMeter.CustomerBytes(c.Name, c.Email, c.Phone, c.Company, c.Tags, c.Notes);
 

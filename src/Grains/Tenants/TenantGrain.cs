@@ -305,6 +305,9 @@ public sealed class TenantGrain(
 
     public Task UserStatusChangedAsync(Guid userId, bool disabled)
     {
+        // Admission refuses disabled users from this set: only the user's own grain (as the system) changes it, after the
+        // change committed, so no caller can re-admit a disabled user by calling here.
+        SystemOnly("Only the user's grain reports a change of its status.");
         if (disabled)
         {
             _disabledUsers.Add(userId);
@@ -566,7 +569,12 @@ public sealed class TenantGrain(
         return Outcome<TenantDetails>.Ok(updated);
     }
 
-    public Task<Reservation> ReserveAsync(QuotaDelta delta) => Task.FromResult(_meter?.Reserve(delta) ?? Unmetered);
+    public Task<Reservation> ReserveAsync(QuotaDelta delta)
+    {
+        // A reservation holds the tenant's room until settled: only the benchmark's audit-off write path (as the system) reserves.
+        SystemOnly("Only the node's write path reserves quota.");
+        return Task.FromResult(_meter?.Reserve(delta) ?? Unmetered);
+    }
 
     public Task<IReadOnlyList<Reservation>> SettleAndReserveAsync(QuotaSettlement settled, IReadOnlyList<QuotaDelta> growth)
     {
@@ -588,12 +596,15 @@ public sealed class TenantGrain(
 
     public Task SettleAsync(Guid reservationId, bool committed)
     {
+        SystemOnly("Only the node's write path settles quota reservations.");
         _meter?.Settle(reservationId, committed);
         return Task.CompletedTask;
     }
 
     public Task AdjustAsync(QuotaDelta delta)
     {
+        // A forged shrink would floor the counted usage at zero and lift every quota.
+        SystemOnly("Only the node's write path adjusts the counted usage.");
         _meter?.Apply(delta);
         return Task.CompletedTask;
     }

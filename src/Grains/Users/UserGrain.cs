@@ -22,6 +22,7 @@ public sealed class UserGrain(
     IOptions<AuthOptions> options,
     IOptions<SignInLimitsOptions> limits,
     PasswordHashGate hashGate,
+    CallerSigner signer,
     ILogger<UserGrain> logger) : Grain, IUserGrain
 {
     private Guid _tenantId;
@@ -283,7 +284,7 @@ public sealed class UserGrain(
             _row = _row with { Details = _row.Details with { Disabled = disabled } };
         }
 
-        await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(_tenantId)).UserStatusChangedAsync(_userId, disabled);
+        await ReportStatusAsync(disabled);
         return Outcome<UserDetails>.Ok(_row.Details);
     }
 
@@ -415,6 +416,13 @@ public sealed class UserGrain(
 
         await AuditSignInAsync(entries);
         return InvalidCredentials<SignIn>();
+    }
+
+    /// <summary>Tells the tenant's admission the user's new status, as the system (its own async flow: the caller stays outside).</summary>
+    private async Task ReportStatusAsync(bool disabled)
+    {
+        signer.EnterSystem();
+        await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(_tenantId)).UserStatusChangedAsync(_userId, disabled);
     }
 
     private static void RequireSystemCaller()

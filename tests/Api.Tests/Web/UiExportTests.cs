@@ -1,7 +1,11 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Shohayota.Api.Auth;
 using Shohayota.Api.Tests.Backups;
 using Shohayota.Api.Tests.Infrastructure;
+using Shohayota.Api.Tests.Quotas;
+using Shohayota.Grains.Interfaces.Quotas;
 
 namespace Shohayota.Api.Tests.Web;
 
@@ -133,6 +137,29 @@ public sealed class UiExportTests
 
         response.StatusCode.Should().Be(HttpStatusCode.OK);
         Bundles.Parse(await response.Content.ReadAsByteArrayAsync())["tenant"]!["id"]!.GetValue<string>().Should().Be(tenant.Id.ToString());
+    }
+
+    [Fact]
+    public async Task AtTheMonthlyCallLimitTheDownloadIsRefusedLikeTheApiWithTheQuotaNamed()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        using var browser = await UiBrowser.SignInAsync(host.Client.BaseAddress!, tenant.AdminEmail, tenant.AdminPassword);
+        await host.Services.GetRequiredService<AdmissionCache>().SettleAsync(tenant.Id);
+        var used = (await AdmissionLeaseTests.QuotasAsync(host, tenant.Id)).Quotas[QuotaNames.ApiCallsMonthly].Used;
+        (await host.AdminTenantsAsync(HttpMethod.Put, $"{tenant.Id}/quotas", new { apiCallsMonthly = used })).EnsureSuccessStatusCode();
+
+        using var download = await browser.Client.GetAsync("/ui/export");
+        using var api = await host.SendAsync(HttpMethod.Get, "/api/tenants/export", tenant.Admin.AccessToken);
+
+        // The same admission as the API's route (this node's lease): the same refusal, naming the quota.
+        download.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        api.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        var problem = await download.ProblemAsync();
+        var apiProblem = await api.ProblemAsync();
+        problem["type"]!.GetValue<string>().Should().Be(apiProblem["type"]!.GetValue<string>());
+        problem["quota"]!.GetValue<string>().Should().Be(QuotaNames.ApiCallsMonthly);
+        problem["limit"]!.GetValue<long>().Should().Be(used);
     }
 
     private static List<string> Rows(JsonObject bundle, string name) =>

@@ -1,6 +1,7 @@
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Grains.Interfaces.Users;
 
 namespace Shohayota.Grains.Tests.Security;
 
@@ -67,6 +68,74 @@ public sealed class AdmissionLeaseTrustTests(ClusterFixture fixture)
         before.Should().BeGreaterThan(0, "the tenant's admin takes storage");
         after.Should().Be(before, "the refused settlement changed nothing");
         reserved.Should().ContainSingle().Which.Granted.Should().BeTrue();
+    }
+
+    [Theory]
+    [MemberData(nameof(NotANode))]
+    public async Task OnlyTheSystemCallerReservesSettlesOrAdjustsQuota(string who)
+    {
+        var tenant = await fixture.ProvisionAsync();
+        var grain = fixture.Grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenant.Tenant.Id));
+        ClusterFixture.Signer.EnterSystem();
+        var held = await grain.ReserveAsync(new QuotaDelta(1, 0, 100));
+        var before = (await grain.GetQuotasAsync())!.Quotas[QuotaNames.StorageBytes].Used;
+        RequestContext.Clear();
+        if (who == "a super-admin")
+        {
+            ClusterFixture.AsSuperAdmin();
+        }
+        else
+        {
+            ClusterFixture.As(tenant.Tenant.Id, tenant.AdminId);
+        }
+
+        // A forged shrink would floor the counted usage at zero; a forged reservation would hold the tenant's room.
+        Func<Task>[] forged =
+        [
+            () => grain.ReserveAsync(new QuotaDelta(1_000_000, 0, 0)),
+            () => grain.SettleAsync(held.Id, committed: false),
+            () => grain.AdjustAsync(new QuotaDelta(-1_000_000, -1_000_000, -1_000_000_000)),
+        ];
+        foreach (var call in forged)
+        {
+            (await call.Should().ThrowAsync<TenantAccessDeniedException>()).Which.Failure.Should().Be(Failure.Forbidden);
+        }
+
+        RequestContext.Clear();
+        ClusterFixture.Signer.EnterSystem();
+        var after = (await grain.GetQuotasAsync())!.Quotas[QuotaNames.StorageBytes].Used;
+        await grain.SettleAsync(held.Id, committed: true);
+        var settled = (await grain.GetQuotasAsync())!.Quotas[QuotaNames.StorageBytes].Used;
+        RequestContext.Clear();
+        held.Granted.Should().BeTrue();
+        after.Should().Be(before, "the refused calls changed nothing (the forged shrink would have floored it at zero)");
+        settled.Should().Be(before + 100, "the system's settlement counts the reserved write, which the forged one could not release");
+    }
+
+    [Fact]
+    public async Task OnlyTheUsersOwnGrainReportsItsStatusToAdmission()
+    {
+        var tenant = await fixture.ProvisionAsync();
+        var grain = fixture.Grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenant.Tenant.Id));
+        ClusterFixture.As(tenant.Tenant.Id, tenant.AdminId);
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var created = await fixture.Grains.GetGrain<IUserGrain>(GrainKeys.User(tenant.Tenant.Id, Guid.NewGuid()))
+            .CreateAsync(new CreateUserRequest($"member{suffix}@tests.local", "Member", "member-password-long", Roles.Member));
+        var member = created.Value!.Id;
+        (await fixture.Grains.GetGrain<IUserGrain>(GrainKeys.User(tenant.Tenant.Id, member)).SetDisabledAsync(true)).Succeeded.Should().BeTrue();
+        var disabled = await grain.CheckAsync(member, write: false);
+
+        // The tenant's own admin tries to re-admit the disabled user without enabling it.
+        var forged = () => grain.UserStatusChangedAsync(member, disabled: false);
+
+        (await forged.Should().ThrowAsync<TenantAccessDeniedException>()).Which.Failure.Should().Be(Failure.Forbidden);
+        var still = await grain.CheckAsync(member, write: false);
+        (await fixture.Grains.GetGrain<IUserGrain>(GrainKeys.User(tenant.Tenant.Id, member)).SetDisabledAsync(false)).Succeeded.Should().BeTrue();
+        var enabled = await grain.CheckAsync(member, write: false);
+        RequestContext.Clear();
+        disabled.Allowed.Should().BeFalse("the user's grain told admission, as the system");
+        still.Allowed.Should().BeFalse();
+        enabled.Allowed.Should().BeTrue();
     }
 
     [Fact]
