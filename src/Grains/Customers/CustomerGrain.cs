@@ -34,6 +34,7 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
     private Guid _id;
     private CustomerDetails? _customer;
     private bool _loaded;
+    private Task? _loading;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -41,20 +42,36 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
         return Task.CompletedTask;
     }
 
+    /// <summary>The row, in one round trip (the tenant setting and the select as one batch).</summary>
     private async Task LoadAsync()
     {
-        await using var transaction = await database.BeginAsync(_tenantId);
-        await using var read = transaction.Command($"SELECT {Columns} FROM customers WHERE id = $1", _id);
-        await using var reader = await read.ExecuteReaderAsync();
-        _customer = await reader.ReadAsync() ? Read(reader) : null;
+        _customer = await database.ReadAsync(
+            _tenantId,
+            TenantDatabase.Statement($"SELECT {Columns} FROM customers WHERE id = $1", _id),
+            async reader => await reader.ReadAsync() ? Read(reader) : null);
         _loaded = true;
     }
 
+    /// <summary>
+    /// The first read of a cold grain loads the row; reads are interleaved (<c>[ReadOnly]</c>), so the ones that arrive
+    /// while it loads wait for that same load instead of each reading the row again. No write runs meanwhile.
+    /// </summary>
     private async Task<CustomerDetails?> CurrentAsync()
     {
         if (!_loaded)
         {
-            await LoadAsync();
+            var loading = _loading ??= LoadAsync();
+            try
+            {
+                await loading;
+            }
+            finally
+            {
+                if (ReferenceEquals(_loading, loading))
+                {
+                    _loading = null;
+                }
+            }
         }
 
         return _customer;
