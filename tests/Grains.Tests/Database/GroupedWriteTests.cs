@@ -31,19 +31,7 @@ public sealed class GroupedWriteTests
         tenantDatabase.GroupCommits.Should().Be(1, "the twenty writes queued behind the first went as one commit");
         tenantDatabase.GroupFallbacks.Should().Be(0);
         // The row of each tenant carries its own id (app_current_tenant() at that statement) and its own value.
-        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
-        await connection.OpenAsync();
-        await using var read = new NpgsqlCommand("SELECT tenant_id, api_calls FROM tenant_usage_metrics WHERE tenant_id = ANY($1)", connection);
-        read.Parameters.Add(new NpgsqlParameter { Value = tenants });
-        var rows = new Dictionary<Guid, long>();
-        await using (var reader = await read.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                rows[reader.GetGuid(0)] = reader.GetInt64(1);
-            }
-        }
-
+        var rows = await WrittenAsync(database, tenants);
         rows.Should().BeEquivalentTo(tenants.Select((tenant, i) => new KeyValuePair<Guid, long>(tenant, i)));
     }
 
@@ -84,20 +72,24 @@ public sealed class GroupedWriteTests
         outcomes[3].Should().Be(PostgresErrorCodes.InsufficientPrivilege);
         outcomes.Where((_, i) => i != 3).Should().AllSatisfy(o => o.Should().BeNull());
         tenantDatabase.GroupFallbacks.Should().Be(1);
+        (await WrittenAsync(database, tenants)).Keys.Should().BeEquivalentTo(tenants.Where(t => t != failing));
+    }
+
+    /// <summary>The usage rows of <paramref name="tenants"/> as the superuser (no row-level security): tenant → API calls.</summary>
+    private static async Task<Dictionary<Guid, long>> WrittenAsync(TestDatabase database, Guid[] tenants)
+    {
         await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
         await connection.OpenAsync();
-        await using var read = new NpgsqlCommand("SELECT tenant_id FROM tenant_usage_metrics WHERE tenant_id = ANY($1)", connection);
+        await using var read = new NpgsqlCommand("SELECT tenant_id, api_calls FROM tenant_usage_metrics WHERE tenant_id = ANY($1)", connection);
         read.Parameters.Add(new NpgsqlParameter { Value = tenants });
-        var written = new List<Guid>();
-        await using (var reader = await read.ExecuteReaderAsync())
+        var rows = new Dictionary<Guid, long>();
+        await using var reader = await read.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
         {
-            while (await reader.ReadAsync())
-            {
-                written.Add(reader.GetGuid(0));
-            }
+            rows[reader.GetGuid(0)] = reader.GetInt64(1);
         }
 
-        written.Should().BeEquivalentTo(tenants.Where(t => t != failing));
+        return rows;
     }
 
     [Fact]

@@ -17,14 +17,7 @@ public sealed class AdmissionLeaseTrustTests(ClusterFixture fixture)
     {
         var tenant = await fixture.ProvisionAsync();
         var grain = fixture.Grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenant.Tenant.Id));
-        if (who == "a super-admin")
-        {
-            ClusterFixture.AsSuperAdmin();
-        }
-        else
-        {
-            ClusterFixture.As(tenant.Tenant.Id, tenant.AdminId);
-        }
+        EnterAs(who, tenant);
 
         var lease = () => grain.LeaseAsync(Request(100));
 
@@ -47,14 +40,7 @@ public sealed class AdmissionLeaseTrustTests(ClusterFixture fixture)
         ClusterFixture.Signer.EnterSystem();
         var before = (await grain.GetQuotasAsync())!.Quotas[QuotaNames.StorageBytes].Used;
         RequestContext.Clear();
-        if (who == "a super-admin")
-        {
-            ClusterFixture.AsSuperAdmin();
-        }
-        else
-        {
-            ClusterFixture.As(tenant.Tenant.Id, tenant.AdminId);
-        }
+        EnterAs(who, tenant);
 
         // A forged settlement could wipe the counted usage (shrinkage floors at zero) or hold the tenant's room.
         var settle = () => grain.SettleAndReserveAsync(new QuotaSettlement([], [], new QuotaDelta(-1_000_000, -1_000_000, -1_000_000_000)), [new QuotaDelta(1, 0, 100)]);
@@ -80,14 +66,7 @@ public sealed class AdmissionLeaseTrustTests(ClusterFixture fixture)
         var held = await grain.ReserveAsync(new QuotaDelta(1, 0, 100));
         var before = (await grain.GetQuotasAsync())!.Quotas[QuotaNames.StorageBytes].Used;
         RequestContext.Clear();
-        if (who == "a super-admin")
-        {
-            ClusterFixture.AsSuperAdmin();
-        }
-        else
-        {
-            ClusterFixture.As(tenant.Tenant.Id, tenant.AdminId);
-        }
+        EnterAs(who, tenant);
 
         // A forged shrink would floor the counted usage at zero; a forged reservation would hold the tenant's room.
         Func<Task>[] forged =
@@ -167,6 +146,19 @@ public sealed class AdmissionLeaseTrustTests(ClusterFixture fixture)
 
         lease.Granted.Should().Be(50);
         quotas!.Quotas[QuotaNames.ApiCallsMonthly].Used.Should().Be(7);
+    }
+
+    /// <summary>Signs the calls that follow as <paramref name="who"/> (one of <see cref="NotANode"/>).</summary>
+    private static void EnterAs(string who, ProvisionedTenant tenant)
+    {
+        if (who == "a super-admin")
+        {
+            ClusterFixture.AsSuperAdmin();
+        }
+        else
+        {
+            ClusterFixture.As(tenant.Tenant.Id, tenant.AdminId);
+        }
     }
 
     private static AdmissionLeaseRequest Request(int want, Guid? node = null) =>
