@@ -17,11 +17,13 @@ public static class AdmissionExtensions
     public static RouteGroupBuilder RequireAdmission(this RouteGroupBuilder group, string policy)
     {
         group.RequireAuthorization(policy);
+        AdmissionCache? cache = null;
         group.AddEndpointFilter(async (context, next) =>
         {
             var http = context.HttpContext;
             var caller = http.User.ToCaller();
-            if (await RefusalAsync(http, caller) is { } refused)
+            cache ??= http.RequestServices.GetRequiredService<AdmissionCache>();
+            if (await RefusalAsync(http, cache, caller) is { } refused)
             {
                 return refused;
             }
@@ -39,9 +41,8 @@ public static class AdmissionExtensions
     /// it — else the problem to answer. Every admitted path (the API's route groups, the UI's downloads) goes through here,
     /// so a request is counted once, against the same lease, and refused with the same problem.
     /// </summary>
-    public static async ValueTask<IResult?> RefusalAsync(HttpContext http, Caller caller)
+    public static async ValueTask<IResult?> RefusalAsync(HttpContext http, AdmissionCache cache, Caller caller)
     {
-        var cache = http.RequestServices.GetRequiredService<AdmissionCache>();
         // Benchmark-only switch (S5): measures what admission costs. Never turn it off in production.
         // A read tried again after a dead silo (ReadRetry) comes back here: one request is one admitted call.
         if (!cache.Enforce || http.Items.ContainsKey(AdmittedKey))

@@ -22,7 +22,7 @@ public static class UiDownloads
     }
 
     private static async Task<IResult> ExportTenantAsync(
-        HttpContext http, IGrainFactory grains, TenantExporter exporter, HeavyRouteLimiter heavy, string? tenantId)
+        HttpContext http, IGrainFactory grains, TenantExporter exporter, HeavyRouteLimiter heavy, AdmissionCache admission, string? tenantId)
     {
         // The API's AuditReaderPolicy, checked here so a member gets a 403 rather than the cookie's redirect to a page.
         if (!(http.User.IsInRole(Roles.TenantAdmin) || http.User.IsInRole(Roles.SuperAdmin)))
@@ -30,7 +30,7 @@ public static class UiDownloads
             return Problems.From(Failure.Forbidden, "Only tenant admins and super-admins export tenant data.");
         }
 
-        if (await AdmissionExtensions.RefusalAsync(http, http.User.ToCaller()) is { } refused)
+        if (await AdmissionExtensions.RefusalAsync(http, admission, http.User.ToCaller()) is { } refused)
         {
             return refused;
         }

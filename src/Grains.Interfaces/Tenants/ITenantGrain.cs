@@ -45,15 +45,15 @@ public interface ITenantGrain : ITenantGrainKey
     [Alias("Delete")]
     Task<Outcome<TenantDetails>> DeleteAsync(bool hardDelete, bool force);
 
-    /// <summary>Holds room for a write's growth (customers, users, bytes) until it is settled; refused when a quota is full.</summary>
+    /// <summary>Holds room for a write's growth (customers, users, bytes) until it is settled; refused when a quota is full. System caller only.</summary>
     [Alias("Reserve")]
     Task<Reservation> ReserveAsync(QuotaDelta delta);
 
-    /// <summary>Turns a reservation into usage (committed) or gives the room back.</summary>
+    /// <summary>Turns a reservation into usage (committed) or gives the room back. System caller only.</summary>
     [Alias("Settle")]
     Task SettleAsync(Guid reservationId, bool committed);
 
-    /// <summary>Applies committed shrinkage (deletes, smaller updates).</summary>
+    /// <summary>Applies committed shrinkage (deletes, smaller updates). System caller only.</summary>
     [Alias("Adjust")]
     Task AdjustAsync(QuotaDelta delta);
 
@@ -78,7 +78,7 @@ public interface ITenantGrain : ITenantGrainKey
     [Alias("ResetApiCalls")]
     Task<Outcome<QuotaReport>> ResetApiCallsAsync();
 
-    /// <summary>A front end's report of the tenant's requests (status classes and latency) since its last one.</summary>
+    /// <summary>A front end's report of the tenant's requests (status classes and latency) since its last one. System caller only.</summary>
     [Alias("ReportTraffic")]
     Task ReportTrafficAsync(TrafficSample sample);
 
@@ -88,11 +88,11 @@ public interface ITenantGrain : ITenantGrainKey
     [Alias("GetAlerts"), ReadOnly]
     Task<IReadOnlyList<Alert>> GetAlertsAsync();
 
-    /// <summary>Writes the counters now (tests, shutdown); normally a timer does.</summary>
+    /// <summary>Writes the counters now (tests, shutdown); normally a timer does. System caller only.</summary>
     [Alias("Flush")]
     Task FlushAsync();
 
-    /// <summary>Called by a UserGrain so admission refuses a disabled user's still-valid tokens.</summary>
+    /// <summary>Called by a UserGrain (as the system caller, the only one accepted) so admission refuses a disabled user's still-valid tokens.</summary>
     [Alias("UserStatusChanged")]
     Task UserStatusChangedAsync(Guid userId, bool disabled);
 

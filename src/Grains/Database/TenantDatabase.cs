@@ -149,11 +149,7 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
             await using var batch = new NpgsqlBatch(connection);
             foreach (var write in group)
             {
-                batch.BatchCommands.Add(Setting("app.tenant_id", write.TenantId.ToString("D")));
-                foreach (var statement in write.Statements())
-                {
-                    batch.BatchCommands.Add(statement);
-                }
+                AddTenant(batch, write.TenantId, null, write.Statements());
             }
 
             await batch.ExecuteNonQueryAsync();
@@ -209,19 +205,30 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
         out int skip)
     {
         var batch = new NpgsqlBatch(connection);
+        skip = AddTenant(batch, tenantId, settings, statements);
+        return batch;
+    }
+
+    /// <summary>
+    /// Appends one tenant's part of a batch: its tenant setting, <paramref name="settings"/>, then its statements (which run
+    /// under that tenant until the next part's setting). Returns the number of setting results before the statements'.
+    /// </summary>
+    private static int AddTenant(
+        NpgsqlBatch batch, Guid tenantId, IReadOnlyList<KeyValuePair<string, string>>? settings, IReadOnlyList<NpgsqlBatchCommand> statements)
+    {
         batch.BatchCommands.Add(Setting("app.tenant_id", tenantId.ToString("D")));
         foreach (var (name, value) in settings ?? [])
         {
             batch.BatchCommands.Add(Setting(name, value));
         }
 
-        skip = batch.BatchCommands.Count;
+        var settingResults = 1 + (settings?.Count ?? 0);
         foreach (var statement in statements)
         {
             batch.BatchCommands.Add(statement);
         }
 
-        return batch;
+        return settingResults;
     }
 
     /// <summary>A statement for <see cref="ReadAsync{T}(Guid, IReadOnlyList{NpgsqlBatchCommand}, Func{NpgsqlDataReader, Task{T}}, IReadOnlyList{KeyValuePair{string, string}}?, CancellationToken)"/>, with positional parameters.</summary>

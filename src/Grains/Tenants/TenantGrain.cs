@@ -617,11 +617,17 @@ public sealed class TenantGrain(
 
     public Task ReportTrafficAsync(TrafficSample sample)
     {
+        // The samples feed the day's 4xx/5xx counters, the latency gauge and the error-rate alerts: only a node's reporter.
+        SystemOnly("Only a node reports traffic.");
         _meter?.Record(sample);
         return Task.CompletedTask;
     }
 
-    public Task FlushAsync() => _meter?.FlushAsync() ?? Task.CompletedTask;
+    public Task FlushAsync()
+    {
+        SystemOnly("Only the node flushes a tenant's usage.");
+        return _meter?.FlushAsync() ?? Task.CompletedTask;
+    }
 
     public async Task<Outcome<QuotaReport>> SetPlanAsync(string plan)
     {

@@ -2,6 +2,7 @@ using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Interfaces.Users;
+using Shohayota.Grains.Quotas;
 
 namespace Shohayota.Grains.Tests.Security;
 
@@ -89,6 +90,31 @@ public sealed class AdmissionLeaseTrustTests(ClusterFixture fixture)
         held.Granted.Should().BeTrue();
         after.Should().Be(before, "the refused calls changed nothing (the forged shrink would have floored it at zero)");
         settled.Should().Be(before + 100, "the system's settlement counts the reserved write, which the forged one could not release");
+    }
+
+    [Theory]
+    [MemberData(nameof(NotANode))]
+    public async Task OnlyTheSystemCallerReportsTrafficOrFlushesUsage(string who)
+    {
+        var tenant = await fixture.ProvisionAsync();
+        var grain = fixture.Grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenant.Tenant.Id));
+        ClusterFixture.Signer.EnterSystem();
+        var before = (await grain.GetUsageAsync())!;
+        RequestContext.Clear();
+        EnterAs(who, tenant);
+
+        // Forged samples would fill the day's error counters and open error-rate alerts for the tenant.
+        var report = () => grain.ReportTrafficAsync(new TrafficSample(1_000, 0, 1_000, new long[LatencyHistogram.Buckets]));
+        var flush = () => grain.FlushAsync();
+
+        (await report.Should().ThrowAsync<TenantAccessDeniedException>()).Which.Failure.Should().Be(Failure.Forbidden);
+        (await flush.Should().ThrowAsync<TenantAccessDeniedException>()).Which.Failure.Should().Be(Failure.Forbidden);
+        RequestContext.Clear();
+        ClusterFixture.Signer.EnterSystem();
+        var after = (await grain.GetUsageAsync())!;
+        await grain.FlushAsync();
+        RequestContext.Clear();
+        after.Should().BeEquivalentTo(before, "the refused report counted nothing");
     }
 
     [Fact]
