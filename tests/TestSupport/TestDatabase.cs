@@ -90,11 +90,38 @@ public sealed class TestDatabase : IAsyncDisposable
         }
     }
 
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>
+    /// A loopback port that is free now and that this process has not handed out before. It is drawn below the
+    /// kernel's ephemeral range (32768 and up), so an outgoing connection (a database client's local port) cannot take
+    /// it between this call and the server binding it; and it is never handed out twice, so a node's HTTP, silo and
+    /// gateway ports are distinct even when one is released and the next drawn at once.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        lock (HandedOut)
+        {
+            while (true)
+            {
+                var port = Random.Shared.Next(20_000, 32_768);
+                if (HandedOut.Contains(port))
+                {
+                    continue;
+                }
+                try
+                {
+                    using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                    listener.Start();
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    continue;
+                }
+                HandedOut.Add(port);
+                return port;
+            }
+        }
     }
 
     private static string NewDirectory()
