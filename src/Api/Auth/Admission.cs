@@ -51,7 +51,7 @@ public static class AdmissionExtensions
         }
 
         var write = !(HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method));
-        var admission = await cache.AdmitAsync(caller.TenantId, caller.UserId, write);
+        var admission = await cache.AdmitAsync(caller.TenantId, caller.UserId, write, person: !caller.ApiKey);
         if (!admission.Allowed)
         {
             var problem = Problems.From(admission.Failure, admission.Detail);

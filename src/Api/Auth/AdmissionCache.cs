@@ -56,13 +56,14 @@ public sealed class AdmissionCache(
     public bool Enforce { get; } = options.Value.Enforce;
 
     /// <summary>Is this user of the tenant allowed to read (or write) now? Without a grain call while the lease lasts.</summary>
-    public ValueTask<Admission> AdmitAsync(Guid tenantId, Guid userId, bool write)
+    /// <remarks><paramref name="person"/> false (an API key): not counted among the tenant's active users.</remarks>
+    public ValueTask<Admission> AdmitAsync(Guid tenantId, Guid userId, bool write, bool person = true)
     {
         var lease = _leases.GetOrAdd(tenantId, static id => new TenantLease(id));
-        return TryAdmit(lease, userId, write) is { } decided ? ValueTask.FromResult(decided) : RenewThenAdmitAsync(lease, userId, write);
+        return TryAdmit(lease, userId, write, person) is { } decided ? ValueTask.FromResult(decided) : RenewThenAdmitAsync(lease, userId, write, person);
     }
 
-    private async ValueTask<Admission> RenewThenAdmitAsync(TenantLease lease, Guid userId, bool write)
+    private async ValueTask<Admission> RenewThenAdmitAsync(TenantLease lease, Guid userId, bool write, bool person)
     {
         // A few rounds: the block a renewal brings may be taken by the requests that waited with this one. While the month's
         // last calls are on other nodes' leases (being given back), wait for them rather than refuse: the quota is exact.
@@ -70,7 +71,7 @@ public sealed class AdmissionCache(
         for (var round = 0; ; round++)
         {
             await RenewAsync(lease);
-            if (TryAdmit(lease, userId, write) is { } decided)
+            if (TryAdmit(lease, userId, write, person) is { } decided)
             {
                 return decided;
             }
@@ -91,7 +92,7 @@ public sealed class AdmissionCache(
         }
     }
 
-    private Admission? TryAdmit(TenantLease lease, Guid userId, bool write)
+    private Admission? TryAdmit(TenantLease lease, Guid userId, bool write, bool person)
     {
         var now = Stopwatch.GetTimestamp();
         var state = lease.State;
@@ -118,7 +119,7 @@ public sealed class AdmissionCache(
         if (lease.TryTake())
         {
             Interlocked.Increment(ref lease.Used);
-            if (!lease.Seen.ContainsKey(userId))
+            if (person && !lease.Seen.ContainsKey(userId))
             {
                 lease.Seen.TryAdd(userId, 0);
             }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Authentication;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -20,6 +21,9 @@ public static class AuthExtensions
     public const string TenantUserPolicy = "tenant_user";
     public const string AnyUserPolicy = "any_user";
     public const string AuditReaderPolicy = "audit_reader";
+
+    /// <summary>A tenant admin signed in as a person: managing API keys (no API key may).</summary>
+    public const string KeyManagerPolicy = "key_manager";
     public const string SelectorScheme = "shohayota";
 
     public static WebApplicationBuilder AddShohayotaAuth(this WebApplicationBuilder builder)
@@ -39,9 +43,14 @@ public static class AuthExtensions
         // API routes take bearer tokens only; every other path (the web UI) takes the UI's cookie only, so a browser's
         // cookie can never authorize an API call (no CSRF surface on the API).
         builder.Services.AddAuthentication(SelectorScheme)
-            .AddPolicyScheme(SelectorScheme, "Bearer token (API) or cookie (UI)", o => o.ForwardDefaultSelector = context =>
-                context.Request.Path.StartsWithSegments("/api") ? JwtBearerDefaults.AuthenticationScheme : Web.UiAuth.CookieScheme)
-            .AddJwtBearer();
+            .AddPolicyScheme(SelectorScheme, "Bearer token or API key (API), cookie (UI)", o => o.ForwardDefaultSelector = context =>
+                !context.Request.Path.StartsWithSegments("/api") ? Web.UiAuth.CookieScheme
+                : ApiKeyAuthenticationHandler.Presents(context.Request) ? ApiKeyAuthenticationHandler.SchemeName
+                : JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer()
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddOptions<ApiKeyOptions>().BindConfiguration(ApiKeyOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<ApiKeyCache>();
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<IOptions<AuthOptions>, TimeProvider, AccessTokenCache>((jwt, auth, time, cache) =>
         {
             jwt.MapInboundClaims = false;
@@ -84,7 +93,9 @@ public static class AuthExtensions
             .AddPolicy(TenantAdminPolicy, p => p.RequireRole(Roles.TenantAdmin))
             .AddPolicy(TenantUserPolicy, p => p.RequireRole(Roles.TenantAdmin, Roles.Member))
             .AddPolicy(AuditReaderPolicy, p => p.RequireRole(Roles.SuperAdmin, Roles.TenantAdmin))
-            .AddPolicy(AnyUserPolicy, p => p.RequireRole(Roles.SuperAdmin, Roles.TenantAdmin, Roles.Member));
+            .AddPolicy(KeyManagerPolicy, p => p.RequireRole(Roles.TenantAdmin).RequireAssertion(c => c.User.Identity is not ApiKeyIdentity))
+            // The caller's own account (who am I, password, sessions): people only, never an API key.
+            .AddPolicy(AnyUserPolicy, p => p.RequireRole(Roles.SuperAdmin, Roles.TenantAdmin, Roles.Member).RequireAssertion(c => c.User.Identity is not ApiKeyIdentity));
         return builder;
     }
 
@@ -102,11 +113,13 @@ public static class AuthExtensions
     }
 
     /// <summary>The authenticated caller of this request, from the validated token only (parsed once per token).</summary>
-    public static Caller ToCaller(this ClaimsPrincipal user) => user.Identity is TokenIdentity token ? token.Caller : ParseCaller(user);
+    public static Caller ToCaller(this ClaimsPrincipal user) =>
+        user.Identity is TokenIdentity token ? token.Caller : user.Identity is ApiKeyIdentity key ? key.Caller : ParseCaller(user);
 
     /// <summary>The token's tenant claim, if any and valid (a super-admin's token has none); null when not authenticated.</summary>
     public static Guid? TenantClaim(this ClaimsPrincipal user) =>
         user.Identity is TokenIdentity token ? token.TenantClaim
+        : user.Identity is ApiKeyIdentity key ? key.Match.TenantId
         : user.Identity?.IsAuthenticated == true ? ParseTenantClaim(user.FindFirst(TokenIssuer.TenantClaim)?.Value)
         : null;
 

@@ -1,3 +1,4 @@
+using Shohayota.Api.ApiKeys;
 using Shohayota.Api.Audit;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Backups;
@@ -54,6 +55,7 @@ public static class ShohayotaApp
         app.MapAuthApi();
         app.MapSessionsApi();
         app.MapUsersApi();
+        app.MapApiKeysApi();
         app.MapAdminTenantsApi();
         app.MapCustomersApi();
         app.MapDiagnosticsApi();

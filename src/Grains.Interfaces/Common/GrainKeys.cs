@@ -19,6 +19,8 @@ public static class GrainKeys
 
     public static string CustomerQuery(Guid tenantId) => $"{tenantId:D}/customers";
 
+    public static string ApiKeys(Guid tenantId) => $"{tenantId:D}/api-keys";
+
     public static string AuditLog(Guid tenantId) => $"{tenantId:D}/audit";
 
     public static string AuditQuery(Guid tenantId) => $"{tenantId:D}/audit-query";

@@ -33,7 +33,7 @@ public sealed class CallerSigner
     public const string KeyFileName = "cluster-caller.key";
     public static readonly TimeSpan DefaultLifetime = TimeSpan.FromMinutes(15);
     private const int MinimumKeyBytes = 32;
-    private const byte FormatVersion = 1;
+    private const byte FormatVersion = 2;
 
     [ThreadStatic]
     private static IncrementalHash? _threadHmac;
@@ -127,7 +127,7 @@ public sealed class CallerSigner
     private static void Mac(byte[] key, SignedCaller envelope, Span<byte> destination)
     {
         var caller = envelope.Caller;
-        var size = 1 + 16 + 16 + 17 + 8 + 4 + (3 * 4) +
+        var size = 1 + 16 + 16 + 1 + 17 + 8 + 4 + (3 * 4) +
                    Encoding.UTF8.GetMaxByteCount((caller.Role?.Length ?? 0) + (caller.Email?.Length ?? 0) + (envelope.RequestId?.Length ?? 0));
         byte[]? rented = null;
         var buffer = size <= 1024 ? stackalloc byte[1024] : (rented = ArrayPool<byte>.Shared.Rent(size));
@@ -139,6 +139,7 @@ public sealed class CallerSigner
             var position = 33;
             position += WriteString(buffer[position..], caller.Role);
             position += WriteString(buffer[position..], caller.Email);
+            buffer[position++] = caller.ApiKey ? (byte)1 : (byte)0;
             buffer[position++] = envelope.AdmittedTenant.HasValue ? (byte)1 : (byte)0;
             (envelope.AdmittedTenant ?? Guid.Empty).TryWriteBytes(buffer[position..]);
             position += 16;

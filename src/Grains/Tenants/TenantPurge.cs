@@ -16,6 +16,7 @@ internal static class TenantPurge
         // Customers reference users, so they go first; the registry row goes before the audit log (the log function checks it).
         await Remove("customers", "DELETE FROM customers");
         await Remove("refresh_tokens", "DELETE FROM refresh_tokens");
+        await Remove("api_keys", "DELETE FROM api_keys");
         await Remove("users", "DELETE FROM users");
         await Remove("tenant_quota_overrides", "DELETE FROM tenant_quota_overrides");
         await Remove("tenant_usage_metrics", "DELETE FROM tenant_usage_metrics");

@@ -1,0 +1,93 @@
+using Shohayota.Api.Auth;
+using Shohayota.Api.Errors;
+using Shohayota.Grains.Interfaces.ApiKeys;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Tenants;
+
+namespace Shohayota.Api.ApiKeys;
+
+/// <summary>
+/// Tenant API keys: a tenant admin (signed in as a person) creates, lists and revokes the tenant's keys; a super-admin
+/// lists and revokes any tenant's. The secret is in the creation's answer only.
+/// </summary>
+public static class ApiKeysApi
+{
+    public static IEndpointRouteBuilder MapApiKeysApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/api-keys").WithTags("API keys").RequireAdmission(AuthExtensions.KeyManagerPolicy);
+        group.MapGet("/", (HttpContext http, IGrainFactory grains) => ListAsync(Keys(grains, http.User.ToCaller().TenantId)));
+        group.MapPost("/", CreateAsync);
+        group.MapDelete("/{id:guid}", (Guid id, HttpContext http, IGrainFactory grains, ApiKeyCache cache) =>
+            RevokeAsync(Keys(grains, http.User.ToCaller().TenantId), id, cache));
+
+        var admin = routes.MapGroup("/api/admin/tenants").WithTags("Admin: API keys").RequireAdmission(AuthExtensions.SuperAdminPolicy);
+        admin.MapGet("/{id:guid}/api-keys", async (Guid id, IGrainFactory grains) =>
+            await TenantExistsAsync(grains, id) ? await ListAsync(Keys(grains, id)) : NoSuchTenant());
+        admin.MapDelete("/{id:guid}/api-keys/{keyId:guid}", async (Guid id, Guid keyId, IGrainFactory grains, ApiKeyCache cache) =>
+            await TenantExistsAsync(grains, id) ? await RevokeAsync(Keys(grains, id), keyId, cache) : NoSuchTenant());
+        return routes;
+    }
+
+    /// <summary><c>role</c>: tenant_admin or member (default member); <c>expiresAt</c>: optional, in the future.</summary>
+    public sealed record CreateApiKeyBody(string? Name, string? Role, DateTimeOffset? ExpiresAt);
+
+    public sealed record ApiKeyResponse(
+        Guid Id, string Name, string Role, string Prefix, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt,
+        DateTimeOffset? LastUsedAt);
+
+    /// <summary>The creation's answer: the key and, this once, its secret.</summary>
+    public sealed record CreatedApiKeyResponse(
+        Guid Id, string Name, string Role, string Prefix, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, string Secret);
+
+    public sealed record ApiKeyList(IReadOnlyList<ApiKeyResponse> Items);
+
+    private static ApiKeyResponse ToResponse(ApiKeyDetails key) =>
+        new(key.Id, key.Name, key.Role, key.Prefix, key.CreatedAt, key.ExpiresAt, key.RevokedAt, key.LastUsedAt);
+
+    private static IApiKeysGrain Keys(IGrainFactory grains, Guid tenantId) => grains.GetGrain<IApiKeysGrain>(GrainKeys.ApiKeys(tenantId));
+
+    private static async Task<IResult> ListAsync(IApiKeysGrain keys)
+    {
+        var outcome = await keys.ListAsync();
+        return outcome.Succeeded ? TypedResults.Ok(new ApiKeyList(outcome.Value!.Select(ToResponse).ToList())) : Problems.From(outcome);
+    }
+
+    private static async Task<IResult> CreateAsync(CreateApiKeyBody body, HttpContext http, IGrainFactory grains)
+    {
+        var errors = new FieldErrors()
+            .Check("name", ApiKeySecret.ValidateName(body.Name))
+            .Check("role", body.Role is null || Roles.IsTenantRole(body.Role) ? null : $"Role must be \"{Roles.TenantAdmin}\" or \"{Roles.Member}\".")
+            .Check("expiresAt", body.ExpiresAt is { } expires && expires <= DateTimeOffset.UtcNow ? "expiresAt must be in the future." : null);
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        var outcome = await Keys(grains, http.User.ToCaller().TenantId).CreateAsync(new CreateApiKeyRequest(body.Name!, body.Role ?? Roles.Member, body.ExpiresAt));
+        if (!outcome.Succeeded)
+        {
+            return Problems.From(outcome);
+        }
+
+        var key = outcome.Value!.Key;
+        return TypedResults.Created($"/api/api-keys/{key.Id}",
+            new CreatedApiKeyResponse(key.Id, key.Name, key.Role, key.Prefix, key.CreatedAt, key.ExpiresAt, outcome.Value.Secret));
+    }
+
+    private static async Task<IResult> RevokeAsync(IApiKeysGrain keys, Guid keyId, ApiKeyCache cache)
+    {
+        var outcome = await keys.RevokeAsync(keyId);
+        if (!outcome.Succeeded)
+        {
+            return Problems.From(outcome);
+        }
+
+        cache.Forget(keyId);
+        return TypedResults.Ok(ToResponse(outcome.Value!));
+    }
+
+    private static async Task<bool> TenantExistsAsync(IGrainFactory grains, Guid id) =>
+        id != GrainKeys.SystemTenant && await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(id)).GetAsync() is not null;
+
+    private static IResult NoSuchTenant() => Problems.From(Failure.NotFound, "No such tenant.");
+}

@@ -1,0 +1,273 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
+using System.Diagnostics;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Shohayota.Api.Errors;
+using Shohayota.Grains.Interfaces.ApiKeys;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Security;
+
+namespace Shohayota.Api.Auth;
+
+/// <summary>Tenant API keys on this node (section <c>Shohayota:ApiKeys</c>).</summary>
+public sealed class ApiKeyOptions
+{
+    public const string SectionName = "Shohayota:ApiKeys";
+
+    /// <summary>
+    /// The longest this node admits a key from what it last looked up: the bound on how long a key revoked through another
+    /// node still works here (plus one lookup). A key in use is looked up again in the background from half of this on.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:04")]
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The most keys (and unknown secrets) this node remembers.</summary>
+    [Range(1, 10_000_000)]
+    public int CacheSize { get; set; } = 100_000;
+
+    /// <summary>The most lookups this node runs at once (a flood of made-up keys waits here, not in the database).</summary>
+    [Range(1, 1024)]
+    public int MaxConcurrentLookups { get; set; } = 8;
+}
+
+/// <summary>
+/// A tenant API key's identity, shared by the requests that present the same key while this node holds it: the caller
+/// (the key's tenant, id and role; <see cref="Caller.ApiKey"/> set) and the key's state when it was looked up.
+/// </summary>
+public sealed class ApiKeyIdentity : ClaimsIdentity
+{
+    public ApiKeyIdentity(ApiKeyMatch match)
+        : base(
+            [
+                new Claim(JwtRegisteredClaimNames.Sub, match.Id.ToString("D")),
+                new Claim(TokenIssuer.RoleClaim, match.Role),
+                new Claim(TokenIssuer.TenantClaim, match.TenantId.ToString("D")),
+                new Claim(JwtRegisteredClaimNames.Name, match.Name),
+            ],
+            ApiKeyAuthenticationHandler.SchemeName, JwtRegisteredClaimNames.Name, TokenIssuer.RoleClaim)
+    {
+        Match = match;
+        Caller = new Caller(match.TenantId, match.Id, match.Role, Caller.ApiKeyActor(match.Name), ApiKey: true);
+    }
+
+    public ApiKeyMatch Match { get; }
+
+    public Caller Caller { get; }
+}
+
+/// <summary>
+/// This node's view of the API keys presented to it, keyed by the secret's SHA-256 (the secret itself is not kept). A key
+/// is looked up through <see cref="IApiKeyDirectoryGrain"/> (one indexed read), then admitted from memory for at most
+/// <see cref="ApiKeyOptions.MaxAge"/>; while it is in use it is looked up again in the background from half that age, so a
+/// busy key costs one lookup per node every second or two and requests never wait for it. One lookup per secret at a
+/// time; unknown secrets are remembered too (a client retrying a revoked key costs no lookup per request).
+/// </summary>
+public sealed class ApiKeyCache(IGrainFactory grains, CallerSigner signer, IOptions<ApiKeyOptions> options) : IDisposable
+{
+    private readonly ConcurrentDictionary<SecretHash, Entry> _entries = new();
+    private readonly ConcurrentDictionary<SecretHash, Lazy<Task<Entry>>> _lookups = new();
+    private readonly SemaphoreSlim _gate = new(options.Value.MaxConcurrentLookups);
+    private readonly long _maxAge = (long)(options.Value.MaxAge.TotalSeconds * Stopwatch.Frequency);
+    private readonly int _capacity = options.Value.CacheSize;
+    private long _lastSweep;
+
+    /// <summary>Lookups made (for tests: a busy key does not cost one per request).</summary>
+    public long Lookups => Interlocked.Read(ref _lookupCount);
+
+    private long _lookupCount;
+
+    /// <summary>The key <paramref name="secret"/> (well-formed) belongs to, as last looked up, or null for none.</summary>
+    public async ValueTask<ApiKeyIdentity?> FindAsync(string secret)
+    {
+        var hash = SecretHash.Of(secret);
+        if (_entries.TryGetValue(hash, out var entry))
+        {
+            var age = Stopwatch.GetTimestamp() - entry.FetchedAt;
+            if (age < _maxAge)
+            {
+                if (age >= _maxAge / 2 && entry.Identity is not null)
+                {
+                    _ = LookupAsync(hash);
+                }
+
+                return entry.Identity;
+            }
+        }
+
+        return (await LookupAsync(hash)).Identity;
+    }
+
+    /// <summary>Forgets a key revoked through this node at once (other nodes notice within <see cref="ApiKeyOptions.MaxAge"/>).</summary>
+    public void Forget(Guid keyId)
+    {
+        foreach (var (hash, entry) in _entries)
+        {
+            if (entry.Identity?.Match.Id == keyId)
+            {
+                _entries.TryRemove(hash, out _);
+            }
+        }
+    }
+
+    private Task<Entry> LookupAsync(SecretHash hash)
+    {
+        var lookup = _lookups.GetOrAdd(hash, static (h, self) => new Lazy<Task<Entry>>(() => self.FetchAsync(h)), this);
+        return lookup.Value;
+    }
+
+    private async Task<Entry> FetchAsync(SecretHash hash)
+    {
+        try
+        {
+            await _gate.WaitAsync();
+            try
+            {
+                Interlocked.Increment(ref _lookupCount);
+                signer.EnterSystem();
+                var match = await grains.GetGrain<IApiKeyDirectoryGrain>("api-keys").FindAsync(hash.ToArray());
+                var entry = new Entry(match is null ? null : new ApiKeyIdentity(match), Stopwatch.GetTimestamp());
+                Store(hash, entry);
+                return entry;
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+        finally
+        {
+            _lookups.TryRemove(hash, out _);
+        }
+    }
+
+    private void Store(SecretHash hash, Entry entry)
+    {
+        if (_entries.Count >= _capacity && !_entries.ContainsKey(hash))
+        {
+            var now = Stopwatch.GetTimestamp();
+            var last = Interlocked.Read(ref _lastSweep);
+            if (now - last >= Stopwatch.Frequency && Interlocked.CompareExchange(ref _lastSweep, now, last) == last)
+            {
+                foreach (var (key, old) in _entries)
+                {
+                    if (now - old.FetchedAt >= _maxAge)
+                    {
+                        _entries.TryRemove(key, out _);
+                    }
+                }
+            }
+
+            if (_entries.Count >= _capacity)
+            {
+                return;
+            }
+        }
+
+        _entries[hash] = entry;
+    }
+
+    public void Dispose() => _gate.Dispose();
+
+    private sealed record Entry(ApiKeyIdentity? Identity, long FetchedAt);
+
+    private readonly record struct SecretHash(ulong A, ulong B, ulong C, ulong D)
+    {
+        public static SecretHash Of(string secret)
+        {
+            Span<byte> hash = stackalloc byte[32];
+            ApiKeySecret.Hash(secret, hash);
+            return new SecretHash(
+                BinaryPrimitives.ReadUInt64LittleEndian(hash), BinaryPrimitives.ReadUInt64LittleEndian(hash[8..]),
+                BinaryPrimitives.ReadUInt64LittleEndian(hash[16..]), BinaryPrimitives.ReadUInt64LittleEndian(hash[24..]));
+        }
+
+        public byte[] ToArray()
+        {
+            var bytes = new byte[32];
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes, A);
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(8), B);
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(16), C);
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(24), D);
+            return bytes;
+        }
+    }
+}
+
+/// <summary>
+/// Authenticates <c>/api</c> requests that present a tenant API key: <c>Authorization: Bearer shy_…</c>, or
+/// <c>X-Api-Key: shy_…</c> when there is no Authorization header. The caller is the key (its tenant and role); a revoked,
+/// expired or unknown key is 401, like a bad token. What the key's role may not do is 403, and so is what no API key may
+/// do (the caller's own account routes, managing API keys).
+/// </summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    ApiKeyCache cache,
+    TimeProvider time) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+    public const string HeaderName = "X-Api-Key";
+    private static readonly object FailureKey = new();
+
+    /// <summary>Whether the request presents an API key (the scheme selector's test; the header's content is checked later).</summary>
+    public static bool Presents(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization;
+        if (authorization.Count > 0)
+        {
+            return authorization.ToString().StartsWith("Bearer " + ApiKeySecret.Scheme, StringComparison.Ordinal);
+        }
+
+        return request.Headers.ContainsKey(HeaderName);
+    }
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var presented = Request.Headers.Authorization.Count > 0
+            ? Request.Headers.Authorization.ToString()["Bearer ".Length..]
+            : Request.Headers[HeaderName].ToString();
+        presented = presented.Trim();
+        if (!ApiKeySecret.IsWellFormed(presented))
+        {
+            return Refuse("This is not a valid API key.");
+        }
+
+        var identity = await cache.FindAsync(presented);
+        if (identity is null)
+        {
+            return Refuse("This API key is not valid.");
+        }
+
+        if (identity.Match.Revoked)
+        {
+            return Refuse("This API key was revoked.");
+        }
+
+        if (identity.Match.ExpiresAt is { } expires && expires <= time.GetUtcNow())
+        {
+            return Refuse("This API key has expired.");
+        }
+
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    private AuthenticateResult Refuse(string detail)
+    {
+        Context.Items[FailureKey] = detail;
+        return AuthenticateResult.Fail(detail);
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        Problems.Create(401, "unauthorized", "Unauthorized",
+            Context.Items[FailureKey] as string ?? "A valid API key or bearer access token is required.").ExecuteAsync(Context);
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        Problems.Create(403, "forbidden", "Forbidden", "This API key's role may not use this endpoint, or no API key may (sign in as a person).")
+            .ExecuteAsync(Context);
+}
