@@ -25,6 +25,7 @@ public sealed class IsolationMatrixTests
         Create,
         CustomerItem,
         UserItem,
+        ApiKeyItem,
 
         /// <summary>Reads one tenant's data; a foreign <c>?tenantId=</c> must be refused.</summary>
         TenantQuery,
@@ -49,6 +50,9 @@ public sealed class IsolationMatrixTests
         ["POST /api/users/{id:guid}/enable"] = Kind.UserItem,
         ["POST /api/users/{id:guid}/sessions/revoke"] = Kind.UserItem,
         ["POST /api/admin/tenants/{id:guid}/sessions/revoke"] = Kind.SuperAdminOnly,
+        ["GET /api/api-keys"] = Kind.Collection,
+        ["POST /api/api-keys"] = Kind.Create,
+        ["DELETE /api/api-keys/{id:guid}"] = Kind.ApiKeyItem,
         ["GET /api/customers"] = Kind.Collection,
         ["POST /api/customers"] = Kind.Create,
         ["GET /api/customers/{id:guid}"] = Kind.CustomerItem,
@@ -93,9 +97,13 @@ public sealed class IsolationMatrixTests
 
         var bMember = await host.AddUserAsync(b);
         var foreignUsers = new[] { Id(b.Admin), Id(bMember) };
+        var foreignKeys = new[] { (await CreateKeyAsync(host, b.Admin.AccessToken, "tenant_admin")).Id, (await CreateKeyAsync(host, b.Admin.AccessToken, "member")).Id };
+        var aAdminKey = (await CreateKeyAsync(host, a.Admin.AccessToken, "tenant_admin")).Secret;
+        var aMemberKey = (await CreateKeyAsync(host, a.Admin.AccessToken, "member")).Secret;
         var before = await SnapshotAsync(host, b.Id);
         var routes = Routes(host).Select(r => (Route: r, Kind: Classify(r)!.Value)).Where(r => r.Kind != Kind.Ui).ToList();
-        var roles = new[] { ("tenant_admin", a.Admin.AccessToken), ("member", aMember.AccessToken) };
+        // People and API keys of both roles: a key is a caller of its tenant like a user.
+        var roles = new[] { ("tenant_admin", a.Admin.AccessToken), ("member", aMember.AccessToken), ("tenant_admin key", aAdminKey), ("member key", aMemberKey) };
         var attempts = 0;
         var leaks = new ConcurrentBag<string>();
 
@@ -111,6 +119,9 @@ public sealed class IsolationMatrixTests
                         break;
                     case Kind.UserItem:
                         probes.AddRange(foreignUsers.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
+                        break;
+                    case Kind.ApiKeyItem:
+                        probes.AddRange(foreignKeys.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
                         break;
                     case Kind.SuperAdminOnly:
                         probes.Add((route.Method, Fill(route.Pattern, b.Id.ToString()), token, "403"));
@@ -254,6 +265,14 @@ public sealed class IsolationMatrixTests
         return (await response.JsonAsync())["id"]!.GetValue<string>();
     }
 
+    private static async Task<(string Id, string Secret)> CreateKeyAsync(ApiHost host, string token, string role)
+    {
+        using var response = await host.SendAsync(HttpMethod.Post, "/api/api-keys", token, new { name = $"{role} key", role });
+        response.EnsureSuccessStatusCode();
+        var body = await response.JsonAsync();
+        return (body["id"]!.GetValue<string>(), body["secret"]!.GetValue<string>());
+    }
+
     private static async Task<string> SnapshotAsync(ApiHost host, Guid tenant)
     {
         await using var connection = new NpgsqlConnection(host.Database.SuperuserConnectionString);
@@ -261,7 +280,8 @@ public sealed class IsolationMatrixTests
         await using var command = new NpgsqlCommand(
             """
             SELECT coalesce((SELECT md5(string_agg(c::text, '|' ORDER BY c.id)) FROM customers c WHERE c.tenant_id = $1), '') || ':' ||
-                   coalesce((SELECT md5(string_agg((u.id, u.email, u.name, u.role, u.password_hash, u.disabled, u.updated_at)::text, '|' ORDER BY u.id)) FROM users u WHERE u.tenant_id = $1), '')
+                   coalesce((SELECT md5(string_agg((u.id, u.email, u.name, u.role, u.password_hash, u.disabled, u.updated_at)::text, '|' ORDER BY u.id)) FROM users u WHERE u.tenant_id = $1), '') || ':' ||
+                   coalesce((SELECT md5(string_agg((k.id, k.name, k.role, k.secret_hash, k.expires_at, k.revoked_at)::text, '|' ORDER BY k.id)) FROM api_keys k WHERE k.tenant_id = $1), '')
             """,
             connection);
         command.Parameters.Add(new NpgsqlParameter { Value = tenant });

@@ -82,4 +82,40 @@ public sealed class CrossNodeTests(TwoApiNodes nodes) : IClassFixture<TwoApiNode
         JsonNode.Parse(await refused!.Content.ReadAsStringAsync())!["type"]!.GetValue<string>().Should().Be("https://shohayota.dev/problems/tenant-suspended");
         refused.Dispose();
     }
+
+    [Fact]
+    public async Task AnApiKeyRevokedThroughOneNodeIsRefusedOnTheOtherWithinFiveSeconds()
+    {
+        var tenant = await nodes.Cluster.ProvisionTenantAsync(nodes.A);
+        using var created = await LocalCluster.SendAsync(nodes.A, HttpMethod.Post, "/api/api-keys", tenant.Token, new { name = "cluster job", role = "member" });
+        var body = JsonNode.Parse(await created.Content.ReadAsStringAsync())!;
+        var key = body["secret"]!.GetValue<string>();
+        // Node B holds the key, and keeps using it, before it is revoked through A.
+        using var before = await LocalCluster.SendAsync(nodes.B, HttpMethod.Get, "/api/customers", key);
+        using var stillBefore = await LocalCluster.SendAsync(nodes.B, HttpMethod.Get, "/api/customers", key);
+
+        using var revoked = await LocalCluster.SendAsync(nodes.A, HttpMethod.Delete, $"/api/api-keys/{body["id"]!.GetValue<string>()}", tenant.Token);
+        var clock = Stopwatch.StartNew();
+        HttpStatusCode? refused = null;
+        while (clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            using var attempt = await LocalCluster.SendAsync(nodes.B, HttpMethod.Get, "/api/customers", key);
+            if (attempt.StatusCode != HttpStatusCode.OK)
+            {
+                refused = attempt.StatusCode;
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        var refusedAfter = clock.Elapsed;
+
+        created.StatusCode.Should().Be(HttpStatusCode.Created);
+        before.StatusCode.Should().Be(HttpStatusCode.OK);
+        stillBefore.StatusCode.Should().Be(HttpStatusCode.OK);
+        revoked.StatusCode.Should().Be(HttpStatusCode.OK);
+        refused.Should().Be(HttpStatusCode.Unauthorized, "node B must refuse the revoked key");
+        refusedAfter.Should().BeLessThan(TimeSpan.FromSeconds(5));
+    }
 }

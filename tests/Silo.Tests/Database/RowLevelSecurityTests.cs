@@ -30,7 +30,7 @@ public sealed class RowLevelSecurityTests
             }
         }
 
-        tables.Select(t => t.Name).Should().Contain(["users", "refresh_tokens", "customers"]);
+        tables.Select(t => t.Name).Should().Contain(["users", "refresh_tokens", "customers", "api_keys"]);
         tables.Should().AllSatisfy(t =>
         {
             t.Enabled.Should().BeTrue($"{t.Name} must ENABLE ROW LEVEL SECURITY");
@@ -165,6 +165,55 @@ public sealed class RowLevelSecurityTests
         var pruneRecent = () => Scalar(connection, "SELECT audit_prune(now() - interval '1 hour')");
 
         await pruneRecent.Should().ThrowAsync<PostgresException>();
+    }
+
+    [Fact]
+    public async Task TheRuntimeRoleSeesOnlyItsTenantsApiKeysAndFindsAKeyOnlyByTheHashOfItsSecret()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var (a, b) = (Guid.NewGuid(), Guid.NewGuid());
+        var (keyA, keyB) = (Guid.NewGuid(), Guid.NewGuid());
+        var (hashA, hashB) = (System.Security.Cryptography.RandomNumberGenerator.GetBytes(32), System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        await using (var seed = new NpgsqlConnection(database.SuperuserConnectionString))
+        {
+            await seed.OpenAsync();
+            foreach (var (tenant, key, hash) in new[] { (a, keyA, hashA), (b, keyB, hashB) })
+            {
+                await Execute(seed,
+                    $"INSERT INTO api_keys (tenant_id, id, name, role, prefix, secret_hash, created_at) VALUES ('{tenant}', '{key}', 'k', 'member', 'shy_abcdefgh', '\\x{Convert.ToHexString(hash)}', now())");
+            }
+        }
+
+        await using var connection = new NpgsqlConnection(database.AppConnectionString);
+        await connection.OpenAsync();
+        var unset = await Scalar(connection, $"SELECT count(*) FROM api_keys WHERE id IN ('{keyA}', '{keyB}')");
+        await using var transaction = await connection.BeginTransactionAsync();
+        await Execute(connection, $"SELECT set_config('app.tenant_id', '{a}', true)");
+        var seen = await Scalar(connection, $"SELECT count(*) FROM api_keys WHERE id IN ('{keyA}', '{keyB}')");
+        var revokedOther = await Execute(connection, $"UPDATE api_keys SET revoked_at = now() WHERE id = '{keyB}'");
+        // The directory function answers across tenants, but only for the exact hash, and returns no hash.
+        await using var find = new NpgsqlCommand("SELECT * FROM api_key_find($1)", connection) { Parameters = { new() { Value = hashB } } };
+        var columns = new List<string>();
+        Guid? found = null;
+        await using (var reader = await find.ExecuteReaderAsync())
+        {
+            columns.AddRange(Enumerable.Range(0, reader.FieldCount).Select(reader.GetName));
+            while (await reader.ReadAsync())
+            {
+                found = reader.GetGuid(reader.GetOrdinal("id"));
+            }
+        }
+
+        await using var wrong = new NpgsqlCommand("SELECT count(*) FROM api_key_find($1)", connection) { Parameters = { new() { Value = new byte[32] } } };
+        var wrongCount = await wrong.ExecuteScalarAsync();
+
+        unset.Should().Be(0L, "with no tenant set the runtime role sees no key");
+        seen.Should().Be(1L, "tenant A sees its own key only");
+        revokedOther.Should().Be(0, "tenant A cannot revoke tenant B's key");
+        found.Should().Be(keyB);
+        columns.Should().NotContain("secret_hash");
+        wrongCount.Should().Be(0L);
+        await transaction.RollbackAsync();
     }
 
     private static async Task<(Guid A, Guid B)> SeedTwoTenantsAsync(TestDatabase database)
