@@ -5,6 +5,7 @@
 #   <!-- walk: run -->       its first line starts node 1 from the repository root (a fresh data directory)
 #   <!-- walk: signin -->    signs in as the super-admin and provisions a tenant: TOKEN set, tenant created
 #   <!-- walk: psql -->      the managed database, reached with psql: the provisioned tenant's row is there
+#   <!-- walk: api-key -->   the tenant's admin creates an API key, and the key creates a customer
 #   <!-- walk: add-node -->  every line starts one more node (scripts/add-node.sh N [api|silo|client]); each must come up
 #   <!-- walk: cluster -->   the cluster view: node 1, node 2 and the standalone silo are the three active silos
 # It runs on a copy of this tree (files git tracks or would add; no bin/, obj/ or .data/) under /tmp, so the README's
@@ -104,7 +105,7 @@ awk -v dir="$work/blocks" '
   inside { print > file }
   want && !/^[[:space:]]*$/ { want = 0 }
 ' "$tree/README.md"
-for block in run signin psql add-node cluster; do
+for block in run signin psql api-key add-node cluster; do
   [ -s "$work/blocks/$block.sh" ] || fail "README.md has no non-empty \`\`\`bash block after '<!-- walk: $block -->'"
 done
 
@@ -175,6 +176,12 @@ run_block psql
 grep -q "$tenant" "$logs/psql.out" && grep -q "New Company" "$logs/psql.out" ||
   fail "psql did not show the tenant's row ($tenant): $(cat "$logs/psql.out" "$logs/psql.err")"
 say "the tenants row is in the managed database"
+
+# 3b. A tenant API key, made by the tenant's admin, creates a customer.
+run_block api-key
+jq -e 'select(.name == "Acme Corp" and (.id | length) > 0)' "$logs/api-key.out" >/dev/null 2>&1 ||
+  fail "the API key did not create the customer 'Acme Corp': $(cat "$logs/api-key.out" "$logs/api-key.err")"
+say "a tenant API key created a customer"
 
 # 4. More nodes, one line each, each up before the next starts (their builds share the copy's obj/ folders).
 cluster_view() { curl -sf --max-time 10 -H "Authorization: Bearer $token" http://localhost:5000/api/admin/cluster; }
