@@ -22,9 +22,10 @@
 #   BENCH_SIGNIN_CONNECTIONS  connections of S6 (sign-in)        8        8
 #   BENCH_PLAN         plan of the bench tenants   bench: defined below with limits no scenario reaches, so
 #                      admission does all its checks (status, rate, monthly calls) and never refuses
-#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,B4,S1,S2,S3,S4,S6,S7,S10,S9 (S10 in a phase of its own, before S9; + S5 in a second phase unless BENCH_S5=0,
+#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,B4,S1,S1k,S2,S3,S4,S6,S7,S10,S9 (S10 in a phase of its own, before S9; + S5 in a second phase unless BENCH_S5=0,
 #                      + S8 in a third unless BENCH_S8=0; S8 is compared with S2: BENCH_SCENARIOS=S2 BENCH_S5=0 for that alone;
-#                      S9 always runs last, in a phase of its own: BENCH_SCENARIOS=S9 BENCH_S5=0 BENCH_S8=0 for that alone)
+#                      S9 always runs last, in a phase of its own: BENCH_SCENARIOS=S9 BENCH_S5=0 BENCH_S8=0 for that alone;
+#                      S1k is compared with S1 of the same phase: BENCH_SCENARIOS=S1,S1k BENCH_S5=0 BENCH_S8=0 for that alone)
 #   BENCH_FLOOD_CONNECTIONS  attacker connections of S9   32       32
 #   BENCH_FLOOD_ADDRESSES    attacker addresses of S9 (1: one fixed address; more: rotated per attempt)   1   1
 #   BENCH_S10_TENANTS  tenants S10 seeds in bulk (cost per tenant)   10000   1000
@@ -51,7 +52,7 @@ warmup=${BENCH_WARMUP:-$(pick 5 3)}
 connections=${BENCH_CONNECTIONS:-64}
 signin_connections=${BENCH_SIGNIN_CONNECTIONS:-8}
 quiet_wait=${BENCH_QUIET_WAIT:-$(pick 60 0)}
-scenarios=${BENCH_SCENARIOS:-B1,B2,B3,B4,S1,S2,S3,S4,S6,S7,S10,S9}
+scenarios=${BENCH_SCENARIOS:-B1,B2,B3,B4,S1,S1k,S2,S3,S4,S6,S7,S10,S9}
 # S9 leaves its owner's account under attack (locked, with today's lockout), so it runs after every other phase.
 run_s9=0
 run_s10=0

@@ -128,13 +128,14 @@ public static class ReportWriter
         Line($"");
         Line($"- {state.Tenants.Count + 1} tenants provisioned through `POST /api/admin/tenants/provision` in {seed.ProvisionSeconds:F1} s.");
         Line($"- {seed.BulkRows:N0} customers bulk-inserted (one `INSERT … SELECT generate_series` per tenant, as the PostgreSQL superuser) in {seed.BulkInsertSeconds:F1} s ({seed.BulkRows / Math.Max(seed.BulkInsertSeconds, 0.001):N0} rows/s), then `VACUUM (ANALYZE) customers` in {seed.AnalyzeSeconds:F1} s.");
-        Line($"- {seed.ApiCreated:N0} customers created through `POST /api/customers` in {seed.ApiCreateSeconds:F1} s: the ids S1, S5, S7 and B1/B2 read.");
+        Line($"- {seed.ApiCreated:N0} customers created through `POST /api/customers` in {seed.ApiCreateSeconds:F1} s: the ids S1, S1k, S5, S7 and B1/B2 read.");
         Line($"");
         Line($"## How to read this");
         Line($"");
         Line($"- Ratios, not absolute numbers, are the claims: the baselines ran minutes apart from the scenarios on the same machine.");
         Line($"- B1–B4 are `bench/Baseline`, a bare ASP.NET Core minimal API: no authentication, no Orleans. B2, B3 and B4 connect as the PostgreSQL superuser over the same Unix socket (no row-level security, no `set_config`): the database's own ceiling. The Api connects as `shohayota_app` under RLS and sets the tenant per transaction. B3 writes its audit-like row to the bench-only table `bench_audit`. B4 runs S3a's and S3b's page query (`customers_created_idx`, 50 rows + 1, newest first, keyset after `(created_at, id)`) and answers the same JSON shape.");
         Line($"- S1, S2, S3, S5, S7 and S8 carry a tenant admin's bearer token: every request validates the JWT and (except S5) asks the tenant's `TenantGrain` to admit it. S5 is a second start of the Api on the same database with `--Shohayota:Admission:Enforce=false`{ServerArguments(phases, "s5")}.");
+        Line($"- S1k is S1's load (same tenant, hot ids, connections and duration, right after S1 on the same start) with a tenant API key instead of the JWT: a key the bench creates at the start of the phase with the first tenant's admin (`POST /api/api-keys`, role `tenant_admin`), sent as `Authorization: Bearer shy_…`. Each node looks a key up once (its SHA-256 through the key directory), admits it from memory and looks it up again in the background while it is in use. S1k/S1 is what authenticating with a key instead of a cached JWT leaves of read throughput.");
         Line($"- S8 is S2's load (same creates, same tenant admin, admission on) against a third start of the Api with the benchmark-only `--Shohayota:Benchmark:AuditOff=true`{ServerArguments(phases, "s8")}: each create does the same quota reservation and runs the same `INSERT` in a transaction of its own, without the `AuditLogGrain` (no entry, hash chain or group commit). S2/S8 is what the audit log leaves of create throughput.");
         Line($"- CPU per request: utime + stime from `/proc` over the measured {first.DurationSeconds:F0} s, divided by the requests answered. “Server” is the process serving the scenario (the Api, or the baseline host for B1–B4); PostgreSQL is the postmaster and all its backends; “other procs” is the share of the machine's CPU that none of these nor the load generator used (noise from whatever else ran).");
         Line($"- Server peak RSS: the highest VmRSS sampled every 100 ms during the scenario. S4's growth is the peak during one export (sampled every 10 ms) over the RSS just before it, worst of the runs.");
@@ -176,6 +177,12 @@ public static class ReportWriter
                 F($"**{s1.P99Ms:F2} ms** at {connections} connections (p50 {s1.P50Ms:F2} ms)"),
                 connections == 64 ? Mark(s1.P99Ms <= 10) : "— (not 64 connections)");
         }
+
+        // S1k is S1 with a tenant API key for the admin's JWT, measured right after it on the same start: what a key costs a read.
+        var keyed = Ratio("S1k ≥ 0.95 × S1 (a tenant API key instead of the admin's JWT)", "S1k", "S1", 0.95);
+        yield return s.TryGetValue("S1k", out var s1k) && s1 is not null
+            ? keyed with { Measured = keyed.Measured + F($"; p99 **{s1k.P99Ms:F2} ms** (S1 {s1.P99Ms:F2} ms)") }
+            : keyed;
 
         yield return Ratio("S2 ≥ 0.7 × B3 (durable write ceiling)", "S2", "B3", 0.7);
         foreach (var row in ListTargets(s))

@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace Shohayota.Load;
 
-/// <summary>One phase of a run: signs the tenant admins in, prepares S3's cursors, measures the named scenarios in order.</summary>
+/// <summary>One phase of a run: signs the tenant admins in, creates S1k's API key, prepares S3's cursors, measures the named scenarios in order.</summary>
 public static class ScenarioRunner
 {
     public static async Task RunAsync(CommandLine options)
@@ -30,6 +30,17 @@ public static class ScenarioRunner
                 tokens[tenant.Id] = await client.LoginAsync(tenant.AdminEmail, tenant.AdminPassword));
         }
 
+        // S1k's key: the first tenant's, created with its admin's JWT (only a person may manage keys) and given the admin's
+        // role, so that S1k differs from S1 in the credential alone.
+        var apiKeys = new Dictionary<Guid, string>();
+        if (names.Contains("S1k"))
+        {
+            var tenant = state.Tenants[0];
+            var key = await client.PostAsync("/api/api-keys", tokens[tenant.Id], new { name = "bench", role = "tenant_admin" });
+            apiKeys[tenant.Id] = key.GetProperty("secret").GetString()!;
+            Console.WriteLine($"  S1k: created API key {key.GetProperty("prefix").GetString()}… for {tenant.Name}");
+        }
+
         PagePlan? pages = null;
         if (names.Contains("S3") || names.Contains("B4"))
         {
@@ -38,7 +49,7 @@ public static class ScenarioRunner
         }
 
         var quietBudget = TimeSpan.FromSeconds(options.GetInt("quiet-wait", 0));
-        var catalog = new ScenarioCatalog(state, api, baseline, tokens, pages, options.GetInt("signin-connections", 8));
+        var catalog = new ScenarioCatalog(state, api, baseline, tokens, apiKeys, pages, options.GetInt("signin-connections", 8));
         var results = new List<ScenarioResult>();
         ExportResult? export = null;
         FloodResult? flood = null;

@@ -7,16 +7,18 @@ public sealed record PagePlan(IReadOnlyList<string> DeepCursors, IReadOnlyList<s
 
 /// <summary>
 /// The scenarios and baselines as request factories. Every URI and header value is built before the
-/// clock starts, so the load generator spends its time sending, not formatting.
+/// clock starts, so the load generator spends its time sending, not formatting. <paramref name="apiKeys"/>: the secrets
+/// of the tenant API keys the phase created (S1k), by tenant.
 /// </summary>
 public sealed class ScenarioCatalog(
-    BenchState state, Uri api, Uri? baseline, IReadOnlyDictionary<Guid, string> tokens, PagePlan? pages, int signInConnections)
+    BenchState state, Uri api, Uri? baseline, IReadOnlyDictionary<Guid, string> tokens, IReadOnlyDictionary<Guid, string> apiKeys,
+    PagePlan? pages, int signInConnections)
 {
-    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "B4", "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9"];
+    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "B4", "S1", "S1k", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9"];
 
     private static readonly string[] Statuses = ["lead", "prospect", "customer", "churned"];
 
-    public static bool NeedsTokens(string name) => name is "B4" or "S1" or "S2" or "S3" or "S4" or "S5" or "S7" or "S8" or "S9";
+    public static bool NeedsTokens(string name) => name is "B4" or "S1" or "S1k" or "S2" or "S3" or "S4" or "S5" or "S7" or "S8" or "S9";
 
     /// <summary>The scenarios a name stands for: one, except S3 (one per kind of page) and B4 (its first and deep pages).</summary>
     public IReadOnlyList<Scenario> Create(string name) => name switch
@@ -33,6 +35,8 @@ public sealed class ScenarioCatalog(
         "B3" => Creates(name, "bare Kestrel + one Npgsql transaction: customer row + audit-like row", Target.Baseline,
             new Uri(Baseline, $"b3/{state.Tenants[0].Id:D}/customers"), null),
         "S1" => HotReads(name, "GET /api/customers/{id}: hot ids, one tenant admin", [state.Tenants[0]]),
+        "S1k" => HotReads(name, "S1 with a tenant API key (role tenant_admin, Authorization: Bearer shy_…) instead of the admin's JWT",
+            [state.Tenants[0]], KeyBearer),
         "S2" => Creates(name, "POST /api/customers: one tenant admin", Target.Api,
             new Uri(api, "api/customers"), Bearer(state.Tenants[0])),
         "S5" => HotReads(name, "S1 against the Api started with Shohayota:Admission:Enforce=false", [state.Tenants[0]]),
@@ -47,10 +51,14 @@ public sealed class ScenarioCatalog(
 
     private string Bearer(SeededTenant tenant) => "Bearer " + tokens[tenant.Id];
 
-    private Scenario HotReads(string name, string title, IReadOnlyList<SeededTenant> tenants)
+    private string KeyBearer(SeededTenant tenant) =>
+        "Bearer " + (apiKeys.TryGetValue(tenant.Id, out var secret) ? secret : throw new InvalidOperationException("S1k needs its API key."));
+
+    /// <summary>Reads of the tenants' hot ids, each worker as one tenant; <paramref name="bearer"/>: the admin's JWT unless given.</summary>
+    private Scenario HotReads(string name, string title, IReadOnlyList<SeededTenant> tenants, Func<SeededTenant, string>? bearer = null)
     {
         var uris = tenants.Select(t => t.HotIds.Select(id => new Uri(api, $"api/customers/{id:D}")).ToArray()).ToArray();
-        var bearers = tenants.Select(Bearer).ToArray();
+        var bearers = tenants.Select(bearer ?? Bearer).ToArray();
         return new Scenario(name, title, Target.Api, (worker, sequence) =>
         {
             var tenant = worker % tenants.Count;
