@@ -51,9 +51,29 @@ public static class UiAuth
         context.RejectPrincipal();
         await context.HttpContext.SignOutAsync(CookieScheme);
         context.HttpContext.Items[RefusalItem] = failure;
+        // Why, for the sign-in page: the request that ended the session is not always the one that shows it (a page may
+        // navigate to /login twice at once, from an action refused and from its own re-check; the second has no session).
+        context.HttpContext.Response.Cookies.Append(RefusalCookie, failure.ToString(), new CookieOptions
+        {
+            HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = context.HttpContext.Request.IsHttps, Path = "/login",
+            MaxAge = TimeSpan.FromMinutes(1),
+        });
     }
 
     public const string RefusalItem = "shohayota.ui.refusal";
+
+    /// <summary>The short-lived cookie naming why the session just ended (a <see cref="Failure"/> name; only those that end a session are shown).</summary>
+    public const string RefusalCookie = "sh_signed_out";
+
+    /// <summary>Why the session ended, from the cookie set when it did (none once a sign-in succeeded).</summary>
+    public static Failure? RefusalFrom(HttpRequest request) =>
+        Enum.TryParse<Failure>(request.Cookies[RefusalCookie], out var failure) &&
+        failure is Failure.TenantSuspended or Failure.TenantDeleted or Failure.UserDisabled or Failure.NotFound or Failure.InvalidToken
+            ? failure
+            : null;
+
+    /// <summary>After a successful sign-in the old reason no longer applies.</summary>
+    public static void ForgetRefusal(HttpResponse response) => response.Cookies.Delete(RefusalCookie, new CookieOptions { Path = "/login" });
 
     /// <summary>Why this session must end now, or null: the tenant's refusal, else <see cref="Failure.InvalidToken"/> for a revoked session.</summary>
     public static async Task<Failure?> EndedAsync(IServiceProvider services, ClaimsPrincipal principal)

@@ -44,6 +44,7 @@ public sealed class UiSignIn(IGrainFactory grains, CallerSigner signer, SignInSe
             }
 
             await http.SignInAsync(UiAuth.CookieScheme, UiAuth.Principal(outcome.Value!), new AuthenticationProperties { IsPersistent = false });
+            UiAuth.ForgetRefusal(http.Response);
             return (true, null);
         }
         finally
@@ -102,6 +103,7 @@ public sealed class UiSignIn(IGrainFactory grains, CallerSigner signer, SignInSe
         }
 
         await http.SignInAsync(UiAuth.CookieScheme, UiAuth.Principal(outcome.Value!), new AuthenticationProperties { IsPersistent = false });
+        UiAuth.ForgetRefusal(http.Response);
         return null;
     }
 

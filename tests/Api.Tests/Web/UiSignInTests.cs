@@ -56,6 +56,25 @@ public sealed class UiSignInTests
     }
 
     [Fact]
+    public async Task TheSignInPageSaysWhyEvenWhenAnotherRequestEndedTheSessionAndForgetsItAfterASignIn()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        using var open = new BrowserSession(host.Client.BaseAddress!);
+        (await open.SignInAsync(tenant.AdminEmail, tenant.AdminPassword)).StatusCode.Should().Be(HttpStatusCode.Found);
+        (await host.AdminTenantsAsync(HttpMethod.Post, $"{tenant.Id}/suspend", new { reason = "ui test" })).EnsureSuccessStatusCode().Dispose();
+
+        // A page navigating twice at once: the first request ends the session, the second comes without one.
+        (await open.Client.GetAsync("/customers")).Dispose();
+        var second = await open.Client.GetStringAsync("/login?returnUrl=%2Fusers");
+        (await host.AdminTenantsAsync(HttpMethod.Post, $"{tenant.Id}/reactivate")).EnsureSuccessStatusCode().Dispose();
+        (await open.SignInAsync(tenant.AdminEmail, tenant.AdminPassword)).StatusCode.Should().Be(HttpStatusCode.Found);
+
+        second.Should().Contain("You were signed out").And.Contain("suspended");
+        open.Cookies.GetCookies(new Uri(host.Client.BaseAddress!, "/login"))["sh_signed_out"].Should().BeNull("a sign-in clears the old reason");
+    }
+
+    [Fact]
     public async Task RepeatedFailuresFromTheUiLockThatAddressOutForTheApiTooButNotTheOwnerElsewhere()
     {
         var host = await SignInHosts.LockoutAsync();
