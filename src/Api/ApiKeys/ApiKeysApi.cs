@@ -2,7 +2,7 @@ using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
 using Shohayota.Grains.Interfaces.ApiKeys;
 using Shohayota.Grains.Interfaces.Common;
-using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Api.Tenants;
 
 namespace Shohayota.Api.ApiKeys;
 
@@ -14,7 +14,7 @@ public static class ApiKeysApi
 {
     public static IEndpointRouteBuilder MapApiKeysApi(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/api-keys").WithTags("API keys").RequireAdmission(AuthExtensions.KeyManagerPolicy);
+        var group = routes.MapGroup("/api/api-keys").WithTags("API keys").RequireAdmission(AuthExtensions.TenantAdminInPersonPolicy);
         group.MapGet("/", (HttpContext http, IGrainFactory grains) => ListAsync(Keys(grains, http.User.ToCaller().TenantId)));
         group.MapPost("/", CreateAsync);
         group.MapDelete("/{id:guid}", (Guid id, HttpContext http, IGrainFactory grains, ApiKeyCache cache) =>
@@ -22,9 +22,9 @@ public static class ApiKeysApi
 
         var admin = routes.MapGroup("/api/admin/tenants").WithTags("Admin: API keys").RequireAdmission(AuthExtensions.SuperAdminPolicy);
         admin.MapGet("/{id:guid}/api-keys", async (Guid id, IGrainFactory grains) =>
-            await TenantExistsAsync(grains, id) ? await ListAsync(Keys(grains, id)) : NoSuchTenant());
+            await TenantRoutes.ExistsAsync(grains, id) ? await ListAsync(Keys(grains, id)) : TenantRoutes.NoSuchTenant());
         admin.MapDelete("/{id:guid}/api-keys/{keyId:guid}", async (Guid id, Guid keyId, IGrainFactory grains, ApiKeyCache cache) =>
-            await TenantExistsAsync(grains, id) ? await RevokeAsync(Keys(grains, id), keyId, cache) : NoSuchTenant());
+            await TenantRoutes.ExistsAsync(grains, id) ? await RevokeAsync(Keys(grains, id), keyId, cache) : TenantRoutes.NoSuchTenant());
         return routes;
     }
 
@@ -85,9 +85,4 @@ public static class ApiKeysApi
         cache.Forget(keyId);
         return TypedResults.Ok(ToResponse(outcome.Value!));
     }
-
-    private static async Task<bool> TenantExistsAsync(IGrainFactory grains, Guid id) =>
-        id != GrainKeys.SystemTenant && await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(id)).GetAsync() is not null;
-
-    private static IResult NoSuchTenant() => Problems.From(Failure.NotFound, "No such tenant.");
 }

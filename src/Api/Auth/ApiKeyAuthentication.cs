@@ -1,7 +1,5 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
-using System.Diagnostics;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
@@ -61,119 +59,35 @@ public sealed class ApiKeyIdentity : ClaimsIdentity
 }
 
 /// <summary>
-/// This node's view of the API keys presented to it, keyed by the secret's SHA-256 (the secret itself is not kept). A key
-/// is looked up through <see cref="IApiKeyDirectoryGrain"/> (one indexed read), then admitted from memory for at most
-/// <see cref="ApiKeyOptions.MaxAge"/>; while it is in use it is looked up again in the background from half that age, so a
-/// busy key costs one lookup per node every second or two and requests never wait for it. One lookup per secret at a
-/// time; unknown secrets are remembered too (a client retrying a revoked key costs no lookup per request).
+/// This node's view of the API keys presented to it, keyed by the secret's SHA-256 (the secret itself is not kept): a key
+/// is looked up through <see cref="IApiKeyDirectoryGrain"/> (one indexed read) and admitted from memory for at most
+/// <see cref="ApiKeyOptions.MaxAge"/> (<see cref="RecentLookups{TKey, TValue}"/>). Unknown secrets are remembered too
+/// (a client retrying a revoked key costs no lookup per request).
 /// </summary>
-public sealed class ApiKeyCache(IGrainFactory grains, CallerSigner signer, IOptions<ApiKeyOptions> options) : IDisposable
+public sealed class ApiKeyCache : IDisposable
 {
-    private readonly ConcurrentDictionary<SecretHash, Entry> _entries = new();
-    private readonly ConcurrentDictionary<SecretHash, Lazy<Task<Entry>>> _lookups = new();
-    private readonly SemaphoreSlim _gate = new(options.Value.MaxConcurrentLookups);
-    private readonly long _maxAge = (long)(options.Value.MaxAge.TotalSeconds * Stopwatch.Frequency);
-    private readonly int _capacity = options.Value.CacheSize;
-    private long _lastSweep;
+    private readonly RecentLookups<SecretHash, ApiKeyIdentity?> _keys;
+
+    public ApiKeyCache(IGrainFactory grains, CallerSigner signer, IOptions<ApiKeyOptions> options)
+    {
+        _keys = new(async hash =>
+        {
+            signer.EnterSystem();
+            var match = await grains.GetGrain<IApiKeyDirectoryGrain>("api-keys").FindAsync(hash.ToArray());
+            return match is null ? null : new ApiKeyIdentity(match);
+        }, options.Value.MaxAge, options.Value.CacheSize, options.Value.MaxConcurrentLookups);
+    }
 
     /// <summary>Lookups made (for tests: a busy key does not cost one per request).</summary>
-    public long Lookups => Interlocked.Read(ref _lookupCount);
-
-    private long _lookupCount;
+    public long Lookups => _keys.Lookups;
 
     /// <summary>The key <paramref name="secret"/> (well-formed) belongs to, as last looked up, or null for none.</summary>
-    public async ValueTask<ApiKeyIdentity?> FindAsync(string secret)
-    {
-        var hash = SecretHash.Of(secret);
-        if (_entries.TryGetValue(hash, out var entry))
-        {
-            var age = Stopwatch.GetTimestamp() - entry.FetchedAt;
-            if (age < _maxAge)
-            {
-                if (age >= _maxAge / 2 && entry.Identity is not null)
-                {
-                    _ = LookupAsync(hash);
-                }
-
-                return entry.Identity;
-            }
-        }
-
-        return (await LookupAsync(hash)).Identity;
-    }
+    public ValueTask<ApiKeyIdentity?> FindAsync(string secret) => _keys.GetAsync(SecretHash.Of(secret));
 
     /// <summary>Forgets a key revoked through this node at once (other nodes notice within <see cref="ApiKeyOptions.MaxAge"/>).</summary>
-    public void Forget(Guid keyId)
-    {
-        foreach (var (hash, entry) in _entries)
-        {
-            if (entry.Identity?.Match.Id == keyId)
-            {
-                _entries.TryRemove(hash, out _);
-            }
-        }
-    }
+    public void Forget(Guid keyId) => _keys.Forget((_, identity) => identity?.Match.Id == keyId);
 
-    private Task<Entry> LookupAsync(SecretHash hash)
-    {
-        var lookup = _lookups.GetOrAdd(hash, static (h, self) => new Lazy<Task<Entry>>(() => self.FetchAsync(h)), this);
-        return lookup.Value;
-    }
-
-    private async Task<Entry> FetchAsync(SecretHash hash)
-    {
-        try
-        {
-            await _gate.WaitAsync();
-            try
-            {
-                Interlocked.Increment(ref _lookupCount);
-                signer.EnterSystem();
-                var match = await grains.GetGrain<IApiKeyDirectoryGrain>("api-keys").FindAsync(hash.ToArray());
-                var entry = new Entry(match is null ? null : new ApiKeyIdentity(match), Stopwatch.GetTimestamp());
-                Store(hash, entry);
-                return entry;
-            }
-            finally
-            {
-                _gate.Release();
-            }
-        }
-        finally
-        {
-            _lookups.TryRemove(hash, out _);
-        }
-    }
-
-    private void Store(SecretHash hash, Entry entry)
-    {
-        if (_entries.Count >= _capacity && !_entries.ContainsKey(hash))
-        {
-            var now = Stopwatch.GetTimestamp();
-            var last = Interlocked.Read(ref _lastSweep);
-            if (now - last >= Stopwatch.Frequency && Interlocked.CompareExchange(ref _lastSweep, now, last) == last)
-            {
-                foreach (var (key, old) in _entries)
-                {
-                    if (now - old.FetchedAt >= _maxAge)
-                    {
-                        _entries.TryRemove(key, out _);
-                    }
-                }
-            }
-
-            if (_entries.Count >= _capacity)
-            {
-                return;
-            }
-        }
-
-        _entries[hash] = entry;
-    }
-
-    public void Dispose() => _gate.Dispose();
-
-    private sealed record Entry(ApiKeyIdentity? Identity, long FetchedAt);
+    public void Dispose() => _keys.Dispose();
 
     private readonly record struct SecretHash(ulong A, ulong B, ulong C, ulong D)
     {
