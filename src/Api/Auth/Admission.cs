@@ -1,3 +1,4 @@
+using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Api.Errors;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Security;
@@ -30,9 +31,31 @@ public static class AdmissionExtensions
 
             // Admitted by this node's lease: signed as admitted, so the isolation filter does not ask the TenantGrain again.
             http.RequestServices.GetRequiredService<CallerSigner>().Enter(caller, admittedTenant: caller.TenantId);
-            return await next(context);
+            var result = await next(context);
+            if (caller.SupportSession is not null)
+            {
+                await AuditSupportRequestAsync(http, result);
+            }
+
+            return result;
         });
         return group;
+    }
+
+    /// <summary>
+    /// Every request of a support session is in the tenant's audit log (<c>support.request</c>: method, path, status), its
+    /// actor the user acted as and its details naming the super-admin behind them (the log adds that from the caller).
+    /// </summary>
+    private static async Task AuditSupportRequestAsync(HttpContext http, object? result)
+    {
+        var status = result is IStatusCodeHttpResult { StatusCode: { } code } ? code : StatusCodes.Status200OK;
+        var caller = http.User.ToCaller();
+        await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(caller.TenantId)).AppendAsync(
+        [
+            new AuditDraft("support.request", "request", null,
+                status < 400 ? AuditOutcomes.Success : AuditOutcomes.Denied,
+                System.Text.Json.JsonSerializer.Serialize(new { method = http.Request.Method, path = http.Request.Path.Value, status })),
+        ]);
     }
 
     /// <summary>

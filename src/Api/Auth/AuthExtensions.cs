@@ -22,8 +22,8 @@ public static class AuthExtensions
     public const string AnyUserPolicy = "any_user";
     public const string AuditReaderPolicy = "audit_reader";
 
-    /// <summary>A tenant admin signed in as a person: managing API keys (no API key may).</summary>
-    public const string KeyManagerPolicy = "key_manager";
+    /// <summary>A tenant admin signed in as themselves (no API key, no support session): API keys, support access, settings.</summary>
+    public const string TenantAdminInPersonPolicy = "tenant_admin_in_person";
     public const string SelectorScheme = "shohayota";
 
     public static WebApplicationBuilder AddShohayotaAuth(this WebApplicationBuilder builder)
@@ -51,6 +51,7 @@ public static class AuthExtensions
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddOptions<ApiKeyOptions>().BindConfiguration(ApiKeyOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<ApiKeyCache>();
+        builder.Services.AddSingleton<SupportSessionCache>();
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<IOptions<AuthOptions>, TimeProvider, AccessTokenCache>((jwt, auth, time, cache) =>
         {
             jwt.MapInboundClaims = false;
@@ -78,11 +79,24 @@ public static class AuthExtensions
             };
             jwt.Events = new JwtBearerEvents
             {
+                // A support session's token stands only while the session does: checked on every request, from this node's
+                // recent lookup of the session (SupportSessionCache, at most MaxAge old).
+                OnTokenValidated = async context =>
+                {
+                    if (context.Principal?.Identity is TokenIdentity { Caller.SupportSession: { } session } token &&
+                        !await context.HttpContext.RequestServices.GetRequiredService<SupportSessionCache>().IsActiveAsync(token.Caller.TenantId, session))
+                    {
+                        context.HttpContext.Items[SupportSessionCache.EndedKey] = true;
+                        context.Fail("This support session has ended.");
+                    }
+                },
                 OnChallenge = async context =>
                 {
                     context.HandleResponse();
                     await WriteProblemAsync(context.HttpContext, Problems.Create(401, "unauthorized", "Unauthorized",
-                        "A valid bearer access token is required."));
+                        context.HttpContext.Items.ContainsKey(SupportSessionCache.EndedKey)
+                            ? "This support session has ended."
+                            : "A valid bearer access token is required."));
                 },
                 OnForbidden = context => WriteProblemAsync(context.HttpContext, Problems.Create(403, "forbidden", "Forbidden",
                     "Your role may not use this endpoint.")),
@@ -93,11 +107,14 @@ public static class AuthExtensions
             .AddPolicy(TenantAdminPolicy, p => p.RequireRole(Roles.TenantAdmin))
             .AddPolicy(TenantUserPolicy, p => p.RequireRole(Roles.TenantAdmin, Roles.Member))
             .AddPolicy(AuditReaderPolicy, p => p.RequireRole(Roles.SuperAdmin, Roles.TenantAdmin))
-            .AddPolicy(KeyManagerPolicy, p => p.RequireRole(Roles.TenantAdmin).RequireAssertion(c => c.User.Identity is not ApiKeyIdentity))
-            // The caller's own account (who am I, password, sessions): people only, never an API key.
-            .AddPolicy(AnyUserPolicy, p => p.RequireRole(Roles.SuperAdmin, Roles.TenantAdmin, Roles.Member).RequireAssertion(c => c.User.Identity is not ApiKeyIdentity));
+            .AddPolicy(TenantAdminInPersonPolicy, p => p.RequireRole(Roles.TenantAdmin).RequireAssertion(c => IsPerson(c.User)))
+            // The caller's own account (who am I, password, sessions): the person signed in, never an API key or a support session.
+            .AddPolicy(AnyUserPolicy, p => p.RequireRole(Roles.SuperAdmin, Roles.TenantAdmin, Roles.Member).RequireAssertion(c => IsPerson(c.User)));
         return builder;
     }
+
+    /// <summary>Signed in as oneself: not an API key, not a super-admin acting as a user in a support session.</summary>
+    public static bool IsPerson(ClaimsPrincipal user) => user.Identity is not ApiKeyIdentity && user.ToCaller().SupportSession is null;
 
     private static Task WriteProblemAsync(HttpContext context, Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult problem) => problem.ExecuteAsync(context);
 
@@ -133,7 +150,9 @@ public static class AuthExtensions
     {
         var role = user.FindFirstValue(TokenIssuer.RoleClaim) ?? "";
         var tenant = role == Roles.SuperAdmin ? GrainKeys.SystemTenant : Guid.Parse(user.FindFirstValue(TokenIssuer.TenantClaim)!);
-        return new Caller(tenant, Guid.Parse(user.FindFirstValue(JwtRegisteredClaimNames.Sub)!), role, user.FindFirstValue(JwtRegisteredClaimNames.Email));
+        Guid? support = Guid.TryParse(user.FindFirstValue(TokenIssuer.SupportSessionClaim), out var session) && role != Roles.SuperAdmin ? session : null;
+        return new Caller(tenant, Guid.Parse(user.FindFirstValue(JwtRegisteredClaimNames.Sub)!), role, user.FindFirstValue(JwtRegisteredClaimNames.Email),
+            SupportSession: support, SupportBy: support is null ? null : user.FindFirstValue(TokenIssuer.SupportByClaim));
     }
 }
 
@@ -154,12 +173,21 @@ public sealed class TokenIssuer(SigningKey key, IOptions<AuthOptions> options, T
     public const string TokenType = "at+jwt";
     public const string RoleClaim = "role";
     public const string TenantClaim = "tid";
+
+    /// <summary>A support session's token: the session's id, and the super-admin acting as the user.</summary>
+    public const string SupportSessionClaim = "ssid";
+    public const string SupportByClaim = "support_by";
     private readonly JsonWebTokenHandler _handler = new();
 
-    public (string Token, int ExpiresIn) Issue(Grains.Interfaces.Users.UserDetails user)
+    public (string Token, int ExpiresIn) Issue(Grains.Interfaces.Users.UserDetails user) => Issue(user, options.Value.AccessTokenLifetime, null);
+
+    /// <summary>A token acting as the session's user until the session expires (ending it refuses the token sooner).</summary>
+    public (string Token, int ExpiresIn) IssueSupport(Grains.Interfaces.Users.UserDetails user, Grains.Interfaces.Support.SupportSessionDetails session) =>
+        Issue(user, session.ExpiresAt - time.GetUtcNow(), session);
+
+    private (string Token, int ExpiresIn) Issue(Grains.Interfaces.Users.UserDetails user, TimeSpan lifetime, Grains.Interfaces.Support.SupportSessionDetails? session)
     {
         var now = time.GetUtcNow();
-        var lifetime = options.Value.AccessTokenLifetime;
         var claims = new Dictionary<string, object>
         {
             [JwtRegisteredClaimNames.Sub] = user.Id.ToString("D"),
@@ -170,6 +198,12 @@ public sealed class TokenIssuer(SigningKey key, IOptions<AuthOptions> options, T
         if (user.Role != Roles.SuperAdmin)
         {
             claims[TenantClaim] = user.TenantId.ToString("D");
+        }
+
+        if (session is not null)
+        {
+            claims[SupportSessionClaim] = session.Id.ToString("D");
+            claims[SupportByClaim] = session.OpenedByEmail;
         }
 
         var token = _handler.CreateToken(new SecurityTokenDescriptor

@@ -1,3 +1,4 @@
+using Shohayota.Api.Support;
 using Shohayota.Api.ApiKeys;
 using Shohayota.Api.Audit;
 using Shohayota.Api.Auth;
@@ -56,6 +57,7 @@ public static class ShohayotaApp
         app.MapSessionsApi();
         app.MapUsersApi();
         app.MapApiKeysApi();
+        app.MapSupportApi();
         app.MapAdminTenantsApi();
         app.MapCustomersApi();
         app.MapDiagnosticsApi();

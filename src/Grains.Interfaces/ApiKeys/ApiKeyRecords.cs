@@ -54,6 +54,10 @@ public interface IApiKeysGrain : IGrainWithStringKey
     /// <summary>Revokes the key (idempotent: revoking a revoked key answers it unchanged); a missing id is NotFound.</summary>
     [Alias("Revoke")]
     Task<Outcome<ApiKeyDetails>> RevokeAsync(Guid keyId);
+
+    /// <summary>Drops this activation (its rows were just purged or replaced); super-admins and the system only.</summary>
+    [Alias("Forget")]
+    Task ForgetAsync();
 }
 
 /// <summary>Finds the key a presented secret belongs to, across tenants, by the secret's SHA-256; the system caller only.</summary>

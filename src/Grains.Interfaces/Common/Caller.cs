@@ -2,7 +2,9 @@ namespace Shohayota.Grains.Interfaces.Common;
 
 /// <summary>
 /// The authenticated caller: a person (a user's token) or, with <see cref="ApiKey"/>, a tenant API key (then
-/// <see cref="UserId"/> is the key's id and <see cref="Email"/> its <see cref="ApiKeyActor"/> name). It crosses grain calls in Orleans' RequestContext only inside a <see cref="SignedCaller"/>
+/// <see cref="UserId"/> is the key's id and <see cref="Email"/> its <see cref="ApiKeyActor"/> name), or a super-admin
+/// acting as a user in a support session (<see cref="SupportSession"/>, with the super-admin's e-mail in
+/// <see cref="SupportBy"/>: audit entries record both). It crosses grain calls in Orleans' RequestContext only inside a <see cref="SignedCaller"/>
 /// envelope signed by the node that authenticated the request (the front end after token validation, or the silo for
 /// its own work); the grain-call filter verifies the signature before any grain method runs.
 /// </summary>
@@ -12,7 +14,9 @@ public sealed record Caller(
     [property: Id(1)] Guid UserId,
     [property: Id(2)] string Role,
     [property: Id(3)] string? Email,
-    [property: Id(4)] bool ApiKey = false)
+    [property: Id(4)] bool ApiKey = false,
+    [property: Id(5)] Guid? SupportSession = null,
+    [property: Id(6)] string? SupportBy = null)
 {
     /// <summary>How an API key appears where a person's e-mail would (the audit log's actor): its name, marked as a key.</summary>
     public static string ApiKeyActor(string name) => "api-key:" + name;

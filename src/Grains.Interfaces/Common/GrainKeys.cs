@@ -21,6 +21,8 @@ public static class GrainKeys
 
     public static string ApiKeys(Guid tenantId) => $"{tenantId:D}/api-keys";
 
+    public static string SupportSessions(Guid tenantId) => $"{tenantId:D}/support-sessions";
+
     public static string AuditLog(Guid tenantId) => $"{tenantId:D}/audit";
 
     public static string AuditQuery(Guid tenantId) => $"{tenantId:D}/audit-query";

@@ -23,6 +23,7 @@ public enum Failure
     RateLimited,
     ServiceUnavailable,
     SearchTimeout,
+    SupportAccessDisabled,
 }
 
 [GenerateSerializer, Immutable, Alias("Outcome`1")]

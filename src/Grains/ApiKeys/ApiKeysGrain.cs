@@ -146,6 +146,16 @@ public sealed class ApiKeysGrain(TenantDatabase database, TimeProvider time) : G
         return Outcome<ApiKeyDetails>.Ok(_keys[index]);
     }
 
+    public Task ForgetAsync()
+    {
+        if (Caller.Current is { IsSuperAdmin: true, SupportSession: null })
+        {
+            DeactivateOnIdle();
+        }
+
+        return Task.CompletedTask;
+    }
+
     private bool MayManage(bool superAdmins) => Caller.Current is { } caller &&
         (superAdmins && caller.IsSuperAdmin || caller is { Role: Roles.TenantAdmin, ApiKey: false } && caller.TenantId == _tenantId);
 }

@@ -60,6 +60,19 @@ public static class AuditChain
 
     private static readonly JsonSerializerOptions DetailsJson = new(JsonSerializerDefaults.Web);
 
+    /// <summary>
+    /// <paramref name="details"/> with <c>"support":{"session","by"}</c> added: an entry written in a support session names
+    /// the super-admin behind the user it acted as (the actor). Details that are not a JSON object are kept under "details".
+    /// </summary>
+    public static string WithSupport(string? details, Guid session, string? by)
+    {
+        var node = details is null ? new System.Text.Json.Nodes.JsonObject()
+            : System.Text.Json.Nodes.JsonNode.Parse(details) is System.Text.Json.Nodes.JsonObject parsed ? parsed
+            : new System.Text.Json.Nodes.JsonObject { ["details"] = System.Text.Json.Nodes.JsonNode.Parse(details) };
+        node["support"] = new System.Text.Json.Nodes.JsonObject { ["session"] = session.ToString("D"), ["by"] = by };
+        return node.ToJsonString(DetailsJson);
+    }
+
     /// <summary>The fields that differ between two snapshots, as <c>{"field":{"before":…,"after":…}}</c>.</summary>
     public static Dictionary<string, object?> Changes(IReadOnlyDictionary<string, object?> before, IReadOnlyDictionary<string, object?> after)
     {

@@ -137,6 +137,11 @@ public sealed class AuditLogGrain(
     {
         var caller = Caller.Current;
         var (ip, userAgent, requestId) = Caller.Origin;
+        if (caller?.SupportSession is { } session)
+        {
+            drafts = drafts.Select(d => d with { Details = AuditChain.WithSupport(d.Details, session, caller.SupportBy) }).ToList();
+        }
+
         var pending = new Pending(
             statements, drafts, quota,
             new AuditActor(caller is null || caller.UserId == Guid.Empty ? null : caller.UserId, caller?.Email, caller?.Role ?? Roles.System),

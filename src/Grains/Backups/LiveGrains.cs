@@ -1,6 +1,8 @@
+using Shohayota.Grains.Interfaces.ApiKeys;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Customers;
+using Shohayota.Grains.Interfaces.Support;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Interfaces.Users;
 
@@ -34,9 +36,25 @@ internal static class LiveGrains
             await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenantId)).ForgetAsync();
         }
 
+        await ForgetAccessAsync(grains, tenantId);
         if ((await ActiveKeysAsync(management, "tenant", GrainKeys.Tenant(tenantId))).Count > 0)
         {
             await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(tenantId)).ReloadAsync();
+        }
+    }
+
+    /// <summary>Drops the tenant's API-key and support-session activations, if active (their rows were just removed or replaced).</summary>
+    public static async Task ForgetAccessAsync(IGrainFactory grains, Guid tenantId)
+    {
+        var management = grains.GetGrain<IManagementGrain>(0);
+        if ((await ActiveKeysAsync(management, "api-keys", GrainKeys.ApiKeys(tenantId))).Count > 0)
+        {
+            await grains.GetGrain<IApiKeysGrain>(GrainKeys.ApiKeys(tenantId)).ForgetAsync();
+        }
+
+        if ((await ActiveKeysAsync(management, "support-sessions", GrainKeys.SupportSessions(tenantId))).Count > 0)
+        {
+            await grains.GetGrain<ISupportSessionsGrain>(GrainKeys.SupportSessions(tenantId)).ForgetAsync();
         }
     }
 

@@ -127,8 +127,8 @@ public sealed class CallerSigner
     private static void Mac(byte[] key, SignedCaller envelope, Span<byte> destination)
     {
         var caller = envelope.Caller;
-        var size = 1 + 16 + 16 + 1 + 17 + 8 + 4 + (3 * 4) +
-                   Encoding.UTF8.GetMaxByteCount((caller.Role?.Length ?? 0) + (caller.Email?.Length ?? 0) + (envelope.RequestId?.Length ?? 0));
+        var size = 1 + 16 + 16 + 1 + 17 + 17 + 8 + 4 + (4 * 4) +
+                   Encoding.UTF8.GetMaxByteCount((caller.Role?.Length ?? 0) + (caller.Email?.Length ?? 0) + (caller.SupportBy?.Length ?? 0) + (envelope.RequestId?.Length ?? 0));
         byte[]? rented = null;
         var buffer = size <= 1024 ? stackalloc byte[1024] : (rented = ArrayPool<byte>.Shared.Rent(size));
         try
@@ -140,6 +140,10 @@ public sealed class CallerSigner
             position += WriteString(buffer[position..], caller.Role);
             position += WriteString(buffer[position..], caller.Email);
             buffer[position++] = caller.ApiKey ? (byte)1 : (byte)0;
+            buffer[position++] = caller.SupportSession.HasValue ? (byte)1 : (byte)0;
+            (caller.SupportSession ?? Guid.Empty).TryWriteBytes(buffer[position..]);
+            position += 16;
+            position += WriteString(buffer[position..], caller.SupportBy);
             buffer[position++] = envelope.AdmittedTenant.HasValue ? (byte)1 : (byte)0;
             (envelope.AdmittedTenant ?? Guid.Empty).TryWriteBytes(buffer[position..]);
             position += 16;

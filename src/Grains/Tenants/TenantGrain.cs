@@ -490,6 +490,8 @@ public sealed class TenantGrain(
             await transaction.CommitAsync();
         }
 
+        await Backups.LiveGrains.ForgetAccessAsync(GrainFactory, _id);
+
         _tenant = null;
         _meter = null;
         _flushTimer?.Dispose();

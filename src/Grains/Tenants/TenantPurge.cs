@@ -17,6 +17,8 @@ internal static class TenantPurge
         await Remove("customers", "DELETE FROM customers");
         await Remove("refresh_tokens", "DELETE FROM refresh_tokens");
         await Remove("api_keys", "DELETE FROM api_keys");
+        await Remove("support_sessions", "DELETE FROM support_sessions");
+        await Remove("tenant_settings", "DELETE FROM tenant_settings");
         await Remove("users", "DELETE FROM users");
         await Remove("tenant_quota_overrides", "DELETE FROM tenant_quota_overrides");
         await Remove("tenant_usage_metrics", "DELETE FROM tenant_usage_metrics");

@@ -286,6 +286,15 @@ public static class HttpExtensions
         return JsonSerializer.Deserialize<JsonObject>(await response.Content.ReadAsStringAsync())!;
     }
 
+    /// <summary>The body without what differs per request (<c>traceId</c>, <c>requestId</c>): two refusals compared as the client sees them.</summary>
+    public static async Task<string> BodyWithoutTraceAsync(this HttpResponseMessage response)
+    {
+        var node = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        node.Remove("traceId");
+        node.Remove("requestId");
+        return node.ToJsonString();
+    }
+
     public static async Task<string> ProblemTypeAsync(this HttpResponseMessage response)
     {
         response.Content.Headers.ContentType?.MediaType.Should().Be("application/problem+json");

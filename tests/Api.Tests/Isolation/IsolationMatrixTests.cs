@@ -26,6 +26,7 @@ public sealed class IsolationMatrixTests
         CustomerItem,
         UserItem,
         ApiKeyItem,
+        SupportSessionItem,
 
         /// <summary>Reads one tenant's data; a foreign <c>?tenantId=</c> must be refused.</summary>
         TenantQuery,
@@ -53,6 +54,10 @@ public sealed class IsolationMatrixTests
         ["GET /api/api-keys"] = Kind.Collection,
         ["POST /api/api-keys"] = Kind.Create,
         ["DELETE /api/api-keys/{id:guid}"] = Kind.ApiKeyItem,
+        ["GET /api/tenants/support-sessions"] = Kind.Collection,
+        ["DELETE /api/tenants/support-sessions/{id:guid}"] = Kind.SupportSessionItem,
+        ["GET /api/tenants/settings"] = Kind.Collection,
+        ["PUT /api/tenants/settings"] = Kind.Collection,
         ["GET /api/customers"] = Kind.Collection,
         ["POST /api/customers"] = Kind.Create,
         ["GET /api/customers/{id:guid}"] = Kind.CustomerItem,
@@ -100,10 +105,17 @@ public sealed class IsolationMatrixTests
         var foreignKeys = new[] { (await CreateKeyAsync(host, b.Admin.AccessToken, "tenant_admin")).Id, (await CreateKeyAsync(host, b.Admin.AccessToken, "member")).Id };
         var aAdminKey = (await CreateKeyAsync(host, a.Admin.AccessToken, "tenant_admin")).Secret;
         var aMemberKey = (await CreateKeyAsync(host, a.Admin.AccessToken, "member")).Secret;
+        var super = await host.SharedSuperAdminTokenAsync();
+        var foreignSessions = new[] { (await OpenSupportSessionAsync(host, super, b.Id, Id(bMember)))["session"]!["id"]!.GetValue<string>() };
+        var aSupport = (await OpenSupportSessionAsync(host, super, a.Id, Id(a.Admin)))["accessToken"]!.GetValue<string>();
         var before = await SnapshotAsync(host, b.Id);
         var routes = Routes(host).Select(r => (Route: r, Kind: Classify(r)!.Value)).Where(r => r.Kind != Kind.Ui).ToList();
         // People and API keys of both roles: a key is a caller of its tenant like a user.
-        var roles = new[] { ("tenant_admin", a.Admin.AccessToken), ("member", aMember.AccessToken), ("tenant_admin key", aAdminKey), ("member key", aMemberKey) };
+        var roles = new[]
+        {
+            ("tenant_admin", a.Admin.AccessToken), ("member", aMember.AccessToken), ("tenant_admin key", aAdminKey), ("member key", aMemberKey),
+            ("support session as A's admin", aSupport),
+        };
         var attempts = 0;
         var leaks = new ConcurrentBag<string>();
 
@@ -122,6 +134,9 @@ public sealed class IsolationMatrixTests
                         break;
                     case Kind.ApiKeyItem:
                         probes.AddRange(foreignKeys.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
+                        break;
+                    case Kind.SupportSessionItem:
+                        probes.AddRange(foreignSessions.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
                         break;
                     case Kind.SuperAdminOnly:
                         probes.Add((route.Method, Fill(route.Pattern, b.Id.ToString()), token, "403"));
@@ -273,6 +288,14 @@ public sealed class IsolationMatrixTests
         return (body["id"]!.GetValue<string>(), body["secret"]!.GetValue<string>());
     }
 
+    private static async Task<JsonObject> OpenSupportSessionAsync(ApiHost host, string super, Guid tenant, string userId)
+    {
+        using var response = await host.SendAsync(HttpMethod.Post, $"/api/admin/tenants/{tenant}/support-sessions", super,
+            new { userId, reason = "isolation matrix", minutes = 60 });
+        response.EnsureSuccessStatusCode();
+        return await response.JsonAsync();
+    }
+
     private static async Task<string> SnapshotAsync(ApiHost host, Guid tenant)
     {
         await using var connection = new NpgsqlConnection(host.Database.SuperuserConnectionString);
@@ -281,7 +304,9 @@ public sealed class IsolationMatrixTests
             """
             SELECT coalesce((SELECT md5(string_agg(c::text, '|' ORDER BY c.id)) FROM customers c WHERE c.tenant_id = $1), '') || ':' ||
                    coalesce((SELECT md5(string_agg((u.id, u.email, u.name, u.role, u.password_hash, u.disabled, u.updated_at)::text, '|' ORDER BY u.id)) FROM users u WHERE u.tenant_id = $1), '') || ':' ||
-                   coalesce((SELECT md5(string_agg((k.id, k.name, k.role, k.secret_hash, k.expires_at, k.revoked_at)::text, '|' ORDER BY k.id)) FROM api_keys k WHERE k.tenant_id = $1), '')
+                   coalesce((SELECT md5(string_agg((k.id, k.name, k.role, k.secret_hash, k.expires_at, k.revoked_at)::text, '|' ORDER BY k.id)) FROM api_keys k WHERE k.tenant_id = $1), '') || ':' ||
+                   coalesce((SELECT md5(string_agg(s::text, '|' ORDER BY s.id)) FROM support_sessions s WHERE s.tenant_id = $1), '') || ':' ||
+                   coalesce((SELECT md5(string_agg(t::text, '|')) FROM tenant_settings t WHERE t.tenant_id = $1), '')
             """,
             connection);
         command.Parameters.Add(new NpgsqlParameter { Value = tenant });

@@ -118,4 +118,42 @@ public sealed class CrossNodeTests(TwoApiNodes nodes) : IClassFixture<TwoApiNode
         refused.Should().Be(HttpStatusCode.Unauthorized, "node B must refuse the revoked key");
         refusedAfter.Should().BeLessThan(TimeSpan.FromSeconds(5));
     }
+
+    [Fact]
+    public async Task ASupportSessionEndedThroughOneNodeIsRefusedOnTheOtherWithinFiveSeconds()
+    {
+        var tenant = await nodes.Cluster.ProvisionTenantAsync(nodes.A);
+        var superAdmin = await nodes.Cluster.SuperAdminTokenAsync(nodes.A);
+        using var users = await LocalCluster.SendAsync(nodes.A, HttpMethod.Get, "/api/users", tenant.Token);
+        var adminId = JsonNode.Parse(await users.Content.ReadAsStringAsync())!["items"]!.AsArray()[0]!["id"]!.GetValue<string>();
+        using var opened = await LocalCluster.SendAsync(nodes.A, HttpMethod.Post, $"/api/admin/tenants/{tenant.Id}/support-sessions", superAdmin,
+            new { userId = adminId, reason = "cluster test", minutes = 10 });
+        var body = JsonNode.Parse(await opened.Content.ReadAsStringAsync())!;
+        var token = body["accessToken"]!.GetValue<string>();
+        using var before = await LocalCluster.SendAsync(nodes.B, HttpMethod.Get, "/api/customers", token);
+
+        using var ended = await LocalCluster.SendAsync(nodes.A, HttpMethod.Delete, $"/api/tenants/support-sessions/{body["session"]!["id"]!.GetValue<string>()}",
+            tenant.Token);
+        var clock = Stopwatch.StartNew();
+        HttpStatusCode? refused = null;
+        while (clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            using var attempt = await LocalCluster.SendAsync(nodes.B, HttpMethod.Get, "/api/customers", token);
+            if (attempt.StatusCode != HttpStatusCode.OK)
+            {
+                refused = attempt.StatusCode;
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        var refusedAfter = clock.Elapsed;
+
+        opened.StatusCode.Should().Be(HttpStatusCode.Created);
+        before.StatusCode.Should().Be(HttpStatusCode.OK);
+        ended.StatusCode.Should().Be(HttpStatusCode.OK);
+        refused.Should().Be(HttpStatusCode.Unauthorized, "node B must refuse the ended session's token");
+        refusedAfter.Should().BeLessThan(TimeSpan.FromSeconds(5));
+    }
 }

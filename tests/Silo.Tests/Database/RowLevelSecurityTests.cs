@@ -30,7 +30,7 @@ public sealed class RowLevelSecurityTests
             }
         }
 
-        tables.Select(t => t.Name).Should().Contain(["users", "refresh_tokens", "customers", "api_keys"]);
+        tables.Select(t => t.Name).Should().Contain(["users", "refresh_tokens", "customers", "api_keys", "support_sessions", "tenant_settings"]);
         tables.Should().AllSatisfy(t =>
         {
             t.Enabled.Should().BeTrue($"{t.Name} must ENABLE ROW LEVEL SECURITY");
