@@ -114,7 +114,9 @@ public static class AuthExtensions
     }
 
     /// <summary>Signed in as oneself: not an API key, not a super-admin acting as a user in a support session.</summary>
-    public static bool IsPerson(ClaimsPrincipal user) => user.Identity is not ApiKeyIdentity && user.ToCaller().SupportSession is null;
+    /// <remarks>Runs for anonymous requests too (every requirement of a policy is evaluated): it reads claims, never parses a caller.</remarks>
+    public static bool IsPerson(ClaimsPrincipal user) =>
+        user.Identity is { IsAuthenticated: true } and not ApiKeyIdentity && !user.HasClaim(c => c.Type == TokenIssuer.SupportSessionClaim);
 
     private static Task WriteProblemAsync(HttpContext context, Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult problem) => problem.ExecuteAsync(context);
 
