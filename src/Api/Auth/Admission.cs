@@ -31,6 +31,7 @@ public static class AdmissionExtensions
 
             // Admitted by this node's lease: signed as admitted, so the isolation filter does not ask the TenantGrain again.
             http.RequestServices.GetRequiredService<CallerSigner>().Enter(caller, admittedTenant: caller.TenantId);
+            Grains.Diagnostics.TenantSpans.Set(caller.TenantId);
             var result = await next(context);
             if (caller.SupportSession is not null)
             {

@@ -57,11 +57,32 @@ public static class HostingExtensions
                 });
                 client.UseClusterTls(builder.Configuration).RequireLoopbackGatewaysWithoutTls(builder.Configuration);
                 client.Services.AddShohayotaExceptionSerialization();
+                if (Telemetry.Read(builder.Configuration).TracesOn)
+                {
+                    client.AddActivityPropagation();
+                }
             });
         }
         else
         {
-            builder.UseOrleans(silo => silo.AddShohayotaSilo(builder.Configuration));
+            builder.UseOrleans(silo =>
+            {
+                silo.AddShohayotaSilo(builder.Configuration);
+                if (Telemetry.Read(builder.Configuration).TracesOn)
+                {
+                    // Filters run in the order they are added: this one runs inside the incoming call's span.
+                    silo.AddActivityPropagation();
+                    silo.AddIncomingGrainCallFilter(context =>
+                    {
+                        if (Grains.Interfaces.Common.GrainKeys.TenantOf(context.TargetId.Key.ToString()!) is { } tenant)
+                        {
+                            Grains.Diagnostics.TenantSpans.Set(tenant);
+                        }
+
+                        return context.Invoke();
+                    });
+                }
+            });
         }
 
         builder.Services.AddOptions<Grains.Tenants.TenantOptions>().BindConfiguration(Grains.Tenants.TenantOptions.SectionName);

@@ -28,6 +28,7 @@ public static class ShohayotaApp
         await builder.AddShohayotaClusterAsync();
         builder.AddShohayotaErrors();
         builder.AddShohayotaAuth();
+        builder.AddShohayotaTelemetry();
         builder.AddShohayotaHealth();
         builder.AddShohayotaTraffic();
         builder.AddShohayotaWeb();
