@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Microsoft.Playwright;
 using Shohayota.E2E.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -32,6 +33,29 @@ public sealed class ApiKeyUiTests(UiFixture fixture, ITestOutputHelper output) :
         await panel.GetByTestId("revoke-api-key").ClickAsync();
         await Assertions.Expect(Snackbar(Page, "revoked")).ToBeVisibleAsync();
         await Assertions.Expect(panel.GetByTestId("api-key-status")).ToHaveTextAsync("revoked");
+        using var refused = await Server.SendAsync(HttpMethod.Get, "/api/customers", secret);
+        refused.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        ConsoleErrors.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task ASuperAdminSeesATenantsKeysInTheConsoleAndRevokesOne()
+    {
+        var tenant = await Server.ProvisionTenantAsync();
+        using var created = await Server.SendAsync(HttpMethod.Post, "/api/api-keys", await Server.TokenAsync(tenant), new { name = "erp sync", role = "member" });
+        created.StatusCode.Should().Be(HttpStatusCode.Created);
+        var secret = (await created.Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>())!["secret"]!.GetValue<string>();
+
+        await Page.GotoAsync($"/login?returnUrl={Uri.EscapeDataString($"/admin/tenants/{tenant.Id}")}");
+        await SignInAsync(Page, Server.SuperAdminEmail, UiServer.SuperAdminPassword);
+        await WaitForInteractiveAsync(Page);
+        await Page.GetByRole(AriaRole.Tab, new() { Name = "Access" }).ClickAsync();
+        var row = Page.GetByTestId("tenant-api-key").Filter(new() { HasText = "erp sync" });
+        await Assertions.Expect(row).ToHaveCountAsync(1);
+        await row.GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
+
+        await Assertions.Expect(Snackbar(Page, "revoked")).ToBeVisibleAsync();
+        await Assertions.Expect(row.GetByTestId("tenant-api-key-status")).ToHaveTextAsync("revoked");
         using var refused = await Server.SendAsync(HttpMethod.Get, "/api/customers", secret);
         refused.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         ConsoleErrors.Should().BeEmpty();
