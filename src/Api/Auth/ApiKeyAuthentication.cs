@@ -82,7 +82,7 @@ public sealed class ApiKeyCache : IDisposable
     public long Lookups => _keys.Lookups;
 
     /// <summary>The key <paramref name="secret"/> (well-formed) belongs to, as last looked up, or null for none.</summary>
-    public ValueTask<ApiKeyIdentity?> FindAsync(string secret) => _keys.GetAsync(SecretHash.Of(secret));
+    public ValueTask<ApiKeyIdentity?> FindAsync(ReadOnlySpan<char> secret) => _keys.GetAsync(SecretHash.Of(secret));
 
     /// <summary>Forgets a key revoked through this node at once (other nodes notice within <see cref="ApiKeyOptions.MaxAge"/>).</summary>
     public void Forget(Guid keyId) => _keys.Forget((_, identity) => identity?.Match.Id == keyId);
@@ -91,7 +91,7 @@ public sealed class ApiKeyCache : IDisposable
 
     private readonly record struct SecretHash(ulong A, ulong B, ulong C, ulong D)
     {
-        public static SecretHash Of(string secret)
+        public static SecretHash Of(ReadOnlySpan<char> secret)
         {
             Span<byte> hash = stackalloc byte[32];
             ApiKeySecret.Hash(secret, hash);
@@ -143,10 +143,10 @@ public sealed class ApiKeyAuthenticationHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var presented = Request.Headers.Authorization.Count > 0
-            ? Request.Headers.Authorization.ToString()["Bearer ".Length..]
-            : Request.Headers[HeaderName].ToString();
-        presented = presented.Trim();
+        // Read in place: the hot path allocates nothing for the secret (it is hashed from the header's own characters).
+        var presented = (Request.Headers.Authorization.Count > 0
+            ? Request.Headers.Authorization.ToString().AsSpan("Bearer ".Length)
+            : Request.Headers[HeaderName].ToString().AsSpan()).Trim();
         if (!ApiKeySecret.IsWellFormed(presented))
         {
             return Refuse("This is not a valid API key.");
