@@ -1,8 +1,8 @@
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
+using Shohayota.Api.Tenants;
 using Shohayota.Grains.Interfaces.ApiKeys;
 using Shohayota.Grains.Interfaces.Common;
-using Shohayota.Api.Tenants;
 
 namespace Shohayota.Api.ApiKeys;
 

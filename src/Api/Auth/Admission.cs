@@ -1,5 +1,5 @@
-using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Api.Errors;
+using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Security;
 

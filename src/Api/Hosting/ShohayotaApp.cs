@@ -1,4 +1,3 @@
-using Shohayota.Api.Support;
 using Shohayota.Api.ApiKeys;
 using Shohayota.Api.Audit;
 using Shohayota.Api.Auth;
@@ -10,6 +9,7 @@ using Shohayota.Api.Errors;
 using Shohayota.Api.Health;
 using Shohayota.Api.Metrics;
 using Shohayota.Api.Quotas;
+using Shohayota.Api.Support;
 using Shohayota.Api.Tenants;
 using Shohayota.Api.Users;
 using Shohayota.Api.Web;

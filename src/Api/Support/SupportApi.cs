@@ -1,8 +1,8 @@
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
+using Shohayota.Api.Tenants;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Support;
-using Shohayota.Api.Tenants;
 
 namespace Shohayota.Api.Support;
 
