@@ -22,8 +22,8 @@ public sealed class GroupedWriteTests
         var day = new DateOnly(2001, 1, 1);
         var tenants = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToArray();
 
-        // The first write holds the line for a moment, so the others queue behind it and go as one group.
-        var first = tenantDatabase.WriteGroupedAsync(Guid.NewGuid(), () => [TenantDatabase.Statement("SELECT pg_sleep(0.3)")]);
+        // The first write holds the line, so the others queue behind it and go as one group.
+        var first = await HoldTheLineAsync(database, tenantDatabase);
         var writes = tenants.Select((tenant, i) => tenantDatabase.WriteGroupedAsync(tenant, () => [TenantDatabase.Statement(Insert, day, (long)i)])).ToArray();
         await first;
         await Task.WhenAll(writes);
@@ -45,7 +45,7 @@ public sealed class GroupedWriteTests
         var tenants = Enumerable.Range(0, 8).Select(_ => Guid.NewGuid()).ToArray();
         var failing = tenants[3];
 
-        var first = tenantDatabase.WriteGroupedAsync(Guid.NewGuid(), () => [TenantDatabase.Statement("SELECT pg_sleep(0.3)")]);
+        var first = await HoldTheLineAsync(database, tenantDatabase);
         var writes = tenants.Select(tenant => tenantDatabase.WriteGroupedAsync(tenant, () => tenant == failing
             ?
             [
@@ -73,6 +73,32 @@ public sealed class GroupedWriteTests
         outcomes.Where((_, i) => i != 3).Should().AllSatisfy(o => o.Should().BeNull());
         tenantDatabase.GroupFallbacks.Should().Be(1);
         (await WrittenAsync(database, tenants)).Keys.Should().BeEquivalentTo(tenants.Where(t => t != failing));
+    }
+
+    /// <summary>
+    /// A write that sleeps in PostgreSQL, once it is running there: the writes queued from then on wait for it and go
+    /// together as the next group. (Queued before it starts, some would join its own group, and how many depends on when
+    /// the thread pool runs the drain: the grouping the tests count would be a race.)
+    /// </summary>
+    private static async Task<Task> HoldTheLineAsync(TestDatabase database, TenantDatabase tenantDatabase)
+    {
+        var marker = $"hold {Guid.NewGuid():N}";
+        var hold = tenantDatabase.WriteGroupedAsync(Guid.NewGuid(), () => [TenantDatabase.Statement($"SELECT pg_sleep(1) /* {marker} */")]);
+        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        for (var waited = 0; waited < 100; waited++)
+        {
+            await using var running = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1", connection);
+            running.Parameters.Add(new NpgsqlParameter { Value = $"%{marker}%" });
+            if ((long)(await running.ExecuteScalarAsync())! > 0)
+            {
+                return hold;
+            }
+
+            await Task.Delay(10);
+        }
+
+        throw new TimeoutException("The holding write never ran.");
     }
 
     /// <summary>The usage rows of <paramref name="tenants"/> as the superuser (no row-level security): tenant → API calls.</summary>
