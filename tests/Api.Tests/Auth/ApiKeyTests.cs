@@ -156,14 +156,18 @@ public sealed class ApiKeyTests
     {
         var host = await ApiHost.SharedAsync();
         var tenant = await host.ProvisionTenantAsync();
-        var (_, key) = await CreateKeyAsync(host, tenant.Admin.AccessToken, "short-lived", "member", DateTimeOffset.UtcNow.AddSeconds(2));
+        // Seconds of margin for the first call on a busy machine; the key expires in between the two calls.
+        var expires = DateTimeOffset.UtcNow.AddSeconds(4);
+        var (_, key) = await CreateKeyAsync(host, tenant.Admin.AccessToken, "short-lived", "member", expires);
         using var before = await host.SendAsync(HttpMethod.Get, "/api/customers", key);
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        var beforeAt = DateTimeOffset.UtcNow;
+        await Task.Delay(expires - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(500));
 
         using var after = await host.SendAsync(HttpMethod.Get, "/api/customers", key);
         using var past = await host.SendAsync(HttpMethod.Post, "/api/api-keys", tenant.Admin.AccessToken,
             new { name = "late", expiresAt = DateTimeOffset.UtcNow.AddMinutes(-1) });
 
+        beforeAt.Should().BeBefore(expires, "the first call must be made while the key is valid");
         before.StatusCode.Should().Be(HttpStatusCode.OK);
         after.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         (await after.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain("expired");
