@@ -32,6 +32,9 @@ public sealed record Caller(
 
     public bool IsSuperAdmin => Role is Roles.SuperAdmin or Roles.System;
 
+    /// <summary>Signed in as oneself: not an API key, not a super-admin acting as a user in a support session.</summary>
+    public bool InPerson => !ApiKey && SupportSession is null;
+
     /// <summary>The signed envelope of the current call, as it arrived (the isolation filter has verified it inside a grain).</summary>
     public static SignedCaller? Envelope => RequestContext.Get(ContextKey) as SignedCaller;
 

@@ -148,7 +148,7 @@ public sealed class ApiKeysGrain(TenantDatabase database, TimeProvider time) : G
 
     public Task ForgetAsync()
     {
-        if (Caller.Current is { IsSuperAdmin: true, SupportSession: null })
+        if (Caller.Current is { IsSuperAdmin: true, InPerson: true })
         {
             DeactivateOnIdle();
         }
@@ -156,6 +156,6 @@ public sealed class ApiKeysGrain(TenantDatabase database, TimeProvider time) : G
         return Task.CompletedTask;
     }
 
-    private bool MayManage(bool superAdmins) => Caller.Current is { } caller &&
-        (superAdmins && caller.IsSuperAdmin || caller is { Role: Roles.TenantAdmin, ApiKey: false } && caller.TenantId == _tenantId);
+    private bool MayManage(bool superAdmins) => Caller.Current is { InPerson: true } caller &&
+        (superAdmins && caller.IsSuperAdmin || caller.Role == Roles.TenantAdmin && caller.TenantId == _tenantId);
 }

@@ -179,7 +179,7 @@ public sealed class SupportSessionsGrain(TenantDatabase database, TimeProvider t
 
     public Task ForgetAsync()
     {
-        if (Caller.Current is { IsSuperAdmin: true, SupportSession: null })
+        if (Caller.Current is { IsSuperAdmin: true, InPerson: true })
         {
             DeactivateOnIdle();
         }
@@ -207,7 +207,6 @@ public sealed class SupportSessionsGrain(TenantDatabase database, TimeProvider t
         }
     }
 
-    private bool MayManage(bool superAdmins) => Caller.Current is { } caller &&
-        (superAdmins && caller is { Role: Roles.SuperAdmin or Roles.System, SupportSession: null }
-         || caller is { Role: Roles.TenantAdmin, ApiKey: false, SupportSession: null } && caller.TenantId == _tenantId);
+    private bool MayManage(bool superAdmins) => Caller.Current is { InPerson: true } caller &&
+        (superAdmins && caller.IsSuperAdmin || caller.Role == Roles.TenantAdmin && caller.TenantId == _tenantId);
 }

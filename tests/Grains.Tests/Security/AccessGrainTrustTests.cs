@@ -1,0 +1,104 @@
+using Shohayota.Grains.Interfaces.ApiKeys;
+using Shohayota.Grains.Interfaces.Audit;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Support;
+using Shohayota.Grains.Interfaces.Tenants;
+
+namespace Shohayota.Grains.Tests.Security;
+
+/// <summary>
+/// The API-key and support-session grains decide who may do what from the signed caller themselves, whatever the front
+/// end checked: called from a cluster client on the gateway, an API key or a support session cannot manage keys or
+/// support access, a tenant admin cannot open a support session, and only the system looks credentials up.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class AccessGrainTrustTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task AnApiKeyOrASupportSessionManagesNoKeysAndNoSupportAccessEvenAsTheTenantsAdmin()
+    {
+        var tenant = await fixture.ProvisionAsync();
+        var keys = fixture.Grains.GetGrain<IApiKeysGrain>(GrainKeys.ApiKeys(tenant.Tenant.Id));
+        var support = fixture.Grains.GetGrain<ISupportSessionsGrain>(GrainKeys.SupportSessions(tenant.Tenant.Id));
+        var session = await OpenAsync(tenant);
+        Caller[] notPeople =
+        [
+            new(tenant.Tenant.Id, Guid.NewGuid(), Roles.TenantAdmin, Caller.ApiKeyActor("job"), ApiKey: true),
+            new(tenant.Tenant.Id, tenant.AdminId, Roles.TenantAdmin, tenant.AdminEmail, SupportSession: session.Id, SupportBy: "root@tests.local"),
+        ];
+
+        foreach (var caller in notPeople)
+        {
+            Enter(caller);
+            (await keys.CreateAsync(new CreateApiKeyRequest("successor", Roles.TenantAdmin, null))).Failure.Should().Be(Failure.Forbidden, caller.ToString());
+            (await keys.ListAsync()).Failure.Should().Be(Failure.Forbidden, caller.ToString());
+            (await support.SetSettingsAsync(new TenantSettings(false))).Failure.Should().Be(Failure.Forbidden, caller.ToString());
+            (await support.EndAsync(session.Id)).Failure.Should().Be(Failure.Forbidden, caller.ToString());
+            RequestContext.Clear();
+        }
+
+        // The tenant's admin in person may: the refusals above were about who, not about the tenant.
+        ClusterFixture.As(tenant.Tenant.Id, tenant.AdminId);
+        var created = await keys.CreateAsync(new CreateApiKeyRequest("allowed", Roles.Member, null));
+        var settings = await support.GetSettingsAsync();
+        RequestContext.Clear();
+        created.Succeeded.Should().BeTrue();
+        settings.Value!.AllowSupportAccess.Should().BeTrue("no refused caller changed the setting");
+    }
+
+    [Fact]
+    public async Task OnlyASuperAdminOpensASupportSessionAndOnlyTheSystemChecksOneOrLooksAKeyUp()
+    {
+        var tenant = await fixture.ProvisionAsync();
+        var support = fixture.Grains.GetGrain<ISupportSessionsGrain>(GrainKeys.SupportSessions(tenant.Tenant.Id));
+        ClusterFixture.As(tenant.Tenant.Id, tenant.AdminId);
+        var byAdmin = await support.OpenAsync(new OpenSupportSessionRequest(tenant.AdminId, "self-service", 10));
+        RequestContext.Clear();
+        var session = await OpenAsync(tenant);
+
+        ClusterFixture.As(tenant.Tenant.Id, tenant.AdminId);
+        var activeForAdmin = await support.IsActiveAsync(session.Id);
+        var lookup = () => fixture.Grains.GetGrain<IApiKeyDirectoryGrain>("api-keys").FindAsync(new byte[32]);
+        var lookupRefused = await lookup.Should().ThrowAsync<TenantAccessDeniedException>();
+        RequestContext.Clear();
+        ClusterFixture.Signer.EnterSystem();
+        var activeForSystem = await support.IsActiveAsync(session.Id);
+        RequestContext.Clear();
+
+        byAdmin.Failure.Should().Be(Failure.Forbidden);
+        activeForAdmin.Should().BeFalse("only the system asks whether a session stands");
+        lookupRefused.Which.Failure.Should().Be(Failure.Forbidden);
+        activeForSystem.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task AnEntryWrittenInASupportSessionNamesTheSuperAdminBehindItWhicheverGrainWritesIt()
+    {
+        var tenant = await fixture.ProvisionAsync();
+        var session = await OpenAsync(tenant);
+        Enter(new Caller(tenant.Tenant.Id, tenant.AdminId, Roles.TenantAdmin, tenant.AdminEmail, SupportSession: session.Id, SupportBy: "root@tests.local"));
+
+        var entries = await fixture.Grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenant.Tenant.Id)).AppendAsync([new AuditDraft("audit.test", "audit", null)]);
+        RequestContext.Clear();
+
+        var details = System.Text.Json.Nodes.JsonNode.Parse(entries.Single().Details!)!;
+        entries.Single().Actor.Id.Should().Be(tenant.AdminId);
+        details["support"]!["session"]!.GetValue<string>().Should().Be(session.Id.ToString("D"));
+        details["support"]!["by"]!.GetValue<string>().Should().Be("root@tests.local");
+    }
+
+    private async Task<SupportSessionDetails> OpenAsync(ProvisionedTenant tenant)
+    {
+        ClusterFixture.AsSuperAdmin();
+        var opened = await fixture.Grains.GetGrain<ISupportSessionsGrain>(GrainKeys.SupportSessions(tenant.Tenant.Id))
+            .OpenAsync(new OpenSupportSessionRequest(tenant.AdminId, "trust tests", 10));
+        RequestContext.Clear();
+        return opened.Value?.Session ?? throw new InvalidOperationException(opened.Detail);
+    }
+
+    private static void Enter(Caller caller)
+    {
+        RequestContext.Clear();
+        ClusterFixture.Signer.Enter(caller);
+    }
+}
