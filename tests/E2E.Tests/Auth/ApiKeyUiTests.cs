@@ -50,12 +50,12 @@ public sealed class ApiKeyUiTests(UiFixture fixture, ITestOutputHelper output) :
         await SignInAsync(Page, Server.SuperAdminEmail, UiServer.SuperAdminPassword);
         await WaitForInteractiveAsync(Page);
         await Page.GetByRole(AriaRole.Tab, new() { Name = "Access" }).ClickAsync();
-        var row = Page.GetByTestId("tenant-api-key").Filter(new() { HasText = "erp sync" });
+        var row = Page.GetByTestId("api-key").Filter(new() { HasText = "erp sync" });
         await Assertions.Expect(row).ToHaveCountAsync(1);
         await row.GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
 
         await Assertions.Expect(Snackbar(Page, "revoked")).ToBeVisibleAsync();
-        await Assertions.Expect(row.GetByTestId("tenant-api-key-status")).ToHaveTextAsync("revoked");
+        await Assertions.Expect(row.GetByTestId("api-key-status")).ToHaveTextAsync("revoked");
         using var refused = await Server.SendAsync(HttpMethod.Get, "/api/customers", secret);
         refused.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         ConsoleErrors.Should().BeEmpty();
