@@ -55,7 +55,7 @@ public static class AdmissionExtensions
         [
             new AuditDraft("support.request", "request", null,
                 status < 400 ? AuditOutcomes.Success : AuditOutcomes.Denied,
-                System.Text.Json.JsonSerializer.Serialize(new { method = http.Request.Method, path = http.Request.Path.Value, status })),
+                Grains.Audit.AuditChain.Details(new { method = http.Request.Method, path = http.Request.Path.Value, status })),
         ]);
     }
 
