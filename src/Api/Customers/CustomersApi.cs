@@ -6,6 +6,7 @@ using Microsoft.Extensions.Primitives;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Hosting;
+using Shohayota.Api.Records;
 using Shohayota.Grains.Customers;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Customers;
@@ -16,6 +17,8 @@ namespace Shohayota.Api.Customers;
 public static class CustomersApi
 {
     private static readonly HashSet<string> ListParameters = new(StringComparer.Ordinal) { "q", "status", "tag", "ownerUserId", "sort", "pageSize", "cursor" };
+
+    private static readonly HashSet<string> DeleteParameters = new(StringComparer.Ordinal) { "cascade" };
 
     private static readonly Dictionary<string, CustomerSort> Sorts = new(StringComparer.Ordinal)
     {
@@ -60,16 +63,16 @@ public static class CustomersApi
             return NotFound();
         }
 
-        http.Response.Headers.ETag = ETag(customer.Version);
+        http.Response.Headers.ETag = RecordHttp.ETag(customer.Version);
         return TypedResults.Ok(ToResponse(customer));
     }
 
     private static async Task<IResult> CreateCustomerAsync(
         CustomerBody body, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, HttpContext http, IGrainFactory grains)
     {
-        if (idempotencyKey is { Length: 0 or > 200 })
+        if (RecordHttp.CheckIdempotencyKey(idempotencyKey) is { } badKey)
         {
-            return Malformed("Idempotency-Key", "The Idempotency-Key header must have 1 to 200 characters.");
+            return badKey;
         }
 
         if (Validate(body) is { } invalid)
@@ -87,15 +90,15 @@ public static class CustomersApi
             return Problems.From(outcome);
         }
 
-        http.Response.Headers.ETag = ETag(outcome.Value!.Version);
+        http.Response.Headers.ETag = RecordHttp.ETag(outcome.Value!.Version);
         return TypedResults.Created($"/api/customers/{id}", ToResponse(outcome.Value));
     }
 
     private static async Task<IResult> UpdateCustomerAsync(Guid id, CustomerBody body, HttpContext http, IGrainFactory grains)
     {
-        if (!TryIfMatch(http, out var expected))
+        if (!RecordHttp.TryIfMatch(http, out var expected))
         {
-            return Malformed("If-Match", "If-Match must be the ETag this API returned (e.g. \"3\").");
+            return RecordHttp.Malformed("If-Match", RecordHttp.IfMatchRule);
         }
 
         if (Validate(body) is { } invalid)
@@ -109,18 +112,31 @@ public static class CustomersApi
             return outcome.Failure == Failure.NotFound ? NotFound() : Problems.From(outcome);
         }
 
-        http.Response.Headers.ETag = ETag(outcome.Value!.Version);
+        http.Response.Headers.ETag = RecordHttp.ETag(outcome.Value!.Version);
         return TypedResults.Ok(ToResponse(outcome.Value));
     }
 
     private static async Task<IResult> DeleteCustomerAsync(Guid id, HttpContext http, IGrainFactory grains)
     {
-        if (!TryIfMatch(http, out var expected))
+        if (!RecordHttp.TryIfMatch(http, out var expected))
         {
-            return Malformed("If-Match", "If-Match must be the ETag this API returned (e.g. \"3\").");
+            return RecordHttp.Malformed("If-Match", RecordHttp.IfMatchRule);
         }
 
-        var outcome = await Customer(grains, http, id).DeleteAsync(expected);
+        var errors = RecordHttp.CheckParameters(http.Request.Query, DeleteParameters);
+        var cascade = false;
+        if (http.Request.Query.TryGetValue("cascade", out var cascadeText) && !bool.TryParse(cascadeText.ToString(), out cascade))
+        {
+            errors.Check("cascade", "cascade is true or false.");
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        // A customer that still has contacts: 409 with their count, unless cascade removes them with it.
+        var outcome = await Customer(grains, http, id).DeleteAsync(expected, cascade);
         return outcome.Succeeded ? TypedResults.NoContent()
             : outcome.Failure == Failure.NotFound ? NotFound()
             : Problems.From(outcome);
@@ -129,16 +145,7 @@ public static class CustomersApi
     private static async Task<IResult> ListCustomersAsync(HttpContext http, IGrainFactory grains)
     {
         var query = http.Request.Query;
-        var errors = new FieldErrors();
-        foreach (var unknown in query.Keys.Where(k => !ListParameters.Contains(k)))
-        {
-            errors.Check(unknown, $"Unknown parameter; use {string.Join(", ", ListParameters)}.");
-        }
-
-        foreach (var repeated in query.Where(p => p.Value.Count > 1))
-        {
-            errors.Check(repeated.Key, "Give this parameter once.");
-        }
+        var errors = RecordHttp.CheckParameters(query, ListParameters);
 
         string? One(string name) => query.TryGetValue(name, out var v) ? v.ToString() : null;
         var q = One("q");
@@ -214,35 +221,6 @@ public static class CustomersApi
 
     // The same body for a foreign id as for a missing one: nothing tells another tenant's customer exists.
     private static IResult NotFound() => Problems.From(Failure.NotFound, "No such customer.");
-
-    private static IResult Malformed(string field, string message) => new FieldErrors().Check(field, message).ToProblem();
-
-    private static string ETag(int version) => $"\"{version.ToString(CultureInfo.InvariantCulture)}\"";
-
-    private static bool TryIfMatch(HttpContext http, out int? version)
-    {
-        version = null;
-        StringValues header = http.Request.Headers.IfMatch;
-        if (StringValues.IsNullOrEmpty(header) || header.ToString() == "*")
-        {
-            return true;
-        }
-
-        var text = header.ToString().Trim();
-        if (text.StartsWith("W/", StringComparison.Ordinal))
-        {
-            text = text[2..];
-        }
-
-        if (text.Length < 3 || text[0] != '"' || text[^1] != '"' ||
-            !int.TryParse(text.AsSpan(1, text.Length - 2), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
-        {
-            return false;
-        }
-
-        version = parsed;
-        return true;
-    }
 
     // R: the relevance score of the last row (a float, written and read back exactly).
     private sealed record CursorBody(CustomerSort S, string? N, DateTimeOffset? A, Guid I, float? R = null);

@@ -3,6 +3,7 @@ using Shohayota.Api.Audit;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Backups;
 using Shohayota.Api.Cluster;
+using Shohayota.Api.Contacts;
 using Shohayota.Api.Customers;
 using Shohayota.Api.Diagnostics;
 using Shohayota.Api.Errors;
@@ -61,6 +62,7 @@ public static class ShohayotaApp
         app.MapSupportApi();
         app.MapAdminTenantsApi();
         app.MapCustomersApi();
+        app.MapContactsApi();
         app.MapDiagnosticsApi();
         app.MapAuditApi();
         app.MapQuotasApi();

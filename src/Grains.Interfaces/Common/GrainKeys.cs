@@ -19,6 +19,10 @@ public static class GrainKeys
 
     public static string CustomerQuery(Guid tenantId) => $"{tenantId:D}/customers";
 
+    public static string Contact(Guid tenantId, Guid contactId) => $"{tenantId:D}/contact/{contactId:D}";
+
+    public static string ContactQuery(Guid tenantId) => $"{tenantId:D}/contacts";
+
     public static string ApiKeys(Guid tenantId) => $"{tenantId:D}/api-keys";
 
     public static string SupportSessions(Guid tenantId) => $"{tenantId:D}/support-sessions";

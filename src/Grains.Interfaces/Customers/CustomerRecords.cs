@@ -22,7 +22,7 @@ public sealed record CustomerDetails(
     [property: Id(8)] Guid? OwnerUserId,
     [property: Id(9)] DateTimeOffset CreatedAt,
     [property: Id(10)] DateTimeOffset UpdatedAt,
-    [property: Id(11)] int Version);
+    [property: Id(11)] int Version) : IRecordDetails;
 
 /// <summary>The writable fields of a customer (create and full update).</summary>
 [GenerateSerializer, Immutable, Alias("CustomerFields")]
@@ -97,6 +97,13 @@ public interface ICustomerGrain : IGrainWithStringKey
     [Alias("Delete")]
     Task<Outcome<bool>> DeleteAsync(int? expectedVersion);
 
+    /// <summary>
+    /// Deletes the customer; one that still has contacts is refused (<see cref="Failure.Conflict"/>, with the count)
+    /// unless <paramref name="cascade"/>, which removes them in the same transaction, one audit entry each.
+    /// </summary>
+    [Alias("DeleteCascade")]
+    Task<Outcome<bool>> DeleteAsync(int? expectedVersion, bool cascade);
+
     /// <summary>Drops the activation (a restore or purge replaced its tenant's rows); only those call it.</summary>
     [Alias("Forget")]
     Task ForgetAsync();
@@ -114,17 +121,5 @@ public interface ICustomerQueryGrain : IGrainWithStringKey
 /// <summary>Customer ids that a client's Idempotency-Key fixes, so a retried create reaches the same customer grain.</summary>
 public static class CustomerIds
 {
-    /// <summary>
-    /// A name-based UUID (version 8) from SHA-256 over the tenant, the user and the key: the same user's retry finds the
-    /// same id; another user's or tenant's equal key finds another.
-    /// </summary>
-    public static Guid ForIdempotencyKey(Guid tenantId, Guid userId, string key)
-    {
-        var text = System.Text.Encoding.UTF8.GetBytes($"shohayota/customer-create/{tenantId:N}/{userId:N}/{key}");
-        Span<byte> bytes = stackalloc byte[32];
-        System.Security.Cryptography.SHA256.HashData(text, bytes);
-        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x80);
-        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
-        return new Guid(bytes[..16], bigEndian: true);
-    }
+    public static Guid ForIdempotencyKey(Guid tenantId, Guid userId, string key) => RecordIds.ForIdempotencyKey("customer", tenantId, userId, key);
 }

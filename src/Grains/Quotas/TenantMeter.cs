@@ -39,6 +39,27 @@ internal sealed class TenantMeter(
     public static long CustomerBytes(string name, string? email, string? phone, string? company, IEnumerable<string> tags, string? notes) =>
         RecordOverhead + Utf8(name) + Utf8(email) + Utf8(phone) + Utf8(company) + tags.Sum(Utf8) + Utf8(notes);
 
+    public static long ContactBytes(string? firstName, string? lastName, string? email, string? phone, string? title, IEnumerable<string> tags, string? notes) =>
+        RecordOverhead + Utf8(firstName) + Utf8(lastName) + Utf8(email) + Utf8(phone) + Utf8(title) + tags.Sum(Utf8) + Utf8(notes);
+
+    /// <summary>
+    /// The storage the tenant's records use, in SQL (the transaction's tenant, under row-level security): the same sums as
+    /// <see cref="CustomerBytes"/> and <see cref="ContactBytes"/>, for a meter's start and a restore; <paramref name="tenant"/>
+    /// names the parameter holding the tenant where row-level security does not apply (a restore), or is null.
+    /// </summary>
+    public static string RecordBytesSql(string? tenant = null)
+    {
+        var where = tenant is null ? "" : $" WHERE tenant_id = {tenant}";
+        return $"""
+            (SELECT coalesce(sum({RecordOverhead} + octet_length(name) + coalesce(octet_length(email), 0) + coalesce(octet_length(phone), 0)
+                 + coalesce(octet_length(company), 0) + coalesce(octet_length(notes), 0)
+                 + coalesce((SELECT sum(octet_length(t)) FROM unnest(tags) t), 0)), 0)::bigint FROM customers{where})
+                + (SELECT coalesce(sum({RecordOverhead} + coalesce(octet_length(first_name), 0) + coalesce(octet_length(last_name), 0)
+                 + coalesce(octet_length(email), 0) + coalesce(octet_length(phone), 0) + coalesce(octet_length(title), 0)
+                 + coalesce(octet_length(notes), 0) + coalesce((SELECT sum(octet_length(t)) FROM unnest(tags) t), 0)), 0)::bigint FROM contacts{where})
+            """;
+    }
+
     public static long UserBytes(string email, string name) => RecordOverhead + Utf8(email) + Utf8(name);
 
     private static long Utf8(string? text) => text is null ? 0 : System.Text.Encoding.UTF8.GetByteCount(text);

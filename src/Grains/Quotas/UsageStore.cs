@@ -29,7 +29,7 @@ internal sealed record UsageFlush(
 /// <summary>The SQL of a tenant's meter: reading its starting state, writing behind, and reading its daily history.</summary>
 internal sealed class UsageStore(Guid tenantId, TenantDatabase database)
 {
-    // The bytes a stored record costs besides its text: keep in step with TenantMeter.CustomerBytes/UserBytes.
+    // The bytes a stored record costs besides its text: keep in step with TenantMeter.UserBytes.
     private const int RecordOverhead = TenantMeter.RecordOverhead;
 
     public Task<StoredUsage> LoadAsync(DateOnly month, DateTimeOffset seenSince, string? tenantName, CancellationToken cancellationToken) =>
@@ -43,9 +43,7 @@ internal sealed class UsageStore(Guid tenantId, TenantDatabase database)
             TenantDatabase.Statement(
                 $"""
                 SELECT (SELECT count(*) FROM customers),
-                       (SELECT coalesce(sum({RecordOverhead} + octet_length(name) + coalesce(octet_length(email), 0) + coalesce(octet_length(phone), 0)
-                            + coalesce(octet_length(company), 0) + coalesce(octet_length(notes), 0)
-                            + coalesce((SELECT sum(octet_length(t)) FROM unnest(tags) t), 0)), 0) FROM customers),
+                       {TenantMeter.RecordBytesSql()},
                        (SELECT count(*) FROM users),
                        (SELECT coalesce(sum({RecordOverhead} + octet_length(email) + octet_length(name)), 0) FROM users),
                        (SELECT coalesce(sum(api_calls), 0) FROM tenant_usage_metrics WHERE period = 'month' AND period_start = $1)

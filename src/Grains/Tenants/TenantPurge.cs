@@ -13,7 +13,9 @@ internal static class TenantPurge
         async Task Remove(string table, string sql, params object?[] parameters) =>
             removed[table] = removed.GetValueOrDefault(table) + await transaction.ExecuteAsync(sql, parameters);
 
-        // Customers reference users, so they go first; the registry row goes before the audit log (the log function checks it).
+        // Contacts reference customers, customers reference users, so they go first; the registry row goes before the audit
+        // log (the log function checks it).
+        await Remove("contacts", "DELETE FROM contacts");
         await Remove("customers", "DELETE FROM customers");
         await Remove("refresh_tokens", "DELETE FROM refresh_tokens");
         await Remove("api_keys", "DELETE FROM api_keys");

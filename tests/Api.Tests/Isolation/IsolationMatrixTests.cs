@@ -24,6 +24,7 @@ public sealed class IsolationMatrixTests
         Collection,
         Create,
         CustomerItem,
+        ContactItem,
         UserItem,
         ApiKeyItem,
         SupportSessionItem,
@@ -63,6 +64,11 @@ public sealed class IsolationMatrixTests
         ["GET /api/customers/{id:guid}"] = Kind.CustomerItem,
         ["PUT /api/customers/{id:guid}"] = Kind.CustomerItem,
         ["DELETE /api/customers/{id:guid}"] = Kind.CustomerItem,
+        ["GET /api/contacts"] = Kind.Collection,
+        ["POST /api/contacts"] = Kind.Create,
+        ["GET /api/contacts/{id:guid}"] = Kind.ContactItem,
+        ["PUT /api/contacts/{id:guid}"] = Kind.ContactItem,
+        ["DELETE /api/contacts/{id:guid}"] = Kind.ContactItem,
         ["GET /api/audit-logs"] = Kind.TenantQuery,
         ["GET /api/audit-logs/verify"] = Kind.TenantQuery,
         ["GET /api/tenants/incidents"] = Kind.TenantQuery,
@@ -100,6 +106,13 @@ public sealed class IsolationMatrixTests
             foreignCustomers.Add(await CreateCustomerAsync(host, b.Admin.AccessToken, $"b-{i}"));
         }
 
+        var foreignContacts = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            foreignContacts.Add(await CreateContactAsync(host, b.Admin.AccessToken, new { lastName = $"b-{i}", customerId = foreignCustomers[i] }));
+        }
+
+        var ownContact = await CreateContactAsync(host, a.Admin.AccessToken, new { lastName = "a", customerId = ownCustomers[0] });
         var bMember = await host.AddUserAsync(b);
         var foreignUsers = new[] { Id(b.Admin), Id(bMember) };
         var foreignKeys = new[] { (await CreateKeyAsync(host, b.Admin.AccessToken, "tenant_admin")).Id, (await CreateKeyAsync(host, b.Admin.AccessToken, "member")).Id };
@@ -129,6 +142,9 @@ public sealed class IsolationMatrixTests
                     case Kind.CustomerItem:
                         probes.AddRange(foreignCustomers.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
                         break;
+                    case Kind.ContactItem:
+                        probes.AddRange(foreignContacts.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
+                        break;
                     case Kind.UserItem:
                         probes.AddRange(foreignUsers.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
                         break;
@@ -153,7 +169,8 @@ public sealed class IsolationMatrixTests
             await Parallel.ForEachAsync(probes, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (probe, cancellation) =>
             {
                 var method = new HttpMethod(probe.Method);
-                object? body = method == HttpMethod.Put || method == HttpMethod.Post ? new { name = "hijack", tenantId = a.Id } : null;
+                // A body every record route accepts (a customer's name, a contact's last name), naming the attacker's tenant.
+                object? body = method == HttpMethod.Put || method == HttpMethod.Post ? new { name = "hijack", lastName = "hijack", tenantId = a.Id } : null;
                 using var foreign = await host.SendAsync(method, probe.Path, probe.Token, body);
                 var foreignText = Strip(await foreign.Content.ReadAsStringAsync(cancellation));
                 if (probe.Expect == "403")
@@ -189,6 +206,15 @@ public sealed class IsolationMatrixTests
             ids.Should().Contain(ownCustomers, role);
         }
 
+        foreach (var (role, token) in roles)
+        {
+            using var contacts = await host.SendAsync(HttpMethod.Get, "/api/contacts?pageSize=200", token);
+            var ids = (await contacts.JsonAsync())["items"]!.AsArray().Select(c => c!["id"]!.GetValue<string>()).ToList();
+            ids.Should().NotIntersectWith(foreignContacts, role).And.Contain(ownContact, role);
+            using var byForeignCustomer = await host.SendAsync(HttpMethod.Get, $"/api/contacts?customerId={foreignCustomers[0]}", token);
+            (await byForeignCustomer.JsonAsync())["items"]!.AsArray().Should().BeEmpty(role);
+        }
+
         using (var users = await host.SendAsync(HttpMethod.Get, "/api/users", a.Admin.AccessToken))
         {
             (await users.JsonAsync())["items"]!.AsArray().Select(u => u!["id"]!.GetValue<string>()).Should().NotIntersectWith(foreignUsers);
@@ -213,6 +239,8 @@ public sealed class IsolationMatrixTests
 
         (await TenantOfAsync(host, "customers", (await customer.JsonAsync())["id"]!.GetValue<string>())).Should().Be(a.Id);
         (await TenantOfAsync(host, "users", (await user.JsonAsync())["id"]!.GetValue<string>())).Should().Be(a.Id);
+        var contact = await CreateContactAsync(host, a.Admin.AccessToken, new { lastName = "c", tenantId = b.Id });
+        (await TenantOfAsync(host, "contacts", contact)).Should().Be(a.Id);
     }
 
     private static IEnumerable<(string Method, string Pattern)> Routes(ApiHost host) =>
@@ -280,6 +308,13 @@ public sealed class IsolationMatrixTests
         return (await response.JsonAsync())["id"]!.GetValue<string>();
     }
 
+    private static async Task<string> CreateContactAsync(ApiHost host, string token, object body)
+    {
+        using var response = await host.SendAsync(HttpMethod.Post, "/api/contacts", token, body);
+        response.EnsureSuccessStatusCode();
+        return (await response.JsonAsync())["id"]!.GetValue<string>();
+    }
+
     private static async Task<(string Id, string Secret)> CreateKeyAsync(ApiHost host, string token, string role)
     {
         using var response = await host.SendAsync(HttpMethod.Post, "/api/api-keys", token, new { name = $"{role} key", role });
@@ -303,6 +338,7 @@ public sealed class IsolationMatrixTests
         await using var command = new NpgsqlCommand(
             """
             SELECT coalesce((SELECT md5(string_agg(c::text, '|' ORDER BY c.id)) FROM customers c WHERE c.tenant_id = $1), '') || ':' ||
+                   coalesce((SELECT md5(string_agg(c::text, '|' ORDER BY c.id)) FROM contacts c WHERE c.tenant_id = $1), '') || ':' ||
                    coalesce((SELECT md5(string_agg((u.id, u.email, u.name, u.role, u.password_hash, u.disabled, u.updated_at)::text, '|' ORDER BY u.id)) FROM users u WHERE u.tenant_id = $1), '') || ':' ||
                    coalesce((SELECT md5(string_agg((k.id, k.name, k.role, k.secret_hash, k.expires_at, k.revoked_at)::text, '|' ORDER BY k.id)) FROM api_keys k WHERE k.tenant_id = $1), '') || ':' ||
                    coalesce((SELECT md5(string_agg(s::text, '|' ORDER BY s.id)) FROM support_sessions s WHERE s.tenant_id = $1), '') || ':' ||

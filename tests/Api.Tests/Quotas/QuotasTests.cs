@@ -287,6 +287,13 @@ public sealed class QuotasTests
             using var created = await host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new { name = $"kept {i}", notes = "ü" });
         }
 
+        // Contacts count towards storage too: the meter's running count and the restart's recount from the rows must agree.
+        using (var contact = await host.SendAsync(HttpMethod.Post, "/api/contacts", tenant.Admin.AccessToken,
+            new { firstName = "Zoë", lastName = "Kept", email = "zoe@example.com", title = "CFO", tags = new[] { "ü" }, notes = "ß" }))
+        {
+            contact.StatusCode.Should().Be(HttpStatusCode.Created);
+        }
+
         var before = (await QuotasAsync(host, tenant.Admin.AccessToken))["quotas"]!;
         await FlushAsync(host, tenant.Id);
         await using var restarted = await ApiHost.StartAsync(host.Database);

@@ -30,7 +30,7 @@ public sealed class RowLevelSecurityTests
             }
         }
 
-        tables.Select(t => t.Name).Should().Contain(["users", "refresh_tokens", "customers", "api_keys", "support_sessions", "tenant_settings"]);
+        tables.Select(t => t.Name).Should().Contain(["users", "refresh_tokens", "customers", "contacts", "api_keys", "support_sessions", "tenant_settings"]);
         tables.Should().AllSatisfy(t =>
         {
             t.Enabled.Should().BeTrue($"{t.Name} must ENABLE ROW LEVEL SECURITY");
@@ -214,6 +214,53 @@ public sealed class RowLevelSecurityTests
         columns.Should().NotContain("secret_hash");
         wrongCount.Should().Be(0L);
         await transaction.RollbackAsync();
+    }
+
+    [Fact]
+    public async Task TenantACannotReadChangeOrPlantContactsOfTenantBNorLinkItsContactToBsCustomer()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var (a, b) = await SeedTwoTenantsAsync(database);
+        Guid aCustomer, bCustomer;
+        await using (var seed = new NpgsqlConnection(database.SuperuserConnectionString))
+        {
+            await seed.OpenAsync();
+            aCustomer = (Guid)(await Scalar(seed, $"SELECT id FROM customers WHERE tenant_id = '{a}'"))!;
+            bCustomer = (Guid)(await Scalar(seed, $"SELECT id FROM customers WHERE tenant_id = '{b}'"))!;
+            foreach (var (tenant, customer) in new[] { (a, aCustomer), (b, bCustomer) })
+            {
+                await Execute(seed,
+                    $"INSERT INTO contacts (tenant_id, id, last_name, customer_id, created_at, updated_at, version) VALUES ('{tenant}', gen_random_uuid(), 'contact', '{customer}', now(), now(), 1)");
+            }
+        }
+
+        await using var connection = new NpgsqlConnection(database.AppConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await Execute(connection, $"SELECT set_config('app.tenant_id', '{a}', true)");
+
+        var seen = await Scalar(connection, $"SELECT count(*) FROM contacts WHERE tenant_id = '{b}'");
+        var own = await Scalar(connection, "SELECT count(*) FROM contacts");
+        var updated = await Execute(connection, $"UPDATE contacts SET last_name = 'pwned' WHERE tenant_id = '{b}'");
+        var deleted = await Execute(connection, $"DELETE FROM contacts WHERE tenant_id = '{b}'");
+        await Execute(connection, "SAVEPOINT probe");
+        var plant = () => Execute(connection,
+            $"INSERT INTO contacts (tenant_id, id, last_name, created_at, updated_at, version) VALUES ('{b}', gen_random_uuid(), 'planted', now(), now(), 1)");
+        (await plant.Should().ThrowAsync<PostgresException>()).Which.SqlState.Should().Be(PostgresErrorCodes.InsufficientPrivilege);
+        await Execute(connection, "ROLLBACK TO SAVEPOINT probe");
+        // The foreign key names the tenant too: A's contact cannot point at B's customer, whatever its id.
+        var link = () => Execute(connection,
+            $"INSERT INTO contacts (tenant_id, id, last_name, customer_id, created_at, updated_at, version) VALUES ('{a}', gen_random_uuid(), 'linked', '{bCustomer}', now(), now(), 1)");
+        (await link.Should().ThrowAsync<PostgresException>()).Which.SqlState.Should().Be(PostgresErrorCodes.ForeignKeyViolation);
+
+        seen.Should().Be(0L);
+        own.Should().Be(1L);
+        updated.Should().Be(0);
+        deleted.Should().Be(0);
+        await transaction.RollbackAsync();
+        await using var check = new NpgsqlConnection(database.SuperuserConnectionString);
+        await check.OpenAsync();
+        (await Scalar(check, $"SELECT count(*) FROM contacts WHERE tenant_id = '{b}' AND last_name = 'contact'")).Should().Be(1L);
     }
 
     private static async Task<(Guid A, Guid B)> SeedTwoTenantsAsync(TestDatabase database)
