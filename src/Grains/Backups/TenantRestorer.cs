@@ -493,9 +493,7 @@ public sealed class TenantRestorer(
             $"""
             SELECT (SELECT count(*) FROM users WHERE tenant_id = $1),
                    (SELECT count(*) FROM customers WHERE tenant_id = $1),
-                   (SELECT coalesce(sum({TenantMeter.RecordOverhead} + octet_length(name) + coalesce(octet_length(email), 0) + coalesce(octet_length(phone), 0)
-                        + coalesce(octet_length(company), 0) + coalesce(octet_length(notes), 0)
-                        + coalesce((SELECT sum(octet_length(t)) FROM unnest(tags) t), 0)), 0)::bigint FROM customers WHERE tenant_id = $1)
+                   {TenantMeter.RecordBytesSql("$1")}
                  + (SELECT coalesce(sum({TenantMeter.RecordOverhead} + octet_length(email) + octet_length(name)), 0)::bigint FROM users WHERE tenant_id = $1)
             """,
             target);
