@@ -154,14 +154,33 @@ public static class ContactsApi
                 : cursor.Sort != sort ? "The cursor belongs to another sort order; keep the sort of the first page." : null);
         }
 
+        var csv = CsvExport.Wanted(http.Request);
+        if (csv)
+        {
+            CsvExport.CheckNoPaging(query, errors);
+        }
+
         if (errors.Any)
         {
             return errors.ToProblem();
         }
 
         var caller = http.User.ToCaller();
-        var outcome = await grains.GetGrain<IContactQueryGrain>(GrainKeys.ContactQuery(caller.TenantId))
-            .ListAsync(new ContactQuery(q is { Length: > 0 } ? q : null, customer, tag, owner, sort, pageSize, cursor));
+        var list = grains.GetGrain<IContactQueryGrain>(GrainKeys.ContactQuery(caller.TenantId));
+        var filter = new ContactQuery(q is { Length: > 0 } ? q : null, customer, tag, owner, sort, pageSize, cursor);
+        if (csv)
+        {
+            return await CsvExport.StreamAsync<ContactDetails, ContactCursor>(http, "contacts", CsvHeader, WriteCsvRow,
+                async after => (await list.ListAsync(filter with { PageSize = CsvPageSize, After = after })) is var page && page.Succeeded
+                    ? Outcome<(IReadOnlyList<ContactDetails>, ContactCursor?)>.Ok((page.Value!.Items, page.Value.Next))
+                    : page.As<(IReadOnlyList<ContactDetails>, ContactCursor?)>(),
+                new Dictionary<string, string?>
+                {
+                    ["q"] = filter.Q, ["customerId"] = customer?.ToString("D"), ["tag"] = tag, ["ownerUserId"] = owner?.ToString("D"), ["sort"] = One("sort"),
+                });
+        }
+
+        var outcome = await list.ListAsync(filter);
         if (!outcome.Succeeded)
         {
             return Problems.From(outcome);
@@ -169,6 +188,30 @@ public static class ContactsApi
 
         var page = outcome.Value!;
         return TypedResults.Ok(new ContactList(page.Items.Select(ToResponse), page.Next is null ? null : RecordHttp.EncodeCursor(CursorBody.Of(page.Next))));
+    }
+
+    /// <summary>Rows per page of a CSV export: the list's largest page.</summary>
+    private const int CsvPageSize = 200;
+
+    private static readonly string[] CsvHeader =
+        ["id", "firstName", "lastName", "email", "phone", "title", "customerId", "ownerUserId", "tags", "notes", "createdAt", "updatedAt", "version"];
+
+    /// <summary>One contact as a CSV record; tags joined by <c>;</c>, times in ISO 8601 (UTC).</summary>
+    private static void WriteCsvRow(CsvHelper.CsvWriter csv, ContactDetails c)
+    {
+        csv.WriteField(c.Id, "D");
+        csv.WriteField(c.FirstName);
+        csv.WriteField(c.LastName);
+        csv.WriteField(c.Email);
+        csv.WriteField(c.Phone);
+        csv.WriteField(c.Title);
+        csv.WriteField(c.CustomerId, "D");
+        csv.WriteField(c.OwnerUserId, "D");
+        csv.WriteField(string.Join(';', c.Tags));
+        csv.WriteField(c.Notes);
+        csv.WriteField(c.CreatedAt.ToUniversalTime(), "O");
+        csv.WriteField(c.UpdatedAt.ToUniversalTime(), "O");
+        csv.WriteField(c.Version, "");
     }
 
     private static IResult? Validate(ContactBody body)

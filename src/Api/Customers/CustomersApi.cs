@@ -187,14 +187,30 @@ public static class CustomersApi
                 : cursor.Sort != sort ? "The cursor belongs to another sort order; keep the sort of the first page." : null);
         }
 
+        var csv = CsvExport.Wanted(http.Request);
+        if (csv)
+        {
+            CsvExport.CheckNoPaging(query, errors);
+        }
+
         if (errors.Any)
         {
             return errors.ToProblem();
         }
 
         var caller = http.User.ToCaller();
-        var outcome = await grains.GetGrain<ICustomerQueryGrain>(GrainKeys.CustomerQuery(caller.TenantId))
-            .ListAsync(new CustomerQuery(q is { Length: > 0 } ? q : null, status, tag, owner, sort, pageSize, cursor));
+        var list = grains.GetGrain<ICustomerQueryGrain>(GrainKeys.CustomerQuery(caller.TenantId));
+        var filter = new CustomerQuery(q is { Length: > 0 } ? q : null, status, tag, owner, sort, pageSize, cursor);
+        if (csv)
+        {
+            return await CsvExport.StreamAsync<CustomerDetails, CustomerCursor>(http, "customers", CsvHeader, WriteCsvRow,
+                async after => (await list.ListAsync(filter with { PageSize = CsvPageSize, After = after })) is var page && page.Succeeded
+                    ? Outcome<(IReadOnlyList<CustomerDetails>, CustomerCursor?)>.Ok((page.Value!.Items, page.Value.Next))
+                    : page.As<(IReadOnlyList<CustomerDetails>, CustomerCursor?)>(),
+                new Dictionary<string, string?> { ["q"] = filter.Q, ["status"] = status, ["tag"] = tag, ["ownerUserId"] = owner?.ToString("D"), ["sort"] = One("sort") });
+        }
+
+        var outcome = await list.ListAsync(filter);
         if (!outcome.Succeeded)
         {
             Problems.SetRetryAfter(http.Response, outcome);
@@ -203,6 +219,28 @@ public static class CustomersApi
 
         var page = outcome.Value!;
         return TypedResults.Ok(new { items = page.Items.Select(ToResponse), nextCursor = page.Next is null ? null : EncodeCursor(page.Next) });
+    }
+
+    /// <summary>Rows per page of a CSV export: the list's largest page.</summary>
+    private const int CsvPageSize = 200;
+
+    private static readonly string[] CsvHeader = ["id", "name", "email", "phone", "company", "status", "tags", "notes", "ownerUserId", "createdAt", "updatedAt", "version"];
+
+    /// <summary>One customer as a CSV record; tags joined by <c>;</c>, times in ISO 8601 (UTC).</summary>
+    private static void WriteCsvRow(CsvHelper.CsvWriter csv, CustomerDetails c)
+    {
+        csv.WriteField(c.Id, "D");
+        csv.WriteField(c.Name);
+        csv.WriteField(c.Email);
+        csv.WriteField(c.Phone);
+        csv.WriteField(c.Company);
+        csv.WriteField(c.Status);
+        csv.WriteField(string.Join(';', c.Tags));
+        csv.WriteField(c.Notes);
+        csv.WriteField(c.OwnerUserId, "D");
+        csv.WriteField(c.CreatedAt.ToUniversalTime(), "O");
+        csv.WriteField(c.UpdatedAt.ToUniversalTime(), "O");
+        csv.WriteField(c.Version, "");
     }
 
     private static IResult? Validate(CustomerBody body)

@@ -14,6 +14,9 @@ public enum HeavyRoute
 
     /// <summary><c>GET /api/audit-logs/verify</c>: re-hashes the tenant's whole audit chain.</summary>
     Verify,
+
+    /// <summary>A record list as CSV (<c>Accept: text/csv</c> on <c>GET /api/customers</c>, <c>/api/contacts</c>): every matching row.</summary>
+    CsvExport,
 }
 
 public sealed class HeavyRouteOptions
