@@ -10,6 +10,7 @@ using Shohayota.Api.Errors;
 using Shohayota.Api.Health;
 using Shohayota.Api.Metrics;
 using Shohayota.Api.Quotas;
+using Shohayota.Api.Records;
 using Shohayota.Api.Support;
 using Shohayota.Api.Tenants;
 using Shohayota.Api.Users;
@@ -63,6 +64,7 @@ public static class ShohayotaApp
         app.MapAdminTenantsApi();
         app.MapCustomersApi();
         app.MapContactsApi();
+        app.MapImportsApi();
         app.MapDiagnosticsApi();
         app.MapAuditApi();
         app.MapQuotasApi();

@@ -23,6 +23,8 @@ public static class GrainKeys
 
     public static string ContactQuery(Guid tenantId) => $"{tenantId:D}/contacts";
 
+    public static string Imports(Guid tenantId) => $"{tenantId:D}/imports";
+
     public static string ApiKeys(Guid tenantId) => $"{tenantId:D}/api-keys";
 
     public static string SupportSessions(Guid tenantId) => $"{tenantId:D}/support-sessions";

@@ -36,7 +36,10 @@ public sealed class ContactGrain(TenantDatabase database, TimeProvider time, IOp
 
     internal static long StoredBytes(ContactDetails c) => TenantMeter.ContactBytes(c.FirstName, c.LastName, c.Email, c.Phone, c.Title, c.Tags, c.Notes);
 
-    protected override Dictionary<string, object?> Snapshot(ContactDetails c) => new(StringComparer.Ordinal)
+    protected override Dictionary<string, object?> Snapshot(ContactDetails c) => SnapshotOf(c);
+
+    /// <summary>The fields an audit entry records, here and in an import.</summary>
+    internal static Dictionary<string, object?> SnapshotOf(ContactDetails c) => new(StringComparer.Ordinal)
     {
         ["firstName"] = c.FirstName,
         ["lastName"] = c.LastName,

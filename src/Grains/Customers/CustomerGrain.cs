@@ -42,9 +42,14 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
     protected override CustomerDetails ToDetails(CustomerFields f, DateTimeOffset createdAt, DateTimeOffset updatedAt, int version) =>
         new(Id, f.Name, f.Email, f.Phone, f.Company, f.Status, f.Tags, f.Notes, f.OwnerUserId, createdAt, updatedAt, version);
 
-    protected override long Bytes(CustomerDetails c) => TenantMeter.CustomerBytes(c.Name, c.Email, c.Phone, c.Company, c.Tags, c.Notes);
+    protected override long Bytes(CustomerDetails c) => StoredBytes(c);
 
-    protected override Dictionary<string, object?> Snapshot(CustomerDetails c) => new(StringComparer.Ordinal)
+    internal static long StoredBytes(CustomerDetails c) => TenantMeter.CustomerBytes(c.Name, c.Email, c.Phone, c.Company, c.Tags, c.Notes);
+
+    protected override Dictionary<string, object?> Snapshot(CustomerDetails c) => SnapshotOf(c);
+
+    /// <summary>The fields an audit entry records, here and in an import.</summary>
+    internal static Dictionary<string, object?> SnapshotOf(CustomerDetails c) => new(StringComparer.Ordinal)
     {
         ["name"] = c.Name,
         ["email"] = c.Email,

@@ -25,6 +25,7 @@ public sealed class IsolationMatrixTests
         Create,
         CustomerItem,
         ContactItem,
+        ImportItem,
         UserItem,
         ApiKeyItem,
         SupportSessionItem,
@@ -69,6 +70,9 @@ public sealed class IsolationMatrixTests
         ["GET /api/contacts/{id:guid}"] = Kind.ContactItem,
         ["PUT /api/contacts/{id:guid}"] = Kind.ContactItem,
         ["DELETE /api/contacts/{id:guid}"] = Kind.ContactItem,
+        ["POST /api/imports/customers"] = Kind.Create,
+        ["POST /api/imports/contacts"] = Kind.Create,
+        ["GET /api/imports/{id:guid}"] = Kind.ImportItem,
         ["GET /api/audit-logs"] = Kind.TenantQuery,
         ["GET /api/audit-logs/verify"] = Kind.TenantQuery,
         ["GET /api/tenants/incidents"] = Kind.TenantQuery,
@@ -112,6 +116,12 @@ public sealed class IsolationMatrixTests
             foreignContacts.Add(await CreateContactAsync(host, b.Admin.AccessToken, new { lastName = $"b-{i}", customerId = foreignCustomers[i] }));
         }
 
+        var foreignImports = new List<string>();
+        using (var import = await Contacts.ImportTests.PostCsvAsync(host, "/api/imports/contacts", b.Admin.AccessToken, "lastName\nimported\n"))
+        {
+            foreignImports.Add((await import.JsonAsync())["id"]!.GetValue<string>());
+        }
+
         var ownContact = await CreateContactAsync(host, a.Admin.AccessToken, new { lastName = "a", customerId = ownCustomers[0] });
         var bMember = await host.AddUserAsync(b);
         var foreignUsers = new[] { Id(b.Admin), Id(bMember) };
@@ -144,6 +154,9 @@ public sealed class IsolationMatrixTests
                         break;
                     case Kind.ContactItem:
                         probes.AddRange(foreignContacts.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
+                        break;
+                    case Kind.ImportItem:
+                        probes.AddRange(foreignImports.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
                         break;
                     case Kind.UserItem:
                         probes.AddRange(foreignUsers.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
