@@ -72,9 +72,10 @@ public static class ImportLimits
 [Alias("IImportGrain")]
 public interface IImportGrain : IGrainWithStringKey
 {
-    [Alias("ImportCustomers")]
+    // A 50,000-row file with its audit entries takes tens of seconds: longer than the default 30 s a call may take.
+    [Alias("ImportCustomers"), ResponseTimeout("00:05:00")]
     Task<Outcome<ImportResult>> ImportCustomersAsync(ImportRequest<CustomerFields> request);
 
-    [Alias("ImportContacts")]
+    [Alias("ImportContacts"), ResponseTimeout("00:05:00")]
     Task<Outcome<ImportResult>> ImportContactsAsync(ImportRequest<ContactFields> request);
 }

@@ -65,6 +65,8 @@ public sealed class AuditLogGrain(
 
     Task<ChangeResult> IAuditWriterGrain.ExecuteAsync(AuditedChange change) => EnqueueAsync(change.Statements, change.Entries, change.Quota);
 
+    Task<ChangeResult> IAuditWriterGrain.ExecuteLargeAsync(AuditedChange change) => EnqueueAsync(change.Statements, change.Entries, change.Quota);
+
     public async Task<IReadOnlyList<AuditEntry>> AppendAsync(IReadOnlyList<AuditDraft> entries) =>
         (await EnqueueAsync([], entries)).Entries;
 

@@ -15,6 +15,13 @@ internal interface IAuditWriterGrain : IAuditLogGrain
     /// <summary>Runs the change's statements and appends its entries in one transaction.</summary>
     [Alias("Execute")]
     Task<ChangeResult> ExecuteAsync(AuditedChange change);
+
+    /// <summary>
+    /// <see cref="ExecuteAsync"/> for a change of thousands of records (an import), which may take longer than a call's
+    /// default 30 s: the caller must not give up on a change that then commits.
+    /// </summary>
+    [Alias("ExecuteLarge"), ResponseTimeout("00:05:00")]
+    Task<ChangeResult> ExecuteLargeAsync(AuditedChange change);
 }
 
 /// <summary>One SQL statement of a change, run by the tenant's log writer in the transaction that records it.</summary>
