@@ -39,6 +39,7 @@ public static class CustomersApi
         group.MapGet("/{id:guid}", GetCustomerAsync);
         group.MapPut("/{id:guid}", UpdateCustomerAsync);
         group.MapDelete("/{id:guid}", DeleteCustomerAsync);
+        group.MapGet("/{id:guid}/timeline", TimelineAsync);
         return routes;
     }
 
@@ -140,6 +141,55 @@ public static class CustomersApi
         return outcome.Succeeded ? TypedResults.NoContent()
             : outcome.Failure == Failure.NotFound ? NotFound()
             : Problems.From(outcome);
+    }
+
+    private static readonly HashSet<string> TimelineParameters = new(StringComparer.Ordinal) { "pageSize", "cursor" };
+
+    public sealed record TimelineActor(Guid? Id, string? Email, string? Role);
+
+    public sealed record TimelineItem(
+        long Seq, DateTimeOffset At, string Action, string? TargetType, string? TargetId, TimelineActor Actor, string Outcome, System.Text.Json.Nodes.JsonNode? Details);
+
+    public sealed record Timeline(IEnumerable<TimelineItem> Items, string? NextCursor);
+
+    /// <summary>
+    /// The changes to a customer and to its contacts, from the audit log, newest first: what its team did, for its team
+    /// (members too; without the entries' addresses and user agents, which stay in the admins' audit log).
+    /// </summary>
+    private static async Task<IResult> TimelineAsync(Guid id, HttpContext http, IGrainFactory grains)
+    {
+        var query = http.Request.Query;
+        var errors = RecordHttp.CheckParameters(query, TimelineParameters);
+        var pageSize = RecordHttp.PageSize(query.TryGetValue("pageSize", out var size) ? size.ToString() : null, errors);
+        long? before = null;
+        if (query.TryGetValue("cursor", out var cursorText))
+        {
+            if (long.TryParse(cursorText.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var seq) && seq > 0)
+            {
+                before = seq;
+            }
+            else
+            {
+                errors.Check("cursor", "The cursor is not one this API returned.");
+            }
+        }
+
+        if (errors.Any)
+        {
+            return errors.ToProblem();
+        }
+
+        if (await Customer(grains, http, id).GetAsync() is null)
+        {
+            return NotFound();
+        }
+
+        var page = await grains.GetGrain<Grains.Interfaces.Audit.IAuditQueryGrain>(GrainKeys.AuditQuery(http.User.ToCaller().TenantId))
+            .TimelineAsync(id, pageSize, before);
+        return TypedResults.Ok(new Timeline(
+            page.Items.Select(e => new TimelineItem(e.Seq, e.At, e.Action, e.TargetType, e.TargetId, new TimelineActor(e.Actor.Id, e.Actor.Email, e.Actor.Role),
+                e.Outcome, e.Details is null ? null : System.Text.Json.Nodes.JsonNode.Parse(e.Details))),
+            page.NextBeforeSeq?.ToString(CultureInfo.InvariantCulture)));
     }
 
     private static async Task<IResult> ListCustomersAsync(HttpContext http, IGrainFactory grains)

@@ -105,6 +105,13 @@ public interface IAuditQueryGrain : IGrainWithStringKey
 {
     [Alias("List"), ReadOnly]
     Task<AuditPage> ListAsync(AuditQuery query);
+
+    /// <summary>
+    /// A customer's timeline: the entries about the customer and about the contacts it has now, newest first, a page
+    /// of <paramref name="pageSize"/> before <paramref name="beforeSeq"/>.
+    /// </summary>
+    [Alias("Timeline"), ReadOnly]
+    Task<AuditPage> TimelineAsync(Guid customerId, int pageSize, long? beforeSeq);
 }
 
 /// <summary>

@@ -62,17 +62,41 @@ public sealed class AuditQueryGrain(TenantDatabase database) : Grain, IAuditQuer
         }
 
         sql.Append(CultureInfo.InvariantCulture, $" ORDER BY seq DESC LIMIT {Next(query.PageSize + 1)}");
+        return await PageAsync(tenantId, sql.ToString(), parameters, query.PageSize);
+    }
 
-        var items = new List<AuditEntry>(query.PageSize + 1);
+    public Task<AuditPage> TimelineAsync(Guid customerId, int pageSize, long? beforeSeq)
+    {
+        var tenantId = GrainKeys.TenantOf(this.GetPrimaryKeyString())!.Value;
+        pageSize = Math.Clamp(pageSize, 1, 200);
+        // Through audit_logs_target_idx, one target at a time: the customer's id and its contacts' ids.
+        var sql = $"""
+            SELECT {Columns} FROM audit_logs
+            WHERE tenant_id = $1 AND target_id = ANY(ARRAY[$2::text] || ARRAY(SELECT id::text FROM contacts WHERE customer_id = $3))
+            {(beforeSeq is null ? "" : "AND seq < $5")}
+            ORDER BY seq DESC LIMIT $4
+            """;
+        List<object> parameters = [tenantId, customerId.ToString("D"), customerId, pageSize + 1];
+        if (beforeSeq is { } before)
+        {
+            parameters.Add(before);
+        }
+
+        return PageAsync(tenantId, sql, parameters, pageSize);
+    }
+
+    private async Task<AuditPage> PageAsync(Guid tenantId, string sql, List<object> parameters, int pageSize)
+    {
+        var items = new List<AuditEntry>(pageSize + 1);
         await using var transaction = await database.BeginAsync(tenantId);
-        await using var command = transaction.Command(sql.ToString(), [.. parameters]);
+        await using var command = transaction.Command(sql, [.. parameters]);
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
             items.Add(Read(reader));
         }
 
-        if (items.Count <= query.PageSize)
+        if (items.Count <= pageSize)
         {
             return new AuditPage(items, null);
         }

@@ -266,6 +266,49 @@ public sealed class ContactsTests
         (await CountAsync(host, tenant.Id)).Should().Be(1);
     }
 
+    [Fact]
+    public async Task ACustomersTimelineShowsItsOwnAndItsContactsChangesNewestFirstToItsTeamOnly()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var other = await host.ProvisionTenantAsync();
+        var member = await host.AddUserAsync(tenant);
+        var token = tenant.Admin.AccessToken;
+        var customer = await CreateCustomerAsync(host, token, "Timeline Inc");
+        var elsewhere = await CreateCustomerAsync(host, token, "Elsewhere");
+        var contact = await CreateContactAsync(host, member.AccessToken, new { lastName = "Linked", customerId = customer });
+        await CreateContactAsync(host, token, new { lastName = "Unrelated", customerId = elsewhere });
+        using (var update = await host.SendAsync(HttpMethod.Put, $"/api/customers/{customer}", token, new { name = "Timeline GmbH" }))
+        {
+            update.EnsureSuccessStatusCode();
+        }
+
+        using (var moved = await host.SendAsync(HttpMethod.Put, $"/api/contacts/{contact}", member.AccessToken, new { lastName = "Linked", customerId = customer, title = "CFO" }))
+        {
+            moved.EnsureSuccessStatusCode();
+        }
+
+        var actions = new List<string>();
+        string? cursor = null;
+        do
+        {
+            using var page = await host.SendAsync(HttpMethod.Get, $"/api/customers/{customer}/timeline?pageSize=2{(cursor is null ? "" : $"&cursor={cursor}")}", member.AccessToken);
+            page.StatusCode.Should().Be(HttpStatusCode.OK);
+            var body = await page.JsonAsync();
+            actions.AddRange(body["items"]!.AsArray().Select(i => $"{i!["action"]!.GetValue<string>()} {i["targetId"]!.GetValue<string>()}"));
+            body["items"]!.AsArray().Should().OnlyContain(i => i!["ip"] == null && i["userAgent"] == null);
+            cursor = body["nextCursor"]?.GetValue<string>();
+        }
+        while (cursor is not null);
+
+        using var foreign = await host.SendAsync(HttpMethod.Get, $"/api/customers/{customer}/timeline", other.Admin.AccessToken);
+        using var missing = await host.SendAsync(HttpMethod.Get, $"/api/customers/{Guid.NewGuid()}/timeline", other.Admin.AccessToken);
+
+        actions.Should().Equal($"contact.updated {contact}", $"customer.updated {customer}", $"contact.created {contact}", $"customer.created {customer}");
+        foreign.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await foreign.BodyWithoutTraceAsync()).Should().Be(await missing.BodyWithoutTraceAsync());
+    }
+
     internal static async Task<string> CreateCustomerAsync(ApiHost host, string token, string name)
     {
         using var response = await host.SendAsync(HttpMethod.Post, "/api/customers", token, new { name });

@@ -65,6 +65,7 @@ public sealed class IsolationMatrixTests
         ["GET /api/customers/{id:guid}"] = Kind.CustomerItem,
         ["PUT /api/customers/{id:guid}"] = Kind.CustomerItem,
         ["DELETE /api/customers/{id:guid}"] = Kind.CustomerItem,
+        ["GET /api/customers/{id:guid}/timeline"] = Kind.CustomerItem,
         ["GET /api/contacts"] = Kind.Collection,
         ["POST /api/contacts"] = Kind.Create,
         ["GET /api/contacts/{id:guid}"] = Kind.ContactItem,
