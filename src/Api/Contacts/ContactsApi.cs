@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Mvc;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Hosting;
@@ -28,14 +27,15 @@ public static class ContactsApi
         ["-name"] = ContactSort.NameDescending,
     };
 
+    private static readonly RecordRoutes<IContactGrain, ContactDetails, ContactFields, ContactBody, ContactResponse> Routes = new(
+        "contact", "/api/contacts", GrainKeys.Contact, ContactIds.ForIdempotencyKey,
+        b => ContactRules.Check(b.FirstName, b.LastName, b.Email, b.Phone, b.Title, b.Tags, b.Notes), ToFields, ToResponse);
+
     public static IEndpointRouteBuilder MapContactsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/contacts").WithTags("Contacts").RequireAdmission(AuthExtensions.TenantUserPolicy);
         group.MapGet("/", ListContactsAsync);
-        group.MapPost("/", CreateContactAsync);
-        group.MapGet("/{id:guid}", GetContactAsync);
-        group.MapPut("/{id:guid}", UpdateContactAsync);
-        group.MapDelete("/{id:guid}", DeleteContactAsync);
+        Routes.Map(group);
         return routes;
     }
 
@@ -51,81 +51,6 @@ public static class ContactsApi
 
     public static ContactResponse ToResponse(ContactDetails c) =>
         new(c.Id, c.FirstName, c.LastName, c.Email, c.Phone, c.Title, c.CustomerId, c.OwnerUserId, c.Tags, c.Notes, c.CreatedAt, c.UpdatedAt, c.Version);
-
-    private static IContactGrain Contact(IGrainFactory grains, HttpContext http, Guid id) =>
-        GrainReferences.Get<IContactGrain>(grains, http.RequestServices, GrainKeys.Contact(http.User.ToCaller().TenantId, id));
-
-    private static async Task<IResult> GetContactAsync(Guid id, HttpContext http, IGrainFactory grains)
-    {
-        if (await Contact(grains, http, id).GetAsync() is not { } contact)
-        {
-            return NotFound();
-        }
-
-        http.Response.Headers.ETag = RecordHttp.ETag(contact.Version);
-        return TypedResults.Ok(ToResponse(contact));
-    }
-
-    private static async Task<IResult> CreateContactAsync(
-        ContactBody body, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, HttpContext http, IGrainFactory grains)
-    {
-        if (RecordHttp.CheckIdempotencyKey(idempotencyKey) is { } badKey)
-        {
-            return badKey;
-        }
-
-        if (Validate(body) is { } invalid)
-        {
-            return invalid;
-        }
-
-        var caller = http.User.ToCaller();
-        var id = idempotencyKey is null ? Guid.NewGuid() : ContactIds.ForIdempotencyKey(caller.TenantId, caller.UserId, idempotencyKey);
-        var contact = Contact(grains, http, id);
-        var outcome = idempotencyKey is null ? await contact.CreateAsync(ToFields(body)) : await contact.CreateOnceAsync(ToFields(body));
-        if (!outcome.Succeeded)
-        {
-            return Problems.From(outcome);
-        }
-
-        http.Response.Headers.ETag = RecordHttp.ETag(outcome.Value!.Version);
-        return TypedResults.Created($"/api/contacts/{id}", ToResponse(outcome.Value));
-    }
-
-    private static async Task<IResult> UpdateContactAsync(Guid id, ContactBody body, HttpContext http, IGrainFactory grains)
-    {
-        if (!RecordHttp.TryIfMatch(http, out var expected))
-        {
-            return RecordHttp.Malformed("If-Match", RecordHttp.IfMatchRule);
-        }
-
-        if (Validate(body) is { } invalid)
-        {
-            return invalid;
-        }
-
-        var outcome = await Contact(grains, http, id).UpdateAsync(ToFields(body), expected);
-        if (!outcome.Succeeded)
-        {
-            return outcome.Failure == Failure.NotFound ? NotFound() : Problems.From(outcome);
-        }
-
-        http.Response.Headers.ETag = RecordHttp.ETag(outcome.Value!.Version);
-        return TypedResults.Ok(ToResponse(outcome.Value));
-    }
-
-    private static async Task<IResult> DeleteContactAsync(Guid id, HttpContext http, IGrainFactory grains)
-    {
-        if (!RecordHttp.TryIfMatch(http, out var expected))
-        {
-            return RecordHttp.Malformed("If-Match", RecordHttp.IfMatchRule);
-        }
-
-        var outcome = await Contact(grains, http, id).DeleteAsync(expected);
-        return outcome.Succeeded ? TypedResults.NoContent()
-            : outcome.Failure == Failure.NotFound ? NotFound()
-            : Problems.From(outcome);
-    }
 
     private static async Task<IResult> ListContactsAsync(HttpContext http, IGrainFactory grains)
     {
@@ -214,17 +139,8 @@ public static class ContactsApi
         csv.WriteField(c.Version, "");
     }
 
-    private static IResult? Validate(ContactBody body)
-    {
-        var errors = ContactRules.Check(body.FirstName, body.LastName, body.Email, body.Phone, body.Title, body.Tags, body.Notes);
-        return errors.Count == 0 ? null : Problems.Validation(errors.ToDictionary(e => e.Key, e => new[] { e.Value }));
-    }
-
     private static ContactFields ToFields(ContactBody b) =>
         new(b.FirstName, b.LastName, b.Email, b.Phone, b.Title, b.CustomerId, b.OwnerUserId, b.Tags?.Select(t => t!).ToList() ?? [], b.Notes);
-
-    // The same body for a foreign id as for a missing one: nothing tells another tenant's contact exists.
-    private static IResult NotFound() => Problems.From(Failure.NotFound, "No such contact.");
 
     private sealed record CursorBody(ContactSort S, string? N, DateTimeOffset? A, Guid I)
     {

@@ -1,7 +1,6 @@
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Primitives;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
@@ -31,13 +30,15 @@ public static class CustomersApi
         ["relevance"] = CustomerSort.Relevance,
     };
 
+    private static readonly RecordRoutes<ICustomerGrain, CustomerDetails, CustomerFields, CustomerBody, CustomerResponse> Routes = new(
+        "customer", "/api/customers", GrainKeys.Customer, CustomerIds.ForIdempotencyKey,
+        b => CustomerRules.Check(b.Name, b.Email, b.Phone, b.Company, b.Status, b.Tags, b.Notes), ToFields, ToResponse);
+
     public static IEndpointRouteBuilder MapCustomersApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/customers").WithTags("Customers").RequireAdmission(AuthExtensions.TenantUserPolicy);
         group.MapGet("/", ListCustomersAsync);
-        group.MapPost("/", CreateCustomerAsync);
-        group.MapGet("/{id:guid}", GetCustomerAsync);
-        group.MapPut("/{id:guid}", UpdateCustomerAsync);
+        Routes.Map(group, delete: false);
         group.MapDelete("/{id:guid}", DeleteCustomerAsync);
         group.MapGet("/{id:guid}/timeline", TimelineAsync);
         return routes;
@@ -53,77 +54,8 @@ public static class CustomersApi
     public static CustomerResponse ToResponse(CustomerDetails c) =>
         new(c.Id, c.Name, c.Email, c.Phone, c.Company, c.Status, c.Tags, c.Notes, c.OwnerUserId, c.CreatedAt, c.UpdatedAt, c.Version);
 
-    private static ICustomerGrain Customer(IGrainFactory grains, HttpContext http, Guid id) =>
-        GrainReferences.Get<ICustomerGrain>(grains, http.RequestServices, GrainKeys.Customer(http.User.ToCaller().TenantId, id));
-
-    private static async Task<IResult> GetCustomerAsync(Guid id, HttpContext http, IGrainFactory grains)
-    {
-        var customer = await Customer(grains, http, id).GetAsync();
-        if (customer is null)
-        {
-            return NotFound();
-        }
-
-        http.Response.Headers.ETag = RecordHttp.ETag(customer.Version);
-        return TypedResults.Ok(ToResponse(customer));
-    }
-
-    private static async Task<IResult> CreateCustomerAsync(
-        CustomerBody body, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, HttpContext http, IGrainFactory grains)
-    {
-        if (RecordHttp.CheckIdempotencyKey(idempotencyKey) is { } badKey)
-        {
-            return badKey;
-        }
-
-        if (Validate(body) is { } invalid)
-        {
-            return invalid;
-        }
-
-        // With a key, a retry (say after a 503 whose commit did land) reaches the same customer instead of making a second.
-        var caller = http.User.ToCaller();
-        var id = idempotencyKey is null ? Guid.NewGuid() : CustomerIds.ForIdempotencyKey(caller.TenantId, caller.UserId, idempotencyKey);
-        var customer = Customer(grains, http, id);
-        var outcome = idempotencyKey is null ? await customer.CreateAsync(ToFields(body)) : await customer.CreateOnceAsync(ToFields(body));
-        if (!outcome.Succeeded)
-        {
-            return Problems.From(outcome);
-        }
-
-        http.Response.Headers.ETag = RecordHttp.ETag(outcome.Value!.Version);
-        return TypedResults.Created($"/api/customers/{id}", ToResponse(outcome.Value));
-    }
-
-    private static async Task<IResult> UpdateCustomerAsync(Guid id, CustomerBody body, HttpContext http, IGrainFactory grains)
-    {
-        if (!RecordHttp.TryIfMatch(http, out var expected))
-        {
-            return RecordHttp.Malformed("If-Match", RecordHttp.IfMatchRule);
-        }
-
-        if (Validate(body) is { } invalid)
-        {
-            return invalid;
-        }
-
-        var outcome = await Customer(grains, http, id).UpdateAsync(ToFields(body), expected);
-        if (!outcome.Succeeded)
-        {
-            return outcome.Failure == Failure.NotFound ? NotFound() : Problems.From(outcome);
-        }
-
-        http.Response.Headers.ETag = RecordHttp.ETag(outcome.Value!.Version);
-        return TypedResults.Ok(ToResponse(outcome.Value));
-    }
-
     private static async Task<IResult> DeleteCustomerAsync(Guid id, HttpContext http, IGrainFactory grains)
     {
-        if (!RecordHttp.TryIfMatch(http, out var expected))
-        {
-            return RecordHttp.Malformed("If-Match", RecordHttp.IfMatchRule);
-        }
-
         var errors = RecordHttp.CheckParameters(http.Request.Query, DeleteParameters);
         var cascade = false;
         if (http.Request.Query.TryGetValue("cascade", out var cascadeText) && !bool.TryParse(cascadeText.ToString(), out cascade))
@@ -131,16 +63,8 @@ public static class CustomersApi
             errors.Check("cascade", "cascade is true or false.");
         }
 
-        if (errors.Any)
-        {
-            return errors.ToProblem();
-        }
-
         // A customer that still has contacts: 409 with their count, unless cascade removes them with it.
-        var outcome = await Customer(grains, http, id).DeleteAsync(expected, cascade);
-        return outcome.Succeeded ? TypedResults.NoContent()
-            : outcome.Failure == Failure.NotFound ? NotFound()
-            : Problems.From(outcome);
+        return errors.Any ? errors.ToProblem() : await Routes.DeleteAsync(id, http, grains, (grain, version) => grain.DeleteAsync(version, cascade));
     }
 
     private static readonly HashSet<string> TimelineParameters = new(StringComparer.Ordinal) { "pageSize", "cursor" };
@@ -179,9 +103,9 @@ public static class CustomersApi
             return errors.ToProblem();
         }
 
-        if (await Customer(grains, http, id).GetAsync() is null)
+        if (await Routes.Grain(grains, http, id).GetAsync() is null)
         {
-            return NotFound();
+            return Routes.NotFound();
         }
 
         var page = await grains.GetGrain<Grains.Interfaces.Audit.IAuditQueryGrain>(GrainKeys.AuditQuery(http.User.ToCaller().TenantId))
@@ -293,22 +217,8 @@ public static class CustomersApi
         csv.WriteField(c.Version, "");
     }
 
-    private static IResult? Validate(CustomerBody body)
-    {
-        var errors = CustomerRules.Check(body.Name, body.Email, body.Phone, body.Company, body.Status, body.Tags, body.Notes);
-        if (errors.Count == 0)
-        {
-            return null;
-        }
-
-        return Problems.Validation(errors.ToDictionary(e => e.Key, e => new[] { e.Value }));
-    }
-
     private static CustomerFields ToFields(CustomerBody b) =>
         new(b.Name!, b.Email, b.Phone, b.Company, b.Status ?? CustomerStatuses.Default, b.Tags?.Select(t => t!).ToList() ?? [], b.Notes, b.OwnerUserId);
-
-    // The same body for a foreign id as for a missing one: nothing tells another tenant's customer exists.
-    private static IResult NotFound() => Problems.From(Failure.NotFound, "No such customer.");
 
     // R: the relevance score of the last row (a float, written and read back exactly).
     private sealed record CursorBody(CustomerSort S, string? N, DateTimeOffset? A, Guid I, float? R = null);

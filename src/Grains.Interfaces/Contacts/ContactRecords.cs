@@ -72,29 +72,7 @@ public sealed record ContactPage(
 
 /// <summary>One per contact (<see cref="GrainKeys.Contact"/>): the single writer of its row.</summary>
 [Alias("IContactGrain")]
-public interface IContactGrain : IGrainWithStringKey
-{
-    [Alias("Get"), ReadOnly]
-    Task<ContactDetails?> GetAsync();
-
-    [Alias("Create")]
-    Task<Outcome<ContactDetails>> CreateAsync(ContactFields fields);
-
-    /// <summary>An idempotent create (the id comes from <see cref="RecordIds.ForIdempotencyKey"/>).</summary>
-    [Alias("CreateOnce")]
-    Task<Outcome<ContactDetails>> CreateOnceAsync(ContactFields fields);
-
-    /// <summary>Full update; <paramref name="expectedVersion"/> (from If-Match) must be current when given.</summary>
-    [Alias("Update")]
-    Task<Outcome<ContactDetails>> UpdateAsync(ContactFields fields, int? expectedVersion);
-
-    [Alias("Delete")]
-    Task<Outcome<bool>> DeleteAsync(int? expectedVersion);
-
-    /// <summary>Drops the activation (a restore, a purge or a customer's cascade removed its row); only those call it.</summary>
-    [Alias("Forget")]
-    Task ForgetAsync();
-}
+public interface IContactGrain : IRecordGrain<ContactDetails, ContactFields>;
 
 /// <summary>Lists one tenant's contacts (<see cref="GrainKeys.ContactQuery"/>); stateless.</summary>
 [Alias("IContactQueryGrain")]

@@ -75,38 +75,14 @@ public sealed record CustomerPage(
 
 /// <summary>One per customer (<see cref="GrainKeys.Customer"/>): the single writer of its row.</summary>
 [Alias("ICustomerGrain")]
-public interface ICustomerGrain : IGrainWithStringKey
+public interface ICustomerGrain : IRecordGrain<CustomerDetails, CustomerFields>
 {
-    [Alias("Get"), ReadOnly]
-    Task<CustomerDetails?> GetAsync();
-
-    [Alias("Create")]
-    Task<Outcome<CustomerDetails>> CreateAsync(CustomerFields fields);
-
-    /// <summary>
-    /// An idempotent create (the id comes from <see cref="CustomerIds.ForIdempotencyKey"/>): a retry of the same request
-    /// answers with the customer the first one created; the same key with different fields is refused.
-    /// </summary>
-    [Alias("CreateOnce")]
-    Task<Outcome<CustomerDetails>> CreateOnceAsync(CustomerFields fields);
-
-    /// <summary>Full update; <paramref name="expectedVersion"/> (from If-Match) must be current when given.</summary>
-    [Alias("Update")]
-    Task<Outcome<CustomerDetails>> UpdateAsync(CustomerFields fields, int? expectedVersion);
-
-    [Alias("Delete")]
-    Task<Outcome<bool>> DeleteAsync(int? expectedVersion);
-
     /// <summary>
     /// Deletes the customer; one that still has contacts is refused (<see cref="Failure.Conflict"/>, with the count)
     /// unless <paramref name="cascade"/>, which removes them in the same transaction, one audit entry each.
     /// </summary>
     [Alias("DeleteCascade")]
     Task<Outcome<bool>> DeleteAsync(int? expectedVersion, bool cascade);
-
-    /// <summary>Drops the activation (a restore or purge replaced its tenant's rows); only those call it.</summary>
-    [Alias("Forget")]
-    Task ForgetAsync();
 }
 
 /// <summary>Lists and searches one tenant's customers (<see cref="GrainKeys.CustomerQuery"/>); stateless.</summary>

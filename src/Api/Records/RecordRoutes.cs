@@ -1,0 +1,126 @@
+using Shohayota.Api.Auth;
+using Shohayota.Api.Errors;
+using Shohayota.Api.Hosting;
+using Shohayota.Grains.Interfaces.Common;
+
+namespace Shohayota.Api.Records;
+
+/// <summary>
+/// The item routes every CRM record type has, written once: <c>GET/PUT/DELETE {path}/{id}</c> and <c>POST {path}</c>,
+/// with the version as ETag, <c>If-Match</c>, <c>Idempotency-Key</c>, the API's own rules before the grain's, and
+/// another tenant's id answering exactly like a missing one. A record type gives its grain, body, rules and response.
+/// </summary>
+public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
+    string noun,
+    string path,
+    Func<Guid, Guid, string> key,
+    Func<Guid, Guid, string, Guid> idempotentId,
+    Func<TBody, Dictionary<string, string>> check,
+    Func<TBody, TFields> toFields,
+    Func<TDetails, TResponse> toResponse)
+    where TGrain : IRecordGrain<TDetails, TFields>
+    where TDetails : class, IRecordDetails
+{
+    /// <summary>Maps POST, GET, PUT and (unless the type has its own) DELETE on <paramref name="group"/>.</summary>
+    public RouteGroupBuilder Map(RouteGroupBuilder group, bool delete = true)
+    {
+        // Delegates, not lambdas in the Map calls: ASP.NET Core's route-handler analyzer cannot read a lambda whose
+        // parameter is a type parameter (it throws), and the request delegate factory binds these the same way.
+        Func<TBody, HttpContext, IGrainFactory, Task<IResult>> create = CreateAsync;
+        Func<Guid, HttpContext, IGrainFactory, Task<IResult>> get = GetAsync;
+        Func<Guid, TBody, HttpContext, IGrainFactory, Task<IResult>> update = UpdateAsync;
+        Func<Guid, HttpContext, IGrainFactory, Task<IResult>> remove = (id, http, grains) => DeleteAsync(id, http, grains, (grain, version) => grain.DeleteAsync(version));
+        group.MapPost("/", create);
+        group.MapGet("/{id:guid}", get);
+        group.MapPut("/{id:guid}", update);
+        if (delete)
+        {
+            group.MapDelete("/{id:guid}", remove);
+        }
+
+        return group;
+    }
+
+    public TGrain Grain(IGrainFactory grains, HttpContext http, Guid id) =>
+        GrainReferences.Get<TGrain>(grains, http.RequestServices, key(http.User.ToCaller().TenantId, id));
+
+    // The same body for a foreign id as for a missing one: nothing tells another tenant's record exists.
+    public IResult NotFound() => Problems.From(Failure.NotFound, $"No such {noun}.");
+
+    private async Task<IResult> GetAsync(Guid id, HttpContext http, IGrainFactory grains)
+    {
+        if (await Grain(grains, http, id).GetAsync() is not { } record)
+        {
+            return NotFound();
+        }
+
+        http.Response.Headers.ETag = RecordHttp.ETag(record.Version);
+        return TypedResults.Ok(toResponse(record));
+    }
+
+    private async Task<IResult> CreateAsync(TBody body, HttpContext http, IGrainFactory grains)
+    {
+        var idempotencyKey = http.Request.Headers.TryGetValue("Idempotency-Key", out var header) ? header.ToString() : null;
+        if (RecordHttp.CheckIdempotencyKey(idempotencyKey) is { } badKey)
+        {
+            return badKey;
+        }
+
+        if (Validate(body) is { } invalid)
+        {
+            return invalid;
+        }
+
+        // With a key, a retry (say after a 503 whose commit did land) reaches the same record instead of making a second.
+        var caller = http.User.ToCaller();
+        var id = idempotencyKey is null ? Guid.NewGuid() : idempotentId(caller.TenantId, caller.UserId, idempotencyKey);
+        var grain = Grain(grains, http, id);
+        var outcome = idempotencyKey is null ? await grain.CreateAsync(toFields(body)) : await grain.CreateOnceAsync(toFields(body));
+        if (!outcome.Succeeded)
+        {
+            return Problems.From(outcome);
+        }
+
+        http.Response.Headers.ETag = RecordHttp.ETag(outcome.Value!.Version);
+        return TypedResults.Created($"{path}/{id}", toResponse(outcome.Value));
+    }
+
+    private async Task<IResult> UpdateAsync(Guid id, TBody body, HttpContext http, IGrainFactory grains)
+    {
+        if (!RecordHttp.TryIfMatch(http, out var expected))
+        {
+            return RecordHttp.Malformed("If-Match", RecordHttp.IfMatchRule);
+        }
+
+        if (Validate(body) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var outcome = await Grain(grains, http, id).UpdateAsync(toFields(body), expected);
+        if (!outcome.Succeeded)
+        {
+            return outcome.Failure == Failure.NotFound ? NotFound() : Problems.From(outcome);
+        }
+
+        http.Response.Headers.ETag = RecordHttp.ETag(outcome.Value!.Version);
+        return TypedResults.Ok(toResponse(outcome.Value));
+    }
+
+    /// <summary>DELETE with If-Match; <paramref name="delete"/> is the grain call (a type may pass its own options, a cascade).</summary>
+    public async Task<IResult> DeleteAsync(Guid id, HttpContext http, IGrainFactory grains, Func<TGrain, int?, Task<Outcome<bool>>> delete)
+    {
+        if (!RecordHttp.TryIfMatch(http, out var expected))
+        {
+            return RecordHttp.Malformed("If-Match", RecordHttp.IfMatchRule);
+        }
+
+        var outcome = await delete(Grain(grains, http, id), expected);
+        return outcome.Succeeded ? TypedResults.NoContent()
+            : outcome.Failure == Failure.NotFound ? NotFound()
+            : Problems.From(outcome);
+    }
+
+    private IResult? Validate(TBody body) =>
+        check(body) is { Count: > 0 } errors ? Problems.Validation(errors.ToDictionary(e => e.Key, e => new[] { e.Value })) : null;
+}
