@@ -1,10 +1,9 @@
-using System.Globalization;
-using System.Text;
 using Npgsql;
 using Orleans.Concurrency;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
+using Shohayota.Grains.Records;
 
 namespace Shohayota.Grains.Contacts;
 
@@ -61,46 +60,14 @@ public sealed class ContactQueryGrain(TenantDatabase database) : Grain, IContact
             _ => ("updated_at", true),
         };
 
-        var sql = new StringBuilder($"SELECT {ContactGrain.Columns}, sort_name FROM contacts WHERE tenant_id = $1");
-        var parameters = new List<object> { tenantId };
-        string Next(object value)
-        {
-            parameters.Add(value);
-            return "$" + parameters.Count.ToString(CultureInfo.InvariantCulture);
-        }
-
-        if (query.Q is { Length: > 0 } q)
-        {
-            // Matched literally: LIKE's wildcards and escape character are escaped. Names match from their start, the
-            // whole "first last" and the e-mail anywhere.
-            var literal = q.ToLowerInvariant().Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal)
-                .Replace("_", "\\_", StringComparison.Ordinal);
-            sql.Append(CultureInfo.InvariantCulture, $" AND search_text LIKE {Next("%" + literal + "%")}");
-        }
-
-        if (query.CustomerId is { } customer)
-        {
-            sql.Append(CultureInfo.InvariantCulture, $" AND customer_id = {Next(customer)}");
-        }
-
-        if (query.Tag is { } tag)
-        {
-            sql.Append(CultureInfo.InvariantCulture, $" AND tags @> {Next(new[] { tag })}");
-        }
-
-        if (query.OwnerUserId is { } owner)
-        {
-            sql.Append(CultureInfo.InvariantCulture, $" AND owner_user_id = {Next(owner)}");
-        }
-
-        if (query.After is { } after)
-        {
-            object sortValue = key == "sort_name" ? after.Name! : after.At!.Value;
-            sql.Append(CultureInfo.InvariantCulture, $" AND ({key}, id) {(descending ? "<" : ">")} ({Next(sortValue)}, {Next(after.Id)})");
-        }
-
-        var direction = descending ? "DESC" : "ASC";
-        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY {key} {direction}, id {direction} LIMIT {Next(query.PageSize + 1)}");
-        return TenantDatabase.Statement(sql.ToString(), [.. parameters]);
+        // Matched literally (LIKE's wildcards escaped): "first last" and the e-mail anywhere.
+        var pattern = query.Q is { Length: > 0 } q ? "%" + PostgresErrors.EscapeLike(q.ToLowerInvariant()) + "%" : null;
+        var after = query.After;
+        return new KeysetQuery($"SELECT {ContactGrain.Columns}, sort_name FROM contacts", tenantId)
+            .Where(pattern, p => $"search_text LIKE {p}")
+            .Where(query.CustomerId, p => $"customer_id = {p}")
+            .Where(query.Tag is { } tag ? new[] { tag } : null, p => $"tags @> {p}")
+            .Where(query.OwnerUserId, p => $"owner_user_id = {p}")
+            .Page(key, descending, key == "sort_name" ? after?.Name : after?.At, after?.Id, query.PageSize);
     }
 }

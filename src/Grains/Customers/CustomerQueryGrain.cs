@@ -1,11 +1,11 @@
 using System.Globalization;
-using System.Text;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Concurrency;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Customers;
+using Shohayota.Grains.Records;
 
 namespace Shohayota.Grains.Customers;
 
@@ -84,38 +84,12 @@ public sealed class CustomerQueryGrain(TenantDatabase database, CommonTrigrams t
             _ => ("updated_at", true),
         };
 
-        var sql = new StringBuilder($"SELECT {CustomerGrain.Columns}, lower(name), NULL::real FROM customers WHERE tenant_id = $1");
-        var parameters = new List<object> { tenantId };
-        string Next(object value)
-        {
-            parameters.Add(value);
-            return "$" + parameters.Count.ToString(CultureInfo.InvariantCulture);
-        }
-
-        if (query.Status is { } status)
-        {
-            sql.Append(CultureInfo.InvariantCulture, $" AND status = {Next(status)}");
-        }
-
-        if (query.Tag is { } tag)
-        {
-            sql.Append(CultureInfo.InvariantCulture, $" AND tags @> {Next(new[] { tag })}");
-        }
-
-        if (query.OwnerUserId is { } owner)
-        {
-            sql.Append(CultureInfo.InvariantCulture, $" AND owner_user_id = {Next(owner)}");
-        }
-
-        if (query.After is { } after)
-        {
-            object sortValue = key == "lower(name)" ? after.Name! : after.At!.Value;
-            sql.Append(CultureInfo.InvariantCulture, $" AND ({key}, id) {(descending ? "<" : ">")} ({Next(sortValue)}, {Next(after.Id)})");
-        }
-
-        var direction = descending ? "DESC" : "ASC";
-        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY {key} {direction}, id {direction} LIMIT {Next(query.PageSize + 1)}");
-        return TenantDatabase.Statement(sql.ToString(), [.. parameters]);
+        var after = query.After;
+        return new KeysetQuery($"SELECT {CustomerGrain.Columns}, lower(name), NULL::real FROM customers", tenantId)
+            .Where(query.Status, p => $"status = {p}")
+            .Where(query.Tag is { } tag ? new[] { tag } : null, p => $"tags @> {p}")
+            .Where(query.OwnerUserId, p => $"owner_user_id = {p}")
+            .Page(key, descending, key == "lower(name)" ? after?.Name : after?.At, after?.Id, query.PageSize);
     }
 
     /// <summary>
