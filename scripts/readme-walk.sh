@@ -6,6 +6,7 @@
 #   <!-- walk: signin -->    signs in as the super-admin and provisions a tenant: TOKEN set, tenant created
 #   <!-- walk: psql -->      the managed database, reached with psql: the provisioned tenant's row is there
 #   <!-- walk: api-key -->   the tenant's admin creates an API key, and the key creates a customer
+#   <!-- walk: import -->    the tenant's admin imports customers from a CSV file (dry run, then real) and exports them as CSV
 #   <!-- walk: add-node -->  every line starts one more node (scripts/add-node.sh N [api|silo|client]); each must come up
 #   <!-- walk: cluster -->   the cluster view: node 1, node 2 and the standalone silo are the three active silos
 # It runs on a copy of this tree (files git tracks or would add; no bin/, obj/ or .data/) under /tmp, so the README's
@@ -105,7 +106,7 @@ awk -v dir="$work/blocks" '
   inside { print > file }
   want && !/^[[:space:]]*$/ { want = 0 }
 ' "$tree/README.md"
-for block in run signin psql api-key add-node cluster; do
+for block in run signin psql api-key import add-node cluster; do
   [ -s "$work/blocks/$block.sh" ] || fail "README.md has no non-empty \`\`\`bash block after '<!-- walk: $block -->'"
 done
 
@@ -148,7 +149,7 @@ run_block() {
   local name="$1"
   say "run $name:"
   sed 's/^/    /' "$work/blocks/$name.sh"
-  if ! (cd "$tree" && timeout "$step_timeout" bash -c "set -eo pipefail; source '$state'; source '$work/blocks/$name.sh'; declare -p TOKEN 2>/dev/null >>'$state' || true" \
+  if ! (cd "$tree" && timeout "$step_timeout" bash -c "set -eo pipefail; source '$state'; source '$work/blocks/$name.sh'; declare -p TOKEN ADMIN 2>/dev/null >>'$state' || true" \
       >"$logs/$name.out" 2>"$logs/$name.err"); then
     fail "the README's '$name' block failed:$(printf '\n%s' "$(cat "$logs/$name.out" "$logs/$name.err")")"
   fi
@@ -182,6 +183,13 @@ run_block api-key
 jq -e 'select(.name == "Acme Corp" and (.id | length) > 0)' "$logs/api-key.out" >/dev/null 2>&1 ||
   fail "the API key did not create the customer 'Acme Corp': $(cat "$logs/api-key.out" "$logs/api-key.err")"
 say "a tenant API key created a customer"
+
+# 3c. A CSV import (dry run, then real) and the list as CSV: ADMIN is the api-key block's, so it runs in the same shell state.
+run_block import
+grep -q '"dryRun":true' "$logs/import.out" && grep -q '"created":2' "$logs/import.out" && grep -q 'Globex Ltd' "$logs/import.out" &&
+  grep -q 'Acme Corp' "$logs/import.out" ||
+  fail "the CSV import did not create Globex and Initech, or the CSV export does not list them: $(cat "$logs/import.out" "$logs/import.err")"
+say "a CSV import created two customers and the export lists them"
 
 # 4. More nodes, one line each, each up before the next starts (their builds share the copy's obj/ folders).
 cluster_view() { curl -sf --max-time 10 -H "Authorization: Bearer $token" http://localhost:5000/api/admin/cluster; }

@@ -22,7 +22,7 @@ public sealed partial class ReadmeWalkTests(ITestOutputHelper output)
 
         walk.ExitCode.Should().Be(0, walk.Output);
         walk.Output.Should().Contain("token issued").And.Contain("the tenants row is in the managed database")
-            .And.Contain("a tenant API key created a customer").And.Contain("three silos active").And.Contain("the README walk passed");
+            .And.Contain("a tenant API key created a customer").And.Contain("a CSV import created two customers").And.Contain("three silos active").And.Contain("the README walk passed");
     }
 
     [Fact]
