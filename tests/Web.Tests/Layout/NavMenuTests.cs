@@ -13,7 +13,7 @@ public sealed class NavMenuTests : UiTestContext
         var links = Links(Render<NavMenu>());
 
         links.Should().Contain(["/admin/tenants", "/admin/alerts", "/admin/metrics", "/admin/cluster", "/admin/backups", "/admin/restore"]);
-        links.Should().NotContain(["/customers", "/users", "/settings"]);
+        links.Should().NotContain(["/customers", "/contacts", "/users", "/settings"]);
     }
 
     [Fact]
@@ -23,15 +23,15 @@ public sealed class NavMenuTests : UiTestContext
 
         var links = Links(Render<NavMenu>());
 
-        links.Should().BeEquivalentTo(["/customers", "/users", "/settings", "/audit"]);
+        links.Should().BeEquivalentTo(["/customers", "/contacts", "/users", "/settings", "/audit"]);
     }
 
     [Fact]
-    public void AMemberSeesCustomersOnly()
+    public void AMemberSeesCustomersAndContactsOnly()
     {
         AddAuthorization().SetAuthorized("member@tenant.test").SetRoles(Roles.Member);
 
-        Links(Render<NavMenu>()).Should().BeEquivalentTo(["/customers"]);
+        Links(Render<NavMenu>()).Should().BeEquivalentTo(["/customers", "/contacts"]);
     }
 
     private static List<string> Links(IRenderedComponent<NavMenu> menu) =>

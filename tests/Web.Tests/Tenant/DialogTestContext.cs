@@ -10,15 +10,19 @@ namespace Shohayota.Web.Tests.Tenant;
 public abstract class DialogTestContext : UiTestContext
 {
     private IRenderedComponent<MudDialogProvider>? _provider;
+    private IRenderedComponent<MudPopoverProvider>? _popovers;
 
     protected IRenderedComponent<MudDialogProvider> Provider => _provider ?? throw new InvalidOperationException("Open a dialog first.");
+
+    /// <summary>Where menus and pickers open their lists (outside the dialog, as in the page).</summary>
+    protected IRenderedComponent<MudPopoverProvider> Popovers => _popovers ?? throw new InvalidOperationException("Open a dialog first.");
 
     protected IEnumerable<string> Snackbars => Services.GetRequiredService<ISnackbar>().ShownSnackbars.Select(s => s.Message ?? "");
 
     protected async Task<IDialogReference> OpenAsync<TDialog>(DialogParameters<TDialog> parameters)
         where TDialog : IComponent
     {
-        Render<MudPopoverProvider>();
+        _popovers = Render<MudPopoverProvider>();
         _provider = Render<MudDialogProvider>();
         var dialogs = Services.GetRequiredService<IDialogService>();
         IDialogReference? reference = null;
