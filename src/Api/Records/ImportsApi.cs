@@ -37,22 +37,58 @@ public static class ImportsApi
 
     private static readonly string[] ContactColumns = ["firstName", "lastName", "email", "phone", "title", "customerId", "ownerUserId", "tags", "notes"];
 
+    /// <summary>The record types a file can be imported as (the route's last segment).</summary>
+    public static readonly IReadOnlyList<string> RecordTypes = ["customers", "contacts"];
+
     public static IEndpointRouteBuilder MapImportsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/imports").WithTags("Imports").RequireAdmission(AuthExtensions.TenantAdminPolicy);
-        group.MapPost("/customers", (HttpContext http, IGrainFactory grains) => ImportAsync(http, "customers", CustomerColumns, ["name"],
-            cells => new CustomerFields(cells.Text("name") ?? "", cells.Text("email"), cells.Text("phone"), cells.Text("company"),
-                cells.Text("status") ?? CustomerStatuses.Default, cells.Tags(), cells.Text("notes"), cells.Id("ownerUserId")),
-            (caller, request) => Grain(grains, caller).ImportCustomersAsync(request)));
-        group.MapPost("/contacts", (HttpContext http, IGrainFactory grains) => ImportAsync(http, "contacts", ContactColumns, ["firstName", "lastName"],
-            cells => new ContactFields(cells.Text("firstName"), cells.Text("lastName"), cells.Text("email"), cells.Text("phone"), cells.Text("title"),
-                cells.Id("customerId"), cells.Id("ownerUserId"), cells.Tags(), cells.Text("notes")),
-            (caller, request) => Grain(grains, caller).ImportContactsAsync(request)));
+        group.MapPost("/customers", (HttpContext http, IGrainFactory grains) => ImportAsync(http, grains, "customers"));
+        group.MapPost("/contacts", (HttpContext http, IGrainFactory grains) => ImportAsync(http, grains, "contacts"));
         group.MapGet("/{id:guid}", GetImportAsync);
         return routes;
     }
 
-    private static IImportGrain Grain(IGrainFactory grains, Caller caller) => grains.GetGrain<IImportGrain>(GrainKeys.Imports(caller.TenantId));
+    /// <summary>
+    /// What running a file gave: <see cref="Problem"/> when the file itself is refused (not CSV, no usable header, too
+    /// many rows), else the import's outcome (a dry run's counts and errors, or a real run's result or refusal).
+    /// </summary>
+    public sealed record ImportRun(string? Problem, Outcome<ImportResult>? Outcome, IReadOnlyList<string> Columns, IReadOnlyList<string> Ignored);
+
+    /// <summary>
+    /// Parses <paramref name="body"/> as a file of <paramref name="records"/> and runs it through the tenant's import
+    /// grain as <paramref name="caller"/>: the REST route and the web UI's import page both come here.
+    /// </summary>
+    public static Task<ImportRun> RunAsync(IGrainFactory grains, Caller caller, string records, byte[] body, bool dryRun, string onDuplicate)
+    {
+        var imports = grains.GetGrain<IImportGrain>(GrainKeys.Imports(caller.TenantId));
+        return records switch
+        {
+            "customers" => RunAsync(body, dryRun, onDuplicate, CustomerColumns, ["name"],
+                cells => new CustomerFields(cells.Text("name") ?? "", cells.Text("email"), cells.Text("phone"), cells.Text("company"),
+                    cells.Text("status") ?? CustomerStatuses.Default, cells.Tags(), cells.Text("notes"), cells.Id("ownerUserId")),
+                imports.ImportCustomersAsync),
+            "contacts" => RunAsync(body, dryRun, onDuplicate, ContactColumns, ["firstName", "lastName"],
+                cells => new ContactFields(cells.Text("firstName"), cells.Text("lastName"), cells.Text("email"), cells.Text("phone"), cells.Text("title"),
+                    cells.Id("customerId"), cells.Id("ownerUserId"), cells.Tags(), cells.Text("notes")),
+                imports.ImportContactsAsync),
+            _ => throw new ArgumentOutOfRangeException(nameof(records), records, "Not a record type an import takes."),
+        };
+    }
+
+    private static async Task<ImportRun> RunAsync<TFields>(
+        byte[] body, bool dryRun, string onDuplicate, string[] known, string[] required, Func<Cells, TFields> fields,
+        Func<ImportRequest<TFields>, Task<Outcome<ImportResult>>> run)
+    {
+        var parsed = Parse(body, known, required, fields);
+        if (parsed.Problem is { } problem)
+        {
+            return new ImportRun(problem, null, [], []);
+        }
+
+        var outcome = await run(new ImportRequest<TFields>(parsed.Rows, parsed.Columns, dryRun, onDuplicate, parsed.FileRows, parsed.Errors));
+        return new ImportRun(null, outcome, parsed.Columns, parsed.Ignored);
+    }
 
     public sealed record ImportErrorResponse(int Row, string Column, string Message);
 
@@ -60,9 +96,7 @@ public static class ImportsApi
         Guid? Id, string Records, bool DryRun, int Rows, int Created, int Updated, int Skipped, int ErrorCount, IReadOnlyList<ImportErrorResponse> Errors,
         IReadOnlyList<string> Columns, IReadOnlyList<string> IgnoredColumns, DateTimeOffset? At);
 
-    private static async Task<IResult> ImportAsync<TFields>(
-        HttpContext http, string records, string[] known, string[] required, Func<Cells, TFields> fields,
-        Func<Caller, ImportRequest<TFields>, Task<Outcome<ImportResult>>> run)
+    private static async Task<IResult> ImportAsync(HttpContext http, IGrainFactory grains, string records)
     {
         var query = http.Request.Query;
         var errors = RecordHttp.CheckParameters(query, Parameters);
@@ -92,15 +126,13 @@ public static class ImportsApi
                 $"An import takes files up to {ImportLimits.MaxBytes / (1024 * 1024)} MiB; split the file.");
         }
 
-        var parsed = Parse(body, known, required, fields);
-        if (parsed.Problem is { } problem)
+        var run = await RunAsync(grains, http.User.ToCaller(), records, body, dryRun, onDuplicate);
+        if (run.Problem is { } problem)
         {
             return Problems.Create(StatusCodes.Status400BadRequest, "invalid-csv", "Invalid CSV file", problem);
         }
 
-        var caller = http.User.ToCaller();
-        var request = new ImportRequest<TFields>(parsed.Rows, parsed.Columns, dryRun, onDuplicate, parsed.FileRows, parsed.Errors);
-        var outcome = await run(caller, request);
+        var outcome = run.Outcome!;
         if (!outcome.Succeeded)
         {
             return Problems.From(outcome);
@@ -108,7 +140,7 @@ public static class ImportsApi
 
         var result = outcome.Value!;
         var response = new ImportResponse(result.Id, records, result.DryRun, result.Rows, result.Created, result.Updated, result.Skipped, result.ErrorCount,
-            result.Errors.Select(e => new ImportErrorResponse(e.Row, e.Column, e.Message)).ToList(), parsed.Columns, parsed.Ignored, result.At);
+            result.Errors.Select(e => new ImportErrorResponse(e.Row, e.Column, e.Message)).ToList(), run.Columns, run.Ignored, result.At);
         if (dryRun)
         {
             return TypedResults.Ok(response);
