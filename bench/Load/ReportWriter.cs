@@ -17,6 +17,7 @@ public static class ReportWriter
         // A scenario named twice (BENCH_SCENARIOS=S1,S7,S1) reports its last measurement.
         var scenarios = phases.SelectMany(p => p.Scenarios).GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
         var first = phases[0];
+        var contacts = phases.Select(p => p.Contacts).FirstOrDefault(c => c is not null);
         var text = new StringBuilder();
         void Line(FormattableString line) => text.AppendLine(line.ToString(CultureInfo.InvariantCulture));
 
@@ -25,7 +26,7 @@ public static class ReportWriter
         Line($"`{options.Get("command")}` ({options.Get("mode")} run, {options.Get("elapsed")} s in all) at commit `{options.Get("commit")}`.");
         Line($"");
         Line($"- Machine: {Environment.ProcessorCount} × {CpuModel()}, {MemoryGiB():F0} GiB, Linux {Kernel()}, {RuntimeInformation.FrameworkDescription}, {options.Get("postgres")} (managed by the Api, Unix socket, fsync on). Load average before the run: {options.Get("loadavg")}.");
-        Line($"- Data: {state.Tenants.Count} tenants × {state.Tenants[0].Customers:N0} customers + one tenant with {state.BigTenant.Customers:N0} (plus {state.AllTenants.Sum(t => t.HotIds.Count):N0} created through the API), all on plan `{state.Plan}`{(state.Plan == "bench" ? " (limits no scenario reaches: admission checks everything and refuses nothing)" : "")}; {first.Connections} connections; {first.DurationSeconds:F0} s per scenario after a {first.WarmupSeconds:F0} s warm-up; everything over loopback on this machine.");
+        Line($"- Data: {state.Tenants.Count} tenants × {state.Tenants[0].Customers:N0} customers + one tenant with {state.BigTenant.Customers:N0} (plus {state.AllTenants.Sum(t => t.HotIds.Count):N0} created through the API{(contacts is null ? "" : F($"; before S11 the big tenant also got {contacts.Rows:N0} contacts"))}), all on plan `{state.Plan}`{(state.Plan == "bench" ? " (limits no scenario reaches: admission checks everything and refuses nothing)" : "")}; {first.Connections} connections; {first.DurationSeconds:F0} s per scenario after a {first.WarmupSeconds:F0} s warm-up; everything over loopback on this machine.");
         Line($"- Load generator: `bench/Load` (.NET HttpClient, closed loop, one worker per connection) on the same {Environment.ProcessorCount} cores as the servers: its CPU is a column below, so is everything else the machine did (“other”).");
         var noisy = scenarios.Values.Where(s => s.OtherCpuPercent > 10).Select(s => s.Name).ToList();
         if (noisy.Count > 0)
@@ -75,13 +76,14 @@ public static class ReportWriter
             }
         }
 
-        var pages = Named(scenarios, "S3").ToList();
+        var contactPages = Named(scenarios, "S11").ToList();
+        var pages = Named(scenarios, "S3").Concat(contactPages).ToList();
         if (pages.Count > 0)
         {
             Line($"");
-            Line($"## S3 per page");
+            Line($"## S3 per page{(contactPages.Count > 0 ? " (and S11, contacts)" : "")}");
             Line($"");
-            Line($"Each kind of page measured on its own; the searches (S3c, S3e) at {ScenarioCatalog.SearchConnections} connections (targets p99 ≤ 50 ms and ≤ 20 ms), the other pages at {first.Connections} (judged against B4 above; issue 8's p99 ≤ 50 ms per page is shown for information).");
+            Line($"Each kind of page measured on its own; the searches (S3c, S3e) at {ScenarioCatalog.SearchConnections} connections (targets p99 ≤ 50 ms and ≤ 20 ms), the other pages at {first.Connections} (judged against B4 above; issue 8's p99 ≤ 50 ms per page is shown for information).{(contactPages.Count > 0 ? " S11a and S11b are S3a's and S3b's pages on the contacts of the same tenant, judged against S3a and S3b (issue 14: within 1.2×)." : "")}");
             Line($"");
             Line($"| page | connections | req/s | p50 ms | p99 ms | max ms | errors | PostgreSQL CPU ms/page | p99 ≤ 50 ms |");
             Line($"|---|--:|--:|--:|--:|--:|--:|--:|---|");
@@ -129,12 +131,25 @@ public static class ReportWriter
         Line($"- {state.Tenants.Count + 1} tenants provisioned through `POST /api/admin/tenants/provision` in {seed.ProvisionSeconds:F1} s.");
         Line($"- {seed.BulkRows:N0} customers bulk-inserted (one `INSERT … SELECT generate_series` per tenant, as the PostgreSQL superuser) in {seed.BulkInsertSeconds:F1} s ({seed.BulkRows / Math.Max(seed.BulkInsertSeconds, 0.001):N0} rows/s), then `VACUUM (ANALYZE) customers` in {seed.AnalyzeSeconds:F1} s.");
         Line($"- {seed.ApiCreated:N0} customers created through `POST /api/customers` in {seed.ApiCreateSeconds:F1} s: the ids S1, S1k, S5, S7 and B1/B2 read.");
+        if (contacts is not null)
+        {
+            if (contacts.Existing)
+            {
+                Line($"- S11: the big tenant already had {contacts.Rows:N0} contacts.");
+            }
+            else
+            {
+                Line($"- S11, right before its first page: {contacts.Rows:N0} contacts of the big tenant bulk-inserted (one `INSERT … SELECT generate_series` as the superuser, each linked to one of the tenant's customers in turn, created one second apart like them) in {contacts.InsertSeconds:F1} s, then `VACUUM (ANALYZE) contacts` in {contacts.AnalyzeSeconds:F1} s.");
+            }
+        }
+
         Line($"");
         Line($"## How to read this");
         Line($"");
         Line($"- Ratios, not absolute numbers, are the claims: the baselines ran minutes apart from the scenarios on the same machine.");
         Line($"- B1–B4 are `bench/Baseline`, a bare ASP.NET Core minimal API: no authentication, no Orleans. B2, B3 and B4 connect as the PostgreSQL superuser over the same Unix socket (no row-level security, no `set_config`): the database's own ceiling. The Api connects as `shohayota_app` under RLS and sets the tenant per transaction. B3 writes its audit-like row to the bench-only table `bench_audit`. B4 runs S3a's and S3b's page query (`customers_created_idx`, 50 rows + 1, newest first, keyset after `(created_at, id)`) and answers the same JSON shape.");
-        Line($"- S1, S2, S3, S5, S7 and S8 carry a tenant admin's bearer token: every request validates the JWT and (except S5) asks the tenant's `TenantGrain` to admit it. S5 is a second start of the Api on the same database with `--Shohayota:Admission:Enforce=false`{ServerArguments(phases, "s5")}.");
+        Line($"- S11a and S11b are S3a's and S3b's requests on `GET /api/contacts` (the same keyset paging on `contacts_created_idx`, cursors walked the same way) for the big tenant's contacts, seeded only when S11 runs, right before its first page (in a full run after S4, so the export measures the tenant as it was before contacts existed). The targets set them against S3a and S3b of the same run: within 1.2× means ≥ 1/1.2 = 0.83 × by req/s.");
+        Line($"- S1, S2, S3, S5, S7, S8 and S11 carry a tenant admin's bearer token: every request validates the JWT and (except S5) asks the tenant's `TenantGrain` to admit it. S5 is a second start of the Api on the same database with `--Shohayota:Admission:Enforce=false`{ServerArguments(phases, "s5")}.");
         Line($"- S1k is S1's load (same tenant, hot ids, connections and duration, right after S1 on the same start) with a tenant API key instead of the JWT: a key the bench creates at the start of the phase with the first tenant's admin (`POST /api/api-keys`, role `tenant_admin`), sent as `Authorization: Bearer shy_…`. Each node looks a key up once (its SHA-256 through the key directory), admits it from memory and looks it up again in the background while it is in use. S1k/S1 is what authenticating with a key instead of a cached JWT leaves of read throughput.");
         Line($"- S8 is S2's load (same creates, same tenant admin, admission on) against a third start of the Api with the benchmark-only `--Shohayota:Benchmark:AuditOff=true`{ServerArguments(phases, "s8")}: each create does the same quota reservation and runs the same `INSERT` in a transaction of its own, without the `AuditLogGrain` (no entry, hash chain or group commit). S2/S8 is what the audit log leaves of create throughput.");
         Line($"- CPU per request: utime + stime from `/proc` over the measured {first.DurationSeconds:F0} s, divided by the requests answered. “Server” is the process serving the scenario (the Api, or the baseline host for B1–B4); PostgreSQL is the postmaster and all its backends; “other procs” is the share of the machine's CPU that none of these nor the load generator used (noise from whatever else ran).");
@@ -188,6 +203,16 @@ public static class ReportWriter
         foreach (var row in ListTargets(s))
         {
             yield return row;
+        }
+
+        // Issue 14: a contacts list page within 1.2× of the customers list page, the same kind of page in the same run.
+        foreach (var (contactsPage, customersPage, what) in new[] { ("S11a", "S3a", "first page"), ("S11b", "S3b", "deep keyset pages") })
+        {
+            var row = Ratio($"{contactsPage} ≥ 1/1.2 = 0.83 × {customersPage} (contacts {what} within 1.2× of the customers list page, issue 14)",
+                contactsPage, customersPage, 1 / 1.2);
+            yield return s.TryGetValue(contactsPage, out var c) && s.TryGetValue(customersPage, out var k)
+                ? row with { Measured = row.Measured + F($"; p50/p99 **{c.P50Ms:F2}/{c.P99Ms:F2} ms** ({customersPage} {k.P50Ms:F2}/{k.P99Ms:F2} ms)") }
+                : row;
         }
 
         yield return export is null
@@ -290,9 +315,9 @@ public static class ReportWriter
 
     private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>The results a scenario name stands for: itself, or S3's page kinds (S3a, S3b, …), B4's two pages, or S9's two runs.</summary>
+    /// <summary>The results a scenario name stands for: itself, or S3's page kinds (S3a, S3b, …), B4's two pages, S11's two pages, or S9's two runs.</summary>
     private static IEnumerable<ScenarioResult> Named(Dictionary<string, ScenarioResult> scenarios, string name) =>
-        scenarios.Values.Where(s => s.Name == name || (name is "S3" or "S9" or "B4" && s.Name.StartsWith(name, StringComparison.Ordinal)))
+        scenarios.Values.Where(s => s.Name == name || (name is "S3" or "S9" or "B4" or "S11" && s.Name.StartsWith(name, StringComparison.Ordinal)))
             .OrderBy(s => s.Name, StringComparer.Ordinal);
 
     private static string Mark(bool met) => met ? "✓" : "✗";

@@ -4,7 +4,10 @@ using System.Text.Json;
 
 namespace Shohayota.Load;
 
-/// <summary>One phase of a run: signs the tenant admins in, creates S1k's API key, prepares S3's cursors, measures the named scenarios in order.</summary>
+/// <summary>
+/// One phase of a run: signs the tenant admins in, creates S1k's API key, prepares S3's cursors, measures the named
+/// scenarios in order; before the first S11 page it seeds the big tenant's contacts and walks their cursors.
+/// </summary>
 public static class ScenarioRunner
 {
     public static async Task RunAsync(CommandLine options)
@@ -41,8 +44,9 @@ public static class ScenarioRunner
             Console.WriteLine($"  S1k: created API key {key.GetProperty("prefix").GetString()}… for {tenant.Name}");
         }
 
+        var families = names.Select(ScenarioCatalog.Family).ToHashSet(StringComparer.Ordinal);
         PagePlan? pages = null;
-        if (names.Contains("S3") || names.Contains("B4"))
+        if (families.Contains("S3") || families.Contains("B4"))
         {
             pages = await PreparePagesAsync(client, tokens[state.BigTenant.Id], state.BigTenant.Customers);
             Console.WriteLine($"  S3: walked {pages.DeepCursors.Count * 2:N0} cursors of the big tenant; using the deeper half");
@@ -53,8 +57,29 @@ public static class ScenarioRunner
         var results = new List<ScenarioResult>();
         ExportResult? export = null;
         FloodResult? flood = null;
+        ContactSeed? contacts = null;
         foreach (var name in names)
         {
+            if (ScenarioCatalog.Family(name) == "S11" && pages?.Contacts is null)
+            {
+                // Seeded here, not by the seed step: the scenarios before S11 (S4's export of this tenant above all) see
+                // the tenant without contacts, as in runs before S11 existed.
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                contacts = await Seeder.SeedContactsAsync(options.Get("pg-dir"), options.GetInt("pg-port"), state.BigTenant, "big",
+                    options.GetInt("contacts", state.BigTenant.Customers));
+                Console.WriteLine(contacts.Existing
+                    ? $"  S11: the big tenant already has {contacts.Rows:N0} contacts"
+                    : string.Create(CultureInfo.InvariantCulture,
+                        $"  S11: bulk-inserted {contacts.Rows:N0} contacts of the big tenant in {contacts.InsertSeconds:F1} s, VACUUM (ANALYZE) contacts {contacts.AnalyzeSeconds:F1} s"));
+                var contactCursors = await WalkCursorsAsync(client, tokens[state.BigTenant.Id], "/api/contacts");
+                Console.WriteLine($"  S11: walked {contactCursors.Count:N0} contact cursors of the big tenant in {clock.Elapsed.TotalSeconds:F1} s in all; using the deeper half");
+                pages = (pages ?? new PagePlan([], [])) with
+                {
+                    Contacts = new ContactPlan(contacts.Rows, contactCursors.Skip(contactCursors.Count / 2).ToList()),
+                };
+                catalog = new ScenarioCatalog(state, api, baseline, tokens, apiKeys, pages, options.GetInt("signin-connections", 8));
+            }
+
             if (name == "S9")
             {
                 quietBudget -= await WaitForQuietAsync(meter, serverPid, quietBudget);
@@ -95,7 +120,8 @@ public static class ScenarioRunner
         }
 
         var phase = new PhaseResults(options.Get("phase"), options.Find("server-args") ?? "", settings.Connections,
-            settings.Duration.TotalSeconds, settings.Warmup.TotalSeconds, results, names.Contains("S6") ? Pbkdf2Milliseconds() : null, export, flood);
+            settings.Duration.TotalSeconds, settings.Warmup.TotalSeconds, results, names.Contains("S6") ? Pbkdf2Milliseconds() : null, export, flood,
+            contacts);
         await File.WriteAllTextAsync(options.Get("out"), JsonSerializer.Serialize(phase, BenchState.Json));
     }
 
@@ -137,13 +163,20 @@ public static class ScenarioRunner
 
     private static async Task<PagePlan> PreparePagesAsync(ApiClient client, string token, int customers)
     {
+        var cursors = await WalkCursorsAsync(client, token, "/api/customers");
+        return new PagePlan(cursors.Skip(cursors.Count / 2).ToList(), ScenarioCatalog.SearchTerms(customers));
+    }
+
+    /// <summary>Every keyset cursor of a list route (newest first), in order.</summary>
+    private static async Task<List<string>> WalkCursorsAsync(ApiClient client, string token, string route)
+    {
         // Cursors come from the API itself (pageSize 200 walks the tenant in few requests); a cursor carries the sort
         // key and id only, so it continues a 50-row page, and a status-filtered page, from the same place.
         var cursors = new List<string>();
         string? cursor = null;
         do
         {
-            var page = await client.GetAsync("/api/customers?pageSize=200" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor)), token);
+            var page = await client.GetAsync(route + "?pageSize=200" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor)), token);
             cursor = page.GetProperty("nextCursor").GetString();
             if (cursor is not null)
             {
@@ -152,7 +185,7 @@ public static class ScenarioRunner
         }
         while (cursor is not null);
 
-        return new PagePlan(cursors.Skip(cursors.Count / 2).ToList(), ScenarioCatalog.SearchTerms(customers));
+        return cursors;
     }
 }
 
@@ -160,4 +193,5 @@ public sealed record PhaseResults(
     string Phase, string ServerArguments, int Connections, double DurationSeconds, double WarmupSeconds, IReadOnlyList<ScenarioResult> Scenarios,
     double? Pbkdf2Milliseconds,
     ExportResult? Export,
-    FloodResult? Flood = null);
+    FloodResult? Flood = null,
+    ContactSeed? Contacts = null);

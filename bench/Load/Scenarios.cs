@@ -2,8 +2,11 @@ using System.Text;
 
 namespace Shohayota.Load;
 
-/// <summary>What S3 needs beyond the seed: real cursors into the big tenant, walked once through the API.</summary>
-public sealed record PagePlan(IReadOnlyList<string> DeepCursors, IReadOnlyList<string> SearchTerms);
+/// <summary>What S3 (and S11) need beyond the seed: real cursors into the big tenant, walked once through the API.</summary>
+public sealed record PagePlan(IReadOnlyList<string> DeepCursors, IReadOnlyList<string> SearchTerms, ContactPlan? Contacts = null);
+
+/// <summary>S11's contacts of the big tenant: how many, and the deeper half of their keyset cursors (as S3b's).</summary>
+public sealed record ContactPlan(int Contacts, IReadOnlyList<string> DeepCursors);
 
 /// <summary>
 /// The issue's scenarios and baselines as request factories. Every URI and header value is built before the
@@ -14,19 +17,38 @@ public sealed class ScenarioCatalog(
     BenchState state, Uri api, Uri? baseline, IReadOnlyDictionary<Guid, string> tokens, IReadOnlyDictionary<Guid, string> apiKeys,
     PagePlan? pages, int signInConnections)
 {
-    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "B4", "S1", "S1k", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9"];
+    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "B4", "S1", "S1k", "S2", "S3", "S11", "S4", "S5", "S6", "S7", "S8", "S9"];
 
     private static readonly string[] Statuses = ["lead", "prospect", "customer", "churned"];
 
-    public static bool NeedsTokens(string name) => name is "B4" or "S1" or "S1k" or "S2" or "S3" or "S4" or "S5" or "S7" or "S8" or "S9";
+    public static bool NeedsTokens(string name) =>
+        Family(name) is "B4" or "S1" or "S1k" or "S2" or "S3" or "S4" or "S5" or "S7" or "S8" or "S9" or "S11";
 
-    /// <summary>The scenarios a name stands for: one, except S3 (one per kind of page) and B4 (its first and deep pages).</summary>
-    public IReadOnlyList<Scenario> Create(string name) => name switch
+    /// <summary>
+    /// The name of the group a scenario belongs to: S3a–S3e → S3, B4a/B4b → B4, S11a/S11b → S11 (so
+    /// <c>BENCH_SCENARIOS=S3a,S11a</c> measures single pages); any other name is its own.
+    /// </summary>
+    public static string Family(string name) =>
+        name.Length > 2 && name[^1] is >= 'a' and <= 'z' && name[..^1] is "S3" or "B4" or "S11" ? name[..^1] : name;
+
+    /// <summary>
+    /// The scenarios a name stands for: one, except S3 (one per kind of page), B4 (its first and deep pages) and S11 (the
+    /// contacts' first and deep pages); a page's own name (S3a, B4b, S11a, …) stands for that page alone.
+    /// </summary>
+    public IReadOnlyList<Scenario> Create(string name)
     {
-        "S3" => Pages(),
-        "B4" => BaselinePages(),
-        _ => [CreateOne(name)],
-    };
+        var family = Family(name);
+        IReadOnlyList<Scenario> group = family switch
+        {
+            "S3" => Pages(),
+            "B4" => BaselinePages(),
+            "S11" => ContactPages(),
+            _ => [CreateOne(name)],
+        };
+        return family == name ? group
+            : group.Where(s => s.Name == name).ToList() is { Count: > 0 } one ? one
+            : throw new ArgumentException($"Unknown scenario {name}; {family} has {string.Join(", ", group.Select(s => s.Name))}.");
+    }
 
     private Scenario CreateOne(string name) => name switch
     {
@@ -113,6 +135,25 @@ public sealed class ScenarioCatalog(
             PageScenario("S3c", $"GET /api/customers?q= search ({string.Join(", ", plan.SearchTerms.Select(t => $"“{t}”"))}) {of}, {SearchConnections} connections", search, bearer, SearchConnections),
             PageScenario("S3d", $"GET /api/customers?status= filter, first and deep pages {of}", status, bearer),
             SearchOnOwnRows(),
+        ];
+    }
+
+    /// <summary>
+    /// S11 (issue 14: a contacts list page within 1.2× of the customers list page): S3a's and S3b's pages on the big
+    /// tenant's contacts, at the same connections; the report sets S11a against S3a and S11b against S3b.
+    /// </summary>
+    private IReadOnlyList<Scenario> ContactPages()
+    {
+        var plan = pages?.Contacts ?? throw new InvalidOperationException("S11 needs the big tenant's contacts and their cursors.");
+        var bearer = Bearer(state.BigTenant);
+        Uri Page(string query) => new(api, "api/contacts?pageSize=50" + query);
+        var first = Page("");
+        var deep = plan.DeepCursors.Select(c => Page("&cursor=" + Uri.EscapeDataString(c))).DefaultIfEmpty(first).ToArray();
+        var of = $"on the big tenant's {plan.Contacts:N0} contacts";
+        return
+        [
+            PageScenario("S11a", $"GET /api/contacts first page (50, newest first) {of}", [first], bearer),
+            PageScenario("S11b", $"GET /api/contacts deep keyset pages (cursor from the older half) {of}", deep, bearer),
         ];
     }
 
