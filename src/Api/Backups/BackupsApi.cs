@@ -116,6 +116,7 @@ public static class BackupsApi
                 bytes = result.Bytes,
                 users = result.Counts.Users,
                 customers = result.Counts.Customers,
+                contacts = result.Counts.Contacts,
                 overrides = result.Counts.Overrides,
                 auditLogs = result.Counts.AuditLogs,
                 auditSeq = result.AuditSeq,
@@ -275,6 +276,8 @@ public static class BackupsApi
                     users = f.Users,
                     customers = f.Customers,
                     deletedCustomers = f.DeletedCustomers,
+                    contacts = f.Contacts,
+                    deletedContacts = f.DeletedContacts,
                     auditLogs = f.AuditLogs,
                 }),
             });
@@ -390,7 +393,7 @@ public static class BackupsApi
             mode = r.Mode,
             sourceTenantId = r.SourceTenantId,
             backupId = r.BackupId,
-            counts = new { users = r.Users, customers = r.Customers, overrides = r.Overrides, auditLogs = r.AuditLogs },
+            counts = new { users = r.Users, customers = r.Customers, contacts = r.Contacts, overrides = r.Overrides, auditLogs = r.AuditLogs },
             auditSeq = r.AuditSeq,
         });
     }

@@ -25,7 +25,9 @@ public sealed record BackupFile(
     [property: Id(7)] long Users,
     [property: Id(8)] long Customers,
     [property: Id(9)] long DeletedCustomers,
-    [property: Id(10)] long AuditLogs);
+    [property: Id(10)] long AuditLogs,
+    [property: Id(11)] long Contacts,
+    [property: Id(12)] long DeletedContacts);
 
 /// <summary>A complete backup as listed: the files are in <see cref="BackupDetails"/>.</summary>
 [GenerateSerializer, Immutable, Alias("BackupSummary")]
@@ -70,7 +72,8 @@ public sealed record RestoreResult(
     [property: Id(5)] long Customers,
     [property: Id(6)] long Overrides,
     [property: Id(7)] long AuditLogs,
-    [property: Id(8)] long AuditSeq);
+    [property: Id(8)] long AuditSeq,
+    [property: Id(9)] long Contacts);
 
 /// <summary>One tenant the retention purge looked at, and what it did.</summary>
 [GenerateSerializer, Immutable, Alias("PurgeCandidate")]

@@ -196,10 +196,11 @@ public sealed class BackupGrain(
     {
         var now = time.Now();
         var backups = store.List();
-        var previous = kind == BackupKinds.Incremental && backups.Count > 0 ? backups[^1] : null;
+        // An older backup's bundles lack record types that already existed then (version 1: contacts); changes since it would miss them.
+        var previous = kind == BackupKinds.Incremental && backups.Count > 0 && backups[^1].Version == BackupManifest.CurrentVersion ? backups[^1] : null;
         if (kind == BackupKinds.Incremental && previous is null)
         {
-            logger.LogInformation("No backup to continue from: the incremental backup is a full one");
+            logger.LogInformation("No backup of version {Version} to continue from: the incremental backup is a full one", BackupManifest.CurrentVersion);
             kind = BackupKinds.Full;
         }
 
@@ -233,7 +234,7 @@ public sealed class BackupGrain(
 
                 files.Add(new BackupFile(name, tenantId, result.Format == BundleFormat.Export ? BackupKinds.Full : BackupKinds.Incremental,
                     result.FileSha256, result.Bytes, result.AuditSeq, BundleFormat.Hex(result.AuditHash), result.Counts.Users,
-                    result.Counts.Customers, result.Counts.DeletedCustomers, result.Counts.AuditLogs));
+                    result.Counts.Customers, result.Counts.DeletedCustomers, result.Counts.AuditLogs, result.Counts.Contacts, result.Counts.DeletedContacts));
             }
 
             string? skipped = null;
@@ -244,12 +245,12 @@ public sealed class BackupGrain(
                 if (skipped is null)
                 {
                     files.Add(new BackupFile("database.dump", null, "database", await BundleChecksum.FileSha256Async(path), new FileInfo(path).Length,
-                        null, null, 0, 0, 0, 0));
+                        null, null, 0, 0, 0, 0, 0, 0));
                 }
             }
 
             await AuditAnchors.AnchorAsync(dataSource, $"backup {id}");
-            manifest = new BackupManifest(BackupManifest.FormatName, 1, id, kind, now, time.Now(), previous?.Id, trigger, files, skipped);
+            manifest = new BackupManifest(BackupManifest.FormatName, BackupManifest.CurrentVersion, id, kind, now, time.Now(), previous?.Id, trigger, files, skipped);
             await store.CompleteAsync(temporary, manifest, CancellationToken.None);
         }
         catch

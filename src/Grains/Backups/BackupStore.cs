@@ -23,6 +23,12 @@ public sealed record BackupManifest(
     string? DatabaseDumpSkipped)
 {
     public const string FormatName = "shohayota.backup";
+
+    /// <summary>
+    /// The version of the bundles the backup holds. An incremental backup continues only from a backup of the current
+    /// version: an older one lacks record types that may already have rows (version 1: contacts), which no increment would add.
+    /// </summary>
+    public const int CurrentVersion = BundleFormat.Version;
 }
 
 /// <summary>A final export written just before a tenant was purged.</summary>

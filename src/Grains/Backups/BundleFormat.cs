@@ -6,21 +6,26 @@ using System.Text.Json;
 using System.Text.Unicode;
 using Shohayota.Grains.Audit;
 using Shohayota.Grains.Interfaces.Audit;
+using Shohayota.Grains.Interfaces.Contacts;
 using Shohayota.Grains.Interfaces.Customers;
 
 namespace Shohayota.Grains.Backups;
 
 /// <summary>
-/// The tenant bundle, version 1: compact UTF-8 JSON (no line breaks, keys in a fixed order), timestamps as UTC
+/// The tenant bundle, version 2: compact UTF-8 JSON (no line breaks, keys in a fixed order), timestamps as UTC
 /// <c>yyyy-MM-ddTHH:mm:ss.ffffffZ</c> (PostgreSQL's precision), hashes as lowercase hex. Its last key is
 /// <c>"checksum"</c>: SHA-256 of every byte before the <c>,"checksum":</c> that introduces it; a server's own bundles
-/// (super-admin exports, backups) follow it with <c>"signature"</c> (see <see cref="BundleSigner"/>).
+/// (super-admin exports, backups) follow it with <c>"signature"</c> (see <see cref="BundleSigner"/>). Version 2 added
+/// contacts (<see cref="RecordSections"/>); a version-1 bundle still restores, as a tenant without contacts.
 /// </summary>
 public static class BundleFormat
 {
     public const string Export = "shohayota.tenant-export";
     public const string Increment = "shohayota.tenant-increment";
-    public const int Version = 1;
+    public const int Version = 2;
+
+    /// <summary>The oldest version this server restores: backups and exports made before an upgrade must stay restorable.</summary>
+    public const int OldestReadable = 1;
 
     /// <summary>The bytes that start the checksum's key; the checksum covers everything before them.</summary>
     public static ReadOnlySpan<byte> ChecksumMarker => ",\"checksum\":"u8;
@@ -84,7 +89,8 @@ internal sealed record AuditCheckpoint(long Seq, byte[] Hash);
 /// <summary>Where an increment continues from: the tenant's audit head in the previous backup.</summary>
 internal sealed record BundleBase(string BackupId, long AuditSeq, byte[] AuditHash);
 
-public sealed record BundleCounts(long Users, long Customers, long DeletedCustomers, long Overrides, long AuditLogs);
+/// <summary>The rows a bundle holds per section; the deleted counts are an increment's removals (0 in a full export).</summary>
+public sealed record BundleCounts(long Users, long Customers, long DeletedCustomers, long Contacts, long DeletedContacts, long Overrides, long AuditLogs);
 
 /// <summary>What writing a bundle produced: its checksum, size, counts and the tenant's audit head in it.</summary>
 public sealed record BundleResult(string Format, string Checksum, string FileSha256, long Bytes, BundleCounts Counts, long AuditSeq, byte[] AuditHash,
@@ -179,6 +185,10 @@ internal static class Names
     public static readonly JsonEncodedText Email = JsonEncodedText.Encode("email");
     public static readonly JsonEncodedText Phone = JsonEncodedText.Encode("phone");
     public static readonly JsonEncodedText Company = JsonEncodedText.Encode("company");
+    public static readonly JsonEncodedText FirstName = JsonEncodedText.Encode("firstName");
+    public static readonly JsonEncodedText LastName = JsonEncodedText.Encode("lastName");
+    public static readonly JsonEncodedText Title = JsonEncodedText.Encode("title");
+    public static readonly JsonEncodedText CustomerId = JsonEncodedText.Encode("customerId");
     public static readonly JsonEncodedText Status = JsonEncodedText.Encode("status");
     public static readonly JsonEncodedText Tags = JsonEncodedText.Encode("tags");
     public static readonly JsonEncodedText Notes = JsonEncodedText.Encode("notes");
@@ -295,18 +305,27 @@ internal sealed class BundleWriter : IAsyncDisposable
         _json.WriteString(Names.Phone, c.Phone);
         _json.WriteString(Names.Company, c.Company);
         _json.WriteString(Names.Status, c.Status);
-        _json.WriteStartArray(Names.Tags);
-        foreach (var tag in c.Tags)
-        {
-            _json.WriteStringValue(tag);
-        }
-
-        _json.WriteEndArray();
+        WriteTags(c.Tags);
         _json.WriteString(Names.Notes, c.Notes);
         WriteId(Names.OwnerUserId, c.OwnerUserId);
-        WriteTime(Names.CreatedAt, c.CreatedAt);
-        WriteTime(Names.UpdatedAt, c.UpdatedAt);
-        _json.WriteNumber(Names.Version, c.Version);
+        WriteStamps(c.CreatedAt, c.UpdatedAt, c.Version);
+        _json.WriteEndObject();
+    }
+
+    public void WriteContact(ContactDetails c)
+    {
+        _json.WriteStartObject();
+        _json.WriteString(Names.Id, c.Id);
+        _json.WriteString(Names.FirstName, c.FirstName);
+        _json.WriteString(Names.LastName, c.LastName);
+        _json.WriteString(Names.Email, c.Email);
+        _json.WriteString(Names.Phone, c.Phone);
+        _json.WriteString(Names.Title, c.Title);
+        WriteId(Names.CustomerId, c.CustomerId);
+        WriteId(Names.OwnerUserId, c.OwnerUserId);
+        WriteTags(c.Tags);
+        _json.WriteString(Names.Notes, c.Notes);
+        WriteStamps(c.CreatedAt, c.UpdatedAt, c.Version);
         _json.WriteEndObject();
     }
 
@@ -359,12 +378,8 @@ internal sealed class BundleWriter : IAsyncDisposable
     {
         _json.WriteStartObject("counts");
         _json.WriteNumber("users", counts.Users);
-        _json.WriteNumber("customers", counts.Customers);
-        if (_format == BundleFormat.Increment)
-        {
-            _json.WriteNumber("deletedCustomers", counts.DeletedCustomers);
-        }
-
+        WriteCount(RecordSections.Customers, counts.Customers, counts.DeletedCustomers);
+        WriteCount(RecordSections.Contacts, counts.Contacts, counts.DeletedContacts);
         _json.WriteNumber("overrides", counts.Overrides);
         _json.WriteNumber("auditLogs", counts.AuditLogs);
         _json.WriteEndObject();
@@ -394,6 +409,35 @@ internal sealed class BundleWriter : IAsyncDisposable
     {
         await _json.DisposeAsync();
         await _output.DisposeAsync();
+    }
+
+    /// <summary>A section's count and, in an increment, its removals' count (the keys <see cref="BundleReader.ReadCounts"/> expects).</summary>
+    private void WriteCount(RecordSection section, long rows, long deleted)
+    {
+        _json.WriteNumber(section.Key, rows);
+        if (_format == BundleFormat.Increment)
+        {
+            _json.WriteNumber(section.DeletedKey, deleted);
+        }
+    }
+
+    private void WriteTags(IReadOnlyList<string> tags)
+    {
+        _json.WriteStartArray(Names.Tags);
+        foreach (var tag in tags)
+        {
+            _json.WriteStringValue(tag);
+        }
+
+        _json.WriteEndArray();
+    }
+
+    /// <summary>The fields every record ends with: its creation, its last change and its version (the ETag).</summary>
+    private void WriteStamps(DateTimeOffset createdAt, DateTimeOffset updatedAt, int version)
+    {
+        WriteTime(Names.CreatedAt, createdAt);
+        WriteTime(Names.UpdatedAt, updatedAt);
+        _json.WriteNumber(Names.Version, version);
     }
 
     private void WriteId(JsonEncodedText name, Guid? id)

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Shohayota.Grains.Interfaces.Audit;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Contacts;
 using Shohayota.Grains.Interfaces.Customers;
 
 namespace Shohayota.Grains.Backups;
@@ -94,7 +96,8 @@ internal sealed class JsonTokenStream(Stream stream)
 
 /// <summary>
 /// Reads a bundle front to back, section by section, with the keys in the order <see cref="BundleWriter"/> writes them.
-/// Sections that can be long are enumerables: enumerate each completely before reading the next section.
+/// Sections that can be long are enumerables: enumerate each completely before reading the next section. A section
+/// newer than the bundle's version is read as empty (a version-1 bundle has no contacts).
 /// </summary>
 internal sealed class BundleReader(Stream stream)
 {
@@ -103,6 +106,8 @@ internal sealed class BundleReader(Stream stream)
     private string _field = "";
 
     public string Format { get; private set; } = "";
+
+    public long Version { get; private set; }
 
     public bool Secrets { get; private set; }
 
@@ -127,10 +132,11 @@ internal sealed class BundleReader(Stream stream)
         }
 
         Property("version");
-        var version = Long();
-        if (version != BundleFormat.Version)
+        Version = Long();
+        if (Version is < BundleFormat.OldestReadable or > BundleFormat.Version)
         {
-            throw new BundleException($"version: {version} is not supported; this server reads version {BundleFormat.Version}.");
+            throw new BundleException(
+                $"version: {Version} is not supported; this server reads versions {BundleFormat.OldestReadable} to {BundleFormat.Version}.");
         }
 
         Property("exportedAt");
@@ -236,7 +242,22 @@ internal sealed class BundleReader(Stream stream)
         return new UserRow(id, email, name, role, disabled, checked((int)failed), locked, created, updated, hash);
     });
 
-    public IEnumerable<CustomerDetails> ReadCustomers() => Array("customers", _ =>
+    /// <summary>A record section's rows, in bundle order; none when the bundle's version predates the section.</summary>
+    public IEnumerable<T> ReadRecords<T>(RecordSection<T> section)
+        where T : class, IRecordDetails =>
+        Version < section.FirstVersion ? [] : Array(section.Key, _ =>
+        {
+            var row = section.Read(this);
+            End(JsonTokenType.EndObject);
+            return row;
+        });
+
+    /// <summary>An increment's removed ids of a record section (after its rows); none in a full export or a bundle older than the section.</summary>
+    public IEnumerable<Guid> ReadDeleted(RecordSection section) =>
+        Format != BundleFormat.Increment || Version < section.FirstVersion ? [] : Ids(section.DeletedKey);
+
+    /// <summary>One customer's fields, in the order <see cref="BundleWriter.WriteCustomer"/> writes them.</summary>
+    public CustomerDetails ReadCustomer()
     {
         Property("id");
         var id = Guid();
@@ -251,50 +272,40 @@ internal sealed class BundleReader(Stream stream)
         Property("status");
         var status = String();
         Property("tags");
-        Start(JsonTokenType.StartArray);
-        var tags = new List<string>();
-        while (true)
-        {
-            Next();
-            if (_json.Token == JsonTokenType.EndArray)
-            {
-                break;
-            }
-
-            tags.Add(_json.Token == JsonTokenType.String ? _json.Text! : throw Error("tags must be strings"));
-        }
-
+        var tags = Tags();
         Property("notes");
         var notes = NullableString();
         Property("ownerUserId");
-        var owner = NullableString() is { } text ? ParseGuid(text) : (Guid?)null;
-        Property("createdAt");
-        var created = Time();
-        Property("updatedAt");
-        var updated = Time();
-        Property("version");
-        var version = Long();
-        End(JsonTokenType.EndObject);
-        return new CustomerDetails(id, name, email, phone, company, status, tags, notes, owner, created, updated, checked((int)version));
-    });
+        var owner = NullableGuid();
+        var (created, updated, version) = Stamps();
+        return new CustomerDetails(id, name, email, phone, company, status, tags, notes, owner, created, updated, version);
+    }
 
-    public IEnumerable<Guid> ReadDeletedCustomers()
+    /// <summary>One contact's fields, in the order <see cref="BundleWriter.WriteContact"/> writes them.</summary>
+    public ContactDetails ReadContact()
     {
-        Property("deletedCustomers");
-        _where = "deletedCustomers";
-        Start(JsonTokenType.StartArray);
-        for (var i = 0; ; i++)
-        {
-            _where = $"deletedCustomers[{i}]";
-            Next();
-            if (_json.Token == JsonTokenType.EndArray)
-            {
-                _where = "the bundle";
-                yield break;
-            }
-
-            yield return _json.Token == JsonTokenType.String ? ParseGuid(_json.Text!) : throw Error("expected a customer id");
-        }
+        Property("id");
+        var id = Guid();
+        Property("firstName");
+        var first = NullableString();
+        Property("lastName");
+        var last = NullableString();
+        Property("email");
+        var email = NullableString();
+        Property("phone");
+        var phone = NullableString();
+        Property("title");
+        var title = NullableString();
+        Property("customerId");
+        var customer = NullableGuid();
+        Property("ownerUserId");
+        var owner = NullableGuid();
+        Property("tags");
+        var tags = Tags();
+        Property("notes");
+        var notes = NullableString();
+        var (created, updated, version) = Stamps();
+        return new ContactDetails(id, first, last, email, phone, title, customer, owner, tags, notes, created, updated, version);
     }
 
     public AuditCheckpoint? ReadCheckpoint()
@@ -331,7 +342,7 @@ internal sealed class BundleReader(Stream stream)
         Property("at");
         var at = Time();
         Property("actorId");
-        var actorId = NullableString() is { } actor ? ParseGuid(actor) : (Guid?)null;
+        var actorId = NullableGuid();
         Property("actorEmail");
         var actorEmail = NullableString();
         Property("actorRole");
@@ -368,22 +379,15 @@ internal sealed class BundleReader(Stream stream)
         Start(JsonTokenType.StartObject);
         Property("users");
         var users = Long();
-        Property("customers");
-        var customers = Long();
-        long deleted = 0;
-        if (Format == BundleFormat.Increment)
-        {
-            Property("deletedCustomers");
-            deleted = Long();
-        }
-
+        var (customers, deletedCustomers) = Count(RecordSections.Customers);
+        var (contacts, deletedContacts) = Count(RecordSections.Contacts);
         Property("overrides");
         var overrides = Long();
         Property("auditLogs");
         var audit = Long();
         End(JsonTokenType.EndObject);
         _where = "the bundle";
-        return new BundleCounts(users, customers, deleted, overrides, audit);
+        return new BundleCounts(users, customers, deletedCustomers, contacts, deletedContacts, overrides, audit);
     }
 
     /// <summary>Reads the checksum object and the signature if there is one, and makes sure nothing follows the document.</summary>
@@ -432,6 +436,72 @@ internal sealed class BundleReader(Stream stream)
         }
 
         return new BundleSeal(value, signature);
+    }
+
+    /// <summary>A section's count and, in an increment, its removals' count; zeros when the bundle predates the section.</summary>
+    private (long Rows, long Deleted) Count(RecordSection section)
+    {
+        if (Version < section.FirstVersion)
+        {
+            return (0, 0);
+        }
+
+        Property(section.Key);
+        var rows = Long();
+        if (Format != BundleFormat.Increment)
+        {
+            return (rows, 0);
+        }
+
+        Property(section.DeletedKey);
+        return (rows, Long());
+    }
+
+    private IEnumerable<Guid> Ids(string name)
+    {
+        Property(name);
+        _where = name;
+        Start(JsonTokenType.StartArray);
+        for (var i = 0; ; i++)
+        {
+            _where = $"{name}[{i}]";
+            Next();
+            if (_json.Token == JsonTokenType.EndArray)
+            {
+                _where = "the bundle";
+                yield break;
+            }
+
+            yield return _json.Token == JsonTokenType.String ? ParseGuid(_json.Text!) : throw Error("expected an id");
+        }
+    }
+
+    private List<string> Tags()
+    {
+        Start(JsonTokenType.StartArray);
+        var tags = new List<string>();
+        while (true)
+        {
+            Next();
+            if (_json.Token == JsonTokenType.EndArray)
+            {
+                return tags;
+            }
+
+            tags.Add(_json.Token == JsonTokenType.String ? _json.Text! : throw Error("tags must be strings"));
+        }
+    }
+
+    /// <summary>The fields every record ends with (<see cref="BundleWriter"/>'s stamps): created, updated, version.</summary>
+    private (DateTimeOffset Created, DateTimeOffset Updated, int Version) Stamps()
+    {
+        Property("createdAt");
+        var created = Time();
+        Property("updatedAt");
+        var updated = Time();
+        Property("version");
+        var version = Long();
+        return (created, updated, version is >= int.MinValue and <= int.MaxValue ? (int)version : throw Error("version is out of range"));
     }
 
     private IEnumerable<T> Array<T>(string name, Func<int, T> item)
@@ -530,6 +600,8 @@ internal sealed class BundleReader(Stream stream)
     }
 
     private Guid Guid() => ParseGuid(String());
+
+    private Guid? NullableGuid() => NullableString() is { } text ? ParseGuid(text) : null;
 
     private Guid ParseGuid(string text) =>
         System.Guid.TryParseExact(text, "D", out var id) ? id : throw Error($"{_field} is not an id");

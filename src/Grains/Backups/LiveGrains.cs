@@ -1,6 +1,7 @@
 using Shohayota.Grains.Interfaces.ApiKeys;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Contacts;
 using Shohayota.Grains.Interfaces.Customers;
 using Shohayota.Grains.Interfaces.Support;
 using Shohayota.Grains.Interfaces.Tenants;
@@ -9,7 +10,7 @@ using Shohayota.Grains.Interfaces.Users;
 namespace Shohayota.Grains.Backups;
 
 /// <summary>
-/// Drops the live activations that cache a tenant's rows (its TenantGrain, audit writer, users and customers), so the
+/// Drops the live activations that cache a tenant's rows (its TenantGrain, audit writer, users, customers and contacts), so the
 /// next call re-reads the rows a restore or purge just replaced. Only grains that are actually active are called:
 /// asking every customer id would activate (and load) each of them first.
 /// </summary>
@@ -21,15 +22,9 @@ internal static class LiveGrains
     {
         var management = grains.GetGrain<IManagementGrain>(0);
         var prefix = tenantId.ToString("D") + "/";
-        foreach (var chunk in (await ActiveKeysAsync(management, "customer", prefix)).Chunk(Parallelism))
-        {
-            await Task.WhenAll(chunk.Select(key => grains.GetGrain<ICustomerGrain>(key).ForgetAsync()));
-        }
-
-        foreach (var chunk in (await ActiveKeysAsync(management, "user", prefix)).Chunk(Parallelism))
-        {
-            await Task.WhenAll(chunk.Select(key => grains.GetGrain<IUserGrain>(key).ForgetAsync()));
-        }
+        await ForgetEachAsync<IContactGrain>(grains, management, "contact", prefix, contact => contact.ForgetAsync());
+        await ForgetEachAsync<ICustomerGrain>(grains, management, "customer", prefix, customer => customer.ForgetAsync());
+        await ForgetEachAsync<IUserGrain>(grains, management, "user", prefix, user => user.ForgetAsync());
 
         if ((await ActiveKeysAsync(management, "audit-log", GrainKeys.AuditLog(tenantId))).Count > 0)
         {
@@ -55,6 +50,16 @@ internal static class LiveGrains
         if ((await ActiveKeysAsync(management, "support-sessions", GrainKeys.SupportSessions(tenantId))).Count > 0)
         {
             await grains.GetGrain<ISupportSessionsGrain>(GrainKeys.SupportSessions(tenantId)).ForgetAsync();
+        }
+    }
+
+    /// <summary>Drops every active grain of one type whose key starts with the tenant's prefix, a bounded number at a time.</summary>
+    private static async Task ForgetEachAsync<TGrain>(IGrainFactory grains, IManagementGrain management, string grainType, string prefix, Func<TGrain, Task> forget)
+        where TGrain : IGrainWithStringKey
+    {
+        foreach (var chunk in (await ActiveKeysAsync(management, grainType, prefix)).Chunk(Parallelism))
+        {
+            await Task.WhenAll(chunk.Select(key => forget(grains.GetGrain<TGrain>(key))));
         }
     }
 

@@ -2,7 +2,7 @@ using System.Data;
 using Npgsql;
 using Shohayota.Grains.Audit;
 using Shohayota.Grains.Database;
-using Shohayota.Grains.Interfaces.Customers;
+using Shohayota.Grains.Interfaces.Common;
 
 namespace Shohayota.Grains.Backups;
 
@@ -88,27 +88,14 @@ public sealed class TenantSnapshot : IAsyncDisposable
 
     internal TenantRow Tenant { get; }
 
-    /// <summary>The full export: tenant, plan, overrides, users (password hashes only with <paramref name="secrets"/>), customers, audit chain; signed with <paramref name="secrets"/>.</summary>
+    /// <summary>The full export: tenant, plan, overrides, users (password hashes only with <paramref name="secrets"/>), customers, contacts, audit chain; signed with <paramref name="secrets"/>.</summary>
     public async Task<BundleResult> WriteExportAsync(Stream output, bool secrets, CancellationToken cancellationToken = default)
     {
         await using var bundle = new BundleWriter(output, BundleFormat.Export, _at, secrets, secrets ? _signer : null);
         var overrides = await WriteHeadAsync(bundle, cancellationToken);
         var users = await WriteUsersAsync(bundle, secrets, cancellationToken);
-
-        long customers = 0;
-        bundle.Json.WriteStartArray("customers");
-        await using (var read = Command($"SELECT {CustomerColumns} FROM customers c WHERE tenant_id = $1 ORDER BY id", Tenant.Id))
-        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                bundle.WriteCustomer(ReadCustomer(reader, 0));
-                customers++;
-                await bundle.MaybeFlushAsync(cancellationToken);
-            }
-        }
-
-        bundle.Json.WriteEndArray();
+        var customers = await WriteRecordsAsync(bundle, RecordSections.Customers, cancellationToken);
+        var contacts = await WriteRecordsAsync(bundle, RecordSections.Contacts, cancellationToken);
 
         AuditCheckpoint? checkpoint = null;
         await using (var read = Command("SELECT seq, hash FROM audit_checkpoints WHERE tenant_id = $1", Tenant.Id))
@@ -122,7 +109,7 @@ public sealed class TenantSnapshot : IAsyncDisposable
 
         bundle.WriteCheckpoint(checkpoint);
         var (entries, seq, hash) = await WriteAuditAsync(bundle, checkpoint?.Seq ?? 0, checkpoint?.Hash ?? AuditChain.Genesis, cancellationToken);
-        return await bundle.FinishAsync(new BundleCounts(users, customers, 0, overrides, entries), seq, hash, cancellationToken);
+        return await bundle.FinishAsync(new BundleCounts(users, customers, 0, contacts, 0, overrides, entries), seq, hash, cancellationToken);
     }
 
     /// <summary>
@@ -149,10 +136,10 @@ public sealed class TenantSnapshot : IAsyncDisposable
 
     /// <summary>
     /// The changes since <paramref name="since"/>: tenant row, plan, overrides and users in full (they are small), the
-    /// customers changed since (upserts) and removed since (deletions), and the audit entries after it. Which customers
-    /// changed comes from the audit chain: every customer write commits its entry in the same transaction, and entries
-    /// commit in seq order, so "seq after the previous backup's head" misses nothing (a timestamp cursor could: a row's
-    /// updated_at is taken before its commit).
+    /// customers and contacts changed since (upserts) and removed since (deletions), and the audit entries after it.
+    /// Which records changed comes from the audit chain: every record write commits its entry in the same transaction,
+    /// and entries commit in seq order, so "seq after the previous backup's head" misses nothing (a timestamp cursor
+    /// could: a row's updated_at is taken before its commit).
     /// </summary>
     internal async Task<BundleResult> WriteIncrementAsync(Stream output, BundleBase since, CancellationToken cancellationToken = default)
     {
@@ -160,49 +147,11 @@ public sealed class TenantSnapshot : IAsyncDisposable
         bundle.WriteBase(since);
         var overrides = await WriteHeadAsync(bundle, cancellationToken);
         var users = await WriteUsersAsync(bundle, secrets: true, cancellationToken);
-
-        long customers = 0;
-        var deleted = new List<Guid>();
-        bundle.Json.WriteStartArray("customers");
-        await using (var read = Command(
-            $$"""
-            WITH changed AS (
-                SELECT DISTINCT target_id::uuid AS id FROM audit_logs
-                WHERE tenant_id = $1 AND seq > $2 AND target_type = 'customer' AND action LIKE 'customer.%'
-                  AND target_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-            )
-            SELECT changed.id, {{CustomerColumns}}
-            FROM changed LEFT JOIN customers c ON c.tenant_id = $1 AND c.id = changed.id
-            ORDER BY changed.id
-            """,
-            Tenant.Id, since.AuditSeq))
-        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                if (reader.IsDBNull(1))
-                {
-                    deleted.Add(reader.GetGuid(0));
-                    continue;
-                }
-
-                bundle.WriteCustomer(ReadCustomer(reader, 1));
-                customers++;
-                await bundle.MaybeFlushAsync(cancellationToken);
-            }
-        }
-
-        bundle.Json.WriteEndArray();
-        bundle.Json.WriteStartArray("deletedCustomers");
-        foreach (var id in deleted)
-        {
-            bundle.Json.WriteStringValue(id.ToString("D"));
-            await bundle.MaybeFlushAsync(cancellationToken);
-        }
-
-        bundle.Json.WriteEndArray();
+        var customers = await WriteChangedRecordsAsync(bundle, RecordSections.Customers, since.AuditSeq, cancellationToken);
+        var contacts = await WriteChangedRecordsAsync(bundle, RecordSections.Contacts, since.AuditSeq, cancellationToken);
         var (entries, seq, hash) = await WriteAuditAsync(bundle, since.AuditSeq, since.AuditHash, cancellationToken);
-        return await bundle.FinishAsync(new BundleCounts(users, customers, deleted.Count, overrides, entries), seq, hash, cancellationToken);
+        return await bundle.FinishAsync(new BundleCounts(users, customers.Rows, customers.Deleted, contacts.Rows, contacts.Deleted, overrides, entries),
+            seq, hash, cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
@@ -281,22 +230,78 @@ public sealed class TenantSnapshot : IAsyncDisposable
         return (entries, seq, hash);
     }
 
-    private const string CustomerColumns =
-        "c.id, c.name, c.email, c.phone, c.company, c.status, c.tags, c.notes, c.owner_user_id, c.created_at, c.updated_at, c.version";
+    /// <summary>Every row of a record section, by id.</summary>
+    private async Task<long> WriteRecordsAsync<T>(BundleWriter bundle, RecordSection<T> section, CancellationToken cancellationToken)
+        where T : class, IRecordDetails
+    {
+        long rows = 0;
+        bundle.Json.WriteStartArray(section.Key);
+        await using (var read = Command($"SELECT {section.Type.Columns} FROM {section.Type.Table} WHERE tenant_id = $1 ORDER BY id", Tenant.Id))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                section.Write(bundle, (T)section.Type.Read(reader));
+                rows++;
+                await bundle.MaybeFlushAsync(cancellationToken);
+            }
+        }
 
-    private static CustomerDetails ReadCustomer(NpgsqlDataReader r, int o) => new(
-        r.GetGuid(o),
-        r.GetString(o + 1),
-        r.IsDBNull(o + 2) ? null : r.GetString(o + 2),
-        r.IsDBNull(o + 3) ? null : r.GetString(o + 3),
-        r.IsDBNull(o + 4) ? null : r.GetString(o + 4),
-        r.GetString(o + 5),
-        r.GetFieldValue<string[]>(o + 6),
-        r.IsDBNull(o + 7) ? null : r.GetString(o + 7),
-        r.IsDBNull(o + 8) ? null : r.GetGuid(o + 8),
-        r.GetFieldValue<DateTimeOffset>(o + 9),
-        r.GetFieldValue<DateTimeOffset>(o + 10),
-        r.GetInt32(o + 11));
+        bundle.Json.WriteEndArray();
+        return rows;
+    }
+
+    /// <summary>
+    /// A record section's rows with an audit entry after <paramref name="afterSeq"/> that still exist (upserts), then the
+    /// ids of those that no longer do (deletions).
+    /// </summary>
+    private async Task<(long Rows, long Deleted)> WriteChangedRecordsAsync<T>(BundleWriter bundle, RecordSection<T> section, long afterSeq,
+        CancellationToken cancellationToken)
+        where T : class, IRecordDetails
+    {
+        long rows = 0;
+        var deleted = new List<Guid>();
+        bundle.Json.WriteStartArray(section.Key);
+        // The row's columns first, so the record type's own reader reads them; the changed id last, for the removed ones.
+        await using (var read = Command(
+            $$"""
+            WITH changed AS (
+                SELECT DISTINCT target_id::uuid AS id FROM audit_logs
+                WHERE tenant_id = $1 AND seq > $2 AND target_type = $3 AND action LIKE $3 || '.%'
+                  AND target_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+            )
+            SELECT r.*, changed.id
+            FROM changed LEFT JOIN LATERAL (SELECT {{section.Type.Columns}} FROM {{section.Type.Table}} WHERE tenant_id = $1 AND id = changed.id) r ON true
+            ORDER BY changed.id
+            """,
+            Tenant.Id, afterSeq, section.Type.Name))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (reader.IsDBNull(0))
+                {
+                    deleted.Add(reader.GetGuid(reader.FieldCount - 1));
+                    continue;
+                }
+
+                section.Write(bundle, (T)section.Type.Read(reader));
+                rows++;
+                await bundle.MaybeFlushAsync(cancellationToken);
+            }
+        }
+
+        bundle.Json.WriteEndArray();
+        bundle.Json.WriteStartArray(section.DeletedKey);
+        foreach (var id in deleted)
+        {
+            bundle.Json.WriteStringValue(id.ToString("D"));
+            await bundle.MaybeFlushAsync(cancellationToken);
+        }
+
+        bundle.Json.WriteEndArray();
+        return (rows, deleted.Count);
+    }
 
     private NpgsqlCommand Command(string sql, params object[] parameters)
     {

@@ -2,12 +2,11 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Shohayota.Grains.Audit;
-using Shohayota.Grains.Customers;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Backups;
 using Shohayota.Grains.Interfaces.Common;
-using Shohayota.Grains.Interfaces.Customers;
+using Shohayota.Grains.Interfaces.Contacts;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Quotas;
@@ -111,10 +110,10 @@ public sealed class TenantRestorer(
         await LiveGrains.ForgetAsync(grains, target);
         await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).AppendAsync(
             [new AuditDraft("tenant.restored", "tenant", target.ToString("D"), Details: written.Details)]);
-        logger.LogWarning("Restored tenant {TenantId} ({Mode}) from {Files} bundle(s): {Users} users, {Customers} customers, {Audit} audit entries",
-            target, request.Mode, request.Files.Count, written.Users, written.Customers, written.AuditLogs);
+        logger.LogWarning("Restored tenant {TenantId} ({Mode}) from {Files} bundle(s): {Users} users, {Customers} customers, {Contacts} contacts, {Audit} audit entries",
+            target, request.Mode, request.Files.Count, written.Users, written.Customers, written.Contacts, written.AuditLogs);
         return Outcome<RestoreResult>.Ok(new RestoreResult(written.Tenant, request.Mode, plan.Source.Id, request.BackupId, written.Users,
-            written.Customers, written.Overrides, written.AuditLogs, written.AuditSeq));
+            written.Customers, written.Overrides, written.AuditLogs, written.AuditSeq, written.Contacts));
     }
 
     private async Task<Plan> ValidateAsync(RestoreRequest request, CancellationToken cancellationToken)
@@ -223,41 +222,25 @@ public sealed class TenantRestorer(
             }
         }
 
-        var customers = 0L;
-        var customerIds = new HashSet<Guid>();
-        foreach (var c in bundle.ReadCustomers())
+        // Customers, then contacts (they refer to customers); an increment's removals of a section follow its rows.
+        var increment = bundle.Format == BundleFormat.Increment;
+        var records = increment ? previous!.Records : new ChainRecords();
+        var known = new BundleIds(userIds, records.Customers, increment);
+        var customers = CheckRecords(bundle, RecordSections.Customers, known, c => records.Customers.Add(c.Id));
+        var deletedCustomers = CheckDeleted(bundle, RecordSections.Customers, customers, id => records.Customers.Remove(id));
+        var contacts = CheckRecords(bundle, RecordSections.Contacts, known, records.Link);
+        var deletedContacts = CheckDeleted(bundle, RecordSections.Contacts, contacts, records.Unlink);
+        if (records.ContactReferringTo(deletedCustomers) is { } orphan)
         {
-            // The API's rules (CustomerRules), field by field, so the refusal names the field.
-            var problem = !customerIds.Add(c.Id) ? $"id {c.Id} appears twice"
-                : CustomerRules.Check(c.Name, c.Email, c.Phone, c.Company, c.Status, c.Tags, c.Notes).FirstOrDefault() is { Key: { } field, Value: { } rule }
-                    ? $"{field}: {rule}"
-                : c.OwnerUserId is { } owner && !userIds.Contains(owner) ? $"ownerUserId {owner} is not a user in the bundle"
-                : c.Version < 1 ? "version must be positive"
-                : null;
-            if (problem is not null)
-            {
-                throw new BundleException($"customers[{customers}] ({c.Id}): {problem}.");
-            }
-
-            customers++;
+            throw new BundleException(
+                $"{RecordSections.Customers.DeletedKey}: customer {orphan.Customer} is removed, but contact {orphan.Contact} still refers to it.");
         }
 
-        long deleted = 0;
         long seq;
         byte[] head;
         AuditCheckpoint? checkpoint = null;
-        if (bundle.Format == BundleFormat.Increment)
+        if (increment)
         {
-            foreach (var id in bundle.ReadDeletedCustomers())
-            {
-                if (customerIds.Contains(id))
-                {
-                    throw new BundleException($"deletedCustomers[{deleted}]: {id} is also among the changed customers.");
-                }
-
-                deleted++;
-            }
-
             var since = bundle.Since!;
             if (since.AuditSeq != previous!.AuditSeq || !since.AuditHash.AsSpan().SequenceEqual(previous.AuditHash))
             {
@@ -291,18 +274,61 @@ public sealed class TenantRestorer(
         }
 
         var counts = bundle.ReadCounts();
-        var actual = new BundleCounts(users.Count, customers, deleted, overrides.Count, entries);
+        var actual = new BundleCounts(users.Count, customers.Count, deletedCustomers.Count, contacts.Count, deletedContacts.Count, overrides.Count, entries);
         if (counts != actual)
         {
             throw new BundleException($"counts: the bundle states {Describe(counts)} but holds {Describe(actual)}.");
         }
 
         var checksum = bundle.ReadChecksum().Checksum;
-        return new Plan(tenant, users, seq, head, bundle.ExportedAt, previous?.FirstChecksum ?? checksum, index + 1, previous?.KeyIds ?? []);
+        return new Plan(tenant, users, records, seq, head, bundle.ExportedAt, previous?.FirstChecksum ?? checksum, index + 1, previous?.KeyIds ?? []);
+    }
+
+    /// <summary>Checks every row of a record section (ids unique, the API's rules, references, version) and returns their ids.</summary>
+    private static HashSet<Guid> CheckRecords<T>(BundleReader bundle, RecordSection<T> section, BundleIds known, Action<T> accepted)
+        where T : class, IRecordDetails
+    {
+        var ids = new HashSet<Guid>();
+        var i = 0L;
+        foreach (var row in bundle.ReadRecords(section))
+        {
+            var problem = !ids.Add(row.Id) ? $"id {row.Id} appears twice"
+                : section.Check(row, known) is { } broken ? broken
+                : row.Version < 1 ? "version must be positive"
+                : null;
+            if (problem is not null)
+            {
+                throw new BundleException($"{section.Key}[{i}] ({row.Id}): {problem}.");
+            }
+
+            accepted(row);
+            i++;
+        }
+
+        return ids;
+    }
+
+    /// <summary>An increment's removals of a record section (none in a full export); an id may not be both changed and removed.</summary>
+    private static List<Guid> CheckDeleted(BundleReader bundle, RecordSection section, HashSet<Guid> changed, Action<Guid> accepted)
+    {
+        var deleted = new List<Guid>();
+        foreach (var id in bundle.ReadDeleted(section))
+        {
+            if (changed.Contains(id))
+            {
+                throw new BundleException($"{section.DeletedKey}[{deleted.Count}]: {id} is also among the changed {section.Key}.");
+            }
+
+            accepted(id);
+            deleted.Add(id);
+        }
+
+        return deleted;
     }
 
     private static string Describe(BundleCounts c) =>
-        $"{c.Users} users, {c.Customers} customers, {c.DeletedCustomers} deleted customers, {c.Overrides} overrides, {c.AuditLogs} audit entries";
+        $"{c.Users} users, {c.Customers} customers, {c.DeletedCustomers} deleted customers, {c.Contacts} contacts, {c.DeletedContacts} deleted contacts, " +
+        $"{c.Overrides} overrides, {c.AuditLogs} audit entries";
 
     /// <summary>A clone's e-mails: the given admin e-mails (in the order of the admins' creation), members' made unreachable.</summary>
     private static (Dictionary<Guid, string> Map, string? Problem) NewEmails(Plan plan, RestoreRequest request, Guid target)
@@ -448,22 +474,23 @@ public sealed class TenantRestorer(
             tenant = TenantGrain.ReadTenant(reader);
         }
 
-        long users, customers, overrides, audit;
+        long users, customers, contacts, overrides, audit;
         await using (var count = transaction.Command(
             """
             SELECT (SELECT count(*) FROM users WHERE tenant_id = $1), (SELECT count(*) FROM customers WHERE tenant_id = $1),
-                   (SELECT count(*) FROM tenant_quota_overrides WHERE tenant_id = $1), (SELECT count(*) FROM audit_logs WHERE tenant_id = $1)
+                   (SELECT count(*) FROM contacts WHERE tenant_id = $1), (SELECT count(*) FROM tenant_quota_overrides WHERE tenant_id = $1),
+                   (SELECT count(*) FROM audit_logs WHERE tenant_id = $1)
             """,
             target))
         await using (var reader = await count.ExecuteReaderAsync(cancellationToken))
         {
             await reader.ReadAsync(cancellationToken);
-            (users, customers, overrides, audit) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+            (users, customers, contacts, overrides, audit) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
         }
 
         // Past this point the restore happened: a client that hangs up must not leave a commit of unknown outcome.
         await transaction.CommitAsync(CancellationToken.None);
-        return new Written(tenant, users, customers, overrides, audit, entry.Seq, details);
+        return new Written(tenant, users, customers, contacts, overrides, audit, entry.Seq, details);
     }
 
     /// <summary>The counted quotas as restored (the meter's rules: rows, and their text plus a fixed overhead as storage), against the plan and live overrides.</summary>
@@ -561,19 +588,13 @@ public sealed class TenantRestorer(
             await transaction.ExecuteAsync("DELETE FROM users WHERE tenant_id = $1 AND id <> ALL($2)", target, users.Select(u => u.Id).ToArray());
         }
 
-        foreach (var batch in bundle.ReadCustomers().Chunk(BatchRows))
-        {
-            await InsertCustomersAsync(transaction, target, batch, cancellationToken);
-        }
-
-        if (increment)
-        {
-            foreach (var batch in bundle.ReadDeletedCustomers().Chunk(BatchRows))
-            {
-                await transaction.ExecuteAsync("DELETE FROM customers WHERE tenant_id = $1 AND id = ANY($2)", target, batch);
-            }
-        }
-        else if (bundle.ReadCheckpoint() is { } checkpoint && !clone)
+        // Contacts refer to customers: a customer an increment removes goes only after the contacts that referred to it.
+        await UpsertAsync(transaction, bundle, RecordSections.Customers, target, cancellationToken);
+        var deletedCustomers = bundle.ReadDeleted(RecordSections.Customers).ToList();
+        await UpsertAsync(transaction, bundle, RecordSections.Contacts, target, cancellationToken);
+        await DeleteAsync(transaction, RecordSections.Contacts, bundle.ReadDeleted(RecordSections.Contacts), target);
+        await DeleteAsync(transaction, RecordSections.Customers, deletedCustomers, target);
+        if (!increment && bundle.ReadCheckpoint() is { } checkpoint && !clone)
         {
             // The owner vouches for the checkpoint of the export validated above; the runtime role alone cannot start a chain.
             await maintenance.AllowCheckpointAsync(transaction, target, checkpoint.Seq, checkpoint.Hash);
@@ -600,24 +621,22 @@ public sealed class TenantRestorer(
         return copy.Length <= Validation.MaxNameLength ? copy : copy[..Validation.MaxNameLength];
     }
 
-    private static async Task InsertCustomersAsync(TenantTransaction transaction, Guid target, CustomerDetails[] rows, CancellationToken cancellationToken)
+    private static async Task UpsertAsync<T>(TenantTransaction transaction, BundleReader bundle, RecordSection<T> section, Guid target,
+        CancellationToken cancellationToken)
+        where T : class, IRecordDetails
     {
-        await using var insert = transaction.Command(
-            """
-            INSERT INTO customers (tenant_id, id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version)
-            SELECT $1, r.id, r.name, r.email, r.phone, r.company, r.status, r.tags::text[], r.notes, r.owner, r.created, r.updated, r.version
-            FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::uuid[],
-                        $11::timestamptz[], $12::timestamptz[], $13::integer[])
-                AS r(id, name, email, phone, company, status, tags, notes, owner, created, updated, version)
-            ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, email = excluded.email, phone = excluded.phone,
-                company = excluded.company, status = excluded.status, tags = excluded.tags, notes = excluded.notes,
-                owner_user_id = excluded.owner_user_id, created_at = excluded.created_at, updated_at = excluded.updated_at, version = excluded.version
-            """,
-            target, rows.Select(c => c.Id).ToArray(), rows.Select(c => c.Name).ToArray(), rows.Select(c => c.Email).ToArray(),
-            rows.Select(c => c.Phone).ToArray(), rows.Select(c => c.Company).ToArray(), rows.Select(c => c.Status).ToArray(),
-            rows.Select(c => BundleFormat.TagsLiteral(c.Tags)).ToArray(), rows.Select(c => c.Notes).ToArray(), rows.Select(c => c.OwnerUserId).ToArray(),
-            rows.Select(c => c.CreatedAt).ToArray(), rows.Select(c => c.UpdatedAt).ToArray(), rows.Select(c => c.Version).ToArray());
-        await insert.ExecuteNonQueryAsync(cancellationToken);
+        foreach (var batch in bundle.ReadRecords(section).Chunk(BatchRows))
+        {
+            await section.UpsertAsync(transaction, target, batch, cancellationToken);
+        }
+    }
+
+    private static async Task DeleteAsync(TenantTransaction transaction, RecordSection section, IEnumerable<Guid> ids, Guid target)
+    {
+        foreach (var batch in ids.Chunk(BatchRows))
+        {
+            await transaction.ExecuteAsync($"DELETE FROM {section.Type.Table} WHERE tenant_id = $1 AND id = ANY($2)", target, batch);
+        }
     }
 
     private static async Task InsertAuditAsync(TenantTransaction transaction, Guid target, AuditEntry[] rows, CancellationToken cancellationToken)
@@ -658,10 +677,56 @@ public sealed class TenantRestorer(
     };
 
     private sealed record Plan(
-        TenantRow Source, IReadOnlyList<UserRow> Users, long AuditSeq, byte[] AuditHash, DateTimeOffset ExportedAt, string FirstChecksum, int Bundles,
-        IReadOnlyList<string> KeyIds);
+        TenantRow Source, IReadOnlyList<UserRow> Users, ChainRecords Records, long AuditSeq, byte[] AuditHash, DateTimeOffset ExportedAt, string FirstChecksum,
+        int Bundles, IReadOnlyList<string> KeyIds);
 
-    private sealed record Written(TenantDetails Tenant, long Users, long Customers, long Overrides, long AuditLogs, long AuditSeq, string? Details);
+    /// <summary>
+    /// The customers, and each linked contact's customer, that the restored tenant holds after the bundles validated so far
+    /// (a full export, then each increment's rows and removals): what a contact's customer and a removed customer are
+    /// checked against, so a broken reference is refused by name rather than by the database's foreign key.
+    /// </summary>
+    private sealed class ChainRecords
+    {
+        private readonly Dictionary<Guid, Guid> _customerOf = [];
+
+        public HashSet<Guid> Customers { get; } = [];
+
+        public void Link(ContactDetails contact)
+        {
+            if (contact.CustomerId is { } customer)
+            {
+                _customerOf[contact.Id] = customer;
+            }
+            else
+            {
+                _customerOf.Remove(contact.Id);
+            }
+        }
+
+        public void Unlink(Guid contact) => _customerOf.Remove(contact);
+
+        /// <summary>A contact that still refers to one of the removed customers, if any.</summary>
+        public (Guid Contact, Guid Customer)? ContactReferringTo(IReadOnlyCollection<Guid> removedCustomers)
+        {
+            if (removedCustomers.Count == 0)
+            {
+                return null;
+            }
+
+            var removed = removedCustomers.ToHashSet();
+            foreach (var (contact, customer) in _customerOf)
+            {
+                if (removed.Contains(customer))
+                {
+                    return (contact, customer);
+                }
+            }
+
+            return null;
+        }
+    }
+
+    private sealed record Written(TenantDetails Tenant, long Users, long Customers, long Contacts, long Overrides, long AuditLogs, long AuditSeq, string? Details);
 
     private sealed class RestoreRefusedException(Failure failure, string message, Reservation? quota = null) : Exception(message)
     {

@@ -20,26 +20,48 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
     public async Task TheRestoreDrillRecoversExactlyTheDataAsOfTheIncrementalBackup()
     {
         var tenant = await _host.ProvisionTenantAsync();
-        var changed = await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "Changed later" });
-        var deleted = await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "Deleted later" });
-        var untouched = await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "Untouched" });
+        var token = tenant.Admin.AccessToken;
+        var changed = await Bundles.CreateCustomerAsync(_host, token, new { name = "Changed later" });
+        var deleted = await Bundles.CreateCustomerAsync(_host, token, new { name = "Deleted later" });
+        var untouched = await Bundles.CreateCustomerAsync(_host, token, new { name = "Untouched" });
+        var moved = await Bundles.CreateContactAsync(_host, token, new { firstName = "Moved", lastName = "Later", customerId = untouched, tags = new[] { "old" } });
+        var removed = await Bundles.CreateContactAsync(_host, token, new { lastName = "Removed later" });
+        var cascaded = await Bundles.CreateContactAsync(_host, token, new { lastName = "Goes with its customer", customerId = deleted });
+        var kept = await Bundles.CreateContactAsync(_host, token, new { lastName = "Untouched", customerId = untouched });
         var full = await RunAsync("full");
-        using (var update = await _host.SendAsync(HttpMethod.Put, $"/api/customers/{changed}", tenant.Admin.AccessToken, new { name = "Changed", tags = new[] { "new" } }))
-        using (var delete = await _host.SendAsync(HttpMethod.Delete, $"/api/customers/{deleted}", tenant.Admin.AccessToken))
+        using (var update = await _host.SendAsync(HttpMethod.Put, $"/api/customers/{changed}", token, new { name = "Changed", tags = new[] { "new" } }))
+        using (var delete = await _host.SendAsync(HttpMethod.Delete, $"/api/customers/{deleted}?cascade=true", token))
+        using (var move = await _host.SendAsync(HttpMethod.Put, $"/api/contacts/{moved}", token,
+            new { firstName = "Moved", lastName = "Now", customerId = changed, tags = new[] { "new" }, notes = "moved between backups" }))
+        using (var remove = await _host.SendAsync(HttpMethod.Delete, $"/api/contacts/{removed}", token))
+        {
+            update.EnsureSuccessStatusCode();
+            delete.EnsureSuccessStatusCode();
+            move.EnsureSuccessStatusCode();
+            remove.EnsureSuccessStatusCode();
+        }
+
+        var added = await Bundles.CreateCustomerAsync(_host, token, new { name = "Added" });
+        var member = await _host.AddUserAsync(tenant);
+        var owner = member.Body["user"]!["id"]!.GetValue<string>();
+        var created = await Bundles.CreateContactAsync(_host, token, new { lastName = "Created between backups", customerId = added, ownerUserId = owner });
+        var transient = await Bundles.CreateContactAsync(_host, token, new { lastName = "Created and deleted between backups" });
+        using (var update = await _host.SendAsync(HttpMethod.Put, $"/api/contacts/{created}", token,
+            new { firstName = "Then", lastName = "Updated", email = "then@example.test", title = "Buyer", customerId = added, ownerUserId = owner, tags = new[] { "t" } }))
+        using (var delete = await _host.SendAsync(HttpMethod.Delete, $"/api/contacts/{transient}", token))
         {
             update.EnsureSuccessStatusCode();
             delete.EnsureSuccessStatusCode();
         }
 
-        var added = await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "Added" });
-        var member = await _host.AddUserAsync(tenant);
         var incremental = await RunAsync("incremental");
         var expected = Bundles.Parse(await Bundles.ExportAsync(_host, tenant.Id));
-        using (var afterBackup = await _host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new { name = "After the last backup" }))
+        using (var afterBackup = await _host.SendAsync(HttpMethod.Post, "/api/customers", token, new { name = "After the last backup" }))
         {
             afterBackup.EnsureSuccessStatusCode();
         }
 
+        await Bundles.CreateContactAsync(_host, token, new { lastName = "After the last backup", customerId = untouched });
         await Bundles.PurgeAsync(_host, tenant.Id);
 
         using var restore = await _host.SendAsync(HttpMethod.Post,
@@ -47,12 +69,103 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
         var actual = Bundles.Parse(await Bundles.ExportAsync(_host, tenant.Id));
 
         incremental["previous"]!.GetValue<string>().Should().Be(full["id"]!.GetValue<string>());
-        restore.StatusCode.Should().Be(HttpStatusCode.Created);
+        restore.StatusCode.Should().Be(HttpStatusCode.Created, await restore.Content.ReadAsStringAsync());
         (await restore.JsonAsync())["backupId"]!.GetValue<string>().Should().Be(incremental["id"]!.GetValue<string>());
         JsonNode.DeepEquals(Bundles.Data(actual, dropLastAuditEntries: 1), Bundles.Data(expected)).Should().BeTrue();
         actual["customers"]!.AsArray().Select(c => c!["id"]!.GetValue<string>()).Should().BeEquivalentTo(changed, untouched, added);
+        actual["contacts"]!.AsArray().Select(c => c!["id"]!.GetValue<string>()).Should().BeEquivalentTo(moved, kept, created);
         actual["users"]!.AsArray().Should().HaveCount(2);
+        var increment = Bundles.Parse(await File.ReadAllBytesAsync(
+            Path.Combine(fixture.BackupDirectory, incremental["id"]!.GetValue<string>(), "tenants", $"{tenant.Id}.json")));
+        increment["contacts"]!.AsArray().Select(c => c!["id"]!.GetValue<string>()).Should().BeEquivalentTo(moved, created);
+        increment["deletedContacts"]!.AsArray().Select(id => id!.GetValue<string>()).Should().BeEquivalentTo(removed, cascaded, transient);
+        increment["deletedCustomers"]!.AsArray().Select(id => id!.GetValue<string>()).Should().Equal(deleted);
         await _host.LoginAsync(member.Body["user"]!["email"]!.GetValue<string>(), "member-password");
+    }
+
+    [Fact]
+    public async Task AChainOfVersionOneBundlesStillRestores()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var gone = await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "Gone" });
+        await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "Stays" });
+        var full = await RunAsync("full");
+        (await _host.SendAsync(HttpMethod.Delete, $"/api/customers/{gone}", tenant.Admin.AccessToken)).EnsureSuccessStatusCode();
+        await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "Added" });
+        var incremental = await RunAsync("incremental");
+        var expected = Bundles.Parse(await Bundles.ExportAsync(_host, tenant.Id));
+        await Bundles.PurgeAsync(_host, tenant.Id);
+        foreach (var backup in new[] { full, incremental })
+        {
+            await RewriteTenantFileAsync(backup["id"]!.GetValue<string>(), tenant.Id, Bundles.AsVersionOne);
+        }
+
+        using var restore = await _host.SendAsync(HttpMethod.Post,
+            $"/api/admin/backups/{incremental["id"]}/restore?tenantId={tenant.Id}", await _host.SharedSuperAdminTokenAsync());
+        var actual = Bundles.Parse(await Bundles.ExportAsync(_host, tenant.Id));
+
+        restore.StatusCode.Should().Be(HttpStatusCode.Created, await restore.Content.ReadAsStringAsync());
+        JsonNode.DeepEquals(Bundles.Data(actual, dropLastAuditEntries: 1), Bundles.Data(expected)).Should().BeTrue();
+        actual["customers"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()).Should().BeEquivalentTo("Stays", "Added");
+    }
+
+    [Theory]
+    [InlineData("unknown customer")]
+    [InlineData("removed customer still referred to")]
+    public async Task AnIncrementWhoseContactsWouldReferToACustomerTheChainDoesNotHoldIsRefusedByName(string defect)
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var customer = await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "In the full backup" });
+        var linked = await Bundles.CreateContactAsync(_host, tenant.Admin.AccessToken, new { lastName = "Linked", customerId = customer });
+        await RunAsync("full");
+        var added = await Bundles.CreateContactAsync(_host, tenant.Admin.AccessToken, new { lastName = "In the increment" });
+        var incremental = await RunAsync("incremental");
+        await Bundles.PurgeAsync(_host, tenant.Id);
+        var unknown = Guid.NewGuid().ToString();
+        await RewriteTenantFileAsync(incremental["id"]!.GetValue<string>(), tenant.Id, bundle => Bundles.EditAndSign(bundle, json =>
+        {
+            if (defect == "unknown customer")
+            {
+                json["contacts"]![0]!["customerId"] = unknown;
+            }
+            else
+            {
+                json["deletedCustomers"]!.AsArray().Add(customer);
+                json["counts"]!["deletedCustomers"] = 1;
+            }
+        }));
+
+        using var restore = await _host.SendAsync(HttpMethod.Post,
+            $"/api/admin/backups/{incremental["id"]}/restore?tenantId={tenant.Id}", await _host.SharedSuperAdminTokenAsync());
+
+        restore.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await restore.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain(defect == "unknown customer"
+            ? $"contacts[0] ({added}): customerId {unknown} is not a customer in the bundle or the bundles before it"
+            : $"deletedCustomers: customer {customer} is removed, but contact {linked} still refers to it");
+        (await _host.RunbookTenantAsync(tenant.Id)).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task AnIncrementalBackupAfterABackupOfAnOlderVersionIsAFullOneWithEveryContact()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var contact = await Bundles.CreateContactAsync(_host, tenant.Admin.AccessToken, new { lastName = "Existed before the upgrade" });
+        var old = await RunAsync("full");
+        var manifestPath = Path.Combine(fixture.BackupDirectory, old["id"]!.GetValue<string>(), "manifest.json");
+        var manifest = JsonNode.Parse(await File.ReadAllBytesAsync(manifestPath))!;
+        manifest["version"] = 1;
+        await File.WriteAllTextAsync(manifestPath, manifest.ToJsonString());
+
+        var next = await RunAsync("incremental");
+        using var details = await _host.SendAsync(HttpMethod.Get, $"/api/admin/backups/{next["id"]}", await _host.SharedSuperAdminTokenAsync());
+
+        next["kind"]!.GetValue<string>().Should().Be("full", "a version-1 backup never held the contacts that existed when it was made");
+        next["previous"].Should().BeNull();
+        var file = (await details.JsonAsync())["files"]!.AsArray().Single(f => f!["tenantId"]?.GetValue<string>() == tenant.Id.ToString())!;
+        file["kind"]!.GetValue<string>().Should().Be("full");
+        file["contacts"]!.GetValue<long>().Should().Be(1);
+        var bundle = Bundles.Parse(await File.ReadAllBytesAsync(Path.Combine(fixture.BackupDirectory, next["id"]!.GetValue<string>(), "tenants", $"{tenant.Id}.json")));
+        bundle["contacts"]!.AsArray().Select(c => c!["id"]!.GetValue<string>()).Should().Equal(contact);
     }
 
     [Fact]
@@ -83,9 +196,13 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
         var tenant = await _host.ProvisionTenantAsync();
         var gone = await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "Gone" });
         await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "Stays" });
+        var goneContact = await Bundles.CreateContactAsync(_host, tenant.Admin.AccessToken, new { lastName = "Gone" });
+        await Bundles.CreateContactAsync(_host, tenant.Admin.AccessToken, new { lastName = "Stays" });
         await RunAsync("full");
         await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "New" });
+        await Bundles.CreateContactAsync(_host, tenant.Admin.AccessToken, new { lastName = "New" });
         (await _host.SendAsync(HttpMethod.Delete, $"/api/customers/{gone}", tenant.Admin.AccessToken)).EnsureSuccessStatusCode();
+        (await _host.SendAsync(HttpMethod.Delete, $"/api/contacts/{goneContact}", tenant.Admin.AccessToken)).EnsureSuccessStatusCode();
 
         var incremental = await RunAsync("incremental");
         using var details = await _host.SendAsync(HttpMethod.Get, $"/api/admin/backups/{incremental["id"]}", await _host.SharedSuperAdminTokenAsync());
@@ -94,6 +211,8 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
         file["kind"]!.GetValue<string>().Should().Be("incremental");
         file["customers"]!.GetValue<long>().Should().Be(1);
         file["deletedCustomers"]!.GetValue<long>().Should().Be(1);
+        file["contacts"]!.GetValue<long>().Should().Be(1);
+        file["deletedContacts"]!.GetValue<long>().Should().Be(1);
         incremental["databaseDump"].Should().BeNull();
     }
 
@@ -169,13 +288,8 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
         await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "In the increment" });
         var incremental = await RunAsync("incremental");
         await Bundles.PurgeAsync(_host, tenant.Id);
-        var folder = Path.Combine(fixture.BackupDirectory, incremental["id"]!.GetValue<string>());
-        var name = $"tenants/{tenant.Id}.json";
-        var edited = Bundles.Edit(await File.ReadAllBytesAsync(Path.Combine(folder, name)), json => json["customers"]![0]!["name"] = "Edited in the backup");
-        await File.WriteAllBytesAsync(Path.Combine(folder, name), edited);
-        var manifest = JsonNode.Parse(await File.ReadAllBytesAsync(Path.Combine(folder, "manifest.json")))!;
-        manifest["files"]!.AsArray().Single(f => f!["name"]!.GetValue<string>() == name)!["sha256"] = Convert.ToHexStringLower(SHA256.HashData(edited));
-        await File.WriteAllTextAsync(Path.Combine(folder, "manifest.json"), manifest.ToJsonString());
+        await RewriteTenantFileAsync(incremental["id"]!.GetValue<string>(), tenant.Id,
+            bundle => Bundles.Edit(bundle, json => json["customers"]![0]!["name"] = "Edited in the backup"));
 
         using var restore = await _host.SendAsync(HttpMethod.Post, $"/api/admin/backups/{incremental["id"]}/restore?tenantId={tenant.Id}", await _host.SharedSuperAdminTokenAsync());
 
@@ -257,6 +371,18 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
         afterIncremental["anchors"]!["checked"]!.GetValue<long>().Should().Be(2);
         afterIncremental["anchors"]!["matched"]!.GetValue<long>().Should().Be(2);
         afterIncremental["valid"]!.GetValue<bool>().Should().BeTrue();
+    }
+
+    /// <summary>Replaces a tenant's file in a backup and its SHA-256 in the manifest (what an older server's backup would hold).</summary>
+    private async Task RewriteTenantFileAsync(string backupId, Guid tenantId, Func<byte[], byte[]> rewrite)
+    {
+        var folder = Path.Combine(fixture.BackupDirectory, backupId);
+        var name = $"tenants/{tenantId}.json";
+        var rewritten = rewrite(await File.ReadAllBytesAsync(Path.Combine(folder, name)));
+        await File.WriteAllBytesAsync(Path.Combine(folder, name), rewritten);
+        var manifest = JsonNode.Parse(await File.ReadAllBytesAsync(Path.Combine(folder, "manifest.json")))!;
+        manifest["files"]!.AsArray().Single(f => f!["name"]!.GetValue<string>() == name)!["sha256"] = Convert.ToHexStringLower(SHA256.HashData(rewritten));
+        await File.WriteAllTextAsync(Path.Combine(folder, "manifest.json"), manifest.ToJsonString());
     }
 
     private async Task<JsonObject> VerifyAsync(TestTenant tenant)

@@ -88,6 +88,23 @@ public static class Bundles
         return (await response.JsonAsync())["id"]!.GetValue<string>();
     }
 
+    public static async Task<string> CreateContactAsync(ApiHost host, string token, object body)
+    {
+        using var response = await host.SendAsync(HttpMethod.Post, "/api/contacts", token, body);
+        response.StatusCode.Should().Be(System.Net.HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return (await response.JsonAsync())["id"]!.GetValue<string>();
+    }
+
+    /// <summary>A bundle as a version-1 server wrote it: no contacts section, no contact counts, signed again.</summary>
+    public static byte[] AsVersionOne(byte[] bundle) => EditAndSign(bundle, json =>
+    {
+        json["version"] = 1;
+        json.Remove("contacts");
+        json.Remove("deletedContacts");
+        json["counts"]!.AsObject().Remove("contacts");
+        json["counts"]!.AsObject().Remove("deletedContacts");
+    });
+
     /// <summary>Everything of the tenant except the restore's own audit entries, for comparing two exports.</summary>
     public static JsonObject Data(JsonObject bundle, int dropLastAuditEntries = 0)
     {
@@ -99,6 +116,7 @@ public static class Bundles
             ["overrides"] = bundle["overrides"]!.DeepClone(),
             ["users"] = bundle["users"]!.DeepClone(),
             ["customers"] = bundle["customers"]!.DeepClone(),
+            ["contacts"] = bundle["contacts"]!.DeepClone(),
             ["auditCheckpoint"] = bundle["auditCheckpoint"]?.DeepClone(),
             ["auditLogs"] = new JsonArray(audit.Take(audit.Count - dropLastAuditEntries).Select(e => e!.DeepClone()).ToArray()),
         };

@@ -159,6 +159,9 @@ public sealed class RestoreTrustTests
     [InlineData("customer phone", "customers[0]", "phone:")]
     [InlineData("customer tags", "customers[0]", "tags:")]
     [InlineData("customer notes", "customers[0]", "notes:")]
+    [InlineData("contact without a name", "contacts[0]", "lastName:")]
+    [InlineData("contact email", "contacts[0]", "email:")]
+    [InlineData("contact title", "contacts[0]", "title:")]
     [InlineData("user name", "users[0]", "name:")]
     [InlineData("tenant contact e-mail", "tenant", "contactEmail:")]
     [InlineData("override", "overrides[0]", "quota:")]
@@ -166,14 +169,25 @@ public sealed class RestoreTrustTests
     {
         var host = await ApiHost.SharedAsync();
         var tenant = await host.ProvisionTenantAsync();
-        await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Valid", email = "valid@example.test" });
+        var valid = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Valid", email = "valid@example.test" });
+        await Bundles.CreateContactAsync(host, tenant.Admin.AccessToken, new { firstName = "Valid", customerId = valid });
         var bundle = await Bundles.ExportAsync(host, tenant.Id);
         await Bundles.PurgeAsync(host, tenant.Id);
         var invalid = Bundles.EditAndSign(bundle, json =>
         {
             var customer = json["customers"]![0]!;
+            var contact = json["contacts"]![0]!;
             switch (defect)
             {
+                case "contact without a name":
+                    contact["firstName"] = null;
+                    break;
+                case "contact email":
+                    contact["email"] = "not an e-mail address";
+                    break;
+                case "contact title":
+                    contact["title"] = new string('t', 201);
+                    break;
                 case "customer email":
                     customer["email"] = new string('a', 250) + "@example.test";
                     break;

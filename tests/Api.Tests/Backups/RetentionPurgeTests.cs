@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
+using Npgsql;
 using Shohayota.Api.Tests.Infrastructure;
 
 namespace Shohayota.Api.Tests.Backups;
@@ -45,6 +46,31 @@ public sealed class RetentionPurgeTests(BackupHost fixture) : IClassFixture<Back
         certificate["finalExports"]!.AsArray().Should().ContainSingle();
         certificate["backups"]!.AsArray().Should().NotBeEmpty();
         certificate["dataHeldUntil"]!.GetValue<DateTimeOffset>().Should().BeAfter(_clock.GetUtcNow());
+    }
+
+    [Fact]
+    public async Task APurgedTenantsContactsAreInItsFinalExportAndNoLongerInTheDatabase()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var customer = await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "Purged" });
+        var contact = await Bundles.CreateContactAsync(_host, tenant.Admin.AccessToken, new { lastName = "Purged", customerId = customer, tags = new[] { "kept" } });
+        var until = await CancelAsync(tenant.Id);
+        _clock.Advance(until - _clock.GetUtcNow() + TimeSpan.FromSeconds(1));
+
+        var purged = (await RunAsync(dryRun: null)).Single(t => t["tenantId"]!.GetValue<string>() == tenant.Id.ToString());
+
+        purged["action"]!.GetValue<string>().Should().Be("purged");
+        var final = Bundles.Parse(await File.ReadAllBytesAsync(Path.Combine(fixture.BackupDirectory, purged["finalExport"]!.GetValue<string>())));
+        var exported = final["contacts"]!.AsArray().Should().ContainSingle().Subject!;
+        exported["id"]!.GetValue<string>().Should().Be(contact);
+        exported["customerId"]!.GetValue<string>().Should().Be(customer);
+        (await CertificateAsync(tenant.Id))["rowsRemoved"]!["contacts"]!.GetValue<long>().Should().Be(1);
+        await using var connection = new NpgsqlConnection(_host.Database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM contacts WHERE tenant_id = $1", connection);
+        count.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
+        ((long)(await count.ExecuteScalarAsync())!).Should().Be(0);
+        await DrainAsync();
     }
 
     [Fact]

@@ -15,6 +15,11 @@ public sealed class TenantExportTests
         var first = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken,
             new { name = "Grüße \"quoted\"\nline", email = "c@x.test", tags = new[] { "vip", "a,b" }, ownerUserId = owner });
         var second = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Second" });
+        var contact = await Bundles.CreateContactAsync(host, tenant.Admin.AccessToken, new
+        {
+            firstName = "Ada", lastName = "Grüße \"L\"", email = "ada@x.test", phone = "+44 20", title = "CTO", customerId = first, ownerUserId = owner,
+            tags = new[] { "a;b" }, notes = "two\nlines",
+        });
 
         using var response = await Bundles.GetExportAsync(host, await host.SharedSuperAdminTokenAsync(), tenant.Id.ToString());
         var bytes = await response.Content.ReadAsByteArrayAsync();
@@ -26,7 +31,7 @@ public sealed class TenantExportTests
         bytes.Should().NotContain((byte)'\n', "a bundle is one line, so curl -d @file sends it unchanged");
         var bundle = Bundles.Parse(bytes);
         bundle["format"]!.GetValue<string>().Should().Be("shohayota.tenant-export");
-        bundle["version"]!.GetValue<int>().Should().Be(1);
+        bundle["version"]!.GetValue<int>().Should().Be(2);
         bundle["secrets"]!.GetValue<bool>().Should().BeTrue();
         bundle["tenant"]!["id"]!.GetValue<string>().Should().Be(tenant.Id.ToString());
         bundle["plan"]!.GetValue<string>().Should().Be("pro");
@@ -37,8 +42,19 @@ public sealed class TenantExportTests
         rich["name"]!.GetValue<string>().Should().Be("Grüße \"quoted\"\nline");
         rich["tags"]!.AsArray().Select(t => t!.GetValue<string>()).Should().Equal("vip", "a,b");
         rich["ownerUserId"]!.GetValue<string>().Should().Be(owner);
-        bundle["auditLogs"]!.AsArray().Select(e => e!["action"]!.GetValue<string>()).Should().Contain(["tenant.provisioned", "customer.created"]);
+        var exported = bundle["contacts"]!.AsArray().Should().ContainSingle().Subject!.AsObject();
+        exported.Select(p => p.Key).Should().Equal(
+            "id", "firstName", "lastName", "email", "phone", "title", "customerId", "ownerUserId", "tags", "notes", "createdAt", "updatedAt", "version");
+        exported["id"]!.GetValue<string>().Should().Be(contact);
+        exported["lastName"]!.GetValue<string>().Should().Be("Grüße \"L\"");
+        exported["customerId"]!.GetValue<string>().Should().Be(first);
+        exported["ownerUserId"]!.GetValue<string>().Should().Be(owner);
+        exported["tags"]!.AsArray().Select(t => t!.GetValue<string>()).Should().Equal("a;b");
+        exported["notes"]!.GetValue<string>().Should().Be("two\nlines");
+        bundle.Select(p => p.Key).Should().ContainInConsecutiveOrder("users", "customers", "contacts", "auditCheckpoint", "auditLogs", "counts");
+        bundle["auditLogs"]!.AsArray().Select(e => e!["action"]!.GetValue<string>()).Should().Contain(["tenant.provisioned", "customer.created", "contact.created"]);
         bundle["counts"]!["customers"]!.GetValue<long>().Should().Be(2);
+        bundle["counts"]!["contacts"]!.GetValue<long>().Should().Be(1);
         bundle["checksum"]!["algorithm"]!.GetValue<string>().Should().Be("sha256");
         bundle["checksum"]!["value"]!.GetValue<string>().Should().Be(Bundles.ComputeChecksum(bytes));
     }

@@ -13,9 +13,20 @@ public sealed class TenantRestoreTests
         var host = await ApiHost.SharedAsync();
         var tenant = await host.ProvisionTenantAsync();
         var member = await host.AddUserAsync(tenant);
-        await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken,
-            new { name = "Ünïcode \"name\"", tags = new[] { "x", "y\"z" }, notes = "multi\nline", ownerUserId = member.Body["user"]!["id"]!.GetValue<string>() });
+        var owner = member.Body["user"]!["id"]!.GetValue<string>();
+        var customer = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken,
+            new { name = "Ünïcode \"name\"", tags = new[] { "x", "y\"z" }, notes = "multi\nline", ownerUserId = owner });
         await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Plain" });
+        var linked = await Bundles.CreateContactAsync(host, tenant.Admin.AccessToken, new
+        {
+            firstName = "Zoë \"Z\"", lastName = "O'Brien", email = "zoe@example.test", phone = "+1 555 0100", title = "Head of 😀",
+            customerId = customer, ownerUserId = owner, tags = new[] { "vip", "a,b\"c" }, notes = "first line\nsecond line",
+        });
+        var alone = await Bundles.CreateContactAsync(host, tenant.Admin.AccessToken, new { lastName = "Alone" });
+        using (var update = await host.SendAsync(HttpMethod.Put, $"/api/contacts/{alone}", tenant.Admin.AccessToken, new { lastName = "Alone", title = "Updated" }))
+        {
+            update.EnsureSuccessStatusCode();
+        }
         using (var quota = await host.SendAsync(HttpMethod.Put, $"/api/admin/tenants/{tenant.Id}/quotas", await host.SharedSuperAdminTokenAsync(),
             new { customers = 77, reason = "restore test" }))
         {
@@ -25,6 +36,7 @@ public sealed class TenantRestoreTests
         var exported = await Bundles.ExportAsync(host, tenant.Id);
         var before = Bundles.Parse(exported);
         var later = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Created after the export" });
+        var laterContact = await Bundles.CreateContactAsync(host, tenant.Admin.AccessToken, new { lastName = "Created after the export", customerId = later });
         await Bundles.PurgeAsync(host, tenant.Id);
         using (var denied = await host.SendAsync(HttpMethod.Get, $"/api/customers/{later}", tenant.Admin.AccessToken))
         {
@@ -38,9 +50,12 @@ public sealed class TenantRestoreTests
         var body = await restore.JsonAsync();
         body["tenant"]!["id"]!.GetValue<string>().Should().Be(tenant.Id.ToString());
         body["counts"]!["customers"]!.GetValue<long>().Should().Be(2);
+        body["counts"]!["contacts"]!.GetValue<long>().Should().Be(2);
         body["counts"]!["users"]!.GetValue<long>().Should().Be(2);
         body["counts"]!["overrides"]!.GetValue<long>().Should().Be(1);
         JsonNode.DeepEquals(Bundles.Data(after, dropLastAuditEntries: 1), Bundles.Data(before)).Should().BeTrue();
+        after["contacts"]!.AsArray().Select(c => c!["id"]!.GetValue<string>()).Should().BeEquivalentTo(linked, alone);
+        after["counts"]!["contacts"]!.GetValue<long>().Should().Be(2);
         var restored = after["auditLogs"]!.AsArray()[^1]!;
         restored["action"]!.GetValue<string>().Should().Be("tenant.restored");
         restored["seq"]!.GetValue<long>().Should().Be(before["auditLogs"]!.AsArray().Count + 1);
@@ -51,6 +66,17 @@ public sealed class TenantRestoreTests
         (await customers.JsonAsync())["items"]!.AsArray().Should().HaveCount(2);
         using var stale = await host.SendAsync(HttpMethod.Get, $"/api/customers/{later}", admin.AccessToken);
         stale.StatusCode.Should().Be(HttpStatusCode.NotFound, "no live grain may serve a row the restore did not bring back");
+        using var staleContact = await host.SendAsync(HttpMethod.Get, $"/api/contacts/{laterContact}", admin.AccessToken);
+        staleContact.StatusCode.Should().Be(HttpStatusCode.NotFound, "no live contact grain may serve a row the restore did not bring back");
+        var exportedContact = before["contacts"]!.AsArray().Single(c => c!["id"]!.GetValue<string>() == linked)!;
+        using var restoredContact = await host.SendAsync(HttpMethod.Get, $"/api/contacts/{linked}", admin.AccessToken);
+        var served = await restoredContact.JsonAsync();
+        foreach (var field in new[] { "firstName", "lastName", "email", "phone", "title", "customerId", "ownerUserId", "tags", "notes", "version" })
+        {
+            JsonNode.DeepEquals(served[field], exportedContact[field]).Should().BeTrue(field);
+        }
+
+        served["customerId"]!.GetValue<string>().Should().Be(customer);
         using var write = await host.SendAsync(HttpMethod.Post, "/api/customers", admin.AccessToken, new { name = "After the restore" });
         write.StatusCode.Should().Be(HttpStatusCode.Created);
         using var verifyAfterWrite = await host.SendAsync(HttpMethod.Get, "/api/audit-logs/verify", admin.AccessToken);
@@ -125,13 +151,17 @@ public sealed class TenantRestoreTests
     [InlineData("chain", "does not match its hash")]
     [InlineData("gap", "does not follow entry")]
     [InlineData("counts", "counts: the bundle states")]
+    [InlineData("contact counts", "counts: the bundle states")]
+    [InlineData("contact twice", "contacts[1]")]
+    [InlineData("contact owner", "is not a user in the bundle")]
     [InlineData("truncated", "truncated")]
     public async Task AnInvalidBundleIsRefusedNamingTheProblemAndNothingIsWritten(string defect, string named)
     {
         var host = await ApiHost.SharedAsync();
         var tenant = await host.ProvisionTenantAsync();
         var member = await host.AddUserAsync(tenant);
-        await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Owned", ownerUserId = member.Body["user"]!["id"]!.GetValue<string>() });
+        var customer = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Owned", ownerUserId = member.Body["user"]!["id"]!.GetValue<string>() });
+        await Bundles.CreateContactAsync(host, tenant.Admin.AccessToken, new { lastName = "Contact", customerId = customer });
         var bundle = await Bundles.ExportAsync(host, tenant.Id);
         await Bundles.PurgeAsync(host, tenant.Id);
         var damaged = defect == "truncated" ? bundle[..^40] : Bundles.EditAndSign(bundle, json =>
@@ -142,7 +172,7 @@ public sealed class TenantRestoreTests
                     json["format"] = "something-else";
                     break;
                 case "version":
-                    json["version"] = 2;
+                    json["version"] = 3;
                     break;
                 case "owner":
                     json["customers"]![0]!["ownerUserId"] = Guid.NewGuid().ToString();
@@ -163,6 +193,16 @@ public sealed class TenantRestoreTests
                 case "counts":
                     json["counts"]!["customers"] = 5;
                     break;
+                case "contact counts":
+                    json["counts"]!["contacts"] = 0;
+                    break;
+                case "contact twice":
+                    json["contacts"]!.AsArray().Add(json["contacts"]![0]!.DeepClone());
+                    json["counts"]!["contacts"] = 2;
+                    break;
+                case "contact owner":
+                    json["contacts"]![0]!["ownerUserId"] = Guid.NewGuid().ToString();
+                    break;
             }
         });
 
@@ -174,6 +214,57 @@ public sealed class TenantRestoreTests
         problem["detail"]!.GetValue<string>().Should().Contain(named);
         (await host.RunbookTenantAsync(tenant.Id)).Should().BeNull();
         (await AuditCountAsync(host, tenant.Id)).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task AContactWhoseCustomerIsNotInTheBundleIsRefusedNamingTheContactAndNothingIsWritten()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        await Bundles.CreateContactAsync(host, tenant.Admin.AccessToken, new { lastName = "Unlinked" });
+        var customer = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Left out of the bundle" });
+        var contact = await Bundles.CreateContactAsync(host, tenant.Admin.AccessToken, new { lastName = "Linked", customerId = customer });
+        var bundle = await Bundles.ExportAsync(host, tenant.Id);
+        await Bundles.PurgeAsync(host, tenant.Id);
+        var withoutCustomer = Bundles.EditAndSign(bundle, json =>
+        {
+            json["customers"] = new JsonArray();
+            json["counts"]!["customers"] = 0;
+        });
+        var index = Bundles.Parse(bundle)["contacts"]!.AsArray().Select(c => c!["id"]!.GetValue<string>()).ToList().IndexOf(contact);
+
+        using var response = await Bundles.RestoreAsync(host, withoutCustomer);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        var problem = await response.ProblemAsync();
+        problem["type"]!.GetValue<string>().Should().Be(HttpExtensions.ProblemType("invalid-bundle"));
+        problem["detail"]!.GetValue<string>().Should().Contain($"contacts[{index}] ({contact}): customerId {customer} is not a customer in the bundle");
+        (await host.RunbookTenantAsync(tenant.Id)).Should().BeNull();
+        (await AuditCountAsync(host, tenant.Id)).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task AVersionOneBundleWithoutContactsStillRestores()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "From before contacts" });
+        var current = await Bundles.ExportAsync(host, tenant.Id);
+        var versionOne = Bundles.AsVersionOne(current);
+        await Bundles.PurgeAsync(host, tenant.Id);
+
+        using var restore = await Bundles.RestoreAsync(host, versionOne);
+        var after = Bundles.Parse(await Bundles.ExportAsync(host, tenant.Id));
+
+        Bundles.Parse(versionOne).ContainsKey("contacts").Should().BeFalse();
+        restore.StatusCode.Should().Be(HttpStatusCode.Created, await restore.Content.ReadAsStringAsync());
+        (await restore.JsonAsync())["counts"]!["contacts"]!.GetValue<long>().Should().Be(0);
+        after["version"]!.GetValue<int>().Should().Be(2);
+        after["contacts"]!.AsArray().Should().BeEmpty();
+        JsonNode.DeepEquals(Bundles.Data(after, dropLastAuditEntries: 1), Bundles.Data(Bundles.Parse(current))).Should().BeTrue();
+        var admin = await host.LoginAsync(tenant.AdminEmail, tenant.AdminPassword);
+        var customer = after["customers"]![0]!["id"]!.GetValue<string>();
+        (await Bundles.CreateContactAsync(host, admin.AccessToken, new { lastName = "After the restore", customerId = customer })).Should().NotBeEmpty();
     }
 
     [Fact]
@@ -220,11 +311,16 @@ public sealed class TenantRestoreTests
         var host = await ApiHost.SharedAsync();
         var tenant = await host.ProvisionTenantAsync();
         var kept = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Kept" });
+        var keptContact = await Bundles.CreateContactAsync(host, tenant.Admin.AccessToken, new { lastName = "Kept", customerId = kept });
         var bundle = await Bundles.ExportAsync(host, tenant.Id);
         var later = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Created after the export" });
+        var laterContact = await Bundles.CreateContactAsync(host, tenant.Admin.AccessToken, new { lastName = "Created after the export", customerId = later });
         using (var rename = await host.SendAsync(HttpMethod.Put, $"/api/customers/{kept}", tenant.Admin.AccessToken, new { name = "Renamed after the export" }))
+        using (var move = await host.SendAsync(HttpMethod.Put, $"/api/contacts/{keptContact}", tenant.Admin.AccessToken,
+            new { lastName = "Renamed after the export", customerId = later }))
         {
             rename.EnsureSuccessStatusCode();
+            move.EnsureSuccessStatusCode();
         }
 
         using var existing = await Bundles.RestoreAsync(host, bundle);
@@ -241,6 +337,12 @@ public sealed class TenantRestoreTests
         using var reverted = await host.SendAsync(HttpMethod.Get, $"/api/customers/{kept}", tenant.Admin.AccessToken);
         gone.StatusCode.Should().Be(HttpStatusCode.NotFound, "no live grain may serve the replaced rows");
         (await reverted.JsonAsync())["name"]!.GetValue<string>().Should().Be("Kept");
+        using var goneContact = await host.SendAsync(HttpMethod.Get, $"/api/contacts/{laterContact}", tenant.Admin.AccessToken);
+        using var revertedContact = await host.SendAsync(HttpMethod.Get, $"/api/contacts/{keptContact}", tenant.Admin.AccessToken);
+        goneContact.StatusCode.Should().Be(HttpStatusCode.NotFound, "no live contact grain may serve the replaced rows");
+        var contact = await revertedContact.JsonAsync();
+        contact["lastName"]!.GetValue<string>().Should().Be("Kept");
+        contact["customerId"]!.GetValue<string>().Should().Be(kept);
         using var write = await host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new { name = "After the restore" });
         write.StatusCode.Should().Be(HttpStatusCode.Created);
         using var verify = await host.SendAsync(HttpMethod.Get, "/api/audit-logs/verify", tenant.Admin.AccessToken);
@@ -253,7 +355,9 @@ public sealed class TenantRestoreTests
         var host = await ApiHost.SharedAsync();
         var tenant = await host.ProvisionTenantAsync();
         var member = await host.AddUserAsync(tenant);
-        await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Copied", ownerUserId = member.Body["user"]!["id"]!.GetValue<string>() });
+        var owner = member.Body["user"]!["id"]!.GetValue<string>();
+        var copied = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Copied", ownerUserId = owner });
+        var contact = await Bundles.CreateContactAsync(host, tenant.Admin.AccessToken, new { lastName = "Copied", customerId = copied, ownerUserId = owner });
         var bundle = await Bundles.ExportAsync(host, tenant.Id);
         var newAdmin = $"sandbox-{Guid.NewGuid():N}@clone.test";
 
@@ -271,6 +375,10 @@ public sealed class TenantRestoreTests
         var admin = await host.LoginAsync(newAdmin, tenant.AdminPassword);
         using var customers = await host.SendAsync(HttpMethod.Get, "/api/customers", admin.AccessToken);
         (await customers.JsonAsync())["items"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()).Should().Equal("Copied");
+        using var contacts = await host.SendAsync(HttpMethod.Get, $"/api/contacts?customerId={copied}&pageSize=200", admin.AccessToken);
+        var cloned = (await contacts.JsonAsync())["items"]!.AsArray().Should().ContainSingle().Subject!;
+        cloned["id"]!.GetValue<string>().Should().Be(contact, "a clone keeps record ids: keys include the tenant");
+        cloned["ownerUserId"]!.GetValue<string>().Should().Be(owner);
         using var users = await host.SendAsync(HttpMethod.Get, "/api/users", admin.AccessToken);
         (await users.JsonAsync())["items"]!.AsArray().Where(u => u!["role"]!.GetValue<string>() == "member")
             .Should().ContainSingle().Which!["disabled"]!.GetValue<bool>().Should().BeTrue();
