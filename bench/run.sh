@@ -15,7 +15,7 @@
 #   BENCH_TENANTS      tenants of BENCH_CUSTOMERS customers      10        2
 #   BENCH_CUSTOMERS    customers per tenant                   10000     1000
 #   BENCH_BIG          customers of the one big tenant (S3)  100000     5000
-#   BENCH_CONTACTS     contacts of the big tenant (S11)     = BENCH_BIG    (seeded right before S11's first page, only if S11 runs)
+#   BENCH_CONTACTS     contacts of the big tenant (S11, S12b) = BENCH_BIG  (seeded right before S11's first page or S12b, only if one runs)
 #   BENCH_HOT          hot ids created through the API (S1)     256       64
 #   BENCH_DURATION     seconds measured per scenario             10        3
 #   BENCH_WARMUP       least seconds of warm-up before each      5        3   (then on until steady, ≤ 6 ×)
@@ -23,12 +23,14 @@
 #   BENCH_SIGNIN_CONNECTIONS  connections of S6 (sign-in)        8        8
 #   BENCH_PLAN         plan of the bench tenants   bench: defined below with limits no scenario reaches, so
 #                      admission does all its checks (status, rate, monthly calls) and never refuses
-#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,B4,S1,S1k,S2,S3,S4,S11,S6,S7,S10,S9 (S10 in a phase of its own, before S9; + S5 in a second phase unless BENCH_S5=0,
+#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,B4,S1,S1k,S2,S3,S4,S11,S12,S6,S7,S10,S9 (S10 in a phase of its own, before S9; + S5 in a second phase unless BENCH_S5=0,
 #                      + S8 in a third unless BENCH_S8=0; S8 is compared with S2: BENCH_SCENARIOS=S2 BENCH_S5=0 for that alone;
 #                      S9 always runs last, in a phase of its own: BENCH_SCENARIOS=S9 BENCH_S5=0 BENCH_S8=0 for that alone;
 #                      S1k is compared with S1 of the same phase: BENCH_SCENARIOS=S1,S1k BENCH_S5=0 BENCH_S8=0 for that alone;
 #                      a page alone by its name (S3a…S3e, B4a, B4b, S11a, S11b); S11 = contacts pages, compared with S3a/S3b:
-#                      BENCH_SCENARIOS=S3a,S3b,S11a,S11b BENCH_S5=0 BENCH_S8=0 for that alone)
+#                      BENCH_SCENARIOS=S3a,S3b,S11a,S11b BENCH_S5=0 BENCH_S8=0 for that alone; S12 = CSV import (S12a, 10,000
+#                      customers into a tenant of its own) and CSV export (S12b, the big tenant's contacts):
+#                      BENCH_SCENARIOS=S12 BENCH_S5=0 BENCH_S8=0 for that alone)
 #   BENCH_FLOOD_CONNECTIONS  attacker connections of S9   32       32
 #   BENCH_FLOOD_ADDRESSES    attacker addresses of S9 (1: one fixed address; more: rotated per attempt)   1   1
 #   BENCH_S10_TENANTS  tenants S10 seeds in bulk (cost per tenant)   10000   1000
@@ -56,7 +58,7 @@ warmup=${BENCH_WARMUP:-$(pick 5 3)}
 connections=${BENCH_CONNECTIONS:-64}
 signin_connections=${BENCH_SIGNIN_CONNECTIONS:-8}
 quiet_wait=${BENCH_QUIET_WAIT:-$(pick 60 0)}
-scenarios=${BENCH_SCENARIOS:-B1,B2,B3,B4,S1,S1k,S2,S3,S4,S11,S6,S7,S10,S9}
+scenarios=${BENCH_SCENARIOS:-B1,B2,B3,B4,S1,S1k,S2,S3,S4,S11,S12,S6,S7,S10,S9}
 # S9 leaves its owner's account under attack (locked, with today's lockout), so it runs after every other phase.
 run_s9=0
 run_s10=0

@@ -26,9 +26,12 @@ public static class ReportWriter
         Line($"`{options.Get("command")}` ({options.Get("mode")} run, {options.Get("elapsed")} s in all) at commit `{options.Get("commit")}`.");
         Line($"");
         Line($"- Machine: {Environment.ProcessorCount} × {CpuModel()}, {MemoryGiB():F0} GiB, Linux {Kernel()}, {RuntimeInformation.FrameworkDescription}, {options.Get("postgres")} (managed by the Api, Unix socket, fsync on). Load average before the run: {options.Get("loadavg")}.");
-        Line($"- Data: {state.Tenants.Count} tenants × {state.Tenants[0].Customers:N0} customers + one tenant with {state.BigTenant.Customers:N0} (plus {state.AllTenants.Sum(t => t.HotIds.Count):N0} created through the API{(contacts is null ? "" : F($"; before S11 the big tenant also got {contacts.Rows:N0} contacts"))}), all on plan `{state.Plan}`{(state.Plan == "bench" ? " (limits no scenario reaches: admission checks everything and refuses nothing)" : "")}; {first.Connections} connections; {first.DurationSeconds:F0} s per scenario after a {first.WarmupSeconds:F0} s warm-up; everything over loopback on this machine.");
+        Line($"- Data: {state.Tenants.Count} tenants × {state.Tenants[0].Customers:N0} customers + one tenant with {state.BigTenant.Customers:N0} (plus {state.AllTenants.Sum(t => t.HotIds.Count):N0} created through the API{(contacts is null ? "" : F($"; before S11 (or S12b) the big tenant also got {contacts.Rows:N0} contacts"))}), all on plan `{state.Plan}`{(state.Plan == "bench" ? " (limits no scenario reaches: admission checks everything and refuses nothing)" : "")}; {first.Connections} connections; {first.DurationSeconds:F0} s per scenario after a {first.WarmupSeconds:F0} s warm-up; everything over loopback on this machine.");
         Line($"- Load generator: `bench/Load` (.NET HttpClient, closed loop, one worker per connection) on the same {Environment.ProcessorCount} cores as the servers: its CPU is a column below, so is everything else the machine did (“other”).");
-        var noisy = scenarios.Values.Where(s => s.OtherCpuPercent > 10).Select(s => s.Name).ToList();
+        var csvImport = phases.Select(p => p.CsvImport).LastOrDefault(c => c is not null);
+        var csvExport = phases.Select(p => p.CsvExport).LastOrDefault(c => c is not null);
+        var noisy = scenarios.Values.Where(s => s.OtherCpuPercent > 10).Select(s => s.Name)
+            .Concat(csvImport is { OtherCpuPercent: > 10 } ? ["S12a"] : []).Concat(csvExport is { OtherCpuPercent: > 10 } ? ["S12b"] : []).ToList();
         if (noisy.Count > 0)
         {
             Line($"- **Noisy machine**: other processes used more than 10 % of the CPU during {string.Join(", ", noisy)} (column “other procs”); those figures, and ratios built on them, are less trustworthy.");
@@ -47,7 +50,7 @@ public static class ReportWriter
         var export = phases.Select(p => p.Export).FirstOrDefault(e => e is not null);
         var flood = phases.Select(p => p.Flood).LastOrDefault(f => f is not null);
         var scale = TenantScaleResult.Load(options.Find("tenant-scale"));
-        foreach (var row in Targets(scenarios, first.Connections, pbkdf2, export).Concat(FloodTargets(flood))
+        foreach (var row in Targets(scenarios, first.Connections, pbkdf2, export, csvImport, csvExport).Concat(FloodTargets(flood))
                      .Concat(TenantScaleReport.Targets(scale).Select(t => new TargetRow(t.Target, t.Measured, t.Verdict))))
         {
             Line($"| {row.Target} | {row.Measured} | {row.Verdict} | {row.ByCpu} | {row.CpuVerdict} |");
@@ -65,6 +68,21 @@ public static class ReportWriter
                 if (export is not null)
                 {
                     Line($"| S4 | GET /api/tenants/export of the {export.Customers:N0}-customer tenant ({export.Bytes / 1048576.0:N1} MB), one at a time, median of {export.Runs} | {1 / export.MedianSeconds:F2} exports/s = **{export.RowsPerSecond:N0} customers/s** | | | {export.Errors} | {export.ServerCpuMsPerExport:N0} per export | {export.PostgresCpuMsPerExport:N0} per export | | | {export.OtherCpuPercent:F0} % | +{export.PeakGrowthMb:N1} MB peak growth | 1 export |");
+                }
+
+                continue;
+            }
+
+            if (name == "S12")
+            {
+                if (csvImport is not null)
+                {
+                    Line($"| S12a | POST /api/imports/customers of {csvImport.Rows:N0} generated customers ({csvImport.Bytes / 1048576.0:N1} MB CSV, new e-mails each time) into a tenant of its own, one at a time, median of {csvImport.Runs} (dry run of the same file {csvImport.DryRunMedianSeconds:F2} s) | {1 / csvImport.MedianSeconds:F2} imports/s = **{csvImport.RowsPerSecond:N0} rows/s** | {csvImport.MedianSeconds * 1000:N0} | | {csvImport.Errors} | {csvImport.ServerCpuMsPerImport:N0} per import | {csvImport.PostgresCpuMsPerImport:N0} per import | | | {csvImport.OtherCpuPercent:F0} % | +{csvImport.PeakGrowthMb:N1} MB peak growth | 1 import |");
+                }
+
+                if (csvExport is not null)
+                {
+                    Line($"| S12b | GET /api/contacts, Accept: text/csv, of the big tenant's {csvExport.Contacts:N0} contacts ({csvExport.Bytes / 1048576.0:N1} MB), one at a time, median of {csvExport.Runs} | {1 / csvExport.MedianSeconds:F2} exports/s = **{csvExport.RowsPerSecond:N0} rows/s** | {csvExport.MedianSeconds * 1000:N0} | | {csvExport.Errors} | {csvExport.ServerCpuMsPerExport:N0} per export | {csvExport.PostgresCpuMsPerExport:N0} per export | | | {csvExport.OtherCpuPercent:F0} % | +{csvExport.PeakGrowthMb:N1} MB peak growth | 1 export |");
                 }
 
                 continue;
@@ -113,7 +131,8 @@ public static class ReportWriter
         TenantScaleReport.Section(scale, text);
 
         var failures = scenarios.Values.Where(s => s.ErrorReasons.Count > 0).ToList();
-        if (failures.Count > 0)
+        var transferErrors = new[] { ("S12a", csvImport?.FirstError), ("S12b", csvExport?.FirstError) }.Where(e => e.Item2 is not null).ToList();
+        if (failures.Count > 0 || transferErrors.Count > 0)
         {
             Line($"");
             Line($"## Errors");
@@ -121,6 +140,11 @@ public static class ReportWriter
             foreach (var s in failures)
             {
                 Line($"- {s.Name}: {string.Join(", ", s.ErrorReasons.Select(r => $"{r.Value:N0} × {r.Key}"))}");
+            }
+
+            foreach (var (name, error) in transferErrors)
+            {
+                Line($"- {name} (first): {error}");
             }
         }
 
@@ -135,11 +159,11 @@ public static class ReportWriter
         {
             if (contacts.Existing)
             {
-                Line($"- S11: the big tenant already had {contacts.Rows:N0} contacts.");
+                Line($"- S11/S12b: the big tenant already had {contacts.Rows:N0} contacts.");
             }
             else
             {
-                Line($"- S11, right before its first page: {contacts.Rows:N0} contacts of the big tenant bulk-inserted (one `INSERT … SELECT generate_series` as the superuser, each linked to one of the tenant's customers in turn, created one second apart like them) in {contacts.InsertSeconds:F1} s, then `VACUUM (ANALYZE) contacts` in {contacts.AnalyzeSeconds:F1} s.");
+                Line($"- Right before the first scenario that reads them (S11's first page, or S12b without S11): {contacts.Rows:N0} contacts of the big tenant bulk-inserted (one `INSERT … SELECT generate_series` as the superuser, each linked to one of the tenant's customers in turn, created one second apart like them) in {contacts.InsertSeconds:F1} s, then `VACUUM (ANALYZE) contacts` in {contacts.AnalyzeSeconds:F1} s.");
             }
         }
 
@@ -148,12 +172,14 @@ public static class ReportWriter
         Line($"");
         Line($"- Ratios, not absolute numbers, are the claims: the baselines ran minutes apart from the scenarios on the same machine.");
         Line($"- B1–B4 are `bench/Baseline`, a bare ASP.NET Core minimal API: no authentication, no Orleans. B2, B3 and B4 connect as the PostgreSQL superuser over the same Unix socket (no row-level security, no `set_config`): the database's own ceiling. The Api connects as `shohayota_app` under RLS and sets the tenant per transaction. B3 writes its audit-like row to the bench-only table `bench_audit`. B4 runs S3a's and S3b's page query (`customers_created_idx`, 50 rows + 1, newest first, keyset after `(created_at, id)`) and answers the same JSON shape.");
-        Line($"- S11a and S11b are S3a's and S3b's requests on `GET /api/contacts` (the same keyset paging on `contacts_created_idx`, cursors walked the same way) for the big tenant's contacts, seeded only when S11 runs, right before its first page (in a full run after S4, so the export measures the tenant as it was before contacts existed). The targets set them against S3a and S3b of the same run: within 1.2× means ≥ 1/1.2 = 0.83 × by req/s.");
+        Line($"- S11a and S11b are S3a's and S3b's requests on `GET /api/contacts` (the same keyset paging on `contacts_created_idx`, cursors walked the same way) for the big tenant's contacts, seeded only when S11 (or S12b) runs, right before its first page (in a full run after S4, so the export measures the tenant as it was before contacts existed). The targets set them against S3a and S3b of the same run: within 1.2× means ≥ 1/1.2 = 0.83 × by req/s.");
+        Line($"- S12a (issue 14: a CSV import of 10,000 rows ≤ 10 s) posts a generated customers file (`name,email,phone,company,status,tags,notes`, CRLF, some cells quoted, about {(csvImport is null ? 135 : csvImport.Bytes / Math.Max(csvImport.Rows, 1)):N0} bytes a row, e-mail addresses new in every file) to `POST /api/imports/customers` as the admin of a tenant S12a provisions for itself through the API (on the run's plan; the seeded tenants, the big one above all, keep the rows S3, S4 and S10 count): one transaction with the customers (one `INSERT … SELECT … FROM jsonb_to_recordset`), one audit entry per customer and the import's own entry, through the tenant's audit writer. One unmeasured import, then three (each file first sent as a dry run, `?dryRun=true`, timed apart: parsing, the rules and the duplicate look-up, no writing); seconds are the median import, CPU is the server's and PostgreSQL's per import, memory the peak RSS (every 10 ms) during an import over the RSS just before it, worst of the three. The tenant ends with 40,000 customers.");
+        Line($"- S12b (issue 14: a CSV export of 100,000 contacts ≥ 50,000 rows/s with flat memory) downloads `GET /api/contacts` with `Accept: text/csv` as the big tenant's admin (every contact, streamed by the server in 200-row keyset pages; a heavy route, one at a time per tenant) and counts its lines (the header aside, each must be one of the tenant's contacts); as S4: one unmeasured export, then three, rows/s of the median, the same ≤ 64 MB bound on peak RSS growth. Its contacts are S11's (seeded by S12b if S11 did not run).");
         Line($"- S1, S2, S3, S5, S7, S8 and S11 carry a tenant admin's bearer token: every request validates the JWT and (except S5) asks the tenant's `TenantGrain` to admit it. S5 is a second start of the Api on the same database with `--Shohayota:Admission:Enforce=false`{ServerArguments(phases, "s5")}.");
         Line($"- S1k is S1's load (same tenant, hot ids, connections and duration, right after S1 on the same start) with a tenant API key instead of the JWT: a key the bench creates at the start of the phase with the first tenant's admin (`POST /api/api-keys`, role `tenant_admin`), sent as `Authorization: Bearer shy_…`. Each node looks a key up once (its SHA-256 through the key directory), admits it from memory and looks it up again in the background while it is in use. S1k/S1 is what authenticating with a key instead of a cached JWT leaves of read throughput.");
         Line($"- S8 is S2's load (same creates, same tenant admin, admission on) against a third start of the Api with the benchmark-only `--Shohayota:Benchmark:AuditOff=true`{ServerArguments(phases, "s8")}: each create does the same quota reservation and runs the same `INSERT` in a transaction of its own, without the `AuditLogGrain` (no entry, hash chain or group commit). S2/S8 is what the audit log leaves of create throughput.");
         Line($"- CPU per request: utime + stime from `/proc` over the measured {first.DurationSeconds:F0} s, divided by the requests answered. “Server” is the process serving the scenario (the Api, or the baseline host for B1–B4); PostgreSQL is the postmaster and all its backends; “other procs” is the share of the machine's CPU that none of these nor the load generator used (noise from whatever else ran).");
-        Line($"- Server peak RSS: the highest VmRSS sampled every 100 ms during the scenario. S4's growth is the peak during one export (sampled every 10 ms) over the RSS just before it, worst of the runs.");
+        Line($"- Server peak RSS: the highest VmRSS sampled every 100 ms during the scenario. S4's and S12's growth is the peak during one export or import (sampled every 10 ms) over the RSS just before it, worst of the runs.");
         Line($"- Warm-up: at least {first.WarmupSeconds:F0} s, then 2 s slices (each followed by 1 s of quiet) until the server's CPU per request has stopped falling for two slices (at most 6 × as long): with both cores saturated the runtime's background tier-1 JIT is starved, and a short fixed warm-up measured the first scenario after a start at about twice the CPU per request of a repeat of it.");
 
         File.WriteAllText(options.Get("out"), text.ToString());
@@ -163,7 +189,8 @@ public static class ReportWriter
     private sealed record TargetRow(string Target, string Measured, string Verdict, string ByCpu = "", string CpuVerdict = "");
 
     private static IEnumerable<TargetRow> Targets(
-        Dictionary<string, ScenarioResult> s, int connections, double? pbkdf2Milliseconds, ExportResult? export)
+        Dictionary<string, ScenarioResult> s, int connections, double? pbkdf2Milliseconds, ExportResult? export,
+        CsvImportResult? csvImport, CsvExportResult? csvExport)
     {
         string Rate(string name) => s.TryGetValue(name, out var r) ? F($"{name} {r.RequestsPerSecond:N0}") : $"{name} not measured";
 
@@ -220,6 +247,20 @@ public static class ReportWriter
             : new TargetRow("S4 ≥ 50,000 rows/s with ≤ 64 MB peak memory growth",
                 F($"**{export.RowsPerSecond:N0} customers/s** (median {export.MedianSeconds:F2} s for {export.Customers:N0}), **+{export.PeakGrowthMb:N1} MB** peak RSS"),
                 Mark(export.RowsPerSecond >= 50_000 && export.PeakGrowthMb <= 64 && export.Errors == 0));
+
+        // Issue 14: CSV in and out, one at a time, medians of three as S4.
+        const string importTarget = "S12a CSV import of 10,000 customers ≤ 10 s (one transaction, one audit entry per record; issue 14)";
+        yield return csvImport is null
+            ? new TargetRow(importTarget, "not measured", "—")
+            : new TargetRow(importTarget,
+                F($"**{csvImport.MedianSeconds:F2} s** (median of {csvImport.Runs}: {string.Join(", ", csvImport.Seconds.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} s), {csvImport.RowsPerSecond:N0} rows/s; CPU per import server {csvImport.ServerCpuMsPerImport / 1000:F2} s + PostgreSQL {csvImport.PostgresCpuMsPerImport / 1000:F2} s; +{csvImport.PeakGrowthMb:N1} MB peak RSS; dry run {csvImport.DryRunMedianSeconds:F2} s"),
+                Mark(csvImport.Rows >= 10_000 && csvImport.MedianSeconds <= 10 && csvImport.Errors == 0));
+        const string exportTarget = "S12b CSV export of 100,000 contacts ≥ 50,000 rows/s with ≤ 64 MB peak memory growth (issue 14)";
+        yield return csvExport is null
+            ? new TargetRow(exportTarget, "not measured", "—")
+            : new TargetRow(exportTarget,
+                F($"**{csvExport.RowsPerSecond:N0} rows/s** (median {csvExport.MedianSeconds:F2} s for {csvExport.Rows:N0}), **+{csvExport.PeakGrowthMb:N1} MB** peak RSS"),
+                Mark(csvExport.RowsPerSecond >= 50_000 && csvExport.PeakGrowthMb <= 64 && csvExport.Errors == 0));
         if (s.TryGetValue("S1", out var on) && s.TryGetValue("S5", out var off) && off.RequestsPerSecond > 0 && Cost(on) > 0)
         {
             var overhead = 1 - on.RequestsPerSecond / off.RequestsPerSecond;

@@ -6,7 +6,7 @@ namespace Shohayota.Load;
 
 /// <summary>
 /// One phase of a run: signs the tenant admins in, creates S1k's API key, prepares S3's cursors, measures the named
-/// scenarios in order; before the first S11 page it seeds the big tenant's contacts and walks their cursors.
+/// scenarios in order; before the first S11 page (or S12b) it seeds the big tenant's contacts (S11 also walks their cursors).
 /// </summary>
 public static class ScenarioRunner
 {
@@ -58,24 +58,73 @@ public static class ScenarioRunner
         ExportResult? export = null;
         FloodResult? flood = null;
         ContactSeed? contacts = null;
+        CsvImportResult? csvImport = null;
+        CsvExportResult? csvExport = null;
+
+        // Seeded here, not by the seed step, before the first scenario that reads them (S11, or S12b without S11): the
+        // scenarios before it (S4's export of this tenant above all) see the tenant without contacts, as in runs before S11 existed.
+        async Task<ContactSeed> SeedContactsAsync(string scenario)
+        {
+            if (contacts is not null)
+            {
+                return contacts;
+            }
+
+            contacts = await Seeder.SeedContactsAsync(options.Get("pg-dir"), options.GetInt("pg-port"), state.BigTenant, "big",
+                options.GetInt("contacts", state.BigTenant.Customers));
+            Console.WriteLine(contacts.Existing
+                ? $"  {scenario}: the big tenant already has {contacts.Rows:N0} contacts"
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"  {scenario}: bulk-inserted {contacts.Rows:N0} contacts of the big tenant in {contacts.InsertSeconds:F1} s, VACUUM (ANALYZE) contacts {contacts.AnalyzeSeconds:F1} s"));
+            return contacts;
+        }
+
         foreach (var name in names)
         {
+            if (ScenarioCatalog.Family(name) == "S12")
+            {
+                if (name is not ("S12" or "S12a" or "S12b"))
+                {
+                    throw new ArgumentException($"Unknown scenario {name}; S12 has S12a (CSV import) and S12b (CSV export).");
+                }
+
+                if (name != "S12b")
+                {
+                    quietBudget -= await WaitForQuietAsync(meter, serverPid, quietBudget);
+                    var superToken = await client.LoginAsync(state.SuperAdminEmail, state.SuperAdminPassword);
+                    csvImport = await CsvTransfers.MeasureImportAsync(client, api, superToken, ImportPlan(state.Plan), meter, serverPid);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  S12a: {csvImport.RowsPerSecond,9:N0} rows/s  median {csvImport.MedianSeconds:F2} s per import of {csvImport.Rows:N0} customers ({csvImport.Bytes / 1048576.0:N1} MB), dry run {csvImport.DryRunMedianSeconds:F2} s  " +
+                        $"CPU per import server {csvImport.ServerCpuMsPerImport / 1000:F2} s, postgres {csvImport.PostgresCpuMsPerImport / 1000:F2} s  peak RSS growth {csvImport.PeakGrowthMb:F1} MB  other {csvImport.OtherCpuPercent:F0} %  errors {csvImport.Errors}"));
+                }
+
+                if (name != "S12a")
+                {
+                    var seeded = await SeedContactsAsync("S12b");
+                    quietBudget -= await WaitForQuietAsync(meter, serverPid, quietBudget);
+                    csvExport = await CsvTransfers.MeasureExportAsync(api, tokens[state.BigTenant.Id], seeded.Rows, meter, serverPid);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  S12b: {csvExport.RowsPerSecond,9:N0} rows/s  median {csvExport.MedianSeconds:F2} s for {csvExport.Rows:N0} contacts ({csvExport.Bytes / 1048576.0:N1} MB)  " +
+                        $"CPU per export server {csvExport.ServerCpuMsPerExport / 1000:F2} s, postgres {csvExport.PostgresCpuMsPerExport / 1000:F2} s  peak RSS growth {csvExport.PeakGrowthMb:F1} MB  other {csvExport.OtherCpuPercent:F0} %  errors {csvExport.Errors}"));
+                }
+
+                if ((csvImport?.FirstError ?? csvExport?.FirstError) is { } problem)
+                {
+                    Console.WriteLine($"      first error: {problem}");
+                }
+
+                continue;
+            }
+
             if (ScenarioCatalog.Family(name) == "S11" && pages?.Contacts is null)
             {
-                // Seeded here, not by the seed step: the scenarios before S11 (S4's export of this tenant above all) see
-                // the tenant without contacts, as in runs before S11 existed.
                 var clock = System.Diagnostics.Stopwatch.StartNew();
-                contacts = await Seeder.SeedContactsAsync(options.Get("pg-dir"), options.GetInt("pg-port"), state.BigTenant, "big",
-                    options.GetInt("contacts", state.BigTenant.Customers));
-                Console.WriteLine(contacts.Existing
-                    ? $"  S11: the big tenant already has {contacts.Rows:N0} contacts"
-                    : string.Create(CultureInfo.InvariantCulture,
-                        $"  S11: bulk-inserted {contacts.Rows:N0} contacts of the big tenant in {contacts.InsertSeconds:F1} s, VACUUM (ANALYZE) contacts {contacts.AnalyzeSeconds:F1} s"));
+                await SeedContactsAsync("S11");
                 var contactCursors = await WalkCursorsAsync(client, tokens[state.BigTenant.Id], "/api/contacts");
                 Console.WriteLine($"  S11: walked {contactCursors.Count:N0} contact cursors of the big tenant in {clock.Elapsed.TotalSeconds:F1} s in all; using the deeper half");
                 pages = (pages ?? new PagePlan([], [])) with
                 {
-                    Contacts = new ContactPlan(contacts.Rows, contactCursors.Skip(contactCursors.Count / 2).ToList()),
+                    Contacts = new ContactPlan(contacts!.Rows, contactCursors.Skip(contactCursors.Count / 2).ToList()),
                 };
                 catalog = new ScenarioCatalog(state, api, baseline, tokens, apiKeys, pages, options.GetInt("signin-connections", 8));
             }
@@ -121,9 +170,12 @@ public static class ScenarioRunner
 
         var phase = new PhaseResults(options.Get("phase"), options.Find("server-args") ?? "", settings.Connections,
             settings.Duration.TotalSeconds, settings.Warmup.TotalSeconds, results, names.Contains("S6") ? Pbkdf2Milliseconds() : null, export, flood,
-            contacts);
+            contacts, csvImport, csvExport);
         await File.WriteAllTextAsync(options.Get("out"), JsonSerializer.Serialize(phase, BenchState.Json));
     }
+
+    /// <summary>S12a's import tenant: on the run's plan when its quotas are the bench's (or enterprise's), else on enterprise (5,000,000 customers).</summary>
+    private static string ImportPlan(string plan) => plan is "bench" or "enterprise" ? plan : "enterprise";
 
     /// <summary>S6's ceiling: CPU time of one PBKDF2-HMAC-SHA512 at the Api's 210,000 iterations, best of three.</summary>
     private static double Pbkdf2Milliseconds()
@@ -194,4 +246,6 @@ public sealed record PhaseResults(
     double? Pbkdf2Milliseconds,
     ExportResult? Export,
     FloodResult? Flood = null,
-    ContactSeed? Contacts = null);
+    ContactSeed? Contacts = null,
+    CsvImportResult? CsvImport = null,
+    CsvExportResult? CsvExport = null);

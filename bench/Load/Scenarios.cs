@@ -17,19 +17,19 @@ public sealed class ScenarioCatalog(
     BenchState state, Uri api, Uri? baseline, IReadOnlyDictionary<Guid, string> tokens, IReadOnlyDictionary<Guid, string> apiKeys,
     PagePlan? pages, int signInConnections)
 {
-    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "B4", "S1", "S1k", "S2", "S3", "S11", "S4", "S5", "S6", "S7", "S8", "S9"];
+    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "B4", "S1", "S1k", "S2", "S3", "S11", "S4", "S12", "S5", "S6", "S7", "S8", "S9"];
 
     private static readonly string[] Statuses = ["lead", "prospect", "customer", "churned"];
 
     public static bool NeedsTokens(string name) =>
-        Family(name) is "B4" or "S1" or "S1k" or "S2" or "S3" or "S4" or "S5" or "S7" or "S8" or "S9" or "S11";
+        Family(name) is "B4" or "S1" or "S1k" or "S2" or "S3" or "S4" or "S5" or "S7" or "S8" or "S9" or "S11" or "S12";
 
     /// <summary>
-    /// The name of the group a scenario belongs to: S3a–S3e → S3, B4a/B4b → B4, S11a/S11b → S11 (so
+    /// The name of the group a scenario belongs to: S3a–S3e → S3, B4a/B4b → B4, S11a/S11b → S11, S12a/S12b → S12 (so
     /// <c>BENCH_SCENARIOS=S3a,S11a</c> measures single pages); any other name is its own.
     /// </summary>
     public static string Family(string name) =>
-        name.Length > 2 && name[^1] is >= 'a' and <= 'z' && name[..^1] is "S3" or "B4" or "S11" ? name[..^1] : name;
+        name.Length > 2 && name[^1] is >= 'a' and <= 'z' && name[..^1] is "S3" or "B4" or "S11" or "S12" ? name[..^1] : name;
 
     /// <summary>
     /// The scenarios a name stands for: one, except S3 (one per kind of page), B4 (its first and deep pages) and S11 (the

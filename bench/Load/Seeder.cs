@@ -14,11 +14,11 @@ namespace Shohayota.Load;
 /// </summary>
 public static class Seeder
 {
-    private const string AdminPassword = "Bench-Admin-Password-1";
+    public const string AdminPassword = "Bench-Admin-Password-1";
 
     private static readonly string[] HotTags = ["hot", "bench"];
 
-    private static readonly string[] Companies = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne"];
+    internal static readonly string[] Companies = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne"];
 
     public static async Task RunAsync(CommandLine options)
     {
@@ -42,19 +42,7 @@ public static class Seeder
         var provisioned = new ConcurrentDictionary<string, (Guid Id, string AdminEmail)>(StringComparer.Ordinal);
         // Two at a time: each provisioning hashes the admin's password (PBKDF2), one core each.
         await Parallel.ForEachAsync(plans, new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (plan, _) =>
-        {
-            var adminEmail = $"admin@{plan.Slug}.bench.example.com";
-            var tenant = await api.PostAsync("/api/admin/tenants/provision", superToken, new
-            {
-                name = plan.Name,
-                contactEmail = $"contact@{plan.Slug}.bench.example.com",
-                adminName = $"{plan.Name} Admin",
-                adminEmail,
-                adminPassword = AdminPassword,
-                plan = planName,
-            });
-            provisioned[plan.Slug] = (tenant.GetProperty("id").GetGuid(), adminEmail);
-        });
+            provisioned[plan.Slug] = await ProvisionAsync(api, superToken, plan.Name, plan.Slug, planName));
         var provisionSeconds = clock.Elapsed.TotalSeconds;
         Console.WriteLine($"  provisioned {plans.Count} tenants in {provisionSeconds:F1} s");
 
@@ -100,6 +88,25 @@ public static class Seeder
         }
     }
 
+    /// <summary>
+    /// One tenant through <c>POST /api/admin/tenants/provision</c> as the super-admin, its admin signing in with
+    /// <see cref="AdminPassword"/> at <c>admin@{slug}.bench.example.com</c> (S12a's import tenant is provisioned so too).
+    /// </summary>
+    public static async Task<(Guid Id, string AdminEmail)> ProvisionAsync(ApiClient api, string superToken, string name, string slug, string plan)
+    {
+        var adminEmail = $"admin@{slug}.bench.example.com";
+        var tenant = await api.PostAsync("/api/admin/tenants/provision", superToken, new
+        {
+            name,
+            contactEmail = $"contact@{slug}.bench.example.com",
+            adminName = $"{name} Admin",
+            adminEmail,
+            adminPassword = AdminPassword,
+            plan,
+        });
+        return (tenant.GetProperty("id").GetGuid(), adminEmail);
+    }
+
     private static async Task<long> BulkInsertAsync(NpgsqlDataSource dataSource, Guid tenantId, string slug, int count, DateTimeOffset seededAt)
     {
         // Rows as sql/0020_customers.sql wants them: names 1–200 chars, a valid status, tags an array; one second apart
@@ -129,11 +136,11 @@ public static class Seeder
         return await command.ExecuteNonQueryAsync();
     }
 
-    private static readonly string[] FirstNames =
+    internal static readonly string[] FirstNames =
         ["Alice", "Bruno", "Chloe", "Daniel", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Keiko", "Liam",
          "Maya", "Noah", "Olga", "Pedro", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wei", "Yusuf"];
 
-    private static readonly string[] LastNames =
+    internal static readonly string[] LastNames =
         ["Anderson", "Brown", "Costa", "Dubois", "Eriksson", "Fischer", "García", "Hansen", "Ivanova", "Jensen", "Kowalski",
          "Lopez", "Müller", "Nakamura", "O'Brien", "Petrov", "Quist", "Rossi", "Schmidt", "Tanaka", "Urban", "Virtanen",
          "Wagner", "Yamamoto", "Zhang"];
