@@ -279,6 +279,7 @@ public sealed class IsolationMatrixTests
         ["/users"] = Grains.Interfaces.Common.Roles.TenantAdmin,
         ["/settings"] = Grains.Interfaces.Common.Roles.TenantAdmin,
         ["/audit"] = Grains.Interfaces.Common.Roles.TenantAdmin,
+        ["/import"] = Grains.Interfaces.Common.Roles.TenantAdmin,
     };
 
     [Fact]

@@ -8,7 +8,7 @@ public sealed class RoleAccessTests(UiFixture fixture, ITestOutputHelper output)
 {
     private const string MemberPassword = "member-password";
     private static readonly string[] SuperAdminLinks = ["Super Admin", "Alerts", "Metrics", "Cluster", "Backups", "Restore", "System audit log"];
-    private static readonly string[] TenantAdminLinks = ["Users", "Settings", "Audit log"];
+    private static readonly string[] TenantAdminLinks = ["Import", "Users", "Settings", "Audit log"];
     private static readonly string[] WorkspaceLinks = ["Customers", "Contacts"];
 
     [Fact]
@@ -82,6 +82,7 @@ public sealed class RoleAccessTests(UiFixture fixture, ITestOutputHelper output)
     [InlineData("/users")]
     [InlineData("/settings")]
     [InlineData("/audit")]
+    [InlineData("/import")]
     [InlineData("/admin/tenants")]
     public async Task MemberCannotOpenAnAdminPageByUrl(string path)
     {

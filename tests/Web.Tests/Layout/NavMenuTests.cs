@@ -13,7 +13,7 @@ public sealed class NavMenuTests : UiTestContext
         var links = Links(Render<NavMenu>());
 
         links.Should().Contain(["/admin/tenants", "/admin/alerts", "/admin/metrics", "/admin/cluster", "/admin/backups", "/admin/restore"]);
-        links.Should().NotContain(["/customers", "/contacts", "/users", "/settings"]);
+        links.Should().NotContain(["/customers", "/contacts", "/import", "/users", "/settings"]);
     }
 
     [Fact]
@@ -23,7 +23,7 @@ public sealed class NavMenuTests : UiTestContext
 
         var links = Links(Render<NavMenu>());
 
-        links.Should().BeEquivalentTo(["/customers", "/contacts", "/users", "/settings", "/audit"]);
+        links.Should().BeEquivalentTo(["/customers", "/contacts", "/import", "/users", "/settings", "/audit"]);
     }
 
     [Fact]
