@@ -62,8 +62,8 @@ public static class ContactsApi
         var sort = ContactSort.CreatedAtDescending;
         ContactCursor? cursor = null;
 
-        errors.Check("q", q is { Length: > 200 } ? "q has at most 200 characters." : q is not null && q.Any(char.IsControl) ? "q cannot contain control characters." : null);
-        errors.Check("tag", tag is null || tag.Length is >= 1 and <= CustomerRules.MaxTagLength ? null : $"A tag has 1 to {CustomerRules.MaxTagLength} characters.");
+        var (qError, tagError) = CustomerRules.CheckSearch(q, tag);
+        errors.Check("q", qError).Check("tag", tagError);
         var pageSize = RecordHttp.PageSize(One("pageSize"), errors);
         var customer = RecordHttp.Id("customerId", One("customerId"), errors);
         var owner = RecordHttp.Id("ownerUserId", One("ownerUserId"), errors);
@@ -95,10 +95,8 @@ public static class ContactsApi
         var filter = new ContactQuery(q is { Length: > 0 } ? q : null, customer, tag, owner, sort, pageSize, cursor);
         if (csv)
         {
-            return await CsvExport.StreamAsync<ContactDetails, ContactCursor>(http, "contacts", CsvHeader, WriteCsvRow,
-                async after => (await list.ListAsync(filter with { PageSize = CsvPageSize, After = after })) is var page && page.Succeeded
-                    ? Outcome<(IReadOnlyList<ContactDetails>, ContactCursor?)>.Ok((page.Value!.Items, page.Value.Next))
-                    : page.As<(IReadOnlyList<ContactDetails>, ContactCursor?)>(),
+            return await CsvExport.StreamAsync<ContactDetails, ContactCursor, ContactPage>(http, "contacts", CsvHeader, WriteCsvRow,
+                after => list.ListAsync(filter with { PageSize = CsvPageSize, After = after }), page => (page.Items, page.Next),
                 new Dictionary<string, string?>
                 {
                     ["q"] = filter.Q, ["customerId"] = customer?.ToString("D"), ["tag"] = tag, ["ownerUserId"] = owner?.ToString("D"), ["sort"] = One("sort"),

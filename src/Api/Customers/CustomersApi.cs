@@ -125,24 +125,14 @@ public static class CustomersApi
         var q = One("q");
         var status = One("status");
         var tag = One("tag");
-        var pageSize = 50;
-        Guid? owner = null;
         CustomerSort sort = CustomerSort.CreatedAtDescending;
         CustomerCursor? cursor = null;
 
-        errors.Check("q", q is { Length: > 200 } ? "q has at most 200 characters." : q is not null && q.Any(char.IsControl) ? "q cannot contain control characters." : null);
+        var (qError, tagError) = CustomerRules.CheckSearch(q, tag);
+        errors.Check("q", qError).Check("tag", tagError);
         errors.Check("status", status is null || CustomerStatuses.All.Contains(status) ? null : $"Status must be one of: {string.Join(", ", CustomerStatuses.All)}.");
-        errors.Check("tag", tag is null || tag.Length is >= 1 and <= CustomerRules.MaxTagLength ? null : $"A tag has 1 to {CustomerRules.MaxTagLength} characters.");
-        if (One("pageSize") is { } size && !(int.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) && pageSize is >= 1 and <= 200))
-        {
-            errors.Check("pageSize", "pageSize must be a whole number from 1 to 200.");
-        }
-
-        if (One("ownerUserId") is { } ownerText)
-        {
-            errors.Check("ownerUserId", Guid.TryParse(ownerText, out var parsed) ? null : "ownerUserId must be a user id.");
-            owner = parsed;
-        }
+        var pageSize = RecordHttp.PageSize(One("pageSize"), errors);
+        var owner = RecordHttp.Id("ownerUserId", One("ownerUserId"), errors);
 
         if (One("sort") is { } sortText && !Sorts.TryGetValue(sortText, out sort))
         {
@@ -177,10 +167,8 @@ public static class CustomersApi
         var filter = new CustomerQuery(q is { Length: > 0 } ? q : null, status, tag, owner, sort, pageSize, cursor);
         if (csv)
         {
-            return await CsvExport.StreamAsync<CustomerDetails, CustomerCursor>(http, "customers", CsvHeader, WriteCsvRow,
-                async after => (await list.ListAsync(filter with { PageSize = CsvPageSize, After = after })) is var page && page.Succeeded
-                    ? Outcome<(IReadOnlyList<CustomerDetails>, CustomerCursor?)>.Ok((page.Value!.Items, page.Value.Next))
-                    : page.As<(IReadOnlyList<CustomerDetails>, CustomerCursor?)>(),
+            return await CsvExport.StreamAsync<CustomerDetails, CustomerCursor, CustomerPage>(http, "customers", CsvHeader, WriteCsvRow,
+                after => list.ListAsync(filter with { PageSize = CsvPageSize, After = after }), page => (page.Items, page.Next),
                 new Dictionary<string, string?> { ["q"] = filter.Q, ["status"] = status, ["tag"] = tag, ["ownerUserId"] = owner?.ToString("D"), ["sort"] = One("sort") });
         }
 

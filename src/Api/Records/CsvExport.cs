@@ -21,7 +21,7 @@ public static class CsvExport
     public const string MediaType = "text/csv";
 
     /// <summary>The rows of one keyset page fetched with the list's own query; the list's engine, whichever record it is.</summary>
-    public delegate Task<Outcome<(IReadOnlyList<T> Items, TCursor? Next)>> PageReader<T, TCursor>(TCursor? after) where TCursor : class;
+    private delegate Task<Outcome<(IReadOnlyList<T> Items, TCursor? Next)>> PageReader<T, TCursor>(TCursor? after) where TCursor : class;
 
     private static readonly string[] PagingParameters = ["pageSize", "cursor"];
 
@@ -50,7 +50,18 @@ public static class CsvExport
     /// Answers the export: the first page is read before anything is sent, so its failure is a problem response;
     /// a failure later cuts the stream off (no last record), and is logged and audited as failed.
     /// </summary>
-    public static async Task<IResult> StreamAsync<T, TCursor>(
+    /// <summary>The export over a list's own pages: <paramref name="split"/> takes a page apart into its rows and the next cursor.</summary>
+    public static Task<IResult> StreamAsync<T, TCursor, TPage>(
+        HttpContext http, string records, IReadOnlyList<string> header, Action<CsvWriter, T> writeRow, Func<TCursor?, Task<Outcome<TPage>>> read,
+        Func<TPage, (IReadOnlyList<T> Items, TCursor? Next)> split, IReadOnlyDictionary<string, string?> filters)
+        where TCursor : class =>
+        StreamAsync<T, TCursor>(http, records, header, writeRow,
+            async after => await read(after) is var page && page.Succeeded
+                ? Outcome<(IReadOnlyList<T>, TCursor?)>.Ok(split(page.Value!))
+                : page.As<(IReadOnlyList<T>, TCursor?)>(),
+            filters);
+
+    private static async Task<IResult> StreamAsync<T, TCursor>(
         HttpContext http, string records, IReadOnlyList<string> header, Action<CsvWriter, T> writeRow, PageReader<T, TCursor> read,
         IReadOnlyDictionary<string, string?> filters)
         where TCursor : class

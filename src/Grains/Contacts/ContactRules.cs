@@ -45,20 +45,7 @@ public static class ContactRules
             errors["title"] = $"A title has at most {MaxTitle} characters.";
         }
 
-        if (tags is { Count: > CustomerRules.MaxTags })
-        {
-            errors["tags"] = $"At most {CustomerRules.MaxTags} tags.";
-        }
-        else if (tags is not null && tags.Any(t => string.IsNullOrWhiteSpace(t) || t.Length > CustomerRules.MaxTagLength))
-        {
-            errors["tags"] = $"Each tag has 1 to {CustomerRules.MaxTagLength} characters.";
-        }
-
-        if (notes is { Length: > CustomerRules.MaxNotes })
-        {
-            errors["notes"] = $"Notes have at most {CustomerRules.MaxNotes} characters.";
-        }
-
+        CustomerRules.CheckTagsAndNotes(errors, tags, notes);
         return errors;
     }
 

@@ -100,6 +100,17 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
             return Outcome<bool>.Fail(Failure.PreconditionFailed, $"The customer has changed (version {current.Version}, you sent {expected}).");
         }
 
+        if (!cascade)
+        {
+            // The usual delete reads nothing first: a customer that still has contacts is refused by their foreign key,
+            // and only then are they counted for the answer.
+            var plain = await DeleteAsync(current, expectedVersion, [], [], new QuotaDelta(-CountedRecords, 0, -Bytes(current)));
+            return plain.Failure == Failure.Conflict && await ContactCountAsync() is var count and > 0
+                ? Outcome<bool>.Fail(Failure.Conflict,
+                    $"The customer still has {Count(count, "contact")}. Remove them first, or delete with ?cascade=true to remove them with it.")
+                : plain;
+        }
+
         var contacts = await Database.ReadAsync(
             TenantId,
             TenantDatabase.Statement($"SELECT {ContactGrain.Columns} FROM contacts WHERE customer_id = $1", Id),
@@ -113,12 +124,6 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
 
                 return rows;
             });
-        if (contacts.Count > 0 && !cascade)
-        {
-            return Outcome<bool>.Fail(Failure.Conflict,
-                $"The customer still has {Count(contacts.Count, "contact")}. Remove them first, or delete with ?cascade=true to remove them with it.");
-        }
-
         SqlStatement[] before = contacts.Count == 0 ? [] :
         [
             // Exactly the rows read, at the versions read: a contact added, changed or removed since refuses the whole delete.
@@ -146,6 +151,11 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
 
         return outcome;
     }
+
+    private Task<int> ContactCountAsync() => Database.ReadAsync(
+        TenantId,
+        TenantDatabase.Statement("SELECT count(*)::integer FROM contacts WHERE customer_id = $1", Id),
+        async reader => await reader.ReadAsync() ? reader.GetInt32(0) : 0);
 
     private static string Count(int n, string noun) => n == 1 ? $"1 {noun}" : $"{n} {noun}s";
 

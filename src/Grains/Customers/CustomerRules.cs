@@ -46,6 +46,13 @@ public static class CustomerRules
             errors["status"] = $"Status must be one of: {string.Join(", ", CustomerStatuses.All)}.";
         }
 
+        CheckTagsAndNotes(errors, tags, notes);
+        return errors;
+    }
+
+    /// <summary>The tags and notes every record type has, with the same limits (customers', contacts', …).</summary>
+    public static void CheckTagsAndNotes(Dictionary<string, string> errors, IReadOnlyList<string?>? tags, string? notes)
+    {
         if (tags is { Count: > MaxTags })
         {
             errors["tags"] = $"At most {MaxTags} tags.";
@@ -59,9 +66,12 @@ public static class CustomerRules
         {
             errors["notes"] = $"Notes have at most {MaxNotes} characters.";
         }
-
-        return errors;
     }
+
+    /// <summary>A list's <c>q</c> and <c>tag</c> parameters: the same bounds on every record list.</summary>
+    public static (string? Q, string? Tag) CheckSearch(string? q, string? tag) => (
+        q is { Length: > 200 } ? "q has at most 200 characters." : q is not null && q.Any(char.IsControl) ? "q cannot contain control characters." : null,
+        tag is null || tag.Length is >= 1 and <= MaxTagLength ? null : $"A tag has 1 to {MaxTagLength} characters.");
 
     public static string? FirstError(CustomerFields f) =>
         Check(f.Name, f.Email, f.Phone, f.Company, f.Status, f.Tags, f.Notes).Values.FirstOrDefault();
