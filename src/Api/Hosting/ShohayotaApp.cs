@@ -5,6 +5,7 @@ using Shohayota.Api.Backups;
 using Shohayota.Api.Cluster;
 using Shohayota.Api.Contacts;
 using Shohayota.Api.Customers;
+using Shohayota.Api.Deals;
 using Shohayota.Api.Diagnostics;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Health;
@@ -64,6 +65,7 @@ public static class ShohayotaApp
         app.MapAdminTenantsApi();
         app.MapCustomersApi();
         app.MapContactsApi();
+        app.MapDealsApi();
         app.MapImportsApi();
         app.MapDiagnosticsApi();
         app.MapAuditApi();

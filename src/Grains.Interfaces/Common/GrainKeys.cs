@@ -23,6 +23,12 @@ public static class GrainKeys
 
     public static string ContactQuery(Guid tenantId) => $"{tenantId:D}/contacts";
 
+    public static string Deal(Guid tenantId, Guid dealId) => $"{tenantId:D}/deal/{dealId:D}";
+
+    public static string DealQuery(Guid tenantId) => $"{tenantId:D}/deals";
+
+    public static string Pipeline(Guid tenantId) => $"{tenantId:D}/pipeline";
+
     public static string Imports(Guid tenantId) => $"{tenantId:D}/imports";
 
     public static string ApiKeys(Guid tenantId) => $"{tenantId:D}/api-keys";

@@ -3,6 +3,7 @@ using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
 using Shohayota.Grains.Interfaces.Customers;
+using Shohayota.Grains.Interfaces.Deals;
 using Shohayota.Grains.Interfaces.Support;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Interfaces.Users;
@@ -10,7 +11,7 @@ using Shohayota.Grains.Interfaces.Users;
 namespace Shohayota.Grains.Backups;
 
 /// <summary>
-/// Drops the live activations that cache a tenant's rows (its TenantGrain, audit writer, users, customers and contacts), so the
+/// Drops the live activations that cache a tenant's rows (its TenantGrain, audit writer, users, customers, contacts, deals and pipeline), so the
 /// next call re-reads the rows a restore or purge just replaced. Only grains that are actually active are called:
 /// asking every customer id would activate (and load) each of them first.
 /// </summary>
@@ -22,6 +23,8 @@ internal static class LiveGrains
     {
         var management = grains.GetGrain<IManagementGrain>(0);
         var prefix = tenantId.ToString("D") + "/";
+        await ForgetEachAsync<IDealGrain>(grains, management, "deal", prefix, deal => deal.ForgetAsync());
+        await ForgetEachAsync<IPipelineGrain>(grains, management, "pipeline", prefix, pipeline => pipeline.ForgetAsync());
         await ForgetEachAsync<IContactGrain>(grains, management, "contact", prefix, contact => contact.ForgetAsync());
         await ForgetEachAsync<ICustomerGrain>(grains, management, "customer", prefix, customer => customer.ForgetAsync());
         await ForgetEachAsync<IUserGrain>(grains, management, "user", prefix, user => user.ForgetAsync());

@@ -71,6 +71,9 @@ public sealed class ContactGrain(TenantDatabase database, TimeProvider time, IOp
         TenantId, Id, c.FirstName, c.LastName, c.Email, c.Phone, c.Title, c.CustomerId, c.OwnerUserId, c.Tags.ToArray(), c.Notes, c.UpdatedAt, c.Version,
         readVersion);
 
+    private protected override string? RefusalFor(ChangeResult result) =>
+        result.Constraint == Deals.DealGrain.ContactForeignKey ? "The contact is on one or more deals; remove it from them first." : null;
+
     protected override object DeletedDetails(ContactDetails c) => new { name = c.DisplayName, version = c.Version, customerId = c.CustomerId };
 
     internal static ContactDetails Read(NpgsqlDataReader r) => new(

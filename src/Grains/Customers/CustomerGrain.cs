@@ -3,10 +3,12 @@ using Npgsql;
 using Shohayota.Grains.Audit;
 using Shohayota.Grains.Contacts;
 using Shohayota.Grains.Database;
+using Shohayota.Grains.Deals;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
 using Shohayota.Grains.Interfaces.Customers;
+using Shohayota.Grains.Interfaces.Deals;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Quotas;
 using Shohayota.Grains.Records;
@@ -16,8 +18,8 @@ namespace Shohayota.Grains.Customers;
 
 /// <summary>
 /// The single writer of one customer's row (<see cref="RecordGrain{TDetails, TFields}"/>). A customer is the account
-/// the other records hang from: deleting one that still has contacts is refused with their count, or removes them in
-/// the same transaction (<c>cascade</c>) with one audit entry per removed record.
+/// the other records hang from: deleting one that still has contacts or deals is refused with their counts, or removes
+/// them in the same transaction (<c>cascade</c>) with one audit entry per removed record.
 /// </summary>
 [GrainType("customer")]
 public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IOptions<BenchmarkOptions> benchmark, CallerSigner signer)
@@ -81,10 +83,13 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
 
     protected override object DeletedDetails(CustomerDetails c) => new { name = c.Name, version = c.Version };
 
-    private protected override string? RefusalFor(ChangeResult result) =>
-        result.Constraint is ContactGrain.CustomerForeignKey or CascadeChanged
-            ? "The customer's contacts changed while it was being deleted; reload it and try again."
-            : null;
+    private protected override string? RefusalFor(ChangeResult result) => result.Constraint switch
+    {
+        ContactGrain.CustomerForeignKey or DealGrain.CustomerForeignKey or CascadeChanged =>
+            "The customer's contacts or deals changed while it was being deleted; reload it and try again.",
+        DealGrain.ContactForeignKey => "A contact of this customer is on another customer's deal; remove it from that deal first.",
+        _ => null,
+    };
 
     public override Task<Outcome<bool>> DeleteAsync(int? expectedVersion) => DeleteAsync(expectedVersion, cascade: false);
 
@@ -102,47 +107,55 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
 
         if (!cascade)
         {
-            // The usual delete reads nothing first: a customer that still has contacts is refused by their foreign key,
-            // and only then are they counted for the answer.
+            // The usual delete reads nothing first: a customer that still has contacts or deals is refused by their
+            // foreign keys, and only then are they counted for the answer.
             var plain = await DeleteAsync(current, expectedVersion, [], [], new QuotaDelta(-CountedRecords, 0, -Bytes(current)));
-            return plain.Failure == Failure.Conflict && await ContactCountAsync() is var count and > 0
+            return plain.Failure == Failure.Conflict && await DependentsAsync() is var (contactCount, dealCount) && contactCount + dealCount > 0
                 ? Outcome<bool>.Fail(Failure.Conflict,
-                    $"The customer still has {Count(count, "contact")}. Remove them first, or delete with ?cascade=true to remove them with it.")
+                    $"The customer still has {Counts(contactCount, dealCount)}. Remove them first, or delete with ?cascade=true to remove them with it.")
                 : plain;
         }
 
-        var contacts = await Database.ReadAsync(
+        var (contacts, deals) = await Database.ReadAsync(
             TenantId,
-            TenantDatabase.Statement($"SELECT {ContactGrain.Columns} FROM contacts WHERE customer_id = $1", Id),
+            [
+                TenantDatabase.Statement($"SELECT {ContactGrain.Columns} FROM contacts WHERE customer_id = $1", Id),
+                TenantDatabase.Statement($"SELECT {DealGrain.Columns} FROM deals WHERE customer_id = $1", Id),
+            ],
             async reader =>
             {
-                var rows = new List<ContactDetails>();
+                var contactRows = new List<ContactDetails>();
                 while (await reader.ReadAsync())
                 {
-                    rows.Add(ContactGrain.Read(reader));
+                    contactRows.Add(ContactGrain.Read(reader));
                 }
 
-                return rows;
+                await reader.NextResultAsync();
+                var dealRows = new List<DealDetails>();
+                while (await reader.ReadAsync())
+                {
+                    dealRows.Add(DealGrain.Read(reader));
+                }
+
+                return (contactRows, dealRows);
             });
-        SqlStatement[] before = contacts.Count == 0 ? [] :
-        [
-            // Exactly the rows read, at the versions read: a contact added, changed or removed since refuses the whole delete.
-            AuditExtensions.Sql(
-                $"""
-                WITH removed AS (
-                    DELETE FROM contacts c USING unnest($2::uuid[], $3::integer[]) AS r(id, version)
-                    WHERE c.tenant_id = $1 AND c.id = r.id AND c.version = r.version
-                    RETURNING 1)
-                SELECT expect_rows_changed(CASE WHEN (SELECT count(*) FROM removed) = $4 THEN 1 ELSE 0 END, '{CascadeChanged}')
-                """,
-                TenantId, contacts.Select(c => c.Id).ToArray(), contacts.Select(c => c.Version).ToArray(), (long)contacts.Count),
-        ];
-        var entries = contacts.Select(c => new AuditDraft("contact.deleted", ContactGrain.Record.Name, c.Id.ToString("D"),
-            Details: AuditChain.Details(new { name = c.DisplayName, version = c.Version, customerId = Id, cascade = true }))).ToArray();
-        var freed = Bytes(current) + contacts.Sum(ContactGrain.StoredBytes);
+        // Exactly the rows read, at the versions read: a contact or deal added, changed or removed since refuses the whole
+        // delete. Deals go first (their contact links go with them), then the contacts.
+        SqlStatement[] before = [.. RemoveExactly("deals", deals.Select(d => (d.Id, d.Version)).ToArray()), .. RemoveExactly("contacts", contacts.Select(c => (c.Id, c.Version)).ToArray())];
+        var entries = deals.Select(d => new AuditDraft("deal.deleted", DealGrain.Record.Name, d.Id.ToString("D"),
+                Details: AuditChain.Details(new { name = d.Name, version = d.Version, customerId = Id, cascade = true })))
+            .Concat(contacts.Select(c => new AuditDraft("contact.deleted", ContactGrain.Record.Name, c.Id.ToString("D"),
+                Details: AuditChain.Details(new { name = c.DisplayName, version = c.Version, customerId = Id, cascade = true }))))
+            .ToArray();
+        var freed = Bytes(current) + contacts.Sum(ContactGrain.StoredBytes) + deals.Sum(DealGrain.StoredBytes);
         var outcome = await DeleteAsync(current, expectedVersion, before, entries, new QuotaDelta(-CountedRecords, 0, -freed));
         if (outcome.Succeeded)
         {
+            foreach (var chunk in deals.Chunk(64))
+            {
+                await Task.WhenAll(chunk.Select(d => GrainFactory.GetGrain<IDealGrain>(GrainKeys.Deal(TenantId, d.Id)).ForgetAsync()));
+            }
+
             foreach (var chunk in contacts.Chunk(64))
             {
                 await Task.WhenAll(chunk.Select(c => GrainFactory.GetGrain<IContactGrain>(GrainKeys.Contact(TenantId, c.Id)).ForgetAsync()));
@@ -152,10 +165,31 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
         return outcome;
     }
 
-    private Task<int> ContactCountAsync() => Database.ReadAsync(
+    /// <summary>Deletes exactly these rows of <paramref name="table"/> at these versions, or refuses the transaction.</summary>
+    private SqlStatement[] RemoveExactly(string table, (Guid Id, int Version)[] rows) => rows.Length == 0 ? [] :
+    [
+        AuditExtensions.Sql(
+            $"""
+            WITH removed AS (
+                DELETE FROM {table} t USING unnest($2::uuid[], $3::integer[]) AS r(id, version)
+                WHERE t.tenant_id = $1 AND t.id = r.id AND t.version = r.version
+                RETURNING 1)
+            SELECT expect_rows_changed(CASE WHEN (SELECT count(*) FROM removed) = $4 THEN 1 ELSE 0 END, '{CascadeChanged}')
+            """,
+            TenantId, rows.Select(r => r.Id).ToArray(), rows.Select(r => r.Version).ToArray(), (long)rows.Length),
+    ];
+
+    private Task<(int Contacts, int Deals)> DependentsAsync() => Database.ReadAsync(
         TenantId,
-        TenantDatabase.Statement("SELECT count(*)::integer FROM contacts WHERE customer_id = $1", Id),
-        async reader => await reader.ReadAsync() ? reader.GetInt32(0) : 0);
+        TenantDatabase.Statement("SELECT (SELECT count(*)::integer FROM contacts WHERE customer_id = $1), (SELECT count(*)::integer FROM deals WHERE customer_id = $1)", Id),
+        async reader => await reader.ReadAsync() ? (reader.GetInt32(0), reader.GetInt32(1)) : (0, 0));
+
+    private static string Counts(int contacts, int deals) => (contacts, deals) switch
+    {
+        (> 0, > 0) => $"{Count(contacts, "contact")} and {Count(deals, "deal")}",
+        (> 0, _) => Count(contacts, "contact"),
+        _ => Count(deals, "deal"),
+    };
 
     private static string Count(int n, string noun) => n == 1 ? $"1 {noun}" : $"{n} {noun}s";
 

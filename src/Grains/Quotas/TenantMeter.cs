@@ -42,9 +42,12 @@ internal sealed class TenantMeter(
     public static long ContactBytes(string? firstName, string? lastName, string? email, string? phone, string? title, IEnumerable<string> tags, string? notes) =>
         RecordOverhead + Utf8(firstName) + Utf8(lastName) + Utf8(email) + Utf8(phone) + Utf8(title) + tags.Sum(Utf8) + Utf8(notes);
 
+    /// <summary>A deal's bytes: its name, currency and one id per linked contact.</summary>
+    public static long DealBytes(string name, int contacts) => RecordOverhead + Utf8(name) + 3 + 16L * contacts;
+
     /// <summary>
     /// The storage the tenant's records use, in SQL (the transaction's tenant, under row-level security): the same sums as
-    /// <see cref="CustomerBytes"/> and <see cref="ContactBytes"/>, for a meter's start and a restore; <paramref name="tenant"/>
+    /// <see cref="CustomerBytes"/>, <see cref="ContactBytes"/> and <see cref="DealBytes"/>, for a meter's start and a restore; <paramref name="tenant"/>
     /// names the parameter holding the tenant where row-level security does not apply (a restore), or is null.
     /// </summary>
     public static string RecordBytesSql(string? tenant = null)
@@ -57,6 +60,8 @@ internal sealed class TenantMeter(
                 + (SELECT coalesce(sum({RecordOverhead} + coalesce(octet_length(first_name), 0) + coalesce(octet_length(last_name), 0)
                  + coalesce(octet_length(email), 0) + coalesce(octet_length(phone), 0) + coalesce(octet_length(title), 0)
                  + coalesce(octet_length(notes), 0) + coalesce((SELECT sum(octet_length(t)) FROM unnest(tags) t), 0)), 0)::bigint FROM contacts{where})
+                + (SELECT coalesce(sum({RecordOverhead} + octet_length(name) + 3), 0)::bigint FROM deals{where})
+                + (SELECT 16 * count(*) FROM deal_contacts{where})
             """;
     }
 

@@ -127,6 +127,13 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
             return Outcome<TDetails>.Fail(Failure.Validation, invalid);
         }
 
+        var resolved = await ResolveAsync(fields);
+        if (!resolved.Succeeded)
+        {
+            return resolved.As<TDetails>();
+        }
+
+        fields = resolved.Value!;
         var now = time.Now();
         var created = ToDetails(fields, now, now, 1);
         return await WriteAsync(created, new QuotaDelta(CountedRecords, 0, Bytes(created)), AuditChain.Details(Snapshot(created)), Insert(created),
@@ -142,8 +149,13 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
         }
 
         var outcome = _loaded && _record is not null ? AlreadyExists() : await CreateAsync(fields);
-        return outcome.Failure != Failure.Conflict || _record is not { } existing ? outcome
-            : Same(existing, fields) ? Outcome<TDetails>.Ok(existing)
+        if (outcome.Failure != Failure.Conflict || _record is not { } existing)
+        {
+            return outcome;
+        }
+
+        var resolved = await ResolveAsync(fields);
+        return resolved.Succeeded && Same(existing, resolved.Value!) ? Outcome<TDetails>.Ok(existing)
             : Outcome<TDetails>.Fail(Failure.IdempotencyMismatch,
                 $"This Idempotency-Key already created a {Type.Name} with other fields (or that {Type.Name} has changed since).");
     }
@@ -163,7 +175,24 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
 
     private Outcome<T> Missing<T>() => Outcome<T>.Fail(Failure.NotFound, $"No such {Type.Name}.");
 
-    public async Task<Outcome<TDetails>> UpdateAsync(TFields fields, int? expectedVersion)
+    public Task<Outcome<TDetails>> UpdateAsync(TFields fields, int? expectedVersion) =>
+        ChangeAsync(_ => fields, expectedVersion, $"{Type.Name}.updated", (_, _, changes, version) => new { version, changes });
+
+    /// <summary>
+    /// Fields that other records complete before they are written (a deal's stage: the pipeline's default and its kind);
+    /// runs after the rules, and a failure refuses the write.
+    /// </summary>
+    private protected virtual Task<Outcome<TFields>> ResolveAsync(TFields fields) => Task.FromResult(Outcome<TFields>.Ok(fields));
+
+    /// <summary>The record as this grain holds it (during a write, the version before it).</summary>
+    protected TDetails? Held => _record;
+
+    /// <summary>
+    /// A change of the current record to the fields <paramref name="change"/> makes of it, audited as
+    /// <paramref name="action"/> with the details <paramref name="details"/> makes of (before, after, changed fields, version).
+    /// </summary>
+    private protected async Task<Outcome<TDetails>> ChangeAsync(
+        Func<TDetails, TFields> change, int? expectedVersion, string action, Func<TDetails, TDetails, Dictionary<string, object?>, int, object> details)
     {
         if (await CurrentAsync() is not { } current)
         {
@@ -176,16 +205,23 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
                 $"The {Type.Name} has changed (version {current.Version}, you sent {expected}); reload it and apply your change again.");
         }
 
+        var fields = change(current);
         if (FirstError(fields) is { } invalid)
         {
             return Outcome<TDetails>.Fail(Failure.Validation, invalid);
         }
 
-        var updated = ToDetails(fields, current.CreatedAt, time.Now(), current.Version + 1);
+        var resolved = await ResolveAsync(fields);
+        if (!resolved.Succeeded)
+        {
+            return resolved.As<TDetails>();
+        }
+
+        var updated = ToDetails(resolved.Value!, current.CreatedAt, time.Now(), current.Version + 1);
         var changes = AuditChain.Changes(Snapshot(current), Snapshot(updated));
         // Only the version this grain read may be replaced: another writer of the row (a duplicate activation) makes it a conflict.
-        return await WriteAsync(updated, new QuotaDelta(0, 0, Bytes(updated) - Bytes(current)), AuditChain.Details(new { version = updated.Version, changes }),
-            Update(updated, current.Version), $"{Type.Name}.updated", expectedVersion);
+        return await WriteAsync(updated, new QuotaDelta(0, 0, Bytes(updated) - Bytes(current)),
+            AuditChain.Details(details(current, updated, changes, updated.Version)), Update(updated, current.Version), action, expectedVersion);
     }
 
     public virtual async Task<Outcome<bool>> DeleteAsync(int? expectedVersion)

@@ -13,8 +13,11 @@ internal static class TenantPurge
         async Task Remove(string table, string sql, params object?[] parameters) =>
             removed[table] = removed.GetValueOrDefault(table) + await transaction.ExecuteAsync(sql, parameters);
 
-        // Contacts reference customers, customers reference users, so they go first; the registry row goes before the audit
-        // log (the log function checks it).
+        // Deals (and their contact links) reference stages, contacts and customers, contacts reference customers, customers
+        // reference users, so they go first; the registry row goes before the audit log (the log function checks it).
+        await Remove("deal_contacts", "DELETE FROM deal_contacts");
+        await Remove("deals", "DELETE FROM deals");
+        await Remove("pipeline_stages", "DELETE FROM pipeline_stages");
         await Remove("contacts", "DELETE FROM contacts");
         await Remove("customers", "DELETE FROM customers");
         await Remove("refresh_tokens", "DELETE FROM refresh_tokens");
