@@ -117,6 +117,7 @@ public static class BackupsApi
                 users = result.Counts.Users,
                 customers = result.Counts.Customers,
                 contacts = result.Counts.Contacts,
+                deals = result.Counts.Deals,
                 overrides = result.Counts.Overrides,
                 auditLogs = result.Counts.AuditLogs,
                 auditSeq = result.AuditSeq,
@@ -278,6 +279,8 @@ public static class BackupsApi
                     deletedCustomers = f.DeletedCustomers,
                     contacts = f.Contacts,
                     deletedContacts = f.DeletedContacts,
+                    deals = f.Deals,
+                    deletedDeals = f.DeletedDeals,
                     auditLogs = f.AuditLogs,
                 }),
             });
@@ -393,7 +396,7 @@ public static class BackupsApi
             mode = r.Mode,
             sourceTenantId = r.SourceTenantId,
             backupId = r.BackupId,
-            counts = new { users = r.Users, customers = r.Customers, contacts = r.Contacts, overrides = r.Overrides, auditLogs = r.AuditLogs },
+            counts = new { users = r.Users, customers = r.Customers, contacts = r.Contacts, deals = r.Deals, overrides = r.Overrides, auditLogs = r.AuditLogs },
             auditSeq = r.AuditSeq,
         });
     }

@@ -27,7 +27,9 @@ public sealed record BackupFile(
     [property: Id(9)] long DeletedCustomers,
     [property: Id(10)] long AuditLogs,
     [property: Id(11)] long Contacts,
-    [property: Id(12)] long DeletedContacts);
+    [property: Id(12)] long DeletedContacts,
+    [property: Id(13)] long Deals,
+    [property: Id(14)] long DeletedDeals);
 
 /// <summary>A complete backup as listed: the files are in <see cref="BackupDetails"/>.</summary>
 [GenerateSerializer, Immutable, Alias("BackupSummary")]
@@ -73,7 +75,8 @@ public sealed record RestoreResult(
     [property: Id(6)] long Overrides,
     [property: Id(7)] long AuditLogs,
     [property: Id(8)] long AuditSeq,
-    [property: Id(9)] long Contacts);
+    [property: Id(9)] long Contacts,
+    [property: Id(10)] long Deals);
 
 /// <summary>One tenant the retention purge looked at, and what it did.</summary>
 [GenerateSerializer, Immutable, Alias("PurgeCandidate")]

@@ -8,21 +8,23 @@ using Shohayota.Grains.Audit;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Contacts;
 using Shohayota.Grains.Interfaces.Customers;
+using Shohayota.Grains.Interfaces.Deals;
 
 namespace Shohayota.Grains.Backups;
 
 /// <summary>
-/// The tenant bundle, version 2: compact UTF-8 JSON (no line breaks, keys in a fixed order), timestamps as UTC
-/// <c>yyyy-MM-ddTHH:mm:ss.ffffffZ</c> (PostgreSQL's precision), hashes as lowercase hex. Its last key is
-/// <c>"checksum"</c>: SHA-256 of every byte before the <c>,"checksum":</c> that introduces it; a server's own bundles
-/// (super-admin exports, backups) follow it with <c>"signature"</c> (see <see cref="BundleSigner"/>). Version 2 added
-/// contacts (<see cref="RecordSections"/>); a version-1 bundle still restores, as a tenant without contacts.
+/// The tenant bundle, version 3: compact UTF-8 JSON (no line breaks, keys in a fixed order), timestamps as UTC
+/// <c>yyyy-MM-ddTHH:mm:ss.ffffffZ</c> (PostgreSQL's precision), dates <c>yyyy-MM-dd</c>, amounts as exact JSON numbers,
+/// hashes as lowercase hex. Its last key is <c>"checksum"</c>: SHA-256 of every byte before the <c>,"checksum":</c> that
+/// introduces it; a server's own bundles (super-admin exports, backups) follow it with <c>"signature"</c> (see
+/// <see cref="BundleSigner"/>). Version 2 added contacts, version 3 the pipeline and deals (<see cref="RecordSections"/>);
+/// older bundles still restore, as a tenant without those records (and, before version 3, without stage rows).
 /// </summary>
 public static class BundleFormat
 {
     public const string Export = "shohayota.tenant-export";
     public const string Increment = "shohayota.tenant-increment";
-    public const int Version = 2;
+    public const int Version = 3;
 
     /// <summary>The oldest version this server restores: backups and exports made before an upgrade must stay restorable.</summary>
     public const int OldestReadable = 1;
@@ -39,6 +41,11 @@ public static class BundleFormat
     };
 
     public static string Time(DateTimeOffset at) => AuditChain.FormatTime(at);
+
+    public const string DateFormat = "yyyy-MM-dd";
+
+    public static bool TryParseDate(string text, out DateOnly date) =>
+        DateOnly.TryParseExact(text, DateFormat, CultureInfo.InvariantCulture, DateTimeStyles.None, out date);
 
     public static bool TryParseTime(string text, out DateTimeOffset at) =>
         DateTimeOffset.TryParseExact(text, "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture,
@@ -90,7 +97,8 @@ internal sealed record AuditCheckpoint(long Seq, byte[] Hash);
 internal sealed record BundleBase(string BackupId, long AuditSeq, byte[] AuditHash);
 
 /// <summary>The rows a bundle holds per section; the deleted counts are an increment's removals (0 in a full export).</summary>
-public sealed record BundleCounts(long Users, long Customers, long DeletedCustomers, long Contacts, long DeletedContacts, long Overrides, long AuditLogs);
+public sealed record BundleCounts(
+    long Users, long Customers, long DeletedCustomers, long Contacts, long DeletedContacts, long Deals, long DeletedDeals, long Overrides, long AuditLogs);
 
 /// <summary>What writing a bundle produced: its checksum, size, counts and the tenant's audit head in it.</summary>
 public sealed record BundleResult(string Format, string Checksum, string FileSha256, long Bytes, BundleCounts Counts, long AuditSeq, byte[] AuditHash,
@@ -189,6 +197,14 @@ internal static class Names
     public static readonly JsonEncodedText LastName = JsonEncodedText.Encode("lastName");
     public static readonly JsonEncodedText Title = JsonEncodedText.Encode("title");
     public static readonly JsonEncodedText CustomerId = JsonEncodedText.Encode("customerId");
+    public static readonly JsonEncodedText ContactIds = JsonEncodedText.Encode("contactIds");
+    public static readonly JsonEncodedText Amount = JsonEncodedText.Encode("amount");
+    public static readonly JsonEncodedText Currency = JsonEncodedText.Encode("currency");
+    public static readonly JsonEncodedText StageId = JsonEncodedText.Encode("stageId");
+    public static readonly JsonEncodedText ExpectedCloseDate = JsonEncodedText.Encode("expectedCloseDate");
+    public static readonly JsonEncodedText ClosedAt = JsonEncodedText.Encode("closedAt");
+    public static readonly JsonEncodedText Kind = JsonEncodedText.Encode("kind");
+    public static readonly JsonEncodedText Probability = JsonEncodedText.Encode("probability");
     public static readonly JsonEncodedText Status = JsonEncodedText.Encode("status");
     public static readonly JsonEncodedText Tags = JsonEncodedText.Encode("tags");
     public static readonly JsonEncodedText Notes = JsonEncodedText.Encode("notes");
@@ -329,6 +345,60 @@ internal sealed class BundleWriter : IAsyncDisposable
         _json.WriteEndObject();
     }
 
+    /// <summary>One stage of the pipeline; the array's order is the stages' order.</summary>
+    public void WriteStage(PipelineStage s)
+    {
+        _json.WriteStartObject();
+        _json.WriteString(Names.Id, s.Id);
+        _json.WriteString(Names.Name, s.Name);
+        _json.WriteString(Names.Kind, s.Kind);
+        _json.WriteNumber(Names.Probability, s.Probability);
+        _json.WriteEndObject();
+    }
+
+    /// <summary>One deal; the amount as the exact decimal it is (never through a float), the expected close date as yyyy-MM-dd.</summary>
+    public void WriteDeal(DealDetails d)
+    {
+        _json.WriteStartObject();
+        _json.WriteString(Names.Id, d.Id);
+        _json.WriteString(Names.Name, d.Name);
+        _json.WriteString(Names.CustomerId, d.CustomerId);
+        _json.WriteStartArray(Names.ContactIds);
+        foreach (var contact in d.ContactIds)
+        {
+            _json.WriteStringValue(contact);
+        }
+
+        _json.WriteEndArray();
+        _json.WriteNumber(Names.Amount, d.Amount);
+        _json.WriteString(Names.Currency, d.Currency);
+        _json.WriteString(Names.StageId, d.StageId);
+        _json.WriteString(Names.Status, d.Status);
+        if (d.ExpectedCloseDate is { } date)
+        {
+            Span<byte> utf8 = stackalloc byte[10];
+            date.TryFormat(utf8, out var written, BundleFormat.DateFormat, CultureInfo.InvariantCulture);
+            _json.WriteString(Names.ExpectedCloseDate, utf8[..written]);
+        }
+        else
+        {
+            _json.WriteNull(Names.ExpectedCloseDate);
+        }
+
+        WriteId(Names.OwnerUserId, d.OwnerUserId);
+        if (d.ClosedAt is { } closed)
+        {
+            WriteTime(Names.ClosedAt, closed);
+        }
+        else
+        {
+            _json.WriteNull(Names.ClosedAt);
+        }
+
+        WriteStamps(d.CreatedAt, d.UpdatedAt, d.Version);
+        _json.WriteEndObject();
+    }
+
     public void WriteCheckpoint(AuditCheckpoint? checkpoint)
     {
         if (checkpoint is null)
@@ -380,6 +450,7 @@ internal sealed class BundleWriter : IAsyncDisposable
         _json.WriteNumber("users", counts.Users);
         WriteCount(RecordSections.Customers, counts.Customers, counts.DeletedCustomers);
         WriteCount(RecordSections.Contacts, counts.Contacts, counts.DeletedContacts);
+        WriteCount(RecordSections.Deals, counts.Deals, counts.DeletedDeals);
         _json.WriteNumber("overrides", counts.Overrides);
         _json.WriteNumber("auditLogs", counts.AuditLogs);
         _json.WriteEndObject();

@@ -3,6 +3,7 @@ using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
 using Shohayota.Grains.Interfaces.Customers;
+using Shohayota.Grains.Interfaces.Deals;
 
 namespace Shohayota.Grains.Backups;
 
@@ -24,6 +25,9 @@ internal sealed class JsonTokenStream(Stream stream)
 
     public long? Integer { get; private set; }
 
+    /// <summary>A number that is not a whole <see cref="long"/>, exactly as written (decimal keeps its scale: 1234.50 stays 1234.50).</summary>
+    public decimal? Fraction { get; private set; }
+
     /// <summary>Byte offset of the next token, for error messages.</summary>
     public long Position => _offset + _start;
 
@@ -39,6 +43,7 @@ internal sealed class JsonTokenStream(Stream stream)
                     Token = reader.TokenType;
                     Text = Token is JsonTokenType.PropertyName or JsonTokenType.String ? reader.GetString() : null;
                     Integer = Token == JsonTokenType.Number && reader.TryGetInt64(out var number) ? number : null;
+                    Fraction = Token == JsonTokenType.Number && Integer is null && reader.TryGetDecimal(out var fraction) ? fraction : null;
                     _start += (int)reader.BytesConsumed;
                     _state = reader.CurrentState;
                     return true;
@@ -97,7 +102,7 @@ internal sealed class JsonTokenStream(Stream stream)
 /// <summary>
 /// Reads a bundle front to back, section by section, with the keys in the order <see cref="BundleWriter"/> writes them.
 /// Sections that can be long are enumerables: enumerate each completely before reading the next section. A section
-/// newer than the bundle's version is read as empty (a version-1 bundle has no contacts).
+/// newer than the bundle's version is read as empty (a version-1 bundle has no contacts, a version-2 one no deals).
 /// </summary>
 internal sealed class BundleReader(Stream stream)
 {
@@ -308,6 +313,53 @@ internal sealed class BundleReader(Stream stream)
         return new ContactDetails(id, first, last, email, phone, title, customer, owner, tags, notes, created, updated, version);
     }
 
+    /// <summary>
+    /// The tenant's whole stage list, in order (every bundle of version 3 or later, full or increment, carries it before
+    /// the deals); null for an older bundle, which has no pipeline.
+    /// </summary>
+    public IReadOnlyList<PipelineStage>? ReadPipeline() => Version < RecordSections.Deals.FirstVersion ? null : Array("pipeline", _ =>
+    {
+        Property("id");
+        var id = Guid();
+        Property("name");
+        var name = String();
+        Property("kind");
+        var kind = String();
+        Property("probability");
+        var probability = Long();
+        End(JsonTokenType.EndObject);
+        return new PipelineStage(id, name, kind, probability is >= int.MinValue and <= int.MaxValue ? (int)probability : throw Error("probability is out of range"));
+    }).ToList();
+
+    /// <summary>One deal's fields, in the order <see cref="BundleWriter.WriteDeal"/> writes them.</summary>
+    public DealDetails ReadDeal()
+    {
+        Property("id");
+        var id = Guid();
+        Property("name");
+        var name = String();
+        Property("customerId");
+        var customer = Guid();
+        Property("contactIds");
+        var contacts = IdList();
+        Property("amount");
+        var amount = Decimal();
+        Property("currency");
+        var currency = String();
+        Property("stageId");
+        var stage = Guid();
+        Property("status");
+        var status = String();
+        Property("expectedCloseDate");
+        var expected = NullableDate();
+        Property("ownerUserId");
+        var owner = NullableGuid();
+        Property("closedAt");
+        var closed = NullableTime();
+        var (created, updated, version) = Stamps();
+        return new DealDetails(id, name, customer, contacts, amount, currency, stage, status, expected, owner, closed, created, updated, version);
+    }
+
     public AuditCheckpoint? ReadCheckpoint()
     {
         Property("auditCheckpoint");
@@ -381,13 +433,14 @@ internal sealed class BundleReader(Stream stream)
         var users = Long();
         var (customers, deletedCustomers) = Count(RecordSections.Customers);
         var (contacts, deletedContacts) = Count(RecordSections.Contacts);
+        var (deals, deletedDeals) = Count(RecordSections.Deals);
         Property("overrides");
         var overrides = Long();
         Property("auditLogs");
         var audit = Long();
         End(JsonTokenType.EndObject);
         _where = "the bundle";
-        return new BundleCounts(users, customers, deletedCustomers, contacts, deletedContacts, overrides, audit);
+        return new BundleCounts(users, customers, deletedCustomers, contacts, deletedContacts, deals, deletedDeals, overrides, audit);
     }
 
     /// <summary>Reads the checksum object and the signature if there is one, and makes sure nothing follows the document.</summary>
@@ -473,6 +526,22 @@ internal sealed class BundleReader(Stream stream)
             }
 
             yield return _json.Token == JsonTokenType.String ? ParseGuid(_json.Text!) : throw Error("expected an id");
+        }
+    }
+
+    private List<Guid> IdList()
+    {
+        Start(JsonTokenType.StartArray);
+        var ids = new List<Guid>();
+        while (true)
+        {
+            Next();
+            if (_json.Token == JsonTokenType.EndArray)
+            {
+                return ids;
+            }
+
+            ids.Add(_json.Token == JsonTokenType.String ? ParseGuid(_json.Text!) : throw Error($"{_field} must be ids"));
         }
     }
 
@@ -587,6 +656,16 @@ internal sealed class BundleReader(Stream stream)
         Next();
         return _json.Integer ?? throw Error($"{_field} must be a whole number");
     }
+
+    /// <summary>A JSON number as the exact decimal it writes (no float in between).</summary>
+    private decimal Decimal()
+    {
+        Next();
+        return _json.Integer ?? _json.Fraction ?? throw Error($"{_field} must be a decimal number");
+    }
+
+    private DateOnly? NullableDate() =>
+        NullableString() is { } text ? BundleFormat.TryParseDate(text, out var date) ? date : throw Error($"{_field} is not a date like 2025-01-31") : null;
 
     private bool Bool()
     {

@@ -1,9 +1,12 @@
+using System.Globalization;
 using Shohayota.Grains.Contacts;
 using Shohayota.Grains.Customers;
 using Shohayota.Grains.Database;
+using Shohayota.Grains.Deals;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
 using Shohayota.Grains.Interfaces.Customers;
+using Shohayota.Grains.Interfaces.Deals;
 using Shohayota.Grains.Records;
 
 namespace Shohayota.Grains.Backups;
@@ -52,21 +55,45 @@ internal sealed class RecordSection<T>(
 }
 
 /// <summary>
-/// What a bundle's records may refer to: the bundle's users, and the customers the tenant holds once this bundle (and,
-/// for an increment, the bundles before it) is applied.
+/// What a bundle's records may refer to: the bundle's users, and the customers, contacts and pipeline stages (id → kind)
+/// the tenant holds once this bundle (and, for an increment, the bundles before it) is applied. The sets are the
+/// restorer's own, filled as it reads, so a row is checked against what precedes it in the bundle.
 /// </summary>
-internal sealed class BundleIds(IReadOnlySet<Guid> users, IReadOnlySet<Guid> customers, bool increment)
+internal sealed class BundleIds(
+    IReadOnlySet<Guid> users, IReadOnlySet<Guid> customers, IReadOnlySet<Guid> contacts, IReadOnlyDictionary<Guid, string> stages, bool increment)
 {
+    private string Before => increment ? " or the bundles before it" : "";
+
     public string? Owner(Guid? id) => id is { } user && !users.Contains(user) ? $"ownerUserId {user} is not a user in the bundle" : null;
 
     public string? Customer(Guid? id) => id is { } customer && !customers.Contains(customer)
-        ? $"customerId {customer} is not a customer in the bundle{(increment ? " or the bundles before it" : "")}"
+        ? $"customerId {customer} is not a customer in the bundle{Before}"
+        : null;
+
+    public string? Contacts(IReadOnlyList<Guid> ids)
+    {
+        foreach (var id in ids)
+        {
+            if (!contacts.Contains(id))
+            {
+                return $"contactIds: {id} is not a contact in the bundle{Before}";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The stage is in the bundle's pipeline and the status is its kind (what the database's composite key holds).</summary>
+    public string? Stage(Guid stage, string status) =>
+        !stages.TryGetValue(stage, out var kind) ? $"stageId {stage} is not a stage in the bundle's pipeline"
+        : kind != status ? $"status \"{status}\" is not the kind of stage {stage} (\"{kind}\")"
         : null;
 }
 
 /// <summary>
-/// The record types bundles carry, in the order they are written and restored: contacts refer to customers, so they
-/// come after them (and an increment's removals are applied the other way round).
+/// The record types bundles carry, in the order they are written and restored: contacts refer to customers, deals to
+/// customers, contacts and the pipeline's stages, so each comes after what it refers to (and an increment's removals
+/// are applied the other way round).
 /// </summary>
 internal static class RecordSections
 {
@@ -81,9 +108,25 @@ internal static class RecordSections
             ?? known.Customer(c.CustomerId) ?? known.Owner(c.OwnerUserId),
         UpsertContactsAsync);
 
+    public static readonly RecordSection<DealDetails> Deals = new(
+        DealGrain.Record, "deals", 3, (bundle, d) => bundle.WriteDeal(d), bundle => bundle.ReadDeal(), CheckDeal, UpsertDealsAsync);
+
     /// <summary>The API's rules (one dictionary of field → message, as the REST layer lists them): the first, naming its field.</summary>
     private static string? FirstRule(Dictionary<string, string> errors) =>
         errors.FirstOrDefault() is { Key: { } field, Value: { } rule } ? $"{field}: {rule}" : null;
+
+    /// <summary>
+    /// The API's rules, the amount as the database keeps it (at most four decimals as written: 1.50000 would not fit), the
+    /// references, and the closing time that goes with the status.
+    /// </summary>
+    private static string? CheckDeal(DealDetails d, BundleIds known) =>
+        FirstRule(DealRules.Check(d.Name, d.CustomerId, d.ContactIds, d.Amount, d.Currency))
+        ?? (d.Amount.Scale > DealRules.MaxDecimals ? $"amount: {d.Amount.ToString(CultureInfo.InvariantCulture)} is written with more than {DealRules.MaxDecimals} decimals" : null)
+        ?? known.Customer(d.CustomerId)
+        ?? known.Contacts(d.ContactIds)
+        ?? known.Stage(d.StageId, d.Status)
+        ?? ((d.Status == DealStatuses.Open) != (d.ClosedAt is null) ? "closedAt: a deal has a closing time exactly when it is won or lost" : null)
+        ?? known.Owner(d.OwnerUserId);
 
     private static async Task UpsertCustomersAsync(TenantTransaction transaction, Guid target, CustomerDetails[] rows, CancellationToken cancellationToken)
     {
@@ -124,5 +167,40 @@ internal static class RecordSections
             rows.Select(c => c.Notes).ToArray(), rows.Select(c => c.CreatedAt).ToArray(), rows.Select(c => c.UpdatedAt).ToArray(),
             rows.Select(c => c.Version).ToArray());
         await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>The deals, then their contact links: each upserted deal's links are replaced by the bundle's.</summary>
+    private static async Task UpsertDealsAsync(TenantTransaction transaction, Guid target, DealDetails[] rows, CancellationToken cancellationToken)
+    {
+        var ids = rows.Select(d => d.Id).ToArray();
+        await using (var insert = transaction.Command(
+            """
+            INSERT INTO deals (tenant_id, id, name, customer_id, amount, currency, stage_id, status, expected_close_date, owner_user_id, closed_at,
+                               created_at, updated_at, version)
+            SELECT $1, r.id, r.name, r.customer, r.amount, r.currency, r.stage, r.status, r.expected, r.owner, r.closed, r.created, r.updated, r.version
+            FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::numeric[], $6::text[], $7::uuid[], $8::text[], $9::date[], $10::uuid[],
+                        $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::integer[])
+                AS r(id, name, customer, amount, currency, stage, status, expected, owner, closed, created, updated, version)
+            ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, customer_id = excluded.customer_id, amount = excluded.amount,
+                currency = excluded.currency, stage_id = excluded.stage_id, status = excluded.status, expected_close_date = excluded.expected_close_date,
+                owner_user_id = excluded.owner_user_id, closed_at = excluded.closed_at, created_at = excluded.created_at, updated_at = excluded.updated_at,
+                version = excluded.version
+            """,
+            target, ids, rows.Select(d => d.Name).ToArray(), rows.Select(d => d.CustomerId).ToArray(), rows.Select(d => d.Amount).ToArray(),
+            rows.Select(d => d.Currency).ToArray(), rows.Select(d => d.StageId).ToArray(), rows.Select(d => d.Status).ToArray(),
+            rows.Select(d => d.ExpectedCloseDate).ToArray(), rows.Select(d => d.OwnerUserId).ToArray(), rows.Select(d => d.ClosedAt).ToArray(),
+            rows.Select(d => d.CreatedAt).ToArray(), rows.Select(d => d.UpdatedAt).ToArray(), rows.Select(d => d.Version).ToArray()))
+        {
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.ExecuteAsync("DELETE FROM deal_contacts WHERE tenant_id = $1 AND deal_id = ANY($2)", target, ids);
+        var links = rows.SelectMany(d => d.ContactIds.Select(contact => (Deal: d.Id, Contact: contact))).ToArray();
+        if (links.Length > 0)
+        {
+            await transaction.ExecuteAsync(
+                "INSERT INTO deal_contacts (tenant_id, deal_id, contact_id) SELECT $1, l.deal, l.contact FROM unnest($2::uuid[], $3::uuid[]) AS l(deal, contact)",
+                target, links.Select(l => l.Deal).ToArray(), links.Select(l => l.Contact).ToArray());
+        }
     }
 }

@@ -3,6 +3,7 @@ using Npgsql;
 using Shohayota.Grains.Audit;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Deals;
 
 namespace Shohayota.Grains.Backups;
 
@@ -88,7 +89,10 @@ public sealed class TenantSnapshot : IAsyncDisposable
 
     internal TenantRow Tenant { get; }
 
-    /// <summary>The full export: tenant, plan, overrides, users (password hashes only with <paramref name="secrets"/>), customers, contacts, audit chain; signed with <paramref name="secrets"/>.</summary>
+    /// <summary>
+    /// The full export: tenant, plan, overrides, users (password hashes only with <paramref name="secrets"/>), customers,
+    /// contacts, the pipeline, deals, audit chain; signed with <paramref name="secrets"/>.
+    /// </summary>
     public async Task<BundleResult> WriteExportAsync(Stream output, bool secrets, CancellationToken cancellationToken = default)
     {
         await using var bundle = new BundleWriter(output, BundleFormat.Export, _at, secrets, secrets ? _signer : null);
@@ -96,6 +100,8 @@ public sealed class TenantSnapshot : IAsyncDisposable
         var users = await WriteUsersAsync(bundle, secrets, cancellationToken);
         var customers = await WriteRecordsAsync(bundle, RecordSections.Customers, cancellationToken);
         var contacts = await WriteRecordsAsync(bundle, RecordSections.Contacts, cancellationToken);
+        await WritePipelineAsync(bundle, cancellationToken);
+        var deals = await WriteRecordsAsync(bundle, RecordSections.Deals, cancellationToken);
 
         AuditCheckpoint? checkpoint = null;
         await using (var read = Command("SELECT seq, hash FROM audit_checkpoints WHERE tenant_id = $1", Tenant.Id))
@@ -109,7 +115,7 @@ public sealed class TenantSnapshot : IAsyncDisposable
 
         bundle.WriteCheckpoint(checkpoint);
         var (entries, seq, hash) = await WriteAuditAsync(bundle, checkpoint?.Seq ?? 0, checkpoint?.Hash ?? AuditChain.Genesis, cancellationToken);
-        return await bundle.FinishAsync(new BundleCounts(users, customers, 0, contacts, 0, overrides, entries), seq, hash, cancellationToken);
+        return await bundle.FinishAsync(new BundleCounts(users, customers, 0, contacts, 0, deals, 0, overrides, entries), seq, hash, cancellationToken);
     }
 
     /// <summary>
@@ -135,8 +141,9 @@ public sealed class TenantSnapshot : IAsyncDisposable
     }
 
     /// <summary>
-    /// The changes since <paramref name="since"/>: tenant row, plan, overrides and users in full (they are small), the
-    /// customers and contacts changed since (upserts) and removed since (deletions), and the audit entries after it.
+    /// The changes since <paramref name="since"/>: tenant row, plan, overrides, users and the pipeline in full (they are
+    /// small), the customers, contacts and deals changed since (upserts) and removed since (deletions), and the audit
+    /// entries after it.
     /// Which records changed comes from the audit chain: every record write commits its entry in the same transaction,
     /// and entries commit in seq order, so "seq after the previous backup's head" misses nothing (a timestamp cursor
     /// could: a row's updated_at is taken before its commit).
@@ -149,8 +156,11 @@ public sealed class TenantSnapshot : IAsyncDisposable
         var users = await WriteUsersAsync(bundle, secrets: true, cancellationToken);
         var customers = await WriteChangedRecordsAsync(bundle, RecordSections.Customers, since.AuditSeq, cancellationToken);
         var contacts = await WriteChangedRecordsAsync(bundle, RecordSections.Contacts, since.AuditSeq, cancellationToken);
+        await WritePipelineAsync(bundle, cancellationToken);
+        var deals = await WriteChangedRecordsAsync(bundle, RecordSections.Deals, since.AuditSeq, cancellationToken);
         var (entries, seq, hash) = await WriteAuditAsync(bundle, since.AuditSeq, since.AuditHash, cancellationToken);
-        return await bundle.FinishAsync(new BundleCounts(users, customers.Rows, customers.Deleted, contacts.Rows, contacts.Deleted, overrides, entries),
+        return await bundle.FinishAsync(
+            new BundleCounts(users, customers.Rows, customers.Deleted, contacts.Rows, contacts.Deleted, deals.Rows, deals.Deleted, overrides, entries),
             seq, hash, cancellationToken);
     }
 
@@ -205,6 +215,25 @@ public sealed class TenantSnapshot : IAsyncDisposable
 
         bundle.Json.WriteEndArray();
         return users;
+    }
+
+    /// <summary>
+    /// The tenant's whole stage list in its order, before the deals that refer to it; empty for a tenant that never used
+    /// the pipeline (its default stages are created on first use, after a restore too).
+    /// </summary>
+    private async Task WritePipelineAsync(BundleWriter bundle, CancellationToken cancellationToken)
+    {
+        bundle.Json.WriteStartArray("pipeline");
+        await using (var read = Command("SELECT id, name, kind, probability FROM pipeline_stages WHERE tenant_id = $1 ORDER BY position, id", Tenant.Id))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                bundle.WriteStage(new PipelineStage(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3)));
+            }
+        }
+
+        bundle.Json.WriteEndArray();
     }
 
     private async Task<(long Entries, long Seq, byte[] Hash)> WriteAuditAsync(BundleWriter bundle, long afterSeq, byte[] afterHash, CancellationToken cancellationToken)

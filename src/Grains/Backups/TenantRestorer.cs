@@ -3,10 +3,12 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using Shohayota.Grains.Audit;
 using Shohayota.Grains.Database;
+using Shohayota.Grains.Deals;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Backups;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
+using Shohayota.Grains.Interfaces.Deals;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Quotas;
@@ -110,10 +112,11 @@ public sealed class TenantRestorer(
         await LiveGrains.ForgetAsync(grains, target);
         await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).AppendAsync(
             [new AuditDraft("tenant.restored", "tenant", target.ToString("D"), Details: written.Details)]);
-        logger.LogWarning("Restored tenant {TenantId} ({Mode}) from {Files} bundle(s): {Users} users, {Customers} customers, {Contacts} contacts, {Audit} audit entries",
-            target, request.Mode, request.Files.Count, written.Users, written.Customers, written.Contacts, written.AuditLogs);
+        logger.LogWarning(
+            "Restored tenant {TenantId} ({Mode}) from {Files} bundle(s): {Users} users, {Customers} customers, {Contacts} contacts, {Deals} deals, {Audit} audit entries",
+            target, request.Mode, request.Files.Count, written.Users, written.Customers, written.Contacts, written.Deals, written.AuditLogs);
         return Outcome<RestoreResult>.Ok(new RestoreResult(written.Tenant, request.Mode, plan.Source.Id, request.BackupId, written.Users,
-            written.Customers, written.Overrides, written.AuditLogs, written.AuditSeq, written.Contacts));
+            written.Customers, written.Overrides, written.AuditLogs, written.AuditSeq, written.Contacts, written.Deals));
     }
 
     private async Task<Plan> ValidateAsync(RestoreRequest request, CancellationToken cancellationToken)
@@ -159,6 +162,12 @@ public sealed class TenantRestorer(
         {
             throw new BundleException(
                 "secrets: this export was made for data portability (by a tenant admin) and has no password hashes; only a super-admin's export can be restored.");
+        }
+
+        if (previous is not null && bundle.Version != previous.Version)
+        {
+            throw new BundleException(
+                $"version: an increment of version {bundle.Version} cannot follow a bundle of version {previous.Version}; a backup chain has one version (the first backup after an upgrade is a full one).");
         }
 
         var tenant = bundle.ReadTenant();
@@ -222,18 +231,40 @@ public sealed class TenantRestorer(
             }
         }
 
-        // Customers, then contacts (they refer to customers); an increment's removals of a section follow its rows.
+        // Customers, contacts (they refer to customers), the pipeline, deals (they refer to all three); an increment's
+        // removals of a section follow its rows, and what a removal leaves behind is checked once every section is read.
         var increment = bundle.Format == BundleFormat.Increment;
         var records = increment ? previous!.Records : new ChainRecords();
-        var known = new BundleIds(userIds, records.Customers, increment);
+        var known = new BundleIds(userIds, records.Customers, records.Contacts, records.Stages, increment);
         var customers = CheckRecords(bundle, RecordSections.Customers, known, c => records.Customers.Add(c.Id));
         var deletedCustomers = CheckDeleted(bundle, RecordSections.Customers, customers, id => records.Customers.Remove(id));
         var contacts = CheckRecords(bundle, RecordSections.Contacts, known, records.Link);
         var deletedContacts = CheckDeleted(bundle, RecordSections.Contacts, contacts, records.Unlink);
+        var restaged = bundle.ReadPipeline() is { } pipeline ? records.Restage(CheckPipeline(pipeline)) : [];
+        var deals = CheckRecords(bundle, RecordSections.Deals, known, records.Place);
+        var deletedDeals = CheckDeleted(bundle, RecordSections.Deals, deals, records.Unplace);
         if (records.ContactReferringTo(deletedCustomers) is { } orphan)
         {
             throw new BundleException(
                 $"{RecordSections.Customers.DeletedKey}: customer {orphan.Customer} is removed, but contact {orphan.Contact} still refers to it.");
+        }
+
+        if (records.DealReferringTo(deletedCustomers, d => [d.Customer]) is { } customerDeal)
+        {
+            throw new BundleException(
+                $"{RecordSections.Customers.DeletedKey}: customer {customerDeal.Record} is removed, but deal {customerDeal.Deal} still refers to it.");
+        }
+
+        if (records.DealReferringTo(deletedContacts, d => d.Contacts) is { } contactDeal)
+        {
+            throw new BundleException(
+                $"{RecordSections.Contacts.DeletedKey}: contact {contactDeal.Record} is removed, but deal {contactDeal.Deal} still refers to it.");
+        }
+
+        if (records.DealOutsidePipeline(restaged) is { } stranded)
+        {
+            throw new BundleException(
+                $"pipeline: stage {stranded.Stage} is removed or has another kind now, but deal {stranded.Deal} is still in it as {stranded.Status}.");
         }
 
         long seq;
@@ -274,14 +305,16 @@ public sealed class TenantRestorer(
         }
 
         var counts = bundle.ReadCounts();
-        var actual = new BundleCounts(users.Count, customers.Count, deletedCustomers.Count, contacts.Count, deletedContacts.Count, overrides.Count, entries);
+        var actual = new BundleCounts(users.Count, customers.Count, deletedCustomers.Count, contacts.Count, deletedContacts.Count, deals.Count, deletedDeals.Count,
+            overrides.Count, entries);
         if (counts != actual)
         {
             throw new BundleException($"counts: the bundle states {Describe(counts)} but holds {Describe(actual)}.");
         }
 
         var checksum = bundle.ReadChecksum().Checksum;
-        return new Plan(tenant, users, records, seq, head, bundle.ExportedAt, previous?.FirstChecksum ?? checksum, index + 1, previous?.KeyIds ?? []);
+        return new Plan(tenant, users, records, seq, head, bundle.ExportedAt, previous?.FirstChecksum ?? checksum, index + 1, previous?.KeyIds ?? [],
+            bundle.Version);
     }
 
     /// <summary>Checks every row of a record section (ids unique, the API's rules, references, version) and returns their ids.</summary>
@@ -308,6 +341,30 @@ public sealed class TenantRestorer(
         return ids;
     }
 
+    /// <summary>
+    /// The pipeline's own rules (as <c>PUT /api/pipeline/stages</c> applies them: 1 to 30 stages, names, kinds,
+    /// probabilities, ids once, an open stage); an empty list is a tenant whose default stages were never created.
+    /// </summary>
+    private static IReadOnlyList<PipelineStage> CheckPipeline(IReadOnlyList<PipelineStage> stages)
+    {
+        if (stages.Count == 0)
+        {
+            return stages;
+        }
+
+        var inputs = stages.Select(s => (PipelineStageInput?)new PipelineStageInput(s.Id, s.Name, s.Kind, s.Probability)).ToList();
+        if (DealRules.CheckStages(inputs).FirstOrDefault() is { Key: { } field, Value: { } rule })
+        {
+            // The rules name "stages[i].field"; a bundle's stages are "pipeline[i] (id)".
+            var close = field.IndexOf(']', StringComparison.Ordinal);
+            throw new BundleException(close < 0 || close + 2 > field.Length || !int.TryParse(field.AsSpan(7, close - 7), out var i)
+                ? $"pipeline: {rule}"
+                : $"pipeline[{i}] ({stages[i].Id}): {field[(close + 2)..]}: {rule}");
+        }
+
+        return stages;
+    }
+
     /// <summary>An increment's removals of a record section (none in a full export); an id may not be both changed and removed.</summary>
     private static List<Guid> CheckDeleted(BundleReader bundle, RecordSection section, HashSet<Guid> changed, Action<Guid> accepted)
     {
@@ -328,7 +385,7 @@ public sealed class TenantRestorer(
 
     private static string Describe(BundleCounts c) =>
         $"{c.Users} users, {c.Customers} customers, {c.DeletedCustomers} deleted customers, {c.Contacts} contacts, {c.DeletedContacts} deleted contacts, " +
-        $"{c.Overrides} overrides, {c.AuditLogs} audit entries";
+        $"{c.Deals} deals, {c.DeletedDeals} deleted deals, {c.Overrides} overrides, {c.AuditLogs} audit entries";
 
     /// <summary>A clone's e-mails: the given admin e-mails (in the order of the admins' creation), members' made unreachable.</summary>
     private static (Dictionary<Guid, string> Map, string? Problem) NewEmails(Plan plan, RestoreRequest request, Guid target)
@@ -474,23 +531,24 @@ public sealed class TenantRestorer(
             tenant = TenantGrain.ReadTenant(reader);
         }
 
-        long users, customers, contacts, overrides, audit;
+        long users, customers, contacts, deals, overrides, audit;
         await using (var count = transaction.Command(
             """
             SELECT (SELECT count(*) FROM users WHERE tenant_id = $1), (SELECT count(*) FROM customers WHERE tenant_id = $1),
-                   (SELECT count(*) FROM contacts WHERE tenant_id = $1), (SELECT count(*) FROM tenant_quota_overrides WHERE tenant_id = $1),
-                   (SELECT count(*) FROM audit_logs WHERE tenant_id = $1)
+                   (SELECT count(*) FROM contacts WHERE tenant_id = $1), (SELECT count(*) FROM deals WHERE tenant_id = $1),
+                   (SELECT count(*) FROM tenant_quota_overrides WHERE tenant_id = $1), (SELECT count(*) FROM audit_logs WHERE tenant_id = $1)
             """,
             target))
         await using (var reader = await count.ExecuteReaderAsync(cancellationToken))
         {
             await reader.ReadAsync(cancellationToken);
-            (users, customers, contacts, overrides, audit) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4));
+            (users, customers, contacts, deals, overrides, audit) =
+                (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5));
         }
 
         // Past this point the restore happened: a client that hangs up must not leave a commit of unknown outcome.
         await transaction.CommitAsync(CancellationToken.None);
-        return new Written(tenant, users, customers, contacts, overrides, audit, entry.Seq, details);
+        return new Written(tenant, users, customers, contacts, deals, overrides, audit, entry.Seq, details);
     }
 
     /// <summary>The counted quotas as restored (the meter's rules: rows, and their text plus a fixed overhead as storage), against the plan and live overrides.</summary>
@@ -588,11 +646,26 @@ public sealed class TenantRestorer(
             await transaction.ExecuteAsync("DELETE FROM users WHERE tenant_id = $1 AND id <> ALL($2)", target, users.Select(u => u.Id).ToArray());
         }
 
-        // Contacts refer to customers: a customer an increment removes goes only after the contacts that referred to it.
+        // What is referred to is written before what refers to it (customers, contacts, stages, deals) and removed after it
+        // (an increment's removed deals, then the stages no longer in the pipeline, contacts, customers).
         await UpsertAsync(transaction, bundle, RecordSections.Customers, target, cancellationToken);
         var deletedCustomers = bundle.ReadDeleted(RecordSections.Customers).ToList();
         await UpsertAsync(transaction, bundle, RecordSections.Contacts, target, cancellationToken);
-        await DeleteAsync(transaction, RecordSections.Contacts, bundle.ReadDeleted(RecordSections.Contacts), target);
+        var deletedContacts = bundle.ReadDeleted(RecordSections.Contacts).ToList();
+        var pipeline = bundle.ReadPipeline();
+        if (pipeline is not null)
+        {
+            await WriteStagesAsync(transaction, target, pipeline);
+        }
+
+        await UpsertAsync(transaction, bundle, RecordSections.Deals, target, cancellationToken);
+        await DeleteAsync(transaction, RecordSections.Deals, bundle.ReadDeleted(RecordSections.Deals), target);
+        if (pipeline is not null)
+        {
+            await transaction.ExecuteAsync("DELETE FROM pipeline_stages WHERE tenant_id = $1 AND id <> ALL($2)", target, pipeline.Select(s => s.Id).ToArray());
+        }
+
+        await DeleteAsync(transaction, RecordSections.Contacts, deletedContacts, target);
         await DeleteAsync(transaction, RecordSections.Customers, deletedCustomers, target);
         if (!increment && bundle.ReadCheckpoint() is { } checkpoint && !clone)
         {
@@ -629,6 +702,32 @@ public sealed class TenantRestorer(
         {
             await section.UpsertAsync(transaction, target, batch, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Writes the bundle's stages over the tenant's (position = order). A stage whose kind changes held no deals when it
+    /// changed, so a deal the tenant still has there with the old kind moved since the previous bundle, and this one
+    /// carries it again or its removal (validation made sure): it goes first, or the deals' stage key would refuse the change.
+    /// </summary>
+    private static async Task WriteStagesAsync(TenantTransaction transaction, Guid target, IReadOnlyList<PipelineStage> stages)
+    {
+        var ids = stages.Select(s => s.Id).ToArray();
+        var kinds = stages.Select(s => s.Kind).ToArray();
+        await transaction.ExecuteAsync(
+            """
+            DELETE FROM deals d USING unnest($2::uuid[], $3::text[]) AS s(id, kind)
+            WHERE d.tenant_id = $1 AND d.stage_id = s.id AND d.status <> s.kind
+            """,
+            target, ids, kinds);
+        await transaction.ExecuteAsync(
+            """
+            INSERT INTO pipeline_stages (tenant_id, id, position, name, kind, probability)
+            SELECT $1, s.id, s.position, s.name, s.kind, s.probability
+            FROM unnest($2::uuid[], $3::integer[], $4::text[], $5::text[], $6::integer[]) AS s(id, position, name, kind, probability)
+            ON CONFLICT (tenant_id, id) DO UPDATE SET position = excluded.position, name = excluded.name, kind = excluded.kind,
+                probability = excluded.probability
+            """,
+            target, ids, stages.Select((_, i) => i).ToArray(), stages.Select(s => s.Name).ToArray(), kinds, stages.Select(s => s.Probability).ToArray());
     }
 
     private static async Task DeleteAsync(TenantTransaction transaction, RecordSection section, IEnumerable<Guid> ids, Guid target)
@@ -678,21 +777,30 @@ public sealed class TenantRestorer(
 
     private sealed record Plan(
         TenantRow Source, IReadOnlyList<UserRow> Users, ChainRecords Records, long AuditSeq, byte[] AuditHash, DateTimeOffset ExportedAt, string FirstChecksum,
-        int Bundles, IReadOnlyList<string> KeyIds);
+        int Bundles, IReadOnlyList<string> KeyIds, long Version);
 
     /// <summary>
-    /// The customers, and each linked contact's customer, that the restored tenant holds after the bundles validated so far
-    /// (a full export, then each increment's rows and removals): what a contact's customer and a removed customer are
-    /// checked against, so a broken reference is refused by name rather than by the database's foreign key.
+    /// What the restored tenant holds after the bundles validated so far (a full export, then each increment's rows and
+    /// removals): its customers and contacts, each linked contact's customer, its stages and each deal's references. What
+    /// a row refers to and what a removal leaves behind are checked against it, so a broken reference is refused by name
+    /// rather than by the database's foreign key.
     /// </summary>
     private sealed class ChainRecords
     {
         private readonly Dictionary<Guid, Guid> _customerOf = [];
+        private readonly Dictionary<Guid, DealRefs> _deals = [];
+        private readonly Dictionary<Guid, string> _stages = [];
 
         public HashSet<Guid> Customers { get; } = [];
 
+        public HashSet<Guid> Contacts { get; } = [];
+
+        /// <summary>The last pipeline read, stage id → kind.</summary>
+        public IReadOnlyDictionary<Guid, string> Stages => _stages;
+
         public void Link(ContactDetails contact)
         {
+            Contacts.Add(contact.Id);
             if (contact.CustomerId is { } customer)
             {
                 _customerOf[contact.Id] = customer;
@@ -703,7 +811,29 @@ public sealed class TenantRestorer(
             }
         }
 
-        public void Unlink(Guid contact) => _customerOf.Remove(contact);
+        public void Unlink(Guid contact)
+        {
+            Contacts.Remove(contact);
+            _customerOf.Remove(contact);
+        }
+
+        /// <summary>Takes a bundle's whole pipeline; returns the stages that went or changed kind (deals may be stranded in them).</summary>
+        public HashSet<Guid> Restage(IReadOnlyList<PipelineStage> stages)
+        {
+            var next = stages.ToDictionary(s => s.Id, s => s.Kind);
+            var changed = _stages.Where(s => !next.TryGetValue(s.Key, out var kind) || kind != s.Value).Select(s => s.Key).ToHashSet();
+            _stages.Clear();
+            foreach (var (id, kind) in next)
+            {
+                _stages[id] = kind;
+            }
+
+            return changed;
+        }
+
+        public void Place(DealDetails deal) => _deals[deal.Id] = new DealRefs(deal.CustomerId, deal.ContactIds, deal.StageId, deal.Status);
+
+        public void Unplace(Guid deal) => _deals.Remove(deal);
 
         /// <summary>A contact that still refers to one of the removed customers, if any.</summary>
         public (Guid Contact, Guid Customer)? ContactReferringTo(IReadOnlyCollection<Guid> removedCustomers)
@@ -724,9 +854,54 @@ public sealed class TenantRestorer(
 
             return null;
         }
+
+        /// <summary>A deal that still refers (through <paramref name="references"/>) to one of the removed records, if any.</summary>
+        public (Guid Deal, Guid Record)? DealReferringTo(IReadOnlyCollection<Guid> removedRecords, Func<DealRefs, IEnumerable<Guid>> references)
+        {
+            if (removedRecords.Count == 0)
+            {
+                return null;
+            }
+
+            var removed = removedRecords.ToHashSet();
+            foreach (var (deal, refs) in _deals)
+            {
+                foreach (var record in references(refs))
+                {
+                    if (removed.Contains(record))
+                    {
+                        return (deal, record);
+                    }
+                }
+            }
+
+            return null;
+        }
+
+        /// <summary>A deal left in a stage that is gone or has another kind now (a changed deal's own stage was checked with it).</summary>
+        public (Guid Deal, Guid Stage, string Status)? DealOutsidePipeline(IReadOnlySet<Guid> restaged)
+        {
+            if (restaged.Count == 0)
+            {
+                return null;
+            }
+
+            foreach (var (deal, refs) in _deals)
+            {
+                if (restaged.Contains(refs.Stage) && (!_stages.TryGetValue(refs.Stage, out var kind) || kind != refs.Status))
+                {
+                    return (deal, refs.Stage, refs.Status);
+                }
+            }
+
+            return null;
+        }
     }
 
-    private sealed record Written(TenantDetails Tenant, long Users, long Customers, long Contacts, long Overrides, long AuditLogs, long AuditSeq, string? Details);
+    private sealed record DealRefs(Guid Customer, IReadOnlyList<Guid> Contacts, Guid Stage, string Status);
+
+    private sealed record Written(
+        TenantDetails Tenant, long Users, long Customers, long Contacts, long Deals, long Overrides, long AuditLogs, long AuditSeq, string? Details);
 
     private sealed class RestoreRefusedException(Failure failure, string message, Reservation? quota = null) : Exception(message)
     {

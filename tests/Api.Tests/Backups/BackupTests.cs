@@ -84,6 +84,178 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
     }
 
     [Fact]
+    public async Task TheRestoreDrillRecoversDealsAndThePipelineAsOfTheIncrementalBackup()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var token = tenant.Admin.AccessToken;
+        var owner = (await _host.AddUserAsync(tenant)).Body["user"]!["id"]!.GetValue<string>();
+        var keeps = await Bundles.CreateCustomerAsync(_host, token, new { name = "Keeps its deals" });
+        var doomed = await Bundles.CreateCustomerAsync(_host, token, new { name = "Deleted with its deals" });
+        var buyer = await Bundles.CreateContactAsync(_host, token, new { lastName = "Buyer", customerId = keeps });
+        var payer = await Bundles.CreateContactAsync(_host, token, new { lastName = "Payer", customerId = keeps });
+        var leaver = await Bundles.CreateContactAsync(_host, token, new { lastName = "Leaves between backups", customerId = keeps });
+        var stages = (await Bundles.StagesAsync(_host, token)).ToDictionary(s => s["name"]!.GetValue<string>(), s => s);
+        string Id(string name) => stages[name]["id"]!.GetValue<string>();
+        var moved = await Bundles.CreateDealAsync(_host, token, new { name = "Moves to won", customerId = keeps, amount = 10, currency = "EUR" });
+        var updated = await Bundles.CreateDealAsync(_host, token,
+            new { name = "Updated", customerId = keeps, contactIds = new[] { buyer }, amount = 20, currency = "EUR", stageId = Id("Proposal") });
+        var deleted = await Bundles.CreateDealAsync(_host, token, new { name = "Deleted", customerId = keeps, amount = 30, currency = "EUR" });
+        var cascaded = await Bundles.CreateDealAsync(_host, token,
+            new { name = "Goes with its customer", customerId = doomed, amount = 40, currency = "EUR", stageId = Id("Won") });
+        var untouched = await Bundles.CreateDealAsync(_host, token,
+            new { name = "Untouched", customerId = keeps, contactIds = new[] { buyer, payer }, amount = 50.25m, currency = "GBP", stageId = Id("Proposal") });
+        var flipped = await Bundles.CreateDealAsync(_host, token,
+            new { name = "Its stage becomes lost", customerId = keeps, amount = 60, currency = "EUR", stageId = Id("Negotiation") });
+        var unlinked = await Bundles.CreateDealAsync(_host, token,
+            new { name = "Loses its contact", customerId = keeps, contactIds = new[] { leaver }, amount = 70, currency = "EUR" });
+        var shifted = await Bundles.CreateDealAsync(_host, token,
+            new { name = "Moved by the pipeline", customerId = keeps, amount = 80, currency = "EUR", stageId = Id("Qualified") });
+        var full = await RunAsync("full");
+
+        await Bundles.MoveDealAsync(_host, token, moved, Id("Qualified"));
+        await Bundles.MoveDealAsync(_host, token, moved, Id("Won"));
+        await PutDealAsync(token, updated, new
+        {
+            name = "Updated between backups", customerId = keeps, contactIds = new[] { buyer, payer }, amount = 1234.5678m, currency = "USD",
+            stageId = Id("Proposal"), expectedCloseDate = "2027-12-31", ownerUserId = owner,
+        });
+        await PutDealAsync(token, unlinked, new { name = "Loses its contact", customerId = keeps, contactIds = Array.Empty<string>(), amount = 70, currency = "EUR", stageId = Id("Lead") });
+        (await _host.SendAsync(HttpMethod.Delete, $"/api/contacts/{leaver}", token)).EnsureSuccessStatusCode();
+        (await _host.SendAsync(HttpMethod.Delete, $"/api/deals/{deleted}", token)).EnsureSuccessStatusCode();
+        (await _host.SendAsync(HttpMethod.Delete, $"/api/customers/{doomed}?cascade=true", token)).EnsureSuccessStatusCode();
+        await Bundles.MoveDealAsync(_host, token, flipped, Id("Lead"));
+        await Bundles.ReplaceStagesAsync(_host, token,
+        [
+            Bundles.Stage(stages["Lead"]),
+            Bundles.Stage(stages["Proposal"], "Offer"),
+            Bundles.Stage(stages["Negotiation"], "Walked away", "lost", 0),
+            Bundles.Stage(stages["Won"]),
+            Bundles.Stage(stages["Lost"]),
+            new { name = "Added between backups", kind = "open", probability = 60 },
+        ], moveTo: Id("Lead"));
+        await Bundles.MoveDealAsync(_host, token, flipped, Id("Negotiation"));
+        var created = await Bundles.CreateDealAsync(_host, token,
+            new { name = "Created between backups", customerId = keeps, contactIds = new[] { payer }, amount = 0.0001m, currency = "EUR", stageId = Id("Proposal") });
+        var incremental = await RunAsync("incremental");
+        var expected = Bundles.Parse(await Bundles.ExportAsync(_host, tenant.Id));
+        var afterBackup = await Bundles.CreateDealAsync(_host, token, new { name = "After the last backup", customerId = keeps, amount = 1, currency = "EUR" });
+        await Bundles.PurgeAsync(_host, tenant.Id);
+
+        using var restore = await _host.SendAsync(HttpMethod.Post,
+            $"/api/admin/backups/{incremental["id"]}/restore?tenantId={tenant.Id}", await _host.SharedSuperAdminTokenAsync());
+        var actual = Bundles.Parse(await Bundles.ExportAsync(_host, tenant.Id));
+
+        incremental["previous"]!.GetValue<string>().Should().Be(full["id"]!.GetValue<string>());
+        restore.StatusCode.Should().Be(HttpStatusCode.Created, await restore.Content.ReadAsStringAsync());
+        JsonNode.DeepEquals(Bundles.Data(actual, dropLastAuditEntries: 1), Bundles.Data(expected)).Should().BeTrue();
+        actual["deals"]!.AsArray().Select(d => d!["id"]!.GetValue<string>()).Should().BeEquivalentTo(moved, updated, untouched, flipped, unlinked, shifted, created);
+        actual["pipeline"]!.AsArray().Select(s => s!["name"]!.GetValue<string>())
+            .Should().Equal("Lead", "Offer", "Walked away", "Won", "Lost", "Added between backups");
+        var restored = actual["deals"]!.AsArray().ToDictionary(d => d!["id"]!.GetValue<string>(), d => d!);
+        restored[flipped]["status"]!.GetValue<string>().Should().Be("lost");
+        restored[updated]["amount"]!.ToJsonString().Should().Be("1234.5678");
+        restored[updated]["contactIds"]!.AsArray().Select(c => c!.GetValue<string>()).Should().BeEquivalentTo(buyer, payer);
+        restored[shifted]["stageId"]!.GetValue<string>().Should().Be(Id("Lead"));
+        restored.Should().NotContainKey(afterBackup);
+        (await Bundles.CountAsync(_host, "deal_contacts", tenant.Id)).Should().Be(5);
+        var increment = Bundles.Parse(await File.ReadAllBytesAsync(
+            Path.Combine(fixture.BackupDirectory, incremental["id"]!.GetValue<string>(), "tenants", $"{tenant.Id}.json")));
+        increment.Select(p => p.Key).Should().ContainInConsecutiveOrder("contacts", "deletedContacts", "pipeline", "deals", "deletedDeals", "auditLogs");
+        increment["deals"]!.AsArray().Select(d => d!["id"]!.GetValue<string>()).Should().BeEquivalentTo(moved, updated, flipped, unlinked, shifted, created);
+        increment["deletedDeals"]!.AsArray().Select(id => id!.GetValue<string>()).Should().BeEquivalentTo(deleted, cascaded);
+        increment["counts"]!["deals"]!.GetValue<long>().Should().Be(6);
+        increment["counts"]!["deletedDeals"]!.GetValue<long>().Should().Be(2);
+        JsonNode.DeepEquals(increment["pipeline"], expected["pipeline"]).Should().BeTrue("an increment carries the whole pipeline");
+    }
+
+    [Theory]
+    [InlineData("removed customer")]
+    [InlineData("removed contact")]
+    [InlineData("removed stage")]
+    [InlineData("stage of another kind")]
+    [InlineData("unknown customer")]
+    [InlineData("unknown contact")]
+    public async Task AnIncrementThatWouldLeaveADealReferringToWhatTheChainDoesNotHoldIsRefusedByName(string defect)
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var token = tenant.Admin.AccessToken;
+        var customer = await Bundles.CreateCustomerAsync(_host, token, new { name = "In the full backup" });
+        var contact = await Bundles.CreateContactAsync(_host, token, new { lastName = "On the deal, not the customer's" });
+        var lead = (await Bundles.StagesAsync(_host, token))[0]["id"]!.GetValue<string>();
+        var deal = await Bundles.CreateDealAsync(_host, token, new { name = "In the full backup", customerId = customer, contactIds = new[] { contact }, amount = 1, currency = "EUR" });
+        await RunAsync("full");
+        var added = await Bundles.CreateDealAsync(_host, token, new { name = "In the increment", customerId = customer, amount = 2, currency = "EUR", stageId = lead });
+        var incremental = await RunAsync("incremental");
+        await Bundles.PurgeAsync(_host, tenant.Id);
+        var unknown = Guid.NewGuid().ToString();
+        await RewriteTenantFileAsync(incremental["id"]!.GetValue<string>(), tenant.Id, bundle => Bundles.EditAndSign(bundle, json =>
+        {
+            var pipeline = json["pipeline"]!.AsArray();
+            switch (defect)
+            {
+                case "removed customer":
+                    json["deletedCustomers"]!.AsArray().Add(customer);
+                    json["counts"]!["deletedCustomers"] = 1;
+                    json["deals"] = new JsonArray();
+                    json["deletedDeals"]!.AsArray().Add(added);
+                    json["counts"]!["deals"] = 0;
+                    json["counts"]!["deletedDeals"] = 1;
+                    break;
+                case "removed contact":
+                    json["deletedContacts"]!.AsArray().Add(contact);
+                    json["counts"]!["deletedContacts"] = 1;
+                    break;
+                case "removed stage":
+                    json["deals"]![0]!["stageId"] = pipeline[1]!["id"]!.GetValue<string>();
+                    pipeline.RemoveAt(0);
+                    break;
+                case "stage of another kind":
+                    json["deals"]![0]!["stageId"] = pipeline[1]!["id"]!.GetValue<string>();
+                    pipeline[0]!["kind"] = "lost";
+                    break;
+                case "unknown customer":
+                    json["deals"]![0]!["customerId"] = unknown;
+                    break;
+                case "unknown contact":
+                    json["deals"]![0]!["contactIds"]!.AsArray().Add(unknown);
+                    break;
+            }
+        }));
+
+        using var restore = await _host.SendAsync(HttpMethod.Post,
+            $"/api/admin/backups/{incremental["id"]}/restore?tenantId={tenant.Id}", await _host.SharedSuperAdminTokenAsync());
+
+        restore.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await restore.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain(defect switch
+        {
+            "removed customer" => $"deletedCustomers: customer {customer} is removed, but deal {deal} still refers to it",
+            "removed contact" => $"deletedContacts: contact {contact} is removed, but deal {deal} still refers to it",
+            "removed stage" or "stage of another kind" => $"pipeline: stage {lead} is removed or has another kind now, but deal {deal} is still in it as open",
+            "unknown customer" => $"deals[0] ({added}): customerId {unknown} is not a customer in the bundle or the bundles before it",
+            _ => $"deals[0] ({added}): contactIds: {unknown} is not a contact in the bundle or the bundles before it",
+        });
+        (await _host.RunbookTenantAsync(tenant.Id)).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task AnIncrementFollowingABundleOfAnotherVersionIsRefused()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var full = await RunAsync("full");
+        await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "In the increment" });
+        var incremental = await RunAsync("incremental");
+        await Bundles.PurgeAsync(_host, tenant.Id);
+        await RewriteTenantFileAsync(full["id"]!.GetValue<string>(), tenant.Id, Bundles.AsVersionTwo);
+
+        using var restore = await _host.SendAsync(HttpMethod.Post,
+            $"/api/admin/backups/{incremental["id"]}/restore?tenantId={tenant.Id}", await _host.SharedSuperAdminTokenAsync());
+
+        restore.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await restore.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain("an increment of version 3 cannot follow a bundle of version 2");
+        (await _host.RunbookTenantAsync(tenant.Id)).Should().BeNull();
+    }
+
+    [Fact]
     public async Task AChainOfVersionOneBundlesStillRestores()
     {
         var tenant = await _host.ProvisionTenantAsync();
@@ -145,27 +317,33 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
         (await _host.RunbookTenantAsync(tenant.Id)).Should().BeNull();
     }
 
-    [Fact]
-    public async Task AnIncrementalBackupAfterABackupOfAnOlderVersionIsAFullOneWithEveryContact()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task AnIncrementalBackupAfterABackupOfAnOlderVersionIsAFullOneWithEveryContactAndDeal(int version)
     {
         var tenant = await _host.ProvisionTenantAsync();
         var contact = await Bundles.CreateContactAsync(_host, tenant.Admin.AccessToken, new { lastName = "Existed before the upgrade" });
+        var customer = await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "Existed before the upgrade" });
+        var deal = await Bundles.CreateDealAsync(_host, tenant.Admin.AccessToken, new { name = "Existed before the upgrade", customerId = customer, amount = 1, currency = "EUR" });
         var old = await RunAsync("full");
         var manifestPath = Path.Combine(fixture.BackupDirectory, old["id"]!.GetValue<string>(), "manifest.json");
         var manifest = JsonNode.Parse(await File.ReadAllBytesAsync(manifestPath))!;
-        manifest["version"] = 1;
+        manifest["version"] = version;
         await File.WriteAllTextAsync(manifestPath, manifest.ToJsonString());
 
         var next = await RunAsync("incremental");
         using var details = await _host.SendAsync(HttpMethod.Get, $"/api/admin/backups/{next["id"]}", await _host.SharedSuperAdminTokenAsync());
 
-        next["kind"]!.GetValue<string>().Should().Be("full", "a version-1 backup never held the contacts that existed when it was made");
+        next["kind"]!.GetValue<string>().Should().Be("full", $"a version-{version} backup never held the records of later versions that existed when it was made");
         next["previous"].Should().BeNull();
         var file = (await details.JsonAsync())["files"]!.AsArray().Single(f => f!["tenantId"]?.GetValue<string>() == tenant.Id.ToString())!;
         file["kind"]!.GetValue<string>().Should().Be("full");
         file["contacts"]!.GetValue<long>().Should().Be(1);
         var bundle = Bundles.Parse(await File.ReadAllBytesAsync(Path.Combine(fixture.BackupDirectory, next["id"]!.GetValue<string>(), "tenants", $"{tenant.Id}.json")));
         bundle["contacts"]!.AsArray().Select(c => c!["id"]!.GetValue<string>()).Should().Equal(contact);
+        bundle["deals"]!.AsArray().Select(d => d!["id"]!.GetValue<string>()).Should().Equal(deal);
+        bundle["pipeline"]!.AsArray().Should().HaveCount(6);
     }
 
     [Fact]
@@ -198,7 +376,12 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
         await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "Stays" });
         var goneContact = await Bundles.CreateContactAsync(_host, tenant.Admin.AccessToken, new { lastName = "Gone" });
         await Bundles.CreateContactAsync(_host, tenant.Admin.AccessToken, new { lastName = "Stays" });
+        var dealer = await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "Has deals" });
+        var goneDeal = await Bundles.CreateDealAsync(_host, tenant.Admin.AccessToken, new { name = "Gone", customerId = dealer, amount = 1, currency = "EUR" });
+        await Bundles.CreateDealAsync(_host, tenant.Admin.AccessToken, new { name = "Stays", customerId = dealer, amount = 1, currency = "EUR" });
         await RunAsync("full");
+        var newDeal = await Bundles.CreateDealAsync(_host, tenant.Admin.AccessToken, new { name = "New", customerId = dealer, amount = 1, currency = "EUR" });
+        (await _host.SendAsync(HttpMethod.Delete, $"/api/deals/{goneDeal}", tenant.Admin.AccessToken)).EnsureSuccessStatusCode();
         await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "New" });
         await Bundles.CreateContactAsync(_host, tenant.Admin.AccessToken, new { lastName = "New" });
         (await _host.SendAsync(HttpMethod.Delete, $"/api/customers/{gone}", tenant.Admin.AccessToken)).EnsureSuccessStatusCode();
@@ -214,6 +397,11 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
         file["contacts"]!.GetValue<long>().Should().Be(1);
         file["deletedContacts"]!.GetValue<long>().Should().Be(1);
         incremental["databaseDump"].Should().BeNull();
+        var increment = Bundles.Parse(await File.ReadAllBytesAsync(
+            Path.Combine(fixture.BackupDirectory, incremental["id"]!.GetValue<string>(), "tenants", $"{tenant.Id}.json")));
+        increment["deals"]!.AsArray().Select(d => d!["id"]!.GetValue<string>()).Should().Equal(newDeal);
+        increment["deletedDeals"]!.AsArray().Select(id => id!.GetValue<string>()).Should().Equal(goneDeal);
+        increment["pipeline"]!.AsArray().Should().HaveCount(6, "an increment carries the whole pipeline");
     }
 
     [Fact]
@@ -383,6 +571,12 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
         var manifest = JsonNode.Parse(await File.ReadAllBytesAsync(Path.Combine(folder, "manifest.json")))!;
         manifest["files"]!.AsArray().Single(f => f!["name"]!.GetValue<string>() == name)!["sha256"] = Convert.ToHexStringLower(SHA256.HashData(rewritten));
         await File.WriteAllTextAsync(Path.Combine(folder, "manifest.json"), manifest.ToJsonString());
+    }
+
+    private async Task PutDealAsync(string token, string deal, object body)
+    {
+        using var response = await _host.SendAsync(HttpMethod.Put, $"/api/deals/{deal}", token, body);
+        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
     }
 
     private async Task<JsonObject> VerifyAsync(TestTenant tenant)

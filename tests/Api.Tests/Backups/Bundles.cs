@@ -95,15 +95,112 @@ public static class Bundles
         return (await response.JsonAsync())["id"]!.GetValue<string>();
     }
 
-    /// <summary>A bundle as a version-1 server wrote it: no contacts section, no contact counts, signed again.</summary>
+    /// <summary>A bundle as a version-1 server wrote it: no contacts, pipeline or deals, no counts of them, signed again.</summary>
     public static byte[] AsVersionOne(byte[] bundle) => EditAndSign(bundle, json =>
     {
+        StripDeals(json);
         json["version"] = 1;
         json.Remove("contacts");
         json.Remove("deletedContacts");
         json["counts"]!.AsObject().Remove("contacts");
         json["counts"]!.AsObject().Remove("deletedContacts");
     });
+
+    /// <summary>A bundle as a version-2 server wrote it: no pipeline and no deals, no counts of them, signed again.</summary>
+    public static byte[] AsVersionTwo(byte[] bundle) => EditAndSign(bundle, json =>
+    {
+        StripDeals(json);
+        json["version"] = 2;
+    });
+
+    public static async Task<string> CreateDealAsync(ApiHost host, string token, object body)
+    {
+        using var response = await host.SendAsync(HttpMethod.Post, "/api/deals", token, body);
+        response.StatusCode.Should().Be(System.Net.HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return (await response.JsonAsync())["id"]!.GetValue<string>();
+    }
+
+    public static async Task MoveDealAsync(ApiHost host, string token, string deal, string stage)
+    {
+        using var response = await host.SendAsync(HttpMethod.Post, $"/api/deals/{deal}/stage", token, new { stageId = stage });
+        response.StatusCode.Should().Be(System.Net.HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>The tenant's stages in order (GET /api/pipeline: the defaults are created on first use).</summary>
+    public static async Task<List<JsonObject>> StagesAsync(ApiHost host, string token)
+    {
+        using var response = await host.SendAsync(HttpMethod.Get, "/api/pipeline", token);
+        response.StatusCode.Should().Be(System.Net.HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return (await response.JsonAsync())["stages"]!.AsArray().Select(s => s!.AsObject()).ToList();
+    }
+
+    /// <summary>PUT /api/pipeline/stages as a tenant admin; the stages as they are now.</summary>
+    public static async Task<List<JsonObject>> ReplaceStagesAsync(ApiHost host, string token, object[] stages, string? moveTo = null)
+    {
+        using var response = await host.SendAsync(HttpMethod.Put, "/api/pipeline/stages", token, new { stages, moveTo });
+        response.StatusCode.Should().Be(System.Net.HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return (await response.JsonAsync())["stages"]!.AsArray().Select(s => s!.AsObject()).ToList();
+    }
+
+    public static object Stage(JsonObject stage, string? name = null, string? kind = null, int? probability = null) => new
+    {
+        id = stage["id"]!.GetValue<string>(),
+        name = name ?? stage["name"]!.GetValue<string>(),
+        kind = kind ?? stage["kind"]!.GetValue<string>(),
+        probability = probability ?? stage["probability"]!.GetValue<int>(),
+    };
+
+    /// <summary>
+    /// A customer with two contacts, a custom pipeline (the defaults renamed, reordered, Proposal removed, Discovery added)
+    /// and three deals on it: open with both contacts, an exact four-decimal amount and a close date; won (moved there, so
+    /// closed); lost (created closed).
+    /// </summary>
+    public static async Task<Sales> SeedSalesAsync(ApiHost host, TestTenant tenant, string? owner = null)
+    {
+        var token = tenant.Admin.AccessToken;
+        var customer = await CreateCustomerAsync(host, token, new { name = "Buys things" });
+        var first = await CreateContactAsync(host, token, new { lastName = "First buyer", customerId = customer });
+        var second = await CreateContactAsync(host, token, new { lastName = "Second buyer", customerId = customer });
+        var defaults = await StagesAsync(host, token);
+        var stages = await ReplaceStagesAsync(host, token,
+        [
+            Stage(defaults[1], "Qualified lead", probability: 30),
+            Stage(defaults[0], "Inbound", probability: 5),
+            new { name = "Discovery \"deep\"", kind = "open", probability = 40 },
+            Stage(defaults[3]),
+            Stage(defaults[5], "Lost for now"),
+            Stage(defaults[4], "Closed won"),
+        ]);
+        var open = await CreateDealAsync(host, token, new
+        {
+            name = "Reactor \"Ünïcode\"", customerId = customer, contactIds = new[] { first, second }, amount = 1234.5678m, currency = "EUR",
+            stageId = stages[2]["id"]!.GetValue<string>(), expectedCloseDate = "2027-02-28", ownerUserId = owner,
+        });
+        var won = await CreateDealAsync(host, token, new { name = "Won later", customerId = customer, amount = 99.50m, currency = "USD" });
+        await MoveDealAsync(host, token, won, stages[5]["id"]!.GetValue<string>());
+        var lost = await CreateDealAsync(host, token,
+            new { name = "Lost at once", customerId = customer, contactIds = new[] { second }, amount = 0, currency = "JPY", stageId = stages[4]["id"]!.GetValue<string>() });
+        return new Sales(customer, [first, second], stages.Select(s => s["name"]!.GetValue<string>()).ToList(), open, won, lost);
+    }
+
+    /// <summary>Rows of a tenant in one table, counted as the superuser (row-level security does not hide them).</summary>
+    public static async Task<long> CountAsync(ApiHost host, string table, Guid tenantId)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(host.Database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using var count = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM {table} WHERE tenant_id = $1", connection);
+        count.Parameters.Add(new Npgsql.NpgsqlParameter { Value = tenantId });
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
+
+    private static void StripDeals(JsonObject json)
+    {
+        json.Remove("pipeline");
+        json.Remove("deals");
+        json.Remove("deletedDeals");
+        json["counts"]!.AsObject().Remove("deals");
+        json["counts"]!.AsObject().Remove("deletedDeals");
+    }
 
     /// <summary>Everything of the tenant except the restore's own audit entries, for comparing two exports.</summary>
     public static JsonObject Data(JsonObject bundle, int dropLastAuditEntries = 0)
@@ -117,6 +214,8 @@ public static class Bundles
             ["users"] = bundle["users"]!.DeepClone(),
             ["customers"] = bundle["customers"]!.DeepClone(),
             ["contacts"] = bundle["contacts"]!.DeepClone(),
+            ["pipeline"] = bundle["pipeline"]!.DeepClone(),
+            ["deals"] = bundle["deals"]!.DeepClone(),
             ["auditCheckpoint"] = bundle["auditCheckpoint"]?.DeepClone(),
             ["auditLogs"] = new JsonArray(audit.Take(audit.Count - dropLastAuditEntries).Select(e => e!.DeepClone()).ToArray()),
         };
@@ -141,3 +240,6 @@ public static class Bundles
         await insert.ExecuteNonQueryAsync();
     }
 }
+
+/// <summary>What <see cref="Bundles.SeedSalesAsync"/> made: the stage names are in the pipeline's order.</summary>
+public sealed record Sales(string Customer, IReadOnlyList<string> Contacts, IReadOnlyList<string> StageNames, string Open, string Won, string Lost);

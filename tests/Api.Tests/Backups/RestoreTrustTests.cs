@@ -162,6 +162,12 @@ public sealed class RestoreTrustTests
     [InlineData("contact without a name", "contacts[0]", "lastName:")]
     [InlineData("contact email", "contacts[0]", "email:")]
     [InlineData("contact title", "contacts[0]", "title:")]
+    [InlineData("deal without a name", "deals[0]", "name:")]
+    [InlineData("deal amount", "deals[0]", "amount:")]
+    [InlineData("deal currency", "deals[0]", "currency:")]
+    [InlineData("deal contacts", "deals[0]", "contactIds:")]
+    [InlineData("deal owner", "deals[0]", "is not a user in the bundle")]
+    [InlineData("stage probability", "pipeline[0]", "probability:")]
     [InlineData("user name", "users[0]", "name:")]
     [InlineData("tenant contact e-mail", "tenant", "contactEmail:")]
     [InlineData("override", "overrides[0]", "quota:")]
@@ -170,15 +176,35 @@ public sealed class RestoreTrustTests
         var host = await ApiHost.SharedAsync();
         var tenant = await host.ProvisionTenantAsync();
         var valid = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Valid", email = "valid@example.test" });
-        await Bundles.CreateContactAsync(host, tenant.Admin.AccessToken, new { firstName = "Valid", customerId = valid });
+        var contact = await Bundles.CreateContactAsync(host, tenant.Admin.AccessToken, new { firstName = "Valid", customerId = valid });
+        await Bundles.CreateDealAsync(host, tenant.Admin.AccessToken, new { name = "Valid", customerId = valid, contactIds = new[] { contact }, amount = 1, currency = "EUR" });
         var bundle = await Bundles.ExportAsync(host, tenant.Id);
         await Bundles.PurgeAsync(host, tenant.Id);
         var invalid = Bundles.EditAndSign(bundle, json =>
         {
             var customer = json["customers"]![0]!;
             var contact = json["contacts"]![0]!;
+            var deal = json["deals"]![0]!;
             switch (defect)
             {
+                case "deal without a name":
+                    deal["name"] = " ";
+                    break;
+                case "deal amount":
+                    deal["amount"] = -1;
+                    break;
+                case "deal currency":
+                    deal["currency"] = "eur";
+                    break;
+                case "deal contacts":
+                    deal["contactIds"]!.AsArray().Add(deal["contactIds"]![0]!.DeepClone());
+                    break;
+                case "deal owner":
+                    deal["ownerUserId"] = Guid.NewGuid().ToString();
+                    break;
+                case "stage probability":
+                    json["pipeline"]![0]!["probability"] = 101;
+                    break;
                 case "contact without a name":
                     contact["firstName"] = null;
                     break;

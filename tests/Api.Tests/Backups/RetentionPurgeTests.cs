@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using Shohayota.Api.Tests.Infrastructure;
@@ -70,6 +71,38 @@ public sealed class RetentionPurgeTests(BackupHost fixture) : IClassFixture<Back
         await using var count = new NpgsqlCommand("SELECT count(*) FROM contacts WHERE tenant_id = $1", connection);
         count.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
         ((long)(await count.ExecuteScalarAsync())!).Should().Be(0);
+        await DrainAsync();
+    }
+
+    [Fact]
+    public async Task APurgedTenantsDealsAndPipelineAreInItsFinalExportAndNoneOfTheirRowsOrActivationsRemain()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var sales = await Bundles.SeedSalesAsync(_host, tenant);
+        using (var read = await _host.SendAsync(HttpMethod.Get, $"/api/deals/{sales.Open}", tenant.Admin.AccessToken))
+        {
+            read.StatusCode.Should().Be(HttpStatusCode.OK, "the deal's grain is active before the purge");
+        }
+
+        var until = await CancelAsync(tenant.Id);
+        _clock.Advance(until - _clock.GetUtcNow() + TimeSpan.FromSeconds(1));
+
+        var purged = (await RunAsync(dryRun: null)).Single(t => t["tenantId"]!.GetValue<string>() == tenant.Id.ToString());
+
+        purged["action"]!.GetValue<string>().Should().Be("purged");
+        var final = Bundles.Parse(await File.ReadAllBytesAsync(Path.Combine(fixture.BackupDirectory, purged["finalExport"]!.GetValue<string>())));
+        final["deals"]!.AsArray().Select(d => d!["id"]!.GetValue<string>()).Should().BeEquivalentTo(sales.Open, sales.Won, sales.Lost);
+        final["pipeline"]!.AsArray().Select(s => s!["name"]!.GetValue<string>()).Should().Equal(sales.StageNames);
+        var removed = (await CertificateAsync(tenant.Id))["rowsRemoved"]!;
+        removed["deals"]!.GetValue<long>().Should().Be(3);
+        removed["deal_contacts"]!.GetValue<long>().Should().Be(3);
+        removed["pipeline_stages"]!.GetValue<long>().Should().Be(6);
+        foreach (var table in new[] { "deals", "deal_contacts", "pipeline_stages" })
+        {
+            (await Bundles.CountAsync(_host, table, tenant.Id)).Should().Be(0, table);
+        }
+
+        (await WaitUntilInactiveAsync(tenant.Id, "deal", "pipeline")).Should().BeEmpty("the purge drops the tenant's deal and pipeline activations");
         await DrainAsync();
     }
 
@@ -157,6 +190,29 @@ public sealed class RetentionPurgeTests(BackupHost fixture) : IClassFixture<Back
         run.StatusCode.Should().Be(HttpStatusCode.Forbidden);
         list.StatusCode.Should().Be(HttpStatusCode.Forbidden);
         badCursor.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+    }
+
+    /// <summary>The tenant's activations of the given grain types still active once a deadline passes (deactivation follows the purge's call).</summary>
+    private async Task<List<string>> WaitUntilInactiveAsync(Guid tenantId, params string[] grainTypes)
+    {
+        var management = _host.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var active = new List<string>();
+            foreach (var type in grainTypes)
+            {
+                active.AddRange((await management.GetActiveGrains(GrainType.Create(type)))
+                    .Select(id => $"{type}/{id.Key}").Where(key => key.Contains(tenantId.ToString("D"), StringComparison.Ordinal)));
+            }
+
+            if (active.Count == 0 || DateTime.UtcNow > deadline)
+            {
+                return active;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
     }
 
     private async Task<DateTimeOffset> CancelAsync(Guid id)

@@ -31,7 +31,7 @@ public sealed class TenantExportTests
         bytes.Should().NotContain((byte)'\n', "a bundle is one line, so curl -d @file sends it unchanged");
         var bundle = Bundles.Parse(bytes);
         bundle["format"]!.GetValue<string>().Should().Be("shohayota.tenant-export");
-        bundle["version"]!.GetValue<int>().Should().Be(2);
+        bundle["version"]!.GetValue<int>().Should().Be(3);
         bundle["secrets"]!.GetValue<bool>().Should().BeTrue();
         bundle["tenant"]!["id"]!.GetValue<string>().Should().Be(tenant.Id.ToString());
         bundle["plan"]!.GetValue<string>().Should().Be("pro");
@@ -51,12 +51,70 @@ public sealed class TenantExportTests
         exported["ownerUserId"]!.GetValue<string>().Should().Be(owner);
         exported["tags"]!.AsArray().Select(t => t!.GetValue<string>()).Should().Equal("a;b");
         exported["notes"]!.GetValue<string>().Should().Be("two\nlines");
-        bundle.Select(p => p.Key).Should().ContainInConsecutiveOrder("users", "customers", "contacts", "auditCheckpoint", "auditLogs", "counts");
+        bundle.Select(p => p.Key).Should().ContainInConsecutiveOrder("users", "customers", "contacts", "pipeline", "deals", "auditCheckpoint", "auditLogs", "counts");
         bundle["auditLogs"]!.AsArray().Select(e => e!["action"]!.GetValue<string>()).Should().Contain(["tenant.provisioned", "customer.created", "contact.created"]);
         bundle["counts"]!["customers"]!.GetValue<long>().Should().Be(2);
         bundle["counts"]!["contacts"]!.GetValue<long>().Should().Be(1);
         bundle["checksum"]!["algorithm"]!.GetValue<string>().Should().Be("sha256");
         bundle["checksum"]!["value"]!.GetValue<string>().Should().Be(Bundles.ComputeChecksum(bytes));
+    }
+
+    [Fact]
+    public async Task AnExportCarriesThePipelineInItsOrderAndEveryDealFieldWithTheAmountExactlyAsStored()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var owner = (await host.AddUserAsync(tenant)).Body["user"]!["id"]!.GetValue<string>();
+        var sales = await Bundles.SeedSalesAsync(host, tenant, owner);
+
+        var bytes = await Bundles.ExportAsync(host, tenant.Id);
+
+        var bundle = Bundles.Parse(bytes);
+        bundle.Select(p => p.Key).Should().ContainInConsecutiveOrder("contacts", "pipeline", "deals", "auditCheckpoint");
+        var pipeline = bundle["pipeline"]!.AsArray().Select(s => s!.AsObject()).ToList();
+        pipeline.Select(s => s["name"]!.GetValue<string>()).Should().Equal(sales.StageNames);
+        pipeline.Select(s => s["kind"]!.GetValue<string>()).Should().Equal("open", "open", "open", "open", "lost", "won");
+        pipeline.Select(s => s["probability"]!.GetValue<int>()).Should().Equal(30, 5, 40, 75, 0, 100);
+        pipeline[0].Select(p => p.Key).Should().Equal("id", "name", "kind", "probability");
+        var deals = bundle["deals"]!.AsArray().Select(d => d!.AsObject()).ToDictionary(d => d["id"]!.GetValue<string>());
+        deals.Keys.Should().BeEquivalentTo(sales.Open, sales.Won, sales.Lost);
+        var open = deals[sales.Open];
+        open.Select(p => p.Key).Should().Equal("id", "name", "customerId", "contactIds", "amount", "currency", "stageId", "status", "expectedCloseDate",
+            "ownerUserId", "closedAt", "createdAt", "updatedAt", "version");
+        open["name"]!.GetValue<string>().Should().Be("Reactor \"Ünïcode\"");
+        open["customerId"]!.GetValue<string>().Should().Be(sales.Customer);
+        open["contactIds"]!.AsArray().Select(c => c!.GetValue<string>()).Should().BeEquivalentTo(sales.Contacts);
+        open["amount"]!.ToJsonString().Should().Be("1234.5678", "an amount is an exact JSON number, never a float's rounding");
+        open["currency"]!.GetValue<string>().Should().Be("EUR");
+        open["stageId"]!.GetValue<string>().Should().Be(pipeline[2]["id"]!.GetValue<string>());
+        open["status"]!.GetValue<string>().Should().Be("open");
+        open["expectedCloseDate"]!.GetValue<string>().Should().Be("2027-02-28");
+        open["ownerUserId"]!.GetValue<string>().Should().Be(owner);
+        open["closedAt"].Should().BeNull();
+        var won = deals[sales.Won];
+        won["amount"]!.ToJsonString().Should().Be("99.50", "the amount keeps the scale it was stored with");
+        won["status"]!.GetValue<string>().Should().Be("won");
+        won["stageId"]!.GetValue<string>().Should().Be(pipeline[5]["id"]!.GetValue<string>());
+        won["closedAt"]!.GetValue<string>().Should().MatchRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$");
+        won["version"]!.GetValue<int>().Should().Be(2);
+        deals[sales.Lost]["status"]!.GetValue<string>().Should().Be("lost");
+        deals[sales.Lost]["closedAt"].Should().NotBeNull();
+        bundle["counts"]!["deals"]!.GetValue<long>().Should().Be(3);
+        bundle["counts"]!.AsObject().ContainsKey("deletedDeals").Should().BeFalse("a full export has no removals");
+        bundle["auditLogs"]!.AsArray().Select(e => e!["action"]!.GetValue<string>()).Should().Contain(["pipeline.updated", "deal.created", "deal.stage_changed"]);
+    }
+
+    [Fact]
+    public async Task ATenantThatNeverUsedThePipelineExportsAnEmptyOne()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+
+        var bundle = Bundles.Parse(await Bundles.ExportAsync(host, tenant.Id));
+
+        bundle["pipeline"]!.AsArray().Should().BeEmpty("the default stages are created on first use, not at provisioning");
+        bundle["deals"]!.AsArray().Should().BeEmpty();
+        bundle["counts"]!["deals"]!.GetValue<long>().Should().Be(0);
     }
 
     [Fact]

@@ -172,7 +172,7 @@ public sealed class TenantRestoreTests
                     json["format"] = "something-else";
                     break;
                 case "version":
-                    json["version"] = 3;
+                    json["version"] = 4;
                     break;
                 case "owner":
                     json["customers"]![0]!["ownerUserId"] = Guid.NewGuid().ToString();
@@ -259,12 +259,247 @@ public sealed class TenantRestoreTests
         Bundles.Parse(versionOne).ContainsKey("contacts").Should().BeFalse();
         restore.StatusCode.Should().Be(HttpStatusCode.Created, await restore.Content.ReadAsStringAsync());
         (await restore.JsonAsync())["counts"]!["contacts"]!.GetValue<long>().Should().Be(0);
-        after["version"]!.GetValue<int>().Should().Be(2);
+        after["version"]!.GetValue<int>().Should().Be(3);
         after["contacts"]!.AsArray().Should().BeEmpty();
         JsonNode.DeepEquals(Bundles.Data(after, dropLastAuditEntries: 1), Bundles.Data(Bundles.Parse(current))).Should().BeTrue();
         var admin = await host.LoginAsync(tenant.AdminEmail, tenant.AdminPassword);
         var customer = after["customers"]![0]!["id"]!.GetValue<string>();
         (await Bundles.CreateContactAsync(host, admin.AccessToken, new { lastName = "After the restore", customerId = customer })).Should().NotBeEmpty();
+    }
+
+    [Fact]
+    public async Task DealsAndACustomPipelineComeBackFieldForFieldAfterAHardDeleteRemovedThem()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var owner = (await host.AddUserAsync(tenant)).Body["user"]!["id"]!.GetValue<string>();
+        var sales = await Bundles.SeedSalesAsync(host, tenant, owner);
+        var exported = await Bundles.ExportAsync(host, tenant.Id);
+        var before = Bundles.Parse(exported);
+        await Bundles.PurgeAsync(host, tenant.Id);
+        var leftAfterPurge = new List<long>();
+        foreach (var table in new[] { "deals", "deal_contacts", "pipeline_stages" })
+        {
+            leftAfterPurge.Add(await Bundles.CountAsync(host, table, tenant.Id));
+        }
+
+        using var restore = await Bundles.RestoreAsync(host, exported);
+        var after = Bundles.Parse(await Bundles.ExportAsync(host, tenant.Id));
+
+        leftAfterPurge.Should().Equal(0, 0, 0);
+        restore.StatusCode.Should().Be(HttpStatusCode.Created, await restore.Content.ReadAsStringAsync());
+        (await Bundles.CountAsync(host, "deals", tenant.Id)).Should().Be(3);
+        JsonNode.DeepEquals(Bundles.Data(after, dropLastAuditEntries: 1), Bundles.Data(before)).Should().BeTrue();
+        (await Bundles.CountAsync(host, "deal_contacts", tenant.Id)).Should().Be(3);
+        var admin = await host.LoginAsync(tenant.AdminEmail, tenant.AdminPassword);
+        var stages = await Bundles.StagesAsync(host, admin.AccessToken);
+        stages.Select(s => s["name"]!.GetValue<string>()).Should().Equal(sales.StageNames);
+        stages.Select(s => s["count"]!.GetValue<int>()).Should().Equal(0, 0, 1, 0, 1, 1);
+        var exportedDeal = before["deals"]!.AsArray().Single(d => d!["id"]!.GetValue<string>() == sales.Open)!;
+        using (var read = await host.SendAsync(HttpMethod.Get, $"/api/deals/{sales.Open}", admin.AccessToken))
+        {
+            var served = await read.JsonAsync();
+            foreach (var field in new[] { "name", "customerId", "currency", "stageId", "status", "expectedCloseDate", "ownerUserId", "closedAt", "version" })
+            {
+                JsonNode.DeepEquals(served[field], exportedDeal[field]).Should().BeTrue(field);
+            }
+
+            served["amount"]!.GetValue<decimal>().Should().Be(1234.5678m);
+            served["contactIds"]!.AsArray().Select(c => c!.GetValue<string>()).Should().BeEquivalentTo(sales.Contacts);
+        }
+
+        using var won = await host.SendAsync(HttpMethod.Get, $"/api/deals/{sales.Won}", admin.AccessToken);
+        (await won.JsonAsync())["closedAt"]!.GetValue<string>().Should().NotBeNullOrEmpty();
+        await Bundles.MoveDealAsync(host, admin.AccessToken, sales.Won, stages[0]["id"]!.GetValue<string>());
+        using var verify = await host.SendAsync(HttpMethod.Get, "/api/audit-logs/verify", admin.AccessToken);
+        (await verify.JsonAsync())["valid"]!.GetValue<bool>().Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task AVersionTwoBundleWithoutDealsStillRestoresAndThePipelineStartsFromTheDefaults()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var sales = await Bundles.SeedSalesAsync(host, tenant);
+        var versionTwo = Bundles.AsVersionTwo(await Bundles.ExportAsync(host, tenant.Id));
+        await Bundles.PurgeAsync(host, tenant.Id);
+
+        using var restore = await Bundles.RestoreAsync(host, versionTwo);
+        var stageRows = await Bundles.CountAsync(host, "pipeline_stages", tenant.Id);
+        var after = Bundles.Parse(await Bundles.ExportAsync(host, tenant.Id));
+
+        Bundles.Parse(versionTwo).ContainsKey("deals").Should().BeFalse();
+        Bundles.Parse(versionTwo).ContainsKey("pipeline").Should().BeFalse();
+        restore.StatusCode.Should().Be(HttpStatusCode.Created, await restore.Content.ReadAsStringAsync());
+        stageRows.Should().Be(0, "a bundle from before the pipeline leaves it to be created on first use");
+        after["version"]!.GetValue<int>().Should().Be(3);
+        after["contacts"]!.AsArray().Select(c => c!["id"]!.GetValue<string>()).Should().BeEquivalentTo(sales.Contacts);
+        after["deals"]!.AsArray().Should().BeEmpty();
+        var admin = await host.LoginAsync(tenant.AdminEmail, tenant.AdminPassword);
+        (await Bundles.StagesAsync(host, admin.AccessToken)).Select(s => s["name"]!.GetValue<string>())
+            .Should().Equal("Lead", "Qualified", "Proposal", "Negotiation", "Won", "Lost");
+        (await Bundles.CreateDealAsync(host, admin.AccessToken, new { name = "After the restore", customerId = sales.Customer, amount = 1, currency = "EUR" }))
+            .Should().NotBeEmpty();
+    }
+
+    [Fact]
+    public async Task ReplacingATenantWithABundleWithoutAPipelineRemovesItsDealsStagesAndContactLinks()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Before the deals" });
+        var versionTwo = Bundles.AsVersionTwo(await Bundles.ExportAsync(host, tenant.Id));
+        var sales = await Bundles.SeedSalesAsync(host, tenant);
+        (await host.AdminTenantsAsync(HttpMethod.Post, $"{tenant.Id}/suspend")).EnsureSuccessStatusCode();
+
+        using var replaced = await Bundles.RestoreAsync(host, versionTwo, $"?tenantId={tenant.Id}&mode=replace");
+
+        replaced.StatusCode.Should().Be(HttpStatusCode.Created, await replaced.Content.ReadAsStringAsync());
+        foreach (var table in new[] { "deals", "deal_contacts", "pipeline_stages" })
+        {
+            (await Bundles.CountAsync(host, table, tenant.Id)).Should().Be(0, table);
+        }
+
+        using var gone = await host.SendAsync(HttpMethod.Get, $"/api/deals/{sales.Open}", tenant.Admin.AccessToken);
+        gone.StatusCode.Should().Be(HttpStatusCode.NotFound, "no live deal grain may serve the replaced rows");
+        (await Bundles.StagesAsync(host, tenant.Admin.AccessToken)).Select(s => s["name"]!.GetValue<string>())
+            .Should().Equal(["Lead", "Qualified", "Proposal", "Negotiation", "Won", "Lost"], "no live pipeline grain may serve the replaced stages");
+    }
+
+    [Fact]
+    public async Task ReplacingATenantPutsBackTheBundlesPipelineAndDealsExactly()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var token = tenant.Admin.AccessToken;
+        var sales = await Bundles.SeedSalesAsync(host, tenant);
+        var bundle = await Bundles.ExportAsync(host, tenant.Id);
+        var later = await Bundles.CreateDealAsync(host, token, new { name = "Created after the export", customerId = sales.Customer, amount = 5, currency = "EUR" });
+        var stages = await Bundles.StagesAsync(host, token);
+        await Bundles.ReplaceStagesAsync(host, token, [Bundles.Stage(stages[0], "Only open stage"), Bundles.Stage(stages[4]), Bundles.Stage(stages[5])],
+            moveTo: stages[0]["id"]!.GetValue<string>());
+        using (var update = await host.SendAsync(HttpMethod.Put, $"/api/deals/{sales.Lost}", token, new
+        {
+            name = "Changed after the export", customerId = sales.Customer, contactIds = Array.Empty<string>(), amount = 7, currency = "USD",
+            stageId = stages[4]["id"]!.GetValue<string>(),
+        }))
+        {
+            update.StatusCode.Should().Be(HttpStatusCode.OK, await update.Content.ReadAsStringAsync());
+        }
+
+        (await host.AdminTenantsAsync(HttpMethod.Post, $"{tenant.Id}/suspend")).EnsureSuccessStatusCode();
+
+        using var replaced = await Bundles.RestoreAsync(host, bundle, $"?tenantId={tenant.Id}&mode=replace");
+        var after = Bundles.Parse(await Bundles.ExportAsync(host, tenant.Id));
+
+        replaced.StatusCode.Should().Be(HttpStatusCode.Created, await replaced.Content.ReadAsStringAsync());
+        JsonNode.DeepEquals(after["pipeline"], Bundles.Parse(bundle)["pipeline"]).Should().BeTrue();
+        JsonNode.DeepEquals(after["deals"], Bundles.Parse(bundle)["deals"]).Should().BeTrue();
+        (await Bundles.CountAsync(host, "deal_contacts", tenant.Id)).Should().Be(3);
+        using var gone = await host.SendAsync(HttpMethod.Get, $"/api/deals/{later}", token);
+        gone.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        using var reverted = await host.SendAsync(HttpMethod.Get, $"/api/deals/{sales.Lost}", token);
+        (await reverted.JsonAsync())["name"]!.GetValue<string>().Should().Be("Lost at once", "no live deal grain may serve the replaced row");
+        (await Bundles.StagesAsync(host, token)).Select(s => s["name"]!.GetValue<string>()).Should().Equal(sales.StageNames);
+    }
+
+    [Theory]
+    [InlineData("foreign customer")]
+    [InlineData("missing contact")]
+    [InlineData("missing stage")]
+    [InlineData("status not the stage's kind")]
+    [InlineData("closed while open")]
+    [InlineData("amount with five decimals")]
+    [InlineData("amount written with five decimals")]
+    [InlineData("unknown currency")]
+    [InlineData("stage removed from the pipeline")]
+    [InlineData("two stages of one name")]
+    [InlineData("no open stage")]
+    [InlineData("deal counts")]
+    public async Task ADealOrPipelineTheRestoreCannotHoldIsRefusedByNameAndNothingIsWritten(string defect)
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var sales = await Bundles.SeedSalesAsync(host, tenant);
+        var bundle = await Bundles.ExportAsync(host, tenant.Id);
+        await Bundles.PurgeAsync(host, tenant.Id);
+        var json = Bundles.Parse(bundle);
+        var index = json["deals"]!.AsArray().Select(d => d!["id"]!.GetValue<string>()).ToList().IndexOf(sales.Open);
+        var deal = $"deals[{index}] ({sales.Open}): ";
+        var stages = json["pipeline"]!.AsArray().Select(s => s!["id"]!.GetValue<string>()).ToList();
+        var unknown = Guid.NewGuid().ToString();
+        var expected = defect switch
+        {
+            "foreign customer" => deal + $"customerId {unknown} is not a customer in the bundle",
+            "missing contact" => deal + $"contactIds: {unknown} is not a contact in the bundle",
+            "missing stage" => deal + $"stageId {unknown} is not a stage in the bundle's pipeline",
+            "status not the stage's kind" => deal + $"status \"won\" is not the kind of stage {stages[2]} (\"open\")",
+            "closed while open" => deal + "closedAt:",
+            "amount with five decimals" or "amount written with five decimals" => deal + "amount:",
+            "unknown currency" => deal + "currency:",
+            "stage removed from the pipeline" => deal + $"stageId {stages[2]} is not a stage in the bundle's pipeline",
+            "two stages of one name" => $"pipeline[1] ({stages[1]}): name: Two stages cannot have the same name.",
+            "no open stage" => "pipeline: A pipeline has at least one open stage",
+            _ => "counts: the bundle states",
+        };
+        var damaged = Bundles.EditAndSign(bundle, edit =>
+        {
+            var row = edit["deals"]![index]!;
+            var pipeline = edit["pipeline"]!.AsArray();
+            switch (defect)
+            {
+                case "foreign customer":
+                    row["customerId"] = unknown;
+                    break;
+                case "missing contact":
+                    row["contactIds"]!.AsArray().Add(unknown);
+                    break;
+                case "missing stage":
+                    row["stageId"] = unknown;
+                    break;
+                case "status not the stage's kind":
+                    row["status"] = "won";
+                    row["closedAt"] = edit["exportedAt"]!.GetValue<string>();
+                    break;
+                case "closed while open":
+                    row["closedAt"] = edit["exportedAt"]!.GetValue<string>();
+                    break;
+                case "amount with five decimals":
+                    row["amount"] = JsonValue.Create(1.23456m);
+                    break;
+                case "amount written with five decimals":
+                    row["amount"] = JsonValue.Create(1.50000m);
+                    break;
+                case "unknown currency":
+                    row["currency"] = "XXY";
+                    break;
+                case "stage removed from the pipeline":
+                    pipeline.RemoveAt(2);
+                    break;
+                case "two stages of one name":
+                    pipeline[1]!["name"] = pipeline[0]!["name"]!.GetValue<string>().ToUpperInvariant();
+                    break;
+                case "no open stage":
+                    foreach (var stage in pipeline.Where(s => s!["kind"]!.GetValue<string>() == "open"))
+                    {
+                        stage!["kind"] = "lost";
+                    }
+
+                    break;
+                case "deal counts":
+                    edit["counts"]!["deals"] = 2;
+                    break;
+            }
+        });
+
+        using var response = await Bundles.RestoreAsync(host, damaged);
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        var problem = await response.ProblemAsync();
+        problem["type"]!.GetValue<string>().Should().Be(HttpExtensions.ProblemType("invalid-bundle"));
+        problem["detail"]!.GetValue<string>().Should().Contain(expected);
+        (await host.RunbookTenantAsync(tenant.Id)).Should().BeNull();
+        (await AuditCountAsync(host, tenant.Id)).Should().Be(0);
     }
 
     [Fact]
