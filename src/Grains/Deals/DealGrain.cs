@@ -51,8 +51,15 @@ public sealed class DealGrain(TenantDatabase database, TimeProvider time, IOptio
         var stage = fields.StageId is { } id ? stages.FirstOrDefault(s => s.Id == id) : stages.FirstOrDefault(s => s.Kind == DealStatuses.Open);
         return stage is null
             ? Outcome<DealFields>.Fail(Failure.Validation, NoSuchStage)
-            : Outcome<DealFields>.Ok(fields with { StageId = stage.Id, Status = stage.Kind, ContactIds = SortedContacts(fields.ContactIds) });
+            : Outcome<DealFields>.Ok(fields with
+            {
+                StageId = stage.Id, Status = stage.Kind, ContactIds = SortedContacts(fields.ContactIds),
+                // 1.50000 is 1.5 with five decimals: the same value at the column's scale (scale(amount) <= 4), not a 500.
+                Amount = decimal.Round(fields.Amount, DealRules.MaxDecimals),
+            });
     }
+
+    private protected override Task ChangedAsync() => GrainFactory.GetGrain<IPipelineGrain>(GrainKeys.Pipeline(TenantId)).DealsChangedAsync();
 
     /// <summary>Contact ids in the order the row's ARRAY(…) returns them: PostgreSQL compares uuids byte by byte, as their text does.</summary>
     internal static IReadOnlyList<Guid> SortedContacts(IReadOnlyList<Guid> ids) =>
@@ -87,14 +94,15 @@ public sealed class DealGrain(TenantDatabase database, TimeProvider time, IOptio
         ["ownerUserId"] = d.OwnerUserId,
     };
 
-    public Task<Outcome<DealDetails>> MoveToStageAsync(Guid stageId, int? expectedVersion)
+    public async Task<Outcome<DealDetails>> MoveToStageAsync(Guid stageId, int? expectedVersion)
     {
-        if (Held is { } held && held.StageId == stageId && (expectedVersion is null || expectedVersion == held.Version))
+        // Read first: a cold grain (after a pipeline change moved the deal) must also see that the deal is already there.
+        if (await CurrentAsync() is { } held && held.StageId == stageId && (expectedVersion is null || expectedVersion == held.Version))
         {
-            return Task.FromResult(Outcome<DealDetails>.Ok(held));
+            return Outcome<DealDetails>.Ok(held);
         }
 
-        return ChangeAsync(current => FieldsOf(current) with { StageId = stageId }, expectedVersion, "deal.stage_changed",
+        return await ChangeAsync(current => FieldsOf(current) with { StageId = stageId }, expectedVersion, "deal.stage_changed",
             (before, after, _, version) => new { version, from = before.StageId, to = after.StageId, fromStatus = before.Status, toStatus = after.Status });
     }
 

@@ -25,6 +25,7 @@ public sealed class IsolationMatrixTests
         Create,
         CustomerItem,
         ContactItem,
+        DealItem,
         ImportItem,
         UserItem,
         ApiKeyItem,
@@ -71,6 +72,14 @@ public sealed class IsolationMatrixTests
         ["GET /api/contacts/{id:guid}"] = Kind.ContactItem,
         ["PUT /api/contacts/{id:guid}"] = Kind.ContactItem,
         ["DELETE /api/contacts/{id:guid}"] = Kind.ContactItem,
+        ["GET /api/deals"] = Kind.Collection,
+        ["POST /api/deals"] = Kind.Create,
+        ["GET /api/deals/{id:guid}"] = Kind.DealItem,
+        ["PUT /api/deals/{id:guid}"] = Kind.DealItem,
+        ["DELETE /api/deals/{id:guid}"] = Kind.DealItem,
+        ["POST /api/deals/{id:guid}/stage"] = Kind.DealItem,
+        ["GET /api/pipeline"] = Kind.Collection,
+        ["PUT /api/pipeline/stages"] = Kind.Collection,
         ["POST /api/imports/customers"] = Kind.Create,
         ["POST /api/imports/contacts"] = Kind.Create,
         ["GET /api/imports/{id:guid}"] = Kind.ImportItem,
@@ -124,6 +133,16 @@ public sealed class IsolationMatrixTests
         }
 
         var ownContact = await CreateContactAsync(host, a.Admin.AccessToken, new { lastName = "a", customerId = ownCustomers[0] });
+        var foreignStages = await StageIdsAsync(host, b.Admin.AccessToken);
+        var ownStages = await StageIdsAsync(host, a.Admin.AccessToken);
+        var foreignDeals = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            foreignDeals.Add(await CreateDealAsync(host, b.Admin.AccessToken,
+                new { name = $"b-{i}", customerId = foreignCustomers[i], contactIds = new[] { foreignContacts[i] }, amount = 1.5m, currency = "EUR", stageId = foreignStages[i] }));
+        }
+
+        var ownDeal = await CreateDealAsync(host, a.Admin.AccessToken, new { name = "a", customerId = ownCustomers[0], amount = 1, currency = "EUR" });
         var bMember = await host.AddUserAsync(b);
         var foreignUsers = new[] { Id(b.Admin), Id(bMember) };
         var foreignKeys = new[] { (await CreateKeyAsync(host, b.Admin.AccessToken, "tenant_admin")).Id, (await CreateKeyAsync(host, b.Admin.AccessToken, "member")).Id };
@@ -156,6 +175,9 @@ public sealed class IsolationMatrixTests
                     case Kind.ContactItem:
                         probes.AddRange(foreignContacts.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
                         break;
+                    case Kind.DealItem:
+                        probes.AddRange(foreignDeals.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
+                        break;
                     case Kind.ImportItem:
                         probes.AddRange(foreignImports.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
                         break;
@@ -183,8 +205,11 @@ public sealed class IsolationMatrixTests
             await Parallel.ForEachAsync(probes, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (probe, cancellation) =>
             {
                 var method = new HttpMethod(probe.Method);
-                // A body every record route accepts (a customer's name, a contact's last name), naming the attacker's tenant.
-                object? body = method == HttpMethod.Put || method == HttpMethod.Post ? new { name = "hijack", lastName = "hijack", tenantId = a.Id } : null;
+                // A body every record route accepts (a customer's name, a contact's last name, a deal's fields and stage, all
+                // of the attacker's own tenant), naming the attacker's tenant: only the id in the path is foreign.
+                object? body = method == HttpMethod.Put || method == HttpMethod.Post
+                    ? new { name = "hijack", lastName = "hijack", tenantId = a.Id, customerId = ownCustomers[0], amount = 1, currency = "EUR", stageId = ownStages[4] }
+                    : null;
                 using var foreign = await host.SendAsync(method, probe.Path, probe.Token, body);
                 var foreignText = Strip(await foreign.Content.ReadAsStringAsync(cancellation));
                 if (probe.Expect == "403")
@@ -229,6 +254,18 @@ public sealed class IsolationMatrixTests
             (await byForeignCustomer.JsonAsync())["items"]!.AsArray().Should().BeEmpty(role);
         }
 
+        foreach (var (role, token) in roles)
+        {
+            using var deals = await host.SendAsync(HttpMethod.Get, "/api/deals?pageSize=200", token);
+            var ids = (await deals.JsonAsync())["items"]!.AsArray().Select(d => d!["id"]!.GetValue<string>()).ToList();
+            ids.Should().NotIntersectWith(foreignDeals, role).And.Contain(ownDeal, role);
+            using var byForeignCustomer = await host.SendAsync(HttpMethod.Get, $"/api/deals?customerId={foreignCustomers[0]}", token);
+            (await byForeignCustomer.JsonAsync())["items"]!.AsArray().Should().BeEmpty(role);
+            using var byForeignStage = await host.SendAsync(HttpMethod.Get, $"/api/deals?stageId={foreignStages[0]}", token);
+            (await byForeignStage.JsonAsync())["items"]!.AsArray().Should().BeEmpty(role);
+            (await StageIdsAsync(host, token)).Should().Equal(ownStages, role).And.NotIntersectWith(foreignStages, role);
+        }
+
         using (var users = await host.SendAsync(HttpMethod.Get, "/api/users", a.Admin.AccessToken))
         {
             (await users.JsonAsync())["items"]!.AsArray().Select(u => u!["id"]!.GetValue<string>()).Should().NotIntersectWith(foreignUsers);
@@ -255,6 +292,8 @@ public sealed class IsolationMatrixTests
         (await TenantOfAsync(host, "users", (await user.JsonAsync())["id"]!.GetValue<string>())).Should().Be(a.Id);
         var contact = await CreateContactAsync(host, a.Admin.AccessToken, new { lastName = "c", tenantId = b.Id });
         (await TenantOfAsync(host, "contacts", contact)).Should().Be(a.Id);
+        var deal = await CreateDealAsync(host, a.Admin.AccessToken, new { name = "d", customerId = await CreateCustomerAsync(host, a.Admin.AccessToken, "d"), amount = 1, currency = "EUR", tenantId = b.Id });
+        (await TenantOfAsync(host, "deals", deal)).Should().Be(a.Id);
     }
 
     private static IEnumerable<(string Method, string Pattern)> Routes(ApiHost host) =>
@@ -280,6 +319,7 @@ public sealed class IsolationMatrixTests
         ["/settings"] = Grains.Interfaces.Common.Roles.TenantAdmin,
         ["/audit"] = Grains.Interfaces.Common.Roles.TenantAdmin,
         ["/import"] = Grains.Interfaces.Common.Roles.TenantAdmin,
+        ["/pipeline/settings"] = Grains.Interfaces.Common.Roles.TenantAdmin,
     };
 
     [Fact]
@@ -330,6 +370,20 @@ public sealed class IsolationMatrixTests
         return (await response.JsonAsync())["id"]!.GetValue<string>();
     }
 
+    private static async Task<string> CreateDealAsync(ApiHost host, string token, object body)
+    {
+        using var response = await host.SendAsync(HttpMethod.Post, "/api/deals", token, body);
+        response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return (await response.JsonAsync())["id"]!.GetValue<string>();
+    }
+
+    private static async Task<List<string>> StageIdsAsync(ApiHost host, string token)
+    {
+        using var response = await host.SendAsync(HttpMethod.Get, "/api/pipeline", token);
+        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return (await response.JsonAsync())["stages"]!.AsArray().Select(s => s!["id"]!.GetValue<string>()).ToList();
+    }
+
     private static async Task<(string Id, string Secret)> CreateKeyAsync(ApiHost host, string token, string role)
     {
         using var response = await host.SendAsync(HttpMethod.Post, "/api/api-keys", token, new { name = $"{role} key", role });
@@ -357,7 +411,10 @@ public sealed class IsolationMatrixTests
                    coalesce((SELECT md5(string_agg((u.id, u.email, u.name, u.role, u.password_hash, u.disabled, u.updated_at)::text, '|' ORDER BY u.id)) FROM users u WHERE u.tenant_id = $1), '') || ':' ||
                    coalesce((SELECT md5(string_agg((k.id, k.name, k.role, k.secret_hash, k.expires_at, k.revoked_at)::text, '|' ORDER BY k.id)) FROM api_keys k WHERE k.tenant_id = $1), '') || ':' ||
                    coalesce((SELECT md5(string_agg(s::text, '|' ORDER BY s.id)) FROM support_sessions s WHERE s.tenant_id = $1), '') || ':' ||
-                   coalesce((SELECT md5(string_agg(t::text, '|')) FROM tenant_settings t WHERE t.tenant_id = $1), '')
+                   coalesce((SELECT md5(string_agg(t::text, '|')) FROM tenant_settings t WHERE t.tenant_id = $1), '') || ':' ||
+                   coalesce((SELECT md5(string_agg(d::text, '|' ORDER BY d.id)) FROM deals d WHERE d.tenant_id = $1), '') || ':' ||
+                   coalesce((SELECT md5(string_agg(l::text, '|' ORDER BY l.deal_id, l.contact_id)) FROM deal_contacts l WHERE l.tenant_id = $1), '') || ':' ||
+                   coalesce((SELECT md5(string_agg(p::text, '|' ORDER BY p.id)) FROM pipeline_stages p WHERE p.tenant_id = $1), '')
             """,
             connection);
         command.Parameters.Add(new NpgsqlParameter { Value = tenant });

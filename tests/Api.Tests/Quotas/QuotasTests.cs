@@ -294,6 +294,18 @@ public sealed class QuotasTests
             contact.StatusCode.Should().Be(HttpStatusCode.Created);
         }
 
+        // Deals as well: their name, currency and contact links, through a create, an update and a delete.
+        var customer = await Contacts.ContactsTests.CreateCustomerAsync(host, tenant.Admin.AccessToken, "Dealt");
+        var linked = await Contacts.ContactsTests.CreateContactAsync(host, tenant.Admin.AccessToken, new { lastName = "Linked", customerId = customer });
+        var deal = (await Deals.DealsTests.CreateDealAsync(host, tenant.Admin.AccessToken,
+            new { name = "Große Sache", customerId = customer, contactIds = new[] { linked }, amount = 0.1m, currency = "EUR" }))["id"]!.GetValue<string>();
+        await Deals.DealsTests.UpdateAsync(host, tenant.Admin.AccessToken, deal, new { name = "Größere Sache", customerId = customer, contactIds = new[] { linked }, amount = 0.2m, currency = "EUR" });
+        var removed = (await Deals.DealsTests.CreateDealAsync(host, tenant.Admin.AccessToken, Deals.DealsTests.Deal(customer, "Removed", 1m)))["id"]!.GetValue<string>();
+        using (var deleted = await host.SendAsync(HttpMethod.Delete, $"/api/deals/{removed}", tenant.Admin.AccessToken))
+        {
+            deleted.StatusCode.Should().Be(HttpStatusCode.NoContent);
+        }
+
         var before = (await QuotasAsync(host, tenant.Admin.AccessToken))["quotas"]!;
         await FlushAsync(host, tenant.Id);
         await using var restarted = await ApiHost.StartAsync(host.Database);

@@ -30,7 +30,8 @@ public sealed class RowLevelSecurityTests
             }
         }
 
-        tables.Select(t => t.Name).Should().Contain(["users", "refresh_tokens", "customers", "contacts", "api_keys", "support_sessions", "tenant_settings"]);
+        tables.Select(t => t.Name).Should().Contain(["users", "refresh_tokens", "customers", "contacts", "api_keys", "support_sessions", "tenant_settings",
+            "pipeline_stages", "deals", "deal_contacts"]);
         tables.Should().AllSatisfy(t =>
         {
             t.Enabled.Should().BeTrue($"{t.Name} must ENABLE ROW LEVEL SECURITY");
@@ -48,7 +49,7 @@ public sealed class RowLevelSecurityTests
         await using var connection = new NpgsqlConnection(database.AppConnectionString);
         await connection.OpenAsync();
 
-        foreach (var table in new[] { "users", "customers", "refresh_tokens" })
+        foreach (var table in new[] { "users", "customers", "refresh_tokens", "contacts", "pipeline_stages", "deals", "deal_contacts" })
         {
             await using var count = new NpgsqlCommand($"SELECT count(*) FROM {table}", connection);
             (await count.ExecuteScalarAsync()).Should().Be(0L, table);
@@ -261,6 +262,138 @@ public sealed class RowLevelSecurityTests
         await using var check = new NpgsqlConnection(database.SuperuserConnectionString);
         await check.OpenAsync();
         (await Scalar(check, $"SELECT count(*) FROM contacts WHERE tenant_id = '{b}' AND last_name = 'contact'")).Should().Be(1L);
+    }
+
+    [Fact]
+    public async Task TenantACannotReadChangeOrPlantDealsStagesOrLinksOfTenantBNorLinkItsDealToBsRecords()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var (a, b) = await SeedTwoTenantsAsync(database);
+        var rows = new Dictionary<Guid, (Guid Customer, Guid Contact, Guid Open, Guid Won, Guid Deal)>();
+        await using (var seed = new NpgsqlConnection(database.SuperuserConnectionString))
+        {
+            await seed.OpenAsync();
+            foreach (var tenant in new[] { a, b })
+            {
+                var (contact, open, won, deal) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+                var customer = (Guid)(await Scalar(seed, $"SELECT id FROM customers WHERE tenant_id = '{tenant}'"))!;
+                await Execute(seed,
+                    $"""
+                    INSERT INTO contacts (tenant_id, id, last_name, customer_id, created_at, updated_at, version) VALUES ('{tenant}', '{contact}', 'contact', '{customer}', now(), now(), 1);
+                    INSERT INTO pipeline_stages (tenant_id, id, position, name, kind, probability) VALUES ('{tenant}', '{open}', 0, 'Lead', 'open', 10), ('{tenant}', '{won}', 1, 'Won', 'won', 100);
+                    INSERT INTO deals (tenant_id, id, name, customer_id, amount, currency, stage_id, status, created_at, updated_at, version)
+                        VALUES ('{tenant}', '{deal}', 'deal', '{customer}', 10.5, 'EUR', '{open}', 'open', now(), now(), 1);
+                    INSERT INTO deal_contacts (tenant_id, deal_id, contact_id) VALUES ('{tenant}', '{deal}', '{contact}');
+                    """);
+                rows[tenant] = (customer, contact, open, won, deal);
+            }
+        }
+
+        var (own, theirs) = (rows[a], rows[b]);
+        await using var connection = new NpgsqlConnection(database.AppConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await Execute(connection, $"SELECT set_config('app.tenant_id', '{a}', true)");
+
+        var seen = new Dictionary<string, object?>();
+        foreach (var table in new[] { "deals", "pipeline_stages", "deal_contacts" })
+        {
+            seen[$"{table} of B"] = await Scalar(connection, $"SELECT count(*) FROM {table} WHERE tenant_id = '{b}'");
+            seen[$"{table} by B's id"] = await Scalar(connection,
+                $"SELECT count(*) FROM {table} WHERE {(table == "deal_contacts" ? "deal_id" : "id")} IN ('{theirs.Deal}', '{theirs.Open}', '{theirs.Won}')");
+            seen[$"{table} own"] = await Scalar(connection, $"SELECT count(*) FROM {table}");
+        }
+
+        var changed = new Dictionary<string, int>
+        {
+            ["update deals"] = await Execute(connection, $"UPDATE deals SET name = 'pwned', amount = 0 WHERE tenant_id = '{b}'"),
+            ["update stages"] = await Execute(connection, $"UPDATE pipeline_stages SET name = 'pwned' WHERE tenant_id = '{b}'"),
+            ["update links"] = await Execute(connection, $"UPDATE deal_contacts SET contact_id = '{own.Contact}' WHERE tenant_id = '{b}'"),
+            ["delete links"] = await Execute(connection, $"DELETE FROM deal_contacts WHERE tenant_id = '{b}'"),
+            ["delete deals"] = await Execute(connection, $"DELETE FROM deals WHERE tenant_id = '{b}'"),
+            ["delete stages"] = await Execute(connection, $"DELETE FROM pipeline_stages WHERE tenant_id = '{b}'"),
+        };
+        var planted = new[]
+        {
+            $"INSERT INTO deals (tenant_id, id, name, customer_id, amount, currency, stage_id, status, created_at, updated_at, version) VALUES ('{b}', gen_random_uuid(), 'planted', '{theirs.Customer}', 1, 'EUR', '{theirs.Open}', 'open', now(), now(), 1)",
+            $"INSERT INTO pipeline_stages (tenant_id, id, position, name, kind, probability) VALUES ('{b}', gen_random_uuid(), 9, 'planted', 'open', 1)",
+            $"INSERT INTO deal_contacts (tenant_id, deal_id, contact_id) VALUES ('{b}', '{theirs.Deal}', '{own.Contact}')",
+        };
+        // The foreign keys name the tenant too: A's deal cannot point at B's customer, stage or contact, whatever ids it sends.
+        var crossLinks = new[]
+        {
+            $"INSERT INTO deals (tenant_id, id, name, customer_id, amount, currency, stage_id, status, created_at, updated_at, version) VALUES ('{a}', gen_random_uuid(), 'x', '{theirs.Customer}', 1, 'EUR', '{own.Open}', 'open', now(), now(), 1)",
+            $"INSERT INTO deals (tenant_id, id, name, customer_id, amount, currency, stage_id, status, created_at, updated_at, version) VALUES ('{a}', gen_random_uuid(), 'x', '{own.Customer}', 1, 'EUR', '{theirs.Open}', 'open', now(), now(), 1)",
+            $"INSERT INTO deal_contacts (tenant_id, deal_id, contact_id) VALUES ('{a}', '{own.Deal}', '{theirs.Contact}')",
+            $"UPDATE deals SET customer_id = '{theirs.Customer}' WHERE id = '{own.Deal}'",
+            $"UPDATE deals SET stage_id = '{theirs.Won}', status = 'won', closed_at = now() WHERE id = '{own.Deal}'",
+            // Not even within the tenant: the status is the stage's kind.
+            $"UPDATE deals SET stage_id = '{own.Won}' WHERE id = '{own.Deal}'",
+        };
+        var refusals = new List<string>();
+        foreach (var (sql, expected) in planted.Select(p => (p, PostgresErrorCodes.InsufficientPrivilege)).Concat(crossLinks.Select(c => (c, PostgresErrorCodes.ForeignKeyViolation))))
+        {
+            await Execute(connection, "SAVEPOINT probe");
+            try
+            {
+                await Execute(connection, sql);
+                refusals.Add($"accepted: {sql}");
+            }
+            catch (PostgresException e) when (e.SqlState == expected)
+            {
+            }
+            catch (PostgresException e)
+            {
+                refusals.Add($"{e.SqlState} instead of {expected}: {sql}");
+            }
+
+            await Execute(connection, "ROLLBACK TO SAVEPOINT probe");
+        }
+
+        seen.Where(s => !s.Key.EndsWith(" own", StringComparison.Ordinal)).Should().OnlyContain(s => Equals(s.Value, 0L));
+        seen["deals own"].Should().Be(1L);
+        seen["pipeline_stages own"].Should().Be(2L);
+        seen["deal_contacts own"].Should().Be(1L);
+        changed.Should().OnlyContain(c => c.Value == 0);
+        refusals.Should().BeEmpty();
+        await transaction.RollbackAsync();
+        await using var check = new NpgsqlConnection(database.SuperuserConnectionString);
+        await check.OpenAsync();
+        (await Scalar(check,
+            $"SELECT (SELECT count(*) FROM deals WHERE tenant_id = '{b}' AND name = 'deal' AND amount = 10.5) + (SELECT count(*) FROM pipeline_stages WHERE tenant_id = '{b}' AND name <> 'pwned') + (SELECT count(*) FROM deal_contacts WHERE tenant_id = '{b}' AND contact_id = '{theirs.Contact}')"))
+            .Should().Be(4L);
+    }
+
+    [Fact]
+    public async Task EveryIndexOfTheDealTablesLeadsWithTheTenant()
+    {
+        var database = await TestDatabase.SharedAsync();
+        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
+        await connection.OpenAsync();
+
+        var indexes = new List<(string Table, string Index, string First)>();
+        await using (var read = new NpgsqlCommand(
+            """
+            SELECT t.relname, i.relname, a.attname
+            FROM pg_index x
+            JOIN pg_class t ON t.oid = x.indrelid
+            JOIN pg_class i ON i.oid = x.indexrelid
+            JOIN pg_namespace n ON n.oid = t.relnamespace
+            LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.indkey[0]
+            WHERE n.nspname = 'public' AND t.relname IN ('pipeline_stages', 'deals', 'deal_contacts')
+            """,
+            connection))
+        await using (var reader = await read.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                indexes.Add((reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? "(expression)" : reader.GetString(2)));
+            }
+        }
+
+        indexes.Select(i => i.Table).Distinct().Should().BeEquivalentTo("pipeline_stages", "deals", "deal_contacts");
+        indexes.Count(i => i.Table == "deals").Should().BeGreaterThanOrEqualTo(9);
+        indexes.Should().AllSatisfy(i => i.First.Should().Be("tenant_id", $"{i.Index} on {i.Table} must lead with the tenant"));
     }
 
     private static async Task<(Guid A, Guid B)> SeedTwoTenantsAsync(TestDatabase database)
