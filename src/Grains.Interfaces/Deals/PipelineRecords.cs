@@ -46,9 +46,16 @@ public interface IPipelineGrain : IGrainWithStringKey
     [Alias("Stages"), ReadOnly]
     Task<IReadOnlyList<PipelineStage>> StagesAsync();
 
-    /// <summary>The stages with their deals' counts and sums per currency, read from the table now.</summary>
+    /// <summary>
+    /// The stages with their deals' counts and sums per currency: read from the table, and kept until a deal changes
+    /// (<see cref="DealsChangedAsync"/>) or for at most a few seconds.
+    /// </summary>
     [Alias("Summary"), ReadOnly]
     Task<IReadOnlyList<StageSummary>> SummaryAsync();
+
+    /// <summary>A deal of the tenant was created, changed, moved or removed: the next summary is read again.</summary>
+    [Alias("DealsChanged"), ReadOnly]
+    Task DealsChangedAsync();
 
     /// <summary>
     /// Replaces the ordered list (tenant admins only, checked here too). A removed stage that still holds deals is

@@ -156,6 +156,11 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
                 await Task.WhenAll(chunk.Select(d => GrainFactory.GetGrain<IDealGrain>(GrainKeys.Deal(TenantId, d.Id)).ForgetAsync()));
             }
 
+            if (deals.Count > 0)
+            {
+                await GrainFactory.GetGrain<IPipelineGrain>(GrainKeys.Pipeline(TenantId)).DealsChangedAsync();
+            }
+
             foreach (var chunk in contacts.Chunk(64))
             {
                 await Task.WhenAll(chunk.Select(c => GrainFactory.GetGrain<IContactGrain>(GrainKeys.Contact(TenantId, c.Id)).ForgetAsync()));

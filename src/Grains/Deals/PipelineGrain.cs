@@ -1,4 +1,6 @@
 using System.Globalization;
+using Orleans.Concurrency;
+using Orleans.Serialization.Invocation;
 using Shohayota.Grains.Audit;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Audit;
@@ -14,15 +16,27 @@ namespace Shohayota.Grains.Deals;
 /// <c>deal.stage_changed</c> each) and the <c>pipeline.updated</c> entry.
 /// </summary>
 [GrainType("pipeline")]
+// StagesAsync interleaves: a replacement waits for deal grains to forget, which may be waiting for StagesAsync (deadlock).
+[MayInterleave(nameof(MayInterleave))]
 public sealed class PipelineGrain(TenantDatabase database, TimeProvider time) : Grain, IPipelineGrain
 {
     /// <summary>What refuses a replacement when a deal it moves changed after it was read.</summary>
     private const string MovedChanged = "pipeline_moved";
 
+    /// <summary>How long a summary is served without a change notice: a backstop for a notice lost with a failed node.</summary>
+    private static readonly TimeSpan SummaryMaxAge = TimeSpan.FromSeconds(10);
+
     private IReadOnlyList<PipelineStage>? _stages;
+    private IReadOnlyList<StageSummary>? _summary;
+    private DateTimeOffset _summaryAt;
+    private long _generation;
     private Task<IReadOnlyList<PipelineStage>>? _loading;
 
     private Guid TenantId => GrainKeys.TenantOf(this.GetPrimaryKeyString())!.Value;
+
+    /// <summary>Reading the stages never waits for a replacement (it answers the list as it stands, which the database keeps honest).</summary>
+    /// <remarks>A deal's change notice interleaves too: the deal that sends it may be one a replacement waits for.</remarks>
+    public static bool MayInterleave(IInvokable request) => request.GetMethodName() is nameof(StagesAsync) or nameof(DealsChangedAsync) or nameof(SummaryAsync);
 
     public async Task<IReadOnlyList<PipelineStage>> StagesAsync()
     {
@@ -94,11 +108,19 @@ public sealed class PipelineGrain(TenantDatabase database, TimeProvider time) : 
 
     public async Task<IReadOnlyList<StageSummary>> SummaryAsync()
     {
+        if (_summary is { } cached && time.GetUtcNow() - _summaryAt < SummaryMaxAge)
+        {
+            return cached;
+        }
+
+        var generation = _generation;
         var stages = await StagesAsync();
-        // From deals_stage_idx alone (stage, currency, amount): one group per stage and currency.
+        // From deals_stage_idx (tenant, stage, currency, amount): one group per stage and currency.
         var totals = await database.ReadAsync(
             TenantId,
-            TenantDatabase.Statement("SELECT stage_id, currency, count(*)::integer, sum(amount) FROM deals GROUP BY stage_id, currency ORDER BY stage_id, currency"),
+            TenantDatabase.Statement(
+                "SELECT stage_id, currency, count(*)::integer, sum(amount) FROM deals WHERE tenant_id = $1 GROUP BY stage_id, currency ORDER BY stage_id, currency",
+                TenantId),
             async reader =>
             {
                 var rows = new Dictionary<Guid, (int Count, List<StageTotal> Totals)>();
@@ -112,8 +134,27 @@ public sealed class PipelineGrain(TenantDatabase database, TimeProvider time) : 
 
                 return rows;
             });
-        return stages.Select(s => totals.TryGetValue(s.Id, out var t) ? new StageSummary(s, t.Count, t.Totals) : new StageSummary(s, 0, []))
+        var summary = stages.Select(s => totals.TryGetValue(s.Id, out var t) ? new StageSummary(s, t.Count, t.Totals) : new StageSummary(s, 0, []))
             .ToArray();
+        if (generation == _generation && ReferenceEquals(stages, _stages))
+        {
+            // Kept only when no deal or stage changed while it was read: a change that committed meanwhile may be missing.
+            (_summary, _summaryAt) = (summary, time.GetUtcNow());
+        }
+
+        return summary;
+    }
+
+    public Task DealsChangedAsync()
+    {
+        Invalidate();
+        return Task.CompletedTask;
+    }
+
+    private void Invalidate()
+    {
+        _generation++;
+        _summary = null;
     }
 
     public async Task<Outcome<PipelineChange>> ReplaceAsync(IReadOnlyList<PipelineStageInput> stages, Guid? moveTo)
@@ -221,6 +262,7 @@ public sealed class PipelineGrain(TenantDatabase database, TimeProvider time) : 
             {
                 // A deal was created, moved or changed in these stages meanwhile: read again and let the admin retry.
                 _stages = null;
+                Invalidate();
                 return Outcome<PipelineChange>.Fail(Failure.Conflict, "The deals in these stages changed meanwhile; reload the pipeline and try again.");
             }
 
@@ -228,6 +270,7 @@ public sealed class PipelineGrain(TenantDatabase database, TimeProvider time) : 
         }
 
         _stages = next;
+        Invalidate();
         foreach (var chunk in moving.Chunk(64))
         {
             await Task.WhenAll(chunk.Select(d => GrainFactory.GetGrain<IDealGrain>(GrainKeys.Deal(TenantId, d.Id)).ForgetAsync()));
@@ -239,6 +282,7 @@ public sealed class PipelineGrain(TenantDatabase database, TimeProvider time) : 
     public Task ForgetAsync()
     {
         _stages = null;
+        Invalidate();
         DeactivateOnIdle();
         return Task.CompletedTask;
     }

@@ -184,6 +184,9 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
     /// </summary>
     private protected virtual Task<Outcome<TFields>> ResolveAsync(TFields fields) => Task.FromResult(Outcome<TFields>.Ok(fields));
 
+    /// <summary>Runs after every committed change of the row (a deal tells its pipeline that the totals changed).</summary>
+    private protected virtual Task ChangedAsync() => Task.CompletedTask;
+
     /// <summary>The record as this grain holds it (during a write, the version before it).</summary>
     protected TDetails? Held => _record;
 
@@ -269,6 +272,7 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
 
         _record = null;
         DeactivateOnIdle();
+        await ChangedAsync();
         return Outcome<bool>.Ok(true);
     }
 
@@ -317,6 +321,7 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
         }
 
         (_record, _loaded) = (next, true);
+        await ChangedAsync();
         return Outcome<TDetails>.Ok(next);
     }
 
