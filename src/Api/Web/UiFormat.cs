@@ -26,6 +26,11 @@ public static class UiFormat
 
     public static string Number(double? value) => value is { } v ? v.ToString("0.##", CultureInfo.InvariantCulture) : "–";
 
+    /// <summary>An exact amount and its currency, "12,500.50 EUR": two to four decimals, as stored (deals keep at most four), never rounded.</summary>
+    public static string Money(decimal amount, string currency) => amount.ToString("#,##0.00##", CultureInfo.InvariantCulture) + " " + currency;
+
+    public static string Date(DateOnly? date) => date is { } d ? d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : "–";
+
     public static string Time(DateTimeOffset? at) => at is { } t ? t.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture) : "–";
 
     /// <summary>

@@ -59,7 +59,8 @@ public sealed class CustomerDetailTests(UiFixture fixture, ITestOutputHelper out
         await Assertions.Expect(timeline.Nth(1)).ToContainTextAsync($"customer.updated by {tenant.AdminEmail} at ");
         await Assertions.Expect(timeline.Nth(2)).ToContainTextAsync("customer.created");
         await Assertions.Expect(Page.Locator(".mud-snackbar")).ToHaveCountAsync(0);
-        await ScreenshotAsync("customer-detail", docsName: "customer-detail");
+        // The README's customer page (with deals) is DealUiTests' screenshot.
+        await ScreenshotAsync("customer-detail");
 
         // The contact really is the customer's: the API lists it under the customer.
         using var contacts = await Server.SendAsync(HttpMethod.Get, $"/api/contacts?customerId={id:D}", await Server.TokenAsync(tenant));

@@ -1,0 +1,23 @@
+using Shohayota.Api.Web.Components.Pages.Tenant;
+
+namespace Shohayota.Web.Tests.Tenant;
+
+public sealed class CustomerDeleteQuestionTests
+{
+    [Theory]
+    [InlineData("The customer still has 1 contact. Remove them first, or delete with ?cascade=true to remove them with it.", "1 contact")]
+    [InlineData("The customer still has 3 deals. Remove them first, or delete with ?cascade=true to remove them with it.", "3 deals")]
+    [InlineData("The customer still has 2 contacts and 1 deal. Remove them first, or delete with ?cascade=true to remove them with it.", "2 contacts and 1 deal")]
+    public void TheQuestionNamesWhatTheRefusalCounts(string refusal, string named)
+    {
+        Customers.Dependents(refusal).Should().Be(named);
+    }
+
+    [Theory]
+    [InlineData("The customer was changed meanwhile.")]
+    [InlineData(null)]
+    public void ARefusalWithoutCountsNamesNothingSoTheQuestionQuotesIt(string? refusal)
+    {
+        Customers.Dependents(refusal).Should().BeNull();
+    }
+}
