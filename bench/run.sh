@@ -15,7 +15,8 @@
 #   BENCH_TENANTS      tenants of BENCH_CUSTOMERS customers      10        2
 #   BENCH_CUSTOMERS    customers per tenant                   10000     1000
 #   BENCH_BIG          customers of the one big tenant (S3)  100000     5000
-#   BENCH_CONTACTS     contacts of the big tenant (S11, S12b) = BENCH_BIG  (seeded right before S11's first page or S12b, only if one runs)
+#   BENCH_CONTACTS     contacts of the big tenant (S11, S12b, S13) = BENCH_BIG  (seeded right before S11's first page, S12b or S13, only if one runs)
+#   BENCH_DEALS        deals of the big tenant (S13)       = BENCH_BIG / 5: 20000   1000   (seeded right before S13, only if it runs)
 #   BENCH_HOT          hot ids created through the API (S1)     256       64
 #   BENCH_DURATION     seconds measured per scenario             10        3
 #   BENCH_WARMUP       least seconds of warm-up before each      5        3   (then on until steady, ≤ 6 ×)
@@ -23,14 +24,16 @@
 #   BENCH_SIGNIN_CONNECTIONS  connections of S6 (sign-in)        8        8
 #   BENCH_PLAN         plan of the bench tenants   bench: defined below with limits no scenario reaches, so
 #                      admission does all its checks (status, rate, monthly calls) and never refuses
-#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,B4,S1,S1k,S2,S3,S4,S11,S12,S6,S7,S10,S9 (S10 in a phase of its own, before S9; + S5 in a second phase unless BENCH_S5=0,
+#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,B4,S1,S1k,S2,S3,S4,S11,S12,S13,S6,S7,S10,S9 (S10 in a phase of its own, before S9; + S5 in a second phase unless BENCH_S5=0,
 #                      + S8 in a third unless BENCH_S8=0; S8 is compared with S2: BENCH_SCENARIOS=S2 BENCH_S5=0 for that alone;
 #                      S9 always runs last, in a phase of its own: BENCH_SCENARIOS=S9 BENCH_S5=0 BENCH_S8=0 for that alone;
 #                      S1k is compared with S1 of the same phase: BENCH_SCENARIOS=S1,S1k BENCH_S5=0 BENCH_S8=0 for that alone;
-#                      a page alone by its name (S3a…S3e, B4a, B4b, S11a, S11b); S11 = contacts pages, compared with S3a/S3b:
+#                      a page alone by its name (S3a…S3e, B4a, B4b, S11a, S11b, S13a…S13c); S11 = contacts pages, compared with S3a/S3b:
 #                      BENCH_SCENARIOS=S3a,S3b,S11a,S11b BENCH_S5=0 BENCH_S8=0 for that alone; S12 = CSV import (S12a, 10,000
 #                      customers into a tenant of its own) and CSV export (S12b, the big tenant's contacts):
-#                      BENCH_SCENARIOS=S12 BENCH_S5=0 BENCH_S8=0 for that alone)
+#                      BENCH_SCENARIOS=S12 BENCH_S5=0 BENCH_S8=0 for that alone; S13 = deals pages (S13a, S13b, compared with
+#                      S3a/S3b) and GET /api/pipeline (S13c, 16 connections) on the big tenant's deals (and contacts):
+#                      BENCH_SCENARIOS=S3a,S3b,S13 BENCH_S5=0 BENCH_S8=0 for that alone)
 #   BENCH_FLOOD_CONNECTIONS  attacker connections of S9   32       32
 #   BENCH_FLOOD_ADDRESSES    attacker addresses of S9 (1: one fixed address; more: rotated per attempt)   1   1
 #   BENCH_S10_TENANTS  tenants S10 seeds in bulk (cost per tenant)   10000   1000
@@ -52,13 +55,14 @@ tenants=${BENCH_TENANTS:-$(pick 10 2)}
 customers=${BENCH_CUSTOMERS:-$(pick 10000 1000)}
 big=${BENCH_BIG:-$(pick 100000 5000)}
 contacts=${BENCH_CONTACTS:-$big}
+deals=${BENCH_DEALS:-$((big / 5))}
 hot=${BENCH_HOT:-$(pick 256 64)}
 duration=${BENCH_DURATION:-$(pick 10 3)}
 warmup=${BENCH_WARMUP:-$(pick 5 3)}
 connections=${BENCH_CONNECTIONS:-64}
 signin_connections=${BENCH_SIGNIN_CONNECTIONS:-8}
 quiet_wait=${BENCH_QUIET_WAIT:-$(pick 60 0)}
-scenarios=${BENCH_SCENARIOS:-B1,B2,B3,B4,S1,S1k,S2,S3,S4,S11,S12,S6,S7,S10,S9}
+scenarios=${BENCH_SCENARIOS:-B1,B2,B3,B4,S1,S1k,S2,S3,S4,S11,S12,S13,S6,S7,S10,S9}
 # S9 leaves its owner's account under attack (locked, with today's lockout), so it runs after every other phase.
 run_s9=0
 run_s10=0
@@ -226,7 +230,7 @@ if [ -n "$main_scenarios" ]; then
   say "measuring $main_scenarios ($connections connections, ${duration}s each after ${warmup}s warm-up)"
   results=$work/main.json
   load run --phase main --state "$work/state.json" --api "$api_url" --baseline "$baseline_url" \
-    --server-pid "$api_pid" --baseline-pid "$baseline_pid" --pg-dir "$pg_dir" --pg-port "$pg_port" --contacts "$contacts" \
+    --server-pid "$api_pid" --baseline-pid "$baseline_pid" --pg-dir "$pg_dir" --pg-port "$pg_port" --contacts "$contacts" --deals "$deals" \
     --scenarios "$main_scenarios" --duration "$duration" --warmup "$warmup" --connections "$connections" \
     --signin-connections "$signin_connections" --quiet-wait "$quiet_wait" --out "$results"
   stop_pid "$baseline_pid"
@@ -303,6 +307,7 @@ if [ -n "${BENCH_FLOOD_CONNECTIONS:-}" ]; then command="BENCH_FLOOD_CONNECTIONS=
 if [ -n "${BENCH_FLOOD_ADDRESSES:-}" ]; then command="BENCH_FLOOD_ADDRESSES=$flood_addresses $command"; fi
 if [ -n "${BENCH_S10_TENANTS:-}" ]; then command="BENCH_S10_TENANTS=$s10_tenants $command"; fi
 if [ -n "${BENCH_CONTACTS:-}" ]; then command="BENCH_CONTACTS=$contacts $command"; fi
+if [ -n "${BENCH_DEALS:-}" ]; then command="BENCH_DEALS=$deals $command"; fi
 if [ "$mode" = quick ]; then command="BENCH_QUICK=1 $command"; fi
 if [ "$complete" = 1 ]; then report=bench/results/$stamp.md; else report=bench/results/tmp/$stamp-$mode.md; fi
 mkdir -p bench/results/tmp

@@ -18,6 +18,7 @@ public static class ReportWriter
         var scenarios = phases.SelectMany(p => p.Scenarios).GroupBy(s => s.Name, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Last(), StringComparer.Ordinal);
         var first = phases[0];
         var contacts = phases.Select(p => p.Contacts).FirstOrDefault(c => c is not null);
+        var deals = phases.Select(p => p.Deals).FirstOrDefault(d => d is not null);
         var text = new StringBuilder();
         void Line(FormattableString line) => text.AppendLine(line.ToString(CultureInfo.InvariantCulture));
 
@@ -26,7 +27,7 @@ public static class ReportWriter
         Line($"`{options.Get("command")}` ({options.Get("mode")} run, {options.Get("elapsed")} s in all) at commit `{options.Get("commit")}`.");
         Line($"");
         Line($"- Machine: {Environment.ProcessorCount} × {CpuModel()}, {MemoryGiB():F0} GiB, Linux {Kernel()}, {RuntimeInformation.FrameworkDescription}, {options.Get("postgres")} (managed by the Api, Unix socket, fsync on). Load average before the run: {options.Get("loadavg")}.");
-        Line($"- Data: {state.Tenants.Count} tenants × {state.Tenants[0].Customers:N0} customers + one tenant with {state.BigTenant.Customers:N0} (plus {state.AllTenants.Sum(t => t.HotIds.Count):N0} created through the API{(contacts is null ? "" : F($"; before S11 (or S12b) the big tenant also got {contacts.Rows:N0} contacts"))}), all on plan `{state.Plan}`{(state.Plan == "bench" ? " (limits no scenario reaches: admission checks everything and refuses nothing)" : "")}; {first.Connections} connections; {first.DurationSeconds:F0} s per scenario after a {first.WarmupSeconds:F0} s warm-up; everything over loopback on this machine.");
+        Line($"- Data: {state.Tenants.Count} tenants × {state.Tenants[0].Customers:N0} customers + one tenant with {state.BigTenant.Customers:N0} (plus {state.AllTenants.Sum(t => t.HotIds.Count):N0} created through the API{(contacts is null ? "" : F($"; before S11 (or S12b, S13) the big tenant also got {contacts.Rows:N0} contacts"))}{(deals is null ? "" : F($"; before S13 {deals.Rows:N0} deals"))}), all on plan `{state.Plan}`{(state.Plan == "bench" ? " (limits no scenario reaches: admission checks everything and refuses nothing)" : "")}; {first.Connections} connections; {first.DurationSeconds:F0} s per scenario after a {first.WarmupSeconds:F0} s warm-up; everything over loopback on this machine.");
         Line($"- Load generator: `bench/Load` (.NET HttpClient, closed loop, one worker per connection) on the same {Environment.ProcessorCount} cores as the servers: its CPU is a column below, so is everything else the machine did (“other”).");
         var csvImport = phases.Select(p => p.CsvImport).LastOrDefault(c => c is not null);
         var csvExport = phases.Select(p => p.CsvExport).LastOrDefault(c => c is not null);
@@ -95,13 +96,15 @@ public static class ReportWriter
         }
 
         var contactPages = Named(scenarios, "S11").ToList();
-        var pages = Named(scenarios, "S3").Concat(contactPages).ToList();
+        var dealPages = Named(scenarios, "S13").ToList();
+        var pages = Named(scenarios, "S3").Concat(contactPages).Concat(dealPages).ToList();
         if (pages.Count > 0)
         {
+            var also = new[] { contactPages.Count > 0 ? "S11, contacts" : null, dealPages.Count > 0 ? "S13, deals" : null }.OfType<string>().ToList();
             Line($"");
-            Line($"## S3 per page{(contactPages.Count > 0 ? " (and S11, contacts)" : "")}");
+            Line($"## S3 per page{(also.Count > 0 ? $" (and {string.Join("; ", also)})" : "")}");
             Line($"");
-            Line($"Each kind of page measured on its own; the searches (S3c, S3e) at {ScenarioCatalog.SearchConnections} connections (targets p99 ≤ 50 ms and ≤ 20 ms), the other pages at {first.Connections} (judged against B4 above; issue 8's p99 ≤ 50 ms per page is shown for information).{(contactPages.Count > 0 ? " S11a and S11b are S3a's and S3b's pages on the contacts of the same tenant, judged against S3a and S3b (issue 14: within 1.2×)." : "")}");
+            Line($"Each kind of page measured on its own; the searches (S3c, S3e) at {ScenarioCatalog.SearchConnections} connections (targets p99 ≤ 50 ms and ≤ 20 ms), the other pages at {first.Connections} (judged against B4 above; issue 8's p99 ≤ 50 ms per page is shown for information).{(contactPages.Count > 0 ? " S11a and S11b are S3a's and S3b's pages on the contacts of the same tenant, judged against S3a and S3b (issue 14: within 1.2×)." : "")}{(dealPages.Count > 0 ? F($" S13a and S13b are S3a's and S3b's pages on the same tenant's deals, judged against them too (issue 14: within 1.2×); S13c is `GET /api/pipeline` at {ScenarioCatalog.PipelineConnections} connections (issue 14: p99 ≤ 50 ms).") : "")}");
             Line($"");
             Line($"| page | connections | req/s | p50 ms | p99 ms | max ms | errors | PostgreSQL CPU ms/page | p99 ≤ 50 ms |");
             Line($"|---|--:|--:|--:|--:|--:|--:|--:|---|");
@@ -163,7 +166,19 @@ public static class ReportWriter
             }
             else
             {
-                Line($"- Right before the first scenario that reads them (S11's first page, or S12b without S11): {contacts.Rows:N0} contacts of the big tenant bulk-inserted (one `INSERT … SELECT generate_series` as the superuser, each linked to one of the tenant's customers in turn, created one second apart like them) in {contacts.InsertSeconds:F1} s, then `VACUUM (ANALYZE) contacts` in {contacts.AnalyzeSeconds:F1} s.");
+                Line($"- Right before the first scenario that reads them (S11's first page, or S12b or S13 without S11): {contacts.Rows:N0} contacts of the big tenant bulk-inserted (one `INSERT … SELECT generate_series` as the superuser, each linked to one of the tenant's customers in turn, created one second apart like them) in {contacts.InsertSeconds:F1} s, then `VACUUM (ANALYZE) contacts` in {contacts.AnalyzeSeconds:F1} s.");
+            }
+        }
+
+        if (deals is not null)
+        {
+            if (deals.Existing)
+            {
+                Line($"- S13: the big tenant already had {deals.Rows:N0} deals.");
+            }
+            else
+            {
+                Line($"- Right before S13's first scenario: the big tenant's six default pipeline stages inserted as the superuser (the rows and ids its `PipelineGrain` creates on first use, so the grain first activates after the seeding; {deals.Stages} stages in all), then {deals.Rows:N0} deals bulk-inserted (one `INSERT … SELECT generate_series`: with the default stages Lead 25 %, Qualified 20 %, Proposal 15 %, Negotiation 10 %, Won 15 %, Lost 15 %; EUR 46 %, USD 38 %, GBP 15 %; amounts 500–250,000; expected close dates, closed_at on the won and lost; each of one of the tenant's customers) and {deals.ContactLinks:N0} links to their customers' contacts (four deals in ten) in {deals.InsertSeconds:F1} s, then `VACUUM (ANALYZE) deals, deal_contacts` in {deals.AnalyzeSeconds:F1} s; `GET /api/pipeline` then had to count all {deals.Rows:N0}.");
             }
         }
 
@@ -173,9 +188,10 @@ public static class ReportWriter
         Line($"- Ratios, not absolute numbers, are the claims: the baselines ran minutes apart from the scenarios on the same machine.");
         Line($"- B1–B4 are `bench/Baseline`, a bare ASP.NET Core minimal API: no authentication, no Orleans. B2, B3 and B4 connect as the PostgreSQL superuser over the same Unix socket (no row-level security, no `set_config`): the database's own ceiling. The Api connects as `shohayota_app` under RLS and sets the tenant per transaction. B3 writes its audit-like row to the bench-only table `bench_audit`. B4 runs S3a's and S3b's page query (`customers_created_idx`, 50 rows + 1, newest first, keyset after `(created_at, id)`) and answers the same JSON shape.");
         Line($"- S11a and S11b are S3a's and S3b's requests on `GET /api/contacts` (the same keyset paging on `contacts_created_idx`, cursors walked the same way) for the big tenant's contacts, seeded only when S11 (or S12b) runs, right before its first page (in a full run after S4, so the export measures the tenant as it was before contacts existed). The targets set them against S3a and S3b of the same run: within 1.2× means ≥ 1/1.2 = 0.83 × by req/s.");
+        Line($"- S13a and S13b are S3a's and S3b's requests on `GET /api/deals` (newest first on `deals_created_idx`, each row with its contact ids, cursors walked the same way) for the big tenant's deals, seeded only when S13 runs, right before its first scenario (after its contacts: the issue's tenant has both), judged against S3a and S3b of the same run (≥ 0.83 × by req/s). S13c is `GET /api/pipeline` at {ScenarioCatalog.PipelineConnections} connections: the tenant's stages (held by its `PipelineGrain`) with the count and the sums per currency of their deals, aggregated from `deals` on every request (plans in `bench/explain/deals.md`); target p99 ≤ 50 ms.");
         Line($"- S12a (issue 14: a CSV import of 10,000 rows ≤ 10 s) posts a generated customers file (`name,email,phone,company,status,tags,notes`, CRLF, some cells quoted, about {(csvImport is null ? 135 : csvImport.Bytes / Math.Max(csvImport.Rows, 1)):N0} bytes a row, e-mail addresses new in every file) to `POST /api/imports/customers` as the admin of a tenant S12a provisions for itself through the API (on the run's plan; the seeded tenants, the big one above all, keep the rows S3, S4 and S10 count): one transaction with the customers (one `INSERT … SELECT … FROM jsonb_to_recordset`), one audit entry per customer and the import's own entry, through the tenant's audit writer. One unmeasured import, then three (each file first sent as a dry run, `?dryRun=true`, timed apart: parsing, the rules and the duplicate look-up, no writing); seconds are the median import, CPU is the server's and PostgreSQL's per import, memory the peak RSS (every 10 ms) during an import over the RSS just before it, worst of the three. The tenant ends with 40,000 customers.");
         Line($"- S12b (issue 14: a CSV export of 100,000 contacts ≥ 50,000 rows/s with flat memory) downloads `GET /api/contacts` with `Accept: text/csv` as the big tenant's admin (every contact, streamed by the server in 200-row keyset pages; a heavy route, one at a time per tenant) and counts its lines (the header aside, each must be one of the tenant's contacts); as S4: one unmeasured export, then three, rows/s of the median, the same ≤ 64 MB bound on peak RSS growth. Its contacts are S11's (seeded by S12b if S11 did not run).");
-        Line($"- S1, S2, S3, S5, S7, S8 and S11 carry a tenant admin's bearer token: every request validates the JWT and (except S5) asks the tenant's `TenantGrain` to admit it. S5 is a second start of the Api on the same database with `--Shohayota:Admission:Enforce=false`{ServerArguments(phases, "s5")}.");
+        Line($"- S1, S2, S3, S5, S7, S8, S11 and S13 carry a tenant admin's bearer token: every request validates the JWT and (except S5) asks the tenant's `TenantGrain` to admit it. S5 is a second start of the Api on the same database with `--Shohayota:Admission:Enforce=false`{ServerArguments(phases, "s5")}.");
         Line($"- S1k is S1's load (same tenant, hot ids, connections and duration, right after S1 on the same start) with a tenant API key instead of the JWT: a key the bench creates at the start of the phase with the first tenant's admin (`POST /api/api-keys`, role `tenant_admin`), sent as `Authorization: Bearer shy_…`. Each node looks a key up once (its SHA-256 through the key directory), admits it from memory and looks it up again in the background while it is in use. S1k/S1 is what authenticating with a key instead of a cached JWT leaves of read throughput.");
         Line($"- S8 is S2's load (same creates, same tenant admin, admission on) against a third start of the Api with the benchmark-only `--Shohayota:Benchmark:AuditOff=true`{ServerArguments(phases, "s8")}: each create does the same quota reservation and runs the same `INSERT` in a transaction of its own, without the `AuditLogGrain` (no entry, hash chain or group commit). S2/S8 is what the audit log leaves of create throughput.");
         Line($"- CPU per request: utime + stime from `/proc` over the measured {first.DurationSeconds:F0} s, divided by the requests answered. “Server” is the process serving the scenario (the Api, or the baseline host for B1–B4); PostgreSQL is the postmaster and all its backends; “other procs” is the share of the machine's CPU that none of these nor the load generator used (noise from whatever else ran).");
@@ -241,6 +257,23 @@ public static class ReportWriter
                 ? row with { Measured = row.Measured + F($"; p50/p99 **{c.P50Ms:F2}/{c.P99Ms:F2} ms** ({customersPage} {k.P50Ms:F2}/{k.P99Ms:F2} ms)") }
                 : row;
         }
+
+        // Issue 14: a deals list page within 1.2× of the customers list page too, and the pipeline summary's p99.
+        foreach (var (dealsPage, customersPage, what) in new[] { ("S13a", "S3a", "first page"), ("S13b", "S3b", "deep keyset pages") })
+        {
+            var row = Ratio($"{dealsPage} ≥ 1/1.2 = 0.83 × {customersPage} (deals {what} within 1.2× of the customers list page, issue 14)",
+                dealsPage, customersPage, 1 / 1.2);
+            yield return s.TryGetValue(dealsPage, out var d) && s.TryGetValue(customersPage, out var k)
+                ? row with { Measured = row.Measured + F($"; p50/p99 **{d.P50Ms:F2}/{d.P99Ms:F2} ms** ({customersPage} {k.P50Ms:F2}/{k.P99Ms:F2} ms)") }
+                : row;
+        }
+
+        var pipelineTarget = F($"S13c GET /api/pipeline p99 ≤ 50 ms at {ScenarioCatalog.PipelineConnections} connections (issue 14)");
+        yield return s.TryGetValue("S13c", out var pipeline)
+            ? new TargetRow(pipelineTarget,
+                F($"**{pipeline.P99Ms:F2} ms** at {pipeline.Connections} connections (p50 {pipeline.P50Ms:F2} ms, {pipeline.RequestsPerSecond:N0} req/s; CPU per request server {pipeline.ServerCpuMsPerRequest:F3} ms, PostgreSQL {pipeline.PostgresCpuMsPerRequest:F3} ms)"),
+                pipeline.Connections == ScenarioCatalog.PipelineConnections ? Mark(pipeline.P99Ms <= 50 && pipeline.Errors == 0) : F($"— (not {ScenarioCatalog.PipelineConnections} connections)"))
+            : new TargetRow(pipelineTarget, "not measured", "—");
 
         yield return export is null
             ? new TargetRow("S4 ≥ 50,000 rows/s with ≤ 64 MB peak memory growth", "not measured", "—")
@@ -356,9 +389,9 @@ public static class ReportWriter
 
     private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>The results a scenario name stands for: itself, or S3's page kinds (S3a, S3b, …), B4's two pages, S11's two pages, or S9's two runs.</summary>
+    /// <summary>The results a scenario name stands for: itself, or S3's page kinds (S3a, S3b, …), B4's two pages, S11's two pages, S13's three, or S9's two runs.</summary>
     private static IEnumerable<ScenarioResult> Named(Dictionary<string, ScenarioResult> scenarios, string name) =>
-        scenarios.Values.Where(s => s.Name == name || (name is "S3" or "S9" or "B4" or "S11" && s.Name.StartsWith(name, StringComparison.Ordinal)))
+        scenarios.Values.Where(s => s.Name == name || (name is "S3" or "S9" or "B4" or "S11" or "S13" && s.Name.StartsWith(name, StringComparison.Ordinal)))
             .OrderBy(s => s.Name, StringComparer.Ordinal);
 
     private static string Mark(bool met) => met ? "✓" : "✗";

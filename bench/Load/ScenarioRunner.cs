@@ -6,7 +6,8 @@ namespace Shohayota.Load;
 
 /// <summary>
 /// One phase of a run: signs the tenant admins in, creates S1k's API key, prepares S3's cursors, measures the named
-/// scenarios in order; before the first S11 page (or S12b) it seeds the big tenant's contacts (S11 also walks their cursors).
+/// scenarios in order; before the first S11 page (or S12b) it seeds the big tenant's contacts (S11 also walks their cursors),
+/// before the first S13 scenario its deals (and the contacts, if not yet there) and walks their cursors.
 /// </summary>
 public static class ScenarioRunner
 {
@@ -58,6 +59,7 @@ public static class ScenarioRunner
         ExportResult? export = null;
         FloodResult? flood = null;
         ContactSeed? contacts = null;
+        DealSeed? deals = null;
         CsvImportResult? csvImport = null;
         CsvExportResult? csvExport = null;
 
@@ -129,6 +131,38 @@ public static class ScenarioRunner
                 catalog = new ScenarioCatalog(state, api, baseline, tokens, apiKeys, pages, options.GetInt("signin-connections", 8));
             }
 
+            if (ScenarioCatalog.Family(name) == "S13" && pages?.Deals is null)
+            {
+                // Issue 14's tenant has 100,000 contacts and 20,000 deals: the contacts first (some deals link them), then
+                // its pipeline's stages and the deals.
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                await SeedContactsAsync("S13");
+                var token = tokens[state.BigTenant.Id];
+                deals = await Seeder.SeedDealsAsync(options.Get("pg-dir"), options.GetInt("pg-port"), state.BigTenant,
+                    options.GetInt("deals", Math.Max(1, state.BigTenant.Customers / 5)));
+                Console.WriteLine(deals.Existing
+                    ? $"  S13: the big tenant already has {deals.Rows:N0} deals"
+                    : string.Create(CultureInfo.InvariantCulture,
+                        $"  S13: bulk-inserted {deals.Rows:N0} deals ({deals.ContactLinks:N0} contact links) of the big tenant over {deals.Stages} stages in {deals.InsertSeconds:F1} s, VACUUM (ANALYZE) {deals.AnalyzeSeconds:F1} s"));
+
+                // S13c must measure the totals of every seeded deal: a pipeline that counts fewer (a cache filled before the
+                // seeding, say) would make it measure something else.
+                var pipeline = await client.GetAsync("/api/pipeline", token);
+                var counted = pipeline.GetProperty("stages").EnumerateArray().Sum(s => s.GetProperty("count").GetInt32());
+                if (counted != deals.Rows)
+                {
+                    throw new InvalidOperationException($"GET /api/pipeline counts {counted:N0} deals for the big tenant, not the {deals.Rows:N0} in the table.");
+                }
+
+                var dealCursors = await WalkCursorsAsync(client, token, "/api/deals");
+                Console.WriteLine($"  S13: walked {dealCursors.Count:N0} deal cursors of the big tenant in {clock.Elapsed.TotalSeconds:F1} s in all; using the deeper half");
+                pages = (pages ?? new PagePlan([], [])) with
+                {
+                    Deals = new DealPlan(deals.Rows, dealCursors.Skip(dealCursors.Count / 2).ToList()),
+                };
+                catalog = new ScenarioCatalog(state, api, baseline, tokens, apiKeys, pages, options.GetInt("signin-connections", 8));
+            }
+
             if (name == "S9")
             {
                 quietBudget -= await WaitForQuietAsync(meter, serverPid, quietBudget);
@@ -170,7 +204,7 @@ public static class ScenarioRunner
 
         var phase = new PhaseResults(options.Get("phase"), options.Find("server-args") ?? "", settings.Connections,
             settings.Duration.TotalSeconds, settings.Warmup.TotalSeconds, results, names.Contains("S6") ? Pbkdf2Milliseconds() : null, export, flood,
-            contacts, csvImport, csvExport);
+            contacts, csvImport, csvExport, deals);
         await File.WriteAllTextAsync(options.Get("out"), JsonSerializer.Serialize(phase, BenchState.Json));
     }
 
@@ -248,4 +282,5 @@ public sealed record PhaseResults(
     FloodResult? Flood = null,
     ContactSeed? Contacts = null,
     CsvImportResult? CsvImport = null,
-    CsvExportResult? CsvExport = null);
+    CsvExportResult? CsvExport = null,
+    DealSeed? Deals = null);

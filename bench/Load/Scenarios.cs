@@ -2,11 +2,14 @@ using System.Text;
 
 namespace Shohayota.Load;
 
-/// <summary>What S3 (and S11) need beyond the seed: real cursors into the big tenant, walked once through the API.</summary>
-public sealed record PagePlan(IReadOnlyList<string> DeepCursors, IReadOnlyList<string> SearchTerms, ContactPlan? Contacts = null);
+/// <summary>What S3 (and S11, S13) need beyond the seed: real cursors into the big tenant, walked once through the API.</summary>
+public sealed record PagePlan(IReadOnlyList<string> DeepCursors, IReadOnlyList<string> SearchTerms, ContactPlan? Contacts = null, DealPlan? Deals = null);
 
 /// <summary>S11's contacts of the big tenant: how many, and the deeper half of their keyset cursors (as S3b's).</summary>
 public sealed record ContactPlan(int Contacts, IReadOnlyList<string> DeepCursors);
+
+/// <summary>S13's deals of the big tenant: how many, and the deeper half of their keyset cursors (as S3b's).</summary>
+public sealed record DealPlan(int Deals, IReadOnlyList<string> DeepCursors);
 
 /// <summary>
 /// The issue's scenarios and baselines as request factories. Every URI and header value is built before the
@@ -17,23 +20,24 @@ public sealed class ScenarioCatalog(
     BenchState state, Uri api, Uri? baseline, IReadOnlyDictionary<Guid, string> tokens, IReadOnlyDictionary<Guid, string> apiKeys,
     PagePlan? pages, int signInConnections)
 {
-    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "B4", "S1", "S1k", "S2", "S3", "S11", "S4", "S12", "S5", "S6", "S7", "S8", "S9"];
+    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "B4", "S1", "S1k", "S2", "S3", "S11", "S13", "S4", "S12", "S5", "S6", "S7", "S8", "S9"];
 
     private static readonly string[] Statuses = ["lead", "prospect", "customer", "churned"];
 
     public static bool NeedsTokens(string name) =>
-        Family(name) is "B4" or "S1" or "S1k" or "S2" or "S3" or "S4" or "S5" or "S7" or "S8" or "S9" or "S11" or "S12";
+        Family(name) is "B4" or "S1" or "S1k" or "S2" or "S3" or "S4" or "S5" or "S7" or "S8" or "S9" or "S11" or "S12" or "S13";
 
     /// <summary>
-    /// The name of the group a scenario belongs to: S3a–S3e → S3, B4a/B4b → B4, S11a/S11b → S11, S12a/S12b → S12 (so
-    /// <c>BENCH_SCENARIOS=S3a,S11a</c> measures single pages); any other name is its own.
+    /// The name of the group a scenario belongs to: S3a–S3e → S3, B4a/B4b → B4, S11a/S11b → S11, S12a/S12b → S12,
+    /// S13a–S13c → S13 (so <c>BENCH_SCENARIOS=S3a,S11a</c> measures single pages); any other name is its own.
     /// </summary>
     public static string Family(string name) =>
-        name.Length > 2 && name[^1] is >= 'a' and <= 'z' && name[..^1] is "S3" or "B4" or "S11" or "S12" ? name[..^1] : name;
+        name.Length > 2 && name[^1] is >= 'a' and <= 'z' && name[..^1] is "S3" or "B4" or "S11" or "S12" or "S13" ? name[..^1] : name;
 
     /// <summary>
-    /// The scenarios a name stands for: one, except S3 (one per kind of page), B4 (its first and deep pages) and S11 (the
-    /// contacts' first and deep pages); a page's own name (S3a, B4b, S11a, …) stands for that page alone.
+    /// The scenarios a name stands for: one, except S3 (one per kind of page), B4 (its first and deep pages), S11 (the
+    /// contacts' first and deep pages) and S13 (the deals' first and deep pages and the pipeline); a page's own name
+    /// (S3a, B4b, S11a, S13c, …) stands for that page alone.
     /// </summary>
     public IReadOnlyList<Scenario> Create(string name)
     {
@@ -43,6 +47,7 @@ public sealed class ScenarioCatalog(
             "S3" => Pages(),
             "B4" => BaselinePages(),
             "S11" => ContactPages(),
+            "S13" => DealPages(),
             _ => [CreateOne(name)],
         };
         return family == name ? group
@@ -157,8 +162,33 @@ public sealed class ScenarioCatalog(
         ];
     }
 
+    /// <summary>
+    /// S13 (issue 14): S3a's and S3b's pages on the big tenant's deals (S13a, S13b; the report sets them against S3a and
+    /// S3b: within 1.2×), and <c>GET /api/pipeline</c> (S13c: every stage with its count and sums per currency, over
+    /// all the tenant's deals) at <see cref="PipelineConnections"/> connections (target p99 ≤ 50 ms).
+    /// </summary>
+    private IReadOnlyList<Scenario> DealPages()
+    {
+        var plan = pages?.Deals ?? throw new InvalidOperationException("S13 needs the big tenant's deals and their cursors.");
+        var bearer = Bearer(state.BigTenant);
+        Uri Page(string query) => new(api, "api/deals?pageSize=50" + query);
+        var first = Page("");
+        var deep = plan.DeepCursors.Select(c => Page("&cursor=" + Uri.EscapeDataString(c))).DefaultIfEmpty(first).ToArray();
+        var of = $"on the big tenant's {plan.Deals:N0} deals";
+        return
+        [
+            PageScenario("S13a", $"GET /api/deals first page (50, newest first) {of}", [first], bearer),
+            PageScenario("S13b", $"GET /api/deals deep keyset pages (cursor from the older half) {of}", deep, bearer),
+            PageScenario("S13c", $"GET /api/pipeline (stages, counts and sums per currency) {of}, {PipelineConnections} connections",
+                [new Uri(api, "api/pipeline")], bearer, PipelineConnections),
+        ];
+    }
+
     /// <summary>Connections of the search scenarios S3c and S3e (issue 17: p99 targets at 16 connections).</summary>
     public const int SearchConnections = 16;
+
+    /// <summary>Connections of S13c, the pipeline summary (issue 14: p99 ≤ 50 ms at 16 connections).</summary>
+    public const int PipelineConnections = 16;
 
     /// <summary>
     /// The search box's terms for a tenant of <paramref name="customers"/> bulk-seeded rows: broad (a company on every

@@ -10,7 +10,7 @@ namespace Shohayota.Load;
 /// INSERT … SELECT generate_series per tenant, as the superuser), then a few hundred customers through the API
 /// per tenant so the read scenarios have ids whose rows went the whole normal way. S11's contacts of the big tenant are
 /// seeded the same way, but by the run phase that measures S11, right before it (<see cref="SeedContactsAsync"/>), so
-/// that the scenarios before it (S4's export above all) see the tenant as it was.
+/// that the scenarios before it (S4's export above all) see the tenant as it was; S13's deals too (<see cref="SeedDealsAsync"/>).
 /// </summary>
 public static class Seeder
 {
@@ -223,6 +223,209 @@ public static class Seeder
         return new ContactSeed((int)rows, insertSeconds, clock.Elapsed.TotalSeconds, Existing: false);
     }
 
+    private static readonly string[] DealKinds = ["Renewal", "Expansion", "New licences", "Pilot", "Support plan", "Migration", "Training", "Hardware refresh"];
+
+    /// <summary>S13's currencies: 13 slots, so EUR ≈ 46 %, USD ≈ 38 %, GBP ≈ 15 % (13 is prime to the 20 stage slots: every pair occurs).</summary>
+    private static readonly string[] DealCurrencies = ["EUR", "USD", "EUR", "GBP", "USD", "EUR", "USD", "EUR", "USD", "GBP", "EUR", "USD", "EUR"];
+
+    /// <summary>The pipeline a tenant gets on first use (DealRules.DefaultStages): name, kind, probability.</summary>
+    private static readonly (string Name, string Kind, int Probability)[] DefaultStages =
+        [("Lead", "open", 10), ("Qualified", "open", 25), ("Proposal", "open", 50), ("Negotiation", "open", 75), ("Won", "won", 100), ("Lost", "lost", 0)];
+
+    /// <summary>
+    /// The id PipelineGrain.DefaultStageId gives a tenant's default stage <paramref name="index"/> (RecordIds.ForIdempotencyKey,
+    /// SHA-256 name-based), so a seeded tenant's pipeline is the one the grain would have created; any other id would work too.
+    /// </summary>
+    private static Guid DefaultStageId(Guid tenantId, int index)
+    {
+        var text = System.Text.Encoding.UTF8.GetBytes($"shohayota/pipeline-stage-create/{tenantId:N}/{Guid.Empty:N}/{index.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        Span<byte> bytes = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(text, bytes);
+        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x80);
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
+        return new Guid(bytes[..16], bigEndian: true);
+    }
+
+    /// <summary>
+    /// S13's deals: <paramref name="count"/> rows for <paramref name="tenant"/> in one <c>INSERT … SELECT generate_series</c> as
+    /// the superuser (as contacts are seeded). The tenant's pipeline first: a tenant without stages gets the default six, in
+    /// SQL too, so that its <c>PipelineGrain</c> first activates after the seeding (a grain that cached the stages or totals
+    /// before would not see rows written behind it). The deals are spread over the stages in order (the open ones each
+    /// fewer than the one before, then won and lost;
+    /// with the defaults Lead 25 %, Qualified 20 %, Proposal 15 %, Negotiation 10 %, Won 15 %, Lost 15 %), in EUR, USD and GBP,
+    /// amounts from 500 to about 250,000 (a quarter of them round thousands), created 15 minutes apart, newest first; open
+    /// deals expect to close 30–150 days after creation (every ninth has no date), closed ones closed 1–90 days after it
+    /// (never later than the seeding). The n-th deal belongs to the (1 + 3(n − 1) mod customers)-th customer, newest first;
+    /// four in ten then get their customer's contacts (one each as S11 seeds them) in <c>deal_contacts</c>. Then
+    /// <c>VACUUM (ANALYZE)</c> of both tables. Seeds nothing if the tenant already has deals.
+    /// </summary>
+    public static async Task<DealSeed> SeedDealsAsync(string postgresDirectory, int port, SeededTenant tenant, int count)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(BenchDatabase.SuperuserConnectionString(postgresDirectory, port, 2));
+        await using (var existing = dataSource.CreateCommand("SELECT count(*)::int FROM deals WHERE tenant_id = $1"))
+        {
+            existing.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
+            if ((int)(await existing.ExecuteScalarAsync())! is > 0 and var already)
+            {
+                return new DealSeed(already, 0, 0, 0, 0, Existing: true);
+            }
+        }
+
+        const string defaultStages = """
+            INSERT INTO pipeline_stages (tenant_id, id, position, name, kind, probability)
+            SELECT $1, s.id, s.position, s.name, s.kind, s.probability
+            FROM unnest($2::uuid[], $3::integer[], $4::text[], $5::text[], $6::integer[]) AS s(id, position, name, kind, probability)
+            WHERE NOT EXISTS (SELECT 1 FROM pipeline_stages WHERE tenant_id = $1)
+            ON CONFLICT (tenant_id, id) DO NOTHING
+            """;
+        await using (var command = dataSource.CreateCommand(defaultStages))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
+            command.Parameters.Add(new NpgsqlParameter { Value = DefaultStages.Select((_, i) => DefaultStageId(tenant.Id, i)).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = DefaultStages.Select((_, i) => i).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = DefaultStages.Select(s => s.Name).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = DefaultStages.Select(s => s.Kind).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { Value = DefaultStages.Select(s => s.Probability).ToArray() });
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var stages = new List<(Guid Id, string Kind)>();
+        await using (var command = dataSource.CreateCommand("SELECT id, kind FROM pipeline_stages WHERE tenant_id = $1 ORDER BY position, id"))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                stages.Add((reader.GetGuid(0), reader.GetString(1)));
+            }
+        }
+
+        var slots = StageSlots(stages);
+        // Rows as sql/0180_deals.sql wants them: status is the stage's kind, closed_at is set exactly when it is not open,
+        // amounts have two decimals at most, currencies are ISO 4217. close_sort is generated.
+        const string deals = """
+            WITH owners AS MATERIALIZED (
+                     SELECT id, name, row_number() OVER (ORDER BY created_at DESC, id DESC) AS n FROM customers WHERE tenant_id = $1),
+                 total AS (SELECT nullif(count(*), 0) AS c FROM owners),
+                 rows AS (
+                     SELECT g, owners.id AS customer_id, owners.name AS customer_name,
+                            ($2::uuid[])[1 + g % cardinality($2::uuid[])] AS stage_id,
+                            ($3::text[])[1 + g % cardinality($3::text[])] AS status,
+                            $6 - g * interval '15 minutes' AS created_at,
+                            500 + (g::bigint * 7919 % 99991) * 2.4975 AS amount
+                     FROM generate_series(1, $7) AS g
+                     CROSS JOIN total
+                     JOIN owners ON owners.n = 1 + 3 * (g - 1) % total.c),
+                 closing AS (
+                     SELECT rows.*, CASE WHEN status <> 'open' THEN least(created_at + (1 + g % 90) * interval '1 day', $6) END AS closed_at
+                     FROM rows)
+            INSERT INTO deals (tenant_id, id, name, customer_id, amount, currency, stage_id, status, expected_close_date, owner_user_id,
+                               closed_at, created_at, updated_at, version)
+            SELECT $1, gen_random_uuid(),
+                   left(($4::text[])[1 + g % cardinality($4::text[])] || ' for ' || customer_name, 200),
+                   customer_id,
+                   CASE WHEN g % 4 = 0 THEN round(amount, -3) ELSE round(amount, 2) END,
+                   ($5::text[])[1 + g % cardinality($5::text[])],
+                   stage_id,
+                   status,
+                   CASE WHEN closed_at IS NOT NULL THEN closed_at::date
+                        WHEN g % 9 <> 0 THEN (created_at + (30 + g % 121) * interval '1 day')::date END,
+                   NULL,
+                   closed_at,
+                   created_at,
+                   coalesce(closed_at, least(created_at + (g % 20) * interval '1 day', $6)),
+                   1 + g % 3
+            FROM closing
+            """;
+        // The contacts of each deal's customer (the n-th deal newest first, as above), for four deals in ten.
+        const string links = """
+            WITH numbered AS (
+                     SELECT id, customer_id, row_number() OVER (ORDER BY created_at DESC, id DESC) AS g FROM deals WHERE tenant_id = $1),
+                 people AS (
+                     SELECT id, customer_id FROM contacts WHERE tenant_id = $1)
+            INSERT INTO deal_contacts (tenant_id, deal_id, contact_id)
+            SELECT $1, numbered.id, people.id
+            FROM numbered JOIN people ON people.customer_id = numbered.customer_id
+            WHERE numbered.g % 10 < 4
+            """;
+        // Replica mode skips the foreign keys' triggers, so this checks what they would have: a stage of the tenant with
+        // the deal's status as its kind, a customer of the tenant.
+        const string check = """
+            SELECT count(*)::int FROM deals d
+            WHERE d.tenant_id = $1
+              AND (NOT EXISTS (SELECT 1 FROM pipeline_stages s WHERE s.tenant_id = d.tenant_id AND s.id = d.stage_id AND s.kind = d.status)
+                   OR NOT EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = d.tenant_id AND c.id = d.customer_id))
+            """;
+        var clock = Stopwatch.StartNew();
+        long rows;
+        long linked;
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            // As for contacts: every reference comes from a join on the tenant's own rows, and the foreign keys' per-row
+            // FOR KEY SHARE locks would rewrite the customers' and contacts' rows (xmax) that S3 and S11 read.
+            await using (var replica = new NpgsqlCommand("SET LOCAL session_replication_role = replica", connection, transaction))
+            {
+                await replica.ExecuteNonQueryAsync();
+            }
+
+            await using (var command = new NpgsqlCommand(deals, connection, transaction))
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
+                command.Parameters.Add(new NpgsqlParameter { Value = slots.Select(s => s.Id).ToArray() });
+                command.Parameters.Add(new NpgsqlParameter { Value = slots.Select(s => s.Kind).ToArray() });
+                command.Parameters.Add(new NpgsqlParameter { Value = DealKinds });
+                command.Parameters.Add(new NpgsqlParameter { Value = DealCurrencies });
+                command.Parameters.Add(new NpgsqlParameter { Value = DateTimeOffset.UtcNow.AddHours(-1) });
+                command.Parameters.Add(new NpgsqlParameter { Value = count });
+                rows = await command.ExecuteNonQueryAsync();
+            }
+
+            await using (var command = new NpgsqlCommand(links, connection, transaction))
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
+                linked = await command.ExecuteNonQueryAsync();
+            }
+
+            await using (var command = new NpgsqlCommand(check, connection, transaction))
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
+                if ((int)(await command.ExecuteScalarAsync())! is > 0 and var wrong)
+                {
+                    throw new InvalidOperationException($"{wrong} seeded deals name no stage of that kind or no customer of the tenant; nothing was seeded.");
+                }
+            }
+
+            await transaction.CommitAsync();
+        }
+
+        var insertSeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        await using (var analyze = dataSource.CreateCommand("VACUUM (ANALYZE) deals, deal_contacts"))
+        {
+            await analyze.ExecuteNonQueryAsync();
+        }
+
+        return new DealSeed((int)rows, (int)linked, stages.Count, insertSeconds, clock.Elapsed.TotalSeconds, Existing: false);
+    }
+
+    /// <summary>
+    /// Twenty slots over the stages (the n-th deal takes slot n mod their count): open stages in order, each one slot fewer than the one
+    /// before and the last two; the closed ones share the rest (the defaults: 5, 4, 3, 2 open, 3 won, 3 lost).
+    /// </summary>
+    private static List<(Guid Id, string Kind)> StageSlots(IReadOnlyList<(Guid Id, string Kind)> stages)
+    {
+        var open = stages.Where(s => s.Kind == "open").ToList();
+        var closed = stages.Where(s => s.Kind != "open").ToList();
+        var slots = open.SelectMany((s, i) => Enumerable.Repeat(s, Math.Max(1, open.Count + 1 - i))).ToList();
+        for (var i = 0; closed.Count > 0 && slots.Count < 20; i++)
+        {
+            slots.Add(closed[i % closed.Count]);
+        }
+
+        return slots.Count > 0 ? slots : throw new InvalidOperationException("The pipeline has no stages.");
+    }
+
     private static async Task<List<Guid>> CreateThroughApiAsync(ApiClient api, string token, string slug, int count)
     {
         var ids = new ConcurrentBag<Guid>();
@@ -245,3 +448,9 @@ public static class Seeder
 
 /// <summary>S11's contacts of the big tenant: how many, how long the insert and the <c>VACUUM (ANALYZE)</c> took (0 if they already existed).</summary>
 public sealed record ContactSeed(int Rows, double InsertSeconds, double AnalyzeSeconds, bool Existing);
+
+/// <summary>
+/// S13's deals of the big tenant: how many, how many contact links, over how many stages, how long the insert and the
+/// <c>VACUUM (ANALYZE)</c> took (0 if they already existed).
+/// </summary>
+public sealed record DealSeed(int Rows, int ContactLinks, int Stages, double InsertSeconds, double AnalyzeSeconds, bool Existing);
