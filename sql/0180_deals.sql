@@ -27,6 +27,9 @@ CREATE TABLE deals (
     expected_close_date date,
     owner_user_id       uuid,
     closed_at           timestamptz,
+    -- The deal's contacts as its reads need them (in uuid order), written in the same statement as their links in
+    -- deal_contacts, which hold the references; a list page reads them from the row instead of one lookup per deal.
+    contact_ids         uuid[]      NOT NULL DEFAULT '{}' CHECK (cardinality(contact_ids) <= 50),
     created_at          timestamptz NOT NULL,
     updated_at          timestamptz NOT NULL,
     version             integer     NOT NULL,

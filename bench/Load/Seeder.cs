@@ -348,6 +348,11 @@ public static class Seeder
             FROM numbered JOIN people ON people.customer_id = numbered.customer_id
             WHERE numbered.g % 10 < 4
             """;
+        const string copies = """
+            UPDATE deals d SET contact_ids = l.ids
+            FROM (SELECT deal_id, array_agg(contact_id ORDER BY contact_id) AS ids FROM deal_contacts WHERE tenant_id = $1 GROUP BY deal_id) AS l
+            WHERE d.tenant_id = $1 AND d.id = l.deal_id
+            """;
         // Replica mode skips the foreign keys' triggers, so this checks what they would have: a stage of the tenant with
         // the deal's status as its kind, a customer of the tenant.
         const string check = """
@@ -385,6 +390,13 @@ public static class Seeder
             {
                 command.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
                 linked = await command.ExecuteNonQueryAsync();
+            }
+
+            // The rows' copy of their links (sql/0180), in uuid order, as the deal grain writes it.
+            await using (var command = new NpgsqlCommand(copies, connection, transaction))
+            {
+                command.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
+                await command.ExecuteNonQueryAsync();
             }
 
             await using (var command = new NpgsqlCommand(check, connection, transaction))

@@ -202,5 +202,13 @@ internal static class RecordSections
                 "INSERT INTO deal_contacts (tenant_id, deal_id, contact_id) SELECT $1, l.deal, l.contact FROM unnest($2::uuid[], $3::uuid[]) AS l(deal, contact)",
                 target, links.Select(l => l.Deal).ToArray(), links.Select(l => l.Contact).ToArray());
         }
+
+        // The rows' copy of their links (sql/0180), in the uuid order the grain writes it.
+        await transaction.ExecuteAsync(
+            """
+            UPDATE deals d SET contact_ids = ARRAY(SELECT dc.contact_id FROM deal_contacts dc WHERE dc.tenant_id = d.tenant_id AND dc.deal_id = d.id ORDER BY dc.contact_id)
+            WHERE d.tenant_id = $1 AND d.id = ANY($2)
+            """,
+            target, ids);
     }
 }

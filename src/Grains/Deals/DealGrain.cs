@@ -19,10 +19,9 @@ namespace Shohayota.Grains.Deals;
 public sealed class DealGrain(TenantDatabase database, TimeProvider time, IOptions<BenchmarkOptions> benchmark, CallerSigner signer)
     : RecordGrain<DealDetails, DealFields>(database, time, benchmark, signer), IDealGrain
 {
-    // The contact ids in PostgreSQL's uuid order, which is the ordinal order of their text (see SortedContacts).
+    // contact_ids is the row's copy of its links (sql/0180), in PostgreSQL's uuid order, the ordinal order of their text (see SortedContacts).
     internal const string Columns =
-        "id, name, customer_id, ARRAY(SELECT dc.contact_id FROM deal_contacts dc WHERE dc.tenant_id = deals.tenant_id AND dc.deal_id = deals.id ORDER BY dc.contact_id), " +
-        "amount, currency, stage_id, status, expected_close_date, owner_user_id, closed_at, created_at, updated_at, version";
+        "id, name, customer_id, contact_ids, amount, currency, stage_id, status, expected_close_date, owner_user_id, closed_at, created_at, updated_at, version";
 
     internal const string CustomerForeignKey = "deals_customer_fkey";
 
@@ -113,8 +112,8 @@ public sealed class DealGrain(TenantDatabase database, TimeProvider time, IOptio
         """
         WITH deal AS (
             INSERT INTO deals (tenant_id, id, name, customer_id, amount, currency, stage_id, status, expected_close_date, owner_user_id, closed_at,
-                               created_at, updated_at, version)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, 1)
+                               contact_ids, created_at, updated_at, version)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $12, $12, 1)
             RETURNING id)
         INSERT INTO deal_contacts (tenant_id, deal_id, contact_id)
         SELECT $1, deal.id, c FROM deal, unnest($13::uuid[]) AS c
@@ -126,7 +125,7 @@ public sealed class DealGrain(TenantDatabase database, TimeProvider time, IOptio
         $"""
         WITH changed AS (
             UPDATE deals SET name = $3, customer_id = $4, amount = $5, currency = $6, stage_id = $7, status = $8, expected_close_date = $9,
-                owner_user_id = $10, closed_at = $11, updated_at = $12, version = $13
+                owner_user_id = $10, closed_at = $11, updated_at = $12, version = $13, contact_ids = $15
             WHERE tenant_id = $1 AND id = $2 AND version = $14
             RETURNING 1),
         unlinked AS (

@@ -555,6 +555,35 @@ public sealed class DealsTests
 
     internal sealed record Stage(string Id, string Name, string Kind, int Probability, int Count, JsonArray Totals);
 
+    [Fact]
+    public async Task ADealsRowCarriesExactlyItsLinksThroughCreatesAndUpdates()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var token = tenant.Admin.AccessToken;
+        var customer = await ContactsTests.CreateCustomerAsync(host, token, "Links");
+        var people = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            people.Add(await ContactsTests.CreateContactAsync(host, token, new { lastName = $"Person {i}", customerId = customer }));
+        }
+
+        var deal = (await CreateDealAsync(host, token, new { name = "Linked", customerId = customer, contactIds = people.Take(2), amount = 1, currency = "EUR" }))["id"]!.GetValue<string>();
+        await UpdateAsync(host, token, deal, new { name = "Linked", customerId = customer, contactIds = people.Skip(1), amount = 1, currency = "EUR" });
+        var other = (await CreateDealAsync(host, token, new { name = "Unlinked", customerId = customer, amount = 2, currency = "EUR" }))["id"]!.GetValue<string>();
+
+        // The row's copy (what reads use) and the links (what the foreign keys guard) agree, in uuid order.
+        var mismatches = await ScalarAsync(host,
+            $"""
+            SELECT count(*) FROM deals d WHERE d.tenant_id = '{tenant.Id}'
+              AND d.contact_ids IS DISTINCT FROM ARRAY(SELECT dc.contact_id FROM deal_contacts dc WHERE dc.tenant_id = d.tenant_id AND dc.deal_id = d.id ORDER BY dc.contact_id)
+            """);
+        ((long)mismatches!).Should().Be(0);
+        var stored = (Guid[])(await ScalarAsync(host, $"SELECT contact_ids FROM deals WHERE tenant_id = '{tenant.Id}' AND id = '{deal}'"))!;
+        stored.Select(g => g.ToString("D")).Should().BeEquivalentTo(people.Skip(1));
+        ((Guid[])(await ScalarAsync(host, $"SELECT contact_ids FROM deals WHERE tenant_id = '{tenant.Id}' AND id = '{other}'"))!).Should().BeEmpty();
+    }
+
     internal static object Deal(string customer, string name, decimal amount, string? stageId = null, string currency = "EUR") =>
         new { name, customerId = customer, amount, currency, stageId };
 
