@@ -59,25 +59,13 @@ public static class ContactsApi
         string? One(string name) => query.TryGetValue(name, out var v) ? v.ToString() : null;
         var q = One("q");
         var tag = One("tag");
-        var sort = ContactSort.CreatedAtDescending;
-        ContactCursor? cursor = null;
 
         var (qError, tagError) = CustomerRules.CheckSearch(q, tag);
         errors.Check("q", qError).Check("tag", tagError);
         var pageSize = RecordHttp.PageSize(One("pageSize"), errors);
         var customer = RecordHttp.Id("customerId", One("customerId"), errors);
         var owner = RecordHttp.Id("ownerUserId", One("ownerUserId"), errors);
-        if (One("sort") is { } sortText && !Sorts.TryGetValue(sortText, out sort))
-        {
-            errors.Check("sort", $"sort must be one of: {string.Join(", ", Sorts.Keys)}.");
-        }
-
-        if (One("cursor") is { } cursorText)
-        {
-            cursor = DecodeCursor(cursorText);
-            errors.Check("cursor", cursor is null ? "The cursor is not one this API returned."
-                : cursor.Sort != sort ? "The cursor belongs to another sort order; keep the sort of the first page." : null);
-        }
+        var (sort, cursor) = RecordHttp.SortAndCursor(One("sort"), One("cursor"), Sorts, ContactSort.CreatedAtDescending, DecodeCursor, c => c.Sort, errors);
 
         var csv = CsvExport.Wanted(http.Request);
         if (csv)

@@ -125,30 +125,16 @@ public static class CustomersApi
         var q = One("q");
         var status = One("status");
         var tag = One("tag");
-        CustomerSort sort = CustomerSort.CreatedAtDescending;
-        CustomerCursor? cursor = null;
-
         var (qError, tagError) = CustomerRules.CheckSearch(q, tag);
         errors.Check("q", qError).Check("tag", tagError);
         errors.Check("status", status is null || CustomerStatuses.All.Contains(status) ? null : $"Status must be one of: {string.Join(", ", CustomerStatuses.All)}.");
         var pageSize = RecordHttp.PageSize(One("pageSize"), errors);
         var owner = RecordHttp.Id("ownerUserId", One("ownerUserId"), errors);
 
-        if (One("sort") is { } sortText && !Sorts.TryGetValue(sortText, out sort))
-        {
-            errors.Check("sort", $"sort must be one of: {string.Join(", ", Sorts.Keys)}.");
-        }
-
+        var (sort, cursor) = RecordHttp.SortAndCursor(One("sort"), One("cursor"), Sorts, CustomerSort.CreatedAtDescending, DecodeCursor, c => c.Sort, errors);
         if (sort == CustomerSort.Relevance && string.IsNullOrEmpty(q))
         {
             errors.Check("sort", "sort=relevance orders by similarity to the search term: give q too.");
-        }
-
-        if (One("cursor") is { } cursorText)
-        {
-            cursor = DecodeCursor(cursorText);
-            errors.Check("cursor", cursor is null ? "The cursor is not one this API returned."
-                : cursor.Sort != sort ? "The cursor belongs to another sort order; keep the sort of the first page." : null);
         }
 
         var csv = CsvExport.Wanted(http.Request);

@@ -140,9 +140,6 @@ public static class DealsApi
         var query = http.Request.Query;
         var errors = RecordHttp.CheckParameters(query, ListParameters);
         string? One(string name) => query.TryGetValue(name, out var v) ? v.ToString() : null;
-        var sort = DealSort.CreatedAtDescending;
-        DealCursor? cursor = null;
-
         var pageSize = RecordHttp.PageSize(One("pageSize"), errors);
         var stage = RecordHttp.Id("stageId", One("stageId"), errors);
         var customer = RecordHttp.Id("customerId", One("customerId"), errors);
@@ -166,17 +163,7 @@ public static class DealsApi
             }
         }
 
-        if (One("sort") is { } sortText && !Sorts.TryGetValue(sortText, out sort))
-        {
-            errors.Check("sort", $"sort must be one of: {string.Join(", ", Sorts.Keys)}.");
-        }
-
-        if (One("cursor") is { } cursorText)
-        {
-            cursor = DecodeCursor(cursorText);
-            errors.Check("cursor", cursor is null ? "The cursor is not one this API returned."
-                : cursor.Sort != sort ? "The cursor belongs to another sort order; keep the sort of the first page." : null);
-        }
+        var (sort, cursor) = RecordHttp.SortAndCursor(One("sort"), One("cursor"), Sorts, DealSort.CreatedAtDescending, DecodeCursor, c => c.Sort, errors);
 
         var csv = CsvExport.Wanted(http.Request);
         if (csv)

@@ -82,6 +82,34 @@ public static class RecordHttp
         return 50;
     }
 
+    /// <summary>
+    /// A list's <c>sort</c> (one of <paramref name="sorts"/>, else <paramref name="fallback"/>) and <c>cursor</c> (one this API
+    /// returned, for that same sort), each problem an error naming its parameter.
+    /// </summary>
+    public static (TSort Sort, TCursor? Cursor) SortAndCursor<TSort, TCursor>(
+        string? sortText, string? cursorText, IReadOnlyDictionary<string, TSort> sorts, TSort fallback, Func<string, TCursor?> decode,
+        Func<TCursor, TSort> sortOf, FieldErrors errors)
+        where TSort : struct, Enum
+        where TCursor : class
+    {
+        var sort = fallback;
+        if (sortText is not null && !sorts.TryGetValue(sortText, out sort))
+        {
+            sort = fallback;
+            errors.Check("sort", $"sort must be one of: {string.Join(", ", sorts.Keys)}.");
+        }
+
+        if (cursorText is null)
+        {
+            return (sort, null);
+        }
+
+        var cursor = decode(cursorText);
+        errors.Check("cursor", cursor is null ? "The cursor is not one this API returned."
+            : !EqualityComparer<TSort>.Default.Equals(sortOf(cursor), sort) ? "The cursor belongs to another sort order; keep the sort of the first page." : null);
+        return (sort, cursor);
+    }
+
     /// <summary>An optional id parameter; a malformed one is an error naming it.</summary>
     public static Guid? Id(string name, string? text, FieldErrors errors)
     {

@@ -529,35 +529,24 @@ internal sealed class BundleReader(Stream stream)
         }
     }
 
-    private List<Guid> IdList()
+    private List<Guid> IdList() => StringList(ParseGuid, "ids");
+
+    private List<string> Tags() => StringList(text => text, "strings");
+
+    /// <summary>An array of strings, each made a <typeparamref name="T"/> by <paramref name="parse"/>.</summary>
+    private List<T> StringList<T>(Func<string, T> parse, string what)
     {
         Start(JsonTokenType.StartArray);
-        var ids = new List<Guid>();
+        var items = new List<T>();
         while (true)
         {
             Next();
             if (_json.Token == JsonTokenType.EndArray)
             {
-                return ids;
+                return items;
             }
 
-            ids.Add(_json.Token == JsonTokenType.String ? ParseGuid(_json.Text!) : throw Error($"{_field} must be ids"));
-        }
-    }
-
-    private List<string> Tags()
-    {
-        Start(JsonTokenType.StartArray);
-        var tags = new List<string>();
-        while (true)
-        {
-            Next();
-            if (_json.Token == JsonTokenType.EndArray)
-            {
-                return tags;
-            }
-
-            tags.Add(_json.Token == JsonTokenType.String ? _json.Text! : throw Error("tags must be strings"));
+            items.Add(_json.Token == JsonTokenType.String ? parse(_json.Text!) : throw Error($"{_field} must be {what}"));
         }
     }
 

@@ -353,13 +353,10 @@ public sealed class TenantRestorer(
         }
 
         var inputs = stages.Select(s => (PipelineStageInput?)new PipelineStageInput(s.Id, s.Name, s.Kind, s.Probability)).ToList();
-        if (DealRules.CheckStages(inputs).FirstOrDefault() is { Key: { } field, Value: { } rule })
+        if (DealRules.CheckStages(inputs, "pipeline", (i, field) => $"pipeline[{i}] ({stages[i].Id}): {field}").FirstOrDefault() is
+            { Key: { } where, Value: { } rule })
         {
-            // The rules name "stages[i].field"; a bundle's stages are "pipeline[i] (id)".
-            var close = field.IndexOf(']', StringComparison.Ordinal);
-            throw new BundleException(close < 0 || close + 2 > field.Length || !int.TryParse(field.AsSpan(7, close - 7), out var i)
-                ? $"pipeline: {rule}"
-                : $"pipeline[{i}] ({stages[i].Id}): {field[(close + 2)..]}: {rule}");
+            throw new BundleException($"{where}: {rule}");
         }
 
         return stages;

@@ -52,15 +52,22 @@ public static class DealRules
 
     public static string? FirstError(DealFields f) => Check(f.Name, f.CustomerId, f.ContactIds, f.Amount, f.Currency).Values.FirstOrDefault();
 
-    /// <summary>The rules of a whole stage list, as "field: problem" pairs (the REST layer lists them all).</summary>
-    public static Dictionary<string, string> CheckStages(IReadOnlyList<PipelineStageInput?>? stages)
+    /// <summary>
+    /// The rules of a whole stage list, as "field: problem" pairs (the REST layer lists them all). The fields are named
+    /// <c>stages</c> and <c>stages[i].name</c> …; <paramref name="list"/> and <paramref name="stageKey"/> (index, field or
+    /// null for the stage itself) name them otherwise (a bundle's <c>pipeline[i] (id): name</c>).
+    /// </summary>
+    public static Dictionary<string, string> CheckStages(
+        IReadOnlyList<PipelineStageInput?>? stages, string list = "stages", Func<int, string?, string>? stageKey = null)
     {
         var errors = new Dictionary<string, string>(StringComparer.Ordinal);
         if (stages is null || stages.Count is 0 or > MaxStages)
         {
-            errors["stages"] = $"A pipeline has 1 to {MaxStages} stages.";
+            errors[list] = $"A pipeline has 1 to {MaxStages} stages.";
             return errors;
         }
+
+        stageKey ??= (i, field) => field is null ? $"stages[{i}]" : $"stages[{i}].{field}";
 
         var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var ids = new HashSet<Guid>();
@@ -68,38 +75,38 @@ public static class DealRules
         {
             if (stages[i] is not { } stage)
             {
-                errors[$"stages[{i}]"] = "A stage is an object {id?, name, kind, probability}.";
+                errors[stageKey(i, null)] = "A stage is an object {id?, name, kind, probability}.";
                 continue;
             }
 
             if (string.IsNullOrWhiteSpace(stage.Name) || stage.Name.Length > MaxStageName)
             {
-                errors[$"stages[{i}].name"] = $"A stage's name has 1 to {MaxStageName} characters.";
+                errors[stageKey(i, "name")] = $"A stage's name has 1 to {MaxStageName} characters.";
             }
             else if (!names.Add(stage.Name.Trim()))
             {
-                errors[$"stages[{i}].name"] = "Two stages cannot have the same name.";
+                errors[stageKey(i, "name")] = "Two stages cannot have the same name.";
             }
 
             if (!DealStatuses.All.Contains(stage.Kind))
             {
-                errors[$"stages[{i}].kind"] = "kind is one of: open, won, lost.";
+                errors[stageKey(i, "kind")] = "kind is one of: open, won, lost.";
             }
 
             if (stage.Probability is < 0 or > 100)
             {
-                errors[$"stages[{i}].probability"] = "probability is 0 to 100 (percent).";
+                errors[stageKey(i, "probability")] = "probability is 0 to 100 (percent).";
             }
 
             if (stage.Id is { } id && (id == Guid.Empty || !ids.Add(id)))
             {
-                errors[$"stages[{i}].id"] = "A stage id appears once (leave it out for a new stage).";
+                errors[stageKey(i, "id")] = "A stage id appears once (leave it out for a new stage).";
             }
         }
 
         if (errors.Count == 0 && !stages.Any(s => s!.Kind == DealStatuses.Open))
         {
-            errors["stages"] = "A pipeline has at least one open stage (new deals start in the first one).";
+            errors[list] = "A pipeline has at least one open stage (new deals start in the first one).";
         }
 
         return errors;

@@ -188,7 +188,9 @@ public sealed class PipelineGrain(TenantDatabase database, TimeProvider time) : 
             return Outcome<PipelineChange>.Fail(Failure.Validation, "moveTo: the stage the removed stages' deals move to must be one of the pipeline's stages that stays.");
         }
 
-        var held = await DealsInAsync(current.Select(s => s.Id).ToArray());
+        // Only the deals the change concerns: those in stages it removes (they move) or whose kind it changes (refused).
+        var rekinded = next.Where(s => byId.TryGetValue(s.Id, out var was) && was.Kind != s.Kind).Select(s => s.Id);
+        var held = await DealsInAsync([.. removed.Select(s => s.Id), .. rekinded]);
         foreach (var stage in next)
         {
             if (byId.TryGetValue(stage.Id, out var was) && was.Kind != stage.Kind && held.Count(d => d.StageId == stage.Id) is var n and > 0)

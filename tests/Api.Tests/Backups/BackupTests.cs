@@ -244,13 +244,16 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
         var full = await RunAsync("full");
         await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "In the increment" });
         var incremental = await RunAsync("incremental");
+        var increment = JsonNode.Parse(await File.ReadAllBytesAsync(
+            Path.Combine(fixture.BackupDirectory, incremental["id"]!.GetValue<string>(), $"tenants/{tenant.Id}.json")))!;
+        increment["format"]!.GetValue<string>().Should().Be("shohayota.tenant-increment", "the tenant's file continues from the full backup");
         await Bundles.PurgeAsync(_host, tenant.Id);
         await RewriteTenantFileAsync(full["id"]!.GetValue<string>(), tenant.Id, Bundles.AsVersionTwo);
 
         using var restore = await _host.SendAsync(HttpMethod.Post,
             $"/api/admin/backups/{incremental["id"]}/restore?tenantId={tenant.Id}", await _host.SharedSuperAdminTokenAsync());
 
-        restore.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        restore.StatusCode.Should().Be(HttpStatusCode.BadRequest, await restore.Content.ReadAsStringAsync());
         (await restore.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain("an increment of version 3 cannot follow a bundle of version 2");
         (await _host.RunbookTenantAsync(tenant.Id)).Should().BeNull();
     }
@@ -589,7 +592,7 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
     private async Task<JsonObject> RunAsync(string kind)
     {
         using var response = await _host.SendAsync(HttpMethod.Post, "/api/admin/backups", await _host.SharedSuperAdminTokenAsync(), new { kind });
-        response.StatusCode.Should().Be(HttpStatusCode.Created);
+        response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         return await response.JsonAsync();
     }
 

@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Playwright;
 using Shohayota.E2E.Tests.Infrastructure;
@@ -6,7 +5,7 @@ using Xunit.Abstractions;
 
 namespace Shohayota.E2E.Tests.Deals;
 
-public sealed class DealUiTests(UiFixture fixture, ITestOutputHelper output) : UiTest(fixture, output)
+public sealed class DealUiTests(UiFixture fixture, ITestOutputHelper output) : PipelineUiTest(fixture, output)
 {
     [Fact]
     public async Task AnAdminCreatesACustomerAContactAndADealThenDragsTheDealToWonAndTheTimelineShowsTheMove()
@@ -229,25 +228,5 @@ public sealed class DealUiTests(UiFixture fixture, ITestOutputHelper output) : U
         }
 
         await Page.Keyboard.PressAsync("Enter");
-    }
-
-    private ILocator Column(string stage) => Page.GetByRole(AriaRole.Region, new() { Name = stage, Exact = true });
-
-    private async Task<Dictionary<string, Guid>> StagesAsync(string token) =>
-        (await GetAsync(token, "/api/pipeline"))["stages"]!.AsArray()
-            .ToDictionary(s => s!["name"]!.GetValue<string>(), s => s!["id"]!.GetValue<Guid>());
-
-    private async Task<JsonObject> GetAsync(string token, string path)
-    {
-        using var response = await Server.SendAsync(HttpMethod.Get, path, token);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-    }
-
-    private async Task<Guid> CreateAsync(string token, string path, object body)
-    {
-        using var response = await Server.SendAsync(HttpMethod.Post, path, token, body);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
     }
 }

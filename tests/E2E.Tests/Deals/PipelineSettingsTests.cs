@@ -1,12 +1,10 @@
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Playwright;
 using Shohayota.E2E.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace Shohayota.E2E.Tests.Deals;
 
-public sealed class PipelineSettingsTests(UiFixture fixture, ITestOutputHelper output) : UiTest(fixture, output)
+public sealed class PipelineSettingsTests(UiFixture fixture, ITestOutputHelper output) : PipelineUiTest(fixture, output)
 {
     [Fact]
     public async Task AMemberSeesTheBoardButNoStageEditorAndTheEditorsPageAndTheGrainRefuseThem()
@@ -78,25 +76,5 @@ public sealed class PipelineSettingsTests(UiFixture fixture, ITestOutputHelper o
         await Assertions.Expect(Column("Proposal").GetByTestId("deal-card")).ToContainTextAsync("Punched cards");
         await Assertions.Expect(Column("Prospect").GetByTestId("stage-count")).ToHaveTextAsync("0");
         ConsoleErrors.Should().BeEmpty();
-    }
-
-    private ILocator Column(string stage) => Page.GetByRole(AriaRole.Region, new() { Name = stage, Exact = true });
-
-    private async Task<Dictionary<string, Guid>> StagesAsync(string token) =>
-        (await GetAsync(token, "/api/pipeline"))["stages"]!.AsArray()
-            .ToDictionary(s => s!["name"]!.GetValue<string>(), s => s!["id"]!.GetValue<Guid>());
-
-    private async Task<JsonObject> GetAsync(string token, string path)
-    {
-        using var response = await Server.SendAsync(HttpMethod.Get, path, token);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
-    }
-
-    private async Task<Guid> CreateAsync(string token, string path, object body)
-    {
-        using var response = await Server.SendAsync(HttpMethod.Post, path, token, body);
-        response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<Guid>();
     }
 }
