@@ -1,3 +1,4 @@
+using Shohayota.Api.Activities;
 using Shohayota.Api.ApiKeys;
 using Shohayota.Api.Audit;
 using Shohayota.Api.Auth;
@@ -66,6 +67,7 @@ public static class ShohayotaApp
         app.MapCustomersApi();
         app.MapContactsApi();
         app.MapDealsApi();
+        app.MapActivitiesApi();
         app.MapImportsApi();
         app.MapDiagnosticsApi();
         app.MapAuditApi();

@@ -107,7 +107,7 @@ public interface IAuditQueryGrain : IGrainWithStringKey
     Task<AuditPage> ListAsync(AuditQuery query);
 
     /// <summary>
-    /// A customer's timeline: the entries about the customer and about the contacts it has now, newest first, a page
+    /// A customer's timeline: the entries about the customer and about the contacts, deals and activities it has now, newest first, a page
     /// of <paramref name="pageSize"/> before <paramref name="beforeSeq"/>.
     /// </summary>
     [Alias("Timeline"), ReadOnly]

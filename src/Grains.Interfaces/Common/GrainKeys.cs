@@ -27,6 +27,10 @@ public static class GrainKeys
 
     public static string DealQuery(Guid tenantId) => $"{tenantId:D}/deals";
 
+    public static string Activity(Guid tenantId, Guid activityId) => $"{tenantId:D}/activity/{activityId:D}";
+
+    public static string ActivityQuery(Guid tenantId) => $"{tenantId:D}/activities";
+
     public static string Pipeline(Guid tenantId) => $"{tenantId:D}/pipeline";
 
     public static string Imports(Guid tenantId) => $"{tenantId:D}/imports";

@@ -69,11 +69,14 @@ public sealed class AuditQueryGrain(TenantDatabase database) : Grain, IAuditQuer
     {
         var tenantId = GrainKeys.TenantOf(this.GetPrimaryKeyString())!.Value;
         pageSize = Math.Clamp(pageSize, 1, 200);
-        // Through audit_logs_target_idx, one target at a time: the customer's id and its contacts' and deals' ids.
+        // Through audit_logs_target_idx, one target at a time: the customer's id, its contacts' and deals' ids, and the
+        // activities about it, its contacts or its deals.
         var sql = $"""
             SELECT {Columns} FROM audit_logs
             WHERE tenant_id = $1 AND target_id = ANY(ARRAY[$2::text] || ARRAY(SELECT id::text FROM contacts WHERE customer_id = $3)
-                || ARRAY(SELECT id::text FROM deals WHERE customer_id = $3))
+                || ARRAY(SELECT id::text FROM deals WHERE customer_id = $3)
+                || ARRAY(SELECT id::text FROM activities WHERE customer_id = $3 OR contact_id IN (SELECT id FROM contacts WHERE customer_id = $3)
+                    OR deal_id IN (SELECT id FROM deals WHERE customer_id = $3)))
             {(beforeSeq is null ? "" : "AND seq < $5")}
             ORDER BY seq DESC LIMIT $4
             """;

@@ -71,6 +71,8 @@ public sealed class ContactGrain(TenantDatabase database, TimeProvider time, IOp
         TenantId, Id, c.FirstName, c.LastName, c.Email, c.Phone, c.Title, c.CustomerId, c.OwnerUserId, c.Tags.ToArray(), c.Notes, c.UpdatedAt, c.Version,
         readVersion);
 
+    private protected override (string Constraint, string Column)? Activities => (Shohayota.Grains.Activities.ActivityGrain.ContactForeignKey, "contact_id");
+
     private protected override string? RefusalFor(ChangeResult result) =>
         result.Constraint == Deals.DealGrain.ContactForeignKey ? "The contact is on one or more deals; remove it from them first." : null;
 

@@ -1,9 +1,11 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Shohayota.Grains.Activities;
 using Shohayota.Grains.Audit;
 using Shohayota.Grains.Contacts;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Deals;
+using Shohayota.Grains.Interfaces.Activities;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
@@ -18,7 +20,7 @@ namespace Shohayota.Grains.Customers;
 
 /// <summary>
 /// The single writer of one customer's row (<see cref="RecordGrain{TDetails, TFields}"/>). A customer is the account
-/// the other records hang from: deleting one that still has contacts or deals is refused with their counts, or removes
+/// the other records hang from: deleting one that still has contacts, deals or activities is refused with their counts, or removes
 /// them in the same transaction (<c>cascade</c>) with one audit entry per removed record.
 /// </summary>
 [GrainType("customer")]
@@ -85,8 +87,9 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
 
     private protected override string? RefusalFor(ChangeResult result) => result.Constraint switch
     {
-        ContactGrain.CustomerForeignKey or DealGrain.CustomerForeignKey or CascadeChanged =>
-            "The customer's contacts or deals changed while it was being deleted; reload it and try again.",
+        ContactGrain.CustomerForeignKey or DealGrain.CustomerForeignKey or ActivityGrain.CustomerForeignKey or ActivityGrain.ContactForeignKey
+            or ActivityGrain.DealForeignKey or CascadeChanged =>
+            "The customer's contacts, deals or activities changed while it was being deleted; reload it and try again.",
         DealGrain.ContactForeignKey => "A contact of this customer is on another customer's deal; remove it from that deal first.",
         _ => null,
     };
@@ -107,20 +110,21 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
 
         if (!cascade)
         {
-            // The usual delete reads nothing first: a customer that still has contacts or deals is refused by their
-            // foreign keys, and only then are they counted for the answer.
+            // The usual delete reads nothing first: a customer that still has contacts, deals or activities is refused by
+            // their foreign keys, and only then are they counted for the answer.
             var plain = await DeleteAsync(current, expectedVersion, [], [], new QuotaDelta(-CountedRecords, 0, -Bytes(current)));
-            return plain.Failure == Failure.Conflict && await DependentsAsync() is var (contactCount, dealCount) && contactCount + dealCount > 0
+            return plain.Failure == Failure.Conflict && await DependentsAsync() is var counts && counts.Any(c => c.Count > 0)
                 ? Outcome<bool>.Fail(Failure.Conflict,
-                    $"The customer still has {Counts(contactCount, dealCount)}. Remove them first, or delete with ?cascade=true to remove them with it.")
+                    $"The customer still has {Counts(counts)}. Remove them first, or delete with ?cascade=true to remove them with it.")
                 : plain;
         }
 
-        var (contacts, deals) = await Database.ReadAsync(
+        var (contacts, deals, activities) = await Database.ReadAsync(
             TenantId,
             [
                 TenantDatabase.Statement($"SELECT {ContactGrain.Columns} FROM contacts WHERE customer_id = $1", Id),
                 TenantDatabase.Statement($"SELECT {DealGrain.Columns} FROM deals WHERE customer_id = $1", Id),
+                TenantDatabase.Statement($"SELECT {ActivityGrain.Columns} FROM activities WHERE {ActivitiesAbout}", Id),
             ],
             async reader =>
             {
@@ -137,20 +141,40 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
                     dealRows.Add(DealGrain.Read(reader));
                 }
 
-                return (contactRows, dealRows);
+                await reader.NextResultAsync();
+                var activityRows = new List<ActivityDetails>();
+                while (await reader.ReadAsync())
+                {
+                    activityRows.Add(ActivityGrain.Read(reader));
+                }
+
+                return (contactRows, dealRows, activityRows);
             });
-        // Exactly the rows read, at the versions read: a contact or deal added, changed or removed since refuses the whole
-        // delete. Deals go first (their contact links go with them), then the contacts.
-        SqlStatement[] before = [.. RemoveExactly("deals", deals.Select(d => (d.Id, d.Version)).ToArray()), .. RemoveExactly("contacts", contacts.Select(c => (c.Id, c.Version)).ToArray())];
-        var entries = deals.Select(d => new AuditDraft("deal.deleted", DealGrain.Record.Name, d.Id.ToString("D"),
-                Details: AuditChain.Details(new { name = d.Name, version = d.Version, customerId = Id, cascade = true })))
+        // Exactly the rows read, at the versions read: a contact, deal or activity added, changed or removed since refuses
+        // the whole delete. Activities go first (they refer to the others), then deals (their contact links go with
+        // them), then the contacts.
+        SqlStatement[] before =
+        [
+            .. RemoveExactly("activities", activities.Select(a => (a.Id, a.Version)).ToArray()),
+            .. RemoveExactly("deals", deals.Select(d => (d.Id, d.Version)).ToArray()),
+            .. RemoveExactly("contacts", contacts.Select(c => (c.Id, c.Version)).ToArray()),
+        ];
+        var entries = activities.Select(a => new AuditDraft("activity.deleted", ActivityGrain.Record.Name, a.Id.ToString("D"),
+                Details: AuditChain.Details(new { type = a.Type, subject = a.Subject, version = a.Version, customerId = Id, cascade = true })))
+            .Concat(deals.Select(d => new AuditDraft("deal.deleted", DealGrain.Record.Name, d.Id.ToString("D"),
+                Details: AuditChain.Details(new { name = d.Name, version = d.Version, customerId = Id, cascade = true }))))
             .Concat(contacts.Select(c => new AuditDraft("contact.deleted", ContactGrain.Record.Name, c.Id.ToString("D"),
                 Details: AuditChain.Details(new { name = c.DisplayName, version = c.Version, customerId = Id, cascade = true }))))
             .ToArray();
-        var freed = Bytes(current) + contacts.Sum(ContactGrain.StoredBytes) + deals.Sum(DealGrain.StoredBytes);
+        var freed = Bytes(current) + contacts.Sum(ContactGrain.StoredBytes) + deals.Sum(DealGrain.StoredBytes) + activities.Sum(ActivityGrain.StoredBytes);
         var outcome = await DeleteAsync(current, expectedVersion, before, entries, new QuotaDelta(-CountedRecords, 0, -freed));
         if (outcome.Succeeded)
         {
+            foreach (var chunk in activities.Chunk(64))
+            {
+                await Task.WhenAll(chunk.Select(a => GrainFactory.GetGrain<IActivityGrain>(GrainKeys.Activity(TenantId, a.Id)).ForgetAsync()));
+            }
+
             foreach (var chunk in deals.Chunk(64))
             {
                 await Task.WhenAll(chunk.Select(d => GrainFactory.GetGrain<IDealGrain>(GrainKeys.Deal(TenantId, d.Id)).ForgetAsync()));
@@ -184,19 +208,27 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
             TenantId, rows.Select(r => r.Id).ToArray(), rows.Select(r => r.Version).ToArray(), (long)rows.Length),
     ];
 
-    private Task<(int Contacts, int Deals)> DependentsAsync() => Database.ReadAsync(
+    /// <summary>The activities a cascade removes: about the customer, one of its contacts or one of its deals ($1 = the customer).</summary>
+    private const string ActivitiesAbout =
+        "customer_id = $1 OR contact_id IN (SELECT id FROM contacts WHERE customer_id = $1) OR deal_id IN (SELECT id FROM deals WHERE customer_id = $1)";
+
+    private Task<(int Count, string One, string Many)[]> DependentsAsync() => Database.ReadAsync(
         TenantId,
-        TenantDatabase.Statement("SELECT (SELECT count(*)::integer FROM contacts WHERE customer_id = $1), (SELECT count(*)::integer FROM deals WHERE customer_id = $1)", Id),
-        async reader => await reader.ReadAsync() ? (reader.GetInt32(0), reader.GetInt32(1)) : (0, 0));
+        TenantDatabase.Statement(
+            $"""
+            SELECT (SELECT count(*)::integer FROM contacts WHERE customer_id = $1), (SELECT count(*)::integer FROM deals WHERE customer_id = $1),
+                   (SELECT count(*)::integer FROM activities WHERE {ActivitiesAbout})
+            """, Id),
+        async reader => await reader.ReadAsync()
+            ? new[] { (reader.GetInt32(0), "contact", "contacts"), (reader.GetInt32(1), "deal", "deals"), (reader.GetInt32(2), "activity", "activities") }
+            : []);
 
-    private static string Counts(int contacts, int deals) => (contacts, deals) switch
+    /// <summary>"2 contacts, 1 deal and 3 activities": the counts that are not zero.</summary>
+    private static string Counts((int Count, string One, string Many)[] counts)
     {
-        (> 0, > 0) => $"{Count(contacts, "contact")} and {Count(deals, "deal")}",
-        (> 0, _) => Count(contacts, "contact"),
-        _ => Count(deals, "deal"),
-    };
-
-    private static string Count(int n, string noun) => n == 1 ? $"1 {noun}" : $"{n} {noun}s";
+        var parts = counts.Where(c => c.Count > 0).Select(c => c.Count == 1 ? $"1 {c.One}" : $"{c.Count} {c.Many}").ToArray();
+        return parts.Length == 1 ? parts[0] : $"{string.Join(", ", parts[..^1])} and {parts[^1]}";
+    }
 
     internal static CustomerDetails Read(NpgsqlDataReader r) => new(
         r.GetGuid(0),

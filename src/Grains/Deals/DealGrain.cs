@@ -58,6 +58,8 @@ public sealed class DealGrain(TenantDatabase database, TimeProvider time, IOptio
             });
     }
 
+    private protected override (string Constraint, string Column)? Activities => (Shohayota.Grains.Activities.ActivityGrain.DealForeignKey, "deal_id");
+
     private protected override Task ChangedAsync() => GrainFactory.GetGrain<IPipelineGrain>(GrainKeys.Pipeline(TenantId)).DealsChangedAsync();
 
     /// <summary>Contact ids in the order the row's ARRAY(…) returns them: PostgreSQL compares uuids byte by byte, as their text does.</summary>

@@ -45,9 +45,12 @@ internal sealed class TenantMeter(
     /// <summary>A deal's bytes: its name, currency and one id per linked contact.</summary>
     public static long DealBytes(string name, int contacts) => RecordOverhead + Utf8(name) + 3 + 16L * contacts;
 
+    /// <summary>An activity's bytes: its subject and body.</summary>
+    public static long ActivityBytes(string subject, string? body) => RecordOverhead + Utf8(subject) + Utf8(body);
+
     /// <summary>
     /// The storage the tenant's records use, in SQL (the transaction's tenant, under row-level security): the same sums as
-    /// <see cref="CustomerBytes"/>, <see cref="ContactBytes"/> and <see cref="DealBytes"/>, for a meter's start and a restore; <paramref name="tenant"/>
+    /// <see cref="CustomerBytes"/>, <see cref="ContactBytes"/>, <see cref="DealBytes"/> and <see cref="ActivityBytes"/>, for a meter's start and a restore; <paramref name="tenant"/>
     /// names the parameter holding the tenant where row-level security does not apply (a restore), or is null.
     /// </summary>
     public static string RecordBytesSql(string? tenant = null)
@@ -62,6 +65,7 @@ internal sealed class TenantMeter(
                  + coalesce(octet_length(notes), 0) + coalesce((SELECT sum(octet_length(t)) FROM unnest(tags) t), 0)), 0)::bigint FROM contacts{where})
                 + (SELECT coalesce(sum({RecordOverhead} + octet_length(name) + 3), 0)::bigint FROM deals{where})
                 + (SELECT 16 * count(*) FROM deal_contacts{where})
+                + (SELECT coalesce(sum({RecordOverhead} + octet_length(subject) + coalesce(octet_length(body), 0)), 0)::bigint FROM activities{where})
             """;
     }
 

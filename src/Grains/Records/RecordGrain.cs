@@ -62,6 +62,12 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
     /// <summary>What the audit entry of a deletion records besides the version.</summary>
     protected abstract object DeletedDetails(TDetails record);
 
+    /// <summary>
+    /// The foreign key of <c>activities</c> that refers to this type's records and its column (a contact's, a deal's), or
+    /// null: removing a record that still has activities is refused with their count.
+    /// </summary>
+    private protected virtual (string Constraint, string Column)? Activities => null;
+
     /// <summary>A committed-nothing refusal for a constraint of the type's own (a foreign key, say) or null to treat it as a fault.</summary>
     private protected virtual string? RefusalFor(ChangeResult result) => null;
 
@@ -265,6 +271,16 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
 
         if (!result.Committed)
         {
+            if (Activities is { } link && result.Constraint == link.Constraint)
+            {
+                var count = await database.ReadAsync(
+                    TenantId,
+                    TenantDatabase.Statement($"SELECT count(*)::integer FROM activities WHERE {link.Column} = $1", Id),
+                    async reader => await reader.ReadAsync() ? reader.GetInt32(0) : 0);
+                return Outcome<bool>.Fail(Failure.Conflict,
+                    $"The {Type.Name} still has {(count == 1 ? "1 activity" : $"{count} activities")} (notes, tasks, calls or meetings); delete them first.");
+            }
+
             return RefusalFor(result) is { } refusal
                 ? Outcome<bool>.Fail(Failure.Conflict, refusal)
                 : throw new InvalidOperationException($"Deleting the {Type.Name} was refused by the database ({result.SqlState}).");

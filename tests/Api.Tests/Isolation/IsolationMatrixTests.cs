@@ -26,6 +26,7 @@ public sealed class IsolationMatrixTests
         CustomerItem,
         ContactItem,
         DealItem,
+        ActivityItem,
         ImportItem,
         UserItem,
         ApiKeyItem,
@@ -78,6 +79,12 @@ public sealed class IsolationMatrixTests
         ["PUT /api/deals/{id:guid}"] = Kind.DealItem,
         ["DELETE /api/deals/{id:guid}"] = Kind.DealItem,
         ["POST /api/deals/{id:guid}/stage"] = Kind.DealItem,
+        ["GET /api/activities"] = Kind.Collection,
+        ["POST /api/activities"] = Kind.Create,
+        ["GET /api/activities/{id:guid}"] = Kind.ActivityItem,
+        ["PUT /api/activities/{id:guid}"] = Kind.ActivityItem,
+        ["DELETE /api/activities/{id:guid}"] = Kind.ActivityItem,
+        ["POST /api/activities/{id:guid}/complete"] = Kind.ActivityItem,
         ["GET /api/pipeline"] = Kind.Collection,
         ["PUT /api/pipeline/stages"] = Kind.Collection,
         ["POST /api/imports/customers"] = Kind.Create,
@@ -143,6 +150,13 @@ public sealed class IsolationMatrixTests
         }
 
         var ownDeal = await CreateDealAsync(host, a.Admin.AccessToken, new { name = "a", customerId = ownCustomers[0], amount = 1, currency = "EUR" });
+        var foreignActivities = new List<string>
+        {
+            await CreateActivityAsync(host, b.Admin.AccessToken, new { type = "task", subject = "b-task", customerId = foreignCustomers[0], dueAt = "2026-01-01T00:00:00Z" }),
+            await CreateActivityAsync(host, b.Admin.AccessToken, new { type = "note", subject = "b-note", contactId = foreignContacts[0], body = "secret" }),
+            await CreateActivityAsync(host, b.Admin.AccessToken, new { type = "call", subject = "b-call", dealId = foreignDeals[0] }),
+        };
+        var ownActivity = await CreateActivityAsync(host, a.Admin.AccessToken, new { type = "task", subject = "a-task", customerId = ownCustomers[0] });
         var bMember = await host.AddUserAsync(b);
         var foreignUsers = new[] { Id(b.Admin), Id(bMember) };
         var foreignKeys = new[] { (await CreateKeyAsync(host, b.Admin.AccessToken, "tenant_admin")).Id, (await CreateKeyAsync(host, b.Admin.AccessToken, "member")).Id };
@@ -178,6 +192,9 @@ public sealed class IsolationMatrixTests
                     case Kind.DealItem:
                         probes.AddRange(foreignDeals.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
                         break;
+                    case Kind.ActivityItem:
+                        probes.AddRange(foreignActivities.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
+                        break;
                     case Kind.ImportItem:
                         probes.AddRange(foreignImports.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
                         break;
@@ -205,10 +222,15 @@ public sealed class IsolationMatrixTests
             await Parallel.ForEachAsync(probes, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (probe, cancellation) =>
             {
                 var method = new HttpMethod(probe.Method);
-                // A body every record route accepts (a customer's name, a contact's last name, a deal's fields and stage, all
-                // of the attacker's own tenant), naming the attacker's tenant: only the id in the path is foreign.
+                // A body every record route accepts (a customer's name, a contact's last name, a deal's fields and stage, an
+                // activity's type and subject, all of the attacker's own tenant), naming the attacker's tenant: only the id in
+                // the path is foreign.
                 object? body = method == HttpMethod.Put || method == HttpMethod.Post
-                    ? new { name = "hijack", lastName = "hijack", tenantId = a.Id, customerId = ownCustomers[0], amount = 1, currency = "EUR", stageId = ownStages[4] }
+                    ? new
+                    {
+                        name = "hijack", lastName = "hijack", tenantId = a.Id, customerId = ownCustomers[0], amount = 1, currency = "EUR", stageId = ownStages[4],
+                        type = "task", subject = "hijack",
+                    }
                     : null;
                 using var foreign = await host.SendAsync(method, probe.Path, probe.Token, body);
                 var foreignText = Strip(await foreign.Content.ReadAsStringAsync(cancellation));
@@ -266,6 +288,18 @@ public sealed class IsolationMatrixTests
             (await StageIdsAsync(host, token)).Should().Equal(ownStages, role).And.NotIntersectWith(foreignStages, role);
         }
 
+        foreach (var (role, token) in roles)
+        {
+            using var activities = await host.SendAsync(HttpMethod.Get, "/api/activities?pageSize=200", token);
+            var ids = (await activities.JsonAsync())["items"]!.AsArray().Select(x => x!["id"]!.GetValue<string>()).ToList();
+            ids.Should().NotIntersectWith(foreignActivities, role).And.Contain(ownActivity, role);
+            foreach (var filter in new[] { $"customerId={foreignCustomers[0]}", $"contactId={foreignContacts[0]}", $"dealId={foreignDeals[0]}", $"assignee={Id(b.Admin)}" })
+            {
+                using var byForeign = await host.SendAsync(HttpMethod.Get, $"/api/activities?{filter}", token);
+                (await byForeign.JsonAsync())["items"]!.AsArray().Should().BeEmpty($"{role} filtering by {filter}");
+            }
+        }
+
         using (var users = await host.SendAsync(HttpMethod.Get, "/api/users", a.Admin.AccessToken))
         {
             (await users.JsonAsync())["items"]!.AsArray().Select(u => u!["id"]!.GetValue<string>()).Should().NotIntersectWith(foreignUsers);
@@ -294,6 +328,8 @@ public sealed class IsolationMatrixTests
         (await TenantOfAsync(host, "contacts", contact)).Should().Be(a.Id);
         var deal = await CreateDealAsync(host, a.Admin.AccessToken, new { name = "d", customerId = await CreateCustomerAsync(host, a.Admin.AccessToken, "d"), amount = 1, currency = "EUR", tenantId = b.Id });
         (await TenantOfAsync(host, "deals", deal)).Should().Be(a.Id);
+        var activity = await CreateActivityAsync(host, a.Admin.AccessToken, new { type = "note", subject = "n", dealId = deal, tenantId = b.Id });
+        (await TenantOfAsync(host, "activities", activity)).Should().Be(a.Id);
     }
 
     private static IEnumerable<(string Method, string Pattern)> Routes(ApiHost host) =>
@@ -377,6 +413,13 @@ public sealed class IsolationMatrixTests
         return (await response.JsonAsync())["id"]!.GetValue<string>();
     }
 
+    private static async Task<string> CreateActivityAsync(ApiHost host, string token, object body)
+    {
+        using var response = await host.SendAsync(HttpMethod.Post, "/api/activities", token, body);
+        response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return (await response.JsonAsync())["id"]!.GetValue<string>();
+    }
+
     private static async Task<List<string>> StageIdsAsync(ApiHost host, string token)
     {
         using var response = await host.SendAsync(HttpMethod.Get, "/api/pipeline", token);
@@ -414,7 +457,8 @@ public sealed class IsolationMatrixTests
                    coalesce((SELECT md5(string_agg(t::text, '|')) FROM tenant_settings t WHERE t.tenant_id = $1), '') || ':' ||
                    coalesce((SELECT md5(string_agg(d::text, '|' ORDER BY d.id)) FROM deals d WHERE d.tenant_id = $1), '') || ':' ||
                    coalesce((SELECT md5(string_agg(l::text, '|' ORDER BY l.deal_id, l.contact_id)) FROM deal_contacts l WHERE l.tenant_id = $1), '') || ':' ||
-                   coalesce((SELECT md5(string_agg(p::text, '|' ORDER BY p.id)) FROM pipeline_stages p WHERE p.tenant_id = $1), '')
+                   coalesce((SELECT md5(string_agg(p::text, '|' ORDER BY p.id)) FROM pipeline_stages p WHERE p.tenant_id = $1), '') || ':' ||
+                   coalesce((SELECT md5(string_agg(x::text, '|' ORDER BY x.id)) FROM activities x WHERE x.tenant_id = $1), '')
             """,
             connection);
         command.Parameters.Add(new NpgsqlParameter { Value = tenant });

@@ -31,7 +31,7 @@ public sealed class RowLevelSecurityTests
         }
 
         tables.Select(t => t.Name).Should().Contain(["users", "refresh_tokens", "customers", "contacts", "api_keys", "support_sessions", "tenant_settings",
-            "pipeline_stages", "deals", "deal_contacts"]);
+            "pipeline_stages", "deals", "deal_contacts", "activities"]);
         tables.Should().AllSatisfy(t =>
         {
             t.Enabled.Should().BeTrue($"{t.Name} must ENABLE ROW LEVEL SECURITY");
@@ -49,7 +49,7 @@ public sealed class RowLevelSecurityTests
         await using var connection = new NpgsqlConnection(database.AppConnectionString);
         await connection.OpenAsync();
 
-        foreach (var table in new[] { "users", "customers", "refresh_tokens", "contacts", "pipeline_stages", "deals", "deal_contacts" })
+        foreach (var table in new[] { "users", "customers", "refresh_tokens", "contacts", "pipeline_stages", "deals", "deal_contacts", "activities" })
         {
             await using var count = new NpgsqlCommand($"SELECT count(*) FROM {table}", connection);
             (await count.ExecuteScalarAsync()).Should().Be(0L, table);
@@ -365,6 +365,92 @@ public sealed class RowLevelSecurityTests
     }
 
     [Fact]
+    public async Task TenantACannotReadChangeOrPlantActivitiesOfTenantBNorLinkItsActivityToBsRecords()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var (a, b) = await SeedTwoTenantsAsync(database);
+        var rows = new Dictionary<Guid, (Guid Customer, Guid Contact, Guid Deal, Guid Activity)>();
+        await using (var seed = new NpgsqlConnection(database.SuperuserConnectionString))
+        {
+            await seed.OpenAsync();
+            foreach (var tenant in new[] { a, b })
+            {
+                var (contact, stage, deal, activity) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+                var customer = (Guid)(await Scalar(seed, $"SELECT id FROM customers WHERE tenant_id = '{tenant}'"))!;
+                await Execute(seed,
+                    $"""
+                    INSERT INTO contacts (tenant_id, id, last_name, customer_id, created_at, updated_at, version) VALUES ('{tenant}', '{contact}', 'contact', '{customer}', now(), now(), 1);
+                    INSERT INTO pipeline_stages (tenant_id, id, position, name, kind, probability) VALUES ('{tenant}', '{stage}', 0, 'Lead', 'open', 10);
+                    INSERT INTO deals (tenant_id, id, name, customer_id, amount, currency, stage_id, status, created_at, updated_at, version)
+                        VALUES ('{tenant}', '{deal}', 'deal', '{customer}', 1, 'EUR', '{stage}', 'open', now(), now(), 1);
+                    INSERT INTO activities (tenant_id, id, type, subject, body, customer_id, contact_id, deal_id, created_at, updated_at, version)
+                        VALUES ('{tenant}', '{activity}', 'note', 'note', 'private', '{customer}', '{contact}', '{deal}', now(), now(), 1);
+                    """);
+                rows[tenant] = (customer, contact, deal, activity);
+            }
+        }
+
+        var (own, theirs) = (rows[a], rows[b]);
+        await using var connection = new NpgsqlConnection(database.AppConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await Execute(connection, $"SELECT set_config('app.tenant_id', '{a}', true)");
+
+        var seen = new Dictionary<string, object?>
+        {
+            ["of B"] = await Scalar(connection, $"SELECT count(*) FROM activities WHERE tenant_id = '{b}'"),
+            ["by B's id"] = await Scalar(connection, $"SELECT count(*) FROM activities WHERE id = '{theirs.Activity}'"),
+            ["about B's records"] = await Scalar(connection,
+                $"SELECT count(*) FROM activities WHERE customer_id = '{theirs.Customer}' OR contact_id = '{theirs.Contact}' OR deal_id = '{theirs.Deal}'"),
+        };
+        var own1 = await Scalar(connection, "SELECT count(*) FROM activities");
+        var changed = new Dictionary<string, int>
+        {
+            ["update"] = await Execute(connection, $"UPDATE activities SET subject = 'pwned', body = NULL WHERE tenant_id = '{b}'"),
+            ["update by id"] = await Execute(connection, $"UPDATE activities SET customer_id = '{own.Customer}' WHERE id = '{theirs.Activity}'"),
+            ["delete"] = await Execute(connection, $"DELETE FROM activities WHERE tenant_id = '{b}'"),
+        };
+        var planted = $"INSERT INTO activities (tenant_id, id, type, subject, customer_id, created_at, updated_at, version) VALUES ('{b}', gen_random_uuid(), 'note', 'planted', '{theirs.Customer}', now(), now(), 1)";
+        // The foreign keys name the tenant too: A's activity cannot be about B's customer, contact or deal, whatever ids it sends.
+        var crossLinks = new[]
+        {
+            $"INSERT INTO activities (tenant_id, id, type, subject, customer_id, created_at, updated_at, version) VALUES ('{a}', gen_random_uuid(), 'note', 'x', '{theirs.Customer}', now(), now(), 1)",
+            $"INSERT INTO activities (tenant_id, id, type, subject, contact_id, created_at, updated_at, version) VALUES ('{a}', gen_random_uuid(), 'note', 'x', '{theirs.Contact}', now(), now(), 1)",
+            $"INSERT INTO activities (tenant_id, id, type, subject, deal_id, created_at, updated_at, version) VALUES ('{a}', gen_random_uuid(), 'note', 'x', '{theirs.Deal}', now(), now(), 1)",
+            $"UPDATE activities SET deal_id = '{theirs.Deal}' WHERE id = '{own.Activity}'",
+        };
+        var refusals = new List<string>();
+        foreach (var (sql, expected) in crossLinks.Select(c => (c, PostgresErrorCodes.ForeignKeyViolation)).Prepend((planted, PostgresErrorCodes.InsufficientPrivilege)))
+        {
+            await Execute(connection, "SAVEPOINT probe");
+            try
+            {
+                await Execute(connection, sql);
+                refusals.Add($"accepted: {sql}");
+            }
+            catch (PostgresException e) when (e.SqlState == expected)
+            {
+            }
+            catch (PostgresException e)
+            {
+                refusals.Add($"{e.SqlState} instead of {expected}: {sql}");
+            }
+
+            await Execute(connection, "ROLLBACK TO SAVEPOINT probe");
+        }
+
+        seen.Should().OnlyContain(s => Equals(s.Value, 0L));
+        own1.Should().Be(1L);
+        changed.Should().OnlyContain(c => c.Value == 0);
+        refusals.Should().BeEmpty();
+        await transaction.RollbackAsync();
+        await using var check = new NpgsqlConnection(database.SuperuserConnectionString);
+        await check.OpenAsync();
+        (await Scalar(check, $"SELECT count(*) FROM activities WHERE tenant_id = '{b}' AND subject = 'note' AND body = 'private' AND customer_id = '{theirs.Customer}'"))
+            .Should().Be(1L);
+    }
+
+    [Fact]
     public async Task EveryIndexOfTheDealTablesLeadsWithTheTenant()
     {
         var database = await TestDatabase.SharedAsync();
@@ -380,7 +466,7 @@ public sealed class RowLevelSecurityTests
             JOIN pg_class i ON i.oid = x.indexrelid
             JOIN pg_namespace n ON n.oid = t.relnamespace
             LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.indkey[0]
-            WHERE n.nspname = 'public' AND t.relname IN ('pipeline_stages', 'deals', 'deal_contacts')
+            WHERE n.nspname = 'public' AND t.relname IN ('pipeline_stages', 'deals', 'deal_contacts', 'activities')
             """,
             connection))
         await using (var reader = await read.ExecuteReaderAsync())
@@ -391,8 +477,9 @@ public sealed class RowLevelSecurityTests
             }
         }
 
-        indexes.Select(i => i.Table).Distinct().Should().BeEquivalentTo("pipeline_stages", "deals", "deal_contacts");
+        indexes.Select(i => i.Table).Distinct().Should().BeEquivalentTo("pipeline_stages", "deals", "deal_contacts", "activities");
         indexes.Count(i => i.Table == "deals").Should().BeGreaterThanOrEqualTo(9);
+        indexes.Count(i => i.Table == "activities").Should().BeGreaterThanOrEqualTo(8);
         indexes.Should().AllSatisfy(i => i.First.Should().Be("tenant_id", $"{i.Index} on {i.Table} must lead with the tenant"));
     }
 
