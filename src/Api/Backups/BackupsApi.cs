@@ -118,6 +118,7 @@ public static class BackupsApi
                 customers = result.Counts.Customers,
                 contacts = result.Counts.Contacts,
                 deals = result.Counts.Deals,
+                activities = result.Counts.Activities,
                 overrides = result.Counts.Overrides,
                 auditLogs = result.Counts.AuditLogs,
                 auditSeq = result.AuditSeq,
@@ -281,6 +282,8 @@ public static class BackupsApi
                     deletedContacts = f.DeletedContacts,
                     deals = f.Deals,
                     deletedDeals = f.DeletedDeals,
+                    activities = f.Activities,
+                    deletedActivities = f.DeletedActivities,
                     auditLogs = f.AuditLogs,
                 }),
             });
@@ -396,7 +399,11 @@ public static class BackupsApi
             mode = r.Mode,
             sourceTenantId = r.SourceTenantId,
             backupId = r.BackupId,
-            counts = new { users = r.Users, customers = r.Customers, contacts = r.Contacts, deals = r.Deals, overrides = r.Overrides, auditLogs = r.AuditLogs },
+            counts = new
+            {
+                users = r.Users, customers = r.Customers, contacts = r.Contacts, deals = r.Deals, activities = r.Activities, overrides = r.Overrides,
+                auditLogs = r.AuditLogs,
+            },
             auditSeq = r.AuditSeq,
         });
     }

@@ -29,7 +29,9 @@ public sealed record BackupFile(
     [property: Id(11)] long Contacts,
     [property: Id(12)] long DeletedContacts,
     [property: Id(13)] long Deals,
-    [property: Id(14)] long DeletedDeals);
+    [property: Id(14)] long DeletedDeals,
+    [property: Id(15)] long Activities = 0,
+    [property: Id(16)] long DeletedActivities = 0);
 
 /// <summary>A complete backup as listed: the files are in <see cref="BackupDetails"/>.</summary>
 [GenerateSerializer, Immutable, Alias("BackupSummary")]
@@ -76,7 +78,8 @@ public sealed record RestoreResult(
     [property: Id(7)] long AuditLogs,
     [property: Id(8)] long AuditSeq,
     [property: Id(9)] long Contacts,
-    [property: Id(10)] long Deals);
+    [property: Id(10)] long Deals,
+    [property: Id(11)] long Activities = 0);
 
 /// <summary>One tenant the retention purge looked at, and what it did.</summary>
 [GenerateSerializer, Immutable, Alias("PurgeCandidate")]

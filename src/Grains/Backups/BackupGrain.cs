@@ -197,7 +197,7 @@ public sealed class BackupGrain(
         var now = time.Now();
         var backups = store.List();
         // An older backup's bundles lack record types that already existed then (version 1: contacts, version 2: the pipeline and
-        // deals); changes since it would miss them.
+        // deals, version 3: activities); changes since it would miss them.
         var previous = kind == BackupKinds.Incremental && backups.Count > 0 && backups[^1].Version == BackupManifest.CurrentVersion ? backups[^1] : null;
         if (kind == BackupKinds.Incremental && previous is null)
         {
@@ -236,7 +236,7 @@ public sealed class BackupGrain(
                 files.Add(new BackupFile(name, tenantId, result.Format == BundleFormat.Export ? BackupKinds.Full : BackupKinds.Incremental,
                     result.FileSha256, result.Bytes, result.AuditSeq, BundleFormat.Hex(result.AuditHash), result.Counts.Users,
                     result.Counts.Customers, result.Counts.DeletedCustomers, result.Counts.AuditLogs, result.Counts.Contacts, result.Counts.DeletedContacts,
-                    result.Counts.Deals, result.Counts.DeletedDeals));
+                    result.Counts.Deals, result.Counts.DeletedDeals, result.Counts.Activities, result.Counts.DeletedActivities));
             }
 
             string? skipped = null;

@@ -27,7 +27,7 @@ public sealed record BackupManifest(
     /// <summary>
     /// The version of the bundles the backup holds. An incremental backup continues only from a backup of the current
     /// version: an older one lacks record types that may already have rows (version 1: contacts, version 2: the pipeline and
-    /// deals), which no increment would add.
+    /// deals, version 3: activities), which no increment would add.
     /// </summary>
     public const int CurrentVersion = BundleFormat.Version;
 }

@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Unicode;
 using Shohayota.Grains.Audit;
+using Shohayota.Grains.Interfaces.Activities;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Contacts;
 using Shohayota.Grains.Interfaces.Customers;
@@ -13,18 +14,19 @@ using Shohayota.Grains.Interfaces.Deals;
 namespace Shohayota.Grains.Backups;
 
 /// <summary>
-/// The tenant bundle, version 3: compact UTF-8 JSON (no line breaks, keys in a fixed order), timestamps as UTC
+/// The tenant bundle, version 4: compact UTF-8 JSON (no line breaks, keys in a fixed order), timestamps as UTC
 /// <c>yyyy-MM-ddTHH:mm:ss.ffffffZ</c> (PostgreSQL's precision), dates <c>yyyy-MM-dd</c>, amounts as exact JSON numbers,
 /// hashes as lowercase hex. Its last key is <c>"checksum"</c>: SHA-256 of every byte before the <c>,"checksum":</c> that
 /// introduces it; a server's own bundles (super-admin exports, backups) follow it with <c>"signature"</c> (see
-/// <see cref="BundleSigner"/>). Version 2 added contacts, version 3 the pipeline and deals (<see cref="RecordSections"/>);
-/// older bundles still restore, as a tenant without those records (and, before version 3, without stage rows).
+/// <see cref="BundleSigner"/>). Version 2 added contacts, version 3 the pipeline and deals, version 4 activities
+/// (<see cref="RecordSections"/>); older bundles still restore, as a tenant without those records (and, before version 3,
+/// without stage rows).
 /// </summary>
 public static class BundleFormat
 {
     public const string Export = "shohayota.tenant-export";
     public const string Increment = "shohayota.tenant-increment";
-    public const int Version = 3;
+    public const int Version = 4;
 
     /// <summary>The oldest version this server restores: backups and exports made before an upgrade must stay restorable.</summary>
     public const int OldestReadable = 1;
@@ -98,7 +100,8 @@ internal sealed record BundleBase(string BackupId, long AuditSeq, byte[] AuditHa
 
 /// <summary>The rows a bundle holds per section; the deleted counts are an increment's removals (0 in a full export).</summary>
 public sealed record BundleCounts(
-    long Users, long Customers, long DeletedCustomers, long Contacts, long DeletedContacts, long Deals, long DeletedDeals, long Overrides, long AuditLogs);
+    long Users, long Customers, long DeletedCustomers, long Contacts, long DeletedContacts, long Deals, long DeletedDeals, long Activities,
+    long DeletedActivities, long Overrides, long AuditLogs);
 
 /// <summary>What writing a bundle produced: its checksum, size, counts and the tenant's audit head in it.</summary>
 public sealed record BundleResult(string Format, string Checksum, string FileSha256, long Bytes, BundleCounts Counts, long AuditSeq, byte[] AuditHash,
@@ -203,6 +206,14 @@ internal static class Names
     public static readonly JsonEncodedText StageId = JsonEncodedText.Encode("stageId");
     public static readonly JsonEncodedText ExpectedCloseDate = JsonEncodedText.Encode("expectedCloseDate");
     public static readonly JsonEncodedText ClosedAt = JsonEncodedText.Encode("closedAt");
+    public static readonly JsonEncodedText Type = JsonEncodedText.Encode("type");
+    public static readonly JsonEncodedText Subject = JsonEncodedText.Encode("subject");
+    public static readonly JsonEncodedText Body = JsonEncodedText.Encode("body");
+    public static readonly JsonEncodedText DueAt = JsonEncodedText.Encode("dueAt");
+    public static readonly JsonEncodedText AssigneeUserId = JsonEncodedText.Encode("assigneeUserId");
+    public static readonly JsonEncodedText ContactId = JsonEncodedText.Encode("contactId");
+    public static readonly JsonEncodedText DealId = JsonEncodedText.Encode("dealId");
+    public static readonly JsonEncodedText CompletedAt = JsonEncodedText.Encode("completedAt");
     public static readonly JsonEncodedText Kind = JsonEncodedText.Encode("kind");
     public static readonly JsonEncodedText Probability = JsonEncodedText.Encode("probability");
     public static readonly JsonEncodedText Status = JsonEncodedText.Encode("status");
@@ -386,16 +397,26 @@ internal sealed class BundleWriter : IAsyncDisposable
         }
 
         WriteId(Names.OwnerUserId, d.OwnerUserId);
-        if (d.ClosedAt is { } closed)
-        {
-            WriteTime(Names.ClosedAt, closed);
-        }
-        else
-        {
-            _json.WriteNull(Names.ClosedAt);
-        }
-
+        WriteTime(Names.ClosedAt, d.ClosedAt);
         WriteStamps(d.CreatedAt, d.UpdatedAt, d.Version);
+        _json.WriteEndObject();
+    }
+
+    /// <summary>One activity; its links and assignee as ids or null, the due and completion times as UTC or null.</summary>
+    public void WriteActivity(ActivityDetails a)
+    {
+        _json.WriteStartObject();
+        _json.WriteString(Names.Id, a.Id);
+        _json.WriteString(Names.Type, a.Type);
+        _json.WriteString(Names.Subject, a.Subject);
+        _json.WriteString(Names.Body, a.Body);
+        WriteTime(Names.DueAt, a.DueAt);
+        WriteId(Names.AssigneeUserId, a.AssigneeUserId);
+        WriteId(Names.CustomerId, a.CustomerId);
+        WriteId(Names.ContactId, a.ContactId);
+        WriteId(Names.DealId, a.DealId);
+        WriteTime(Names.CompletedAt, a.CompletedAt);
+        WriteStamps(a.CreatedAt, a.UpdatedAt, a.Version);
         _json.WriteEndObject();
     }
 
@@ -451,6 +472,7 @@ internal sealed class BundleWriter : IAsyncDisposable
         WriteCount(RecordSections.Customers, counts.Customers, counts.DeletedCustomers);
         WriteCount(RecordSections.Contacts, counts.Contacts, counts.DeletedContacts);
         WriteCount(RecordSections.Deals, counts.Deals, counts.DeletedDeals);
+        WriteCount(RecordSections.Activities, counts.Activities, counts.DeletedActivities);
         _json.WriteNumber("overrides", counts.Overrides);
         _json.WriteNumber("auditLogs", counts.AuditLogs);
         _json.WriteEndObject();
@@ -528,6 +550,18 @@ internal sealed class BundleWriter : IAsyncDisposable
         Span<byte> utf8 = stackalloc byte[32];
         at.UtcDateTime.TryFormat(utf8, out var written, "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
         _json.WriteString(name, utf8[..written]);
+    }
+
+    private void WriteTime(JsonEncodedText name, DateTimeOffset? at)
+    {
+        if (at is { } value)
+        {
+            WriteTime(name, value);
+        }
+        else
+        {
+            _json.WriteNull(name);
+        }
     }
 
     private void WriteTime(string name, DateTimeOffset? at)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Shohayota.Grains.Interfaces.Activities;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
@@ -102,7 +103,8 @@ internal sealed class JsonTokenStream(Stream stream)
 /// <summary>
 /// Reads a bundle front to back, section by section, with the keys in the order <see cref="BundleWriter"/> writes them.
 /// Sections that can be long are enumerables: enumerate each completely before reading the next section. A section
-/// newer than the bundle's version is read as empty (a version-1 bundle has no contacts, a version-2 one no deals).
+/// newer than the bundle's version is read as empty (a version-1 bundle has no contacts, a version-2 one no deals, a
+/// version-3 one no activities).
 /// </summary>
 internal sealed class BundleReader(Stream stream)
 {
@@ -360,6 +362,33 @@ internal sealed class BundleReader(Stream stream)
         return new DealDetails(id, name, customer, contacts, amount, currency, stage, status, expected, owner, closed, created, updated, version);
     }
 
+    /// <summary>One activity's fields, in the order <see cref="BundleWriter.WriteActivity"/> writes them.</summary>
+    public ActivityDetails ReadActivity()
+    {
+        Property("id");
+        var id = Guid();
+        Property("type");
+        var type = String();
+        Property("subject");
+        var subject = String();
+        Property("body");
+        var body = NullableString();
+        Property("dueAt");
+        var due = NullableTime();
+        Property("assigneeUserId");
+        var assignee = NullableGuid();
+        Property("customerId");
+        var customer = NullableGuid();
+        Property("contactId");
+        var contact = NullableGuid();
+        Property("dealId");
+        var deal = NullableGuid();
+        Property("completedAt");
+        var completed = NullableTime();
+        var (created, updated, version) = Stamps();
+        return new ActivityDetails(id, type, subject, body, due, assignee, customer, contact, deal, completed, created, updated, version);
+    }
+
     public AuditCheckpoint? ReadCheckpoint()
     {
         Property("auditCheckpoint");
@@ -434,13 +463,14 @@ internal sealed class BundleReader(Stream stream)
         var (customers, deletedCustomers) = Count(RecordSections.Customers);
         var (contacts, deletedContacts) = Count(RecordSections.Contacts);
         var (deals, deletedDeals) = Count(RecordSections.Deals);
+        var (activities, deletedActivities) = Count(RecordSections.Activities);
         Property("overrides");
         var overrides = Long();
         Property("auditLogs");
         var audit = Long();
         End(JsonTokenType.EndObject);
         _where = "the bundle";
-        return new BundleCounts(users, customers, deletedCustomers, contacts, deletedContacts, deals, deletedDeals, overrides, audit);
+        return new BundleCounts(users, customers, deletedCustomers, contacts, deletedContacts, deals, deletedDeals, activities, deletedActivities, overrides, audit);
     }
 
     /// <summary>Reads the checksum object and the signature if there is one, and makes sure nothing follows the document.</summary>

@@ -1,3 +1,4 @@
+using Shohayota.Grains.Interfaces.Activities;
 using Shohayota.Grains.Interfaces.ApiKeys;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
@@ -11,9 +12,10 @@ using Shohayota.Grains.Interfaces.Users;
 namespace Shohayota.Grains.Backups;
 
 /// <summary>
-/// Drops the live activations that cache a tenant's rows (its TenantGrain, audit writer, users, customers, contacts, deals and pipeline), so the
-/// next call re-reads the rows a restore or purge just replaced. Only grains that are actually active are called:
-/// asking every customer id would activate (and load) each of them first.
+/// Drops the live activations that cache a tenant's rows (its TenantGrain, audit writer, users, customers, contacts, deals,
+/// activities and pipeline), so the next call re-reads the rows a restore or purge just replaced. Only grains that are
+/// actually active are called: asking every customer id would activate (and load) each of them first. The activity query
+/// grain is stateless and keeps nothing.
 /// </summary>
 internal static class LiveGrains
 {
@@ -23,6 +25,7 @@ internal static class LiveGrains
     {
         var management = grains.GetGrain<IManagementGrain>(0);
         var prefix = tenantId.ToString("D") + "/";
+        await ForgetEachAsync<IActivityGrain>(grains, management, "activity", prefix, activity => activity.ForgetAsync());
         await ForgetEachAsync<IDealGrain>(grains, management, "deal", prefix, deal => deal.ForgetAsync());
         await ForgetEachAsync<IPipelineGrain>(grains, management, "pipeline", prefix, pipeline => pipeline.ForgetAsync());
         await ForgetEachAsync<IContactGrain>(grains, management, "contact", prefix, contact => contact.ForgetAsync());

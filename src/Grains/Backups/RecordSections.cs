@@ -1,8 +1,10 @@
 using System.Globalization;
+using Shohayota.Grains.Activities;
 using Shohayota.Grains.Contacts;
 using Shohayota.Grains.Customers;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Deals;
+using Shohayota.Grains.Interfaces.Activities;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
 using Shohayota.Grains.Interfaces.Customers;
@@ -55,19 +57,30 @@ internal sealed class RecordSection<T>(
 }
 
 /// <summary>
-/// What a bundle's records may refer to: the bundle's users, and the customers, contacts and pipeline stages (id → kind)
-/// the tenant holds once this bundle (and, for an increment, the bundles before it) is applied. The sets are the
-/// restorer's own, filled as it reads, so a row is checked against what precedes it in the bundle.
+/// What a bundle's records may refer to: the bundle's users, and the customers, contacts, deals and pipeline stages
+/// (id → kind) the tenant holds once this bundle (and, for an increment, the bundles before it) is applied. The sets are
+/// the restorer's own, filled as it reads, so a row is checked against what precedes it in the bundle.
 /// </summary>
 internal sealed class BundleIds(
-    IReadOnlySet<Guid> users, IReadOnlySet<Guid> customers, IReadOnlySet<Guid> contacts, IReadOnlyDictionary<Guid, string> stages, bool increment)
+    IReadOnlySet<Guid> users,
+    IReadOnlySet<Guid> customers,
+    IReadOnlySet<Guid> contacts,
+    IReadOnlySet<Guid> deals,
+    IReadOnlyDictionary<Guid, string> stages,
+    bool increment)
 {
     private string Before => increment ? " or the bundles before it" : "";
 
-    public string? Owner(Guid? id) => id is { } user && !users.Contains(user) ? $"ownerUserId {user} is not a user in the bundle" : null;
+    public string? Owner(Guid? id) => User("ownerUserId", id);
+
+    public string? Assignee(Guid? id) => User("assigneeUserId", id);
 
     public string? Customer(Guid? id) => id is { } customer && !customers.Contains(customer)
         ? $"customerId {customer} is not a customer in the bundle{Before}"
+        : null;
+
+    public string? Contact(Guid? id) => id is { } contact && !contacts.Contains(contact)
+        ? $"contactId {contact} is not a contact in the bundle{Before}"
         : null;
 
     public string? Contacts(IReadOnlyList<Guid> ids)
@@ -83,17 +96,24 @@ internal sealed class BundleIds(
         return null;
     }
 
+    public string? Deal(Guid? id) => id is { } deal && !deals.Contains(deal)
+        ? $"dealId {deal} is not a deal in the bundle{Before}"
+        : null;
+
     /// <summary>The stage is in the bundle's pipeline and the status is its kind (what the database's composite key holds).</summary>
     public string? Stage(Guid stage, string status) =>
         !stages.TryGetValue(stage, out var kind) ? $"stageId {stage} is not a stage in the bundle's pipeline"
         : kind != status ? $"status \"{status}\" is not the kind of stage {stage} (\"{kind}\")"
         : null;
+
+    /// <summary>Users are carried whole in every bundle, so a user is one of this bundle's.</summary>
+    private string? User(string field, Guid? id) => id is { } user && !users.Contains(user) ? $"{field} {user} is not a user in the bundle" : null;
 }
 
 /// <summary>
 /// The record types bundles carry, in the order they are written and restored: contacts refer to customers, deals to
-/// customers, contacts and the pipeline's stages, so each comes after what it refers to (and an increment's removals
-/// are applied the other way round).
+/// customers, contacts and the pipeline's stages, activities to customers, contacts and deals, so each comes after what
+/// it refers to (and an increment's removals are applied the other way round).
 /// </summary>
 internal static class RecordSections
 {
@@ -111,6 +131,10 @@ internal static class RecordSections
     public static readonly RecordSection<DealDetails> Deals = new(
         DealGrain.Record, "deals", 3, (bundle, d) => bundle.WriteDeal(d), bundle => bundle.ReadDeal(), CheckDeal, UpsertDealsAsync);
 
+    public static readonly RecordSection<ActivityDetails> Activities = new(
+        ActivityGrain.Record, "activities", 4, (bundle, a) => bundle.WriteActivity(a), bundle => bundle.ReadActivity(), CheckActivity,
+        UpsertActivitiesAsync);
+
     /// <summary>The API's rules (one dictionary of field → message, as the REST layer lists them): the first, naming its field.</summary>
     private static string? FirstRule(Dictionary<string, string> errors) =>
         errors.FirstOrDefault() is { Key: { } field, Value: { } rule } ? $"{field}: {rule}" : null;
@@ -127,6 +151,18 @@ internal static class RecordSections
         ?? known.Stage(d.StageId, d.Status)
         ?? ((d.Status == DealStatuses.Open) != (d.ClosedAt is null) ? "closedAt: a deal has a closing time exactly when it is won or lost" : null)
         ?? known.Owner(d.OwnerUserId);
+
+    /// <summary>
+    /// The API's rules (a due time only for what is not a note, at least one link), a completion time only for a task, call
+    /// or meeting (what the database's note check holds), the links and the assignee.
+    /// </summary>
+    private static string? CheckActivity(ActivityDetails a, BundleIds known) =>
+        FirstRule(ActivityRules.Check(a.Type, a.Subject, a.Body, a.DueAt, a.CustomerId, a.ContactId, a.DealId, done: false))
+        ?? (a.Type == ActivityTypes.Note && a.CompletedAt is not null ? "completedAt: a note is never done; only tasks, calls and meetings are completed" : null)
+        ?? known.Customer(a.CustomerId)
+        ?? known.Contact(a.ContactId)
+        ?? known.Deal(a.DealId)
+        ?? known.Assignee(a.AssigneeUserId);
 
     private static async Task UpsertCustomersAsync(TenantTransaction transaction, Guid target, CustomerDetails[] rows, CancellationToken cancellationToken)
     {
@@ -210,5 +246,28 @@ internal static class RecordSections
             WHERE d.tenant_id = $1 AND d.id = ANY($2)
             """,
             target, ids);
+    }
+
+    private static async Task UpsertActivitiesAsync(TenantTransaction transaction, Guid target, ActivityDetails[] rows, CancellationToken cancellationToken)
+    {
+        await using var insert = transaction.Command(
+            """
+            INSERT INTO activities (tenant_id, id, type, subject, body, due_at, assignee_user_id, customer_id, contact_id, deal_id, completed_at,
+                                    created_at, updated_at, version)
+            SELECT $1, r.id, r.type, r.subject, r.body, r.due, r.assignee, r.customer, r.contact, r.deal, r.completed, r.created, r.updated, r.version
+            FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::uuid[], $8::uuid[], $9::uuid[], $10::uuid[],
+                        $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::integer[])
+                AS r(id, type, subject, body, due, assignee, customer, contact, deal, completed, created, updated, version)
+            ON CONFLICT (tenant_id, id) DO UPDATE SET type = excluded.type, subject = excluded.subject, body = excluded.body, due_at = excluded.due_at,
+                assignee_user_id = excluded.assignee_user_id, customer_id = excluded.customer_id, contact_id = excluded.contact_id,
+                deal_id = excluded.deal_id, completed_at = excluded.completed_at, created_at = excluded.created_at, updated_at = excluded.updated_at,
+                version = excluded.version
+            """,
+            target, rows.Select(a => a.Id).ToArray(), rows.Select(a => a.Type).ToArray(), rows.Select(a => a.Subject).ToArray(),
+            rows.Select(a => a.Body).ToArray(), rows.Select(a => a.DueAt).ToArray(), rows.Select(a => a.AssigneeUserId).ToArray(),
+            rows.Select(a => a.CustomerId).ToArray(), rows.Select(a => a.ContactId).ToArray(), rows.Select(a => a.DealId).ToArray(),
+            rows.Select(a => a.CompletedAt).ToArray(), rows.Select(a => a.CreatedAt).ToArray(), rows.Select(a => a.UpdatedAt).ToArray(),
+            rows.Select(a => a.Version).ToArray());
+        await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 }

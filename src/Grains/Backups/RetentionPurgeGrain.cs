@@ -146,7 +146,8 @@ public sealed class RetentionPurgeGrain(
                 return new PurgeCandidate(id, name, status, until, "skipped", outcome.Detail, null);
             }
 
-            // The TenantGrain forgets its users and audit writer; customers', contacts', deals' and the pipeline's activations may still hold their rows.
+            // The TenantGrain forgets its users and audit writer; customers', contacts', deals', activities' and the pipeline's activations may
+            // still hold their rows.
             await LiveGrains.ForgetAsync(GrainFactory, id);
             return new PurgeCandidate(id, name, status, until, "purged", null, Path.GetRelativePath(store.Root, path));
         }

@@ -91,7 +91,7 @@ public sealed class TenantSnapshot : IAsyncDisposable
 
     /// <summary>
     /// The full export: tenant, plan, overrides, users (password hashes only with <paramref name="secrets"/>), customers,
-    /// contacts, the pipeline, deals, audit chain; signed with <paramref name="secrets"/>.
+    /// contacts, the pipeline, deals, activities, audit chain; signed with <paramref name="secrets"/>.
     /// </summary>
     public async Task<BundleResult> WriteExportAsync(Stream output, bool secrets, CancellationToken cancellationToken = default)
     {
@@ -102,6 +102,7 @@ public sealed class TenantSnapshot : IAsyncDisposable
         var contacts = await WriteRecordsAsync(bundle, RecordSections.Contacts, cancellationToken);
         await WritePipelineAsync(bundle, cancellationToken);
         var deals = await WriteRecordsAsync(bundle, RecordSections.Deals, cancellationToken);
+        var activities = await WriteRecordsAsync(bundle, RecordSections.Activities, cancellationToken);
 
         AuditCheckpoint? checkpoint = null;
         await using (var read = Command("SELECT seq, hash FROM audit_checkpoints WHERE tenant_id = $1", Tenant.Id))
@@ -115,7 +116,8 @@ public sealed class TenantSnapshot : IAsyncDisposable
 
         bundle.WriteCheckpoint(checkpoint);
         var (entries, seq, hash) = await WriteAuditAsync(bundle, checkpoint?.Seq ?? 0, checkpoint?.Hash ?? AuditChain.Genesis, cancellationToken);
-        return await bundle.FinishAsync(new BundleCounts(users, customers, 0, contacts, 0, deals, 0, overrides, entries), seq, hash, cancellationToken);
+        return await bundle.FinishAsync(
+            new BundleCounts(users, customers, 0, contacts, 0, deals, 0, activities, 0, overrides, entries), seq, hash, cancellationToken);
     }
 
     /// <summary>
@@ -142,7 +144,7 @@ public sealed class TenantSnapshot : IAsyncDisposable
 
     /// <summary>
     /// The changes since <paramref name="since"/>: tenant row, plan, overrides, users and the pipeline in full (they are
-    /// small), the customers, contacts and deals changed since (upserts) and removed since (deletions), and the audit
+    /// small), the customers, contacts, deals and activities changed since (upserts) and removed since (deletions), and the audit
     /// entries after it.
     /// Which records changed comes from the audit chain: every record write commits its entry in the same transaction,
     /// and entries commit in seq order, so "seq after the previous backup's head" misses nothing (a timestamp cursor
@@ -158,9 +160,11 @@ public sealed class TenantSnapshot : IAsyncDisposable
         var contacts = await WriteChangedRecordsAsync(bundle, RecordSections.Contacts, since.AuditSeq, cancellationToken);
         await WritePipelineAsync(bundle, cancellationToken);
         var deals = await WriteChangedRecordsAsync(bundle, RecordSections.Deals, since.AuditSeq, cancellationToken);
+        var activities = await WriteChangedRecordsAsync(bundle, RecordSections.Activities, since.AuditSeq, cancellationToken);
         var (entries, seq, hash) = await WriteAuditAsync(bundle, since.AuditSeq, since.AuditHash, cancellationToken);
         return await bundle.FinishAsync(
-            new BundleCounts(users, customers.Rows, customers.Deleted, contacts.Rows, contacts.Deleted, deals.Rows, deals.Deleted, overrides, entries),
+            new BundleCounts(users, customers.Rows, customers.Deleted, contacts.Rows, contacts.Deleted, deals.Rows, deals.Deleted, activities.Rows,
+                activities.Deleted, overrides, entries),
             seq, hash, cancellationToken);
     }
 

@@ -4,6 +4,7 @@ using Npgsql;
 using Shohayota.Grains.Audit;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Deals;
+using Shohayota.Grains.Interfaces.Activities;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Backups;
 using Shohayota.Grains.Interfaces.Common;
@@ -113,10 +114,10 @@ public sealed class TenantRestorer(
         await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(GrainKeys.SystemTenant)).AppendAsync(
             [new AuditDraft("tenant.restored", "tenant", target.ToString("D"), Details: written.Details)]);
         logger.LogWarning(
-            "Restored tenant {TenantId} ({Mode}) from {Files} bundle(s): {Users} users, {Customers} customers, {Contacts} contacts, {Deals} deals, {Audit} audit entries",
-            target, request.Mode, request.Files.Count, written.Users, written.Customers, written.Contacts, written.Deals, written.AuditLogs);
+            "Restored tenant {TenantId} ({Mode}) from {Files} bundle(s): {Users} users, {Customers} customers, {Contacts} contacts, {Deals} deals, {Activities} activities, {Audit} audit entries",
+            target, request.Mode, request.Files.Count, written.Users, written.Customers, written.Contacts, written.Deals, written.Activities, written.AuditLogs);
         return Outcome<RestoreResult>.Ok(new RestoreResult(written.Tenant, request.Mode, plan.Source.Id, request.BackupId, written.Users,
-            written.Customers, written.Overrides, written.AuditLogs, written.AuditSeq, written.Contacts, written.Deals));
+            written.Customers, written.Overrides, written.AuditLogs, written.AuditSeq, written.Contacts, written.Deals, written.Activities));
     }
 
     private async Task<Plan> ValidateAsync(RestoreRequest request, CancellationToken cancellationToken)
@@ -231,11 +232,12 @@ public sealed class TenantRestorer(
             }
         }
 
-        // Customers, contacts (they refer to customers), the pipeline, deals (they refer to all three); an increment's
-        // removals of a section follow its rows, and what a removal leaves behind is checked once every section is read.
+        // Customers, contacts (they refer to customers), the pipeline, deals (they refer to all three), activities (they
+        // refer to customers, contacts and deals); an increment's removals of a section follow its rows, and what a removal
+        // leaves behind is checked once every section is read.
         var increment = bundle.Format == BundleFormat.Increment;
         var records = increment ? previous!.Records : new ChainRecords();
-        var known = new BundleIds(userIds, records.Customers, records.Contacts, records.Stages, increment);
+        var known = new BundleIds(userIds, records.Customers, records.Contacts, records.Deals, records.Stages, increment);
         var customers = CheckRecords(bundle, RecordSections.Customers, known, c => records.Customers.Add(c.Id));
         var deletedCustomers = CheckDeleted(bundle, RecordSections.Customers, customers, id => records.Customers.Remove(id));
         var contacts = CheckRecords(bundle, RecordSections.Contacts, known, records.Link);
@@ -243,6 +245,8 @@ public sealed class TenantRestorer(
         var restaged = bundle.ReadPipeline() is { } pipeline ? records.Restage(CheckPipeline(pipeline)) : [];
         var deals = CheckRecords(bundle, RecordSections.Deals, known, records.Place);
         var deletedDeals = CheckDeleted(bundle, RecordSections.Deals, deals, records.Unplace);
+        var activities = CheckRecords(bundle, RecordSections.Activities, known, records.Attach);
+        var deletedActivities = CheckDeleted(bundle, RecordSections.Activities, activities, records.Detach);
         if (records.ContactReferringTo(deletedCustomers) is { } orphan)
         {
             throw new BundleException(
@@ -259,6 +263,20 @@ public sealed class TenantRestorer(
         {
             throw new BundleException(
                 $"{RecordSections.Contacts.DeletedKey}: contact {contactDeal.Record} is removed, but deal {contactDeal.Deal} still refers to it.");
+        }
+
+        foreach (var (section, removed, references) in new (RecordSection, List<Guid>, Func<ActivityRefs, Guid?>)[]
+        {
+            (RecordSections.Customers, deletedCustomers, a => a.Customer),
+            (RecordSections.Contacts, deletedContacts, a => a.Contact),
+            (RecordSections.Deals, deletedDeals, a => a.Deal),
+        })
+        {
+            if (records.ActivityReferringTo(removed, references) is { } activity)
+            {
+                throw new BundleException(
+                    $"{section.DeletedKey}: {section.Type.Name} {activity.Record} is removed, but activity {activity.Activity} still refers to it.");
+            }
         }
 
         if (records.DealOutsidePipeline(restaged) is { } stranded)
@@ -306,7 +324,7 @@ public sealed class TenantRestorer(
 
         var counts = bundle.ReadCounts();
         var actual = new BundleCounts(users.Count, customers.Count, deletedCustomers.Count, contacts.Count, deletedContacts.Count, deals.Count, deletedDeals.Count,
-            overrides.Count, entries);
+            activities.Count, deletedActivities.Count, overrides.Count, entries);
         if (counts != actual)
         {
             throw new BundleException($"counts: the bundle states {Describe(counts)} but holds {Describe(actual)}.");
@@ -382,7 +400,8 @@ public sealed class TenantRestorer(
 
     private static string Describe(BundleCounts c) =>
         $"{c.Users} users, {c.Customers} customers, {c.DeletedCustomers} deleted customers, {c.Contacts} contacts, {c.DeletedContacts} deleted contacts, " +
-        $"{c.Deals} deals, {c.DeletedDeals} deleted deals, {c.Overrides} overrides, {c.AuditLogs} audit entries";
+        $"{c.Deals} deals, {c.DeletedDeals} deleted deals, {c.Activities} activities, {c.DeletedActivities} deleted activities, {c.Overrides} overrides, " +
+        $"{c.AuditLogs} audit entries";
 
     /// <summary>A clone's e-mails: the given admin e-mails (in the order of the admins' creation), members' made unreachable.</summary>
     private static (Dictionary<Guid, string> Map, string? Problem) NewEmails(Plan plan, RestoreRequest request, Guid target)
@@ -528,24 +547,25 @@ public sealed class TenantRestorer(
             tenant = TenantGrain.ReadTenant(reader);
         }
 
-        long users, customers, contacts, deals, overrides, audit;
+        long users, customers, contacts, deals, activities, overrides, audit;
         await using (var count = transaction.Command(
             """
             SELECT (SELECT count(*) FROM users WHERE tenant_id = $1), (SELECT count(*) FROM customers WHERE tenant_id = $1),
                    (SELECT count(*) FROM contacts WHERE tenant_id = $1), (SELECT count(*) FROM deals WHERE tenant_id = $1),
+                   (SELECT count(*) FROM activities WHERE tenant_id = $1),
                    (SELECT count(*) FROM tenant_quota_overrides WHERE tenant_id = $1), (SELECT count(*) FROM audit_logs WHERE tenant_id = $1)
             """,
             target))
         await using (var reader = await count.ExecuteReaderAsync(cancellationToken))
         {
             await reader.ReadAsync(cancellationToken);
-            (users, customers, contacts, deals, overrides, audit) =
-                (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5));
+            (users, customers, contacts, deals, activities, overrides, audit) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2),
+                reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6));
         }
 
         // Past this point the restore happened: a client that hangs up must not leave a commit of unknown outcome.
         await transaction.CommitAsync(CancellationToken.None);
-        return new Written(tenant, users, customers, contacts, deals, overrides, audit, entry.Seq, details);
+        return new Written(tenant, users, customers, contacts, deals, activities, overrides, audit, entry.Seq, details);
     }
 
     /// <summary>The counted quotas as restored (the meter's rules: rows, and their text plus a fixed overhead as storage), against the plan and live overrides.</summary>
@@ -643,8 +663,9 @@ public sealed class TenantRestorer(
             await transaction.ExecuteAsync("DELETE FROM users WHERE tenant_id = $1 AND id <> ALL($2)", target, users.Select(u => u.Id).ToArray());
         }
 
-        // What is referred to is written before what refers to it (customers, contacts, stages, deals) and removed after it
-        // (an increment's removed deals, then the stages no longer in the pipeline, contacts, customers).
+        // What is referred to is written before what refers to it (customers, contacts, stages, deals, activities) and removed
+        // after it (an increment's removed activities, then its removed deals, the stages no longer in the pipeline, contacts,
+        // customers).
         await UpsertAsync(transaction, bundle, RecordSections.Customers, target, cancellationToken);
         var deletedCustomers = bundle.ReadDeleted(RecordSections.Customers).ToList();
         await UpsertAsync(transaction, bundle, RecordSections.Contacts, target, cancellationToken);
@@ -656,7 +677,10 @@ public sealed class TenantRestorer(
         }
 
         await UpsertAsync(transaction, bundle, RecordSections.Deals, target, cancellationToken);
-        await DeleteAsync(transaction, RecordSections.Deals, bundle.ReadDeleted(RecordSections.Deals), target);
+        var deletedDeals = bundle.ReadDeleted(RecordSections.Deals).ToList();
+        await UpsertAsync(transaction, bundle, RecordSections.Activities, target, cancellationToken);
+        await DeleteAsync(transaction, RecordSections.Activities, bundle.ReadDeleted(RecordSections.Activities), target);
+        await DeleteAsync(transaction, RecordSections.Deals, deletedDeals, target);
         if (pipeline is not null)
         {
             await transaction.ExecuteAsync("DELETE FROM pipeline_stages WHERE tenant_id = $1 AND id <> ALL($2)", target, pipeline.Select(s => s.Id).ToArray());
@@ -704,7 +728,10 @@ public sealed class TenantRestorer(
     /// <summary>
     /// Writes the bundle's stages over the tenant's (position = order). A stage whose kind changes held no deals when it
     /// changed, so a deal the tenant still has there with the old kind moved since the previous bundle, and this one
-    /// carries it again or its removal (validation made sure): it goes first, or the deals' stage key would refuse the change.
+    /// carries it again or its removal (validation made sure). The deals' stage key would refuse the change while it is
+    /// there, and activities may refer to it (so it cannot be removed and written again): it waits in a stage of its old
+    /// kind that is in no pipeline, which the deals' upsert moves it out of and the removal of stages not in the bundle's
+    /// pipeline then removes.
     /// </summary>
     private static async Task WriteStagesAsync(TenantTransaction transaction, Guid target, IReadOnlyList<PipelineStage> stages)
     {
@@ -712,8 +739,15 @@ public sealed class TenantRestorer(
         var kinds = stages.Select(s => s.Kind).ToArray();
         await transaction.ExecuteAsync(
             """
-            DELETE FROM deals d USING unnest($2::uuid[], $3::text[]) AS s(id, kind)
-            WHERE d.tenant_id = $1 AND d.stage_id = s.id AND d.status <> s.kind
+            WITH rekinded AS (
+                SELECT p.id, p.kind, gen_random_uuid() AS waiting
+                FROM pipeline_stages p JOIN unnest($2::uuid[], $3::text[]) AS s(id, kind) ON s.id = p.id AND s.kind <> p.kind
+                WHERE p.tenant_id = $1 AND EXISTS (SELECT 1 FROM deals d WHERE d.tenant_id = $1 AND d.stage_id = p.id)
+            ), waiting AS (
+                INSERT INTO pipeline_stages (tenant_id, id, position, name, kind, probability)
+                SELECT $1, r.waiting, 0, 'Restore: waiting for the bundle''s deals', r.kind, 0 FROM rekinded r
+            )
+            UPDATE deals d SET stage_id = r.waiting FROM rekinded r WHERE d.tenant_id = $1 AND d.stage_id = r.id
             """,
             target, ids, kinds);
         await transaction.ExecuteAsync(
@@ -778,19 +812,23 @@ public sealed class TenantRestorer(
 
     /// <summary>
     /// What the restored tenant holds after the bundles validated so far (a full export, then each increment's rows and
-    /// removals): its customers and contacts, each linked contact's customer, its stages and each deal's references. What
-    /// a row refers to and what a removal leaves behind are checked against it, so a broken reference is refused by name
-    /// rather than by the database's foreign key.
+    /// removals): its customers, contacts and deals, each linked contact's customer, its stages, each deal's and each
+    /// activity's references. What a row refers to and what a removal leaves behind are checked against it, so a broken
+    /// reference is refused by name rather than by the database's foreign key.
     /// </summary>
     private sealed class ChainRecords
     {
         private readonly Dictionary<Guid, Guid> _customerOf = [];
         private readonly Dictionary<Guid, DealRefs> _deals = [];
+        private readonly Dictionary<Guid, ActivityRefs> _activities = [];
         private readonly Dictionary<Guid, string> _stages = [];
 
         public HashSet<Guid> Customers { get; } = [];
 
         public HashSet<Guid> Contacts { get; } = [];
+
+        /// <summary>The deals' ids (what activities may refer to); the keys of the deals' references.</summary>
+        public HashSet<Guid> Deals { get; } = [];
 
         /// <summary>The last pipeline read, stage id → kind.</summary>
         public IReadOnlyDictionary<Guid, string> Stages => _stages;
@@ -828,9 +866,21 @@ public sealed class TenantRestorer(
             return changed;
         }
 
-        public void Place(DealDetails deal) => _deals[deal.Id] = new DealRefs(deal.CustomerId, deal.ContactIds, deal.StageId, deal.Status);
+        public void Place(DealDetails deal)
+        {
+            Deals.Add(deal.Id);
+            _deals[deal.Id] = new DealRefs(deal.CustomerId, deal.ContactIds, deal.StageId, deal.Status);
+        }
 
-        public void Unplace(Guid deal) => _deals.Remove(deal);
+        public void Unplace(Guid deal)
+        {
+            Deals.Remove(deal);
+            _deals.Remove(deal);
+        }
+
+        public void Attach(ActivityDetails activity) => _activities[activity.Id] = new ActivityRefs(activity.CustomerId, activity.ContactId, activity.DealId);
+
+        public void Detach(Guid activity) => _activities.Remove(activity);
 
         /// <summary>A contact that still refers to one of the removed customers, if any.</summary>
         public (Guid Contact, Guid Customer)? ContactReferringTo(IReadOnlyCollection<Guid> removedCustomers)
@@ -853,7 +903,15 @@ public sealed class TenantRestorer(
         }
 
         /// <summary>A deal that still refers (through <paramref name="references"/>) to one of the removed records, if any.</summary>
-        public (Guid Deal, Guid Record)? DealReferringTo(IReadOnlyCollection<Guid> removedRecords, Func<DealRefs, IEnumerable<Guid>> references)
+        public (Guid Deal, Guid Record)? DealReferringTo(IReadOnlyCollection<Guid> removedRecords, Func<DealRefs, IEnumerable<Guid>> references) =>
+            Referring(_deals, removedRecords, references);
+
+        /// <summary>An activity that still refers (through <paramref name="reference"/>) to one of the removed records, if any.</summary>
+        public (Guid Activity, Guid Record)? ActivityReferringTo(IReadOnlyCollection<Guid> removedRecords, Func<ActivityRefs, Guid?> reference) =>
+            Referring(_activities, removedRecords, refs => reference(refs) is { } record ? [record] : []);
+
+        private static (Guid Referrer, Guid Record)? Referring<TRefs>(
+            Dictionary<Guid, TRefs> referrers, IReadOnlyCollection<Guid> removedRecords, Func<TRefs, IEnumerable<Guid>> references)
         {
             if (removedRecords.Count == 0)
             {
@@ -861,13 +919,13 @@ public sealed class TenantRestorer(
             }
 
             var removed = removedRecords.ToHashSet();
-            foreach (var (deal, refs) in _deals)
+            foreach (var (referrer, refs) in referrers)
             {
                 foreach (var record in references(refs))
                 {
                     if (removed.Contains(record))
                     {
-                        return (deal, record);
+                        return (referrer, record);
                     }
                 }
             }
@@ -897,8 +955,11 @@ public sealed class TenantRestorer(
 
     private sealed record DealRefs(Guid Customer, IReadOnlyList<Guid> Contacts, Guid Stage, string Status);
 
+    private sealed record ActivityRefs(Guid? Customer, Guid? Contact, Guid? Deal);
+
     private sealed record Written(
-        TenantDetails Tenant, long Users, long Customers, long Contacts, long Deals, long Overrides, long AuditLogs, long AuditSeq, string? Details);
+        TenantDetails Tenant, long Users, long Customers, long Contacts, long Deals, long Activities, long Overrides, long AuditLogs, long AuditSeq,
+        string? Details);
 
     private sealed class RestoreRefusedException(Failure failure, string message, Reservation? quota = null) : Exception(message)
     {

@@ -13,8 +13,10 @@ internal static class TenantPurge
         async Task Remove(string table, string sql, params object?[] parameters) =>
             removed[table] = removed.GetValueOrDefault(table) + await transaction.ExecuteAsync(sql, parameters);
 
-        // Deals (and their contact links) reference stages, contacts and customers, contacts reference customers, customers
-        // reference users, so they go first; the registry row goes before the audit log (the log function checks it).
+        // Activities reference deals, contacts, customers and users; deals (and their contact links) reference stages, contacts
+        // and customers, contacts reference customers, customers reference users, so they go first; the registry row goes before
+        // the audit log (the log function checks it).
+        await Remove("activities", "DELETE FROM activities");
         await Remove("deal_contacts", "DELETE FROM deal_contacts");
         await Remove("deals", "DELETE FROM deals");
         await Remove("pipeline_stages", "DELETE FROM pipeline_stages");

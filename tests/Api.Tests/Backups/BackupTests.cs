@@ -160,7 +160,8 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
         (await Bundles.CountAsync(_host, "deal_contacts", tenant.Id)).Should().Be(5);
         var increment = Bundles.Parse(await File.ReadAllBytesAsync(
             Path.Combine(fixture.BackupDirectory, incremental["id"]!.GetValue<string>(), "tenants", $"{tenant.Id}.json")));
-        increment.Select(p => p.Key).Should().ContainInConsecutiveOrder("contacts", "deletedContacts", "pipeline", "deals", "deletedDeals", "auditLogs");
+        increment.Select(p => p.Key).Should().ContainInConsecutiveOrder(
+            "contacts", "deletedContacts", "pipeline", "deals", "deletedDeals", "activities", "deletedActivities", "auditLogs");
         increment["deals"]!.AsArray().Select(d => d!["id"]!.GetValue<string>()).Should().BeEquivalentTo(moved, updated, flipped, unlinked, shifted, created);
         increment["deletedDeals"]!.AsArray().Select(id => id!.GetValue<string>()).Should().BeEquivalentTo(deleted, cascaded);
         increment["counts"]!["deals"]!.GetValue<long>().Should().Be(6);
@@ -238,6 +239,158 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
     }
 
     [Fact]
+    public async Task TheRestoreDrillRecoversActivitiesAsOfTheIncrementalBackup()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var token = tenant.Admin.AccessToken;
+        var assignee = (await _host.AddUserAsync(tenant)).Body["user"]!["id"]!.GetValue<string>();
+        var keeps = await Bundles.CreateCustomerAsync(_host, token, new { name = "Keeps its activities" });
+        var doomed = await Bundles.CreateCustomerAsync(_host, token, new { name = "Deleted with its activities" });
+        var buyer = await Bundles.CreateContactAsync(_host, token, new { lastName = "Buyer", customerId = keeps });
+        var leaver = await Bundles.CreateContactAsync(_host, token, new { lastName = "Leaves between backups" });
+        var stages = (await Bundles.StagesAsync(_host, token)).ToDictionary(s => s["name"]!.GetValue<string>(), s => s);
+        string Id(string name) => stages[name]["id"]!.GetValue<string>();
+        var flipped = await Bundles.CreateDealAsync(_host, token,
+            new { name = "Its stage becomes lost", customerId = keeps, amount = 60, currency = "EUR", stageId = Id("Negotiation") });
+        var updated = await Bundles.CreateActivityAsync(_host, token, new { type = "call", subject = "Call", customerId = keeps });
+        var completed = await Bundles.CreateActivityAsync(_host, token,
+            new { type = "task", subject = "Completed between backups", dueAt = "2027-01-15T08:00:00Z", contactId = buyer });
+        var reopened = await Bundles.CreateActivityAsync(_host, token, new { type = "task", subject = "Reopened between backups", dealId = flipped });
+        await Bundles.CompleteActivityAsync(_host, token, reopened);
+        var deleted = await Bundles.CreateActivityAsync(_host, token, new { type = "note", subject = "Deleted", body = "gone", customerId = keeps });
+        var onLeaver = await Bundles.CreateActivityAsync(_host, token, new { type = "note", subject = "Deleted before its contact", contactId = leaver });
+        var cascaded = await Bundles.CreateActivityAsync(_host, token, new { type = "note", subject = "Goes with its customer", customerId = doomed });
+        var onFlipped = await Bundles.CreateActivityAsync(_host, token,
+            new { type = "meeting", subject = "About the deal whose stage changes kind", dueAt = "2027-02-01T10:00:00Z", dealId = flipped, customerId = keeps });
+        var untouched = await Bundles.CreateActivityAsync(_host, token, new { type = "note", subject = "Untouched", body = "line\nline", contactId = buyer });
+        var full = await RunAsync("full");
+
+        await PutActivityAsync(token, updated, new
+        {
+            type = "call", subject = "Call, rescheduled", body = "Moved to Friday", dueAt = "2027-05-07T15:45:30.5Z", assigneeUserId = assignee,
+            customerId = keeps, contactId = buyer, dealId = flipped,
+        });
+        await Bundles.CompleteActivityAsync(_host, token, completed);
+        await Bundles.CompleteActivityAsync(_host, token, reopened, done: false);
+        (await _host.SendAsync(HttpMethod.Delete, $"/api/activities/{deleted}", token)).EnsureSuccessStatusCode();
+        (await _host.SendAsync(HttpMethod.Delete, $"/api/activities/{onLeaver}", token)).EnsureSuccessStatusCode();
+        (await _host.SendAsync(HttpMethod.Delete, $"/api/contacts/{leaver}", token)).EnsureSuccessStatusCode();
+        (await _host.SendAsync(HttpMethod.Delete, $"/api/customers/{doomed}?cascade=true", token)).EnsureSuccessStatusCode();
+        // The deal leaves its stage, the stage becomes lost, the deal goes back: the restore must move a deal that activities refer to.
+        await Bundles.MoveDealAsync(_host, token, flipped, Id("Lead"));
+        await Bundles.ReplaceStagesAsync(_host, token,
+        [
+            Bundles.Stage(stages["Lead"]), Bundles.Stage(stages["Qualified"]), Bundles.Stage(stages["Proposal"]),
+            Bundles.Stage(stages["Negotiation"], "Walked away", "lost", 0), Bundles.Stage(stages["Won"]), Bundles.Stage(stages["Lost"]),
+        ]);
+        await Bundles.MoveDealAsync(_host, token, flipped, Id("Negotiation"));
+        var created = await Bundles.CreateActivityAsync(_host, token,
+            new { type = "task", subject = "Created between backups", dueAt = "2027-06-01T00:00:00Z", assigneeUserId = assignee, dealId = flipped, contactId = buyer });
+        var incremental = await RunAsync("incremental");
+        var expected = Bundles.Parse(await Bundles.ExportAsync(_host, tenant.Id));
+        var afterBackup = await Bundles.CreateActivityAsync(_host, token, new { type = "note", subject = "After the last backup", customerId = keeps });
+        await Bundles.PurgeAsync(_host, tenant.Id);
+
+        using var restore = await _host.SendAsync(HttpMethod.Post,
+            $"/api/admin/backups/{incremental["id"]}/restore?tenantId={tenant.Id}", await _host.SharedSuperAdminTokenAsync());
+        var actual = Bundles.Parse(await Bundles.ExportAsync(_host, tenant.Id));
+
+        incremental["previous"]!.GetValue<string>().Should().Be(full["id"]!.GetValue<string>());
+        restore.StatusCode.Should().Be(HttpStatusCode.Created, await restore.Content.ReadAsStringAsync());
+        (await restore.JsonAsync())["counts"]!["activities"]!.GetValue<long>().Should().Be(6);
+        JsonNode.DeepEquals(Bundles.Data(actual, dropLastAuditEntries: 1), Bundles.Data(expected)).Should().BeTrue();
+        var restored = actual["activities"]!.AsArray().ToDictionary(a => a!["id"]!.GetValue<string>(), a => a!);
+        restored.Keys.Should().BeEquivalentTo(updated, completed, reopened, onFlipped, untouched, created);
+        restored[updated]["subject"]!.GetValue<string>().Should().Be("Call, rescheduled");
+        restored[updated]["dueAt"]!.GetValue<string>().Should().Be("2027-05-07T15:45:30.500000Z");
+        restored[updated]["assigneeUserId"]!.GetValue<string>().Should().Be(assignee);
+        restored[updated]["dealId"]!.GetValue<string>().Should().Be(flipped);
+        restored[completed]["completedAt"].Should().NotBeNull();
+        restored[reopened]["completedAt"].Should().BeNull();
+        actual["deals"]!.AsArray().Single()!["status"]!.GetValue<string>().Should().Be("lost");
+        restored.Should().NotContainKey(afterBackup);
+        var increment = Bundles.Parse(await File.ReadAllBytesAsync(
+            Path.Combine(fixture.BackupDirectory, incremental["id"]!.GetValue<string>(), "tenants", $"{tenant.Id}.json")));
+        increment.Select(p => p.Key).Should().ContainInConsecutiveOrder("deals", "deletedDeals", "activities", "deletedActivities", "auditLogs");
+        increment["activities"]!.AsArray().Select(a => a!["id"]!.GetValue<string>()).Should().BeEquivalentTo(updated, completed, reopened, created);
+        increment["deletedActivities"]!.AsArray().Select(id => id!.GetValue<string>()).Should().BeEquivalentTo(deleted, onLeaver, cascaded);
+        increment["counts"]!["activities"]!.GetValue<long>().Should().Be(4);
+        increment["counts"]!["deletedActivities"]!.GetValue<long>().Should().Be(3);
+        using var details = await _host.SendAsync(HttpMethod.Get, $"/api/admin/backups/{incremental["id"]}", await _host.SharedSuperAdminTokenAsync());
+        var file = (await details.JsonAsync())["files"]!.AsArray().Single(f => f!["tenantId"]?.GetValue<string>() == tenant.Id.ToString())!;
+        file["activities"]!.GetValue<long>().Should().Be(4);
+        file["deletedActivities"]!.GetValue<long>().Should().Be(3);
+    }
+
+    [Theory]
+    [InlineData("removed deal")]
+    [InlineData("removed contact")]
+    [InlineData("removed customer")]
+    [InlineData("unknown deal")]
+    [InlineData("unknown contact")]
+    [InlineData("unknown assignee")]
+    public async Task AnIncrementThatWouldLeaveAnActivityReferringToWhatTheChainDoesNotHoldIsRefusedByName(string defect)
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var token = tenant.Admin.AccessToken;
+        var customer = await Bundles.CreateCustomerAsync(_host, token, new { name = "Only an activity refers to it" });
+        var buyer = await Bundles.CreateCustomerAsync(_host, token, new { name = "Has the deal" });
+        var contact = await Bundles.CreateContactAsync(_host, token, new { lastName = "Only an activity refers to it" });
+        var deal = await Bundles.CreateDealAsync(_host, token, new { name = "Only an activity refers to it", customerId = buyer, amount = 1, currency = "EUR" });
+        var onCustomer = await Bundles.CreateActivityAsync(_host, token, new { type = "note", subject = "About the customer", customerId = customer });
+        var onContact = await Bundles.CreateActivityAsync(_host, token, new { type = "call", subject = "About the contact", contactId = contact });
+        var onDeal = await Bundles.CreateActivityAsync(_host, token, new { type = "task", subject = "About the deal", dealId = deal });
+        await RunAsync("full");
+        var added = await Bundles.CreateActivityAsync(_host, token, new { type = "note", subject = "In the increment", customerId = buyer });
+        var incremental = await RunAsync("incremental");
+        await Bundles.PurgeAsync(_host, tenant.Id);
+        var unknown = Guid.NewGuid().ToString();
+        await RewriteTenantFileAsync(incremental["id"]!.GetValue<string>(), tenant.Id, bundle => Bundles.EditAndSign(bundle, json =>
+        {
+            var activity = json["activities"]![0]!;
+            switch (defect)
+            {
+                case "removed deal":
+                    json["deletedDeals"]!.AsArray().Add(deal);
+                    json["counts"]!["deletedDeals"] = 1;
+                    break;
+                case "removed contact":
+                    json["deletedContacts"]!.AsArray().Add(contact);
+                    json["counts"]!["deletedContacts"] = 1;
+                    break;
+                case "removed customer":
+                    json["deletedCustomers"]!.AsArray().Add(customer);
+                    json["counts"]!["deletedCustomers"] = 1;
+                    break;
+                case "unknown deal":
+                    activity["dealId"] = unknown;
+                    break;
+                case "unknown contact":
+                    activity["contactId"] = unknown;
+                    break;
+                case "unknown assignee":
+                    activity["assigneeUserId"] = unknown;
+                    break;
+            }
+        }));
+
+        using var restore = await _host.SendAsync(HttpMethod.Post,
+            $"/api/admin/backups/{incremental["id"]}/restore?tenantId={tenant.Id}", await _host.SharedSuperAdminTokenAsync());
+
+        restore.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await restore.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain(defect switch
+        {
+            "removed deal" => $"deletedDeals: deal {deal} is removed, but activity {onDeal} still refers to it",
+            "removed contact" => $"deletedContacts: contact {contact} is removed, but activity {onContact} still refers to it",
+            "removed customer" => $"deletedCustomers: customer {customer} is removed, but activity {onCustomer} still refers to it",
+            "unknown deal" => $"activities[0] ({added}): dealId {unknown} is not a deal in the bundle or the bundles before it",
+            "unknown contact" => $"activities[0] ({added}): contactId {unknown} is not a contact in the bundle or the bundles before it",
+            _ => $"activities[0] ({added}): assigneeUserId {unknown} is not a user in the bundle",
+        });
+        (await _host.RunbookTenantAsync(tenant.Id)).Should().BeNull();
+    }
+
+    [Fact]
     public async Task AnIncrementFollowingABundleOfAnotherVersionIsRefused()
     {
         var tenant = await _host.ProvisionTenantAsync();
@@ -254,7 +407,7 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
             $"/api/admin/backups/{incremental["id"]}/restore?tenantId={tenant.Id}", await _host.SharedSuperAdminTokenAsync());
 
         restore.StatusCode.Should().Be(HttpStatusCode.BadRequest, await restore.Content.ReadAsStringAsync());
-        (await restore.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain("an increment of version 3 cannot follow a bundle of version 2");
+        (await restore.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain("an increment of version 4 cannot follow a bundle of version 2");
         (await _host.RunbookTenantAsync(tenant.Id)).Should().BeNull();
     }
 
@@ -323,12 +476,14 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
+    [InlineData(3)]
     public async Task AnIncrementalBackupAfterABackupOfAnOlderVersionIsAFullOneWithEveryContactAndDeal(int version)
     {
         var tenant = await _host.ProvisionTenantAsync();
         var contact = await Bundles.CreateContactAsync(_host, tenant.Admin.AccessToken, new { lastName = "Existed before the upgrade" });
         var customer = await Bundles.CreateCustomerAsync(_host, tenant.Admin.AccessToken, new { name = "Existed before the upgrade" });
         var deal = await Bundles.CreateDealAsync(_host, tenant.Admin.AccessToken, new { name = "Existed before the upgrade", customerId = customer, amount = 1, currency = "EUR" });
+        var activity = await Bundles.CreateActivityAsync(_host, tenant.Admin.AccessToken, new { type = "note", subject = "Existed before the upgrade", dealId = deal });
         var old = await RunAsync("full");
         var manifestPath = Path.Combine(fixture.BackupDirectory, old["id"]!.GetValue<string>(), "manifest.json");
         var manifest = JsonNode.Parse(await File.ReadAllBytesAsync(manifestPath))!;
@@ -347,6 +502,8 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
         bundle["contacts"]!.AsArray().Select(c => c!["id"]!.GetValue<string>()).Should().Equal(contact);
         bundle["deals"]!.AsArray().Select(d => d!["id"]!.GetValue<string>()).Should().Equal(deal);
         bundle["pipeline"]!.AsArray().Should().HaveCount(6);
+        bundle["activities"]!.AsArray().Select(a => a!["id"]!.GetValue<string>()).Should().Equal(activity);
+        file["activities"]!.GetValue<long>().Should().Be(1);
     }
 
     [Fact]
@@ -574,6 +731,12 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
         var manifest = JsonNode.Parse(await File.ReadAllBytesAsync(Path.Combine(folder, "manifest.json")))!;
         manifest["files"]!.AsArray().Single(f => f!["name"]!.GetValue<string>() == name)!["sha256"] = Convert.ToHexStringLower(SHA256.HashData(rewritten));
         await File.WriteAllTextAsync(Path.Combine(folder, "manifest.json"), manifest.ToJsonString());
+    }
+
+    private async Task PutActivityAsync(string token, string activity, object body)
+    {
+        using var response = await _host.SendAsync(HttpMethod.Put, $"/api/activities/{activity}", token, body);
+        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
     }
 
     private async Task PutDealAsync(string token, string deal, object body)

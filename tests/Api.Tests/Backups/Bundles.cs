@@ -95,9 +95,10 @@ public static class Bundles
         return (await response.JsonAsync())["id"]!.GetValue<string>();
     }
 
-    /// <summary>A bundle as a version-1 server wrote it: no contacts, pipeline or deals, no counts of them, signed again.</summary>
+    /// <summary>A bundle as a version-1 server wrote it: no contacts, pipeline, deals or activities, no counts of them, signed again.</summary>
     public static byte[] AsVersionOne(byte[] bundle) => EditAndSign(bundle, json =>
     {
+        StripActivities(json);
         StripDeals(json);
         json["version"] = 1;
         json.Remove("contacts");
@@ -106,12 +107,59 @@ public static class Bundles
         json["counts"]!.AsObject().Remove("deletedContacts");
     });
 
-    /// <summary>A bundle as a version-2 server wrote it: no pipeline and no deals, no counts of them, signed again.</summary>
+    /// <summary>A bundle as a version-2 server wrote it: no pipeline, deals or activities, no counts of them, signed again.</summary>
     public static byte[] AsVersionTwo(byte[] bundle) => EditAndSign(bundle, json =>
     {
+        StripActivities(json);
         StripDeals(json);
         json["version"] = 2;
     });
+
+    /// <summary>A bundle as a version-3 server wrote it: no activities, no counts of them, signed again.</summary>
+    public static byte[] AsVersionThree(byte[] bundle) => EditAndSign(bundle, json =>
+    {
+        StripActivities(json);
+        json["version"] = 3;
+    });
+
+    public static async Task<string> CreateActivityAsync(ApiHost host, string token, object body)
+    {
+        using var response = await host.SendAsync(HttpMethod.Post, "/api/activities", token, body);
+        response.StatusCode.Should().Be(System.Net.HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return (await response.JsonAsync())["id"]!.GetValue<string>();
+    }
+
+    /// <summary>POST /api/activities/{id}/complete: completes (or with <paramref name="done"/> false reopens) a task, call or meeting.</summary>
+    public static async Task CompleteActivityAsync(ApiHost host, string token, string activity, bool done = true)
+    {
+        using var response = await host.SendAsync(HttpMethod.Post, $"/api/activities/{activity}/complete", token, new { done });
+        response.StatusCode.Should().Be(System.Net.HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>
+    /// Three activities about <see cref="SeedSalesAsync"/>'s records: a note with a multi-line body about the customer; a task
+    /// about the open deal and its first contact, due at a time given with an offset and microseconds, assigned, then
+    /// completed; a meeting about the second contact, due, still open.
+    /// </summary>
+    public static async Task<Agenda> SeedActivitiesAsync(ApiHost host, TestTenant tenant, Sales sales, string? assignee = null)
+    {
+        var token = tenant.Admin.AccessToken;
+        var note = await CreateActivityAsync(host, token, new
+        {
+            type = "note", subject = "Kick-off \"Ünïcode\"", body = "First line\nsecond line, Grüße", customerId = sales.Customer,
+        });
+        var task = await CreateActivityAsync(host, token, new
+        {
+            type = "task", subject = "Send the offer", body = (string?)null, dueAt = "2027-03-01T09:30:00.123456+02:00", assigneeUserId = assignee,
+            dealId = sales.Open, contactId = sales.Contacts[0],
+        });
+        await CompleteActivityAsync(host, token, task);
+        var meeting = await CreateActivityAsync(host, token, new
+        {
+            type = "meeting", subject = "Review", dueAt = "2027-04-01T12:00:00Z", customerId = sales.Customer, contactId = sales.Contacts[1],
+        });
+        return new Agenda(note, task, meeting);
+    }
 
     public static async Task<string> CreateDealAsync(ApiHost host, string token, object body)
     {
@@ -193,6 +241,14 @@ public static class Bundles
         return (long)(await count.ExecuteScalarAsync())!;
     }
 
+    private static void StripActivities(JsonObject json)
+    {
+        json.Remove("activities");
+        json.Remove("deletedActivities");
+        json["counts"]!.AsObject().Remove("activities");
+        json["counts"]!.AsObject().Remove("deletedActivities");
+    }
+
     private static void StripDeals(JsonObject json)
     {
         json.Remove("pipeline");
@@ -216,6 +272,7 @@ public static class Bundles
             ["contacts"] = bundle["contacts"]!.DeepClone(),
             ["pipeline"] = bundle["pipeline"]!.DeepClone(),
             ["deals"] = bundle["deals"]!.DeepClone(),
+            ["activities"] = bundle["activities"]!.DeepClone(),
             ["auditCheckpoint"] = bundle["auditCheckpoint"]?.DeepClone(),
             ["auditLogs"] = new JsonArray(audit.Take(audit.Count - dropLastAuditEntries).Select(e => e!.DeepClone()).ToArray()),
         };
@@ -243,3 +300,6 @@ public static class Bundles
 
 /// <summary>What <see cref="Bundles.SeedSalesAsync"/> made: the stage names are in the pipeline's order.</summary>
 public sealed record Sales(string Customer, IReadOnlyList<string> Contacts, IReadOnlyList<string> StageNames, string Open, string Won, string Lost);
+
+/// <summary>What <see cref="Bundles.SeedActivitiesAsync"/> made.</summary>
+public sealed record Agenda(string Note, string Task, string Meeting);

@@ -168,6 +168,14 @@ public sealed class RestoreTrustTests
     [InlineData("deal contacts", "deals[0]", "contactIds:")]
     [InlineData("deal owner", "deals[0]", "is not a user in the bundle")]
     [InlineData("stage probability", "pipeline[0]", "probability:")]
+    [InlineData("activity type", "activities[0]", "type:")]
+    [InlineData("activity subject", "activities[0]", "subject:")]
+    [InlineData("activity body", "activities[0]", "body:")]
+    [InlineData("note with a due time", "activities[0]", "dueAt:")]
+    [InlineData("completed note", "activities[0]", "completedAt:")]
+    [InlineData("activity about nothing", "activities[0]", "customerId:")]
+    [InlineData("activity assignee", "activities[0]", "assigneeUserId")]
+    [InlineData("activity deal", "activities[0]", "dealId")]
     [InlineData("user name", "users[0]", "name:")]
     [InlineData("tenant contact e-mail", "tenant", "contactEmail:")]
     [InlineData("override", "overrides[0]", "quota:")]
@@ -177,7 +185,9 @@ public sealed class RestoreTrustTests
         var tenant = await host.ProvisionTenantAsync();
         var valid = await Bundles.CreateCustomerAsync(host, tenant.Admin.AccessToken, new { name = "Valid", email = "valid@example.test" });
         var contact = await Bundles.CreateContactAsync(host, tenant.Admin.AccessToken, new { firstName = "Valid", customerId = valid });
-        await Bundles.CreateDealAsync(host, tenant.Admin.AccessToken, new { name = "Valid", customerId = valid, contactIds = new[] { contact }, amount = 1, currency = "EUR" });
+        var validDeal = await Bundles.CreateDealAsync(host, tenant.Admin.AccessToken,
+            new { name = "Valid", customerId = valid, contactIds = new[] { contact }, amount = 1, currency = "EUR" });
+        await Bundles.CreateActivityAsync(host, tenant.Admin.AccessToken, new { type = "note", subject = "Valid", customerId = valid, dealId = validDeal });
         var bundle = await Bundles.ExportAsync(host, tenant.Id);
         await Bundles.PurgeAsync(host, tenant.Id);
         var invalid = Bundles.EditAndSign(bundle, json =>
@@ -185,8 +195,34 @@ public sealed class RestoreTrustTests
             var customer = json["customers"]![0]!;
             var contact = json["contacts"]![0]!;
             var deal = json["deals"]![0]!;
+            var activity = json["activities"]![0]!;
             switch (defect)
             {
+                case "activity type":
+                    activity["type"] = "email";
+                    break;
+                case "activity subject":
+                    activity["subject"] = new string('s', 201);
+                    break;
+                case "activity body":
+                    activity["body"] = new string('b', 20_001);
+                    break;
+                case "note with a due time":
+                    activity["dueAt"] = json["exportedAt"]!.GetValue<string>();
+                    break;
+                case "completed note":
+                    activity["completedAt"] = json["exportedAt"]!.GetValue<string>();
+                    break;
+                case "activity about nothing":
+                    activity["customerId"] = null;
+                    activity["dealId"] = null;
+                    break;
+                case "activity assignee":
+                    activity["assigneeUserId"] = Guid.NewGuid().ToString();
+                    break;
+                case "activity deal":
+                    activity["dealId"] = Guid.NewGuid().ToString();
+                    break;
                 case "deal without a name":
                     deal["name"] = " ";
                     break;

@@ -107,6 +107,31 @@ public sealed class RetentionPurgeTests(BackupHost fixture) : IClassFixture<Back
     }
 
     [Fact]
+    public async Task APurgedTenantsActivitiesAreInItsFinalExportAndNoneOfTheirRowsOrActivationsRemain()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var sales = await Bundles.SeedSalesAsync(_host, tenant);
+        var agenda = await Bundles.SeedActivitiesAsync(_host, tenant, sales);
+        using (var read = await _host.SendAsync(HttpMethod.Get, $"/api/activities/{agenda.Task}", tenant.Admin.AccessToken))
+        {
+            read.StatusCode.Should().Be(HttpStatusCode.OK, "the activity's grain is active before the purge");
+        }
+
+        var until = await CancelAsync(tenant.Id);
+        _clock.Advance(until - _clock.GetUtcNow() + TimeSpan.FromSeconds(1));
+
+        var purged = (await RunAsync(dryRun: null)).Single(t => t["tenantId"]!.GetValue<string>() == tenant.Id.ToString());
+
+        purged["action"]!.GetValue<string>().Should().Be("purged");
+        var final = Bundles.Parse(await File.ReadAllBytesAsync(Path.Combine(fixture.BackupDirectory, purged["finalExport"]!.GetValue<string>())));
+        final["activities"]!.AsArray().Select(a => a!["id"]!.GetValue<string>()).Should().BeEquivalentTo(agenda.Note, agenda.Task, agenda.Meeting);
+        (await CertificateAsync(tenant.Id))["rowsRemoved"]!["activities"]!.GetValue<long>().Should().Be(3);
+        (await Bundles.CountAsync(_host, "activities", tenant.Id)).Should().Be(0);
+        (await WaitUntilInactiveAsync(tenant.Id, "activity")).Should().BeEmpty("the purge drops the tenant's activity activations");
+        await DrainAsync();
+    }
+
+    [Fact]
     public async Task ADryRunReportsWhatWouldBePurgedAndDeletesNothing()
     {
         var id = await _host.ProvisionIdAsync(TenantBody.New());

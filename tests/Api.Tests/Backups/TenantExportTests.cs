@@ -31,7 +31,7 @@ public sealed class TenantExportTests
         bytes.Should().NotContain((byte)'\n', "a bundle is one line, so curl -d @file sends it unchanged");
         var bundle = Bundles.Parse(bytes);
         bundle["format"]!.GetValue<string>().Should().Be("shohayota.tenant-export");
-        bundle["version"]!.GetValue<int>().Should().Be(3);
+        bundle["version"]!.GetValue<int>().Should().Be(4);
         bundle["secrets"]!.GetValue<bool>().Should().BeTrue();
         bundle["tenant"]!["id"]!.GetValue<string>().Should().Be(tenant.Id.ToString());
         bundle["plan"]!.GetValue<string>().Should().Be("pro");
@@ -51,7 +51,8 @@ public sealed class TenantExportTests
         exported["ownerUserId"]!.GetValue<string>().Should().Be(owner);
         exported["tags"]!.AsArray().Select(t => t!.GetValue<string>()).Should().Equal("a;b");
         exported["notes"]!.GetValue<string>().Should().Be("two\nlines");
-        bundle.Select(p => p.Key).Should().ContainInConsecutiveOrder("users", "customers", "contacts", "pipeline", "deals", "auditCheckpoint", "auditLogs", "counts");
+        bundle.Select(p => p.Key).Should().ContainInConsecutiveOrder(
+            "users", "customers", "contacts", "pipeline", "deals", "activities", "auditCheckpoint", "auditLogs", "counts");
         bundle["auditLogs"]!.AsArray().Select(e => e!["action"]!.GetValue<string>()).Should().Contain(["tenant.provisioned", "customer.created", "contact.created"]);
         bundle["counts"]!["customers"]!.GetValue<long>().Should().Be(2);
         bundle["counts"]!["contacts"]!.GetValue<long>().Should().Be(1);
@@ -70,7 +71,7 @@ public sealed class TenantExportTests
         var bytes = await Bundles.ExportAsync(host, tenant.Id);
 
         var bundle = Bundles.Parse(bytes);
-        bundle.Select(p => p.Key).Should().ContainInConsecutiveOrder("contacts", "pipeline", "deals", "auditCheckpoint");
+        bundle.Select(p => p.Key).Should().ContainInConsecutiveOrder("contacts", "pipeline", "deals", "activities", "auditCheckpoint");
         var pipeline = bundle["pipeline"]!.AsArray().Select(s => s!.AsObject()).ToList();
         pipeline.Select(s => s["name"]!.GetValue<string>()).Should().Equal(sales.StageNames);
         pipeline.Select(s => s["kind"]!.GetValue<string>()).Should().Equal("open", "open", "open", "open", "lost", "won");
@@ -105,6 +106,52 @@ public sealed class TenantExportTests
     }
 
     [Fact]
+    public async Task AnExportCarriesEveryActivityFieldAsStoredWithTimesInUtc()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var assignee = (await host.AddUserAsync(tenant)).Body["user"]!["id"]!.GetValue<string>();
+        var sales = await Bundles.SeedSalesAsync(host, tenant);
+        var agenda = await Bundles.SeedActivitiesAsync(host, tenant, sales, assignee);
+
+        var bundle = Bundles.Parse(await Bundles.ExportAsync(host, tenant.Id));
+
+        bundle.Select(p => p.Key).Should().ContainInConsecutiveOrder("deals", "activities", "auditCheckpoint");
+        var activities = bundle["activities"]!.AsArray().Select(a => a!.AsObject()).ToDictionary(a => a["id"]!.GetValue<string>());
+        activities.Keys.Should().BeEquivalentTo(agenda.Note, agenda.Task, agenda.Meeting);
+        var note = activities[agenda.Note];
+        note.Select(p => p.Key).Should().Equal("id", "type", "subject", "body", "dueAt", "assigneeUserId", "customerId", "contactId", "dealId",
+            "completedAt", "createdAt", "updatedAt", "version");
+        note["type"]!.GetValue<string>().Should().Be("note");
+        note["subject"]!.GetValue<string>().Should().Be("Kick-off \"Ünïcode\"");
+        note["body"]!.GetValue<string>().Should().Be("First line\nsecond line, Grüße");
+        note["customerId"]!.GetValue<string>().Should().Be(sales.Customer);
+        foreach (var empty in new[] { "dueAt", "assigneeUserId", "contactId", "dealId", "completedAt" })
+        {
+            note[empty].Should().BeNull(empty);
+        }
+
+        note["version"]!.GetValue<int>().Should().Be(1);
+        var task = activities[agenda.Task];
+        task["type"]!.GetValue<string>().Should().Be("task");
+        task["body"].Should().BeNull();
+        task["dueAt"]!.GetValue<string>().Should().Be("2027-03-01T07:30:00.123456Z", "times are UTC with the column's microseconds");
+        task["assigneeUserId"]!.GetValue<string>().Should().Be(assignee);
+        task["customerId"].Should().BeNull();
+        task["contactId"]!.GetValue<string>().Should().Be(sales.Contacts[0]);
+        task["dealId"]!.GetValue<string>().Should().Be(sales.Open);
+        task["completedAt"]!.GetValue<string>().Should().MatchRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$");
+        task["version"]!.GetValue<int>().Should().Be(2, "completing it was its second version");
+        var meeting = activities[agenda.Meeting];
+        meeting["dueAt"]!.GetValue<string>().Should().Be("2027-04-01T12:00:00.000000Z");
+        meeting["completedAt"].Should().BeNull();
+        meeting["contactId"]!.GetValue<string>().Should().Be(sales.Contacts[1]);
+        bundle["counts"]!["activities"]!.GetValue<long>().Should().Be(3);
+        bundle["counts"]!.AsObject().ContainsKey("deletedActivities").Should().BeFalse("a full export has no removals");
+        bundle["auditLogs"]!.AsArray().Select(e => e!["action"]!.GetValue<string>()).Should().Contain(["activity.created", "activity.completed"]);
+    }
+
+    [Fact]
     public async Task ATenantThatNeverUsedThePipelineExportsAnEmptyOne()
     {
         var host = await ApiHost.SharedAsync();
@@ -115,6 +162,8 @@ public sealed class TenantExportTests
         bundle["pipeline"]!.AsArray().Should().BeEmpty("the default stages are created on first use, not at provisioning");
         bundle["deals"]!.AsArray().Should().BeEmpty();
         bundle["counts"]!["deals"]!.GetValue<long>().Should().Be(0);
+        bundle["activities"]!.AsArray().Should().BeEmpty();
+        bundle["counts"]!["activities"]!.GetValue<long>().Should().Be(0);
     }
 
     [Fact]
