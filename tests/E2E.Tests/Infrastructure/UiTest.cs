@@ -30,8 +30,11 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
 
     public async Task InitializeAsync() => Page = await NewPageAsync();
 
-    /// <summary>Another browser (context) with its own cookies: a second user signed in at the same time.</summary>
-    protected async Task<IPage> NewPageAsync()
+    /// <summary>
+    /// Another browser (context) with its own cookies: a second user signed in at the same time; in UTC unless
+    /// <paramref name="timeZone"/> (an IANA name) says where the browser is.
+    /// </summary>
+    protected async Task<IPage> NewPageAsync(string timeZone = "UTC")
     {
         var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions
         {
@@ -39,7 +42,7 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
             ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
             AcceptDownloads = true,
             Locale = "en-US",
-            TimezoneId = "UTC",
+            TimezoneId = timeZone,
         });
         context.SetDefaultTimeout((float)Timeout.TotalMilliseconds);
         context.SetDefaultNavigationTimeout((float)Timeout.TotalMilliseconds);

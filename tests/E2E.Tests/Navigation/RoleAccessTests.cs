@@ -9,7 +9,7 @@ public sealed class RoleAccessTests(UiFixture fixture, ITestOutputHelper output)
     private const string MemberPassword = "member-password";
     private static readonly string[] SuperAdminLinks = ["Super Admin", "Alerts", "Metrics", "Cluster", "Backups", "Restore", "System audit log"];
     private static readonly string[] TenantAdminLinks = ["Import", "Users", "Settings", "Audit log"];
-    private static readonly string[] WorkspaceLinks = ["Customers", "Contacts", "Deals", "Pipeline"];
+    private static readonly string[] WorkspaceLinks = ["Customers", "Contacts", "Deals", "Pipeline", "My tasks"];
 
     [Fact]
     public async Task MemberSeesNoLinksToAdminPages()

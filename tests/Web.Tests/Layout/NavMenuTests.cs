@@ -13,7 +13,7 @@ public sealed class NavMenuTests : UiTestContext
         var links = Links(Render<NavMenu>());
 
         links.Should().Contain(["/admin/tenants", "/admin/alerts", "/admin/metrics", "/admin/cluster", "/admin/backups", "/admin/restore"]);
-        links.Should().NotContain(["/customers", "/contacts", "/deals", "/pipeline", "/import", "/users", "/settings"]);
+        links.Should().NotContain(["/customers", "/contacts", "/deals", "/pipeline", "/tasks", "/import", "/users", "/settings"]);
     }
 
     [Fact]
@@ -23,15 +23,15 @@ public sealed class NavMenuTests : UiTestContext
 
         var links = Links(Render<NavMenu>());
 
-        links.Should().BeEquivalentTo(["/customers", "/contacts", "/deals", "/pipeline", "/import", "/users", "/settings", "/audit"]);
+        links.Should().BeEquivalentTo(["/customers", "/contacts", "/deals", "/pipeline", "/tasks", "/import", "/users", "/settings", "/audit"]);
     }
 
     [Fact]
-    public void AMemberSeesCustomersContactsDealsAndThePipelineOnly()
+    public void AMemberSeesCustomersContactsDealsThePipelineAndTheirTasksOnly()
     {
         AddAuthorization().SetAuthorized("member@tenant.test").SetRoles(Roles.Member);
 
-        Links(Render<NavMenu>()).Should().BeEquivalentTo(["/customers", "/contacts", "/deals", "/pipeline"]);
+        Links(Render<NavMenu>()).Should().BeEquivalentTo(["/customers", "/contacts", "/deals", "/pipeline", "/tasks"]);
     }
 
     private static List<string> Links(IRenderedComponent<NavMenu> menu) =>

@@ -8,6 +8,10 @@ public sealed class CustomerDeleteQuestionTests
     [InlineData("The customer still has 1 contact. Remove them first, or delete with ?cascade=true to remove them with it.", "1 contact")]
     [InlineData("The customer still has 3 deals. Remove them first, or delete with ?cascade=true to remove them with it.", "3 deals")]
     [InlineData("The customer still has 2 contacts and 1 deal. Remove them first, or delete with ?cascade=true to remove them with it.", "2 contacts and 1 deal")]
+    [InlineData("The customer still has 1 activity. Remove them first, or delete with ?cascade=true to remove them with it.", "1 activity")]
+    [InlineData("The customer still has 2 contacts, 1 deal and 3 activities. Remove them first, or delete with ?cascade=true to remove them with it.",
+        "2 contacts, 1 deal and 3 activities")]
+    [InlineData("The customer still has 1 deal and 2 activities. Remove them first, or delete with ?cascade=true to remove them with it.", "1 deal and 2 activities")]
     public void TheQuestionNamesWhatTheRefusalCounts(string refusal, string named)
     {
         Customers.Dependents(refusal).Should().Be(named);
