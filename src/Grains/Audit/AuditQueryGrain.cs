@@ -8,7 +8,9 @@ using Shohayota.Grains.Interfaces.Common;
 
 namespace Shohayota.Grains.Audit;
 
-// Stateless worker keyed per tenant: reads run in parallel, and the key puts every call under the tenant check.
+// Stateless worker keyed per tenant: reads run in parallel, and the key puts every call under the tenant check. The
+// grain checks the role itself, whatever route led here: a member reaching it from a cluster client reads no more than
+// the API would give them (a customer's timeline, without addresses and user agents), never the tenant's whole log.
 [StatelessWorker, GrainType("audit-query")]
 public sealed class AuditQueryGrain(TenantDatabase database) : Grain, IAuditQueryGrain
 {
@@ -18,6 +20,11 @@ public sealed class AuditQueryGrain(TenantDatabase database) : Grain, IAuditQuer
     public async Task<AuditPage> ListAsync(AuditQuery query)
     {
         var tenantId = GrainKeys.TenantOf(this.GetPrimaryKeyString())!.Value;
+        if (!IsAuditReader(tenantId))
+        {
+            throw new TenantAccessDeniedException("Only the tenant's admins read its audit log.");
+        }
+
         var sql = new StringBuilder($"SELECT {Columns} FROM audit_logs WHERE tenant_id = $1");
         var parameters = new List<object> { tenantId };
         string Next(object value)
@@ -65,7 +72,11 @@ public sealed class AuditQueryGrain(TenantDatabase database) : Grain, IAuditQuer
         return await PageAsync(tenantId, sql.ToString(), parameters, query.PageSize);
     }
 
-    public Task<AuditPage> TimelineAsync(Guid customerId, int pageSize, long? beforeSeq)
+    /// <summary>The tenant's admins (and super-admins) read its audit log; the signed caller says who calls, never an argument.</summary>
+    private static bool IsAuditReader(Guid tenantId) =>
+        Caller.Current is { } caller && (caller.IsSuperAdmin || caller.Role == Roles.TenantAdmin && caller.TenantId == tenantId);
+
+    public async Task<AuditPage> TimelineAsync(Guid customerId, int pageSize, long? beforeSeq)
     {
         var tenantId = GrainKeys.TenantOf(this.GetPrimaryKeyString())!.Value;
         pageSize = Math.Clamp(pageSize, 1, 200);
@@ -86,7 +97,9 @@ public sealed class AuditQueryGrain(TenantDatabase database) : Grain, IAuditQuer
             parameters.Add(before);
         }
 
-        return PageAsync(tenantId, sql, parameters, pageSize);
+        var page = await PageAsync(tenantId, sql, parameters, pageSize);
+        // A timeline is the team's; the addresses and user agents stay in the admins' audit log.
+        return IsAuditReader(tenantId) ? page : page with { Items = page.Items.Select(e => e with { Ip = null, UserAgent = null }).ToList() };
     }
 
     private async Task<AuditPage> PageAsync(Guid tenantId, string sql, List<object> parameters, int pageSize)
