@@ -101,6 +101,7 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
         {
             if (await expected.IsVisibleAsync())
             {
+                await FocusSettledAsync(expected);
                 return;
             }
 
@@ -108,11 +109,34 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
             {
                 await target.ClickAsync(new LocatorClickOptions { Timeout = 5_000 });
                 await expected.WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Visible, Timeout = wait });
+                await FocusSettledAsync(expected);
                 return;
             }
             catch (TimeoutException) when (DateTime.UtcNow < deadline)
             {
             }
+        }
+    }
+
+    /// <summary>
+    /// A form dialog focuses its first field (AutoFocus) one server round trip after it shows: a field filled before that
+    /// would lose the rest of its typing to the first one ("Ada" + "ada@…" in First name). Wait until a field of the
+    /// dialog has the focus; a dialog without fields gets a moment and no more.
+    /// </summary>
+    private static async Task FocusSettledAsync(ILocator expected)
+    {
+        if (await expected.GetAttributeAsync("role") != "dialog" || await expected.Locator("input:not([type=hidden]), textarea").CountAsync() == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await expected.Locator("input:focus, textarea:focus").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 5_000 });
+        }
+        catch (TimeoutException)
+        {
+            // No field takes the focus by itself in this dialog.
         }
     }
 
