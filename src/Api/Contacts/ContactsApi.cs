@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Shohayota.Api.Auth;
+using Shohayota.Api.CustomFields;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Hosting;
 using Shohayota.Api.Records;
@@ -6,6 +8,7 @@ using Shohayota.Grains.Contacts;
 using Shohayota.Grains.Customers;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
+using Shohayota.Grains.Interfaces.CustomFields;
 
 namespace Shohayota.Api.Contacts;
 
@@ -29,7 +32,8 @@ public static class ContactsApi
 
     private static readonly RecordRoutes<IContactGrain, ContactDetails, ContactFields, ContactBody, ContactResponse> Routes = new(
         "contact", "/api/contacts", GrainKeys.Contact, ContactIds.ForIdempotencyKey,
-        b => ContactRules.Check(b.FirstName, b.LastName, b.Email, b.Phone, b.Title, b.Tags, b.Notes), ToFields, ToResponse);
+        b => ContactRules.Check(b.FirstName, b.LastName, b.Email, b.Phone, b.Title, b.Tags, b.Notes), ToFields, ToResponse,
+        new(CustomFieldRecordTypes.Contacts, b => b.CustomFields, (f, values) => f with { CustomFields = values }));
 
     public static IEndpointRouteBuilder MapContactsApi(this IEndpointRouteBuilder routes)
     {
@@ -41,21 +45,22 @@ public static class ContactsApi
 
     public sealed record ContactBody(
         string? FirstName, string? LastName, string? Email, string? Phone, string? Title, Guid? CustomerId, Guid? OwnerUserId, List<string?>? Tags,
-        string? Notes);
+        string? Notes, JsonElement? CustomFields = null);
 
     public sealed record ContactResponse(
         Guid Id, string? FirstName, string? LastName, string? Email, string? Phone, string? Title, Guid? CustomerId, Guid? OwnerUserId,
-        IReadOnlyList<string> Tags, string? Notes, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, int Version);
+        IReadOnlyList<string> Tags, string? Notes, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, int Version, JsonElement CustomFields);
 
     public sealed record ContactList(IEnumerable<ContactResponse> Items, string? NextCursor);
 
     public static ContactResponse ToResponse(ContactDetails c) =>
-        new(c.Id, c.FirstName, c.LastName, c.Email, c.Phone, c.Title, c.CustomerId, c.OwnerUserId, c.Tags, c.Notes, c.CreatedAt, c.UpdatedAt, c.Version);
+        new(c.Id, c.FirstName, c.LastName, c.Email, c.Phone, c.Title, c.CustomerId, c.OwnerUserId, c.Tags, c.Notes, c.CreatedAt, c.UpdatedAt, c.Version,
+            CustomFieldsApi.Values(c.CustomFields));
 
     private static async Task<IResult> ListContactsAsync(HttpContext http, IGrainFactory grains)
     {
         var query = http.Request.Query;
-        var errors = RecordHttp.CheckParameters(query, ListParameters);
+        var errors = RecordHttp.CheckParameters(query, ListParameters, customFields: true);
         string? One(string name) => query.TryGetValue(name, out var v) ? v.ToString() : null;
         var q = One("q");
         var tag = One("tag");
@@ -66,6 +71,7 @@ public static class ContactsApi
         var customer = RecordHttp.Id("customerId", One("customerId"), errors);
         var owner = RecordHttp.Id("ownerUserId", One("ownerUserId"), errors);
         var (sort, cursor) = RecordHttp.SortAndCursor(One("sort"), One("cursor"), Sorts, ContactSort.CreatedAtDescending, DecodeCursor, c => c.Sort, errors);
+        var customFields = await CustomFieldsApi.FilterAsync(query, grains, http, CustomFieldRecordTypes.Contacts, errors);
 
         var csv = CsvExport.Wanted(http.Request);
         if (csv)
@@ -80,15 +86,17 @@ public static class ContactsApi
 
         var caller = http.User.ToCaller();
         var list = grains.GetGrain<IContactQueryGrain>(GrainKeys.ContactQuery(caller.TenantId));
-        var filter = new ContactQuery(q is { Length: > 0 } ? q : null, customer, tag, owner, sort, pageSize, cursor);
+        var filter = new ContactQuery(q is { Length: > 0 } ? q : null, customer, tag, owner, sort, pageSize, cursor, customFields);
         if (csv)
         {
-            return await CsvExport.StreamAsync<ContactDetails, ContactCursor, ContactPage>(http, "contacts", CsvHeader, WriteCsvRow,
+            var definitions = await CustomFieldsApi.DefinitionsAsync(grains, http, CustomFieldRecordTypes.Contacts);
+            return await CsvExport.StreamAsync<ContactDetails, ContactCursor, ContactPage>(http, "contacts", CustomFieldsApi.CsvHeader(CsvHeader, definitions),
+                CustomFieldsApi.WithCells<ContactDetails>(WriteCsvRow, definitions, c => c.CustomFields),
                 after => list.ListAsync(filter with { PageSize = CsvPageSize, After = after }), page => (page.Items, page.Next),
                 new Dictionary<string, string?>
                 {
                     ["q"] = filter.Q, ["customerId"] = customer?.ToString("D"), ["tag"] = tag, ["ownerUserId"] = owner?.ToString("D"), ["sort"] = One("sort"),
-                });
+                }.WithFilters(query));
         }
 
         var outcome = await list.ListAsync(filter);

@@ -1,9 +1,12 @@
+using System.Text.Json;
 using Shohayota.Api.Auth;
+using Shohayota.Api.CustomFields;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Hosting;
 using Shohayota.Api.Records;
 using Shohayota.Grains.Deals;
 using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.CustomFields;
 using Shohayota.Grains.Interfaces.Deals;
 
 namespace Shohayota.Api.Deals;
@@ -36,7 +39,8 @@ public static class DealsApi
 
     private static readonly RecordRoutes<IDealGrain, DealDetails, DealFields, DealBody, DealResponse> Routes = new(
         "deal", "/api/deals", GrainKeys.Deal, DealIds.ForIdempotencyKey,
-        b => DealRules.Check(b.Name, b.CustomerId, b.ContactIds, b.Amount, b.Currency), ToFields, ToResponse);
+        b => DealRules.Check(b.Name, b.CustomerId, b.ContactIds, b.Amount, b.Currency), ToFields, ToResponse,
+        new(CustomFieldRecordTypes.Deals, b => b.CustomFields, (f, values) => f with { CustomFields = values }));
 
     public static IEndpointRouteBuilder MapDealsApi(this IEndpointRouteBuilder routes)
     {
@@ -52,11 +56,12 @@ public static class DealsApi
 
     public sealed record DealBody(
         string? Name, Guid? CustomerId, List<Guid>? ContactIds, decimal? Amount, string? Currency, Guid? StageId, DateOnly? ExpectedCloseDate,
-        Guid? OwnerUserId);
+        Guid? OwnerUserId, JsonElement? CustomFields = null);
 
     public sealed record DealResponse(
         Guid Id, string Name, Guid CustomerId, IReadOnlyList<Guid> ContactIds, decimal Amount, string Currency, Guid StageId, string Status,
-        DateOnly? ExpectedCloseDate, Guid? OwnerUserId, DateTimeOffset? ClosedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, int Version);
+        DateOnly? ExpectedCloseDate, Guid? OwnerUserId, DateTimeOffset? ClosedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, int Version,
+        JsonElement CustomFields);
 
     public sealed record DealList(IEnumerable<DealResponse> Items, string? NextCursor);
 
@@ -74,7 +79,7 @@ public static class DealsApi
 
     public static DealResponse ToResponse(DealDetails d) =>
         new(d.Id, d.Name, d.CustomerId, d.ContactIds, d.Amount, d.Currency, d.StageId, d.Status, d.ExpectedCloseDate, d.OwnerUserId, d.ClosedAt,
-            d.CreatedAt, d.UpdatedAt, d.Version);
+            d.CreatedAt, d.UpdatedAt, d.Version, CustomFieldsApi.Values(d.CustomFields));
 
     private static DealFields ToFields(DealBody b) =>
         new(b.Name!, b.CustomerId!.Value, b.ContactIds ?? [], b.Amount!.Value, b.Currency!, b.StageId, b.ExpectedCloseDate, b.OwnerUserId);
@@ -138,7 +143,7 @@ public static class DealsApi
     private static async Task<IResult> ListDealsAsync(HttpContext http, IGrainFactory grains)
     {
         var query = http.Request.Query;
-        var errors = RecordHttp.CheckParameters(query, ListParameters);
+        var errors = RecordHttp.CheckParameters(query, ListParameters, customFields: true);
         string? One(string name) => query.TryGetValue(name, out var v) ? v.ToString() : null;
         var pageSize = RecordHttp.PageSize(One("pageSize"), errors);
         var stage = RecordHttp.Id("stageId", One("stageId"), errors);
@@ -164,6 +169,7 @@ public static class DealsApi
         }
 
         var (sort, cursor) = RecordHttp.SortAndCursor(One("sort"), One("cursor"), Sorts, DealSort.CreatedAtDescending, DecodeCursor, c => c.Sort, errors);
+        var customFields = await CustomFieldsApi.FilterAsync(query, grains, http, CustomFieldRecordTypes.Deals, errors);
 
         var csv = CsvExport.Wanted(http.Request);
         if (csv)
@@ -178,16 +184,18 @@ public static class DealsApi
 
         var caller = http.User.ToCaller();
         var list = grains.GetGrain<IDealQueryGrain>(GrainKeys.DealQuery(caller.TenantId));
-        var filter = new DealQuery(stage, status, customer, owner, closingBefore, sort, pageSize, cursor);
+        var filter = new DealQuery(stage, status, customer, owner, closingBefore, sort, pageSize, cursor, customFields);
         if (csv)
         {
-            return await CsvExport.StreamAsync<DealDetails, DealCursor, DealPage>(http, "deals", CsvHeader, WriteCsvRow,
+            var definitions = await CustomFieldsApi.DefinitionsAsync(grains, http, CustomFieldRecordTypes.Deals);
+            return await CsvExport.StreamAsync<DealDetails, DealCursor, DealPage>(http, "deals", CustomFieldsApi.CsvHeader(CsvHeader, definitions),
+                CustomFieldsApi.WithCells<DealDetails>(WriteCsvRow, definitions, d => d.CustomFields),
                 after => list.ListAsync(filter with { PageSize = CsvPageSize, After = after }), page => (page.Items, page.Next),
                 new Dictionary<string, string?>
                 {
                     ["stageId"] = stage?.ToString("D"), ["status"] = status, ["customerId"] = customer?.ToString("D"), ["ownerUserId"] = owner?.ToString("D"),
                     ["closingBefore"] = One("closingBefore"), ["sort"] = One("sort"),
-                });
+                }.WithFilters(query));
         }
 
         var outcome = await list.ListAsync(filter);

@@ -5,6 +5,7 @@ using Shohayota.Api.Auth;
 using Shohayota.Api.Backups;
 using Shohayota.Api.Cluster;
 using Shohayota.Api.Contacts;
+using Shohayota.Api.CustomFields;
 using Shohayota.Api.Customers;
 using Shohayota.Api.Deals;
 using Shohayota.Api.Diagnostics;
@@ -67,6 +68,7 @@ public static class ShohayotaApp
         app.MapCustomersApi();
         app.MapContactsApi();
         app.MapDealsApi();
+        app.MapCustomFieldsApi();
         app.MapActivitiesApi();
         app.MapImportsApi();
         app.MapDiagnosticsApi();

@@ -3,12 +3,15 @@ using System.Text.Json;
 using CsvHelper;
 using Microsoft.AspNetCore.Http.Features;
 using Shohayota.Api.Auth;
+using Shohayota.Api.CustomFields;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Hosting;
+using Shohayota.Grains.CustomFields;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
 using Shohayota.Grains.Interfaces.Customers;
+using Shohayota.Grains.Interfaces.CustomFields;
 using Shohayota.Grains.Interfaces.Records;
 
 namespace Shohayota.Api.Records;
@@ -59,20 +62,30 @@ public static class ImportsApi
     /// Parses <paramref name="body"/> as a file of <paramref name="records"/> and runs it through the tenant's import
     /// grain as <paramref name="caller"/>: the REST route and the web UI's import page both come here.
     /// </summary>
-    public static Task<ImportRun> RunAsync(IGrainFactory grains, Caller caller, string records, byte[] body, bool dryRun, string onDuplicate)
+    /// <remarks>
+    /// Columns named <c>cf.{key}</c> are the record type's custom fields (its current definitions): each cell is read as
+    /// the field's type, and the grain checks the values (required fields, options) with the other rules.
+    /// </remarks>
+    public static async Task<ImportRun> RunAsync(IGrainFactory grains, Caller caller, string records, byte[] body, bool dryRun, string onDuplicate)
     {
+        if (!RecordTypes.Contains(records))
+        {
+            throw new ArgumentOutOfRangeException(nameof(records), records, "Not a record type an import takes.");
+        }
+
         var imports = grains.GetGrain<IImportGrain>(GrainKeys.Imports(caller.TenantId));
+        var definitions = await grains.GetGrain<ICustomFieldsGrain>(GrainKeys.CustomFields(caller.TenantId)).GetAsync(records);
+        string[] custom = [.. definitions.Select(d => CustomFieldsApi.Prefix + d.Key)];
         return records switch
         {
-            "customers" => RunAsync(body, dryRun, onDuplicate, CustomerColumns, ["name"],
+            "customers" => await RunAsync(body, dryRun, onDuplicate, [.. CustomerColumns, .. custom], ["name"],
                 cells => new CustomerFields(cells.Text("name") ?? "", cells.Text("email"), cells.Text("phone"), cells.Text("company"),
-                    cells.Text("status") ?? CustomerStatuses.Default, cells.Tags(), cells.Text("notes"), cells.Id("ownerUserId")),
+                    cells.Text("status") ?? CustomerStatuses.Default, cells.Tags(), cells.Text("notes"), cells.Id("ownerUserId"), cells.CustomFields(definitions)),
                 imports.ImportCustomersAsync),
-            "contacts" => RunAsync(body, dryRun, onDuplicate, ContactColumns, ["firstName", "lastName"],
+            _ => await RunAsync(body, dryRun, onDuplicate, [.. ContactColumns, .. custom], ["firstName", "lastName"],
                 cells => new ContactFields(cells.Text("firstName"), cells.Text("lastName"), cells.Text("email"), cells.Text("phone"), cells.Text("title"),
-                    cells.Id("customerId"), cells.Id("ownerUserId"), cells.Tags(), cells.Text("notes")),
+                    cells.Id("customerId"), cells.Id("ownerUserId"), cells.Tags(), cells.Text("notes"), cells.CustomFields(definitions)),
                 imports.ImportContactsAsync),
-            _ => throw new ArgumentOutOfRangeException(nameof(records), records, "Not a record type an import takes."),
         };
     }
 
@@ -305,6 +318,35 @@ public static class ImportsApi
 
             Errors.Add(new ImportError(row, field, $"{field} must be an id."));
             return null;
+        }
+
+        /// <summary>
+        /// The row's <c>cf.{key}</c> cells that are not empty, each read as its field's type (a number, true/false, text),
+        /// as a JSON object; a cell that is not one is an error of its column.
+        /// </summary>
+        public string CustomFields(IReadOnlyList<CustomFieldDefinition> definitions)
+        {
+            var values = new System.Text.Json.Nodes.JsonObject();
+            foreach (var definition in definitions)
+            {
+                var column = CustomFieldsApi.Prefix + definition.Key;
+                if (Text(column) is not { } text)
+                {
+                    continue;
+                }
+
+                var (value, error) = CustomFieldRules.FromText(definition, text);
+                if (error is not null)
+                {
+                    Errors.Add(new ImportError(row, column, error));
+                }
+                else
+                {
+                    values[definition.Key] = System.Text.Json.Nodes.JsonNode.Parse(value!.Value.GetRawText());
+                }
+            }
+
+            return values.Count == 0 ? CustomFieldRules.Empty : values.ToJsonString();
         }
 
         /// <summary>Tags separated by <c>;</c> (as an export writes them), trimmed, empty ones left out.</summary>

@@ -49,12 +49,13 @@ public static class RecordHttp
     }
 
     /// <summary>Unknown and repeated query parameters, each as a field error: a typo must not silently widen a list.</summary>
-    public static FieldErrors CheckParameters(IQueryCollection query, IReadOnlySet<string> known)
+    /// <remarks>With <paramref name="customFields"/>, <c>cf.{key}</c> parameters pass too: the custom field filters check them.</remarks>
+    public static FieldErrors CheckParameters(IQueryCollection query, IReadOnlySet<string> known, bool customFields = false)
     {
         var errors = new FieldErrors();
-        foreach (var unknown in query.Keys.Where(k => !known.Contains(k)))
+        foreach (var unknown in query.Keys.Where(k => !known.Contains(k) && !(customFields && CustomFields.CustomFieldsApi.IsParameter(k))))
         {
-            errors.Check(unknown, $"Unknown parameter; use {string.Join(", ", known)}.");
+            errors.Check(unknown, $"Unknown parameter; use {string.Join(", ", known)}{(customFields ? " or cf.{key} (a custom field)" : "")}.");
         }
 
         foreach (var repeated in query.Where(p => p.Value.Count > 1))

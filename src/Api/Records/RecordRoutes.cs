@@ -1,6 +1,9 @@
+using System.Text.Json;
 using Shohayota.Api.Auth;
+using Shohayota.Api.CustomFields;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Hosting;
+using Shohayota.Grains.CustomFields;
 using Shohayota.Grains.Interfaces.Common;
 
 namespace Shohayota.Api.Records;
@@ -17,7 +20,8 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
     Func<Guid, Guid, string, Guid> idempotentId,
     Func<TBody, Dictionary<string, string>> check,
     Func<TBody, TFields> toFields,
-    Func<TDetails, TResponse> toResponse)
+    Func<TDetails, TResponse> toResponse,
+    RecordCustomFields<TBody, TFields>? customFields = null)
     where TGrain : IRecordGrain<TDetails, TFields>
     where TDetails : class, IRecordDetails
 {
@@ -66,7 +70,8 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
             return badKey;
         }
 
-        if (Validate(body) is { } invalid)
+        var (invalid, fields) = await FieldsAsync(body, http, grains);
+        if (invalid is not null)
         {
             return invalid;
         }
@@ -75,7 +80,7 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
         var caller = http.User.ToCaller();
         var id = idempotencyKey is null ? Guid.NewGuid() : idempotentId(caller.TenantId, caller.UserId, idempotencyKey);
         var grain = Grain(grains, http, id);
-        var outcome = idempotencyKey is null ? await grain.CreateAsync(toFields(body)) : await grain.CreateOnceAsync(toFields(body));
+        var outcome = idempotencyKey is null ? await grain.CreateAsync(fields!) : await grain.CreateOnceAsync(fields!);
         if (!outcome.Succeeded)
         {
             return Problems.From(outcome);
@@ -92,12 +97,13 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
             return RecordHttp.Malformed("If-Match", RecordHttp.IfMatchRule);
         }
 
-        if (Validate(body) is { } invalid)
+        var (invalid, fields) = await FieldsAsync(body, http, grains);
+        if (invalid is not null)
         {
             return invalid;
         }
 
-        var outcome = await Grain(grains, http, id).UpdateAsync(toFields(body), expected);
+        var outcome = await Grain(grains, http, id).UpdateAsync(fields!, expected);
         if (!outcome.Succeeded)
         {
             return outcome.Failure == Failure.NotFound ? NotFound() : Problems.From(outcome);
@@ -121,6 +127,32 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
             : Problems.From(outcome);
     }
 
-    private IResult? Validate(TBody body) =>
-        check(body) is { Count: > 0 } errors ? Problems.Validation(errors.ToDictionary(e => e.Key, e => new[] { e.Value })) : null;
+    /// <summary>
+    /// The body's fields, or the refusal listing every rule it breaks: the type's own and, for a type with custom fields,
+    /// its <c>customFields</c> checked against the tenant's current definitions (canonical values in the fields).
+    /// </summary>
+    private async Task<(IResult? Invalid, TFields? Fields)> FieldsAsync(TBody body, HttpContext http, IGrainFactory grains)
+    {
+        var errors = check(body);
+        var values = CustomFieldRules.Empty;
+        if (customFields is not null)
+        {
+            var definitions = await CustomFieldsApi.DefinitionsAsync(grains, http, customFields.RecordType);
+            values = CustomFieldRules.Canonicalize(customFields.Values(body), definitions, errors);
+        }
+
+        if (errors.Count > 0)
+        {
+            return (Problems.Validation(errors.ToDictionary(e => e.Key, e => new[] { e.Value })), default);
+        }
+
+        var fields = toFields(body);
+        return (null, customFields is null ? fields : customFields.With(fields, values));
+    }
 }
+
+/// <summary>
+/// How a record type's routes carry custom fields: the record type the definitions belong to, a body's
+/// <c>customFields</c> object, and the fields with the canonical values set.
+/// </summary>
+public sealed record RecordCustomFields<TBody, TFields>(string RecordType, Func<TBody, JsonElement?> Values, Func<TFields, string, TFields> With);

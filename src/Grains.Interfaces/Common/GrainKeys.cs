@@ -31,6 +31,8 @@ public static class GrainKeys
 
     public static string ActivityQuery(Guid tenantId) => $"{tenantId:D}/activities";
 
+    public static string CustomFields(Guid tenantId) => $"{tenantId:D}/custom-fields";
+
     public static string Pipeline(Guid tenantId) => $"{tenantId:D}/pipeline";
 
     public static string Imports(Guid tenantId) => $"{tenantId:D}/imports";

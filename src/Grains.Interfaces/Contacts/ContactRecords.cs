@@ -18,7 +18,8 @@ public sealed record ContactDetails(
     [property: Id(9)] string? Notes,
     [property: Id(10)] DateTimeOffset CreatedAt,
     [property: Id(11)] DateTimeOffset UpdatedAt,
-    [property: Id(12)] int Version) : IRecordDetails
+    [property: Id(12)] int Version,
+    [property: Id(13)] string CustomFields = "{}") : IRecordDetails
 {
     /// <summary>First and last name as a person reads them.</summary>
     public string DisplayName => string.Join(' ', new[] { FirstName, LastName }.Where(n => !string.IsNullOrEmpty(n)));
@@ -35,7 +36,8 @@ public sealed record ContactFields(
     [property: Id(5)] Guid? CustomerId,
     [property: Id(6)] Guid? OwnerUserId,
     [property: Id(7)] IReadOnlyList<string> Tags,
-    [property: Id(8)] string? Notes);
+    [property: Id(8)] string? Notes,
+    [property: Id(9)] string CustomFields = "{}");
 
 public enum ContactSort
 {
@@ -55,7 +57,8 @@ public sealed record ContactQuery(
     [property: Id(3)] Guid? OwnerUserId,
     [property: Id(4)] ContactSort Sort,
     [property: Id(5)] int PageSize,
-    [property: Id(6)] ContactCursor? After);
+    [property: Id(6)] ContactCursor? After,
+    [property: Id(7)] string? CustomFields = null);
 
 /// <summary>Where the previous page ended: the sort key (the database's sort name, or a time) and id of its last row.</summary>
 [GenerateSerializer, Immutable, Alias("ContactCursor")]

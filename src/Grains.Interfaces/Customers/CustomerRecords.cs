@@ -22,7 +22,8 @@ public sealed record CustomerDetails(
     [property: Id(8)] Guid? OwnerUserId,
     [property: Id(9)] DateTimeOffset CreatedAt,
     [property: Id(10)] DateTimeOffset UpdatedAt,
-    [property: Id(11)] int Version) : IRecordDetails;
+    [property: Id(11)] int Version,
+    [property: Id(12)] string CustomFields = "{}") : IRecordDetails;
 
 /// <summary>The writable fields of a customer (create and full update).</summary>
 [GenerateSerializer, Immutable, Alias("CustomerFields")]
@@ -34,7 +35,8 @@ public sealed record CustomerFields(
     [property: Id(4)] string Status,
     [property: Id(5)] IReadOnlyList<string> Tags,
     [property: Id(6)] string? Notes,
-    [property: Id(7)] Guid? OwnerUserId);
+    [property: Id(7)] Guid? OwnerUserId,
+    [property: Id(8)] string CustomFields = "{}");
 
 public enum CustomerSort
 {
@@ -57,7 +59,8 @@ public sealed record CustomerQuery(
     [property: Id(3)] Guid? OwnerUserId,
     [property: Id(4)] CustomerSort Sort,
     [property: Id(5)] int PageSize,
-    [property: Id(6)] CustomerCursor? After);
+    [property: Id(6)] CustomerCursor? After,
+    [property: Id(7)] string? CustomFields = null);
 
 /// <summary>Where the previous page ended: the sort key (name, time or relevance score) and id of its last row.</summary>
 [GenerateSerializer, Immutable, Alias("CustomerCursor")]

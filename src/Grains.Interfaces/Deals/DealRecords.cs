@@ -29,7 +29,8 @@ public sealed record DealDetails(
     [property: Id(10)] DateTimeOffset? ClosedAt,
     [property: Id(11)] DateTimeOffset CreatedAt,
     [property: Id(12)] DateTimeOffset UpdatedAt,
-    [property: Id(13)] int Version) : IRecordDetails;
+    [property: Id(13)] int Version,
+    [property: Id(14)] string CustomFields = "{}") : IRecordDetails;
 
 /// <summary>
 /// The writable fields of a deal (create and full update). <see cref="StageId"/> null means the pipeline's first open
@@ -45,7 +46,8 @@ public sealed record DealFields(
     [property: Id(5)] Guid? StageId,
     [property: Id(6)] DateOnly? ExpectedCloseDate,
     [property: Id(7)] Guid? OwnerUserId,
-    [property: Id(8)] string? Status = null);
+    [property: Id(8)] string? Status = null,
+    [property: Id(9)] string CustomFields = "{}");
 
 public enum DealSort
 {
@@ -68,7 +70,8 @@ public sealed record DealQuery(
     [property: Id(4)] DateOnly? ClosingBefore,
     [property: Id(5)] DealSort Sort,
     [property: Id(6)] int PageSize,
-    [property: Id(7)] DealCursor? After);
+    [property: Id(7)] DealCursor? After,
+    [property: Id(8)] string? CustomFields = null);
 
 /// <summary>Where the previous page ended: its last row's sort key (a time, a date or an amount) and id.</summary>
 [GenerateSerializer, Immutable, Alias("DealCursor")]

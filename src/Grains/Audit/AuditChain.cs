@@ -73,7 +73,10 @@ public static class AuditChain
         return node.ToJsonString(DetailsJson);
     }
 
-    /// <summary>The fields that differ between two snapshots, as <c>{"field":{"before":…,"after":…}}</c>.</summary>
+    /// <summary>
+    /// The fields that differ between two snapshots, as <c>{"field":{"before":…,"after":…}}</c>; a field only one side
+    /// has (a custom field's value set or cleared) counts as null on the other.
+    /// </summary>
     public static Dictionary<string, object?> Changes(IReadOnlyDictionary<string, object?> before, IReadOnlyDictionary<string, object?> after)
     {
         var changes = new Dictionary<string, object?>(StringComparer.Ordinal);
@@ -83,6 +86,14 @@ public static class AuditChain
             if (!Equal(old, value))
             {
                 changes[field] = new Dictionary<string, object?> { ["before"] = old, ["after"] = value };
+            }
+        }
+
+        foreach (var (field, old) in before)
+        {
+            if (!after.ContainsKey(field) && old is not null)
+            {
+                changes[field] = new Dictionary<string, object?> { ["before"] = old, ["after"] = null };
             }
         }
 

@@ -28,7 +28,7 @@ public sealed class ContactQueryGrain(TenantDatabase database) : Grain, IContact
             while (await reader.ReadAsync())
             {
                 items.Add(ContactGrain.Read(reader));
-                sortNames.Add(reader.GetString(13));
+                sortNames.Add(reader.GetString(14));
             }
 
             return items.Count;
@@ -68,6 +68,7 @@ public sealed class ContactQueryGrain(TenantDatabase database) : Grain, IContact
             .Where(query.CustomerId, p => $"customer_id = {p}")
             .Where(query.Tag is { } tag ? new[] { tag } : null, p => $"tags @> {p}")
             .Where(query.OwnerUserId, p => $"owner_user_id = {p}")
+            .Where(query.CustomFields, p => $"custom_fields @> {p}::jsonb")
             .Page(key, descending, key == "sort_name" ? after?.Name : after?.At, after?.Id, query.PageSize);
     }
 }

@@ -3,12 +3,14 @@ using Npgsql;
 using Shohayota.Grains.Activities;
 using Shohayota.Grains.Audit;
 using Shohayota.Grains.Contacts;
+using Shohayota.Grains.CustomFields;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Deals;
 using Shohayota.Grains.Interfaces.Activities;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
+using Shohayota.Grains.Interfaces.CustomFields;
 using Shohayota.Grains.Interfaces.Customers;
 using Shohayota.Grains.Interfaces.Deals;
 using Shohayota.Grains.Interfaces.Quotas;
@@ -27,7 +29,7 @@ namespace Shohayota.Grains.Customers;
 public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IOptions<BenchmarkOptions> benchmark, CallerSigner signer)
     : RecordGrain<CustomerDetails, CustomerFields>(database, time, benchmark, signer), ICustomerGrain
 {
-    internal const string Columns = "id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version";
+    internal const string Columns = "id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version, custom_fields::text";
 
     /// <summary>What refuses deleting a customer whose contacts changed between the grain's read and the delete.</summary>
     private const string CascadeChanged = "customers_cascade";
@@ -43,17 +45,23 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
 
     protected override string? FirstError(CustomerFields fields) => CustomerRules.FirstError(fields);
 
+    private protected override string? CustomFieldRecordType => CustomFieldRecordTypes.Customers;
+
+    private protected override string CustomFieldsOf(CustomerFields fields) => fields.CustomFields;
+
+    private protected override string StoredCustomFields(CustomerDetails record) => record.CustomFields;
+
     protected override CustomerDetails ToDetails(CustomerFields f, DateTimeOffset createdAt, DateTimeOffset updatedAt, int version) =>
-        new(Id, f.Name, f.Email, f.Phone, f.Company, f.Status, f.Tags, f.Notes, f.OwnerUserId, createdAt, updatedAt, version);
+        new(Id, f.Name, f.Email, f.Phone, f.Company, f.Status, f.Tags, f.Notes, f.OwnerUserId, createdAt, updatedAt, version, f.CustomFields);
 
     protected override long Bytes(CustomerDetails c) => StoredBytes(c);
 
-    internal static long StoredBytes(CustomerDetails c) => TenantMeter.CustomerBytes(c.Name, c.Email, c.Phone, c.Company, c.Tags, c.Notes);
+    internal static long StoredBytes(CustomerDetails c) => TenantMeter.CustomerBytes(c.Name, c.Email, c.Phone, c.Company, c.Tags, c.Notes, c.CustomFields);
 
     protected override Dictionary<string, object?> Snapshot(CustomerDetails c) => SnapshotOf(c);
 
-    /// <summary>The fields an audit entry records, here and in an import.</summary>
-    internal static Dictionary<string, object?> SnapshotOf(CustomerDetails c) => new(StringComparer.Ordinal)
+    /// <summary>The fields an audit entry records, here and in an import (one <c>cf.{key}</c> per custom field value).</summary>
+    internal static Dictionary<string, object?> SnapshotOf(CustomerDetails c) => new Dictionary<string, object?>(StringComparer.Ordinal)
     {
         ["name"] = c.Name,
         ["email"] = c.Email,
@@ -63,25 +71,26 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
         ["tags"] = c.Tags,
         ["notes"] = c.Notes,
         ["ownerUserId"] = c.OwnerUserId,
-    };
+    }.WithCustomFields(c.CustomFields);
 
     private protected override SqlStatement Insert(CustomerDetails c) => AuditExtensions.Sql(
         """
-        INSERT INTO customers (tenant_id, id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1)
+        INSERT INTO customers (tenant_id, id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version, custom_fields)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $12::jsonb)
         """,
-        TenantId, Id, c.Name, c.Email, c.Phone, c.Company, c.Status, c.Tags.ToArray(), c.Notes, c.OwnerUserId, c.CreatedAt);
+        TenantId, Id, c.Name, c.Email, c.Phone, c.Company, c.Status, c.Tags.ToArray(), c.Notes, c.OwnerUserId, c.CreatedAt, c.CustomFields);
 
     private protected override SqlStatement Update(CustomerDetails c, int readVersion) => AuditExtensions.Sql(
         $"""
         WITH changed AS (
             UPDATE customers SET name = $3, email = $4, phone = $5, company = $6, status = $7, tags = $8, notes = $9,
-                owner_user_id = $10, updated_at = $11, version = $12
+                owner_user_id = $10, updated_at = $11, version = $12, custom_fields = $14::jsonb
             WHERE tenant_id = $1 AND id = $2 AND version = $13
             RETURNING 1)
         SELECT expect_rows_changed((SELECT count(*) FROM changed), '{Record.VersionConflict}')
         """,
-        TenantId, Id, c.Name, c.Email, c.Phone, c.Company, c.Status, c.Tags.ToArray(), c.Notes, c.OwnerUserId, c.UpdatedAt, c.Version, readVersion);
+        TenantId, Id, c.Name, c.Email, c.Phone, c.Company, c.Status, c.Tags.ToArray(), c.Notes, c.OwnerUserId, c.UpdatedAt, c.Version, readVersion,
+        c.CustomFields);
 
     protected override object DeletedDetails(CustomerDetails c) => new { name = c.Name, version = c.Version };
 
@@ -242,5 +251,6 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
         r.IsDBNull(8) ? null : r.GetGuid(8),
         r.GetFieldValue<DateTimeOffset>(9),
         r.GetFieldValue<DateTimeOffset>(10),
-        r.GetInt32(11));
+        r.GetInt32(11),
+        CustomFieldRules.Canonical(r.GetString(12)));
 }

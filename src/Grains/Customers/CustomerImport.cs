@@ -1,4 +1,6 @@
+using Shohayota.Grains.CustomFields;
 using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.CustomFields;
 using Shohayota.Grains.Interfaces.Customers;
 using Shohayota.Grains.Records;
 
@@ -17,6 +19,12 @@ internal sealed class CustomerImport : RecordImport<CustomerFields, CustomerDeta
 
     public override Dictionary<string, string> Check(CustomerFields f) => CustomerRules.Check(f.Name, f.Email, f.Phone, f.Company, f.Status, f.Tags, f.Notes);
 
+    public override string? CustomFieldRecordType => CustomFieldRecordTypes.Customers;
+
+    public override string CustomFieldsOf(CustomerFields fields) => fields.CustomFields;
+
+    public override string CustomFieldsOf(CustomerDetails record) => record.CustomFields;
+
     public override string? Email(CustomerFields fields) => fields.Email;
 
     public override string? Email(CustomerDetails record) => record.Email;
@@ -25,7 +33,7 @@ internal sealed class CustomerImport : RecordImport<CustomerFields, CustomerDeta
         f.OwnerUserId is { } owner ? [("ownerUserId", "users", owner)] : [];
 
     public override CustomerDetails Create(Guid id, CustomerFields f, DateTimeOffset now) =>
-        new(id, f.Name, f.Email, f.Phone, f.Company, f.Status, f.Tags, f.Notes, f.OwnerUserId, now, now, 1);
+        new(id, f.Name, f.Email, f.Phone, f.Company, f.Status, f.Tags, f.Notes, f.OwnerUserId, now, now, 1, CustomFieldRules.Canonical(f.CustomFields));
 
     public override CustomerDetails Merge(CustomerDetails e, CustomerFields f, IReadOnlySet<string> columns, DateTimeOffset now) => new(
         e.Id,
@@ -39,7 +47,8 @@ internal sealed class CustomerImport : RecordImport<CustomerFields, CustomerDeta
         columns.Contains("ownerUserId") ? f.OwnerUserId : e.OwnerUserId,
         e.CreatedAt,
         now,
-        e.Version + 1);
+        e.Version + 1,
+        MergeCustomFields(e.CustomFields, f.CustomFields, columns));
 
     public override Dictionary<string, object?> Snapshot(CustomerDetails record) => CustomerGrain.SnapshotOf(record);
 
@@ -59,22 +68,27 @@ internal sealed class CustomerImport : RecordImport<CustomerFields, CustomerDeta
         ["tags"] = c.Tags,
         ["notes"] = c.Notes,
         ["owner_user_id"] = c.OwnerUserId,
+        ["custom_fields"] = c.CustomFields,
     };
 
     private const string Recordset =
-        "jsonb_to_recordset($2::jsonb) AS r(id uuid, name text, email text, phone text, company text, status text, tags text[], notes text, owner_user_id uuid, version integer)";
+        "jsonb_to_recordset($2::jsonb) AS r(id uuid, name text, email text, phone text, company text, status text, tags text[], notes text, owner_user_id uuid, "
+        + "custom_fields text, version integer)";
 
     public override string InsertSql { get; } =
         $$"""
-        INSERT INTO customers (tenant_id, id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version)
-        SELECT $1, r.id, r.name, r.email, r.phone, r.company, r.status, coalesce(r.tags, '{}'), r.notes, r.owner_user_id, $3, $3, 1
+        INSERT INTO customers (tenant_id, id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version,
+                               custom_fields)
+        SELECT $1, r.id, r.name, r.email, r.phone, r.company, r.status, coalesce(r.tags, '{}'), r.notes, r.owner_user_id, $3, $3, 1,
+            coalesce(r.custom_fields, '{}')::jsonb
         FROM {{Recordset}}
         """;
 
     public override string UpdateSql { get; } =
         $$"""
         UPDATE customers c SET name = r.name, email = r.email, phone = r.phone, company = r.company, status = r.status,
-            tags = coalesce(r.tags, '{}'), notes = r.notes, owner_user_id = r.owner_user_id, updated_at = $3, version = r.version + 1
+            tags = coalesce(r.tags, '{}'), notes = r.notes, owner_user_id = r.owner_user_id, updated_at = $3, version = r.version + 1,
+            custom_fields = coalesce(r.custom_fields, '{}')::jsonb
         FROM {{Recordset}}
         WHERE c.tenant_id = $1 AND c.id = r.id AND c.version = r.version
         RETURNING 1

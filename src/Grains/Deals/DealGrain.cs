@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Shohayota.Grains.Audit;
+using Shohayota.Grains.CustomFields;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.CustomFields;
 using Shohayota.Grains.Interfaces.Deals;
 using Shohayota.Grains.Quotas;
 using Shohayota.Grains.Records;
@@ -21,7 +23,8 @@ public sealed class DealGrain(TenantDatabase database, TimeProvider time, IOptio
 {
     // contact_ids is the row's copy of its links (sql/0180), in PostgreSQL's uuid order, the ordinal order of their text (see SortedContacts).
     internal const string Columns =
-        "id, name, customer_id, contact_ids, amount, currency, stage_id, status, expected_close_date, owner_user_id, closed_at, created_at, updated_at, version";
+        "id, name, customer_id, contact_ids, amount, currency, stage_id, status, expected_close_date, owner_user_id, closed_at, created_at, updated_at, version, "
+        + "custom_fields::text";
 
     internal const string CustomerForeignKey = "deals_customer_fkey";
 
@@ -43,6 +46,12 @@ public sealed class DealGrain(TenantDatabase database, TimeProvider time, IOptio
     protected override RecordType Type => Record;
 
     protected override string? FirstError(DealFields fields) => DealRules.FirstError(fields);
+
+    private protected override string? CustomFieldRecordType => CustomFieldRecordTypes.Deals;
+
+    private protected override string CustomFieldsOf(DealFields fields) => fields.CustomFields;
+
+    private protected override string StoredCustomFields(DealDetails record) => record.CustomFields;
 
     private protected override async Task<Outcome<DealFields>> ResolveAsync(DealFields fields)
     {
@@ -72,17 +81,17 @@ public sealed class DealGrain(TenantDatabase database, TimeProvider time, IOptio
         var closedAt = status == DealStatuses.Open ? (DateTimeOffset?)null
             : Held is { } before && before.Status == status ? before.ClosedAt : updatedAt;
         return new(Id, f.Name, f.CustomerId, f.ContactIds, f.Amount, f.Currency, f.StageId ?? Guid.Empty, status, f.ExpectedCloseDate, f.OwnerUserId,
-            closedAt, createdAt, updatedAt, version);
+            closedAt, createdAt, updatedAt, version, f.CustomFields);
     }
 
     protected override long Bytes(DealDetails d) => StoredBytes(d);
 
-    internal static long StoredBytes(DealDetails d) => TenantMeter.DealBytes(d.Name, d.ContactIds.Count);
+    internal static long StoredBytes(DealDetails d) => TenantMeter.DealBytes(d.Name, d.ContactIds.Count, d.CustomFields);
 
     protected override Dictionary<string, object?> Snapshot(DealDetails d) => SnapshotOf(d);
 
     /// <summary>The fields an audit entry records (the closing time is the entry's own).</summary>
-    internal static Dictionary<string, object?> SnapshotOf(DealDetails d) => new(StringComparer.Ordinal)
+    internal static Dictionary<string, object?> SnapshotOf(DealDetails d) => new Dictionary<string, object?>(StringComparer.Ordinal)
     {
         ["name"] = d.Name,
         ["customerId"] = d.CustomerId,
@@ -93,7 +102,7 @@ public sealed class DealGrain(TenantDatabase database, TimeProvider time, IOptio
         ["status"] = d.Status,
         ["expectedCloseDate"] = d.ExpectedCloseDate,
         ["ownerUserId"] = d.OwnerUserId,
-    };
+    }.WithCustomFields(d.CustomFields);
 
     public async Task<Outcome<DealDetails>> MoveToStageAsync(Guid stageId, int? expectedVersion)
     {
@@ -108,26 +117,26 @@ public sealed class DealGrain(TenantDatabase database, TimeProvider time, IOptio
     }
 
     private static DealFields FieldsOf(DealDetails d) =>
-        new(d.Name, d.CustomerId, d.ContactIds, d.Amount, d.Currency, d.StageId, d.ExpectedCloseDate, d.OwnerUserId, d.Status);
+        new(d.Name, d.CustomerId, d.ContactIds, d.Amount, d.Currency, d.StageId, d.ExpectedCloseDate, d.OwnerUserId, d.Status, d.CustomFields);
 
     private protected override SqlStatement Insert(DealDetails d) => AuditExtensions.Sql(
         """
         WITH deal AS (
             INSERT INTO deals (tenant_id, id, name, customer_id, amount, currency, stage_id, status, expected_close_date, owner_user_id, closed_at,
-                               contact_ids, created_at, updated_at, version)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $12, $12, 1)
+                               contact_ids, created_at, updated_at, version, custom_fields)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13, $12, $12, 1, $14::jsonb)
             RETURNING id)
         INSERT INTO deal_contacts (tenant_id, deal_id, contact_id)
         SELECT $1, deal.id, c FROM deal, unnest($13::uuid[]) AS c
         """,
         TenantId, Id, d.Name, d.CustomerId, d.Amount, d.Currency, d.StageId, d.Status, d.ExpectedCloseDate, d.OwnerUserId, d.ClosedAt, d.CreatedAt,
-        d.ContactIds.ToArray());
+        d.ContactIds.ToArray(), d.CustomFields);
 
     private protected override SqlStatement Update(DealDetails d, int readVersion) => AuditExtensions.Sql(
         $"""
         WITH changed AS (
             UPDATE deals SET name = $3, customer_id = $4, amount = $5, currency = $6, stage_id = $7, status = $8, expected_close_date = $9,
-                owner_user_id = $10, closed_at = $11, updated_at = $12, version = $13, contact_ids = $15
+                owner_user_id = $10, closed_at = $11, updated_at = $12, version = $13, contact_ids = $15, custom_fields = $16::jsonb
             WHERE tenant_id = $1 AND id = $2 AND version = $14
             RETURNING 1),
         unlinked AS (
@@ -137,7 +146,7 @@ public sealed class DealGrain(TenantDatabase database, TimeProvider time, IOptio
         SELECT expect_rows_changed((SELECT count(*) FROM changed), '{Record.VersionConflict}')
         """,
         TenantId, Id, d.Name, d.CustomerId, d.Amount, d.Currency, d.StageId, d.Status, d.ExpectedCloseDate, d.OwnerUserId, d.ClosedAt, d.UpdatedAt,
-        d.Version, readVersion, d.ContactIds.ToArray());
+        d.Version, readVersion, d.ContactIds.ToArray(), d.CustomFields);
 
     protected override object DeletedDetails(DealDetails d) => new { name = d.Name, version = d.Version, customerId = d.CustomerId };
 
@@ -155,5 +164,6 @@ public sealed class DealGrain(TenantDatabase database, TimeProvider time, IOptio
         r.IsDBNull(10) ? null : r.GetFieldValue<DateTimeOffset>(10),
         r.GetFieldValue<DateTimeOffset>(11),
         r.GetFieldValue<DateTimeOffset>(12),
-        r.GetInt32(13));
+        r.GetInt32(13),
+        CustomFieldRules.Canonical(r.GetString(14)));
 }

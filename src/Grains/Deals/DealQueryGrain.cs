@@ -71,6 +71,7 @@ public sealed class DealQueryGrain(TenantDatabase database) : Grain, IDealQueryG
             .Where(query.CustomerId, p => $"customer_id = {p}")
             .Where(query.OwnerUserId, p => $"owner_user_id = {p}")
             .Where(query.ClosingBefore, p => $"expected_close_date < {p}")
+            .Where(query.CustomFields, p => $"custom_fields @> {p}::jsonb")
             .Page(key, descending, afterKey, after?.Id, query.PageSize);
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Shohayota.Grains.CustomFields;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Interfaces.Tenants;
@@ -36,14 +37,20 @@ internal sealed class TenantMeter(
     private DateOnly _prunedHistory;
     private (long Customers, long Users, long StorageBytes, long ActiveUsers, double? LatencyP95Ms)? _written;
 
-    public static long CustomerBytes(string name, string? email, string? phone, string? company, IEnumerable<string> tags, string? notes) =>
-        RecordOverhead + Utf8(name) + Utf8(email) + Utf8(phone) + Utf8(company) + tags.Sum(Utf8) + Utf8(notes);
+    /// <summary>A customer's bytes: its texts, tags and custom field values (<see cref="CustomFieldRules.Bytes"/>).</summary>
+    public static long CustomerBytes(string name, string? email, string? phone, string? company, IEnumerable<string> tags, string? notes,
+        string customFields = CustomFieldRules.Empty) =>
+        RecordOverhead + Utf8(name) + Utf8(email) + Utf8(phone) + Utf8(company) + tags.Sum(Utf8) + Utf8(notes) + CustomFieldRules.Bytes(customFields);
 
-    public static long ContactBytes(string? firstName, string? lastName, string? email, string? phone, string? title, IEnumerable<string> tags, string? notes) =>
-        RecordOverhead + Utf8(firstName) + Utf8(lastName) + Utf8(email) + Utf8(phone) + Utf8(title) + tags.Sum(Utf8) + Utf8(notes);
+    /// <summary>A contact's bytes: its texts, tags and custom field values.</summary>
+    public static long ContactBytes(string? firstName, string? lastName, string? email, string? phone, string? title, IEnumerable<string> tags, string? notes,
+        string customFields = CustomFieldRules.Empty) =>
+        RecordOverhead + Utf8(firstName) + Utf8(lastName) + Utf8(email) + Utf8(phone) + Utf8(title) + tags.Sum(Utf8) + Utf8(notes)
+        + CustomFieldRules.Bytes(customFields);
 
-    /// <summary>A deal's bytes: its name, currency and one id per linked contact.</summary>
-    public static long DealBytes(string name, int contacts) => RecordOverhead + Utf8(name) + 3 + 16L * contacts;
+    /// <summary>A deal's bytes: its name, currency, one id per linked contact and its custom field values.</summary>
+    public static long DealBytes(string name, int contacts, string customFields = CustomFieldRules.Empty) =>
+        RecordOverhead + Utf8(name) + 3 + 16L * contacts + CustomFieldRules.Bytes(customFields);
 
     /// <summary>An activity's bytes: its subject and body.</summary>
     public static long ActivityBytes(string subject, string? body) => RecordOverhead + Utf8(subject) + Utf8(body);
@@ -59,11 +66,12 @@ internal sealed class TenantMeter(
         return $"""
             (SELECT coalesce(sum({RecordOverhead} + octet_length(name) + coalesce(octet_length(email), 0) + coalesce(octet_length(phone), 0)
                  + coalesce(octet_length(company), 0) + coalesce(octet_length(notes), 0)
-                 + coalesce((SELECT sum(octet_length(t)) FROM unnest(tags) t), 0)), 0)::bigint FROM customers{where})
+                 + coalesce((SELECT sum(octet_length(t)) FROM unnest(tags) t), 0) + {CustomFieldRules.BytesSql}), 0)::bigint FROM customers{where})
                 + (SELECT coalesce(sum({RecordOverhead} + coalesce(octet_length(first_name), 0) + coalesce(octet_length(last_name), 0)
                  + coalesce(octet_length(email), 0) + coalesce(octet_length(phone), 0) + coalesce(octet_length(title), 0)
-                 + coalesce(octet_length(notes), 0) + coalesce((SELECT sum(octet_length(t)) FROM unnest(tags) t), 0)), 0)::bigint FROM contacts{where})
-                + (SELECT coalesce(sum({RecordOverhead} + octet_length(name) + 3), 0)::bigint FROM deals{where})
+                 + coalesce(octet_length(notes), 0) + coalesce((SELECT sum(octet_length(t)) FROM unnest(tags) t), 0) + {CustomFieldRules.BytesSql}), 0)::bigint
+                 FROM contacts{where})
+                + (SELECT coalesce(sum({RecordOverhead} + octet_length(name) + 3 + {CustomFieldRules.BytesSql}), 0)::bigint FROM deals{where})
                 + (SELECT 16 * count(*) FROM deal_contacts{where})
                 + (SELECT coalesce(sum({RecordOverhead} + octet_length(subject) + coalesce(octet_length(body), 0)), 0)::bigint FROM activities{where})
             """;

@@ -1,9 +1,11 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Shohayota.Grains.Audit;
+using Shohayota.Grains.CustomFields;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.CustomFields;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Security;
 
@@ -67,6 +69,15 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
     /// null: removing a record that still has activities is refused with their count.
     /// </summary>
     private protected virtual (string Constraint, string Column)? Activities => null;
+
+    /// <summary>The type's custom fields (one of <see cref="CustomFieldRecordTypes"/>), or null for a type without (activities).</summary>
+    private protected virtual string? CustomFieldRecordType => null;
+
+    /// <summary>The canonical custom field values of <paramref name="fields"/> (<c>{}</c> for a type without).</summary>
+    private protected virtual string CustomFieldsOf(TFields fields) => CustomFieldRules.Empty;
+
+    /// <summary>The canonical custom field values a record holds.</summary>
+    private protected virtual string StoredCustomFields(TDetails record) => CustomFieldRules.Empty;
 
     /// <summary>A committed-nothing refusal for a constraint of the type's own (a foreign key, say) or null to treat it as a fault.</summary>
     private protected virtual string? RefusalFor(ChangeResult result) => null;
@@ -140,10 +151,16 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
         }
 
         fields = resolved.Value!;
+        var customFields = await CheckCustomFieldsAsync(CustomFieldsOf(fields), null);
+        if (!customFields.Succeeded)
+        {
+            return customFields.As<TDetails>();
+        }
+
         var now = time.Now();
         var created = ToDetails(fields, now, now, 1);
-        return await WriteAsync(created, new QuotaDelta(CountedRecords, 0, Bytes(created)), AuditChain.Details(Snapshot(created)), Insert(created),
-            $"{Type.Name}.created");
+        return await WriteAsync(created, new QuotaDelta(CountedRecords, 0, Bytes(created)), AuditChain.Details(Snapshot(created)),
+            [.. customFields.Value!, Insert(created)], $"{Type.Name}.created");
     }
 
     public async Task<Outcome<TDetails>> CreateOnceAsync(TFields fields)
@@ -226,11 +243,18 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
             return resolved.As<TDetails>();
         }
 
+        var customFields = await CheckCustomFieldsAsync(CustomFieldsOf(resolved.Value!), StoredCustomFields(current));
+        if (!customFields.Succeeded)
+        {
+            return customFields.As<TDetails>();
+        }
+
         var updated = ToDetails(resolved.Value!, current.CreatedAt, time.Now(), current.Version + 1);
         var changes = AuditChain.Changes(Snapshot(current), Snapshot(updated));
         // Only the version this grain read may be replaced: another writer of the row (a duplicate activation) makes it a conflict.
         return await WriteAsync(updated, new QuotaDelta(0, 0, Bytes(updated) - Bytes(current)),
-            AuditChain.Details(details(current, updated, changes, updated.Version)), Update(updated, current.Version), action, expectedVersion);
+            AuditChain.Details(details(current, updated, changes, updated.Version)), [.. customFields.Value!, Update(updated, current.Version)], action,
+            expectedVersion);
     }
 
     public virtual async Task<Outcome<bool>> DeleteAsync(int? expectedVersion)
@@ -299,9 +323,36 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
     private protected Task<ChangeResult> ExecuteAsync(AuditedChange change) =>
         _auditOff ? AuditLogGrain.ExecuteUnauditedAsync(database, GrainFactory, signer, TenantId, change) : GrainFactory.AuditLog(TenantId).ExecuteAsync(change);
 
-    private async Task<Outcome<TDetails>> WriteAsync(TDetails next, QuotaDelta delta, string? details, SqlStatement write, string action, int? expectedVersion = null)
+    /// <summary>
+    /// The custom field values checked against the tenant's current definitions (the grain never trusts its caller to
+    /// have checked), and the guard that locks the definitions they use in the write's transaction. Values the record
+    /// already holds unchanged (<paramref name="held"/>) are not checked again: no replacement strands them, and a field
+    /// made required since must not block a change of other fields (a deal's stage move).
+    /// </summary>
+    private async Task<Outcome<SqlStatement[]>> CheckCustomFieldsAsync(string values, string? held)
     {
-        var result = await ExecuteAsync(AuditExtensions.Change([write], delta, new AuditDraft(action, Type.Name, Id.ToString("D"), Details: details)));
+        if (CustomFieldRecordType is not { } recordType || values == held)
+        {
+            return Outcome<SqlStatement[]>.Ok([]);
+        }
+
+        var definitions = await GrainFactory.GetGrain<ICustomFieldsGrain>(GrainKeys.CustomFields(TenantId)).GetAsync(recordType);
+        if (CustomFieldRules.Check(values, definitions) is { } invalid)
+        {
+            return Outcome<SqlStatement[]>.Fail(Failure.Validation, invalid);
+        }
+
+        return Outcome<SqlStatement[]>.Ok(CustomFieldGuard.For(TenantId, recordType, definitions, [values]) is { } guard ? [guard] : []);
+    }
+
+    private async Task<Outcome<TDetails>> WriteAsync(TDetails next, QuotaDelta delta, string? details, SqlStatement[] writes, string action, int? expectedVersion = null)
+    {
+        var result = await ExecuteAsync(AuditExtensions.Change(writes, delta, new AuditDraft(action, Type.Name, Id.ToString("D"), Details: details)));
+        if (result.Constraint == CustomFieldGuard.Changed)
+        {
+            return Outcome<TDetails>.Fail(Failure.Conflict, CustomFieldGuard.ChangedMessage);
+        }
+
         if (result.QuotaRefusal is { } refused)
         {
             if (!_loaded)

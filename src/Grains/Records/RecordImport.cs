@@ -1,9 +1,11 @@
 using System.Text.Json;
 using Npgsql;
 using Shohayota.Grains.Audit;
+using Shohayota.Grains.CustomFields;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.CustomFields;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Interfaces.Records;
 
@@ -25,6 +27,36 @@ internal abstract class RecordImport<TFields, TDetails>
     public virtual long CountedRecords => 0;
 
     public abstract Dictionary<string, string> Check(TFields fields);
+
+    /// <summary>The type's custom fields (one of <see cref="CustomFieldRecordTypes"/>), or null for a type without.</summary>
+    public virtual string? CustomFieldRecordType => null;
+
+    /// <summary>The custom field values a row gives (its <c>cf.{key}</c> cells that are not empty).</summary>
+    public virtual string CustomFieldsOf(TFields fields) => CustomFieldRules.Empty;
+
+    public virtual string CustomFieldsOf(TDetails record) => CustomFieldRules.Empty;
+
+    /// <summary>
+    /// The values a record holds after an update from a file: the file's <c>cf.{key}</c> columns replace those keys' values
+    /// (an empty cell clears one), the others stay.
+    /// </summary>
+    public static string MergeCustomFields(string existing, string given, IReadOnlySet<string> columns)
+    {
+        var merged = new System.Text.Json.Nodes.JsonObject();
+        foreach (var (values, fromFile) in new[] { (existing, false), (given, true) })
+        {
+            using var document = JsonDocument.Parse(values);
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (columns.Contains($"cf.{property.Name}") == fromFile)
+                {
+                    merged[property.Name] = System.Text.Json.Nodes.JsonNode.Parse(property.Value.GetRawText());
+                }
+            }
+        }
+
+        return CustomFieldRules.Canonical(merged.ToJsonString());
+    }
 
     public abstract string? Email(TFields fields);
 
@@ -99,6 +131,10 @@ internal sealed class RecordImporter<TFields, TDetails>(
         }
 
         var (missing, existing) = await ReadAsync(valid);
+        var definitions = type.CustomFieldRecordType is { } recordType
+            ? await grains.GetGrain<ICustomFieldsGrain>(GrainKeys.CustomFields(tenantId)).GetAsync(recordType)
+            : [];
+        var columns = request.Columns.ToHashSet(StringComparer.Ordinal);
         var creates = new List<ImportRow<TFields>>();
         var updates = new List<(ImportRow<TFields> Row, TDetails Existing)>();
         var skipped = 0;
@@ -114,6 +150,22 @@ internal sealed class RecordImporter<TFields, TDetails>(
             if (broken.Count > 0)
             {
                 continue;
+            }
+
+            // The values the record would hold, checked against the definitions: a new record's from the file, an updated
+            // one's merged (the file's cf.* columns replace those keys); errors named by their column, cf.{key}.
+            if (type.CustomFieldRecordType is not null && (matches.Count == 0 || matches.Count == 1 && request.OnDuplicate == ImportDuplicates.Update))
+            {
+                var values = matches.Count == 0 ? type.CustomFieldsOf(row.Fields)
+                    : RecordImport<TFields, TDetails>.MergeCustomFields(type.CustomFieldsOf(matches[0]), type.CustomFieldsOf(row.Fields), columns);
+                var problems = new Dictionary<string, string>(StringComparer.Ordinal);
+                using var document = JsonDocument.Parse(values);
+                CustomFieldRules.Canonicalize(document.RootElement, definitions, problems, "cf");
+                if (problems.Count > 0)
+                {
+                    errors.AddRange(problems.Select(p => new ImportError(row.Row, p.Key, p.Value)));
+                    continue;
+                }
             }
 
             if (matches.Count == 0)
@@ -146,7 +198,7 @@ internal sealed class RecordImporter<TFields, TDetails>(
             return Outcome<ImportResult>.Ok(result);
         }
 
-        return await WriteAsync(request, result, creates, updates, execute);
+        return await WriteAsync(request, result, creates, updates, definitions, execute);
     }
 
     /// <summary>The referenced ids that are not the tenant's, and the tenant's records by e-mail: one round trip.</summary>
@@ -185,7 +237,7 @@ internal sealed class RecordImporter<TFields, TDetails>(
 
     private async Task<Outcome<ImportResult>> WriteAsync(
         ImportRequest<TFields> request, ImportResult result, List<ImportRow<TFields>> creates, List<(ImportRow<TFields> Row, TDetails Existing)> updates,
-        Func<AuditedChange, Task<ChangeResult>> execute)
+        IReadOnlyList<CustomFieldDefinition> definitions, Func<AuditedChange, Task<ChangeResult>> execute)
     {
         var importId = Guid.NewGuid();
         var now = time.Now();
@@ -193,6 +245,13 @@ internal sealed class RecordImporter<TFields, TDetails>(
         var created = creates.Select(r => type.Create(Guid.NewGuid(), r.Fields, now)).ToList();
         var updated = updates.Select(u => (Before: u.Existing, After: type.Merge(u.Existing, u.Row.Fields, columns, now))).ToList();
         var statements = new List<SqlStatement>();
+        // The definitions the values rely on, locked in the import's transaction (a replacement meanwhile refuses it).
+        if (type.CustomFieldRecordType is { } recordType
+            && CustomFieldGuard.For(tenantId, recordType, definitions, created.Select(type.CustomFieldsOf).Concat(updated.Select(u => type.CustomFieldsOf(u.After)))) is { } guard)
+        {
+            statements.Add(guard);
+        }
+
         if (created.Count > 0)
         {
             statements.Add(AuditExtensions.Sql(type.InsertSql, tenantId, Json(created.Select(type.Row)), now));
@@ -236,6 +295,11 @@ internal sealed class RecordImporter<TFields, TDetails>(
             {
                 Detail = $"The import would exceed the {refused.Quota} quota by {refused.Used + asked - refused.Limit} ({refused.Used} of {refused.Limit} used, the import adds {asked}). Nothing was imported.",
             };
+        }
+
+        if (outcome.Constraint == CustomFieldGuard.Changed)
+        {
+            return Outcome<ImportResult>.Fail(Failure.Conflict, $"{CustomFieldGuard.ChangedMessage} Nothing was imported.");
         }
 
         if (!outcome.Committed)

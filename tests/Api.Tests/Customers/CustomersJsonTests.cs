@@ -18,7 +18,8 @@ public sealed class CustomersJsonTests
         var response = new CustomersApi.CustomerResponse(
             Guid.NewGuid(), "Ada \"Countess\" Lovelace", "ada@example.test", null, "Analytical <Engines>", "active", ["vip", "ünïcode"],
             "line one\nline two", Guid.NewGuid(), new DateTimeOffset(2026, 12, 3, 19, 0, 0, 123, TimeSpan.Zero),
-            new DateTimeOffset(2026, 12, 3, 19, 0, 1, TimeSpan.FromHours(2)), 7);
+            new DateTimeOffset(2026, 12, 3, 19, 0, 1, TimeSpan.FromHours(2)), 7,
+            JsonDocument.Parse("""{"active":true,"industry":"Bäckerei <&>","size":1.5,"since":"2024-02-29"}""").RootElement);
 
         var typeInfo = options.GetTypeInfo(typeof(CustomersApi.CustomerResponse));
         var generated = JsonSerializer.Serialize(response, options);

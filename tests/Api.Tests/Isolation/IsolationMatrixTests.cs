@@ -87,6 +87,8 @@ public sealed class IsolationMatrixTests
         ["POST /api/activities/{id:guid}/complete"] = Kind.ActivityItem,
         ["GET /api/pipeline"] = Kind.Collection,
         ["PUT /api/pipeline/stages"] = Kind.Collection,
+        ["GET /api/custom-fields/{recordType}"] = Kind.Collection,
+        ["PUT /api/custom-fields/{recordType}"] = Kind.Collection,
         ["POST /api/imports/customers"] = Kind.Create,
         ["POST /api/imports/contacts"] = Kind.Create,
         ["GET /api/imports/{id:guid}"] = Kind.ImportItem,
@@ -458,7 +460,8 @@ public sealed class IsolationMatrixTests
                    coalesce((SELECT md5(string_agg(d::text, '|' ORDER BY d.id)) FROM deals d WHERE d.tenant_id = $1), '') || ':' ||
                    coalesce((SELECT md5(string_agg(l::text, '|' ORDER BY l.deal_id, l.contact_id)) FROM deal_contacts l WHERE l.tenant_id = $1), '') || ':' ||
                    coalesce((SELECT md5(string_agg(p::text, '|' ORDER BY p.id)) FROM pipeline_stages p WHERE p.tenant_id = $1), '') || ':' ||
-                   coalesce((SELECT md5(string_agg(x::text, '|' ORDER BY x.id)) FROM activities x WHERE x.tenant_id = $1), '')
+                   coalesce((SELECT md5(string_agg(x::text, '|' ORDER BY x.id)) FROM activities x WHERE x.tenant_id = $1), '') || ':' ||
+                   coalesce((SELECT md5(string_agg(f::text, '|' ORDER BY f.record_type, f.key)) FROM custom_field_definitions f WHERE f.tenant_id = $1), '')
             """,
             connection);
         command.Parameters.Add(new NpgsqlParameter { Value = tenant });

@@ -282,14 +282,31 @@ public sealed class QuotasTests
     {
         var host = await ApiHost.SharedAsync();
         var tenant = await host.ProvisionTenantAsync();
+        // Custom field values count too (keys and value texts), on customers, contacts and deals, written, changed and imported.
+        await CustomFields.CustomFieldsTests.DefineAsync(host, tenant.Admin.AccessToken, "customers",
+            new { key = "industry", label = "Industry", type = "text" }, new { key = "size", label = "Size", type = "number" },
+            new { key = "since", label = "Since", type = "date" }, new { key = "tier", label = "Tier", type = "select", options = new[] { "Gold" } },
+            new { key = "active", label = "Active", type = "boolean" });
+        await CustomFields.CustomFieldsTests.DefineAsync(host, tenant.Admin.AccessToken, "contacts", new { key = "role", label = "Role", type = "text" });
+        await CustomFields.CustomFieldsTests.DefineAsync(host, tenant.Admin.AccessToken, "deals", new { key = "score", label = "Score", type = "number" });
         for (var i = 0; i < 3; i++)
         {
-            using var created = await host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new { name = $"kept {i}", notes = "ü" });
+            using var created = await host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new
+            {
+                name = $"kept {i}", notes = "ü", customFields = new { industry = "Bäckerei", size = 1.50m + i, since = "2024-02-29", tier = "Gold", active = i == 0 },
+            });
+            created.StatusCode.Should().Be(HttpStatusCode.Created);
+        }
+
+        using (var imported = await Contacts.ImportTests.PostCsvAsync(host, "/api/imports/customers", tenant.Admin.AccessToken,
+            "name,cf.industry,cf.size\nImported,Schmiede,-0.000001\n"))
+        {
+            imported.StatusCode.Should().Be(HttpStatusCode.Created);
         }
 
         // Contacts count towards storage too: the meter's running count and the restart's recount from the rows must agree.
         using (var contact = await host.SendAsync(HttpMethod.Post, "/api/contacts", tenant.Admin.AccessToken,
-            new { firstName = "Zoë", lastName = "Kept", email = "zoe@example.com", title = "CFO", tags = new[] { "ü" }, notes = "ß" }))
+            new { firstName = "Zoë", lastName = "Kept", email = "zoe@example.com", title = "CFO", tags = new[] { "ü" }, notes = "ß", customFields = new { role = "Chefin" } }))
         {
             contact.StatusCode.Should().Be(HttpStatusCode.Created);
         }
@@ -298,8 +315,9 @@ public sealed class QuotasTests
         var customer = await Contacts.ContactsTests.CreateCustomerAsync(host, tenant.Admin.AccessToken, "Dealt");
         var linked = await Contacts.ContactsTests.CreateContactAsync(host, tenant.Admin.AccessToken, new { lastName = "Linked", customerId = customer });
         var deal = (await Deals.DealsTests.CreateDealAsync(host, tenant.Admin.AccessToken,
-            new { name = "Große Sache", customerId = customer, contactIds = new[] { linked }, amount = 0.1m, currency = "EUR" }))["id"]!.GetValue<string>();
-        await Deals.DealsTests.UpdateAsync(host, tenant.Admin.AccessToken, deal, new { name = "Größere Sache", customerId = customer, contactIds = new[] { linked }, amount = 0.2m, currency = "EUR" });
+            new { name = "Große Sache", customerId = customer, contactIds = new[] { linked }, amount = 0.1m, currency = "EUR", customFields = new { score = 1 } }))["id"]!.GetValue<string>();
+        await Deals.DealsTests.UpdateAsync(host, tenant.Admin.AccessToken, deal,
+            new { name = "Größere Sache", customerId = customer, contactIds = new[] { linked }, amount = 0.2m, currency = "EUR", customFields = new { score = 123.25m } });
         var removed = (await Deals.DealsTests.CreateDealAsync(host, tenant.Admin.AccessToken, Deals.DealsTests.Deal(customer, "Removed", 1m)))["id"]!.GetValue<string>();
         using (var deleted = await host.SendAsync(HttpMethod.Delete, $"/api/deals/{removed}", tenant.Admin.AccessToken))
         {

@@ -31,7 +31,7 @@ public sealed class RowLevelSecurityTests
         }
 
         tables.Select(t => t.Name).Should().Contain(["users", "refresh_tokens", "customers", "contacts", "api_keys", "support_sessions", "tenant_settings",
-            "pipeline_stages", "deals", "deal_contacts", "activities"]);
+            "pipeline_stages", "deals", "deal_contacts", "activities", "custom_field_definitions"]);
         tables.Should().AllSatisfy(t =>
         {
             t.Enabled.Should().BeTrue($"{t.Name} must ENABLE ROW LEVEL SECURITY");
@@ -49,7 +49,8 @@ public sealed class RowLevelSecurityTests
         await using var connection = new NpgsqlConnection(database.AppConnectionString);
         await connection.OpenAsync();
 
-        foreach (var table in new[] { "users", "customers", "refresh_tokens", "contacts", "pipeline_stages", "deals", "deal_contacts", "activities" })
+        foreach (var table in new[] { "users", "customers", "refresh_tokens", "contacts", "pipeline_stages", "deals", "deal_contacts", "activities",
+                     "custom_field_definitions" })
         {
             await using var count = new NpgsqlCommand($"SELECT count(*) FROM {table}", connection);
             (await count.ExecuteScalarAsync()).Should().Be(0L, table);
@@ -493,6 +494,8 @@ public sealed class RowLevelSecurityTests
         {
             await Execute(connection,
                 $"INSERT INTO customers (tenant_id, id, name, status, created_at, updated_at, version) VALUES ('{tenant}', gen_random_uuid(), '{name}', 'lead', now(), now(), 1)");
+            await Execute(connection,
+                $"INSERT INTO custom_field_definitions (tenant_id, record_type, key, position, label, type) VALUES ('{tenant}', 'customers', 'industry', 0, 'Industry', 'text')");
         }
 
         return (a, b);
