@@ -5,9 +5,11 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Unicode;
 using Shohayota.Grains.Audit;
+using Shohayota.Grains.CustomFields;
 using Shohayota.Grains.Interfaces.Activities;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Contacts;
+using Shohayota.Grains.Interfaces.CustomFields;
 using Shohayota.Grains.Interfaces.Customers;
 using Shohayota.Grains.Interfaces.Deals;
 
@@ -19,14 +21,18 @@ namespace Shohayota.Grains.Backups;
 /// hashes as lowercase hex. Its last key is <c>"checksum"</c>: SHA-256 of every byte before the <c>,"checksum":</c> that
 /// introduces it; a server's own bundles (super-admin exports, backups) follow it with <c>"signature"</c> (see
 /// <see cref="BundleSigner"/>). Version 2 added contacts, version 3 the pipeline and deals, version 4 activities
-/// (<see cref="RecordSections"/>); older bundles still restore, as a tenant without those records (and, before version 3,
-/// without stage rows).
+/// (<see cref="RecordSections"/>) and custom fields (the definitions and each customer's, contact's and deal's values);
+/// older bundles still restore, as a tenant without those records (and, before version 3, without stage rows, before
+/// version 4 without custom fields).
 /// </summary>
 public static class BundleFormat
 {
     public const string Export = "shohayota.tenant-export";
     public const string Increment = "shohayota.tenant-increment";
     public const int Version = 4;
+
+    /// <summary>The version that added custom fields: the <c>customFields</c> definitions and every customer's, contact's and deal's values.</summary>
+    public const int CustomFieldsVersion = 4;
 
     /// <summary>The oldest version this server restores: backups and exports made before an upgrade must stay restorable.</summary>
     public const int OldestReadable = 1;
@@ -220,6 +226,7 @@ internal static class Names
     public static readonly JsonEncodedText Tags = JsonEncodedText.Encode("tags");
     public static readonly JsonEncodedText Notes = JsonEncodedText.Encode("notes");
     public static readonly JsonEncodedText OwnerUserId = JsonEncodedText.Encode("ownerUserId");
+    public static readonly JsonEncodedText CustomFields = JsonEncodedText.Encode("customFields");
     public static readonly JsonEncodedText CreatedAt = JsonEncodedText.Encode("createdAt");
     public static readonly JsonEncodedText UpdatedAt = JsonEncodedText.Encode("updatedAt");
     public static readonly JsonEncodedText Version = JsonEncodedText.Encode("version");
@@ -335,6 +342,7 @@ internal sealed class BundleWriter : IAsyncDisposable
         WriteTags(c.Tags);
         _json.WriteString(Names.Notes, c.Notes);
         WriteId(Names.OwnerUserId, c.OwnerUserId);
+        WriteValues(c.CustomFields);
         WriteStamps(c.CreatedAt, c.UpdatedAt, c.Version);
         _json.WriteEndObject();
     }
@@ -352,7 +360,42 @@ internal sealed class BundleWriter : IAsyncDisposable
         WriteId(Names.OwnerUserId, c.OwnerUserId);
         WriteTags(c.Tags);
         _json.WriteString(Names.Notes, c.Notes);
+        WriteValues(c.CustomFields);
         WriteStamps(c.CreatedAt, c.UpdatedAt, c.Version);
+        _json.WriteEndObject();
+    }
+
+    /// <summary>
+    /// The tenant's custom-field definitions: an object with one array per record type (customers, contacts, deals, all
+    /// always present), each in the fields' order, every field as <c>{key,label,type,options,required}</c> (options
+    /// <c>[]</c> unless a select).
+    /// </summary>
+    public void WriteCustomFields(IReadOnlyDictionary<string, IReadOnlyList<CustomFieldDefinition>> definitions)
+    {
+        _json.WriteStartObject(Names.CustomFields);
+        foreach (var recordType in CustomFieldRecordTypes.All)
+        {
+            _json.WriteStartArray(recordType);
+            foreach (var field in definitions.GetValueOrDefault(recordType) ?? [])
+            {
+                _json.WriteStartObject();
+                _json.WriteString("key", field.Key);
+                _json.WriteString("label", field.Label);
+                _json.WriteString("type", field.Type);
+                _json.WriteStartArray("options");
+                foreach (var option in field.Options)
+                {
+                    _json.WriteStringValue(option);
+                }
+
+                _json.WriteEndArray();
+                _json.WriteBoolean("required", field.Required);
+                _json.WriteEndObject();
+            }
+
+            _json.WriteEndArray();
+        }
+
         _json.WriteEndObject();
     }
 
@@ -398,6 +441,7 @@ internal sealed class BundleWriter : IAsyncDisposable
 
         WriteId(Names.OwnerUserId, d.OwnerUserId);
         WriteTime(Names.ClosedAt, d.ClosedAt);
+        WriteValues(d.CustomFields);
         WriteStamps(d.CreatedAt, d.UpdatedAt, d.Version);
         _json.WriteEndObject();
     }
@@ -523,6 +567,16 @@ internal sealed class BundleWriter : IAsyncDisposable
         }
 
         _json.WriteEndArray();
+    }
+
+    /// <summary>
+    /// A record's custom-field values, the canonical JSON object text its grain reads (<see cref="CustomFieldRules"/>),
+    /// as it is: keys in ordinal order, <c>{}</c> for none.
+    /// </summary>
+    private void WriteValues(string values)
+    {
+        _json.WritePropertyName(Names.CustomFields);
+        _json.WriteRawValue(values);
     }
 
     /// <summary>The fields every record ends with: its creation, its last change and its version (the ETag).</summary>

@@ -1,8 +1,12 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
+using Shohayota.Grains.CustomFields;
 using Shohayota.Grains.Interfaces.Activities;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
+using Shohayota.Grains.Interfaces.CustomFields;
 using Shohayota.Grains.Interfaces.Customers;
 using Shohayota.Grains.Interfaces.Deals;
 
@@ -104,7 +108,7 @@ internal sealed class JsonTokenStream(Stream stream)
 /// Reads a bundle front to back, section by section, with the keys in the order <see cref="BundleWriter"/> writes them.
 /// Sections that can be long are enumerables: enumerate each completely before reading the next section. A section
 /// newer than the bundle's version is read as empty (a version-1 bundle has no contacts, a version-2 one no deals, a
-/// version-3 one no activities).
+/// version-3 one no activities and no custom fields).
 /// </summary>
 internal sealed class BundleReader(Stream stream)
 {
@@ -249,6 +253,47 @@ internal sealed class BundleReader(Stream stream)
         return new UserRow(id, email, name, role, disabled, checked((int)failed), locked, created, updated, hash);
     });
 
+    /// <summary>
+    /// The custom-field definitions per record type (<see cref="BundleWriter.WriteCustomFields"/>), every type of
+    /// <see cref="CustomFieldRecordTypes.All"/> present, in the fields' order; none of any type before version 4. The lists
+    /// are as written: the restorer checks them with <see cref="CustomFieldRules.CheckDefinitions"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<CustomFieldDefinition>> ReadCustomFields()
+    {
+        var lists = CustomFieldRecordTypes.All.ToDictionary(t => t, _ => (IReadOnlyList<CustomFieldDefinition>)[], StringComparer.Ordinal);
+        if (Version < BundleFormat.CustomFieldsVersion)
+        {
+            return lists;
+        }
+
+        Property("customFields");
+        _where = "customFields";
+        Start(JsonTokenType.StartObject);
+        foreach (var recordType in CustomFieldRecordTypes.All)
+        {
+            lists[recordType] = Array(recordType, _ =>
+            {
+                Property("key");
+                var key = String();
+                Property("label");
+                var label = String();
+                Property("type");
+                var type = String();
+                Property("options");
+                var options = Tags();
+                Property("required");
+                var required = Bool();
+                End(JsonTokenType.EndObject);
+                return new CustomFieldDefinition(key, label, type, options, required);
+            }, "customFields").ToList();
+        }
+
+        _where = "customFields";
+        End(JsonTokenType.EndObject);
+        _where = "the bundle";
+        return lists;
+    }
+
     /// <summary>A record section's rows, in bundle order; none when the bundle's version predates the section.</summary>
     public IEnumerable<T> ReadRecords<T>(RecordSection<T> section)
         where T : class, IRecordDetails =>
@@ -284,8 +329,9 @@ internal sealed class BundleReader(Stream stream)
         var notes = NullableString();
         Property("ownerUserId");
         var owner = NullableGuid();
+        var values = CustomFieldValues();
         var (created, updated, version) = Stamps();
-        return new CustomerDetails(id, name, email, phone, company, status, tags, notes, owner, created, updated, version);
+        return new CustomerDetails(id, name, email, phone, company, status, tags, notes, owner, created, updated, version, values);
     }
 
     /// <summary>One contact's fields, in the order <see cref="BundleWriter.WriteContact"/> writes them.</summary>
@@ -311,8 +357,9 @@ internal sealed class BundleReader(Stream stream)
         var tags = Tags();
         Property("notes");
         var notes = NullableString();
+        var values = CustomFieldValues();
         var (created, updated, version) = Stamps();
-        return new ContactDetails(id, first, last, email, phone, title, customer, owner, tags, notes, created, updated, version);
+        return new ContactDetails(id, first, last, email, phone, title, customer, owner, tags, notes, created, updated, version, values);
     }
 
     /// <summary>
@@ -358,8 +405,9 @@ internal sealed class BundleReader(Stream stream)
         var owner = NullableGuid();
         Property("closedAt");
         var closed = NullableTime();
+        var values = CustomFieldValues();
         var (created, updated, version) = Stamps();
-        return new DealDetails(id, name, customer, contacts, amount, currency, stage, status, expected, owner, closed, created, updated, version);
+        return new DealDetails(id, name, customer, contacts, amount, currency, stage, status, expected, owner, closed, created, updated, version, values);
     }
 
     /// <summary>One activity's fields, in the order <see cref="BundleWriter.WriteActivity"/> writes them.</summary>
@@ -580,6 +628,66 @@ internal sealed class BundleReader(Stream stream)
         }
     }
 
+    /// <summary>
+    /// A record's <c>customFields</c> object (version 4 on; <c>{}</c> before) as canonical text: each value a string, a
+    /// number or a boolean, each key once. Whether the values fit the bundle's definitions is the restorer's check.
+    /// </summary>
+    private string CustomFieldValues()
+    {
+        if (Version < BundleFormat.CustomFieldsVersion)
+        {
+            return CustomFieldRules.Empty;
+        }
+
+        Property("customFields");
+        Start(JsonTokenType.StartObject);
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var values = new Utf8JsonWriter(buffer))
+        {
+            values.WriteStartObject();
+            while (true)
+            {
+                Next();
+                if (_json.Token == JsonTokenType.EndObject)
+                {
+                    break;
+                }
+
+                var key = _json.Text!;
+                if (!keys.Add(key))
+                {
+                    throw Error($"customFields.{key} is given twice");
+                }
+
+                Next();
+                switch (_json.Token)
+                {
+                    case JsonTokenType.String:
+                        values.WriteString(key, _json.Text);
+                        break;
+                    case JsonTokenType.Number when _json.Integer is { } whole:
+                        values.WriteNumber(key, whole);
+                        break;
+                    case JsonTokenType.Number when _json.Fraction is { } fraction:
+                        values.WriteNumber(key, fraction);
+                        break;
+                    case JsonTokenType.Number:
+                        throw Error($"customFields.{key} is a number out of range");
+                    case JsonTokenType.True or JsonTokenType.False:
+                        values.WriteBoolean(key, _json.Token == JsonTokenType.True);
+                        break;
+                    default:
+                        throw Error($"customFields.{key} must be a string, a number, true or false");
+                }
+            }
+
+            values.WriteEndObject();
+        }
+
+        return keys.Count == 0 ? CustomFieldRules.Empty : CustomFieldRules.Canonical(Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+
     /// <summary>The fields every record ends with (<see cref="BundleWriter"/>'s stamps): created, updated, version.</summary>
     private (DateTimeOffset Created, DateTimeOffset Updated, int Version) Stamps()
     {
@@ -592,14 +700,16 @@ internal sealed class BundleReader(Stream stream)
         return (created, updated, version is >= int.MinValue and <= int.MaxValue ? (int)version : throw Error("version is out of range"));
     }
 
-    private IEnumerable<T> Array<T>(string name, Func<int, T> item)
+    /// <param name="within">The object the array is in (named in errors as <c>within.name[i]</c>), or null for the bundle.</param>
+    private IEnumerable<T> Array<T>(string name, Func<int, T> item, string? within = null)
     {
         Property(name);
-        _where = name;
+        var path = within is null ? name : $"{within}.{name}";
+        _where = path;
         Start(JsonTokenType.StartArray);
         for (var i = 0; ; i++)
         {
-            _where = $"{name}[{i}]";
+            _where = $"{path}[{i}]";
             Next();
             if (_json.Token == JsonTokenType.EndArray)
             {

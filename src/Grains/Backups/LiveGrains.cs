@@ -3,6 +3,7 @@ using Shohayota.Grains.Interfaces.ApiKeys;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
+using Shohayota.Grains.Interfaces.CustomFields;
 using Shohayota.Grains.Interfaces.Customers;
 using Shohayota.Grains.Interfaces.Deals;
 using Shohayota.Grains.Interfaces.Support;
@@ -13,7 +14,7 @@ namespace Shohayota.Grains.Backups;
 
 /// <summary>
 /// Drops the live activations that cache a tenant's rows (its TenantGrain, audit writer, users, customers, contacts, deals,
-/// activities and pipeline), so the next call re-reads the rows a restore or purge just replaced. Only grains that are
+/// activities, pipeline and custom-field definitions), so the next call re-reads the rows a restore or purge just replaced. Only grains that are
 /// actually active are called: asking every customer id would activate (and load) each of them first. The activity query
 /// grain is stateless and keeps nothing.
 /// </summary>
@@ -31,6 +32,11 @@ internal static class LiveGrains
         await ForgetEachAsync<IContactGrain>(grains, management, "contact", prefix, contact => contact.ForgetAsync());
         await ForgetEachAsync<ICustomerGrain>(grains, management, "customer", prefix, customer => customer.ForgetAsync());
         await ForgetEachAsync<IUserGrain>(grains, management, "user", prefix, user => user.ForgetAsync());
+
+        if ((await ActiveKeysAsync(management, "custom-fields", GrainKeys.CustomFields(tenantId))).Count > 0)
+        {
+            await grains.GetGrain<ICustomFieldsGrain>(GrainKeys.CustomFields(tenantId)).ForgetAsync();
+        }
 
         if ((await ActiveKeysAsync(management, "audit-log", GrainKeys.AuditLog(tenantId))).Count > 0)
         {

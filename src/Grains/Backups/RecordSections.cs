@@ -2,11 +2,13 @@ using System.Globalization;
 using Shohayota.Grains.Activities;
 using Shohayota.Grains.Contacts;
 using Shohayota.Grains.Customers;
+using Shohayota.Grains.CustomFields;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Deals;
 using Shohayota.Grains.Interfaces.Activities;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
+using Shohayota.Grains.Interfaces.CustomFields;
 using Shohayota.Grains.Interfaces.Customers;
 using Shohayota.Grains.Interfaces.Deals;
 using Shohayota.Grains.Records;
@@ -58,8 +60,9 @@ internal sealed class RecordSection<T>(
 
 /// <summary>
 /// What a bundle's records may refer to: the bundle's users, and the customers, contacts, deals and pipeline stages
-/// (id → kind) the tenant holds once this bundle (and, for an increment, the bundles before it) is applied. The sets are
-/// the restorer's own, filled as it reads, so a row is checked against what precedes it in the bundle.
+/// (id → kind) the tenant holds once this bundle (and, for an increment, the bundles before it) is applied, and the
+/// bundle's custom-field definitions per record type. The sets are the restorer's own, filled as it reads, so a row is
+/// checked against what precedes it in the bundle.
 /// </summary>
 internal sealed class BundleIds(
     IReadOnlySet<Guid> users,
@@ -67,9 +70,29 @@ internal sealed class BundleIds(
     IReadOnlySet<Guid> contacts,
     IReadOnlySet<Guid> deals,
     IReadOnlyDictionary<Guid, string> stages,
+    IReadOnlyDictionary<string, IReadOnlyList<CustomFieldDefinition>> customFields,
     bool increment)
 {
+    private readonly Dictionary<string, IReadOnlyList<CustomFieldDefinition>> _stored = customFields.ToDictionary(
+        d => d.Key, d => Stored(d.Value), StringComparer.Ordinal);
+
     private string Before => increment ? " or the bundles before it" : "";
+
+    /// <summary>
+    /// The first value of <paramref name="values"/> the bundle's definitions of <paramref name="recordType"/> do not allow
+    /// (<see cref="CustomFieldRules.Check"/>: a known key, the field's type, one of a select's options), named
+    /// <c>customFields.{key}</c>; see <see cref="Stored"/> for required fields.
+    /// </summary>
+    public string? CustomFields(string recordType, string values) =>
+        values == CustomFieldRules.Empty ? null : CustomFieldRules.Check(values, _stored[recordType]);
+
+    /// <summary>
+    /// The definitions as stored values must fit them: a field made required after records were written leaves those
+    /// records without a value until they are next edited (a definitions change refuses only what would strand a value), so
+    /// a restore of what the tenant held accepts a required field without a value; every other rule holds for every value.
+    /// </summary>
+    public static IReadOnlyList<CustomFieldDefinition> Stored(IReadOnlyList<CustomFieldDefinition> definitions) =>
+        [.. definitions.Select(d => d.Required ? d with { Required = false } : d)];
 
     public string? Owner(Guid? id) => User("ownerUserId", id);
 
@@ -119,13 +142,14 @@ internal static class RecordSections
 {
     public static readonly RecordSection<CustomerDetails> Customers = new(
         CustomerGrain.Record, "customers", 1, (bundle, c) => bundle.WriteCustomer(c), bundle => bundle.ReadCustomer(),
-        (c, known) => FirstRule(CustomerRules.Check(c.Name, c.Email, c.Phone, c.Company, c.Status, c.Tags, c.Notes)) ?? known.Owner(c.OwnerUserId),
+        (c, known) => FirstRule(CustomerRules.Check(c.Name, c.Email, c.Phone, c.Company, c.Status, c.Tags, c.Notes))
+            ?? known.CustomFields(CustomFieldRecordTypes.Customers, c.CustomFields) ?? known.Owner(c.OwnerUserId),
         UpsertCustomersAsync);
 
     public static readonly RecordSection<ContactDetails> Contacts = new(
         ContactGrain.Record, "contacts", 2, (bundle, c) => bundle.WriteContact(c), bundle => bundle.ReadContact(),
         (c, known) => FirstRule(ContactRules.Check(c.FirstName, c.LastName, c.Email, c.Phone, c.Title, c.Tags, c.Notes))
-            ?? known.Customer(c.CustomerId) ?? known.Owner(c.OwnerUserId),
+            ?? known.CustomFields(CustomFieldRecordTypes.Contacts, c.CustomFields) ?? known.Customer(c.CustomerId) ?? known.Owner(c.OwnerUserId),
         UpsertContactsAsync);
 
     public static readonly RecordSection<DealDetails> Deals = new(
@@ -141,11 +165,12 @@ internal static class RecordSections
 
     /// <summary>
     /// The API's rules, the amount as the database keeps it (at most four decimals as written: 1.50000 would not fit), the
-    /// references, and the closing time that goes with the status.
+    /// custom-field values, the references, and the closing time that goes with the status.
     /// </summary>
     private static string? CheckDeal(DealDetails d, BundleIds known) =>
         FirstRule(DealRules.Check(d.Name, d.CustomerId, d.ContactIds, d.Amount, d.Currency))
         ?? (d.Amount.Scale > DealRules.MaxDecimals ? $"amount: {d.Amount.ToString(CultureInfo.InvariantCulture)} is written with more than {DealRules.MaxDecimals} decimals" : null)
+        ?? known.CustomFields(CustomFieldRecordTypes.Deals, d.CustomFields)
         ?? known.Customer(d.CustomerId)
         ?? known.Contacts(d.ContactIds)
         ?? known.Stage(d.StageId, d.Status)
@@ -168,19 +193,21 @@ internal static class RecordSections
     {
         await using var insert = transaction.Command(
             """
-            INSERT INTO customers (tenant_id, id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version)
-            SELECT $1, r.id, r.name, r.email, r.phone, r.company, r.status, r.tags::text[], r.notes, r.owner, r.created, r.updated, r.version
-            FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::uuid[],
-                        $11::timestamptz[], $12::timestamptz[], $13::integer[])
-                AS r(id, name, email, phone, company, status, tags, notes, owner, created, updated, version)
+            INSERT INTO customers (tenant_id, id, name, email, phone, company, status, tags, notes, owner_user_id, custom_fields, created_at, updated_at, version)
+            SELECT $1, r.id, r.name, r.email, r.phone, r.company, r.status, r.tags::text[], r.notes, r.owner, r.custom_fields::jsonb, r.created, r.updated, r.version
+            FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::uuid[], $11::text[],
+                        $12::timestamptz[], $13::timestamptz[], $14::integer[])
+                AS r(id, name, email, phone, company, status, tags, notes, owner, custom_fields, created, updated, version)
             ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, email = excluded.email, phone = excluded.phone,
                 company = excluded.company, status = excluded.status, tags = excluded.tags, notes = excluded.notes,
-                owner_user_id = excluded.owner_user_id, created_at = excluded.created_at, updated_at = excluded.updated_at, version = excluded.version
+                owner_user_id = excluded.owner_user_id, custom_fields = excluded.custom_fields, created_at = excluded.created_at,
+                updated_at = excluded.updated_at, version = excluded.version
             """,
             target, rows.Select(c => c.Id).ToArray(), rows.Select(c => c.Name).ToArray(), rows.Select(c => c.Email).ToArray(),
             rows.Select(c => c.Phone).ToArray(), rows.Select(c => c.Company).ToArray(), rows.Select(c => c.Status).ToArray(),
             rows.Select(c => BundleFormat.TagsLiteral(c.Tags)).ToArray(), rows.Select(c => c.Notes).ToArray(), rows.Select(c => c.OwnerUserId).ToArray(),
-            rows.Select(c => c.CreatedAt).ToArray(), rows.Select(c => c.UpdatedAt).ToArray(), rows.Select(c => c.Version).ToArray());
+            rows.Select(c => c.CustomFields).ToArray(), rows.Select(c => c.CreatedAt).ToArray(), rows.Select(c => c.UpdatedAt).ToArray(),
+            rows.Select(c => c.Version).ToArray());
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -188,20 +215,23 @@ internal static class RecordSections
     {
         await using var insert = transaction.Command(
             """
-            INSERT INTO contacts (tenant_id, id, first_name, last_name, email, phone, title, customer_id, owner_user_id, tags, notes, created_at, updated_at, version)
-            SELECT $1, r.id, r.first_name, r.last_name, r.email, r.phone, r.title, r.customer, r.owner, r.tags::text[], r.notes, r.created, r.updated, r.version
+            INSERT INTO contacts (tenant_id, id, first_name, last_name, email, phone, title, customer_id, owner_user_id, tags, notes, custom_fields,
+                                  created_at, updated_at, version)
+            SELECT $1, r.id, r.first_name, r.last_name, r.email, r.phone, r.title, r.customer, r.owner, r.tags::text[], r.notes, r.custom_fields::jsonb,
+                   r.created, r.updated, r.version
             FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::uuid[], $9::uuid[], $10::text[], $11::text[],
-                        $12::timestamptz[], $13::timestamptz[], $14::integer[])
-                AS r(id, first_name, last_name, email, phone, title, customer, owner, tags, notes, created, updated, version)
+                        $12::text[], $13::timestamptz[], $14::timestamptz[], $15::integer[])
+                AS r(id, first_name, last_name, email, phone, title, customer, owner, tags, notes, custom_fields, created, updated, version)
             ON CONFLICT (tenant_id, id) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name, email = excluded.email,
                 phone = excluded.phone, title = excluded.title, customer_id = excluded.customer_id, owner_user_id = excluded.owner_user_id,
-                tags = excluded.tags, notes = excluded.notes, created_at = excluded.created_at, updated_at = excluded.updated_at, version = excluded.version
+                tags = excluded.tags, notes = excluded.notes, custom_fields = excluded.custom_fields, created_at = excluded.created_at,
+                updated_at = excluded.updated_at, version = excluded.version
             """,
             target, rows.Select(c => c.Id).ToArray(), rows.Select(c => c.FirstName).ToArray(), rows.Select(c => c.LastName).ToArray(),
             rows.Select(c => c.Email).ToArray(), rows.Select(c => c.Phone).ToArray(), rows.Select(c => c.Title).ToArray(),
             rows.Select(c => c.CustomerId).ToArray(), rows.Select(c => c.OwnerUserId).ToArray(), rows.Select(c => BundleFormat.TagsLiteral(c.Tags)).ToArray(),
-            rows.Select(c => c.Notes).ToArray(), rows.Select(c => c.CreatedAt).ToArray(), rows.Select(c => c.UpdatedAt).ToArray(),
-            rows.Select(c => c.Version).ToArray());
+            rows.Select(c => c.Notes).ToArray(), rows.Select(c => c.CustomFields).ToArray(), rows.Select(c => c.CreatedAt).ToArray(),
+            rows.Select(c => c.UpdatedAt).ToArray(), rows.Select(c => c.Version).ToArray());
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -212,20 +242,22 @@ internal static class RecordSections
         await using (var insert = transaction.Command(
             """
             INSERT INTO deals (tenant_id, id, name, customer_id, amount, currency, stage_id, status, expected_close_date, owner_user_id, closed_at,
-                               created_at, updated_at, version)
-            SELECT $1, r.id, r.name, r.customer, r.amount, r.currency, r.stage, r.status, r.expected, r.owner, r.closed, r.created, r.updated, r.version
+                               custom_fields, created_at, updated_at, version)
+            SELECT $1, r.id, r.name, r.customer, r.amount, r.currency, r.stage, r.status, r.expected, r.owner, r.closed, r.custom_fields::jsonb,
+                   r.created, r.updated, r.version
             FROM unnest($2::uuid[], $3::text[], $4::uuid[], $5::numeric[], $6::text[], $7::uuid[], $8::text[], $9::date[], $10::uuid[],
-                        $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::integer[])
-                AS r(id, name, customer, amount, currency, stage, status, expected, owner, closed, created, updated, version)
+                        $11::timestamptz[], $12::text[], $13::timestamptz[], $14::timestamptz[], $15::integer[])
+                AS r(id, name, customer, amount, currency, stage, status, expected, owner, closed, custom_fields, created, updated, version)
             ON CONFLICT (tenant_id, id) DO UPDATE SET name = excluded.name, customer_id = excluded.customer_id, amount = excluded.amount,
                 currency = excluded.currency, stage_id = excluded.stage_id, status = excluded.status, expected_close_date = excluded.expected_close_date,
-                owner_user_id = excluded.owner_user_id, closed_at = excluded.closed_at, created_at = excluded.created_at, updated_at = excluded.updated_at,
-                version = excluded.version
+                owner_user_id = excluded.owner_user_id, closed_at = excluded.closed_at, custom_fields = excluded.custom_fields,
+                created_at = excluded.created_at, updated_at = excluded.updated_at, version = excluded.version
             """,
             target, ids, rows.Select(d => d.Name).ToArray(), rows.Select(d => d.CustomerId).ToArray(), rows.Select(d => d.Amount).ToArray(),
             rows.Select(d => d.Currency).ToArray(), rows.Select(d => d.StageId).ToArray(), rows.Select(d => d.Status).ToArray(),
             rows.Select(d => d.ExpectedCloseDate).ToArray(), rows.Select(d => d.OwnerUserId).ToArray(), rows.Select(d => d.ClosedAt).ToArray(),
-            rows.Select(d => d.CreatedAt).ToArray(), rows.Select(d => d.UpdatedAt).ToArray(), rows.Select(d => d.Version).ToArray()))
+            rows.Select(d => d.CustomFields).ToArray(), rows.Select(d => d.CreatedAt).ToArray(), rows.Select(d => d.UpdatedAt).ToArray(),
+            rows.Select(d => d.Version).ToArray()))
         {
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }

@@ -3,6 +3,7 @@ using Npgsql;
 using Shohayota.Grains.Audit;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.CustomFields;
 using Shohayota.Grains.Interfaces.Deals;
 
 namespace Shohayota.Grains.Backups;
@@ -90,14 +91,15 @@ public sealed class TenantSnapshot : IAsyncDisposable
     internal TenantRow Tenant { get; }
 
     /// <summary>
-    /// The full export: tenant, plan, overrides, users (password hashes only with <paramref name="secrets"/>), customers,
-    /// contacts, the pipeline, deals, activities, audit chain; signed with <paramref name="secrets"/>.
+    /// The full export: tenant, plan, overrides, users (password hashes only with <paramref name="secrets"/>), the custom-field
+    /// definitions, customers, contacts, the pipeline, deals, activities, audit chain; signed with <paramref name="secrets"/>.
     /// </summary>
     public async Task<BundleResult> WriteExportAsync(Stream output, bool secrets, CancellationToken cancellationToken = default)
     {
         await using var bundle = new BundleWriter(output, BundleFormat.Export, _at, secrets, secrets ? _signer : null);
         var overrides = await WriteHeadAsync(bundle, cancellationToken);
         var users = await WriteUsersAsync(bundle, secrets, cancellationToken);
+        await WriteCustomFieldsAsync(bundle, cancellationToken);
         var customers = await WriteRecordsAsync(bundle, RecordSections.Customers, cancellationToken);
         var contacts = await WriteRecordsAsync(bundle, RecordSections.Contacts, cancellationToken);
         await WritePipelineAsync(bundle, cancellationToken);
@@ -143,8 +145,8 @@ public sealed class TenantSnapshot : IAsyncDisposable
     }
 
     /// <summary>
-    /// The changes since <paramref name="since"/>: tenant row, plan, overrides, users and the pipeline in full (they are
-    /// small), the customers, contacts, deals and activities changed since (upserts) and removed since (deletions), and the audit
+    /// The changes since <paramref name="since"/>: tenant row, plan, overrides, users, the custom-field definitions and the
+    /// pipeline in full (they are small), the customers, contacts, deals and activities changed since (upserts) and removed since (deletions), and the audit
     /// entries after it.
     /// Which records changed comes from the audit chain: every record write commits its entry in the same transaction,
     /// and entries commit in seq order, so "seq after the previous backup's head" misses nothing (a timestamp cursor
@@ -156,6 +158,7 @@ public sealed class TenantSnapshot : IAsyncDisposable
         bundle.WriteBase(since);
         var overrides = await WriteHeadAsync(bundle, cancellationToken);
         var users = await WriteUsersAsync(bundle, secrets: true, cancellationToken);
+        await WriteCustomFieldsAsync(bundle, cancellationToken);
         var customers = await WriteChangedRecordsAsync(bundle, RecordSections.Customers, since.AuditSeq, cancellationToken);
         var contacts = await WriteChangedRecordsAsync(bundle, RecordSections.Contacts, since.AuditSeq, cancellationToken);
         await WritePipelineAsync(bundle, cancellationToken);
@@ -219,6 +222,28 @@ public sealed class TenantSnapshot : IAsyncDisposable
 
         bundle.Json.WriteEndArray();
         return users;
+    }
+
+    /// <summary>
+    /// The tenant's custom-field definitions of every record type in their order, before the records whose values they
+    /// govern (a restore checks each record's values against them as it reads it).
+    /// </summary>
+    private async Task WriteCustomFieldsAsync(BundleWriter bundle, CancellationToken cancellationToken)
+    {
+        var definitions = CustomFieldRecordTypes.All.ToDictionary(t => t, _ => new List<CustomFieldDefinition>(), StringComparer.Ordinal);
+        await using (var read = Command(
+            "SELECT record_type, key, label, type, options, required FROM custom_field_definitions WHERE tenant_id = $1 ORDER BY record_type, position, key",
+            Tenant.Id))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                definitions[reader.GetString(0)].Add(new CustomFieldDefinition(reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                    reader.GetFieldValue<string[]>(4), reader.GetBoolean(5)));
+            }
+        }
+
+        bundle.WriteCustomFields(definitions.ToDictionary(d => d.Key, d => (IReadOnlyList<CustomFieldDefinition>)d.Value, StringComparer.Ordinal));
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Shohayota.Grains.Audit;
+using Shohayota.Grains.CustomFields;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Deals;
 using Shohayota.Grains.Interfaces.Activities;
@@ -9,6 +10,8 @@ using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Backups;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
+using Shohayota.Grains.Interfaces.CustomFields;
+using Shohayota.Grains.Interfaces.Customers;
 using Shohayota.Grains.Interfaces.Deals;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Interfaces.Tenants;
@@ -232,14 +235,17 @@ public sealed class TenantRestorer(
             }
         }
 
-        // Customers, contacts (they refer to customers), the pipeline, deals (they refer to all three), activities (they
-        // refer to customers, contacts and deals); an increment's removals of a section follow its rows, and what a removal
-        // leaves behind is checked once every section is read.
+        // The custom-field definitions (the records' values are checked against them), customers, contacts (they refer to
+        // customers), the pipeline, deals (they refer to all three), activities (they refer to customers, contacts and deals);
+        // an increment's removals of a section follow its rows, and what a removal or a definitions change leaves behind is
+        // checked once every section is read.
         var increment = bundle.Format == BundleFormat.Increment;
         var records = increment ? previous!.Records : new ChainRecords();
-        var known = new BundleIds(userIds, records.Customers, records.Contacts, records.Deals, records.Stages, increment);
-        var customers = CheckRecords(bundle, RecordSections.Customers, known, c => records.Customers.Add(c.Id));
-        var deletedCustomers = CheckDeleted(bundle, RecordSections.Customers, customers, id => records.Customers.Remove(id));
+        var customFields = CheckCustomFields(bundle.ReadCustomFields());
+        var redefined = records.Redefine(customFields);
+        var known = new BundleIds(userIds, records.Customers, records.Contacts, records.Deals, records.Stages, customFields, increment);
+        var customers = CheckRecords(bundle, RecordSections.Customers, known, records.Keep);
+        var deletedCustomers = CheckDeleted(bundle, RecordSections.Customers, customers, records.Drop);
         var contacts = CheckRecords(bundle, RecordSections.Contacts, known, records.Link);
         var deletedContacts = CheckDeleted(bundle, RecordSections.Contacts, contacts, records.Unlink);
         var restaged = bundle.ReadPipeline() is { } pipeline ? records.Restage(CheckPipeline(pipeline)) : [];
@@ -277,6 +283,12 @@ public sealed class TenantRestorer(
                 throw new BundleException(
                     $"{section.DeletedKey}: {section.Type.Name} {activity.Record} is removed, but activity {activity.Activity} still refers to it.");
             }
+        }
+
+        if (records.ValueOutside(redefined) is { } stale)
+        {
+            throw new BundleException(
+                $"customFields.{stale.RecordType}: {stale.Record} {stale.Id} still holds a value these definitions do not allow ({stale.Problem}); the bundle does not carry it again.");
         }
 
         if (records.DealOutsidePipeline(restaged) is { } stranded)
@@ -357,6 +369,24 @@ public sealed class TenantRestorer(
         }
 
         return ids;
+    }
+
+    /// <summary>
+    /// Each record type's definitions through the rules of <c>PUT /api/custom-fields/{type}</c>
+    /// (<see cref="CustomFieldRules.CheckDefinitions"/>), named <c>customFields.{type}[i].{field}</c>.
+    /// </summary>
+    private static IReadOnlyDictionary<string, IReadOnlyList<CustomFieldDefinition>> CheckCustomFields(
+        IReadOnlyDictionary<string, IReadOnlyList<CustomFieldDefinition>> definitions)
+    {
+        foreach (var (recordType, list) in definitions)
+        {
+            if (CustomFieldRules.CheckDefinitions([.. list], $"customFields.{recordType}").FirstOrDefault() is { Key: { } where, Value: { } rule })
+            {
+                throw new BundleException($"{where}: {rule}");
+            }
+        }
+
+        return definitions;
     }
 
     /// <summary>
@@ -663,6 +693,9 @@ public sealed class TenantRestorer(
             await transaction.ExecuteAsync("DELETE FROM users WHERE tenant_id = $1 AND id <> ALL($2)", target, users.Select(u => u.Id).ToArray());
         }
 
+        // The custom-field definitions replace the tenant's (every bundle carries the whole lists), before the values they govern.
+        await WriteCustomFieldsAsync(transaction, target, bundle.ReadCustomFields());
+
         // What is referred to is written before what refers to it (customers, contacts, stages, deals, activities) and removed
         // after it (an increment's removed activities, then its removed deals, the stages no longer in the pipeline, contacts,
         // customers).
@@ -723,6 +756,29 @@ public sealed class TenantRestorer(
         {
             await section.UpsertAsync(transaction, target, batch, cancellationToken);
         }
+    }
+
+    /// <summary>The bundle's custom-field definitions in place of the tenant's (position = order); none before version 4.</summary>
+    private static async Task WriteCustomFieldsAsync(TenantTransaction transaction, Guid target,
+        IReadOnlyDictionary<string, IReadOnlyList<CustomFieldDefinition>> definitions)
+    {
+        await transaction.ExecuteAsync("DELETE FROM custom_field_definitions WHERE tenant_id = $1", target);
+        var rows = CustomFieldRecordTypes.All.SelectMany(t => definitions[t].Select((field, position) => (RecordType: t, Position: position, Field: field))).ToArray();
+        if (rows.Length == 0)
+        {
+            return;
+        }
+
+        await transaction.ExecuteAsync(
+            """
+            INSERT INTO custom_field_definitions (tenant_id, record_type, key, position, label, type, options, required)
+            SELECT $1, r.record_type, r.key, r.position, r.label, r.type, r.options::text[], r.required
+            FROM unnest($2::text[], $3::text[], $4::integer[], $5::text[], $6::text[], $7::text[], $8::boolean[])
+                AS r(record_type, key, position, label, type, options, required)
+            """,
+            target, rows.Select(r => r.RecordType).ToArray(), rows.Select(r => r.Field.Key).ToArray(), rows.Select(r => r.Position).ToArray(),
+            rows.Select(r => r.Field.Label).ToArray(), rows.Select(r => r.Field.Type).ToArray(),
+            rows.Select(r => BundleFormat.TagsLiteral(r.Field.Options)).ToArray(), rows.Select(r => r.Field.Required).ToArray());
     }
 
     /// <summary>
@@ -813,8 +869,9 @@ public sealed class TenantRestorer(
     /// <summary>
     /// What the restored tenant holds after the bundles validated so far (a full export, then each increment's rows and
     /// removals): its customers, contacts and deals, each linked contact's customer, its stages, each deal's and each
-    /// activity's references. What a row refers to and what a removal leaves behind are checked against it, so a broken
-    /// reference is refused by name rather than by the database's foreign key.
+    /// activity's references, the custom-field definitions and every record's values (those it has). What a row refers to
+    /// and what a removal or a definitions change leaves behind are checked against it, so a broken reference or a value
+    /// without its field is refused by name rather than by the database's foreign key or not at all.
     /// </summary>
     private sealed class ChainRecords
     {
@@ -822,6 +879,10 @@ public sealed class TenantRestorer(
         private readonly Dictionary<Guid, DealRefs> _deals = [];
         private readonly Dictionary<Guid, ActivityRefs> _activities = [];
         private readonly Dictionary<Guid, string> _stages = [];
+        private readonly Dictionary<string, Dictionary<Guid, string>> _values =
+            CustomFieldRecordTypes.All.ToDictionary(t => t, _ => new Dictionary<Guid, string>(), StringComparer.Ordinal);
+
+        private IReadOnlyDictionary<string, IReadOnlyList<CustomFieldDefinition>>? _definitions;
 
         public HashSet<Guid> Customers { get; } = [];
 
@@ -833,8 +894,51 @@ public sealed class TenantRestorer(
         /// <summary>The last pipeline read, stage id → kind.</summary>
         public IReadOnlyDictionary<Guid, string> Stages => _stages;
 
+        public void Keep(CustomerDetails customer)
+        {
+            Customers.Add(customer.Id);
+            Hold(CustomFieldRecordTypes.Customers, customer.Id, customer.CustomFields);
+        }
+
+        public void Drop(Guid customer)
+        {
+            Customers.Remove(customer);
+            _values[CustomFieldRecordTypes.Customers].Remove(customer);
+        }
+
+        /// <summary>
+        /// Takes a bundle's custom-field definitions; returns the record types whose fields changed in what a value must
+        /// fit (a key, a type or a select's options) since the previous bundle: values earlier bundles left there are checked
+        /// again (<see cref="ValueOutside"/>). None for the first bundle, whose records are all checked as they are read.
+        /// </summary>
+        public HashSet<string> Redefine(IReadOnlyDictionary<string, IReadOnlyList<CustomFieldDefinition>> definitions)
+        {
+            var previous = _definitions;
+            _definitions = definitions;
+            return previous is null ? [] : [.. CustomFieldRecordTypes.All.Where(t => !SameShape(previous[t], definitions[t]))];
+        }
+
+        /// <summary>A record of a <paramref name="redefined"/> type whose values the current definitions no longer allow, if any.</summary>
+        public (string RecordType, string Record, Guid Id, string Problem)? ValueOutside(IReadOnlySet<string> redefined)
+        {
+            foreach (var recordType in redefined)
+            {
+                var definitions = BundleIds.Stored(_definitions![recordType]);
+                foreach (var (id, values) in _values[recordType])
+                {
+                    if (CustomFieldRules.Check(values, definitions) is { } problem)
+                    {
+                        return (recordType, RecordNames[recordType], id, problem);
+                    }
+                }
+            }
+
+            return null;
+        }
+
         public void Link(ContactDetails contact)
         {
+            Hold(CustomFieldRecordTypes.Contacts, contact.Id, contact.CustomFields);
             Contacts.Add(contact.Id);
             if (contact.CustomerId is { } customer)
             {
@@ -848,6 +952,7 @@ public sealed class TenantRestorer(
 
         public void Unlink(Guid contact)
         {
+            _values[CustomFieldRecordTypes.Contacts].Remove(contact);
             Contacts.Remove(contact);
             _customerOf.Remove(contact);
         }
@@ -868,12 +973,14 @@ public sealed class TenantRestorer(
 
         public void Place(DealDetails deal)
         {
+            Hold(CustomFieldRecordTypes.Deals, deal.Id, deal.CustomFields);
             Deals.Add(deal.Id);
             _deals[deal.Id] = new DealRefs(deal.CustomerId, deal.ContactIds, deal.StageId, deal.Status);
         }
 
         public void Unplace(Guid deal)
         {
+            _values[CustomFieldRecordTypes.Deals].Remove(deal);
             Deals.Remove(deal);
             _deals.Remove(deal);
         }
@@ -931,6 +1038,35 @@ public sealed class TenantRestorer(
             }
 
             return null;
+        }
+
+        /// <summary>What a record type's singular is in messages.</summary>
+        private static readonly Dictionary<string, string> RecordNames = new(StringComparer.Ordinal)
+        {
+            [CustomFieldRecordTypes.Customers] = RecordSections.Customers.Type.Name,
+            [CustomFieldRecordTypes.Contacts] = RecordSections.Contacts.Type.Name,
+            [CustomFieldRecordTypes.Deals] = RecordSections.Deals.Type.Name,
+        };
+
+        /// <summary>Whether two definition lists allow the same values (labels, order and required do not change that).</summary>
+        private static bool SameShape(IReadOnlyList<CustomFieldDefinition> before, IReadOnlyList<CustomFieldDefinition> after)
+        {
+            var next = after.ToDictionary(d => d.Key, StringComparer.Ordinal);
+            return before.Count == after.Count && before.All(d => next.TryGetValue(d.Key, out var field) && field.Type == d.Type
+                && field.Options.ToHashSet(StringComparer.Ordinal).SetEquals(d.Options));
+        }
+
+        /// <summary>Keeps a record's values (only those it has: most records have none) for a later definitions change.</summary>
+        private void Hold(string recordType, Guid id, string values)
+        {
+            if (values == CustomFieldRules.Empty)
+            {
+                _values[recordType].Remove(id);
+            }
+            else
+            {
+                _values[recordType][id] = values;
+            }
         }
 
         /// <summary>A deal left in a stage that is gone or has another kind now (a changed deal's own stage was checked with it).</summary>

@@ -14,14 +14,15 @@ internal static class TenantPurge
             removed[table] = removed.GetValueOrDefault(table) + await transaction.ExecuteAsync(sql, parameters);
 
         // Activities reference deals, contacts, customers and users; deals (and their contact links) reference stages, contacts
-        // and customers, contacts reference customers, customers reference users, so they go first; the registry row goes before
-        // the audit log (the log function checks it).
+        // and customers, contacts reference customers, customers reference users, so they go first (the custom-field
+        // definitions with them; nothing references those); the registry row goes before the audit log (the log function checks it).
         await Remove("activities", "DELETE FROM activities");
         await Remove("deal_contacts", "DELETE FROM deal_contacts");
         await Remove("deals", "DELETE FROM deals");
         await Remove("pipeline_stages", "DELETE FROM pipeline_stages");
         await Remove("contacts", "DELETE FROM contacts");
         await Remove("customers", "DELETE FROM customers");
+        await Remove("custom_field_definitions", "DELETE FROM custom_field_definitions");
         await Remove("refresh_tokens", "DELETE FROM refresh_tokens");
         await Remove("api_keys", "DELETE FROM api_keys");
         await Remove("support_sessions", "DELETE FROM support_sessions");

@@ -391,6 +391,101 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
     }
 
     [Fact]
+    public async Task TheRestoreDrillRecoversTheCustomFieldsAsChangedBetweenBackups()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var token = tenant.Admin.AccessToken;
+        await Bundles.ReplaceCustomFieldsAsync(_host, token, "customers",
+            Bundles.Field("industry", "Industry", "select", false, "Energy", "Retail"), Bundles.Field("tier", "Tier", "text"));
+        await Bundles.ReplaceCustomFieldsAsync(_host, token, "deals", Bundles.Field("priority", "Priority", "select", false, "low", "high"));
+        var changed = await Bundles.CreateCustomerAsync(_host, token, new { name = "Changes", customFields = new { industry = "Energy", tier = "gold" } });
+        var cleared = await Bundles.CreateCustomerAsync(_host, token, new { name = "Loses its Retail", customFields = new { industry = "Retail" } });
+        var untouched = await Bundles.CreateCustomerAsync(_host, token, new { name = "Untouched", customFields = new { tier = "silver" } });
+        await Bundles.CreateDealAsync(_host, token, new { name = "High", customerId = changed, amount = 1, currency = "EUR", customFields = new { priority = "high" } });
+        var full = await RunAsync("full");
+
+        // The Retail option goes once no customer holds it; a required number arrives (the customers without it keep none).
+        await PutCustomerAsync(token, cleared, new { name = "Loses its Retail", customFields = new { } });
+        var customerFields = new[]
+        {
+            Bundles.Field("industry", "Sector", "select", false, "Energy"), Bundles.Field("score", "Score", "number", true), Bundles.Field("tier", "Tier", "text"),
+        };
+        await Bundles.ReplaceCustomFieldsAsync(_host, token, "customers", customerFields);
+        var dealFields = new[] { Bundles.Field("priority", "Priority", "select", false, "low", "high", "urgent") };
+        await Bundles.ReplaceCustomFieldsAsync(_host, token, "deals", dealFields);
+        await PutCustomerAsync(token, changed, new { name = "Changes", customFields = new { industry = "Energy", tier = "platinum", score = 7.25m } });
+        var incremental = await RunAsync("incremental");
+        var expected = Bundles.Parse(await Bundles.ExportAsync(_host, tenant.Id));
+        await Bundles.ReplaceCustomFieldsAsync(_host, token, "contacts", Bundles.Field("after", "After the last backup", "text"));
+        await Bundles.PurgeAsync(_host, tenant.Id);
+
+        using var restore = await _host.SendAsync(HttpMethod.Post,
+            $"/api/admin/backups/{incremental["id"]}/restore?tenantId={tenant.Id}", await _host.SharedSuperAdminTokenAsync());
+        var actual = Bundles.Parse(await Bundles.ExportAsync(_host, tenant.Id));
+
+        incremental["previous"]!.GetValue<string>().Should().Be(full["id"]!.GetValue<string>());
+        restore.StatusCode.Should().Be(HttpStatusCode.Created, await restore.Content.ReadAsStringAsync());
+        JsonNode.DeepEquals(Bundles.Data(actual, dropLastAuditEntries: 1), Bundles.Data(expected)).Should().BeTrue();
+        var increment = Bundles.Parse(await File.ReadAllBytesAsync(
+            Path.Combine(fixture.BackupDirectory, incremental["id"]!.GetValue<string>(), "tenants", $"{tenant.Id}.json")));
+        increment.Select(p => p.Key).Should().ContainInConsecutiveOrder("users", "customFields", "customers", "deletedCustomers");
+        var carried = new JsonObject
+        {
+            ["customers"] = new JsonArray(customerFields.Select(f => f.DeepClone()).ToArray()),
+            ["contacts"] = new JsonArray(),
+            ["deals"] = new JsonArray(dealFields.Select(f => f.DeepClone()).ToArray()),
+        };
+        increment["customFields"]!.ToJsonString().Should().Be(carried.ToJsonString(), "an increment carries every definition list whole");
+        var rows = increment["customers"]!.AsArray().ToDictionary(c => c!["id"]!.GetValue<string>(), c => c!["customFields"]!.ToJsonString());
+        rows.Keys.Should().BeEquivalentTo(changed, cleared);
+        rows[changed].Should().Be("""{"industry":"Energy","score":7.25,"tier":"platinum"}""");
+        rows[cleared].Should().Be("{}");
+        var restored = actual["customers"]!.AsArray().ToDictionary(c => c!["id"]!.GetValue<string>(), c => c!["customFields"]!.ToJsonString());
+        restored[untouched].Should().Be("""{"tier":"silver"}""");
+        actual["deals"]!.AsArray().Single()!["customFields"]!.ToJsonString().Should().Be("""{"priority":"high"}""");
+        var admin = await _host.LoginAsync(tenant.AdminEmail, tenant.AdminPassword);
+        (await Bundles.CustomFieldsAsync(_host, admin.AccessToken, "customers")).Select(f => Bundles.AsField(f!).ToJsonString())
+            .Should().Equal(customerFields.Select(f => f.ToJsonString()));
+        (await Bundles.CustomFieldsAsync(_host, admin.AccessToken, "contacts")).Should().BeEmpty("the definitions' live grain does not outlive the restore");
+    }
+
+    [Theory]
+    [InlineData("removed")]
+    [InlineData("retyped")]
+    [InlineData("option removed")]
+    public async Task AnIncrementWhoseDefinitionsNoLongerAllowAValueOfAnEarlierBundleIsRefusedByName(string defect)
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var token = tenant.Admin.AccessToken;
+        await Bundles.ReplaceCustomFieldsAsync(_host, token, "contacts", Bundles.Field("tier", "Tier", "select", false, "gold", "silver"));
+        var held = await Bundles.CreateContactAsync(_host, token, new { lastName = "Holds gold", customFields = new { tier = "gold" } });
+        await RunAsync("full");
+        await Bundles.CreateContactAsync(_host, token, new { lastName = "In the increment" });
+        var incremental = await RunAsync("incremental");
+        await Bundles.PurgeAsync(_host, tenant.Id);
+        await RewriteTenantFileAsync(incremental["id"]!.GetValue<string>(), tenant.Id, bundle => Bundles.EditAndSign(bundle, json =>
+            json["customFields"]!["contacts"] = defect switch
+            {
+                "removed" => new JsonArray(),
+                "retyped" => new JsonArray(Bundles.Field("tier", "Tier", "number")),
+                _ => new JsonArray(Bundles.Field("tier", "Tier", "select", false, "silver")),
+            }));
+
+        using var restore = await _host.SendAsync(HttpMethod.Post,
+            $"/api/admin/backups/{incremental["id"]}/restore?tenantId={tenant.Id}", await _host.SharedSuperAdminTokenAsync());
+
+        restore.StatusCode.Should().Be(HttpStatusCode.BadRequest, await restore.Content.ReadAsStringAsync());
+        (await restore.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain(
+            $"customFields.contacts: contact {held} still holds a value these definitions do not allow (customFields.tier: " + defect switch
+            {
+                "removed" => "\"tier\" is not a custom field here; the custom fields are: none.",
+                "retyped" => "Tier is a number",
+                _ => "Tier is one of: silver.",
+            });
+        (await _host.RunbookTenantAsync(tenant.Id)).Should().BeNull();
+    }
+
+    [Fact]
     public async Task AnIncrementFollowingABundleOfAnotherVersionIsRefused()
     {
         var tenant = await _host.ProvisionTenantAsync();
@@ -736,6 +831,12 @@ public sealed class BackupTests(BackupHost fixture) : IClassFixture<BackupHost>
     private async Task PutActivityAsync(string token, string activity, object body)
     {
         using var response = await _host.SendAsync(HttpMethod.Put, $"/api/activities/{activity}", token, body);
+        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+    }
+
+    private async Task PutCustomerAsync(string token, string customer, object body)
+    {
+        using var response = await _host.SendAsync(HttpMethod.Put, $"/api/customers/{customer}", token, body);
         response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
     }
 

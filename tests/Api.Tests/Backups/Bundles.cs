@@ -95,9 +95,10 @@ public static class Bundles
         return (await response.JsonAsync())["id"]!.GetValue<string>();
     }
 
-    /// <summary>A bundle as a version-1 server wrote it: no contacts, pipeline, deals or activities, no counts of them, signed again.</summary>
+    /// <summary>A bundle as a version-1 server wrote it: no contacts, pipeline, deals, activities or custom fields, no counts of them, signed again.</summary>
     public static byte[] AsVersionOne(byte[] bundle) => EditAndSign(bundle, json =>
     {
+        StripCustomFields(json);
         StripActivities(json);
         StripDeals(json);
         json["version"] = 1;
@@ -107,17 +108,19 @@ public static class Bundles
         json["counts"]!.AsObject().Remove("deletedContacts");
     });
 
-    /// <summary>A bundle as a version-2 server wrote it: no pipeline, deals or activities, no counts of them, signed again.</summary>
+    /// <summary>A bundle as a version-2 server wrote it: no pipeline, deals, activities or custom fields, no counts of them, signed again.</summary>
     public static byte[] AsVersionTwo(byte[] bundle) => EditAndSign(bundle, json =>
     {
+        StripCustomFields(json);
         StripActivities(json);
         StripDeals(json);
         json["version"] = 2;
     });
 
-    /// <summary>A bundle as a version-3 server wrote it: no activities, no counts of them, signed again.</summary>
+    /// <summary>A bundle as a version-3 server wrote it: no activities (no counts of them) and no custom fields, signed again.</summary>
     public static byte[] AsVersionThree(byte[] bundle) => EditAndSign(bundle, json =>
     {
+        StripCustomFields(json);
         StripActivities(json);
         json["version"] = 3;
     });
@@ -231,6 +234,37 @@ public static class Bundles
         return new Sales(customer, [first, second], stages.Select(s => s["name"]!.GetValue<string>()).ToList(), open, won, lost);
     }
 
+    /// <summary>PUT /api/custom-fields/{recordType} as a tenant admin; the definitions as they are now.</summary>
+    public static async Task<JsonArray> ReplaceCustomFieldsAsync(ApiHost host, string token, string recordType, params object[] fields)
+    {
+        using var response = await host.SendAsync(HttpMethod.Put, $"/api/custom-fields/{recordType}", token, new { fields });
+        response.StatusCode.Should().Be(System.Net.HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return (await response.JsonAsync())["fields"]!.AsArray();
+    }
+
+    /// <summary>GET /api/custom-fields/{recordType}: the definitions in their order.</summary>
+    public static async Task<JsonArray> CustomFieldsAsync(ApiHost host, string token, string recordType)
+    {
+        using var response = await host.SendAsync(HttpMethod.Get, $"/api/custom-fields/{recordType}", token);
+        response.StatusCode.Should().Be(System.Net.HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return (await response.JsonAsync())["fields"]!.AsArray();
+    }
+
+    /// <summary>A definition as the bundle writes it: every key, <c>options</c> <c>[]</c> unless a select.</summary>
+    public static JsonObject Field(string key, string label, string type, bool required = false, params string[] options) => new()
+    {
+        ["key"] = key,
+        ["label"] = label,
+        ["type"] = type,
+        ["options"] = new JsonArray(options.Select(o => (JsonNode)o).ToArray()),
+        ["required"] = required,
+    };
+
+    /// <summary>A definition as the API answers it, with the bundle's keys in the bundle's order (options <c>[]</c> when absent).</summary>
+    public static JsonObject AsField(JsonNode served) => Field(
+        served["key"]!.GetValue<string>(), served["label"]!.GetValue<string>(), served["type"]!.GetValue<string>(),
+        served["required"]?.GetValue<bool>() ?? false, served["options"]?.AsArray().Select(o => o!.GetValue<string>()).ToArray() ?? []);
+
     /// <summary>Rows of a tenant in one table, counted as the superuser (row-level security does not hide them).</summary>
     public static async Task<long> CountAsync(ApiHost host, string table, Guid tenantId)
     {
@@ -239,6 +273,19 @@ public static class Bundles
         await using var count = new Npgsql.NpgsqlCommand($"SELECT count(*) FROM {table} WHERE tenant_id = $1", connection);
         count.Parameters.Add(new Npgsql.NpgsqlParameter { Value = tenantId });
         return (long)(await count.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>No custom-field definitions and no record's <c>customFields</c> (they came with version 4).</summary>
+    private static void StripCustomFields(JsonObject json)
+    {
+        json.Remove("customFields");
+        foreach (var section in new[] { "customers", "contacts", "deals" })
+        {
+            foreach (var row in json[section]?.AsArray() ?? [])
+            {
+                row!.AsObject().Remove("customFields");
+            }
+        }
     }
 
     private static void StripActivities(JsonObject json)
@@ -268,6 +315,7 @@ public static class Bundles
             ["plan"] = bundle["plan"]!.DeepClone(),
             ["overrides"] = bundle["overrides"]!.DeepClone(),
             ["users"] = bundle["users"]!.DeepClone(),
+            ["customFields"] = bundle["customFields"]!.DeepClone(),
             ["customers"] = bundle["customers"]!.DeepClone(),
             ["contacts"] = bundle["contacts"]!.DeepClone(),
             ["pipeline"] = bundle["pipeline"]!.DeepClone(),

@@ -132,6 +132,32 @@ public sealed class RetentionPurgeTests(BackupHost fixture) : IClassFixture<Back
     }
 
     [Fact]
+    public async Task APurgedTenantsCustomFieldsAreInItsFinalExportAndNeitherTheirRowsNorTheirActivationRemain()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var token = tenant.Admin.AccessToken;
+        await Bundles.ReplaceCustomFieldsAsync(_host, token, "customers", Bundles.Field("tier", "Tier", "text"), Bundles.Field("vip", "VIP", "boolean"));
+        await Bundles.ReplaceCustomFieldsAsync(_host, token, "deals", Bundles.Field("priority", "Priority", "select", false, "low", "high"));
+        var customer = await Bundles.CreateCustomerAsync(_host, token, new { name = "Valued", customFields = new { tier = "gold", vip = true } });
+        (await Bundles.CustomFieldsAsync(_host, token, "customers")).Should().HaveCount(2, "the definitions' grain is active before the purge");
+        var until = await CancelAsync(tenant.Id);
+        _clock.Advance(until - _clock.GetUtcNow() + TimeSpan.FromSeconds(1));
+
+        var purged = (await RunAsync(dryRun: null)).Single(t => t["tenantId"]!.GetValue<string>() == tenant.Id.ToString());
+
+        purged["action"]!.GetValue<string>().Should().Be("purged");
+        var final = Bundles.Parse(await File.ReadAllBytesAsync(Path.Combine(fixture.BackupDirectory, purged["finalExport"]!.GetValue<string>())));
+        final["customFields"]!["customers"]!.AsArray().Select(f => f!["key"]!.GetValue<string>()).Should().Equal("tier", "vip");
+        final["customFields"]!["deals"]!.AsArray().Select(f => f!["key"]!.GetValue<string>()).Should().Equal("priority");
+        final["customers"]!.AsArray().Single(c => c!["id"]!.GetValue<string>() == customer)!["customFields"]!.ToJsonString()
+            .Should().Be("""{"tier":"gold","vip":true}""");
+        (await CertificateAsync(tenant.Id))["rowsRemoved"]!["custom_field_definitions"]!.GetValue<long>().Should().Be(3);
+        (await Bundles.CountAsync(_host, "custom_field_definitions", tenant.Id)).Should().Be(0);
+        (await WaitUntilInactiveAsync(tenant.Id, "custom-fields")).Should().BeEmpty("the purge drops the tenant's custom-fields activation");
+        await DrainAsync();
+    }
+
+    [Fact]
     public async Task ADryRunReportsWhatWouldBePurgedAndDeletesNothing()
     {
         var id = await _host.ProvisionIdAsync(TenantBody.New());

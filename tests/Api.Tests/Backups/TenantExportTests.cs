@@ -44,7 +44,8 @@ public sealed class TenantExportTests
         rich["ownerUserId"]!.GetValue<string>().Should().Be(owner);
         var exported = bundle["contacts"]!.AsArray().Should().ContainSingle().Subject!.AsObject();
         exported.Select(p => p.Key).Should().Equal(
-            "id", "firstName", "lastName", "email", "phone", "title", "customerId", "ownerUserId", "tags", "notes", "createdAt", "updatedAt", "version");
+            "id", "firstName", "lastName", "email", "phone", "title", "customerId", "ownerUserId", "tags", "notes", "customFields", "createdAt", "updatedAt",
+            "version");
         exported["id"]!.GetValue<string>().Should().Be(contact);
         exported["lastName"]!.GetValue<string>().Should().Be("Grüße \"L\"");
         exported["customerId"]!.GetValue<string>().Should().Be(first);
@@ -52,7 +53,7 @@ public sealed class TenantExportTests
         exported["tags"]!.AsArray().Select(t => t!.GetValue<string>()).Should().Equal("a;b");
         exported["notes"]!.GetValue<string>().Should().Be("two\nlines");
         bundle.Select(p => p.Key).Should().ContainInConsecutiveOrder(
-            "users", "customers", "contacts", "pipeline", "deals", "activities", "auditCheckpoint", "auditLogs", "counts");
+            "users", "customFields", "customers", "contacts", "pipeline", "deals", "activities", "auditCheckpoint", "auditLogs", "counts");
         bundle["auditLogs"]!.AsArray().Select(e => e!["action"]!.GetValue<string>()).Should().Contain(["tenant.provisioned", "customer.created", "contact.created"]);
         bundle["counts"]!["customers"]!.GetValue<long>().Should().Be(2);
         bundle["counts"]!["contacts"]!.GetValue<long>().Should().Be(1);
@@ -81,7 +82,7 @@ public sealed class TenantExportTests
         deals.Keys.Should().BeEquivalentTo(sales.Open, sales.Won, sales.Lost);
         var open = deals[sales.Open];
         open.Select(p => p.Key).Should().Equal("id", "name", "customerId", "contactIds", "amount", "currency", "stageId", "status", "expectedCloseDate",
-            "ownerUserId", "closedAt", "createdAt", "updatedAt", "version");
+            "ownerUserId", "closedAt", "customFields", "createdAt", "updatedAt", "version");
         open["name"]!.GetValue<string>().Should().Be("Reactor \"Ünïcode\"");
         open["customerId"]!.GetValue<string>().Should().Be(sales.Customer);
         open["contactIds"]!.AsArray().Select(c => c!.GetValue<string>()).Should().BeEquivalentTo(sales.Contacts);
