@@ -1,6 +1,7 @@
 using MudBlazor;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Contacts;
+using Shohayota.Grains.Interfaces.CustomFields;
 using Shohayota.Grains.Interfaces.Deals;
 
 namespace Shohayota.Api.Web.Components.Pages.Tenant;
@@ -21,12 +22,18 @@ public static class DealEditor
 
     /// <summary>
     /// The dialog for a new deal (<paramref name="deal"/> null: with <paramref name="customer"/> and
-    /// <paramref name="stageId"/> preset when given) or for an edit; the saved deal, or null when canceled.
+    /// <paramref name="stageId"/> preset when given) or for an edit, with the deals' custom fields as they are now; the saved
+    /// deal, or null when canceled (or when the custom fields could not be read, said in a snackbar).
     /// </summary>
     public static async Task<DealDetails?> OpenAsync(
         IDialogService dialogs, UiSession session, ISnackbar snackbar, IReadOnlyList<PipelineStage> stages, DealDetails? deal, CustomerChoice? customer,
         Guid? stageId = null)
     {
+        if (await CustomFieldForm.ForDialogAsync(session, snackbar, CustomFieldRecordTypes.Deals) is not { } custom)
+        {
+            return null;
+        }
+
         var me = (await session.CallerAsync()).UserId;
         var parameters = new DialogParameters<DealDialog>
         {
@@ -38,6 +45,7 @@ public static class DealEditor
             { d => d.Save, (fields, version) => SaveAsync(session, deal?.Id, fields, version) },
             { d => d.FindCustomers, (text, _) => FindCustomersAsync(session, snackbar, text) },
             { d => d.FindContacts, customerId => ContactsOfAsync(session, customerId) },
+            { d => d.CustomFields, custom },
         };
         var dialog = await dialogs.ShowAsync<DealDialog>(deal is null ? "New deal" : $"Edit {deal.Name}", parameters, Options);
         return await dialog.Result is { Canceled: false, Data: DealDetails saved } ? saved : null;
