@@ -132,7 +132,7 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
 
         try
         {
-            await expected.Locator("input:focus, textarea:focus").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 5_000 });
+            await expected.Locator("input:focus, textarea:focus").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 3_000 });
         }
         catch (TimeoutException)
         {
