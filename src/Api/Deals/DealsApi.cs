@@ -20,7 +20,7 @@ public static class DealsApi
 {
     private static readonly HashSet<string> ListParameters = new(StringComparer.Ordinal)
     {
-        "stageId", "status", "customerId", "ownerUserId", "closingBefore", "sort", "pageSize", "cursor",
+        "stageId", "status", "customerId", "contactId", "ownerUserId", "closingBefore", "sort", "pageSize", "cursor",
     };
 
     private static readonly HashSet<string> NoParameters = new(StringComparer.Ordinal);
@@ -148,6 +148,7 @@ public static class DealsApi
         var pageSize = RecordHttp.PageSize(One("pageSize"), errors);
         var stage = RecordHttp.Id("stageId", One("stageId"), errors);
         var customer = RecordHttp.Id("customerId", One("customerId"), errors);
+        var contact = RecordHttp.Id("contactId", One("contactId"), errors);
         var owner = RecordHttp.Id("ownerUserId", One("ownerUserId"), errors);
         var status = One("status");
         if (status is not null && !DealStatuses.All.Contains(status))
@@ -184,7 +185,7 @@ public static class DealsApi
 
         var caller = http.User.ToCaller();
         var list = grains.GetGrain<IDealQueryGrain>(GrainKeys.DealQuery(caller.TenantId));
-        var filter = new DealQuery(stage, status, customer, owner, closingBefore, sort, pageSize, cursor, customFields);
+        var filter = new DealQuery(stage, status, customer, owner, closingBefore, sort, pageSize, cursor, customFields, contact);
         if (csv)
         {
             var definitions = await CustomFieldsApi.DefinitionsAsync(grains, http, CustomFieldRecordTypes.Deals);
@@ -193,7 +194,8 @@ public static class DealsApi
                 after => list.ListAsync(filter with { PageSize = CsvPageSize, After = after }), page => (page.Items, page.Next),
                 new Dictionary<string, string?>
                 {
-                    ["stageId"] = stage?.ToString("D"), ["status"] = status, ["customerId"] = customer?.ToString("D"), ["ownerUserId"] = owner?.ToString("D"),
+                    ["stageId"] = stage?.ToString("D"), ["status"] = status, ["customerId"] = customer?.ToString("D"), ["contactId"] = contact?.ToString("D"),
+                    ["ownerUserId"] = owner?.ToString("D"),
                     ["closingBefore"] = One("closingBefore"), ["sort"] = One("sort"),
                 }.WithFilters(query));
         }

@@ -71,7 +71,8 @@ public sealed record DealQuery(
     [property: Id(5)] DealSort Sort,
     [property: Id(6)] int PageSize,
     [property: Id(7)] DealCursor? After,
-    [property: Id(8)] string? CustomFields = null);
+    [property: Id(8)] string? CustomFields = null,
+    [property: Id(9)] Guid? ContactId = null);
 
 /// <summary>Where the previous page ended: its last row's sort key (a time, a date or an amount) and id.</summary>
 [GenerateSerializer, Immutable, Alias("DealCursor")]

@@ -69,6 +69,7 @@ public sealed class DealQueryGrain(TenantDatabase database) : Grain, IDealQueryG
             .Where(query.StageId, p => $"stage_id = {p}")
             .Where(query.Status, p => $"status = {p}")
             .Where(query.CustomerId, p => $"customer_id = {p}")
+            .Where(query.ContactId, p => $"id IN (SELECT deal_id FROM deal_contacts WHERE tenant_id = $1 AND contact_id = {p})")
             .Where(query.OwnerUserId, p => $"owner_user_id = {p}")
             .Where(query.ClosingBefore, p => $"expected_close_date < {p}")
             .Where(query.CustomFields, p => $"custom_fields @> {p}::jsonb")

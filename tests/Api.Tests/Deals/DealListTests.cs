@@ -56,6 +56,49 @@ public sealed class DealListTests
         (await NamesAsync($"stageId={(await DealsTests.StagesAsync(host, other.Admin.AccessToken))[0].Id}")).Should().BeEmpty();
     }
 
+    [Fact]
+    public async Task TheContactFilterSelectsTheDealsTheContactIsOnAndIsRecordedInTheExport()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var other = await host.ProvisionTenantAsync();
+        var token = tenant.Admin.AccessToken;
+        var customer = await ContactsTests.CreateCustomerAsync(host, token, "Acme");
+        var (ada, bob) = (await ContactsTests.CreateContactAsync(host, token, new { lastName = "Ada" }), await ContactsTests.CreateContactAsync(host, token, new { lastName = "Bob" }));
+        var deals = new Dictionary<string, string>();
+        async Task AddAsync(string name, params string[] contactIds) =>
+            deals[(await DealsTests.CreateDealAsync(host, token, new { name, customerId = customer, contactIds, amount = 1, currency = "EUR" }))["id"]!.GetValue<string>()] = name;
+        await AddAsync("with Ada", ada);
+        await AddAsync("with Ada and Bob", bob, ada);
+        await AddAsync("with Bob", bob);
+        var foreignCustomer = await ContactsTests.CreateCustomerAsync(host, other.Admin.AccessToken, "Theirs");
+        var foreignContact = await ContactsTests.CreateContactAsync(host, other.Admin.AccessToken, new { lastName = "Theirs" });
+        await DealsTests.CreateDealAsync(host, other.Admin.AccessToken,
+            new { name = "theirs", customerId = foreignCustomer, contactIds = new[] { foreignContact }, amount = 1, currency = "EUR" });
+
+        async Task<List<string>> NamesAsync(string query)
+        {
+            using var response = await host.SendAsync(HttpMethod.Get, $"/api/deals?{query}", token);
+            response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+            return (await response.JsonAsync())["items"]!.AsArray().Select(d => deals[d!["id"]!.GetValue<string>()]).Order(StringComparer.Ordinal).ToList();
+        }
+
+        (await NamesAsync($"contactId={ada}")).Should().Equal("with Ada", "with Ada and Bob");
+        (await NamesAsync($"contactId={bob}&status=open")).Should().Equal("with Ada and Bob", "with Bob");
+        (await NamesAsync($"contactId={ada}&pageSize=1")).Should().ContainSingle();
+        (await NamesAsync($"contactId={foreignContact}")).Should().BeEmpty("another tenant's contact is on none of the caller's deals");
+        (await NamesAsync($"contactId={Guid.NewGuid()}")).Should().BeEmpty();
+
+        using var invalid = await host.SendAsync(HttpMethod.Get, "/api/deals?contactId=x", token);
+        invalid.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await invalid.JsonAsync())["errors"]!.AsObject().Select(e => e.Key).Should().Equal("contactId");
+
+        using var csv = await GetCsvAsync(host, $"/api/deals?contactId={ada}", token);
+        Read(await csv.Content.ReadAsByteArrayAsync()).Select(r => r["name"]).Should().BeEquivalentTo("with Ada", "with Ada and Bob");
+        using var audit = await host.SendAsync(HttpMethod.Get, "/api/audit-logs?action=deals.exported", token);
+        (await audit.JsonAsync())["items"]!.AsArray().Single()!["details"]!["filters"]!["contactId"]!.GetValue<string>().Should().Be(ada);
+    }
+
     public static TheoryData<string> Sorts => ["createdAt", "-createdAt", "updatedAt", "-updatedAt", "expectedCloseDate", "-expectedCloseDate", "amount", "-amount"];
 
     [Theory]
