@@ -181,6 +181,12 @@ public static class CustomFieldRules
     /// <summary>Canonical text of a JSON object's values, whoever wrote it (PostgreSQL's jsonb text has spaces, other escapes and key order).</summary>
     public static string Canonical(string json)
     {
+        if (json == Empty)
+        {
+            // Most rows hold no values: a list page reads them without parsing anything.
+            return Empty;
+        }
+
         using var document = JsonDocument.Parse(json);
         var found = new SortedDictionary<string, JsonElement>(StringComparer.Ordinal);
         foreach (var property in document.RootElement.EnumerateObject())
