@@ -39,6 +39,15 @@ public sealed class ActivityGrain(TenantDatabase database, TimeProvider time, IO
 
     protected override RecordType Type => Record;
 
+    /// <summary>
+    /// The condition (on <c>activities</c>) of the activities about a customer: linked to it, or to one of its contacts or
+    /// deals, <paramref name="customer"/> naming the parameter that holds it. One definition for the list's
+    /// <c>customerId</c> filter, the timeline and a customer's delete; row-level security keeps each subquery to the tenant.
+    /// </summary>
+    internal static string AboutCustomer(string customer) =>
+        $"(customer_id = {customer} OR contact_id IN (SELECT id FROM contacts WHERE customer_id = {customer}) "
+        + $"OR deal_id IN (SELECT id FROM deals WHERE customer_id = {customer}))";
+
     protected override string? FirstError(ActivityFields fields) => ActivityRules.FirstError(fields);
 
     protected override ActivityDetails ToDetails(ActivityFields f, DateTimeOffset createdAt, DateTimeOffset updatedAt, int version)

@@ -68,11 +68,8 @@ public sealed class ActivityQueryGrain(TenantDatabase database) : Grain, IActivi
             .Where(query.Done, p => $"(completed_at IS NOT NULL) = {p}")
             .Where(query.ContactId, p => $"contact_id = {p}")
             .Where(query.DealId, p => $"deal_id = {p}");
-        // About the customer: linked to it, or to one of its contacts or deals (each a tenant-leading index).
-        sql.Where(query.CustomerId, p => $"""
-            (customer_id = {p} OR contact_id IN (SELECT id FROM contacts WHERE tenant_id = $1 AND customer_id = {p})
-                OR deal_id IN (SELECT id FROM deals WHERE tenant_id = $1 AND customer_id = {p}))
-            """);
+        // About the customer: linked to it, or to one of its contacts or deals.
+        sql.Where(query.CustomerId, ActivityGrain.AboutCustomer);
         return sql.Page(key, descending, query.After?.At, query.After?.Id, query.PageSize);
     }
 }

@@ -86,8 +86,7 @@ public sealed class AuditQueryGrain(TenantDatabase database) : Grain, IAuditQuer
             SELECT {Columns} FROM audit_logs
             WHERE tenant_id = $1 AND target_id = ANY(ARRAY[$2::text] || ARRAY(SELECT id::text FROM contacts WHERE customer_id = $3)
                 || ARRAY(SELECT id::text FROM deals WHERE customer_id = $3)
-                || ARRAY(SELECT id::text FROM activities WHERE customer_id = $3 OR contact_id IN (SELECT id FROM contacts WHERE customer_id = $3)
-                    OR deal_id IN (SELECT id FROM deals WHERE customer_id = $3)))
+                || ARRAY(SELECT id::text FROM activities WHERE {Activities.ActivityGrain.AboutCustomer("$3")}))
             {(beforeSeq is null ? "" : "AND seq < $5")}
             ORDER BY seq DESC LIMIT $4
             """;

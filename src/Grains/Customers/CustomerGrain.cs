@@ -218,8 +218,7 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
     ];
 
     /// <summary>The activities a cascade removes: about the customer, one of its contacts or one of its deals ($1 = the customer).</summary>
-    private const string ActivitiesAbout =
-        "customer_id = $1 OR contact_id IN (SELECT id FROM contacts WHERE customer_id = $1) OR deal_id IN (SELECT id FROM deals WHERE customer_id = $1)";
+    private static readonly string ActivitiesAbout = ActivityGrain.AboutCustomer("$1");
 
     private Task<(int Count, string One, string Many)[]> DependentsAsync() => Database.ReadAsync(
         TenantId,
