@@ -22,12 +22,6 @@ public sealed class CustomerQueryGrain(TenantDatabase database, CommonTrigrams t
     public async Task<Outcome<CustomerPage>> ListAsync(CustomerQuery query)
     {
         var tenantId = GrainKeys.TenantOf(this.GetPrimaryKeyString())!.Value;
-        if (query.Q is not null && query.CustomFields is not null)
-        {
-            // The search function pages by itself (sql/0140): a filter after it would cut pages short.
-            return Outcome<CustomerPage>.Fail(Failure.Validation, "cf.*: custom field filters do not combine with a search term (q); filter the list without q.");
-        }
-
         if (query.Q is null && query.Sort == CustomerSort.Relevance)
         {
             return Outcome<CustomerPage>.Fail(Failure.Validation, "sort=relevance needs a search term (q).");
@@ -100,7 +94,7 @@ public sealed class CustomerQueryGrain(TenantDatabase database, CommonTrigrams t
     }
 
     /// <summary>
-    /// A search: customer_search() (sql/0120, 0140) runs the whole page, filters, keyset and limit included, with the
+    /// A search: customer_search() (sql/0120, 0140, 0210) runs the whole page, filters (custom fields too), keyset and limit included, with the
     /// tenant-leading trigram index or the prefix indexes; see bench/explain/search.md for why it is a function. When the
     /// term has trigrams most rows have, only its rare part (<see cref="CommonTrigrams.RarePart"/>) goes to the index.
     /// </summary>
@@ -120,8 +114,7 @@ public sealed class CustomerQueryGrain(TenantDatabase database, CommonTrigrams t
         var command = new NpgsqlBatchCommand(
             $"""
             SELECT {CustomerGrain.Columns}, sort_name, score
-            FROM customer_search($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) WITH ORDINALITY AS page
-                LEFT JOIN LATERAL (SELECT c.custom_fields FROM customers c WHERE c.id = page.id) AS cf ON true
+            FROM customer_search($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) WITH ORDINALITY AS page
             ORDER BY page.ordinality
             """);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = query.Q });
@@ -135,6 +128,7 @@ public sealed class CustomerQueryGrain(TenantDatabase database, CommonTrigrams t
         command.Parameters.Add(Parameter(NpgsqlTypes.NpgsqlDbType.Real, after?.Score));
         command.Parameters.Add(Parameter(NpgsqlTypes.NpgsqlDbType.Uuid, after?.Id));
         command.Parameters.Add(Parameter(NpgsqlTypes.NpgsqlDbType.Text, rarePart));
+        command.Parameters.Add(Parameter(NpgsqlTypes.NpgsqlDbType.Jsonb, query.CustomFields));
         return command;
     }
 
