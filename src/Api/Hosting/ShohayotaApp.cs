@@ -39,7 +39,7 @@ public static class ShohayotaApp
         builder.AddShohayotaWeb();
         builder.AddShohayotaTrustedProxies();
         builder.AddShohayotaHeavyRoutes();
-        builder.AddCustomersJson();
+        builder.AddRecordsJson();
         builder.AddShohayotaAdmission();
 
         var app = builder.Build();
