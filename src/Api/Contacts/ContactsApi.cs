@@ -33,7 +33,7 @@ public static class ContactsApi
     private static readonly RecordRoutes<IContactGrain, ContactDetails, ContactFields, ContactBody, ContactResponse> Routes = new(
         "contact", "/api/contacts", GrainKeys.Contact, ContactIds.ForIdempotencyKey,
         b => ContactRules.Check(b.FirstName, b.LastName, b.Email, b.Phone, b.Title, b.Tags, b.Notes), ToFields, ToResponse,
-        new(CustomFieldRecordTypes.Contacts, b => b.CustomFields, (f, values) => f with { CustomFields = values }));
+        new(CustomFieldRecordTypes.Contacts, b => b.CustomFields, (f, values) => f with { CustomFields = values }), cascades: true);
 
     public static IEndpointRouteBuilder MapContactsApi(this IEndpointRouteBuilder routes)
     {

@@ -19,7 +19,6 @@ public static class CustomersApi
 {
     private static readonly HashSet<string> ListParameters = new(StringComparer.Ordinal) { "q", "status", "tag", "ownerUserId", "sort", "pageSize", "cursor" };
 
-    private static readonly HashSet<string> DeleteParameters = new(StringComparer.Ordinal) { "cascade" };
 
     private static readonly Dictionary<string, CustomerSort> Sorts = new(StringComparer.Ordinal)
     {
@@ -35,14 +34,14 @@ public static class CustomersApi
     private static readonly RecordRoutes<ICustomerGrain, CustomerDetails, CustomerFields, CustomerBody, CustomerResponse> Routes = new(
         "customer", "/api/customers", GrainKeys.Customer, CustomerIds.ForIdempotencyKey,
         b => CustomerRules.Check(b.Name, b.Email, b.Phone, b.Company, b.Status, b.Tags, b.Notes), ToFields, ToResponse,
-        new(CustomFieldRecordTypes.Customers, b => b.CustomFields, (f, values) => f with { CustomFields = values }));
+        new(CustomFieldRecordTypes.Customers, b => b.CustomFields, (f, values) => f with { CustomFields = values }), cascades: true);
 
     public static IEndpointRouteBuilder MapCustomersApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/customers").WithTags("Customers").RequireAdmission(AuthExtensions.TenantUserPolicy);
         group.MapGet("/", ListCustomersAsync);
-        Routes.Map(group, delete: false);
-        group.MapDelete("/{id:guid}", DeleteCustomerAsync);
+        // A customer that still has contacts, deals or activities: 409 with their counts, unless ?cascade=true.
+        Routes.Map(group);
         group.MapGet("/{id:guid}/timeline", TimelineAsync);
         return routes;
     }
@@ -59,19 +58,6 @@ public static class CustomersApi
 
     public static CustomerResponse ToResponse(CustomerDetails c) =>
         new(c.Id, c.Name, c.Email, c.Phone, c.Company, c.Status, c.Tags, c.Notes, c.OwnerUserId, c.CreatedAt, c.UpdatedAt, c.Version, CustomFieldsApi.Values(c.CustomFields));
-
-    private static async Task<IResult> DeleteCustomerAsync(Guid id, HttpContext http, IGrainFactory grains)
-    {
-        var errors = RecordHttp.CheckParameters(http.Request.Query, DeleteParameters);
-        var cascade = false;
-        if (http.Request.Query.TryGetValue("cascade", out var cascadeText) && !bool.TryParse(cascadeText.ToString(), out cascade))
-        {
-            errors.Check("cascade", "cascade is true or false.");
-        }
-
-        // A customer that still has contacts: 409 with their count, unless cascade removes them with it.
-        return errors.Any ? errors.ToProblem() : await Routes.DeleteAsync(id, http, grains, (grain, version) => grain.DeleteAsync(version, cascade));
-    }
 
     private static readonly HashSet<string> TimelineParameters = new(StringComparer.Ordinal) { "pageSize", "cursor" };
 

@@ -40,7 +40,7 @@ public static class DealsApi
     private static readonly RecordRoutes<IDealGrain, DealDetails, DealFields, DealBody, DealResponse> Routes = new(
         "deal", "/api/deals", GrainKeys.Deal, DealIds.ForIdempotencyKey,
         b => DealRules.Check(b.Name, b.CustomerId, b.ContactIds, b.Amount, b.Currency), ToFields, ToResponse,
-        new(CustomFieldRecordTypes.Deals, b => b.CustomFields, (f, values) => f with { CustomFields = values }));
+        new(CustomFieldRecordTypes.Deals, b => b.CustomFields, (f, values) => f with { CustomFields = values }), cascades: true);
 
     public static IEndpointRouteBuilder MapDealsApi(this IEndpointRouteBuilder routes)
     {

@@ -11,7 +11,8 @@ namespace Shohayota.Api.Records;
 /// <summary>
 /// The item routes every CRM record type has, written once: <c>GET/PUT/DELETE {path}/{id}</c> and <c>POST {path}</c>,
 /// with the version as ETag, <c>If-Match</c>, <c>Idempotency-Key</c>, the API's own rules before the grain's, and
-/// another tenant's id answering exactly like a missing one. A record type gives its grain, body, rules and response.
+/// another tenant's id answering exactly like a missing one. A record type gives its grain, body, rules and response;
+/// one that other records depend on (<paramref name="cascades"/>) takes <c>DELETE …?cascade=true</c>.
 /// </summary>
 public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
     string noun,
@@ -21,26 +22,24 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
     Func<TBody, Dictionary<string, string>> check,
     Func<TBody, TFields> toFields,
     Func<TDetails, TResponse> toResponse,
-    RecordCustomFields<TBody, TFields>? customFields = null)
+    RecordCustomFields<TBody, TFields>? customFields = null,
+    bool cascades = false)
     where TGrain : IRecordGrain<TDetails, TFields>
     where TDetails : class, IRecordDetails
 {
-    /// <summary>Maps POST, GET, PUT and (unless the type has its own) DELETE on <paramref name="group"/>.</summary>
-    public RouteGroupBuilder Map(RouteGroupBuilder group, bool delete = true)
+    /// <summary>Maps POST, GET, PUT and DELETE on <paramref name="group"/>.</summary>
+    public RouteGroupBuilder Map(RouteGroupBuilder group)
     {
         // Delegates, not lambdas in the Map calls: ASP.NET Core's route-handler analyzer cannot read a lambda whose
         // parameter is a type parameter (it throws), and the request delegate factory binds these the same way.
         Func<TBody, HttpContext, IGrainFactory, Task<IResult>> create = CreateAsync;
         Func<Guid, HttpContext, IGrainFactory, Task<IResult>> get = GetAsync;
         Func<Guid, TBody, HttpContext, IGrainFactory, Task<IResult>> update = UpdateAsync;
-        Func<Guid, HttpContext, IGrainFactory, Task<IResult>> remove = (id, http, grains) => DeleteAsync(id, http, grains, (grain, version) => grain.DeleteAsync(version));
+        Func<Guid, HttpContext, IGrainFactory, Task<IResult>> remove = RemoveAsync;
         group.MapPost("/", create);
         group.MapGet("/{id:guid}", get);
         group.MapPut("/{id:guid}", update);
-        if (delete)
-        {
-            group.MapDelete("/{id:guid}", remove);
-        }
+        group.MapDelete("/{id:guid}", remove);
 
         return group;
     }
@@ -113,8 +112,28 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
         return TypedResults.Ok(toResponse(outcome.Value));
     }
 
-    /// <summary>DELETE with If-Match; <paramref name="delete"/> is the grain call (a type may pass its own options, a cascade).</summary>
-    public async Task<IResult> DeleteAsync(Guid id, HttpContext http, IGrainFactory grains, Func<TGrain, int?, Task<Outcome<bool>>> delete)
+    private static readonly HashSet<string> CascadeParameter = new(StringComparer.Ordinal) { "cascade" };
+
+    /// <summary>
+    /// DELETE: a record that others still depend on answers 409 with their counts, unless <c>?cascade=true</c> (for a
+    /// type that <c>cascades</c>) removes them with it; any other parameter is refused.
+    /// </summary>
+    private Task<IResult> RemoveAsync(Guid id, HttpContext http, IGrainFactory grains)
+    {
+        var query = http.Request.Query;
+        var errors = RecordHttp.CheckParameters(query, cascades ? CascadeParameter : []);
+        var cascade = false;
+        if (cascades && query.TryGetValue("cascade", out var text) && !bool.TryParse(text.ToString(), out cascade))
+        {
+            errors.Check("cascade", "cascade is true or false.");
+        }
+
+        return errors.Any ? Task.FromResult<IResult>(errors.ToProblem())
+            : DeleteAsync(id, http, grains, (grain, version) => cascade ? grain.DeleteAsync(version, cascade: true) : grain.DeleteAsync(version));
+    }
+
+    /// <summary>DELETE with If-Match; <paramref name="delete"/> is the grain call.</summary>
+    private async Task<IResult> DeleteAsync(Guid id, HttpContext http, IGrainFactory grains, Func<TGrain, int?, Task<Outcome<bool>>> delete)
     {
         if (!RecordHttp.TryIfMatch(http, out var expected))
         {

@@ -30,6 +30,14 @@ public interface IRecordGrain<TDetails, TFields> : IGrainWithStringKey
     [Alias("Delete")]
     Task<Outcome<bool>> DeleteAsync(int? expectedVersion);
 
+    /// <summary>
+    /// Deletes the record; one that other records still depend on is refused (<see cref="Failure.Conflict"/>, with their
+    /// counts) unless <paramref name="cascade"/>, which removes them in the same transaction, one audit entry each: a
+    /// customer's contacts, deals and activities, a contact's or a deal's activities. A type nothing depends on ignores it.
+    /// </summary>
+    [Alias("DeleteCascade")]
+    Task<Outcome<bool>> DeleteAsync(int? expectedVersion, bool cascade);
+
     /// <summary>Drops the activation (a restore, a purge, an import or a cascade changed its row); only those call it.</summary>
     [Alias("Forget")]
     Task ForgetAsync();

@@ -78,15 +78,7 @@ public sealed record CustomerPage(
 
 /// <summary>One per customer (<see cref="GrainKeys.Customer"/>): the single writer of its row.</summary>
 [Alias("ICustomerGrain")]
-public interface ICustomerGrain : IRecordGrain<CustomerDetails, CustomerFields>
-{
-    /// <summary>
-    /// Deletes the customer; one that still has contacts is refused (<see cref="Failure.Conflict"/>, with the count)
-    /// unless <paramref name="cascade"/>, which removes them in the same transaction, one audit entry each.
-    /// </summary>
-    [Alias("DeleteCascade")]
-    Task<Outcome<bool>> DeleteAsync(int? expectedVersion, bool cascade);
-}
+public interface ICustomerGrain : IRecordGrain<CustomerDetails, CustomerFields>;
 
 /// <summary>Lists and searches one tenant's customers (<see cref="GrainKeys.CustomerQuery"/>); stateless.</summary>
 [Alias("ICustomerQueryGrain")]

@@ -31,8 +31,6 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
 {
     internal const string Columns = "id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version, custom_fields::text";
 
-    /// <summary>What refuses deleting a customer whose contacts changed between the grain's read and the delete.</summary>
-    private const string CascadeChanged = "customers_cascade";
 
     internal static readonly RecordType Record = new("customer", "customers", Columns, Read, new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -97,15 +95,16 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
     private protected override string? RefusalFor(ChangeResult result) => result.Constraint switch
     {
         ContactGrain.CustomerForeignKey or DealGrain.CustomerForeignKey or ActivityGrain.CustomerForeignKey or ActivityGrain.ContactForeignKey
-            or ActivityGrain.DealForeignKey or CascadeChanged =>
+            or ActivityGrain.DealForeignKey =>
             "The customer's contacts, deals or activities changed while it was being deleted; reload it and try again.",
         DealGrain.ContactForeignKey => "A contact of this customer is on another customer's deal; remove it from that deal first.",
+        _ when result.Constraint == CascadeChanged => "The customer's contacts, deals or activities changed while it was being deleted; reload it and try again.",
         _ => null,
     };
 
     public override Task<Outcome<bool>> DeleteAsync(int? expectedVersion) => DeleteAsync(expectedVersion, cascade: false);
 
-    public async Task<Outcome<bool>> DeleteAsync(int? expectedVersion, bool cascade)
+    public override async Task<Outcome<bool>> DeleteAsync(int? expectedVersion, bool cascade)
     {
         if (await CurrentAsync() is not { } current)
         {
@@ -179,43 +178,18 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
         var outcome = await DeleteAsync(current, expectedVersion, before, entries, new QuotaDelta(-CountedRecords, 0, -freed));
         if (outcome.Succeeded)
         {
-            foreach (var chunk in activities.Chunk(64))
-            {
-                await Task.WhenAll(chunk.Select(a => GrainFactory.GetGrain<IActivityGrain>(GrainKeys.Activity(TenantId, a.Id)).ForgetAsync()));
-            }
-
-            foreach (var chunk in deals.Chunk(64))
-            {
-                await Task.WhenAll(chunk.Select(d => GrainFactory.GetGrain<IDealGrain>(GrainKeys.Deal(TenantId, d.Id)).ForgetAsync()));
-            }
-
+            await ForgetAllAsync(activities, a => GrainFactory.GetGrain<IActivityGrain>(GrainKeys.Activity(TenantId, a.Id)).ForgetAsync());
+            await ForgetAllAsync(deals, d => GrainFactory.GetGrain<IDealGrain>(GrainKeys.Deal(TenantId, d.Id)).ForgetAsync());
             if (deals.Count > 0)
             {
                 await GrainFactory.GetGrain<IPipelineGrain>(GrainKeys.Pipeline(TenantId)).DealsChangedAsync();
             }
 
-            foreach (var chunk in contacts.Chunk(64))
-            {
-                await Task.WhenAll(chunk.Select(c => GrainFactory.GetGrain<IContactGrain>(GrainKeys.Contact(TenantId, c.Id)).ForgetAsync()));
-            }
+            await ForgetAllAsync(contacts, c => GrainFactory.GetGrain<IContactGrain>(GrainKeys.Contact(TenantId, c.Id)).ForgetAsync());
         }
 
         return outcome;
     }
-
-    /// <summary>Deletes exactly these rows of <paramref name="table"/> at these versions, or refuses the transaction.</summary>
-    private SqlStatement[] RemoveExactly(string table, (Guid Id, int Version)[] rows) => rows.Length == 0 ? [] :
-    [
-        AuditExtensions.Sql(
-            $"""
-            WITH removed AS (
-                DELETE FROM {table} t USING unnest($2::uuid[], $3::integer[]) AS r(id, version)
-                WHERE t.tenant_id = $1 AND t.id = r.id AND t.version = r.version
-                RETURNING 1)
-            SELECT expect_rows_changed(CASE WHEN (SELECT count(*) FROM removed) = $4 THEN 1 ELSE 0 END, '{CascadeChanged}')
-            """,
-            TenantId, rows.Select(r => r.Id).ToArray(), rows.Select(r => r.Version).ToArray(), (long)rows.Length),
-    ];
 
     /// <summary>The activities a cascade removes: about the customer, one of its contacts or one of its deals ($1 = the customer).</summary>
     private static readonly string ActivitiesAbout = ActivityGrain.AboutCustomer("$1");

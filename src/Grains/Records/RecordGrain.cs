@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Shohayota.Grains.Activities;
 using Shohayota.Grains.Audit;
 using Shohayota.Grains.CustomFields;
 using Shohayota.Grains.Database;
+using Shohayota.Grains.Interfaces.Activities;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.CustomFields;
@@ -273,6 +275,84 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
     }
 
     /// <summary>
+    /// With <paramref name="cascade"/>, the activities linked to this record go with it: exactly the ones read, at the
+    /// versions read (one added, changed or removed since refuses the whole delete), one audit entry each, their storage
+    /// returned. A type without activities deletes as without cascade.
+    /// </summary>
+    public virtual async Task<Outcome<bool>> DeleteAsync(int? expectedVersion, bool cascade)
+    {
+        if (!cascade || Activities is not { } link)
+        {
+            return await DeleteAsync(expectedVersion);
+        }
+
+        if (await CurrentAsync() is not { } current)
+        {
+            return Missing<bool>();
+        }
+
+        if (expectedVersion is { } expected && expected != current.Version)
+        {
+            return Outcome<bool>.Fail(Failure.PreconditionFailed, $"The {Type.Name} has changed (version {current.Version}, you sent {expected}).");
+        }
+
+        var activities = await database.ReadAsync(
+            TenantId,
+            TenantDatabase.Statement($"SELECT {ActivityGrain.Columns} FROM activities WHERE {link.Column} = $1", Id),
+            async reader =>
+            {
+                var rows = new List<ActivityDetails>();
+                while (await reader.ReadAsync())
+                {
+                    rows.Add(ActivityGrain.Read(reader));
+                }
+
+                return rows;
+            });
+        var entries = activities.Select(a => new AuditDraft("activity.deleted", ActivityGrain.Record.Name, a.Id.ToString("D"),
+                Details: AuditChain.Details(new Dictionary<string, object?>(StringComparer.Ordinal)
+                {
+                    ["type"] = a.Type, ["subject"] = a.Subject, ["version"] = a.Version, [$"{Type.Name}Id"] = Id, ["cascade"] = true,
+                })))
+            .ToArray();
+        var freed = Bytes(current) + activities.Sum(ActivityGrain.StoredBytes);
+        var outcome = await DeleteAsync(current, expectedVersion, RemoveExactly("activities", activities.Select(a => (a.Id, a.Version)).ToArray()), entries,
+            new QuotaDelta(-CountedRecords, 0, -freed));
+        if (outcome.Succeeded)
+        {
+            await ForgetAllAsync(activities, a => GrainFactory.GetGrain<IActivityGrain>(GrainKeys.Activity(TenantId, a.Id)).ForgetAsync());
+        }
+
+        return outcome;
+    }
+
+    /// <summary>What refuses a cascade whose rows changed between the grain's read and the delete.</summary>
+    private protected string CascadeChanged => $"{Type.Table}_cascade";
+
+    /// <summary>Deletes exactly these rows of <paramref name="table"/> at these versions, or refuses the transaction (<see cref="CascadeChanged"/>).</summary>
+    private protected SqlStatement[] RemoveExactly(string table, (Guid Id, int Version)[] rows) => rows.Length == 0 ? [] :
+    [
+        AuditExtensions.Sql(
+            $"""
+            WITH removed AS (
+                DELETE FROM {table} t USING unnest($2::uuid[], $3::integer[]) AS r(id, version)
+                WHERE t.tenant_id = $1 AND t.id = r.id AND t.version = r.version
+                RETURNING 1)
+            SELECT expect_rows_changed(CASE WHEN (SELECT count(*) FROM removed) = $4 THEN 1 ELSE 0 END, '{CascadeChanged}')
+            """,
+            TenantId, rows.Select(r => r.Id).ToArray(), rows.Select(r => r.Version).ToArray(), (long)rows.Length),
+    ];
+
+    /// <summary>Drops the activations of the records a cascade removed, 64 calls at a time.</summary>
+    private protected static async Task ForgetAllAsync<T>(IEnumerable<T> removed, Func<T, Task> forget)
+    {
+        foreach (var chunk in removed.Chunk(64))
+        {
+            await Task.WhenAll(chunk.Select(forget));
+        }
+    }
+
+    /// <summary>
     /// Deletes the row this grain read, with <paramref name="before"/> run first in the same transaction and
     /// <paramref name="entries"/> recorded with it (a cascade's removed records).
     /// </summary>
@@ -302,11 +382,11 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
                     TenantDatabase.Statement($"SELECT count(*)::integer FROM activities WHERE {link.Column} = $1", Id),
                     async reader => await reader.ReadAsync() ? reader.GetInt32(0) : 0);
                 return Outcome<bool>.Fail(Failure.Conflict,
-                    $"The {Type.Name} still has {(count == 1 ? "1 activity" : $"{count} activities")} (notes, tasks, calls or meetings); delete them first.");
+                    $"The {Type.Name} still has {(count == 1 ? "1 activity" : $"{count} activities")}. Delete them first, or delete with ?cascade=true to remove them with it.");
             }
 
-            return RefusalFor(result) is { } refusal
-                ? Outcome<bool>.Fail(Failure.Conflict, refusal)
+            return RefusalFor(result) is { } refusal ? Outcome<bool>.Fail(Failure.Conflict, refusal)
+                : result.Constraint == CascadeChanged ? Outcome<bool>.Fail(Failure.Conflict, $"The {Type.Name}'s activities changed while it was being deleted; reload it and try again.")
                 : throw new InvalidOperationException($"Deleting the {Type.Name} was refused by the database ({result.SqlState}).");
         }
 

@@ -355,6 +355,57 @@ public sealed class ActivitiesTests
         csv.Should().Contain("\"'=HYPERLINK(\"\"x\"\",\"\"0\"\")\"").And.Contain("\"line 1\nline, \"\"2\"\"\"").And.NotContain("a note");
     }
 
+    [Fact]
+    public async Task AContactOrDealDeletedWithCascadeTakesItsActivitiesWithAnEntryEachAndReturnsTheirStorage()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var token = tenant.Admin.AccessToken;
+        var customer = await ContactsTests.CreateCustomerAsync(host, token, "Initech");
+        var storageWithCustomer = await StorageAsync(host, token);
+        var contact = await ContactsTests.CreateContactAsync(host, token, new { lastName = "Lumbergh", customerId = customer });
+        var deal = (await CreateDealAsync(host, token, Deal(customer, "TPS reports", 10m)))["id"]!.GetValue<string>();
+        var storageRecords = await StorageAsync(host, token);
+        var note = (await CreateAsync(host, token, new { type = "note", subject = "on customer", customerId = customer }))["id"]!.GetValue<string>();
+        var call = (await CreateAsync(host, token, new { type = "call", subject = "on contact", contactId = contact }))["id"]!.GetValue<string>();
+        var both = (await CreateAsync(host, token, new { type = "meeting", subject = "on both", contactId = contact, dealId = deal }))["id"]!.GetValue<string>();
+        var task = (await CreateAsync(host, token, new { type = "task", subject = "on deal", body = new string('t', 500), dealId = deal }))["id"]!.GetValue<string>();
+        var storageWith = await StorageAsync(host, token);
+
+        using var plain = await host.SendAsync(HttpMethod.Delete, $"/api/contacts/{contact}", token);
+        using var badValue = await host.SendAsync(HttpMethod.Delete, $"/api/contacts/{contact}?cascade=yes", token);
+        using var unknown = await host.SendAsync(HttpMethod.Delete, $"/api/deals/{deal}?force=true", token);
+        using var activityCascade = await host.SendAsync(HttpMethod.Delete, $"/api/activities/{note}?cascade=true", token);
+        using var contactCascade = await host.SendAsync(HttpMethod.Delete, $"/api/contacts/{contact}?cascade=true", token);
+        var afterContact = (await ScalarAsync(host, $"SELECT string_agg(subject, ',' ORDER BY subject) FROM activities WHERE tenant_id = '{tenant.Id}'"))?.ToString();
+        using var dealCascade = await host.SendAsync(HttpMethod.Delete, $"/api/deals/{deal}?cascade=true", token);
+        using var bothRead = await host.SendAsync(HttpMethod.Get, $"/api/activities/{both}", token);
+        using var taskRead = await host.SendAsync(HttpMethod.Get, $"/api/activities/{task}", token);
+        using var noteRead = await host.SendAsync(HttpMethod.Get, $"/api/activities/{note}", token);
+
+        plain.StatusCode.Should().Be(HttpStatusCode.Conflict);
+        (await plain.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain("2 activities").And.Contain("?cascade=true");
+        foreach (var (refused, parameter) in new[] { (badValue, "cascade"), (unknown, "force"), (activityCascade, "cascade") })
+        {
+            refused.StatusCode.Should().Be(HttpStatusCode.BadRequest, parameter);
+            (await refused.ProblemAsync())["errors"]!.AsObject().Select(e => e.Key).Should().Contain(parameter);
+        }
+
+        contactCascade.StatusCode.Should().Be(HttpStatusCode.NoContent, await contactCascade.Content.ReadAsStringAsync());
+        afterContact.Should().Be("on customer,on deal", "the contact's call and the meeting on the contact and the deal went with it");
+        dealCascade.StatusCode.Should().Be(HttpStatusCode.NoContent, await dealCascade.Content.ReadAsStringAsync());
+        bothRead.StatusCode.Should().Be(HttpStatusCode.NotFound, "a removed activity's grain forgets it");
+        taskRead.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        noteRead.StatusCode.Should().Be(HttpStatusCode.OK, "the customer's note is not the contact's or the deal's");
+        (await CountAsync(host, tenant.Id, "activities")).Should().Be(1);
+        (await ScalarAsync(host,
+                $"SELECT string_agg(target_id || ':' || (details::jsonb ->> 'contactId' IS NOT NULL)::text || (details::jsonb ->> 'dealId' IS NOT NULL)::text || (details::jsonb ->> 'cascade'), ',' ORDER BY target_id) FROM audit_logs WHERE tenant_id = '{tenant.Id}' AND action = 'activity.deleted'"))
+            ?.ToString().Should().Be(string.Join(',', new[] { $"{call}:truefalsetrue", $"{both}:truefalsetrue", $"{task}:falsetruetrue" }.Order(StringComparer.Ordinal)));
+        storageWith.Should().Be(storageRecords + 4 * 100 + "on customer".Length + "on contact".Length + "on both".Length + "on deal".Length + 500);
+        // The contact, the deal and their activities went: the storage left is the customer's and its note's.
+        (await StorageAsync(host, token)).Should().Be(storageWithCustomer + 100 + "on customer".Length);
+    }
+
     internal static async Task<JsonObject> CreateAsync(ApiHost host, string token, object body)
     {
         using var response = await host.SendAsync(HttpMethod.Post, "/api/activities", token, body);

@@ -75,6 +75,24 @@ public sealed class ContactDetailTests(UiFixture fixture, ITestOutputHelper outp
         await Page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/contacts/[0-9a-f-]{36}$"));
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Charles Babbage", Level = 1 })).ToBeVisibleAsync();
         await Assertions.Expect(Page.GetByTestId("no-deals")).ToBeVisibleAsync();
+
+        // Charles is on no deal: with a note, the delete asks a second time, naming the note, and takes it with him.
+        await WaitForInteractiveAsync(Page);
+        await ClickUntilVisibleAsync(Page.GetByRole(AriaRole.Button, new() { Name = "Add note" }), Dialog(Page));
+        await Field(Dialog(Page), "Subject").FillAsync("Difference engine");
+        await Dialog(Page).GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Assertions.Expect(Page.GetByTestId("activity-row")).ToHaveCountAsync(1);
+        await ClickUntilVisibleAsync(Page.GetByRole(AriaRole.Button, new() { Name = "Delete", Exact = true }), Dialog(Page));
+        await Dialog(Page).GetByRole(AriaRole.Button, new() { Name = "Delete", Exact = true }).ClickAsync();
+        var cascade = Dialog(Page).Filter(new() { HasText = "Delete Charles Babbage and its 1 activity? This cannot be undone." });
+        await Assertions.Expect(cascade).ToBeVisibleAsync();
+        await cascade.GetByRole(AriaRole.Button, new() { Name = "Delete all" }).ClickAsync();
+        await Page.WaitForURLAsync(PathIs("/contacts"));
+        await Assertions.Expect(Snackbar(Page, "Contact Charles Babbage and its 1 activity deleted.")).ToBeVisibleAsync();
+        using var left = await Server.SendAsync(HttpMethod.Get, $"/api/activities?customerId={customer:D}", token);
+        left.EnsureSuccessStatusCode();
+        (await left.Content.ReadFromJsonAsync<JsonObject>())!["items"]!.AsArray().Select(a => a!["subject"]!.GetValue<string>())
+            .Should().Equal(["Met at the fair"], "Ada's note stays; Charles's went with him");
         ConsoleErrors.Should().BeEmpty();
     }
 

@@ -2,7 +2,7 @@ using Shohayota.Api.Web.Components.Pages.Tenant;
 
 namespace Shohayota.Web.Tests.Tenant;
 
-public sealed class CustomerDeleteQuestionTests
+public sealed class RecordDeleteQuestionTests
 {
     [Theory]
     [InlineData("The customer still has 1 contact. Remove them first, or delete with ?cascade=true to remove them with it.", "1 contact")]
@@ -12,16 +12,19 @@ public sealed class CustomerDeleteQuestionTests
     [InlineData("The customer still has 2 contacts, 1 deal and 3 activities. Remove them first, or delete with ?cascade=true to remove them with it.",
         "2 contacts, 1 deal and 3 activities")]
     [InlineData("The customer still has 1 deal and 2 activities. Remove them first, or delete with ?cascade=true to remove them with it.", "1 deal and 2 activities")]
+    [InlineData("The contact still has 1 activity. Delete them first, or delete with ?cascade=true to remove them with it.", "1 activity")]
+    [InlineData("The deal still has 12 activities. Delete them first, or delete with ?cascade=true to remove them with it.", "12 activities")]
     public void TheQuestionNamesWhatTheRefusalCounts(string refusal, string named)
     {
-        Customers.Dependents(refusal).Should().Be(named);
+        RecordDeletion.Dependents(refusal).Should().Be(named);
     }
 
     [Theory]
     [InlineData("The customer was changed meanwhile.")]
+    [InlineData("The contact is still on 2 deals; remove it from them first.")]
     [InlineData(null)]
     public void ARefusalWithoutCountsNamesNothingSoTheQuestionQuotesIt(string? refusal)
     {
-        Customers.Dependents(refusal).Should().BeNull();
+        RecordDeletion.Dependents(refusal).Should().BeNull();
     }
 }
