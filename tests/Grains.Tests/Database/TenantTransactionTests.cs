@@ -61,4 +61,56 @@ public sealed class TenantTransactionTests
         reader.GetString(0).Should().BeEmpty();
         reader.GetString(1).Should().Be("0");
     }
+
+    [Fact]
+    public async Task NoKindOfBatchLeavesSessionStateOnTheRuntimeRolesPooledConnection()
+    {
+        // The runtime data source skips the pool's reset (GrainsExtensions.RuntimeConnectionString): whatever a batch left
+        // on its connection would reach the next request that gets it. One connection, so every step reuses it.
+        var database = await TestDatabase.SharedAsync();
+        var tenant = Guid.NewGuid();
+        await using var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(
+            GrainsExtensions.RuntimeConnectionString(database.AppConnectionString)) { MaxPoolSize = 1 }.ConnectionString);
+        var tenantDatabase = new TenantDatabase(dataSource);
+        var steps = new Dictionary<string, Func<Task>>
+        {
+            ["a read with settings"] = () => tenantDatabase.ReadAsync(tenant, TenantDatabase.Statement("SELECT 1"), reader => Task.FromResult(0),
+                [new("statement_timeout", "4321")]),
+            ["a write"] = () => tenantDatabase.WriteAsync(tenant, [TenantDatabase.Statement("SELECT app_current_tenant()")]),
+            ["a failed write"] = async () =>
+            {
+                var failing = () => tenantDatabase.WriteAsync(tenant, [TenantDatabase.Statement("SELECT 1 / 0")]);
+                await failing.Should().ThrowAsync<PostgresException>();
+            },
+            ["a committed transaction"] = async () =>
+            {
+                await using var transaction = await tenantDatabase.BeginAsync(tenant);
+                await transaction.ExecuteAsync("SELECT 1");
+                await transaction.CommitAsync();
+            },
+            ["an abandoned transaction"] = async () =>
+            {
+                await using var transaction = await tenantDatabase.BeginAsync(tenant);
+                await transaction.ExecuteAsync("SELECT 1");
+            },
+        };
+
+        int? backend = null;
+        foreach (var (step, run) in steps)
+        {
+            await run();
+            await using var connection = await dataSource.OpenConnectionAsync();
+            await using var after = new NpgsqlCommand(
+                "SELECT pg_backend_pid(), coalesce(current_setting('app.tenant_id', true), ''), current_setting('statement_timeout'), app_current_tenant() IS NULL",
+                connection);
+            await using var reader = await after.ExecuteReaderAsync();
+            await reader.ReadAsync();
+
+            backend ??= reader.GetInt32(0);
+            reader.GetInt32(0).Should().Be(backend, $"{step}: the same pooled connection each time");
+            reader.GetString(1).Should().BeEmpty($"{step}: no tenant left on the session");
+            reader.GetString(2).Should().Be("0", $"{step}: no statement timeout left on the session");
+            reader.GetBoolean(3).Should().BeTrue($"{step}: row-level security sees no tenant");
+        }
+    }
 }
