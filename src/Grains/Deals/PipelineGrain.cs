@@ -11,7 +11,7 @@ namespace Shohayota.Grains.Deals;
 
 /// <summary>
 /// One tenant's pipeline: the single writer of its stages (read on first need; a tenant without any gets the default
-/// ones, with ids derived from the tenant so two nodes creating them agree). A replacement is one transaction through
+/// ones, with ids derived from the tenant so two nodes creating them agree, and one <c>pipeline.created</c> entry). A replacement is one transaction through
 /// the tenant's audit writer: the stages, the deals moved out of removed stages (at the versions read, one
 /// <c>deal.stage_changed</c> each) and the <c>pipeline.updated</c> entry.
 /// </summary>
@@ -22,6 +22,9 @@ public sealed class PipelineGrain(TenantDatabase database, TimeProvider time) : 
 {
     /// <summary>What refuses a replacement when a deal it moves changed after it was read.</summary>
     private const string MovedChanged = "pipeline_moved";
+
+    /// <summary>What refuses creating the default stages when the tenant has stages already (created meanwhile).</summary>
+    private const string DefaultsExisted = "pipeline_defaults_existed";
 
     /// <summary>How long a summary is served without a change notice: a backstop for a notice lost with a failed node.</summary>
     private static readonly TimeSpan SummaryMaxAge = TimeSpan.FromSeconds(10);
@@ -68,23 +71,40 @@ public sealed class PipelineGrain(TenantDatabase database, TimeProvider time) : 
             return stages;
         }
 
-        // The defaults, created once: fixed ids per tenant, so a concurrent creation elsewhere inserts the same rows.
+        // The defaults, created once and audited once (pipeline.created): fixed ids per tenant, so a creation that ran
+        // meanwhile (another activation, a restore) inserted the same rows; one that inserts nothing is refused with its
+        // entry (DefaultsExisted) and reads what is there.
         var defaults = DealRules.DefaultStages
             .Select((s, i) => new PipelineStage(DefaultStageId(TenantId, i), s.Name, s.Kind, s.Probability))
             .ToArray();
-        await database.WriteAsync(TenantId,
-        [
-            TenantDatabase.Statement(
-                """
-                INSERT INTO pipeline_stages (tenant_id, id, position, name, kind, probability)
-                SELECT $1, s.id, s.position, s.name, s.kind, s.probability
-                FROM unnest($2::uuid[], $3::integer[], $4::text[], $5::text[], $6::integer[]) AS s(id, position, name, kind, probability)
-                WHERE NOT EXISTS (SELECT 1 FROM pipeline_stages WHERE tenant_id = $1)
-                ON CONFLICT (tenant_id, id) DO NOTHING
-                """,
-                TenantId, defaults.Select(s => s.Id).ToArray(), defaults.Select((_, i) => i).ToArray(), defaults.Select(s => s.Name).ToArray(),
-                defaults.Select(s => s.Kind).ToArray(), defaults.Select(s => s.Probability).ToArray()),
-        ]);
+        var result = await GrainFactory.AuditLog(TenantId).ExecuteAsync(AuditExtensions.Change(
+            [
+                AuditExtensions.Sql(
+                    $"""
+                    WITH inserted AS (
+                        INSERT INTO pipeline_stages (tenant_id, id, position, name, kind, probability)
+                        SELECT $1, s.id, s.position, s.name, s.kind, s.probability
+                        FROM unnest($2::uuid[], $3::integer[], $4::text[], $5::text[], $6::integer[]) AS s(id, position, name, kind, probability)
+                        WHERE NOT EXISTS (SELECT 1 FROM pipeline_stages WHERE tenant_id = $1)
+                        ON CONFLICT (tenant_id, id) DO NOTHING
+                        RETURNING 1)
+                    SELECT expect_rows_changed(CASE WHEN (SELECT count(*) FROM inserted) > 0 THEN 1 ELSE 0 END, '{DefaultsExisted}')
+                    """,
+                    TenantId, defaults.Select(s => s.Id).ToArray(), defaults.Select((_, i) => i).ToArray(), defaults.Select(s => s.Name).ToArray(),
+                    defaults.Select(s => s.Kind).ToArray(), defaults.Select(s => s.Probability).ToArray()),
+            ],
+            [
+                new AuditDraft("pipeline.created", "pipeline", TenantId.ToString("D"), Details: AuditChain.Details(new
+                {
+                    stages = defaults.Select(s => new { id = s.Id, name = s.Name, kind = s.Kind, probability = s.Probability }),
+                    defaults = true,
+                })),
+            ]));
+        if (!result.Committed && result.Constraint != DefaultsExisted)
+        {
+            throw new InvalidOperationException($"Creating the default pipeline was refused by the database ({result.SqlState}).");
+        }
+
         return await ReadStagesAsync();
     }
 

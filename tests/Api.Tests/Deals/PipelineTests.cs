@@ -28,6 +28,29 @@ public sealed class PipelineTests
     }
 
     [Fact]
+    public async Task TheDefaultStagesAreCreatedOnceWithOneAuditEntryByTheRequestThatCreatedThem()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var member = await host.AddUserAsync(tenant);
+
+        // Several first reads at once, then more later: one creation.
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => DealsTests.StagesAsync(host, member.AccessToken)));
+        var stages = await DealsTests.StagesAsync(host, tenant.Admin.AccessToken);
+        using var audit = await host.SendAsync(HttpMethod.Get, "/api/audit-logs?action=pipeline.created", tenant.Admin.AccessToken);
+
+        audit.StatusCode.Should().Be(HttpStatusCode.OK);
+        var entries = (await audit.JsonAsync())["items"]!.AsArray();
+        entries.Should().HaveCount(1);
+        var entry = entries[0]!;
+        entry["target"]!["type"]!.GetValue<string>().Should().Be("pipeline");
+        entry["actor"]!["role"]!.GetValue<string>().Should().Be("member", "a member's first read created them");
+        entry["details"]!["stages"]!.AsArray().Select(s => s!["id"]!.GetValue<string>()).Should().Equal(stages.Select(s => s.Id));
+        entry["details"]!["defaults"]!.GetValue<bool>().Should().BeTrue();
+        (await DealsTests.CountAsync(host, tenant.Id, "pipeline_stages")).Should().Be(6);
+    }
+
+    [Fact]
     public async Task AnAdminRenamesReordersAddsAndReweighsStagesAndTheChangePersistsAndIsAudited()
     {
         var host = await ApiHost.SharedAsync();
