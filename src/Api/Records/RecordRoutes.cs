@@ -129,7 +129,7 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
         }
 
         return errors.Any ? Task.FromResult<IResult>(errors.ToProblem())
-            : DeleteAsync(id, http, grains, (grain, version) => cascade ? grain.DeleteAsync(version, cascade: true) : grain.DeleteAsync(version));
+            : DeleteAsync(id, http, grains, (grain, version) => grain.DeleteAsync(version, cascade));
     }
 
     /// <summary>DELETE with If-Match; <paramref name="delete"/> is the grain call.</summary>

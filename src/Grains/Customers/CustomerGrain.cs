@@ -102,8 +102,6 @@ public sealed class CustomerGrain(TenantDatabase database, TimeProvider time, IO
         _ => null,
     };
 
-    public override Task<Outcome<bool>> DeleteAsync(int? expectedVersion) => DeleteAsync(expectedVersion, cascade: false);
-
     public override async Task<Outcome<bool>> DeleteAsync(int? expectedVersion, bool cascade)
     {
         if (await CurrentAsync() is not { } current)

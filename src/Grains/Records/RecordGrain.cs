@@ -259,20 +259,7 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
             expectedVersion);
     }
 
-    public virtual async Task<Outcome<bool>> DeleteAsync(int? expectedVersion)
-    {
-        if (await CurrentAsync() is not { } current)
-        {
-            return Missing<bool>();
-        }
-
-        if (expectedVersion is { } expected && expected != current.Version)
-        {
-            return Outcome<bool>.Fail(Failure.PreconditionFailed, $"The {Type.Name} has changed (version {current.Version}, you sent {expected}).");
-        }
-
-        return await DeleteAsync(current, expectedVersion, [], [], new QuotaDelta(-CountedRecords, 0, -Bytes(current)));
-    }
+    public Task<Outcome<bool>> DeleteAsync(int? expectedVersion) => DeleteAsync(expectedVersion, cascade: false);
 
     /// <summary>
     /// With <paramref name="cascade"/>, the activities linked to this record go with it: exactly the ones read, at the
@@ -281,11 +268,6 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
     /// </summary>
     public virtual async Task<Outcome<bool>> DeleteAsync(int? expectedVersion, bool cascade)
     {
-        if (!cascade || Activities is not { } link)
-        {
-            return await DeleteAsync(expectedVersion);
-        }
-
         if (await CurrentAsync() is not { } current)
         {
             return Missing<bool>();
@@ -294,6 +276,11 @@ public abstract class RecordGrain<TDetails, TFields>(TenantDatabase database, Ti
         if (expectedVersion is { } expected && expected != current.Version)
         {
             return Outcome<bool>.Fail(Failure.PreconditionFailed, $"The {Type.Name} has changed (version {current.Version}, you sent {expected}).");
+        }
+
+        if (!cascade || Activities is not { } link)
+        {
+            return await DeleteAsync(current, expectedVersion, [], [], new QuotaDelta(-CountedRecords, 0, -Bytes(current)));
         }
 
         var activities = await database.ReadAsync(
