@@ -38,9 +38,9 @@ public static class ActivitiesApi
     public static IEndpointRouteBuilder MapActivitiesApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/activities").WithTags("Activities").RequireAdmission(AuthExtensions.TenantUserPolicy);
-        group.MapGet("/", ListActivitiesAsync);
+        group.MapGet("/", ListActivitiesAsync).Produces<ActivityList>().WithMetadata(new QueryParameters(ListParameters));
         Routes.Map(group);
-        group.MapPost("/{id:guid}/complete", CompleteAsync);
+        group.MapPost("/{id:guid}/complete", CompleteAsync).Produces<ActivityResponse>().WithMetadata(new ProblemResponses(409, 412));
         return routes;
     }
 

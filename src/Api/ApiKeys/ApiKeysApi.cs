@@ -3,6 +3,7 @@ using Shohayota.Api.Errors;
 using Shohayota.Api.Tenants;
 using Shohayota.Grains.Interfaces.ApiKeys;
 using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Api.Hosting;
 
 namespace Shohayota.Api.ApiKeys;
 
@@ -15,10 +16,10 @@ public static class ApiKeysApi
     public static IEndpointRouteBuilder MapApiKeysApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/api-keys").WithTags("API keys").RequireAdmission(AuthExtensions.TenantAdminInPersonPolicy);
-        group.MapGet("/", (HttpContext http, IGrainFactory grains) => ListAsync(Keys(grains, http.User.ToCaller().TenantId)));
-        group.MapPost("/", CreateAsync);
+        group.MapGet("/", (HttpContext http, IGrainFactory grains) => ListAsync(Keys(grains, http.User.ToCaller().TenantId))).Produces<ApiKeyList>();
+        group.MapPost("/", CreateAsync).Produces<CreatedApiKeyResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409));
         group.MapDelete("/{id:guid}", (Guid id, HttpContext http, IGrainFactory grains, ApiKeyCache cache) =>
-            RevokeAsync(Keys(grains, http.User.ToCaller().TenantId), id, cache));
+            RevokeAsync(Keys(grains, http.User.ToCaller().TenantId), id, cache)).Produces<ApiKeyResponse>();
 
         var admin = routes.MapGroup("/api/admin/tenants").WithTags("Admin: API keys").RequireAdmission(AuthExtensions.SuperAdminPolicy);
         admin.MapGet("/{id:guid}/api-keys", async (Guid id, IGrainFactory grains) =>

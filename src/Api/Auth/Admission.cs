@@ -17,7 +17,7 @@ public static class AdmissionExtensions
     /// </summary>
     public static RouteGroupBuilder RequireAdmission(this RouteGroupBuilder group, string policy)
     {
-        group.RequireAuthorization(policy);
+        group.RequireAuthorization(policy).WithMetadata(Hosting.AdmittedRoute.Instance);
         AdmissionCache? cache = null;
         group.AddEndpointFilter(async (context, next) =>
         {

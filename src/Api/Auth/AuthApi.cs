@@ -3,6 +3,7 @@ using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Users;
 using Shohayota.Grains.Security;
+using Shohayota.Api.Hosting;
 
 namespace Shohayota.Api.Auth;
 
@@ -11,10 +12,11 @@ public static class AuthApi
     public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/auth").WithTags("Auth");
-        group.MapPost("/login", LoginAsync).AllowAnonymous();
-        group.MapPost("/refresh", RefreshAsync).AllowAnonymous();
-        group.MapPost("/logout", LogoutAsync).AllowAnonymous();
-        routes.MapGroup("/api/auth").RequireAdmission(AuthExtensions.AnyUserPolicy).MapGet("/me", GetMeAsync);
+        // 401 invalid-credentials (or a locked-out account), 403 for a suspended tenant or disabled user, 429 for a flood.
+        group.MapPost("/login", LoginAsync).AllowAnonymous().Produces<TokenResponse>().WithMetadata(new ProblemResponses(401, 403, 429, 503));
+        group.MapPost("/refresh", RefreshAsync).AllowAnonymous().Produces<TokenResponse>().WithMetadata(new ProblemResponses(401, 403, 429, 503));
+        group.MapPost("/logout", LogoutAsync).AllowAnonymous().Produces(StatusCodes.Status204NoContent);
+        routes.MapGroup("/api/auth").RequireAdmission(AuthExtensions.AnyUserPolicy).MapGet("/me", GetMeAsync).Produces<UserBody>();
         return routes;
     }
 

@@ -38,7 +38,7 @@ public static class ContactsApi
     public static IEndpointRouteBuilder MapContactsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/contacts").WithTags("Contacts").RequireAdmission(AuthExtensions.TenantUserPolicy);
-        group.MapGet("/", ListContactsAsync);
+        group.MapGet("/", ListContactsAsync).Produces<ContactList>().WithMetadata(new QueryParameters(ListParameters));
         Routes.Map(group);
         return routes;
     }

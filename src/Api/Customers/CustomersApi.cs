@@ -39,10 +39,10 @@ public static class CustomersApi
     public static IEndpointRouteBuilder MapCustomersApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/customers").WithTags("Customers").RequireAdmission(AuthExtensions.TenantUserPolicy);
-        group.MapGet("/", ListCustomersAsync);
+        group.MapGet("/", ListCustomersAsync).Produces<CustomerList>().WithMetadata(new QueryParameters(ListParameters));
         // A customer that still has contacts, deals or activities: 409 with their counts, unless ?cascade=true.
         Routes.Map(group);
-        group.MapGet("/{id:guid}/timeline", TimelineAsync);
+        group.MapGet("/{id:guid}/timeline", TimelineAsync).Produces<Timeline>().WithMetadata(new QueryParameters(TimelineParameters));
         return routes;
     }
 

@@ -45,12 +45,12 @@ public static class DealsApi
     public static IEndpointRouteBuilder MapDealsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/deals").WithTags("Deals").RequireAdmission(AuthExtensions.TenantUserPolicy);
-        group.MapGet("/", ListDealsAsync);
+        group.MapGet("/", ListDealsAsync).Produces<DealList>().WithMetadata(new QueryParameters(ListParameters));
         Routes.Map(group);
-        group.MapPost("/{id:guid}/stage", MoveAsync);
+        group.MapPost("/{id:guid}/stage", MoveAsync).Produces<DealResponse>().WithMetadata(new ProblemResponses(409, 412));
 
-        routes.MapGroup("/api/pipeline").WithTags("Deals").RequireAdmission(AuthExtensions.TenantUserPolicy).MapGet("/", PipelineAsync);
-        routes.MapGroup("/api/pipeline/stages").WithTags("Deals").RequireAdmission(AuthExtensions.TenantAdminPolicy).MapPut("/", ReplaceStagesAsync);
+        routes.MapGroup("/api/pipeline").WithTags("Deals").RequireAdmission(AuthExtensions.TenantUserPolicy).MapGet("/", PipelineAsync).Produces<PipelineResponse>();
+        routes.MapGroup("/api/pipeline/stages").WithTags("Deals").RequireAdmission(AuthExtensions.TenantAdminPolicy).MapPut("/", ReplaceStagesAsync).Produces<PipelineResponse>().WithMetadata(new ProblemResponses(409));
         return routes;
     }
 

@@ -67,6 +67,22 @@ public static class Problems
         problem.Extensions["used"] = used;
     }
 
+    /// <summary>
+    /// Every problem <c>type</c> the API answers (the kind after <see cref="TypeBase"/>) with the statuses it comes with:
+    /// those of <see cref="Failure"/> and those the routes, the authentication handlers and the error handler write
+    /// themselves. The OpenAPI document lists them; a test checks real problem bodies against that list.
+    /// </summary>
+    public static IReadOnlyDictionary<int, string[]> KindsByStatus { get; } =
+        Enum.GetValues<Failure>().Select(f => From(f, null)).Select(p => (Status: p.StatusCode, Kind: p.ProblemDetails.Type![TypeBase.Length..]))
+            .Concat(new (int Status, string Kind)[]
+            {
+                (400, "bad-request"), (400, "malformed-request"), (400, "invalid-bundle"), (400, "invalid-csv"), (400, "import-invalid"),
+                (401, "unauthorized"), (403, "forbidden"), (404, "not-found"), (405, "method-not-allowed"), (413, "payload-too-large"),
+                (415, "unsupported-media-type"), (429, "rate-limited"), (503, "service-unavailable"),
+            })
+            .GroupBy(k => k.Status)
+            .ToDictionary(g => g.Key, g => g.Select(k => k.Kind).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray());
+
     public static ProblemHttpResult Create(int status, string kind, string title, string? detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypeBase + kind);
 

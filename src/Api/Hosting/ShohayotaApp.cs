@@ -41,6 +41,7 @@ public static class ShohayotaApp
         builder.AddShohayotaHeavyRoutes();
         builder.AddRecordsJson();
         builder.AddShohayotaAdmission();
+        builder.AddShohayotaApiDocument();
 
         var app = builder.Build();
         // Outermost: every line of a request carries its tenant and trace id, and the request's own line its final status.
@@ -78,6 +79,7 @@ public static class ShohayotaApp
         app.MapBackupsApi();
         app.MapClusterApi();
         app.MapBenchmarkMemoryApi();
+        app.MapShohayotaApiDocument();
         app.MapShohayotaWeb();
         return app;
     }

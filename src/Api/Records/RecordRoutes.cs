@@ -36,10 +36,12 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
         Func<Guid, HttpContext, IGrainFactory, Task<IResult>> get = GetAsync;
         Func<Guid, TBody, HttpContext, IGrainFactory, Task<IResult>> update = UpdateAsync;
         Func<Guid, HttpContext, IGrainFactory, Task<IResult>> remove = RemoveAsync;
-        group.MapPost("/", create);
-        group.MapGet("/{id:guid}", get);
-        group.MapPut("/{id:guid}", update);
-        group.MapDelete("/{id:guid}", remove);
+        // 409: a duplicate or a missing linked record; 412: If-Match is not the version; 422: an Idempotency-Key reused.
+        group.MapPost("/", create).Produces<TResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409, 422));
+        group.MapGet("/{id:guid}", get).Produces<TResponse>();
+        group.MapPut("/{id:guid}", update).Produces<TResponse>().WithMetadata(new ProblemResponses(409, 412));
+        group.MapDelete("/{id:guid}", remove).Produces(StatusCodes.Status204NoContent)
+            .WithMetadata(new ProblemResponses(409, 412), new QueryParameters(cascades ? CascadeParameter : []));
 
         return group;
     }

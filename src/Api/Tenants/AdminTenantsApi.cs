@@ -5,6 +5,7 @@ using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Security;
 using Shohayota.Grains.Quotas;
+using Shohayota.Api.Hosting;
 
 namespace Shohayota.Api.Tenants;
 
@@ -14,13 +15,16 @@ public static class AdminTenantsApi
     public static IEndpointRouteBuilder MapAdminTenantsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/admin/tenants").WithTags("Admin: tenants").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        group.MapPost("/provision", ProvisionTenantAsync);
-        group.MapGet("/", ListTenantsAsync);
-        group.MapGet("/{id:guid}", GetTenantAsync);
-        group.MapPost("/{id:guid}/suspend", SuspendTenantAsync);
-        group.MapPost("/{id:guid}/reactivate", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).ReactivateAsync()));
-        group.MapPost("/{id:guid}/cancel", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).CancelAsync()));
-        group.MapPost("/{id:guid}/delete", DeleteTenantAsync);
+        group.MapPost("/provision", ProvisionTenantAsync).Produces<ProvisionResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409, 422));
+        group.MapGet("/", ListTenantsAsync).Produces<TenantList>();
+        group.MapGet("/{id:guid}", GetTenantAsync).Produces<TenantResponse>();
+        // 409: a transition the tenant's status does not allow (or a hard delete before its retention ends).
+        group.MapPost("/{id:guid}/suspend", SuspendTenantAsync).Produces<TenantResponse>().WithMetadata(new ProblemResponses(409));
+        group.MapPost("/{id:guid}/reactivate", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).ReactivateAsync()))
+            .Produces<TenantResponse>().WithMetadata(new ProblemResponses(409));
+        group.MapPost("/{id:guid}/cancel", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).CancelAsync()))
+            .Produces<TenantResponse>().WithMetadata(new ProblemResponses(409));
+        group.MapPost("/{id:guid}/delete", DeleteTenantAsync).Produces<TenantResponse>().WithMetadata(new ProblemResponses(409));
         return routes;
     }
 
@@ -35,6 +39,8 @@ public static class AdminTenantsApi
         DateTimeOffset CreatedAt, DateTimeOffset StatusChangedAt, DateTimeOffset? RetentionUntil);
 
     public sealed record AdminBody(Guid Id, string Email);
+
+    public sealed record TenantList(IEnumerable<TenantResponse> Items, string? NextCursor);
 
     public sealed record ProvisionResponse(
         Guid Id, string Name, string ContactEmail, string Plan, string Status, DateTimeOffset CreatedAt, AdminBody Admin);
@@ -99,7 +105,7 @@ public static class AdminTenantsApi
 
         var page = await grains.GetGrain<ITenantDirectoryGrain>("tenants").ListAsync(new TenantQuery(
             TenantStatusNames.Parse(status), plan, q, pageSize ?? 50, cursor is null ? null : Guid.ParseExact(cursor, "N")));
-        return TypedResults.Ok(new { items = page.Items.Select(ToResponse), nextCursor = page.NextCursor });
+        return TypedResults.Ok(new TenantList(page.Items.Select(ToResponse), page.NextCursor));
     }
 
     private static async Task<IResult> GetTenantAsync(Guid id, IGrainFactory grains)

@@ -3,6 +3,7 @@ using Shohayota.Api.Errors;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Users;
 using Shohayota.Grains.Security;
+using Shohayota.Api.Hosting;
 
 namespace Shohayota.Api.Users;
 
@@ -11,10 +12,10 @@ public static class UsersApi
     public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/users").WithTags("Users").RequireAdmission(AuthExtensions.TenantAdminPolicy);
-        group.MapGet("/", ListUsersAsync);
-        group.MapPost("/", CreateUserAsync);
-        group.MapPost("/{id:guid}/disable", (Guid id, HttpContext http, IGrainFactory grains) => SetDisabledAsync(id, true, http, grains));
-        group.MapPost("/{id:guid}/enable", (Guid id, HttpContext http, IGrainFactory grains) => SetDisabledAsync(id, false, http, grains));
+        group.MapGet("/", ListUsersAsync).Produces<UserList>();
+        group.MapPost("/", CreateUserAsync).Produces<UserResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409));
+        group.MapPost("/{id:guid}/disable", (Guid id, HttpContext http, IGrainFactory grains) => SetDisabledAsync(id, true, http, grains)).Produces<UserResponse>();
+        group.MapPost("/{id:guid}/enable", (Guid id, HttpContext http, IGrainFactory grains) => SetDisabledAsync(id, false, http, grains)).Produces<UserResponse>();
         return routes;
     }
 
@@ -22,13 +23,15 @@ public static class UsersApi
 
     public sealed record UserResponse(Guid Id, string Email, string Name, string Role, bool Disabled, DateTimeOffset CreatedAt);
 
+    public sealed record UserList(IEnumerable<UserResponse> Items);
+
     private static UserResponse ToResponse(UserDetails user) => new(user.Id, user.Email, user.Name, user.Role, user.Disabled, user.CreatedAt);
 
     private static async Task<IResult> ListUsersAsync(HttpContext http, IGrainFactory grains)
     {
         var caller = http.User.ToCaller();
         var users = await grains.GetGrain<IUserDirectoryGrain>("users").ListAsync(caller.TenantId);
-        return TypedResults.Ok(new { items = users.Select(ToResponse) });
+        return TypedResults.Ok(new UserList(users.Select(ToResponse)));
     }
 
     private static async Task<IResult> CreateUserAsync(CreateUserBody body, HttpContext http, IGrainFactory grains)
