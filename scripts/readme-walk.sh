@@ -7,6 +7,7 @@
 #   <!-- walk: psql -->      the managed database, reached with psql: the provisioned tenant's row is there
 #   <!-- walk: api-key -->   the tenant's admin creates an API key, and the key creates a customer
 #   <!-- walk: import -->    the tenant's admin imports customers from a CSV file (dry run, then real) and exports them as CSV
+#   <!-- walk: openapi -->   the node's OpenAPI document: its paths counted, then linted with Spectral (scripts/lint-openapi.sh)
 #   <!-- walk: add-node -->  every line starts one more node (scripts/add-node.sh N [api|silo|client]); each must come up
 #   <!-- walk: cluster -->   the cluster view: node 1, node 2 and the standalone silo are the three active silos
 # It runs on a copy of this tree (files git tracks or would add; no bin/, obj/ or .data/) under /tmp, so the README's
@@ -106,7 +107,7 @@ awk -v dir="$work/blocks" '
   inside { print > file }
   want && !/^[[:space:]]*$/ { want = 0 }
 ' "$tree/README.md"
-for block in run signin psql api-key import add-node cluster; do
+for block in run signin psql api-key import openapi add-node cluster; do
   [ -s "$work/blocks/$block.sh" ] || fail "README.md has no non-empty \`\`\`bash block after '<!-- walk: $block -->'"
 done
 
@@ -190,6 +191,13 @@ grep -q '"dryRun":true' "$logs/import.out" && grep -q '"created":2' "$logs/impor
   grep -q 'Acme Corp' "$logs/import.out" ||
   fail "the CSV import did not create Globex and Initech, or the CSV export does not list them: $(cat "$logs/import.out" "$logs/import.err")"
 say "a CSV import created two customers and the export lists them"
+
+# 3d. The OpenAPI document: served anonymously, describing the API, linting clean (the block fails if the lint does).
+run_block openapi
+paths="$(head -n 1 "$logs/openapi.out")"
+[[ "$paths" =~ ^[0-9]+$ ]] && [ "$paths" -ge 60 ] ||
+  fail "the OpenAPI document did not list the API's paths: $(cat "$logs/openapi.out" "$logs/openapi.err")"
+say "the OpenAPI document lists $paths paths and lints clean"
 
 # 4. More nodes, one line each, each up before the next starts (their builds share the copy's obj/ folders).
 cluster_view() { curl -sf --max-time 10 -H "Authorization: Bearer $token" http://localhost:5000/api/admin/cluster; }

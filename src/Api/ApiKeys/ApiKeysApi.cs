@@ -23,9 +23,9 @@ public static class ApiKeysApi
 
         var admin = routes.MapGroup("/api/admin/tenants").WithTags("Admin: API keys").RequireAdmission(AuthExtensions.SuperAdminPolicy);
         admin.MapGet("/{id:guid}/api-keys", async (Guid id, IGrainFactory grains) =>
-            await TenantRoutes.ExistsAsync(grains, id) ? await ListAsync(Keys(grains, id)) : TenantRoutes.NoSuchTenant());
+            await TenantRoutes.ExistsAsync(grains, id) ? await ListAsync(Keys(grains, id)) : TenantRoutes.NoSuchTenant()).Produces<ApiKeyList>();
         admin.MapDelete("/{id:guid}/api-keys/{keyId:guid}", async (Guid id, Guid keyId, IGrainFactory grains, ApiKeyCache cache) =>
-            await TenantRoutes.ExistsAsync(grains, id) ? await RevokeAsync(Keys(grains, id), keyId, cache) : TenantRoutes.NoSuchTenant());
+            await TenantRoutes.ExistsAsync(grains, id) ? await RevokeAsync(Keys(grains, id), keyId, cache) : TenantRoutes.NoSuchTenant()).Produces<ApiKeyResponse>();
         return routes;
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Hosting;
@@ -21,36 +22,62 @@ public static class AuditApi
     public static IEndpointRouteBuilder MapAuditApi(this IEndpointRouteBuilder routes)
     {
         var logs = routes.MapGroup("/api/audit-logs").WithTags("Audit").RequireAdmission(AuthExtensions.AuditReaderPolicy);
-        logs.MapGet("/", ListAuditLogsAsync);
-        logs.MapGet("/verify", VerifyAuditLogAsync);
+        logs.MapGet("/", ListAuditLogsAsync).Produces<AuditEntryList>()
+            .WithMetadata(new QueryParameters(["tenantId", "action", "actorId", "targetId", "outcome", "from", "to", "pageSize", "cursor"]));
+        logs.MapGet("/verify", VerifyAuditLogAsync).Produces<VerificationResponse>();
 
         // Admins only: every call appends a row kept for the retention period, so members must not loop it.
-        routes.MapGroup("/api/test").WithTags("Audit").RequireAdmission(AuthExtensions.AuditReaderPolicy).MapPost("/audit", WriteTestEntryAsync);
-        routes.MapGroup("/api/tenants").WithTags("Audit").RequireAdmission(AuthExtensions.TenantAdminPolicy).MapGet("/incidents", ListIncidentsAsync);
+        routes.MapGroup("/api/test").WithTags("Audit").RequireAdmission(AuthExtensions.AuditReaderPolicy).MapPost("/audit", WriteTestEntryAsync)
+            .Produces<AuditEntryResponse>(StatusCodes.Status201Created);
+        routes.MapGroup("/api/tenants").WithTags("Audit").RequireAdmission(AuthExtensions.TenantAdminPolicy).MapGet("/incidents", ListIncidentsAsync)
+            .Produces<IncidentList>();
         routes.MapGroup("/api/admin/tenants").WithTags("Admin: tenants").RequireAdmission(AuthExtensions.SuperAdminPolicy)
-            .MapPost("/{id:guid}/incidents", RecordIncidentAsync);
+            .MapPost("/{id:guid}/incidents", RecordIncidentAsync).Produces<AuditEntryResponse>(StatusCodes.Status201Created);
         return routes;
     }
 
     public sealed record IncidentBody(string? Title, string? Description, string? Severity);
 
-    public static object ToResponse(AuditEntry e) => new
-    {
-        id = e.Id,
-        tenantId = e.TenantId == GrainKeys.SystemTenant ? "system" : e.TenantId.ToString("D"),
-        seq = e.Seq,
-        at = e.At,
-        actor = new { id = e.Actor.Id, email = e.Actor.Email, role = e.Actor.Role },
-        action = e.Action,
-        target = new { type = e.TargetType, id = e.TargetId },
-        outcome = e.Outcome,
-        ip = e.Ip,
-        userAgent = e.UserAgent,
-        requestId = e.RequestId,
-        details = e.Details is null ? null : JsonNode.Parse(e.Details),
-        prevHash = AuditChain.Hex(e.PrevHash),
-        hash = AuditChain.Hex(e.Hash),
-    };
+    public sealed record ActorResponse(Guid? Id, string? Email, string? Role);
+
+    public sealed record TargetResponse(string? Type, string? Id);
+
+    public sealed record AuditEntryResponse(
+        Guid Id, string TenantId, long Seq, DateTimeOffset At, ActorResponse Actor, string Action, TargetResponse Target, string Outcome,
+        string? Ip, string? UserAgent, string? RequestId, JsonNode? Details, string PrevHash, string Hash);
+
+    public sealed record AuditEntryList(IEnumerable<AuditEntryResponse> Items, string? NextCursor);
+
+    public sealed record AnchorsResponse(long Checked, long Matched, DateTimeOffset? LastAnchorAt);
+
+    /// <summary>A valid chain names its head; a broken one where it breaks and why.</summary>
+    public sealed record VerificationResponse(
+        bool Valid,
+        long Entries,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? HeadHash,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? BrokenAtSeq,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Problem,
+        AnchorsResponse Anchors);
+
+    public sealed record IncidentResponse(Guid Id, DateTimeOffset At, string? Title, string? Description, string? Severity, string? RecordedBy);
+
+    public sealed record IncidentList(IEnumerable<IncidentResponse> Items);
+
+    public static AuditEntryResponse ToResponse(AuditEntry e) => new(
+        e.Id,
+        e.TenantId == GrainKeys.SystemTenant ? "system" : e.TenantId.ToString("D"),
+        e.Seq,
+        e.At,
+        new ActorResponse(e.Actor.Id, e.Actor.Email, e.Actor.Role),
+        e.Action,
+        new TargetResponse(e.TargetType, e.TargetId),
+        e.Outcome,
+        e.Ip,
+        e.UserAgent,
+        e.RequestId,
+        e.Details is null ? null : JsonNode.Parse(e.Details),
+        AuditChain.Hex(e.PrevHash),
+        AuditChain.Hex(e.Hash));
 
     private static async Task<IResult> ListAuditLogsAsync(HttpContext http, IGrainFactory grains)
     {
@@ -111,11 +138,7 @@ public static class AuditApi
         var page = await grains.GetGrain<IAuditQueryGrain>(GrainKeys.AuditQuery(tenant))
             .ListAsync(new AuditQuery(One("action"), actor, One("targetId"), outcome, from, to, pageSize, before));
         await RecordOperatorReadAsync(http, grains, tenant, "audit.read");
-        return TypedResults.Ok(new
-        {
-            items = page.Items.Select(ToResponse),
-            nextCursor = page.NextBeforeSeq?.ToString(CultureInfo.InvariantCulture),
-        });
+        return TypedResults.Ok(new AuditEntryList(page.Items.Select(ToResponse), page.NextBeforeSeq?.ToString(CultureInfo.InvariantCulture)));
     }
 
     private static async Task<IResult> VerifyAuditLogAsync(HttpContext http, IGrainFactory grains, HeavyRouteLimiter heavy, string? tenantId)
@@ -135,10 +158,10 @@ public static class AuditApi
 
         var result = await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenant)).VerifyAsync();
         await RecordOperatorReadAsync(http, grains, tenant, "audit.verified");
-        var anchors = new { @checked = result.Anchors?.Checked ?? 0, matched = result.Anchors?.Matched ?? 0, lastAnchorAt = result.Anchors?.LastAnchorAt };
+        var anchors = new AnchorsResponse(result.Anchors?.Checked ?? 0, result.Anchors?.Matched ?? 0, result.Anchors?.LastAnchorAt);
         return TypedResults.Ok(result.Valid
-            ? (object)new { valid = true, entries = result.Entries, headHash = result.HeadHash, anchors }
-            : new { valid = false, entries = result.Entries, brokenAtSeq = result.BrokenAtSeq, problem = result.Problem, anchors });
+            ? new VerificationResponse(true, result.Entries, result.HeadHash, null, null, anchors)
+            : new VerificationResponse(false, result.Entries, null, result.BrokenAtSeq, result.Problem, anchors));
     }
 
     private static async Task<IResult> WriteTestEntryAsync(HttpContext http, IGrainFactory grains)
@@ -196,22 +219,12 @@ public static class AuditApi
 
         var page = await grains.GetGrain<IAuditQueryGrain>(GrainKeys.AuditQuery(tenant))
             .ListAsync(new AuditQuery("incident.", null, null, null, null, null, 200, null));
-        return TypedResults.Ok(new
+        return TypedResults.Ok(new IncidentList(page.Items.Select(e =>
         {
-            items = page.Items.Select(e =>
-            {
-                var details = e.Details is null ? null : JsonNode.Parse(e.Details);
-                return new
-                {
-                    id = e.Id,
-                    at = e.At,
-                    title = details?["title"]?.GetValue<string>(),
-                    description = details?["description"]?.GetValue<string>(),
-                    severity = details?["severity"]?.GetValue<string>(),
-                    recordedBy = e.Actor.Email,
-                };
-            }),
-        });
+            var details = e.Details is null ? null : JsonNode.Parse(e.Details);
+            return new IncidentResponse(e.Id, e.At, details?["title"]?.GetValue<string>(), details?["description"]?.GetValue<string>(),
+                details?["severity"]?.GetValue<string>(), e.Actor.Email);
+        })));
     }
 
     // A tenant admin can see when operators looked at their log.

@@ -2,6 +2,7 @@ using Shohayota.Api.Errors;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Users;
 using Shohayota.Grains.Security;
+using Shohayota.Api.Hosting;
 
 namespace Shohayota.Api.Auth;
 
@@ -15,17 +16,19 @@ public static class SessionsApi
     public static IEndpointRouteBuilder MapSessionsApi(this IEndpointRouteBuilder routes)
     {
         var self = routes.MapGroup("/api/auth").WithTags("Auth").RequireAdmission(AuthExtensions.AnyUserPolicy);
-        self.MapPost("/password", ChangePasswordAsync);
-        self.MapPost("/sessions/revoke", RevokeOwnSessionsAsync);
+        self.MapPost("/password", ChangePasswordAsync).Produces<AuthApi.TokenResponse>();
+        self.MapPost("/sessions/revoke", RevokeOwnSessionsAsync).Produces(StatusCodes.Status204NoContent);
         // Tenant admins for their tenant's users, super-admins for anyone's (naming the tenant with ?tenantId=).
         routes.MapGroup("/api/users").WithTags("Users").RequireAdmission(AuthExtensions.AuditReaderPolicy)
-            .MapPost("/{id:guid}/sessions/revoke", RevokeUserSessionsAsync);
+            .MapPost("/{id:guid}/sessions/revoke", RevokeUserSessionsAsync).Produces(StatusCodes.Status204NoContent);
         routes.MapGroup("/api/admin/tenants").WithTags("Admin: tenants").RequireAdmission(AuthExtensions.SuperAdminPolicy)
-            .MapPost("/{id:guid}/sessions/revoke", RevokeTenantSessionsAsync);
+            .MapPost("/{id:guid}/sessions/revoke", RevokeTenantSessionsAsync).Produces<RevokedSessionsResponse>();
         return routes;
     }
 
     public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);
+
+    public sealed record RevokedSessionsResponse(int RevokedSessions);
 
     private static async Task<IResult> ChangePasswordAsync(
         ChangePasswordRequest request, HttpContext http, IGrainFactory grains, TokenIssuer tokens, SignInMonitor monitor)
@@ -82,6 +85,6 @@ public static class SessionsApi
     private static async Task<IResult> RevokeTenantSessionsAsync(Guid id, IGrainFactory grains)
     {
         var outcome = await grains.GetGrain<ISessionsGrain>(GrainKeys.Sessions(id)).RevokeAllAsync();
-        return outcome.Succeeded ? TypedResults.Ok(new { revokedSessions = outcome.Value }) : Problems.From(outcome);
+        return outcome.Succeeded ? TypedResults.Ok(new RevokedSessionsResponse(outcome.Value)) : Problems.From(outcome);
     }
 }

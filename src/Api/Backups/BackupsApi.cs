@@ -22,22 +22,53 @@ public static class BackupsApi
 
     public static IEndpointRouteBuilder MapBackupsApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGroup("/api/tenants").WithTags("Backups").RequireAdmission(AuthExtensions.AuditReaderPolicy).MapGet("/export", ExportTenantAsync);
-        routes.MapGroup("/api/admin/tenants").WithTags("Backups").RequireAdmission(AuthExtensions.SuperAdminPolicy).MapPost("/restore", RestoreTenantAsync);
+        // The export is the signed bundle (a JSON document) a restore takes back.
+        routes.MapGroup("/api/tenants").WithTags("Backups").RequireAdmission(AuthExtensions.AuditReaderPolicy).MapGet("/export", ExportTenantAsync)
+            .Produces<JsonObject>();
+        routes.MapGroup("/api/admin/tenants").WithTags("Backups").RequireAdmission(AuthExtensions.SuperAdminPolicy).MapPost("/restore", RestoreTenantAsync)
+            .Accepts<JsonObject>("application/json").Produces<RestoreResponse>(StatusCodes.Status201Created)
+            .WithMetadata(new QueryParameters(RestoreParameters), new ProblemResponses(409, 413, 415));
 
         var backups = routes.MapGroup("/api/admin/backups").WithTags("Backups").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        backups.MapGet("/", ListBackupsAsync);
-        backups.MapPost("/", RunBackupAsync);
-        backups.MapGet("/{id}", GetBackupAsync);
-        backups.MapPost("/{id}/restore", RestoreFromBackupAsync);
+        backups.MapGet("/", ListBackupsAsync).Produces<BackupList>();
+        backups.MapPost("/", RunBackupAsync).Accepts<RunBackupBody>("application/json").Produces<BackupResponse>(StatusCodes.Status201Created)
+            .WithMetadata(new ProblemResponses(409));
+        backups.MapGet("/{id}", GetBackupAsync).Produces<BackupDetailsResponse>();
+        backups.MapPost("/{id}/restore", RestoreFromBackupAsync).Produces<RestoreResponse>(StatusCodes.Status201Created)
+            .WithMetadata(new QueryParameters(["tenantId", "mode", "ignoreQuotas"]), new ProblemResponses(409));
 
         var deletions = routes.MapGroup("/api/admin/deletions").WithTags("Backups").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        deletions.MapGet("/", ListDeletionsAsync);
-        deletions.MapPost("/run", RunPurgeAsync);
+        deletions.MapGet("/", ListDeletionsAsync).Produces<DeletionList>();
+        deletions.MapPost("/run", RunPurgeAsync).Accepts<RunPurgeBody>("application/json").Produces<PurgeResponse>();
         return routes;
     }
 
     public sealed record RunBackupBody(string? Kind);
+
+    public sealed record BackupResponse(
+        string Id, string Kind, DateTimeOffset CreatedAt, DateTimeOffset CompletedAt, string? Previous, string Trigger, int Tenants, long Bytes,
+        string? DatabaseDump, string? DatabaseDumpSkipped, DateTimeOffset KeptUntil);
+
+    public sealed record BackupList(IEnumerable<BackupResponse> Items);
+
+    public sealed record BackupFileResponse(
+        string Name, Guid? TenantId, string Kind, string Sha256, long Bytes, long? AuditSeq, long Users, long Customers, long DeletedCustomers,
+        long Contacts, long DeletedContacts, long Deals, long DeletedDeals, long Activities, long DeletedActivities, long AuditLogs);
+
+    public sealed record BackupDetailsResponse(BackupResponse Backup, IEnumerable<BackupFileResponse> Files);
+
+    /// <summary>Deletion certificates, each the signed JSON document the purge wrote.</summary>
+    public sealed record DeletionList(IEnumerable<JsonObject> Items, string? NextCursor);
+
+    public sealed record PurgeTenantResponse(
+        Guid TenantId, string Name, string Status, DateTimeOffset RetentionUntil, string Action, string? Detail, string? FinalExport);
+
+    public sealed record PurgeResponse(DateTimeOffset At, bool DryRun, int MaxTenants, IEnumerable<PurgeTenantResponse> Tenants);
+
+    public sealed record RestoreCounts(long Users, long Customers, long Contacts, long Deals, long Activities, long Overrides, long AuditLogs);
+
+    public sealed record RestoreResponse(
+        AdminTenantsApi.TenantResponse Tenant, string Mode, Guid SourceTenantId, string? BackupId, RestoreCounts Counts, long AuditSeq);
 
     public sealed record RunPurgeBody(bool? DryRun);
 
@@ -237,7 +268,7 @@ public static class BackupsApi
     }
 
     private static async Task<IResult> ListBackupsAsync(IGrainFactory grains) =>
-        TypedResults.Ok(new { items = (await Backups(grains).ListAsync()).Select(ToResponse) });
+        TypedResults.Ok(new BackupList((await Backups(grains).ListAsync()).Select(ToResponse)));
 
     private static async Task<IResult> RunBackupAsync(HttpContext http, IGrainFactory grains)
     {
@@ -264,29 +295,11 @@ public static class BackupsApi
         var backup = BackupStore.IsId(id) ? await Backups(grains).GetAsync(id) : null;
         return backup is null
             ? Problems.From(Failure.NotFound, "No such backup.")
-            : TypedResults.Ok(new
-            {
-                backup = ToResponse(backup.Summary),
-                files = backup.Files.Select(f => new
-                {
-                    name = f.Name,
-                    tenantId = f.TenantId,
-                    kind = f.Kind,
-                    sha256 = f.Sha256,
-                    bytes = f.Bytes,
-                    auditSeq = f.AuditSeq,
-                    users = f.Users,
-                    customers = f.Customers,
-                    deletedCustomers = f.DeletedCustomers,
-                    contacts = f.Contacts,
-                    deletedContacts = f.DeletedContacts,
-                    deals = f.Deals,
-                    deletedDeals = f.DeletedDeals,
-                    activities = f.Activities,
-                    deletedActivities = f.DeletedActivities,
-                    auditLogs = f.AuditLogs,
-                }),
-            });
+            : TypedResults.Ok(new BackupDetailsResponse(
+                ToResponse(backup.Summary),
+                backup.Files.Select(f => new BackupFileResponse(
+                    f.Name, f.TenantId, f.Kind, f.Sha256, f.Bytes, f.AuditSeq, f.Users, f.Customers, f.DeletedCustomers, f.Contacts, f.DeletedContacts,
+                    f.Deals, f.DeletedDeals, f.Activities, f.DeletedActivities, f.AuditLogs))));
     }
 
     private static async Task<IResult> RestoreFromBackupAsync(string id, HttpContext http, IGrainFactory grains)
@@ -340,7 +353,7 @@ public static class BackupsApi
         }
 
         var page = await grains.GetGrain<IRetentionPurgeGrain>("retention-purge").ListDeletionsAsync(pageSize ?? 50, cursor);
-        return TypedResults.Ok(new { items = page.Certificates.Select(c => JsonNode.Parse(c)), nextCursor = page.NextCursor });
+        return TypedResults.Ok(new DeletionList(page.Certificates.Select(c => JsonNode.Parse(c)!.AsObject()), page.NextCursor));
     }
 
     private static async Task<IResult> RunPurgeAsync(HttpContext http, IGrainFactory grains)
@@ -352,38 +365,12 @@ public static class BackupsApi
         }
 
         var report = await grains.GetGrain<IRetentionPurgeGrain>("retention-purge").RunAsync(body.Value?.DryRun);
-        return TypedResults.Ok(new
-        {
-            at = report.At,
-            dryRun = report.DryRun,
-            maxTenants = report.MaxTenants,
-            tenants = report.Tenants.Select(t => new
-            {
-                tenantId = t.TenantId,
-                name = t.Name,
-                status = t.Status,
-                retentionUntil = t.RetentionUntil,
-                action = t.Action,
-                detail = t.Detail,
-                finalExport = t.FinalExport,
-            }),
-        });
+        return TypedResults.Ok(new PurgeResponse(report.At, report.DryRun, report.MaxTenants,
+            report.Tenants.Select(t => new PurgeTenantResponse(t.TenantId, t.Name, t.Status, t.RetentionUntil, t.Action, t.Detail, t.FinalExport))));
     }
 
-    private static object ToResponse(BackupSummary b) => new
-    {
-        id = b.Id,
-        kind = b.Kind,
-        createdAt = b.CreatedAt,
-        completedAt = b.CompletedAt,
-        previous = b.Previous,
-        trigger = b.Trigger,
-        tenants = b.Tenants,
-        bytes = b.Bytes,
-        databaseDump = b.DatabaseDump,
-        databaseDumpSkipped = b.DatabaseDumpSkipped,
-        keptUntil = b.KeptUntil,
-    };
+    private static BackupResponse ToResponse(BackupSummary b) =>
+        new(b.Id, b.Kind, b.CreatedAt, b.CompletedAt, b.Previous, b.Trigger, b.Tenants, b.Bytes, b.DatabaseDump, b.DatabaseDumpSkipped, b.KeptUntil);
 
     private static IResult Restored(Outcome<RestoreResult> outcome)
     {
@@ -393,19 +380,9 @@ public static class BackupsApi
         }
 
         var r = outcome.Value!;
-        return TypedResults.Created($"/api/admin/tenants/{r.Tenant.Id}", new
-        {
-            tenant = AdminTenantsApi.ToResponse(r.Tenant),
-            mode = r.Mode,
-            sourceTenantId = r.SourceTenantId,
-            backupId = r.BackupId,
-            counts = new
-            {
-                users = r.Users, customers = r.Customers, contacts = r.Contacts, deals = r.Deals, activities = r.Activities, overrides = r.Overrides,
-                auditLogs = r.AuditLogs,
-            },
-            auditSeq = r.AuditSeq,
-        });
+        return TypedResults.Created($"/api/admin/tenants/{r.Tenant.Id}", new RestoreResponse(
+            AdminTenantsApi.ToResponse(r.Tenant), r.Mode, r.SourceTenantId, r.BackupId,
+            new RestoreCounts(r.Users, r.Customers, r.Contacts, r.Deals, r.Activities, r.Overrides, r.AuditLogs), r.AuditSeq));
     }
 
     /// <summary>How the API words an invalid bundle (the console shows the same text).</summary>

@@ -5,6 +5,7 @@ using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Silo;
 using Shohayota.Silo.Database;
+using Shohayota.Api.Hosting;
 
 namespace Shohayota.Api.Cluster;
 
@@ -16,8 +17,8 @@ public static class ClusterApi
     public static IEndpointRouteBuilder MapClusterApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/admin").WithTags("Admin: cluster").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        group.MapGet("/cluster", GetClusterAsync);
-        group.MapPost("/database/reset-pool", ResetPoolAsync);
+        group.MapGet("/cluster", GetClusterAsync).Produces<ClusterResponse>();
+        group.MapPost("/database/reset-pool", ResetPoolAsync).Produces<PoolResetResponse>();
         return routes;
     }
 
@@ -25,6 +26,11 @@ public static class ClusterApi
     public sealed record SiloView(
         string Address, string Endpoint, int GatewayPort, string Name, string HostName, string Status, DateTimeOffset StartedAt,
         DateTimeOffset LastHeartbeatAt, int? Activations, int? RecentlyUsedActivations, float? CpuUsagePercent, long? Clients, bool ThisNode);
+
+    public sealed record ClusterResponse(
+        string ClusterId, string ServiceId, NodeDescription AnsweredBy, int ActiveSilos, int Activations, IReadOnlyList<SiloView> Silos);
+
+    internal sealed record PoolResetResponse(string Node, string ApplicationName, DateTimeOffset ClearedAt, PoolState Before, PoolState After);
 
     /// <summary>Every member silo, active ones first, with the runtime statistics of those that answer in time.</summary>
     public static async Task<List<SiloView>> SilosAsync(IGrainFactory grains, IServiceProvider services)
@@ -78,15 +84,9 @@ public static class ClusterApi
     {
         var silos = await SilosAsync(grains, services);
         var cluster = Node.Options(configuration);
-        return TypedResults.Ok(new
-        {
-            clusterId = cluster.ClusterId,
-            serviceId = cluster.ServiceId,
-            answeredBy = Node.Describe(configuration, services.GetService<ILocalSiloDetails>()),
-            activeSilos = silos.Count(s => s.Status == "active"),
-            activations = silos.Sum(s => s.Activations ?? 0),
-            silos,
-        });
+        return TypedResults.Ok(new ClusterResponse(
+            cluster.ClusterId, cluster.ServiceId, Node.Describe(configuration, services.GetService<ILocalSiloDetails>()),
+            silos.Count(s => s.Status == "active"), silos.Sum(s => s.Activations ?? 0), silos));
     }
 
     private static async Task<IResult> ResetPoolAsync(
@@ -107,7 +107,7 @@ public static class ClusterApi
             Details: System.Text.Json.JsonSerializer.Serialize(new { applicationName, before, after }, PoolState.Json))]);
         loggers.CreateLogger("Shohayota.Cluster").LogWarning(
             "Database connection pools of node {Node} cleared: {Before} connections before, {After} after", node.Name, before.Total, after.Total);
-        return TypedResults.Ok(new { node = node.Name, applicationName, clearedAt = time.GetUtcNow(), before, after });
+        return TypedResults.Ok(new PoolResetResponse(node.Name, applicationName, time.GetUtcNow(), before, after));
     }
 
     private static string Status(SiloStatus status) => status switch

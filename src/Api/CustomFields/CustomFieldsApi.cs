@@ -25,9 +25,9 @@ public static class CustomFieldsApi
     public static IEndpointRouteBuilder MapCustomFieldsApi(this IEndpointRouteBuilder routes)
     {
         routes.MapGroup("/api/custom-fields").WithTags("Custom fields").RequireAdmission(AuthExtensions.TenantUserPolicy)
-            .MapGet("/{recordType}", GetAsync);
+            .MapGet("/{recordType}", GetAsync).Produces<FieldsResponse>();
         routes.MapGroup("/api/custom-fields").WithTags("Custom fields").RequireAdmission(AuthExtensions.TenantAdminPolicy)
-            .MapPut("/{recordType}", ReplaceAsync);
+            .MapPut("/{recordType}", ReplaceAsync).Produces<FieldsResponse>().WithMetadata(new ProblemResponses(409));
         return routes;
     }
 

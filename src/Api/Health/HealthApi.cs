@@ -18,24 +18,27 @@ public static class HealthApi
 
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/api/health", GetHealthAsync).AllowAnonymous().WithTags("Health");
+        // Unhealthy is 503 with the same body: which check failed, never a connection string.
+        routes.MapGet("/api/health", GetHealthAsync).AllowAnonymous().WithTags("Health")
+            .Produces<HealthResponse>().Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
         return routes;
     }
+
+    /// <summary>The overall status and each check's status, description and data.</summary>
+    public sealed record HealthResponse(string Status, IReadOnlyDictionary<string, Dictionary<string, object?>> Checks);
 
     private static async Task<IResult> GetHealthAsync(HealthCheckService health, CancellationToken cancellationToken)
     {
         var report = await health.CheckHealthAsync(cancellationToken);
-        var body = new
-        {
-            status = Name(report.Status),
-            checks = report.Entries.ToDictionary(
+        var body = new HealthResponse(
+            Name(report.Status),
+            report.Entries.ToDictionary(
                 e => e.Key,
                 e => new Dictionary<string, object?>(e.Value.Data.Select(d => KeyValuePair.Create(d.Key, (object?)d.Value)))
                 {
                     ["status"] = Name(e.Value.Status),
                     ["description"] = e.Value.Description,
-                }),
-        };
+                }));
         return TypedResults.Json(body, statusCode: report.Status == HealthStatus.Unhealthy ? 503 : 200);
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
@@ -34,6 +35,20 @@ public static class ApiDocument
             options.AddDocumentTransformer((document, _, _) =>
             {
                 Describe(document);
+                return Task.CompletedTask;
+            });
+            // A property left out when null (JsonIgnore WhenWritingNull) is not required, whatever its constructor says.
+            options.AddSchemaTransformer((schema, context, _) =>
+            {
+                if (context.JsonPropertyInfo is null && schema.Required is { Count: > 0 } required)
+                {
+                    foreach (var property in context.JsonTypeInfo.Properties.Where(p => p.AttributeProvider?.GetCustomAttributes(typeof(JsonIgnoreAttribute), true)
+                        .OfType<JsonIgnoreAttribute>().Any(i => i.Condition is JsonIgnoreCondition.WhenWritingNull or JsonIgnoreCondition.WhenWritingDefault) == true))
+                    {
+                        required.Remove(property.Name);
+                    }
+                }
+
                 return Task.CompletedTask;
             });
             options.AddOperationTransformer((operation, context, _) =>
@@ -114,9 +129,16 @@ public static class ApiDocument
                 ["traceId"] = new OpenApiSchema { Type = JsonSchemaType.String },
                 ["errors"] = new OpenApiSchema
                 {
-                    Type = JsonSchemaType.Object,
-                    Description = "Each invalid field or parameter with its messages (validation problems).",
-                    AdditionalProperties = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String } },
+                    Description = "validation: each invalid field or parameter with its messages; import-invalid: the file's errors by row.",
+                    AnyOf =
+                    [
+                        new OpenApiSchema
+                        {
+                            Type = JsonSchemaType.Object,
+                            AdditionalProperties = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String } },
+                        },
+                        new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Object } },
+                    ],
                 },
             },
         };

@@ -8,6 +8,7 @@ using Shohayota.Api.Quotas;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Quotas;
+using Shohayota.Api.Hosting;
 
 namespace Shohayota.Api.Metrics;
 
@@ -20,8 +21,8 @@ public static class MetricsApi
     public static IEndpointRouteBuilder MapMetricsApi(this IEndpointRouteBuilder routes)
     {
         var admin = routes.MapGroup("/api/admin").WithTags("Admin: metrics").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        admin.MapGet("/metrics", GetMetricsAsync);
-        admin.MapGet("/alerts", GetAlertsAsync);
+        admin.MapGet("/metrics", GetMetricsAsync).Produces<MetricsResponse>();
+        admin.MapGet("/alerts", GetAlertsAsync).Produces<QuotasApi.AlertList>();
         routes.MapGet("/metrics", GetPrometheusAsync).AllowAnonymous().ExcludeFromDescription();
         return routes;
     }
@@ -68,22 +69,47 @@ public static class MetricsApi
         return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
     }
 
-    private static object NodeResources()
+    public sealed record GcCollections(int Gen0, int Gen1, int Gen2);
+
+    public sealed record ThreadPoolState(int Threads, long PendingWorkItems);
+
+    public sealed record NodeResponse(
+        string Name, int ProcessorCount, double CpuSeconds, double CpuPercentSinceStart, long WorkingSetBytes, long GcHeapBytes,
+        GcCollections GcCollections, ThreadPoolState ThreadPool, long UptimeSeconds);
+
+    private static NodeResponse NodeResources()
     {
         var process = Process.GetCurrentProcess();
-        return new
-        {
-            name = Environment.MachineName,
-            processorCount = Environment.ProcessorCount,
-            cpuSeconds = Math.Round(process.TotalProcessorTime.TotalSeconds, 2),
-            cpuPercentSinceStart = Math.Round(process.TotalProcessorTime.TotalSeconds * 100 / Math.Max(1, (DateTime.Now - process.StartTime).TotalSeconds) / Environment.ProcessorCount, 2),
-            workingSetBytes = process.WorkingSet64,
-            gcHeapBytes = GC.GetTotalMemory(false),
-            gcCollections = new { gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2) },
-            threadPool = new { threads = ThreadPool.ThreadCount, pendingWorkItems = ThreadPool.PendingWorkItemCount },
-            uptimeSeconds = (long)(DateTime.Now - process.StartTime).TotalSeconds,
-        };
+        return new NodeResponse(
+            Environment.MachineName,
+            Environment.ProcessorCount,
+            Math.Round(process.TotalProcessorTime.TotalSeconds, 2),
+            Math.Round(process.TotalProcessorTime.TotalSeconds * 100 / Math.Max(1, (DateTime.Now - process.StartTime).TotalSeconds) / Environment.ProcessorCount, 2),
+            process.WorkingSet64,
+            GC.GetTotalMemory(false),
+            new GcCollections(GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)),
+            new ThreadPoolState(ThreadPool.ThreadCount, ThreadPool.PendingWorkItemCount),
+            (long)(DateTime.Now - process.StartTime).TotalSeconds);
     }
+
+    public sealed record TenantCounts(int Total, IReadOnlyDictionary<string, long> ByStatus);
+
+    public sealed record ApiCallTotals(long ThisMonth, long Today);
+
+    public sealed record LatencyQuantiles(double? P50, double? P95, double? P99);
+
+    public sealed record RequestTotals(string Scope, long Total, double ServerErrorPercent, double ClientErrorPercent, LatencyQuantiles LatencyMs);
+
+    public sealed record ConnectionCounts(long Active, long Idle, long Total);
+
+    public sealed record DatabaseResponse(ConnectionCounts Connections);
+
+    public sealed record TenantMetrics(
+        Guid TenantId, string Name, string Status, string Plan, long ApiCallsMonth, long ApiCallsToday, long Requests4xx, long Requests5xx,
+        double ErrorRate, long Customers, long Users, long StorageBytes, long ActiveUsers, double? LatencyP95Ms);
+
+    public sealed record MetricsResponse(
+        TenantCounts Tenants, ApiCallTotals ApiCalls, RequestTotals Requests, DatabaseResponse Database, NodeResponse Node, IEnumerable<TenantMetrics> PerTenant);
 
     private static async Task<IResult> GetMetricsAsync(
         HttpContext http, NpgsqlDataSource db, TrafficAggregator traffic, TimeProvider time, string? sort, string? order)
@@ -115,43 +141,21 @@ public static class MetricsApi
             _ => r => r.ApiCallsMonth,
         };
         var sorted = (order ?? (sort == "name" ? "asc" : "desc")) == "asc" ? rows.OrderBy(key) : rows.OrderByDescending(key);
-        return TypedResults.Ok(new
-        {
-            tenants = new { total = rows.Count, byStatus },
-            apiCalls = new { thisMonth = rows.Sum(r => r.ApiCallsMonth), today = rows.Sum(r => r.ApiCallsToday) },
-            requests = new
-            {
-                scope = "this node, last 5 minutes",
-                total = window.Requests,
-                serverErrorPercent = window.Requests == 0 ? 0 : Math.Round(window.ServerErrors * 100.0 / window.Requests, 3),
-                clientErrorPercent = window.Requests == 0 ? 0 : Math.Round(window.ClientErrors * 100.0 / window.Requests, 3),
-                latencyMs = new
-                {
-                    p50 = LatencyHistogram.Quantile(window.Latency, 0.5),
-                    p95 = LatencyHistogram.Quantile(window.Latency, 0.95),
-                    p99 = LatencyHistogram.Quantile(window.Latency, 0.99),
-                },
-            },
-            database = new { connections = new { active = connections.Active, idle = connections.Idle, total = connections.Total } },
-            node = NodeResources(),
-            perTenant = sorted.Select(r => new
-            {
-                tenantId = r.Id,
-                name = r.Name,
-                status = r.Status,
-                plan = r.Plan,
-                apiCallsMonth = r.ApiCallsMonth,
-                apiCallsToday = r.ApiCallsToday,
-                requests4xx = r.Requests4xx,
-                requests5xx = r.Requests5xx,
-                errorRate = r.ErrorRate,
-                customers = r.Customers,
-                users = r.Users,
-                storageBytes = r.StorageBytes,
-                activeUsers = r.ActiveUsers,
-                latencyP95Ms = r.LatencyP95Ms,
-            }),
-        });
+        return TypedResults.Ok(new MetricsResponse(
+            new TenantCounts(rows.Count, byStatus),
+            new ApiCallTotals(rows.Sum(r => r.ApiCallsMonth), rows.Sum(r => r.ApiCallsToday)),
+            new RequestTotals(
+                "this node, last 5 minutes",
+                window.Requests,
+                window.Requests == 0 ? 0 : Math.Round(window.ServerErrors * 100.0 / window.Requests, 3),
+                window.Requests == 0 ? 0 : Math.Round(window.ClientErrors * 100.0 / window.Requests, 3),
+                new LatencyQuantiles(
+                    LatencyHistogram.Quantile(window.Latency, 0.5), LatencyHistogram.Quantile(window.Latency, 0.95), LatencyHistogram.Quantile(window.Latency, 0.99))),
+            new DatabaseResponse(new ConnectionCounts(connections.Active, connections.Idle, connections.Total)),
+            NodeResources(),
+            sorted.Select(r => new TenantMetrics(
+                r.Id, r.Name, r.Status, r.Plan, r.ApiCallsMonth, r.ApiCallsToday, r.Requests4xx, r.Requests5xx, r.ErrorRate, r.Customers, r.Users,
+                r.StorageBytes, r.ActiveUsers, r.LatencyP95Ms))));
     }
 
     private static async Task<IResult> GetAlertsAsync(NpgsqlDataSource db, TrafficAggregator traffic, SignInMonitor signIns, TimeProvider time,
@@ -170,7 +174,7 @@ public static class MetricsApi
             .Where(a => level is null || a.Level == level)
             .Where(a => tenantId is null || (tenantId == "system" ? a.TenantId == GrainKeys.SystemTenant : a.TenantId == Guid.Parse(tenantId)))
             .OrderByDescending(a => a.Level == "critical").ThenByDescending(a => a.Since);
-        return TypedResults.Ok(new { items = filtered.Select(QuotasApi.ToResponse) });
+        return TypedResults.Ok(new QuotasApi.AlertList(filtered.Select(QuotasApi.ToResponse)));
     }
 
     internal static async Task<Dictionary<string, long>> TenantsByStatusAsync(NpgsqlDataSource db)

@@ -1,9 +1,11 @@
+using System.Text.Json.Serialization;
 using System.Text.Json.Nodes;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Api.Hosting;
 
 namespace Shohayota.Api.Quotas;
 
@@ -13,42 +15,61 @@ public static class QuotasApi
     public static IEndpointRouteBuilder MapQuotasApi(this IEndpointRouteBuilder routes)
     {
         var tenant = routes.MapGroup("/api/tenants").WithTags("Quotas").RequireAdmission(AuthExtensions.AuditReaderPolicy);
-        tenant.MapGet("/quotas", GetQuotasAsync);
-        tenant.MapGet("/usage", GetUsageAsync);
-        tenant.MapGet("/alerts", GetAlertsAsync);
+        tenant.MapGet("/quotas", GetQuotasAsync).Produces<QuotasResponse>();
+        tenant.MapGet("/usage", GetUsageAsync).Produces<UsageResponse>();
+        tenant.MapGet("/alerts", GetAlertsAsync).Produces<AlertList>();
 
         var admin = routes.MapGroup("/api/admin/tenants").WithTags("Admin: quotas").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        admin.MapPut("/{id:guid}/plan", SetPlanAsync);
-        admin.MapPut("/{id:guid}/quotas", SetOverridesAsync);
-        admin.MapPost("/{id:guid}/quotas/reset", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).ResetApiCallsAsync()));
+        admin.MapPut("/{id:guid}/plan", SetPlanAsync).Produces<QuotasResponse>();
+        admin.MapPut("/{id:guid}/quotas", SetOverridesAsync).Produces<QuotasResponse>();
+        admin.MapPost("/{id:guid}/quotas/reset", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).ResetApiCallsAsync())).Produces<QuotasResponse>();
         return routes;
     }
 
     public sealed record PlanBody(string? Plan);
 
-    public static object ToResponse(QuotaReport report) => new
-    {
-        plan = report.Plan,
-        quotas = report.Quotas.ToDictionary(q => q.Key, q => q.Value.ResetsAt is { } resets
-            ? (object)new { limit = q.Value.Limit, used = q.Value.Used, percent = q.Value.Percent, resetsAt = resets }
-            : new { limit = q.Value.Limit, used = q.Value.Used, percent = q.Value.Percent }),
-        rateLimit = new { perSecond = report.RateLimit.PerSecond, burst = report.RateLimit.Burst },
-        overrides = report.Overrides.Select(o => new { quota = o.Quota, value = o.Value, expiresAt = o.ExpiresAt, reason = o.Reason }),
-    };
+    public sealed record QuotaResponse(
+        long Limit, long Used, double Percent, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? ResetsAt);
 
-    public static object ToResponse(Alert a) => new
-    {
-        id = a.Id,
-        tenantId = a.TenantId == GrainKeys.SystemTenant ? "system" : a.TenantId.ToString("D"),
-        tenantName = a.TenantName,
-        metric = a.Metric,
-        level = a.Level,
-        value = a.Value,
-        threshold = a.Threshold,
-        since = a.Since,
-        message = a.Message,
-        projectedExhaustion = a.ProjectedExhaustion,
-    };
+    public sealed record RateLimitResponse(double PerSecond, double Burst);
+
+    public sealed record OverrideResponse(string Quota, long Value, DateTimeOffset? ExpiresAt, string? Reason);
+
+    public sealed record QuotasResponse(
+        string Plan, IReadOnlyDictionary<string, QuotaResponse> Quotas, RateLimitResponse RateLimit, IEnumerable<OverrideResponse> Overrides);
+
+    public sealed record AlertResponse(
+        Guid Id, string TenantId, string? TenantName, string Metric, string Level, double Value, double Threshold, DateTimeOffset Since,
+        string Message, DateTimeOffset? ProjectedExhaustion);
+
+    public sealed record AlertList(IEnumerable<AlertResponse> Items);
+
+    public sealed record ActiveUsersResponse(long Last24h, long Last30d);
+
+    public sealed record ErrorRateResponse(long Requests, double ServerErrorPercent, double ClientErrorPercent);
+
+    public sealed record ErrorRatesResponse(ErrorRateResponse Last5m, ErrorRateResponse Last1h);
+
+    public sealed record LatencyResponse(string Window, long Samples, double? P50, double? P95, double? P99);
+
+    public sealed record UsageDayResponse(
+        DateOnly Day, long ApiCalls, long Requests4xx, long Requests5xx, long Customers, long Users, long StorageBytes, long ActiveUsers);
+
+    public sealed record UsageResponse(
+        long ApiCallsThisMonth, ActiveUsersResponse ActiveUsers, long Customers, long Users, long StorageBytes, ErrorRatesResponse ErrorRate,
+        LatencyResponse LatencyMs, IEnumerable<UsageDayResponse> History);
+
+    public static QuotasResponse ToResponse(QuotaReport report) => new(
+        report.Plan,
+        report.Quotas.ToDictionary(q => q.Key, q => new QuotaResponse(q.Value.Limit, q.Value.Used, q.Value.Percent, q.Value.ResetsAt)),
+        new RateLimitResponse(report.RateLimit.PerSecond, report.RateLimit.Burst),
+        report.Overrides.Select(o => new OverrideResponse(o.Quota, o.Value, o.ExpiresAt, o.Reason)));
+
+    public static AlertResponse ToResponse(Alert a) => new(
+        a.Id, a.TenantId == GrainKeys.SystemTenant ? "system" : a.TenantId.ToString("D"), a.TenantName, a.Metric, a.Level, a.Value, a.Threshold,
+        a.Since, a.Message, a.ProjectedExhaustion);
+
+    private static ErrorRateResponse ToResponse(ErrorRates rates) => new(rates.Requests, rates.ServerErrorShare, rates.ClientErrorShare);
 
     private static ITenantGrain Tenant(IGrainFactory grains, Guid id) => grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(id));
 
@@ -89,31 +110,15 @@ public static class QuotasApi
             return Problems.From(Failure.NotFound, "No such tenant.");
         }
 
-        return TypedResults.Ok(new
-        {
-            apiCallsThisMonth = usage.ApiCallsThisMonth,
-            activeUsers = new { last24h = usage.ActiveUsers24h, last30d = usage.ActiveUsers30d },
-            customers = usage.Customers,
-            users = usage.Users,
-            storageBytes = usage.StorageBytes,
-            errorRate = new
-            {
-                last5m = new { requests = usage.ErrorRate5m.Requests, serverErrorPercent = usage.ErrorRate5m.ServerErrorShare, clientErrorPercent = usage.ErrorRate5m.ClientErrorShare },
-                last1h = new { requests = usage.ErrorRate1h.Requests, serverErrorPercent = usage.ErrorRate1h.ServerErrorShare, clientErrorPercent = usage.ErrorRate1h.ClientErrorShare },
-            },
-            latencyMs = new { window = "5m", samples = usage.Latency5m.Samples, p50 = usage.Latency5m.P50Ms, p95 = usage.Latency5m.P95Ms, p99 = usage.Latency5m.P99Ms },
-            history = usage.History.Select(d => new
-            {
-                day = d.Day,
-                apiCalls = d.ApiCalls,
-                requests4xx = d.Requests4xx,
-                requests5xx = d.Requests5xx,
-                customers = d.Customers,
-                users = d.Users,
-                storageBytes = d.StorageBytes,
-                activeUsers = d.ActiveUsers,
-            }),
-        });
+        return TypedResults.Ok(new UsageResponse(
+            usage.ApiCallsThisMonth,
+            new ActiveUsersResponse(usage.ActiveUsers24h, usage.ActiveUsers30d),
+            usage.Customers,
+            usage.Users,
+            usage.StorageBytes,
+            new ErrorRatesResponse(ToResponse(usage.ErrorRate5m), ToResponse(usage.ErrorRate1h)),
+            new LatencyResponse("5m", usage.Latency5m.Samples, usage.Latency5m.P50Ms, usage.Latency5m.P95Ms, usage.Latency5m.P99Ms),
+            usage.History.Select(d => new UsageDayResponse(d.Day, d.ApiCalls, d.Requests4xx, d.Requests5xx, d.Customers, d.Users, d.StorageBytes, d.ActiveUsers))));
     }
 
     private static async Task<IResult> GetAlertsAsync(HttpContext http, IGrainFactory grains, string? tenantId)
@@ -125,7 +130,7 @@ public static class QuotasApi
         }
 
         var alerts = await Tenant(grains, tenant).GetAlertsAsync();
-        return TypedResults.Ok(new { items = alerts.Select(ToResponse) });
+        return TypedResults.Ok(new AlertList(alerts.Select(ToResponse)));
     }
 
     private static async Task<IResult> SetPlanAsync(Guid id, PlanBody body, IGrainFactory grains)

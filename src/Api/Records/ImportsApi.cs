@@ -46,9 +46,15 @@ public static class ImportsApi
     public static IEndpointRouteBuilder MapImportsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/imports").WithTags("Imports").RequireAdmission(AuthExtensions.TenantAdminPolicy);
-        group.MapPost("/customers", (HttpContext http, IGrainFactory grains) => ImportAsync(http, grains, "customers"));
-        group.MapPost("/contacts", (HttpContext http, IGrainFactory grains) => ImportAsync(http, grains, "contacts"));
-        group.MapGet("/{id:guid}", GetImportAsync);
+        // A dry run answers 200 with what the import would do, an import 201; a file with errors is refused whole (400).
+        foreach (var records in new[] { "customers", "contacts" })
+        {
+            group.MapPost("/" + records, (HttpContext http, IGrainFactory grains) => ImportAsync(http, grains, records))
+                .Accepts<string>("text/csv").Produces<ImportResponse>().Produces<ImportResponse>(StatusCodes.Status201Created)
+                .WithMetadata(new QueryParameters(Parameters), new ProblemResponses(413, 415));
+        }
+
+        group.MapGet("/{id:guid}", GetImportAsync).Produces<ImportResponse>();
         return routes;
     }
 

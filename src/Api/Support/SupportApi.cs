@@ -3,6 +3,7 @@ using Shohayota.Api.Errors;
 using Shohayota.Api.Tenants;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Support;
+using Shohayota.Api.Hosting;
 
 namespace Shohayota.Api.Support;
 
@@ -15,18 +16,18 @@ public static class SupportApi
     public static IEndpointRouteBuilder MapSupportApi(this IEndpointRouteBuilder routes)
     {
         var admin = routes.MapGroup("/api/admin/tenants").WithTags("Admin: support sessions").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        admin.MapPost("/{id:guid}/support-sessions", OpenAsync);
+        admin.MapPost("/{id:guid}/support-sessions", OpenAsync).Produces<OpenedResponse>(StatusCodes.Status201Created);
         admin.MapGet("/{id:guid}/support-sessions", async (Guid id, IGrainFactory grains) =>
-            await TenantRoutes.ExistsAsync(grains, id) ? await ListAsync(Sessions(grains, id)) : TenantRoutes.NoSuchTenant());
+            await TenantRoutes.ExistsAsync(grains, id) ? await ListAsync(Sessions(grains, id)) : TenantRoutes.NoSuchTenant()).Produces<SupportSessionList>();
         admin.MapDelete("/{id:guid}/support-sessions/{sessionId:guid}", async (Guid id, Guid sessionId, IGrainFactory grains, SupportSessionCache cache) =>
-            await TenantRoutes.ExistsAsync(grains, id) ? await EndAsync(grains, id, sessionId, cache) : TenantRoutes.NoSuchTenant());
+            await TenantRoutes.ExistsAsync(grains, id) ? await EndAsync(grains, id, sessionId, cache) : TenantRoutes.NoSuchTenant()).Produces<SupportSessionResponse>();
 
         var tenant = routes.MapGroup("/api/tenants").WithTags("Support sessions").RequireAdmission(AuthExtensions.TenantAdminInPersonPolicy);
-        tenant.MapGet("/support-sessions", (HttpContext http, IGrainFactory grains) => ListAsync(Sessions(grains, http.User.ToCaller().TenantId)));
+        tenant.MapGet("/support-sessions", (HttpContext http, IGrainFactory grains) => ListAsync(Sessions(grains, http.User.ToCaller().TenantId))).Produces<SupportSessionList>();
         tenant.MapDelete("/support-sessions/{id:guid}", (Guid id, HttpContext http, IGrainFactory grains, SupportSessionCache cache) =>
-            EndAsync(grains, http.User.ToCaller().TenantId, id, cache));
-        tenant.MapGet("/settings", GetSettingsAsync);
-        tenant.MapPut("/settings", SetSettingsAsync);
+            EndAsync(grains, http.User.ToCaller().TenantId, id, cache)).Produces<SupportSessionResponse>();
+        tenant.MapGet("/settings", GetSettingsAsync).Produces<SettingsResponse>();
+        tenant.MapPut("/settings", SetSettingsAsync).Produces<SettingsResponse>();
         return routes;
     }
 

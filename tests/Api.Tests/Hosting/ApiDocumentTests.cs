@@ -56,6 +56,12 @@ public sealed partial class ApiDocumentTests
                 operation["responses"]!["401"].Should().NotBeNull("{0} {1} refuses a caller without a token", method, path);
             }
 
+            // Every success but 204 names its body's schema: no route answers an undocumented shape.
+            foreach (var success in operation["responses"]!.AsObject().Where(r => r.Key.StartsWith('2') && r.Key != "204"))
+            {
+                success.Value!["content"].Should().NotBeNull("{0} {1} answers {2} with a body the document must describe", method, path, success.Key);
+            }
+
             if (path.Contains('{', StringComparison.Ordinal))
             {
                 operation["responses"]!["404"].Should().NotBeNull("{0} {1} names a record that may be missing (or another tenant's)", method, path);
@@ -161,7 +167,47 @@ public sealed partial class ApiDocumentTests
         await Check(HttpMethod.Get, $"/api/admin/tenants/{tenant.Id}", "/api/admin/tenants/{id}", super, expected: 200);
         await Check(HttpMethod.Get, "/api/admin/tenants", "/api/admin/tenants", token, expected: 403);
 
-        checkedCount.Should().BeGreaterThan(25);
+        // The tenant's own operator routes, then the super-admin's.
+        await Check(HttpMethod.Get, "/api/tenants/quotas", "/api/tenants/quotas", token, expected: 200);
+        await Check(HttpMethod.Get, "/api/tenants/usage", "/api/tenants/usage", token, expected: 200);
+        await Check(HttpMethod.Get, "/api/tenants/alerts", "/api/tenants/alerts", token, expected: 200);
+        await Check(HttpMethod.Get, "/api/audit-logs?pageSize=3", "/api/audit-logs", token, expected: 200);
+        await Check(HttpMethod.Get, "/api/audit-logs/verify", "/api/audit-logs/verify", token, expected: 200);
+        await Check(HttpMethod.Get, "/api/tenants/incidents", "/api/tenants/incidents", token, expected: 200);
+        await Check(HttpMethod.Get, "/api/tenants/settings", "/api/tenants/settings", token, expected: 200);
+        await Check(HttpMethod.Get, "/api/tenants/support-sessions", "/api/tenants/support-sessions", token, expected: 200);
+        await Check(HttpMethod.Get, "/api/custom-fields/customers", "/api/custom-fields/{recordType}", token, expected: 200);
+        await Check(HttpMethod.Get, "/api/custom-fields/planets", "/api/custom-fields/{recordType}", token, expected: 404);
+        using (var import = ApiHost.Authorized(HttpMethod.Post, "/api/imports/customers?dryRun=true", token))
+        {
+            import.Content = new StringContent("name,email\r\nGrace Hopper,grace@example.test\r\n", System.Text.Encoding.UTF8, "text/csv");
+            using var response = await host.Client.SendAsync(import);
+            ((int)response.StatusCode).Should().Be(200);
+            Matches(document, HttpMethod.Post, "/api/imports/customers", response, await response.Content.ReadAsStringAsync());
+        }
+
+        using (var wrongType = ApiHost.Authorized(HttpMethod.Post, "/api/imports/customers", token))
+        {
+            wrongType.Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
+            using var response = await host.Client.SendAsync(wrongType);
+            ((int)response.StatusCode).Should().Be(415);
+            Matches(document, HttpMethod.Post, "/api/imports/customers", response, await response.Content.ReadAsStringAsync());
+        }
+
+        await Check(HttpMethod.Post, $"/api/admin/tenants/{tenant.Id}/incidents", "/api/admin/tenants/{id}/incidents", super,
+            new { title = "Slow pages", severity = "low" }, 201);
+        await Check(HttpMethod.Get, $"/api/tenants/quotas?tenantId={tenant.Id}", "/api/tenants/quotas", super, expected: 200);
+        await Check(HttpMethod.Get, "/api/admin/metrics", "/api/admin/metrics", super, expected: 200);
+        await Check(HttpMethod.Get, "/api/admin/alerts", "/api/admin/alerts", super, expected: 200);
+        await Check(HttpMethod.Get, "/api/admin/cluster", "/api/admin/cluster", super, expected: 200);
+        await Check(HttpMethod.Get, "/api/admin/backups", "/api/admin/backups", super, expected: 200);
+        await Check(HttpMethod.Get, "/api/admin/deletions?pageSize=2", "/api/admin/deletions", super, expected: 200);
+        await Check(HttpMethod.Get, $"/api/admin/tenants/{tenant.Id}/api-keys", "/api/admin/tenants/{id}/api-keys", super, expected: 200);
+        await Check(HttpMethod.Get, $"/api/admin/tenants/{Guid.NewGuid()}/api-keys", "/api/admin/tenants/{id}/api-keys", super, expected: 404);
+        await Check(HttpMethod.Put, $"/api/admin/tenants/{tenant.Id}/plan", "/api/admin/tenants/{id}/plan", super, new { plan = "enterprise" }, 200);
+        await Check(HttpMethod.Get, "/api/health", "/api/health", null, expected: 200);
+
+        checkedCount.Should().BeGreaterThan(45);
     }
 
     [Fact]
