@@ -17,7 +17,8 @@ public static class ApiKeysApi
     {
         var group = routes.MapGroup("/api/api-keys").WithTags("API keys").RequireAdmission(AuthExtensions.TenantAdminInPersonPolicy);
         group.MapGet("/", (HttpContext http, IGrainFactory grains) => ListAsync(Keys(grains, http.User.ToCaller().TenantId))).Produces<ApiKeyList>();
-        group.MapPost("/", CreateAsync).Produces<CreatedApiKeyResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409));
+        group.MapPost("/", CreateAsync).Produces<CreatedApiKeyResponse>(StatusCodes.Status201Created)
+            .WithMetadata(new ProblemResponses(409), new RequestExamples(("A nightly sync", """{"name": "nightly sync", "role": "member"}""")));
         group.MapDelete("/{id:guid}", (Guid id, HttpContext http, IGrainFactory grains, ApiKeyCache cache) =>
             RevokeAsync(Keys(grains, http.User.ToCaller().TenantId), id, cache)).Produces<ApiKeyResponse>();
 

@@ -13,7 +13,8 @@ public static class AuthApi
     {
         var group = routes.MapGroup("/api/auth").WithTags("Auth");
         // 401 invalid-credentials (or a locked-out account), 403 for a suspended tenant or disabled user, 429 for a flood.
-        group.MapPost("/login", LoginAsync).AllowAnonymous().Produces<TokenResponse>().WithMetadata(new ProblemResponses(401, 403, 429, 503));
+        group.MapPost("/login", LoginAsync).AllowAnonymous().Produces<TokenResponse>().WithMetadata(new ProblemResponses(401, 403, 429, 503),
+            new RequestExamples(("The new tenant's admin", """{"email": "admin@newcompany.com", "password": "secure_password"}""")));
         group.MapPost("/refresh", RefreshAsync).AllowAnonymous().Produces<TokenResponse>().WithMetadata(new ProblemResponses(401, 403, 429, 503));
         group.MapPost("/logout", LogoutAsync).AllowAnonymous().Produces(StatusCodes.Status204NoContent);
         routes.MapGroup("/api/auth").RequireAdmission(AuthExtensions.AnyUserPolicy).MapGet("/me", GetMeAsync).Produces<UserBody>();

@@ -26,12 +26,12 @@ public static class BackupsApi
         routes.MapGroup("/api/tenants").WithTags("Backups").RequireAdmission(AuthExtensions.AuditReaderPolicy).MapGet("/export", ExportTenantAsync)
             .Produces<JsonObject>();
         routes.MapGroup("/api/admin/tenants").WithTags("Backups").RequireAdmission(AuthExtensions.SuperAdminPolicy).MapPost("/restore", RestoreTenantAsync)
-            .Accepts<JsonObject>("application/json").Produces<RestoreResponse>(StatusCodes.Status201Created)
+            .WithMetadata(new DocumentedBody(typeof(JsonObject), "application/json")).Produces<RestoreResponse>(StatusCodes.Status201Created)
             .WithMetadata(new QueryParameters(RestoreParameters), new ProblemResponses(409, 413, 415));
 
         var backups = routes.MapGroup("/api/admin/backups").WithTags("Backups").RequireAdmission(AuthExtensions.SuperAdminPolicy);
         backups.MapGet("/", ListBackupsAsync).Produces<BackupList>();
-        backups.MapPost("/", RunBackupAsync).Accepts<RunBackupBody>("application/json").Produces<BackupResponse>(StatusCodes.Status201Created)
+        backups.MapPost("/", RunBackupAsync).WithMetadata(new DocumentedBody(typeof(RunBackupBody), "application/json", Optional: true)).Produces<BackupResponse>(StatusCodes.Status201Created)
             .WithMetadata(new ProblemResponses(409));
         backups.MapGet("/{id}", GetBackupAsync).Produces<BackupDetailsResponse>();
         backups.MapPost("/{id}/restore", RestoreFromBackupAsync).Produces<RestoreResponse>(StatusCodes.Status201Created)
@@ -39,7 +39,7 @@ public static class BackupsApi
 
         var deletions = routes.MapGroup("/api/admin/deletions").WithTags("Backups").RequireAdmission(AuthExtensions.SuperAdminPolicy);
         deletions.MapGet("/", ListDeletionsAsync).Produces<DeletionList>();
-        deletions.MapPost("/run", RunPurgeAsync).Accepts<RunPurgeBody>("application/json").Produces<PurgeResponse>();
+        deletions.MapPost("/run", RunPurgeAsync).WithMetadata(new DocumentedBody(typeof(RunPurgeBody), "application/json", Optional: true)).Produces<PurgeResponse>();
         return routes;
     }
 

@@ -41,7 +41,7 @@ public static class CustomersApi
         var group = routes.MapGroup("/api/customers").WithTags("Customers").RequireAdmission(AuthExtensions.TenantUserPolicy);
         group.MapGet("/", ListCustomersAsync).Produces<CustomerList>().WithMetadata(new QueryParameters(ListParameters));
         // A customer that still has contacts, deals or activities: 409 with their counts, unless ?cascade=true.
-        Routes.Map(group);
+        Routes.Map(group, new RequestExamples(("A new customer", """{"name": "Acme Corp", "email": "ops@acme.example", "tags": ["vip"]}""")));
         group.MapGet("/{id:guid}/timeline", TimelineAsync).Produces<Timeline>().WithMetadata(new QueryParameters(TimelineParameters));
         return routes;
     }

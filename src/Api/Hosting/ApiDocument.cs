@@ -37,9 +37,19 @@ public static class ApiDocument
                 Describe(document);
                 return Task.CompletedTask;
             });
-            // A property left out when null (JsonIgnore WhenWritingNull) is not required, whatever its constructor says.
+            // A request body's fields may be left out (the route says which it needs, with a validation problem naming
+            // them), and a response's field left out when null (JsonIgnore WhenWritingNull) is not required either:
+            // only what the serializer itself insists on stays required.
             options.AddSchemaTransformer((schema, context, _) =>
             {
+                if (context.JsonPropertyInfo is null && context.ParameterDescription is not null && schema.Required is { Count: > 0 } fields)
+                {
+                    foreach (var property in context.JsonTypeInfo.Properties.Where(p => !p.IsRequired))
+                    {
+                        fields.Remove(property.Name);
+                    }
+                }
+
                 if (context.JsonPropertyInfo is null && schema.Required is { Count: > 0 } required)
                 {
                     foreach (var property in context.JsonTypeInfo.Properties.Where(p => p.AttributeProvider?.GetCustomAttributes(typeof(JsonIgnoreAttribute), true)
@@ -51,10 +61,26 @@ public static class ApiDocument
 
                 return Task.CompletedTask;
             });
-            options.AddOperationTransformer((operation, context, _) =>
+            options.AddOperationTransformer(async (operation, context, cancellationToken) =>
             {
+                // A body the handler reads itself (a CSV file, a bundle, an optional body), described without routing by it.
+                if (context.Description.ActionDescriptor.EndpointMetadata.OfType<DocumentedBody>().FirstOrDefault() is { } body)
+                {
+                    operation.RequestBody = new OpenApiRequestBody
+                    {
+                        Required = !body.Optional,
+                        Content = new Dictionary<string, OpenApiMediaType>
+                        {
+                            [body.ContentType] = new() { Schema = await context.GetOrCreateSchemaAsync(body.Type,
+                                new Microsoft.AspNetCore.Mvc.ApiExplorer.ApiParameterDescription
+                                {
+                                    Name = "body", Type = body.Type, Source = Microsoft.AspNetCore.Mvc.ModelBinding.BindingSource.Body,
+                                }, cancellationToken) },
+                        },
+                    };
+                }
+
                 Describe(operation, context);
-                return Task.CompletedTask;
             });
         });
         return builder;
@@ -166,6 +192,16 @@ public static class ApiDocument
             }
         }
 
+        if (metadata.OfType<RequestExamples>().FirstOrDefault() is { } examples &&
+            operation.RequestBody?.Content?.TryGetValue("application/json", out var json) == true)
+        {
+            json.Examples ??= new Dictionary<string, IOpenApiExample>();
+            foreach (var (name, body) in examples.Bodies)
+            {
+                json.Examples[name] = new OpenApiExample { Summary = name, Value = JsonNode.Parse(body) };
+            }
+        }
+
         var anonymous = metadata.OfType<IAllowAnonymous>().Any() || !metadata.OfType<IAuthorizeData>().Any();
         var statuses = new SortedSet<int>(metadata.OfType<ProblemResponses>().SelectMany(p => p.Statuses));
         if (!anonymous)
@@ -222,6 +258,15 @@ public static class ApiDocument
 
 /// <summary>The query parameters a route reads from the query string itself (its own allow-list), for the document.</summary>
 public sealed record QueryParameters(IReadOnlyCollection<string> Names);
+
+/// <summary>
+/// The body of a route whose handler reads it itself, for the document only (unlike <c>Accepts</c>, which routes by
+/// the request's content type and would answer a wrong one with the router's bare 415 instead of the handler's own).
+/// </summary>
+public sealed record DocumentedBody(Type Type, string ContentType, bool Optional = false);
+
+/// <summary>Example request bodies of a route (the runbook's, and the README's first steps), by name.</summary>
+public sealed record RequestExamples(params (string Name, string Json)[] Bodies);
 
 /// <summary>Problem statuses a route answers beyond what its guards imply (409, 412, 413, 422 …), for the document.</summary>
 public sealed record ProblemResponses(params int[] Statuses);

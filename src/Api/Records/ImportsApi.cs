@@ -50,7 +50,7 @@ public static class ImportsApi
         foreach (var records in new[] { "customers", "contacts" })
         {
             group.MapPost("/" + records, (HttpContext http, IGrainFactory grains) => ImportAsync(http, grains, records))
-                .Accepts<string>("text/csv").Produces<ImportResponse>().Produces<ImportResponse>(StatusCodes.Status201Created)
+                .WithMetadata(new DocumentedBody(typeof(string), "text/csv")).Produces<ImportResponse>().Produces<ImportResponse>(StatusCodes.Status201Created)
                 .WithMetadata(new QueryParameters(Parameters), new ProblemResponses(413, 415));
         }
 

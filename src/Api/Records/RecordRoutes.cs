@@ -28,7 +28,7 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
     where TDetails : class, IRecordDetails
 {
     /// <summary>Maps POST, GET, PUT and DELETE on <paramref name="group"/>.</summary>
-    public RouteGroupBuilder Map(RouteGroupBuilder group)
+    public RouteGroupBuilder Map(RouteGroupBuilder group, RequestExamples? createExamples = null)
     {
         // Delegates, not lambdas in the Map calls: ASP.NET Core's route-handler analyzer cannot read a lambda whose
         // parameter is a type parameter (it throws), and the request delegate factory binds these the same way.
@@ -37,7 +37,12 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
         Func<Guid, TBody, HttpContext, IGrainFactory, Task<IResult>> update = UpdateAsync;
         Func<Guid, HttpContext, IGrainFactory, Task<IResult>> remove = RemoveAsync;
         // 409: a duplicate or a missing linked record; 412: If-Match is not the version; 422: an Idempotency-Key reused.
-        group.MapPost("/", create).Produces<TResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409, 422));
+        var post = group.MapPost("/", create).Produces<TResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409, 422));
+        if (createExamples is not null)
+        {
+            post.WithMetadata(createExamples);
+        }
+
         group.MapGet("/{id:guid}", get).Produces<TResponse>();
         group.MapPut("/{id:guid}", update).Produces<TResponse>().WithMetadata(new ProblemResponses(409, 412));
         group.MapDelete("/{id:guid}", remove).Produces(StatusCodes.Status204NoContent)

@@ -15,16 +15,24 @@ public static class AdminTenantsApi
     public static IEndpointRouteBuilder MapAdminTenantsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/admin/tenants").WithTags("Admin: tenants").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        group.MapPost("/provision", ProvisionTenantAsync).Produces<ProvisionResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409, 422));
+        group.MapPost("/provision", ProvisionTenantAsync).Produces<ProvisionResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409, 422),
+            new RequestExamples(("The runbook's new tenant", """
+                {"name": "New Company", "contactEmail": "contact@newcompany.com", "adminName": "Admin User",
+                 "adminEmail": "admin@newcompany.com", "adminPassword": "secure_password", "plan": "pro"}
+                """)));
         group.MapGet("/", ListTenantsAsync).Produces<TenantList>();
         group.MapGet("/{id:guid}", GetTenantAsync).Produces<TenantResponse>();
         // 409: a transition the tenant's status does not allow (or a hard delete before its retention ends).
-        group.MapPost("/{id:guid}/suspend", SuspendTenantAsync).Produces<TenantResponse>().WithMetadata(new ProblemResponses(409));
+        // The body of a suspension and a deletion is optional (the runbook's suspension sends none).
+        group.MapPost("/{id:guid}/suspend", SuspendTenantAsync).WithMetadata(new DocumentedBody(typeof(SuspendBody), "application/json", Optional: true)).Produces<TenantResponse>()
+            .WithMetadata(new ProblemResponses(409), new RequestExamples(("With a reason", """{"reason": "Payment failure"}""")));
         group.MapPost("/{id:guid}/reactivate", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).ReactivateAsync()))
             .Produces<TenantResponse>().WithMetadata(new ProblemResponses(409));
         group.MapPost("/{id:guid}/cancel", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).CancelAsync()))
             .Produces<TenantResponse>().WithMetadata(new ProblemResponses(409));
-        group.MapPost("/{id:guid}/delete", DeleteTenantAsync).Produces<TenantResponse>().WithMetadata(new ProblemResponses(409));
+        group.MapPost("/{id:guid}/delete", DeleteTenantAsync).WithMetadata(new DocumentedBody(typeof(DeleteBody), "application/json", Optional: true)).Produces<TenantResponse>().WithMetadata(new ProblemResponses(409), new RequestExamples(
+            ("Soft delete (recommended)", """{"hardDelete": false}"""),
+            ("Hard delete after the retention period", """{"hardDelete": true, "force": true}""")));
         return routes;
     }
 

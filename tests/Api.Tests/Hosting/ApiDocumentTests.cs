@@ -211,6 +211,33 @@ public sealed partial class ApiDocumentTests
     }
 
     [Fact]
+    public async Task TheRequestExamplesAreValidBodiesOfTheirRoutes()
+    {
+        var host = await ApiHost.SharedAsync();
+        var document = await DocumentAsync(host);
+
+        var examples = document["paths"]!.AsObject()
+            .SelectMany(p => p.Value!.AsObject().Select(o => (Operation: $"{o.Key.ToUpperInvariant()} {p.Key}", Body: o.Value!["requestBody"]?["content"]?["application/json"])))
+            .Where(o => o.Body?["examples"] is JsonObject)
+            .SelectMany(o => o.Body!["examples"]!.AsObject().Select(e => (o.Operation, Name: e.Key, Schema: o.Body["schema"]!, Value: e.Value!["value"]!)))
+            .ToList();
+
+        examples.Select(e => e.Operation).Should().Contain(["POST /api/admin/tenants/provision", "POST /api/admin/tenants/{id}/delete",
+            "POST /api/admin/tenants/{id}/suspend", "POST /api/auth/login", "POST /api/customers", "POST /api/api-keys"]);
+        foreach (var (operation, name, schema, value) in examples)
+        {
+            var results = Schema(document, schema).Evaluate(JsonDocument.Parse(value.ToJsonString()).RootElement);
+            results.IsValid.Should().BeTrue("the example '{0}' of {1} must be a body its schema accepts: {2}", name, operation, value.ToJsonString());
+        }
+
+        // And one of them for real: the README's first customer, created with its example body.
+        var tenant = await host.ProvisionTenantAsync();
+        var customer = examples.Single(e => e.Operation == "POST /api/customers").Value;
+        using var created = await host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, customer);
+        created.StatusCode.Should().Be(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task TheReferenceUiIsServedAnonymouslyFromThisNodeAndReadsTheDocument()
     {
         var host = await ApiHost.SharedAsync();
