@@ -4,6 +4,7 @@ using Shohayota.Api.Tenants;
 using Shohayota.Grains.Interfaces.ApiKeys;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Api.Hosting;
+using Shohayota.Grains.ApiKeys;
 
 namespace Shohayota.Api.ApiKeys;
 
@@ -18,7 +19,9 @@ public static class ApiKeysApi
         var group = routes.MapGroup("/api/api-keys").WithTags("API keys").RequireAdmission(AuthExtensions.TenantAdminInPersonPolicy);
         group.MapGet("/", (HttpContext http, IGrainFactory grains) => ListAsync(Keys(grains, http.User.ToCaller().TenantId))).Produces<ApiKeyList>();
         group.MapPost("/", CreateAsync).Produces<CreatedApiKeyResponse>(StatusCodes.Status201Created)
-            .WithMetadata(new ProblemResponses(409), new RequestExamples(("A nightly sync", """{"name": "nightly sync", "role": "member"}""")));
+            .WithMetadata(new ProblemResponses(409), new RequestExamples(
+                ("A nightly sync", """{"name": "nightly sync", "role": "member"}"""),
+                ("A partner's key, at most 120 requests a minute", """{"name": "partner portal", "role": "member", "rateLimitPerMinute": 120}""")));
         group.MapDelete("/{id:guid}", (Guid id, HttpContext http, IGrainFactory grains, ApiKeyCache cache) =>
             RevokeAsync(Keys(grains, http.User.ToCaller().TenantId), id, cache)).Produces<ApiKeyResponse>();
 
@@ -30,21 +33,24 @@ public static class ApiKeysApi
         return routes;
     }
 
-    /// <summary><c>role</c>: tenant_admin or member (default member); <c>expiresAt</c>: optional, in the future.</summary>
-    public sealed record CreateApiKeyBody(string? Name, string? Role, DateTimeOffset? ExpiresAt);
+    /// <summary>
+    /// <c>role</c>: tenant_admin or member (default member); <c>expiresAt</c>: optional, in the future;
+    /// <c>rateLimitPerMinute</c>: optional, the key's own limit (1 to 1,000,000 requests a minute) within its tenant's.
+    /// </summary>
+    public sealed record CreateApiKeyBody(string? Name, string? Role, DateTimeOffset? ExpiresAt, int? RateLimitPerMinute = null);
 
     public sealed record ApiKeyResponse(
         Guid Id, string Name, string Role, string Prefix, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt,
-        DateTimeOffset? LastUsedAt);
+        DateTimeOffset? LastUsedAt, int? RateLimitPerMinute);
 
     /// <summary>The creation's answer: the key and, this once, its secret.</summary>
     public sealed record CreatedApiKeyResponse(
-        Guid Id, string Name, string Role, string Prefix, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, string Secret);
+        Guid Id, string Name, string Role, string Prefix, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, int? RateLimitPerMinute, string Secret);
 
     public sealed record ApiKeyList(IReadOnlyList<ApiKeyResponse> Items);
 
     private static ApiKeyResponse ToResponse(ApiKeyDetails key) =>
-        new(key.Id, key.Name, key.Role, key.Prefix, key.CreatedAt, key.ExpiresAt, key.RevokedAt, key.LastUsedAt);
+        new(key.Id, key.Name, key.Role, key.Prefix, key.CreatedAt, key.ExpiresAt, key.RevokedAt, key.LastUsedAt, key.RateLimitPerMinute);
 
     private static IApiKeysGrain Keys(IGrainFactory grains, Guid tenantId) => grains.GetGrain<IApiKeysGrain>(GrainKeys.ApiKeys(tenantId));
 
@@ -59,13 +65,15 @@ public static class ApiKeysApi
         var errors = new FieldErrors()
             .Check("name", ApiKeySecret.ValidateName(body.Name))
             .Check("role", body.Role is null || Roles.IsTenantRole(body.Role) ? null : $"Role must be \"{Roles.TenantAdmin}\" or \"{Roles.Member}\".")
-            .Check("expiresAt", body.ExpiresAt is { } expires && expires <= DateTimeOffset.UtcNow ? "expiresAt must be in the future." : null);
+            .Check("expiresAt", body.ExpiresAt is { } expires && expires <= DateTimeOffset.UtcNow ? "expiresAt must be in the future." : null)
+            .Check("rateLimitPerMinute", body.RateLimitPerMinute is null or (>= 1 and <= ApiKeysGrain.MaxRateLimitPerMinute) ? null
+                : $"rateLimitPerMinute must be between 1 and {ApiKeysGrain.MaxRateLimitPerMinute:N0} (or left out: the tenant's limit only).");
         if (errors.Any)
         {
             return errors.ToProblem();
         }
 
-        var outcome = await Keys(grains, http.User.ToCaller().TenantId).CreateAsync(new CreateApiKeyRequest(body.Name!, body.Role ?? Roles.Member, body.ExpiresAt));
+        var outcome = await Keys(grains, http.User.ToCaller().TenantId).CreateAsync(new CreateApiKeyRequest(body.Name!, body.Role ?? Roles.Member, body.ExpiresAt, body.RateLimitPerMinute));
         if (!outcome.Succeeded)
         {
             return Problems.From(outcome);
@@ -73,7 +81,7 @@ public static class ApiKeysApi
 
         var key = outcome.Value!.Key;
         return TypedResults.Created($"/api/api-keys/{key.Id}",
-            new CreatedApiKeyResponse(key.Id, key.Name, key.Role, key.Prefix, key.CreatedAt, key.ExpiresAt, outcome.Value.Secret));
+            new CreatedApiKeyResponse(key.Id, key.Name, key.Role, key.Prefix, key.CreatedAt, key.ExpiresAt, key.RateLimitPerMinute, outcome.Value.Secret));
     }
 
     private static async Task<IResult> RevokeAsync(IApiKeysGrain keys, Guid keyId, ApiKeyCache cache)

@@ -1,4 +1,5 @@
 using Shohayota.Api.Errors;
+using Shohayota.Grains.Interfaces.ApiKeys;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Security;
@@ -31,6 +32,12 @@ public static class AdmissionExtensions
 
             // Admitted by this node's lease: signed as admitted, so the isolation filter does not ask the TenantGrain again.
             http.RequestServices.GetRequiredService<CallerSigner>().Enter(caller, admittedTenant: caller.TenantId);
+            if (http.User.Identity is ApiKeyIdentity { Match.RateLimitPerMinute: { } perMinute } key &&
+                await KeyRefusalAsync(http, key, perMinute) is { } limited)
+            {
+                return limited;
+            }
+
             Grains.Diagnostics.TenantSpans.Set(caller.TenantId);
             var result = await next(context);
             if (caller.SupportSession is not null)
@@ -41,6 +48,23 @@ public static class AdmissionExtensions
             return result;
         });
         return group;
+    }
+
+    /// <summary>
+    /// A key with its own rate limit draws on its bucket (<see cref="IApiKeyRateGrain"/>, one for the cluster) after its
+    /// tenant admitted the request: 429 <c>rate-limited</c> with Retry-After when the key's minute is used up.
+    /// </summary>
+    private static async Task<IResult?> KeyRefusalAsync(HttpContext http, ApiKeyIdentity key, int perMinute)
+    {
+        var grains = http.RequestServices.GetRequiredService<IGrainFactory>();
+        if (await grains.GetGrain<IApiKeyRateGrain>(GrainKeys.ApiKeyRate(key.Match.TenantId, key.Match.Id)).TakeAsync() is not { } wait)
+        {
+            return null;
+        }
+
+        Problems.SetRetryAfter(http.Response, wait);
+        return Problems.Create(StatusCodes.Status429TooManyRequests, "rate-limited", "Too many requests",
+            $"This API key's own rate limit ({perMinute:N0} requests a minute) is used up; retry after the time in Retry-After.");
     }
 
     /// <summary>

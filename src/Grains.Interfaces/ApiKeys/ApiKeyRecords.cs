@@ -14,13 +14,15 @@ public sealed record ApiKeyDetails(
     [property: Id(5)] DateTimeOffset CreatedAt,
     [property: Id(6)] DateTimeOffset? ExpiresAt,
     [property: Id(7)] DateTimeOffset? RevokedAt,
-    [property: Id(8)] DateTimeOffset? LastUsedAt);
+    [property: Id(8)] DateTimeOffset? LastUsedAt,
+    [property: Id(9)] int? RateLimitPerMinute = null);
 
 [GenerateSerializer, Immutable, Alias("CreateApiKeyRequest")]
 public sealed record CreateApiKeyRequest(
     [property: Id(0)] string Name,
     [property: Id(1)] string Role,
-    [property: Id(2)] DateTimeOffset? ExpiresAt);
+    [property: Id(2)] DateTimeOffset? ExpiresAt,
+    [property: Id(3)] int? RateLimitPerMinute = null);
 
 /// <summary>A key just created: the secret is in this answer and nowhere else, ever.</summary>
 [GenerateSerializer, Immutable, Alias("CreatedApiKey")]
@@ -36,7 +38,8 @@ public sealed record ApiKeyMatch(
     [property: Id(2)] string Name,
     [property: Id(3)] string Role,
     [property: Id(4)] DateTimeOffset? ExpiresAt,
-    [property: Id(5)] bool Revoked);
+    [property: Id(5)] bool Revoked,
+    [property: Id(6)] int? RateLimitPerMinute = null);
 
 /// <summary>
 /// One per tenant (<see cref="GrainKeys.ApiKeys"/>): the single writer of the tenant's API keys. Tenant admins signed in
@@ -58,6 +61,18 @@ public interface IApiKeysGrain : IGrainWithStringKey
     /// <summary>Drops this activation (its rows were just purged or replaced); super-admins and the system only.</summary>
     [Alias("Forget")]
     Task ForgetAsync();
+}
+
+/// <summary>
+/// One per rate-limited key (<see cref="GrainKeys.ApiKeyRate"/>): the key's own token bucket, the same for every node its
+/// requests reach. Its limit is read from the key's row, never taken from the caller; only the key itself draws on it.
+/// </summary>
+[Alias("IApiKeyRateGrain")]
+public interface IApiKeyRateGrain : IGrainWithStringKey
+{
+    /// <summary>Takes one request from the bucket: null when admitted, else how long until the next one would be.</summary>
+    [Alias("Take")]
+    Task<TimeSpan?> TakeAsync();
 }
 
 /// <summary>Finds the key a presented secret belongs to, across tenants, by the secret's SHA-256; the system caller only.</summary>

@@ -39,6 +39,8 @@ public static class GrainKeys
 
     public static string ApiKeys(Guid tenantId) => $"{tenantId:D}/api-keys";
 
+    public static string ApiKeyRate(Guid tenantId, Guid keyId) => $"{tenantId:D}/api-key-rate/{keyId:D}";
+
     public static string SupportSessions(Guid tenantId) => $"{tenantId:D}/support-sessions";
 
     public static string AuditLog(Guid tenantId) => $"{tenantId:D}/audit";

@@ -25,12 +25,12 @@ public sealed class ApiKeyDirectoryGrain(TenantDatabase database) : Grain, IApiK
             return null;
         }
 
-        await using var command = database.DataSource.CreateCommand("SELECT tenant_id, id, name, role, expires_at, revoked_at FROM api_key_find($1)");
+        await using var command = database.DataSource.CreateCommand("SELECT tenant_id, id, name, role, expires_at, revoked_at, rate_limit_per_minute FROM api_key_find($1)");
         command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = secretHash });
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync()
             ? new ApiKeyMatch(reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4), !reader.IsDBNull(5))
+                reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4), !reader.IsDBNull(5), reader.IsDBNull(6) ? null : reader.GetInt32(6))
             : null;
     }
 }

@@ -18,6 +18,9 @@ public sealed class ApiKeysGrain(TenantDatabase database, TimeProvider time) : G
     /// <summary>The most keys a tenant holds that are neither revoked nor expired.</summary>
     public const int MaxActiveKeys = 50;
 
+    /// <summary>The highest per-key rate limit (requests a minute) a key may carry.</summary>
+    public const int MaxRateLimitPerMinute = 1_000_000;
+
     private Guid _tenantId;
     private List<ApiKeyDetails> _keys = [];
 
@@ -25,14 +28,15 @@ public sealed class ApiKeysGrain(TenantDatabase database, TimeProvider time) : G
     {
         _tenantId = GrainKeys.TenantOf(this.GetPrimaryKeyString())!.Value;
         _keys = await database.ReadAsync(_tenantId,
-            TenantDatabase.Statement("SELECT id, name, role, prefix, created_at, expires_at, revoked_at, last_used_at FROM api_keys ORDER BY created_at, id"),
+            TenantDatabase.Statement("SELECT id, name, role, prefix, created_at, expires_at, revoked_at, last_used_at, rate_limit_per_minute FROM api_keys ORDER BY created_at, id"),
             async reader =>
             {
                 var keys = new List<ApiKeyDetails>();
                 while (await reader.ReadAsync(cancellationToken))
                 {
                     keys.Add(new ApiKeyDetails(reader.GetGuid(0), _tenantId, reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                        reader.GetFieldValue<DateTimeOffset>(4), Optional(reader, 5), Optional(reader, 6), Optional(reader, 7)));
+                        reader.GetFieldValue<DateTimeOffset>(4), Optional(reader, 5), Optional(reader, 6), Optional(reader, 7),
+                        reader.IsDBNull(8) ? null : reader.GetInt32(8)));
                 }
 
                 return keys;
@@ -76,7 +80,9 @@ public sealed class ApiKeysGrain(TenantDatabase database, TimeProvider time) : G
         var now = time.Now();
         var invalid = ApiKeySecret.ValidateName(request.Name)
                       ?? (Roles.IsTenantRole(request.Role) ? null : $"Role must be \"{Roles.TenantAdmin}\" or \"{Roles.Member}\".")
-                      ?? (request.ExpiresAt is { } expires && expires <= now ? "expiresAt must be in the future." : null);
+                      ?? (request.ExpiresAt is { } expires && expires <= now ? "expiresAt must be in the future." : null)
+                      ?? (request.RateLimitPerMinute is null or (>= 1 and <= MaxRateLimitPerMinute) ? null
+                          : $"rateLimitPerMinute must be between 1 and {MaxRateLimitPerMinute:N0}.");
         if (invalid is not null)
         {
             return Outcome<CreatedApiKey>.Fail(Failure.Validation, invalid);
@@ -90,19 +96,20 @@ public sealed class ApiKeysGrain(TenantDatabase database, TimeProvider time) : G
 
         var secret = ApiKeySecret.Create();
         var expiresAt = request.ExpiresAt is { } at ? at.AddTicks(-(at.Ticks % 10)) : (DateTimeOffset?)null;
-        var key = new ApiKeyDetails(Guid.NewGuid(), _tenantId, request.Name.Trim(), request.Role, ApiKeySecret.Prefix(secret), now, expiresAt, null, null);
+        var key = new ApiKeyDetails(
+            Guid.NewGuid(), _tenantId, request.Name.Trim(), request.Role, ApiKeySecret.Prefix(secret), now, expiresAt, null, null, request.RateLimitPerMinute);
         var caller = Caller.Current!;
         var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(AuditExtensions.Change(
         [
             AuditExtensions.Sql(
                 """
-                INSERT INTO api_keys (tenant_id, id, name, role, prefix, secret_hash, created_at, created_by, expires_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                INSERT INTO api_keys (tenant_id, id, name, role, prefix, secret_hash, created_at, created_by, expires_at, rate_limit_per_minute)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                 """,
-                _tenantId, key.Id, key.Name, key.Role, key.Prefix, ApiKeySecret.Hash(secret), now, caller.UserId, expiresAt),
+                _tenantId, key.Id, key.Name, key.Role, key.Prefix, ApiKeySecret.Hash(secret), now, caller.UserId, expiresAt, key.RateLimitPerMinute),
         ],
         new AuditDraft("api_key.created", "api_key", key.Id.ToString("D"),
-            Details: AuditChain.Details(new { name = key.Name, role = key.Role, prefix = key.Prefix, expiresAt }))));
+            Details: AuditChain.Details(new { name = key.Name, role = key.Role, prefix = key.Prefix, expiresAt, rateLimitPerMinute = key.RateLimitPerMinute }))));
         if (!result.Committed)
         {
             throw new InvalidOperationException($"Creating the API key was refused by the database ({result.SqlState}).");

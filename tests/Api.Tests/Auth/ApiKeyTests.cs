@@ -191,6 +191,69 @@ public sealed class ApiKeyTests
     }
 
     [Fact]
+    public async Task AKeyWithItsOwnRateLimitIsRefusedPastItWhileTheTenantsOtherKeysAreNot()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+
+        using var created = await host.SendAsync(HttpMethod.Post, "/api/api-keys", tenant.Admin.AccessToken,
+            new { name = "partner", role = "member", rateLimitPerMinute = 3 });
+        created.StatusCode.Should().Be(HttpStatusCode.Created);
+        var body = await created.JsonAsync();
+        var (id, limited) = (body["id"]!.GetValue<string>(), body["secret"]!.GetValue<string>());
+        body["rateLimitPerMinute"]!.GetValue<int>().Should().Be(3);
+        var (_, unlimited) = await CreateKeyAsync(host, tenant.Admin.AccessToken, "nightly", "member");
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var admitted = await host.SendAsync(HttpMethod.Get, "/api/customers", limited);
+            statuses.Add(admitted.StatusCode);
+        }
+
+        using var refused = await SendWithHeaderAsync(host, HttpMethod.Get, "/api/customers", limited);
+        var others = new List<HttpStatusCode>();
+        for (var i = 0; i < 6; i++)
+        {
+            using var other = await host.SendAsync(HttpMethod.Get, "/api/customers", unlimited);
+            others.Add(other.StatusCode);
+        }
+
+        statuses.Should().AllBeEquivalentTo(HttpStatusCode.OK, "a minute's worth (3) is the key's burst");
+        refused.StatusCode.Should().Be(HttpStatusCode.TooManyRequests, "the fourth request in the minute is past the key's own limit");
+        var problem = await refused.ProblemAsync();
+        problem["type"]!.GetValue<string>().Should().Be(HttpExtensions.ProblemType("rate-limited"));
+        problem["detail"]!.GetValue<string>().Should().Contain("API key's own rate limit (3 requests a minute)");
+        int.Parse(refused.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture).Should().BeInRange(1, 20,
+            "one request comes back every 20 s");
+        others.Should().AllBeEquivalentTo(HttpStatusCode.OK, "another key of the tenant shares only the tenant's limit");
+
+        using var list = await host.SendAsync(HttpMethod.Get, "/api/api-keys", tenant.Admin.AccessToken);
+        var items = (await list.JsonAsync())["items"]!.AsArray();
+        items.Single(k => k!["id"]!.GetValue<string>() == id)!["rateLimitPerMinute"]!.GetValue<int>().Should().Be(3);
+        items.Single(k => k!["name"]!.GetValue<string>() == "nightly")!["rateLimitPerMinute"].Should().BeNull();
+        (await RowAsync(host, id))["rate_limit_per_minute"].Should().Be(3);
+        using var audit = await host.SendAsync(HttpMethod.Get, $"/api/audit-logs?action=api_key.created&targetId={id}", tenant.Admin.AccessToken);
+        (await audit.JsonAsync())["items"]![0]!["details"]!["rateLimitPerMinute"]!.GetValue<int>().Should().Be(3);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    [InlineData(1_000_001)]
+    public async Task AKeysRateLimitOutOfRangeIsRefusedNamingTheField(int perMinute)
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+
+        using var response = await host.SendAsync(HttpMethod.Post, "/api/api-keys", tenant.Admin.AccessToken, new { name = "x", rateLimitPerMinute = perMinute });
+
+        response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await response.ProblemAsync())["errors"]!["rateLimitPerMinute"].Should().NotBeNull();
+        (await CountAsync(host, "SELECT count(*) FROM api_keys WHERE tenant_id = $1", tenant.Id)).Should().Be(0);
+    }
+
+    [Fact]
     public async Task ASuspendedTenantsKeysAreRefusedLikeItsUsersAndWorkAgainAfterReactivation()
     {
         var host = await ApiHost.SharedAsync();

@@ -20,10 +20,12 @@ public sealed class ApiKeyUiTests(UiFixture fixture, ITestOutputHelper output) :
         await Assertions.Expect(panel.GetByTestId("no-api-keys")).ToBeVisibleAsync();
 
         await Field(Page, "Key name").FillAsync("nightly sync");
+        await Field(Page, "Requests a minute (optional)").FillAsync("120");
         await panel.GetByTestId("create-api-key").ClickAsync();
         await Assertions.Expect(panel.GetByTestId("new-api-key-secret")).ToContainTextAsync("shy_");
         var secret = (await panel.GetByTestId("new-api-key-secret").InnerTextAsync()).Trim();
         await Assertions.Expect(panel.GetByTestId("api-key")).ToHaveCountAsync(1);
+        await Assertions.Expect(panel.GetByTestId("api-key-rate-limit")).ToHaveTextAsync("120 a minute");
         await ScreenshotAsync("api-key-created");
         using (var used = await Server.SendAsync(HttpMethod.Get, "/api/customers", secret))
         {

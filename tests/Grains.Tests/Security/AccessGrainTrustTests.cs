@@ -96,6 +96,44 @@ public sealed class AccessGrainTrustTests(ClusterFixture fixture)
         return opened.Value?.Session ?? throw new InvalidOperationException(opened.Detail);
     }
 
+    [Fact]
+    public async Task OnlyTheKeyItselfDrawsOnItsRateLimitWhichComesFromItsRowNotFromTheCaller()
+    {
+        var tenant = await fixture.ProvisionAsync();
+        var other = await fixture.ProvisionAsync();
+        ClusterFixture.As(tenant.Tenant.Id, tenant.AdminId);
+        var created = await fixture.Grains.GetGrain<IApiKeysGrain>(GrainKeys.ApiKeys(tenant.Tenant.Id))
+            .CreateAsync(new CreateApiKeyRequest("partner", Roles.Member, null, RateLimitPerMinute: 2));
+        RequestContext.Clear();
+        var key = created.Value!.Key;
+        var bucket = fixture.Grains.GetGrain<IApiKeyRateGrain>(GrainKeys.ApiKeyRate(tenant.Tenant.Id, key.Id));
+        Caller[] strangers =
+        [
+            new(tenant.Tenant.Id, tenant.AdminId, Roles.TenantAdmin, tenant.AdminEmail),
+            new(tenant.Tenant.Id, Guid.NewGuid(), Roles.Member, Caller.ApiKeyActor("another key"), ApiKey: true),
+            new(other.Tenant.Id, key.Id, Roles.Member, Caller.ApiKeyActor("partner"), ApiKey: true),
+        ];
+
+        foreach (var stranger in strangers)
+        {
+            Enter(stranger);
+            await bucket.Invoking(b => b.TakeAsync()).Should().ThrowAsync<TenantAccessDeniedException>(stranger.ToString());
+            RequestContext.Clear();
+        }
+
+        Enter(new Caller(tenant.Tenant.Id, key.Id, Roles.Member, Caller.ApiKeyActor("partner"), ApiKey: true));
+        var takes = new List<TimeSpan?>();
+        for (var i = 0; i < 3; i++)
+        {
+            takes.Add(await bucket.TakeAsync());
+        }
+
+        RequestContext.Clear();
+        takes[0].Should().BeNull();
+        takes[1].Should().BeNull("the key's row says 2 a minute, and nobody else drew on it");
+        takes[2].Should().NotBeNull("the third in the minute is past the key's own limit").And.BeGreaterThan(TimeSpan.Zero);
+    }
+
     private static void Enter(Caller caller)
     {
         RequestContext.Clear();
