@@ -106,6 +106,27 @@ public sealed class CrossNodeTests(TwoApiNodes nodes) : IClassFixture<TwoApiNode
     }
 
     [Fact]
+    public async Task AKeysOwnRateLimitHoldsAcrossBothNodesNotPerNode()
+    {
+        var tenant = await nodes.Cluster.ProvisionTenantAsync(nodes.A);
+        using var created = await LocalCluster.SendAsync(nodes.A, HttpMethod.Post, "/api/api-keys", tenant.Token,
+            new { name = "partner", role = "member", rateLimitPerMinute = 4 });
+        var key = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["secret"]!.GetValue<string>();
+
+        // Eight requests in turn through A and B: a limit kept per node would admit all eight (four on each).
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 8; i++)
+        {
+            using var response = await LocalCluster.SendAsync(i % 2 == 0 ? nodes.A : nodes.B, HttpMethod.Get, "/api/customers", key);
+            statuses.Add(response.StatusCode);
+        }
+
+        created.StatusCode.Should().Be(HttpStatusCode.Created);
+        statuses.Count(s => s == HttpStatusCode.OK).Should().Be(4, "the key may make 4 requests a minute whichever node they reach: {0}", string.Join(", ", statuses));
+        statuses.Skip(4).Should().AllBeEquivalentTo(HttpStatusCode.TooManyRequests);
+    }
+
+    [Fact]
     public async Task ASupportSessionEndedThroughOneNodeIsRefusedOnTheOtherWithinFiveSeconds()
     {
         var tenant = await nodes.Cluster.ProvisionTenantAsync(nodes.A);
