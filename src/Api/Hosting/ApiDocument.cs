@@ -228,6 +228,13 @@ public static class ApiDocument
             statuses.Add(StatusCodes.Status400BadRequest);
         }
 
+        // A body too large for the node (1 MB of JSON) or of another content type is refused before the handler reads it.
+        if (operation.RequestBody is not null)
+        {
+            statuses.Add(StatusCodes.Status413PayloadTooLarge);
+            statuses.Add(StatusCodes.Status415UnsupportedMediaType);
+        }
+
         operation.Responses ??= [];
         foreach (var status in statuses)
         {

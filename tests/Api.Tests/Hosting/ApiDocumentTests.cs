@@ -62,6 +62,11 @@ public sealed partial class ApiDocumentTests
                 success.Value!["content"].Should().NotBeNull("{0} {1} answers {2} with a body the document must describe", method, path, success.Key);
             }
 
+            if (operation["requestBody"] is not null)
+            {
+                operation["responses"]!["415"].Should().NotBeNull("{0} {1} reads a body, so a body of another type is refused", method, path);
+            }
+
             if (path.Contains('{', StringComparison.Ordinal))
             {
                 operation["responses"]!["404"].Should().NotBeNull("{0} {1} names a record that may be missing (or another tenant's)", method, path);
@@ -146,6 +151,14 @@ public sealed partial class ApiDocumentTests
         await Check(HttpMethod.Get, $"/api/customers/{customer}/timeline", "/api/customers/{id}/timeline", token, expected: 200);
         await Check(HttpMethod.Get, $"/api/customers/{Guid.NewGuid()}", "/api/customers/{id}", token, expected: 404);
         await Check(HttpMethod.Post, "/api/customers", "/api/customers", token, new { email = "not an address" }, 400);
+        using (var text = ApiHost.Authorized(HttpMethod.Post, "/api/customers", token))
+        {
+            text.Content = new StringContent("name=Ada", System.Text.Encoding.UTF8, "text/plain");
+            using var response = await host.Client.SendAsync(text);
+            ((int)response.StatusCode).Should().Be(415);
+            Matches(document, HttpMethod.Post, "/api/customers", response, await response.Content.ReadAsStringAsync());
+        }
+
 
         var contact = (await Check(HttpMethod.Post, "/api/contacts", "/api/contacts", token,
             new { firstName = "Charles", lastName = "Babbage", customerId = customer }, 201))!["id"]!.GetValue<string>();
