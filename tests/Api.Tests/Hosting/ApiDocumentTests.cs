@@ -124,6 +124,17 @@ public sealed partial class ApiDocumentTests
             return text.Length == 0 ? null : JsonNode.Parse(text);
         }
 
+        // A body of a given content type, as it is sent (a CSV file, or a body of the wrong type).
+        async Task Raw(string path, string template, string body, string contentType, int expected)
+        {
+            using var request = ApiHost.Authorized(HttpMethod.Post, path, token);
+            request.Content = new StringContent(body, System.Text.Encoding.UTF8, contentType);
+            using var response = await host.Client.SendAsync(request);
+            ((int)response.StatusCode).Should().Be(expected, "POST {0} as {1}", path, contentType);
+            Matches(document, HttpMethod.Post, template, response, await response.Content.ReadAsStringAsync());
+            checkedCount++;
+        }
+
         using (var login = await host.PostLoginAsync(tenant.AdminEmail, tenant.AdminPassword))
         {
             Matches(document, HttpMethod.Post, "/api/auth/login", login, await login.Content.ReadAsStringAsync());
@@ -151,13 +162,7 @@ public sealed partial class ApiDocumentTests
         await Check(HttpMethod.Get, $"/api/customers/{customer}/timeline", "/api/customers/{id}/timeline", token, expected: 200);
         await Check(HttpMethod.Get, $"/api/customers/{Guid.NewGuid()}", "/api/customers/{id}", token, expected: 404);
         await Check(HttpMethod.Post, "/api/customers", "/api/customers", token, new { email = "not an address" }, 400);
-        using (var text = ApiHost.Authorized(HttpMethod.Post, "/api/customers", token))
-        {
-            text.Content = new StringContent("name=Ada", System.Text.Encoding.UTF8, "text/plain");
-            using var response = await host.Client.SendAsync(text);
-            ((int)response.StatusCode).Should().Be(415);
-            Matches(document, HttpMethod.Post, "/api/customers", response, await response.Content.ReadAsStringAsync());
-        }
+        await Raw("/api/customers", "/api/customers", "name=Ada", "text/plain", 415);
 
 
         var contact = (await Check(HttpMethod.Post, "/api/contacts", "/api/contacts", token,
@@ -180,42 +185,36 @@ public sealed partial class ApiDocumentTests
         await Check(HttpMethod.Get, $"/api/admin/tenants/{tenant.Id}", "/api/admin/tenants/{id}", super, expected: 200);
         await Check(HttpMethod.Get, "/api/admin/tenants", "/api/admin/tenants", token, expected: 403);
 
-        // The tenant's own operator routes, then the super-admin's.
-        await Check(HttpMethod.Get, "/api/tenants/quotas", "/api/tenants/quotas", token, expected: 200);
-        await Check(HttpMethod.Get, "/api/tenants/usage", "/api/tenants/usage", token, expected: 200);
-        await Check(HttpMethod.Get, "/api/tenants/alerts", "/api/tenants/alerts", token, expected: 200);
-        await Check(HttpMethod.Get, "/api/audit-logs?pageSize=3", "/api/audit-logs", token, expected: 200);
-        await Check(HttpMethod.Get, "/api/audit-logs/verify", "/api/audit-logs/verify", token, expected: 200);
-        await Check(HttpMethod.Get, "/api/tenants/incidents", "/api/tenants/incidents", token, expected: 200);
-        await Check(HttpMethod.Get, "/api/tenants/settings", "/api/tenants/settings", token, expected: 200);
-        await Check(HttpMethod.Get, "/api/tenants/support-sessions", "/api/tenants/support-sessions", token, expected: 200);
-        await Check(HttpMethod.Get, "/api/custom-fields/customers", "/api/custom-fields/{recordType}", token, expected: 200);
-        await Check(HttpMethod.Get, "/api/custom-fields/planets", "/api/custom-fields/{recordType}", token, expected: 404);
-        using (var import = ApiHost.Authorized(HttpMethod.Post, "/api/imports/customers?dryRun=true", token))
+        // The tenant's own operator routes, then the super-admin's: each read as (path, the document's template).
+        (string Path, string Template)[] tenantReads =
+        [
+            ("/api/tenants/quotas", "/api/tenants/quotas"), ("/api/tenants/usage", "/api/tenants/usage"), ("/api/tenants/alerts", "/api/tenants/alerts"),
+            ("/api/audit-logs?pageSize=3", "/api/audit-logs"), ("/api/audit-logs/verify", "/api/audit-logs/verify"),
+            ("/api/tenants/incidents", "/api/tenants/incidents"), ("/api/tenants/settings", "/api/tenants/settings"),
+            ("/api/tenants/support-sessions", "/api/tenants/support-sessions"), ("/api/custom-fields/customers", "/api/custom-fields/{recordType}"),
+        ];
+        foreach (var (path, template) in tenantReads)
         {
-            import.Content = new StringContent("name,email\r\nGrace Hopper,grace@example.test\r\n", System.Text.Encoding.UTF8, "text/csv");
-            using var response = await host.Client.SendAsync(import);
-            ((int)response.StatusCode).Should().Be(200);
-            Matches(document, HttpMethod.Post, "/api/imports/customers", response, await response.Content.ReadAsStringAsync());
+            await Check(HttpMethod.Get, path, template, token, expected: 200);
         }
 
-        using (var wrongType = ApiHost.Authorized(HttpMethod.Post, "/api/imports/customers", token))
-        {
-            wrongType.Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
-            using var response = await host.Client.SendAsync(wrongType);
-            ((int)response.StatusCode).Should().Be(415);
-            Matches(document, HttpMethod.Post, "/api/imports/customers", response, await response.Content.ReadAsStringAsync());
-        }
+        await Check(HttpMethod.Get, "/api/custom-fields/planets", "/api/custom-fields/{recordType}", token, expected: 404);
+        await Raw("/api/imports/customers?dryRun=true", "/api/imports/customers", "name,email\r\nGrace Hopper,grace@example.test\r\n", "text/csv", 200);
+        await Raw("/api/imports/customers", "/api/imports/customers", "{}", "application/json", 415);
 
         await Check(HttpMethod.Post, $"/api/admin/tenants/{tenant.Id}/incidents", "/api/admin/tenants/{id}/incidents", super,
             new { title = "Slow pages", severity = "low" }, 201);
-        await Check(HttpMethod.Get, $"/api/tenants/quotas?tenantId={tenant.Id}", "/api/tenants/quotas", super, expected: 200);
-        await Check(HttpMethod.Get, "/api/admin/metrics", "/api/admin/metrics", super, expected: 200);
-        await Check(HttpMethod.Get, "/api/admin/alerts", "/api/admin/alerts", super, expected: 200);
-        await Check(HttpMethod.Get, "/api/admin/cluster", "/api/admin/cluster", super, expected: 200);
-        await Check(HttpMethod.Get, "/api/admin/backups", "/api/admin/backups", super, expected: 200);
-        await Check(HttpMethod.Get, "/api/admin/deletions?pageSize=2", "/api/admin/deletions", super, expected: 200);
-        await Check(HttpMethod.Get, $"/api/admin/tenants/{tenant.Id}/api-keys", "/api/admin/tenants/{id}/api-keys", super, expected: 200);
+        (string Path, string Template)[] operatorReads =
+        [
+            ($"/api/tenants/quotas?tenantId={tenant.Id}", "/api/tenants/quotas"), ("/api/admin/metrics", "/api/admin/metrics"),
+            ("/api/admin/alerts", "/api/admin/alerts"), ("/api/admin/cluster", "/api/admin/cluster"), ("/api/admin/backups", "/api/admin/backups"),
+            ("/api/admin/deletions?pageSize=2", "/api/admin/deletions"), ($"/api/admin/tenants/{tenant.Id}/api-keys", "/api/admin/tenants/{id}/api-keys"),
+        ];
+        foreach (var (path, template) in operatorReads)
+        {
+            await Check(HttpMethod.Get, path, template, super, expected: 200);
+        }
+
         await Check(HttpMethod.Get, $"/api/admin/tenants/{Guid.NewGuid()}/api-keys", "/api/admin/tenants/{id}/api-keys", super, expected: 404);
         await Check(HttpMethod.Put, $"/api/admin/tenants/{tenant.Id}/plan", "/api/admin/tenants/{id}/plan", super, new { plan = "enterprise" }, 200);
         await Check(HttpMethod.Get, "/api/health", "/api/health", null, expected: 200);
