@@ -24,10 +24,10 @@
 #   BENCH_SIGNIN_CONNECTIONS  connections of S6 (sign-in)        8        8
 #   BENCH_PLAN         plan of the bench tenants   bench: defined below with limits no scenario reaches, so
 #                      admission does all its checks (status, rate, monthly calls) and never refuses
-#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,B4,S1,S1k,S2,S3,S4,S11,S12,S13,S6,S7,S10,S9 (S10 in a phase of its own, before S9; + S5 in a second phase unless BENCH_S5=0,
+#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,B4,S1,S1k,S1r,S2,S3,S4,S11,S12,S13,S6,S7,S10,S9 (S10 in a phase of its own, before S9; + S5 in a second phase unless BENCH_S5=0,
 #                      + S8 in a third unless BENCH_S8=0; S8 is compared with S2: BENCH_SCENARIOS=S2 BENCH_S5=0 for that alone;
 #                      S9 always runs last, in a phase of its own: BENCH_SCENARIOS=S9 BENCH_S5=0 BENCH_S8=0 for that alone;
-#                      S1k is compared with S1 of the same phase: BENCH_SCENARIOS=S1,S1k BENCH_S5=0 BENCH_S8=0 for that alone;
+#                      S1k is compared with S1 of the same phase, S1r with S1k: BENCH_SCENARIOS=S1,S1k,S1r BENCH_S5=0 BENCH_S8=0 for those alone;
 #                      a page alone by its name (S3a…S3e, B4a, B4b, S11a, S11b, S13a…S13c); S11 = contacts pages, compared with S3a/S3b:
 #                      BENCH_SCENARIOS=S3a,S3b,S11a,S11b BENCH_S5=0 BENCH_S8=0 for that alone; S12 = CSV import (S12a, 10,000
 #                      customers into a tenant of its own) and CSV export (S12b, the big tenant's contacts):
@@ -62,7 +62,7 @@ warmup=${BENCH_WARMUP:-$(pick 5 3)}
 connections=${BENCH_CONNECTIONS:-64}
 signin_connections=${BENCH_SIGNIN_CONNECTIONS:-8}
 quiet_wait=${BENCH_QUIET_WAIT:-$(pick 60 0)}
-scenarios=${BENCH_SCENARIOS:-B1,B2,B3,B4,S1,S1k,S2,S3,S4,S11,S12,S13,S6,S7,S10,S9}
+scenarios=${BENCH_SCENARIOS:-B1,B2,B3,B4,S1,S1k,S1r,S2,S3,S4,S11,S12,S13,S6,S7,S10,S9}
 # S9 leaves its owner's account under attack (locked, with today's lockout), so it runs after every other phase.
 run_s9=0
 run_s10=0

@@ -193,6 +193,7 @@ public static class ReportWriter
         Line($"- S12b (issue 14: a CSV export of 100,000 contacts ≥ 50,000 rows/s with flat memory) downloads `GET /api/contacts` with `Accept: text/csv` as the big tenant's admin (every contact, streamed by the server in 200-row keyset pages; a heavy route, one at a time per tenant) and counts its lines (the header aside, each must be one of the tenant's contacts); as S4: one unmeasured export, then three, rows/s of the median, the same ≤ 64 MB bound on peak RSS growth. Its contacts are S11's (seeded by S12b if S11 did not run).");
         Line($"- S1, S2, S3, S5, S7, S8, S11 and S13 carry a tenant admin's bearer token: every request validates the JWT and (except S5) asks the tenant's `TenantGrain` to admit it. S5 is a second start of the Api on the same database with `--Shohayota:Admission:Enforce=false`{ServerArguments(phases, "s5")}.");
         Line($"- S1k is S1's load (same tenant, hot ids, connections and duration, right after S1 on the same start) with a tenant API key instead of the JWT: a key the bench creates at the start of the phase with the first tenant's admin (`POST /api/api-keys`, role `tenant_admin`), sent as `Authorization: Bearer shy_…`. Each node looks a key up once (its SHA-256 through the key directory), admits it from memory and looks it up again in the background while it is in use. S1k/S1 is what authenticating with a key instead of a cached JWT leaves of read throughput.");
+        Line($"- S1r is S1k with a second key of the same tenant and role that carries its own rate limit (`rateLimitPerMinute` 1,000,000, never reached in the run): every request also draws on the key's bucket grain. S1r/S1k is what a key's own limit costs a read; keys without a limit do not pay it.");
         Line($"- S8 is S2's load (same creates, same tenant admin, admission on) against a third start of the Api with the benchmark-only `--Shohayota:Benchmark:AuditOff=true`{ServerArguments(phases, "s8")}: each create does the same quota reservation and runs the same `INSERT` in a transaction of its own, without the `AuditLogGrain` (no entry, hash chain or group commit). S2/S8 is what the audit log leaves of create throughput.");
         Line($"- CPU per request: utime + stime from `/proc` over the measured {first.DurationSeconds:F0} s, divided by the requests answered. “Server” is the process serving the scenario (the Api, or the baseline host for B1–B4); PostgreSQL is the postmaster and all its backends; “other procs” is the share of the machine's CPU that none of these nor the load generator used (noise from whatever else ran).");
         Line($"- Server peak RSS: the highest VmRSS sampled every 100 ms during the scenario. S4's and S12's growth is the peak during one export or import (sampled every 10 ms) over the RSS just before it, worst of the runs.");
@@ -241,6 +242,13 @@ public static class ReportWriter
         yield return s.TryGetValue("S1k", out var s1k) && s1 is not null
             ? keyed with { Measured = keyed.Measured + F($"; p99 **{s1k.P99Ms:F2} ms** (S1 {s1.P99Ms:F2} ms)") }
             : keyed;
+
+        // S1r is S1k with a key that has its own rate limit: what the key's bucket (a grain call per request) costs a read.
+        if (s.TryGetValue("S1r", out var s1r) && s.TryGetValue("S1k", out var plainKey) && plainKey.RequestsPerSecond > 0)
+        {
+            yield return new TargetRow("S1r vs S1k (no target: what a key's own rate limit costs a read)",
+                F($"S1r/S1k = **{s1r.RequestsPerSecond / plainKey.RequestsPerSecond:F2}** (S1r {s1r.RequestsPerSecond:N0} req/s, p99 {s1r.P99Ms:F2} ms)"), "info");
+        }
 
         yield return Ratio("S2 ≥ 0.7 × B3 (durable write ceiling)", "S2", "B3", 0.7);
         foreach (var row in ListTargets(s))

@@ -36,13 +36,18 @@ public static class ScenarioRunner
 
         // S1k's key: the first tenant's, created with its admin's JWT (only a person may manage keys) and given the admin's
         // role, so that S1k differs from S1 in the credential alone.
+        // S1r's: the same with its own rate limit, the highest a key may carry (never reached: what the key's bucket costs).
         var apiKeys = new Dictionary<Guid, string>();
-        if (names.Contains("S1k"))
+        var limitedKeys = new Dictionary<Guid, string>();
+        foreach (var (scenario, keys, limit) in new[] { ("S1k", apiKeys, (int?)null), ("S1r", limitedKeys, 1_000_000) })
         {
-            var tenant = state.Tenants[0];
-            var key = await client.PostAsync("/api/api-keys", tokens[tenant.Id], new { name = "bench", role = "tenant_admin" });
-            apiKeys[tenant.Id] = key.GetProperty("secret").GetString()!;
-            Console.WriteLine($"  S1k: created API key {key.GetProperty("prefix").GetString()}… for {tenant.Name}");
+            if (names.Contains(scenario))
+            {
+                var tenant = state.Tenants[0];
+                var key = await client.PostAsync("/api/api-keys", tokens[tenant.Id], new { name = "bench " + scenario, role = "tenant_admin", rateLimitPerMinute = limit });
+                keys[tenant.Id] = key.GetProperty("secret").GetString()!;
+                Console.WriteLine($"  {scenario}: created API key {key.GetProperty("prefix").GetString()}… for {tenant.Name}");
+            }
         }
 
         var families = names.Select(ScenarioCatalog.Family).ToHashSet(StringComparer.Ordinal);
@@ -54,7 +59,7 @@ public static class ScenarioRunner
         }
 
         var quietBudget = TimeSpan.FromSeconds(options.GetInt("quiet-wait", 0));
-        var catalog = new ScenarioCatalog(state, api, baseline, tokens, apiKeys, pages, options.GetInt("signin-connections", 8));
+        var catalog = new ScenarioCatalog(state, api, baseline, tokens, apiKeys, limitedKeys, pages, options.GetInt("signin-connections", 8));
         var results = new List<ScenarioResult>();
         ExportResult? export = null;
         FloodResult? flood = null;
@@ -128,7 +133,7 @@ public static class ScenarioRunner
                 {
                     Contacts = new ContactPlan(contacts!.Rows, contactCursors.Skip(contactCursors.Count / 2).ToList()),
                 };
-                catalog = new ScenarioCatalog(state, api, baseline, tokens, apiKeys, pages, options.GetInt("signin-connections", 8));
+                catalog = new ScenarioCatalog(state, api, baseline, tokens, apiKeys, limitedKeys, pages, options.GetInt("signin-connections", 8));
             }
 
             if (ScenarioCatalog.Family(name) == "S13" && pages?.Deals is null)
@@ -160,7 +165,7 @@ public static class ScenarioRunner
                 {
                     Deals = new DealPlan(deals.Rows, dealCursors.Skip(dealCursors.Count / 2).ToList()),
                 };
-                catalog = new ScenarioCatalog(state, api, baseline, tokens, apiKeys, pages, options.GetInt("signin-connections", 8));
+                catalog = new ScenarioCatalog(state, api, baseline, tokens, apiKeys, limitedKeys, pages, options.GetInt("signin-connections", 8));
             }
 
             if (name == "S9")

@@ -18,14 +18,15 @@ public sealed record DealPlan(int Deals, IReadOnlyList<string> DeepCursors);
 /// </summary>
 public sealed class ScenarioCatalog(
     BenchState state, Uri api, Uri? baseline, IReadOnlyDictionary<Guid, string> tokens, IReadOnlyDictionary<Guid, string> apiKeys,
+    IReadOnlyDictionary<Guid, string> limitedKeys,
     PagePlan? pages, int signInConnections)
 {
-    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "B4", "S1", "S1k", "S2", "S3", "S11", "S13", "S4", "S12", "S5", "S6", "S7", "S8", "S9"];
+    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "B4", "S1", "S1k", "S1r", "S2", "S3", "S11", "S13", "S4", "S12", "S5", "S6", "S7", "S8", "S9"];
 
     private static readonly string[] Statuses = ["lead", "prospect", "customer", "churned"];
 
     public static bool NeedsTokens(string name) =>
-        Family(name) is "B4" or "S1" or "S1k" or "S2" or "S3" or "S4" or "S5" or "S7" or "S8" or "S9" or "S11" or "S12" or "S13";
+        Family(name) is "B4" or "S1" or "S1k" or "S1r" or "S2" or "S3" or "S4" or "S5" or "S7" or "S8" or "S9" or "S11" or "S12" or "S13";
 
     /// <summary>
     /// The name of the group a scenario belongs to: S3a–S3e → S3, B4a/B4b → B4, S11a/S11b → S11, S12a/S12b → S12,
@@ -64,6 +65,8 @@ public sealed class ScenarioCatalog(
         "S1" => HotReads(name, "GET /api/customers/{id}: hot ids, one tenant admin", [state.Tenants[0]]),
         "S1k" => HotReads(name, "S1 with a tenant API key (role tenant_admin, Authorization: Bearer shy_…) instead of the admin's JWT",
             [state.Tenants[0]], KeyBearer),
+        "S1r" => HotReads(name, "S1k with a key that has its own rate limit (1,000,000 a minute, never reached): its bucket grain on every request",
+            [state.Tenants[0]], t => "Bearer " + (limitedKeys.TryGetValue(t.Id, out var secret) ? secret : throw new InvalidOperationException("S1r needs its API key."))),
         "S2" => Creates(name, "POST /api/customers: one tenant admin", Target.Api,
             new Uri(api, "api/customers"), Bearer(state.Tenants[0])),
         "S5" => HotReads(name, "S1 against the Api started with Shohayota:Admission:Enforce=false", [state.Tenants[0]]),
