@@ -1,10 +1,9 @@
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
+using Shohayota.Api.Hosting;
 using Shohayota.Api.Tenants;
 using Shohayota.Grains.Interfaces.ApiKeys;
 using Shohayota.Grains.Interfaces.Common;
-using Shohayota.Api.Hosting;
-using Shohayota.Grains.ApiKeys;
 
 namespace Shohayota.Api.ApiKeys;
 
@@ -66,8 +65,7 @@ public static class ApiKeysApi
             .Check("name", ApiKeySecret.ValidateName(body.Name))
             .Check("role", body.Role is null || Roles.IsTenantRole(body.Role) ? null : $"Role must be \"{Roles.TenantAdmin}\" or \"{Roles.Member}\".")
             .Check("expiresAt", body.ExpiresAt is { } expires && expires <= DateTimeOffset.UtcNow ? "expiresAt must be in the future." : null)
-            .Check("rateLimitPerMinute", body.RateLimitPerMinute is null or (>= 1 and <= ApiKeysGrain.MaxRateLimitPerMinute) ? null
-                : $"rateLimitPerMinute must be between 1 and {ApiKeysGrain.MaxRateLimitPerMinute:N0} (or left out: the tenant's limit only).");
+            .Check("rateLimitPerMinute", ApiKeySecret.ValidateRateLimit(body.RateLimitPerMinute));
         if (errors.Any)
         {
             return errors.ToProblem();

@@ -63,7 +63,7 @@ public static class AdmissionExtensions
         }
 
         Problems.SetRetryAfter(http.Response, wait);
-        return Problems.Create(StatusCodes.Status429TooManyRequests, "rate-limited", "Too many requests",
+        return Problems.From(Failure.RateLimited,
             $"This API key's own rate limit ({perMinute:N0} requests a minute) is used up; retry after the time in Retry-After.");
     }
 

@@ -1,11 +1,11 @@
 using Npgsql;
 using Orleans.Runtime;
 using Shohayota.Api.Auth;
+using Shohayota.Api.Hosting;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Silo;
 using Shohayota.Silo.Database;
-using Shohayota.Api.Hosting;
 
 namespace Shohayota.Api.Cluster;
 

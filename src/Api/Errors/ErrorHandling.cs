@@ -35,20 +35,8 @@ public static class ErrorHandlingExtensions
         return app;
     }
 
-    private static string KindOf(int? status) => status switch
-    {
-        400 => "bad-request",
-        401 => "unauthorized",
-        403 => "forbidden",
-        404 => "not-found",
-        405 => "method-not-allowed",
-        409 => "conflict",
-        413 => "payload-too-large",
-        415 => "unsupported-media-type",
-        429 => "rate-limited",
-        503 => "service-unavailable",
-        _ => "internal-error",
-    };
+    private static string KindOf(int? status) =>
+        status is { } code && Problems.StatusKinds.TryGetValue(code, out var kind) ? kind : "internal-error";
 }
 
 /// <summary>Turns exceptions into problem documents: client mistakes are 4xx, outages 503, never a stack trace.</summary>

@@ -67,6 +67,21 @@ public static class Problems
         problem.Extensions["used"] = used;
     }
 
+    /// <summary>The kind of a problem known by its status alone: the framework's own (status code pages, 404, 405, 415 …) and authentication's.</summary>
+    internal static IReadOnlyDictionary<int, string> StatusKinds { get; } = new Dictionary<int, string>
+    {
+        [400] = "bad-request",
+        [401] = "unauthorized",
+        [403] = "forbidden",
+        [404] = "not-found",
+        [405] = "method-not-allowed",
+        [409] = "conflict",
+        [413] = "payload-too-large",
+        [415] = "unsupported-media-type",
+        [429] = "rate-limited",
+        [503] = "service-unavailable",
+    };
+
     /// <summary>
     /// Every problem <c>type</c> the API answers (the kind after <see cref="TypeBase"/>) with the statuses it comes with:
     /// those of <see cref="Failure"/> and those the routes, the authentication handlers and the error handler write
@@ -74,11 +89,11 @@ public static class Problems
     /// </summary>
     public static IReadOnlyDictionary<int, string[]> KindsByStatus { get; } =
         Enum.GetValues<Failure>().Select(f => From(f, null)).Select(p => (Status: p.StatusCode, Kind: p.ProblemDetails.Type![TypeBase.Length..]))
+            .Concat(StatusKinds.Select(k => (Status: k.Key, Kind: k.Value)))
             .Concat(new (int Status, string Kind)[]
             {
-                (400, "bad-request"), (400, "malformed-request"), (400, "invalid-bundle"), (400, "invalid-csv"), (400, "import-invalid"),
-                (401, "unauthorized"), (403, "forbidden"), (404, "not-found"), (405, "method-not-allowed"), (413, "payload-too-large"),
-                (415, "unsupported-media-type"), (429, "rate-limited"), (503, "service-unavailable"),
+                // Written by name where they happen: a body that is not JSON (the error handler), a restore's bundle, an import's file.
+                (400, "malformed-request"), (400, "invalid-bundle"), (400, "invalid-csv"), (400, "import-invalid"),
             })
             .GroupBy(k => k.Status)
             .ToDictionary(g => g.Key, g => g.Select(k => k.Kind).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray());

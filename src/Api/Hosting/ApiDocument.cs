@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
 using Shohayota.Api.Errors;
-using Shohayota.Grains.Interfaces.Common;
 
 namespace Shohayota.Api.Hosting;
 
@@ -38,22 +37,14 @@ public static class ApiDocument
                 return Task.CompletedTask;
             });
             // A request body's fields may be left out (the route says which it needs, with a validation problem naming
-            // them), and a response's field left out when null (JsonIgnore WhenWritingNull) is not required either:
-            // only what the serializer itself insists on stays required.
+            // them: only what the serializer itself insists on stays required), and so may a response's field that is
+            // left out when null (JsonIgnore WhenWritingNull).
             options.AddSchemaTransformer((schema, context, _) =>
             {
-                if (context.JsonPropertyInfo is null && context.ParameterDescription is not null && schema.Required is { Count: > 0 } fields)
-                {
-                    foreach (var property in context.JsonTypeInfo.Properties.Where(p => !p.IsRequired))
-                    {
-                        fields.Remove(property.Name);
-                    }
-                }
-
                 if (context.JsonPropertyInfo is null && schema.Required is { Count: > 0 } required)
                 {
-                    foreach (var property in context.JsonTypeInfo.Properties.Where(p => p.AttributeProvider?.GetCustomAttributes(typeof(JsonIgnoreAttribute), true)
-                        .OfType<JsonIgnoreAttribute>().Any(i => i.Condition is JsonIgnoreCondition.WhenWritingNull or JsonIgnoreCondition.WhenWritingDefault) == true))
+                    var request = context.ParameterDescription is not null;
+                    foreach (var property in context.JsonTypeInfo.Properties.Where(p => request ? !p.IsRequired : OmittedWhenNull(p)))
                     {
                         required.Remove(property.Name);
                     }
@@ -86,9 +77,20 @@ public static class ApiDocument
         return builder;
     }
 
+    private static bool OmittedWhenNull(System.Text.Json.Serialization.Metadata.JsonPropertyInfo property) =>
+        property.AttributeProvider?.GetCustomAttributes(typeof(JsonIgnoreAttribute), true).OfType<JsonIgnoreAttribute>()
+            .Any(i => i.Condition is JsonIgnoreCondition.WhenWritingNull or JsonIgnoreCondition.WhenWritingDefault) == true;
+
+    /// <summary>
+    /// The document, generated on its first request and then served as the same bytes: generating it costs about 80 ms
+    /// of CPU, too much to spend on every anonymous request. It names no server (clients use the address they fetched
+    /// it from), so nothing in it depends on the request.
+    /// </summary>
     public static WebApplication MapShohayotaApiDocument(this WebApplication app)
     {
-        app.MapOpenApi(Route).AllowAnonymous().ExcludeFromDescription();
+        var cache = new GeneratedDocument(app.Services.GetRequiredKeyedService<IOpenApiDocumentProvider>("v1"));
+        app.MapGet(Path, async () => TypedResults.Bytes(await cache.GetAsync(), "application/json; charset=utf-8"))
+            .AllowAnonymous().ExcludeFromDescription();
         app.MapScalarApiReference(ReferencePath, options => options
                 .WithTitle("Shohayota API")
                 .WithOpenApiRoutePattern(Route)
@@ -111,12 +113,6 @@ public static class ApiDocument
             Contact = new OpenApiContact { Name = "Shohayota operators", Url = new Uri("https://shohayota.dev/") },
             License = new OpenApiLicense { Name = "Proprietary", Url = new Uri("https://shohayota.dev/license") },
         };
-        // The server is this node as the request reached it, written without the trailing slash OpenAPI tools warn about.
-        foreach (var server in document.Servers ?? [])
-        {
-            server.Url = server.Url?.TrimEnd('/');
-        }
-
         document.Components ??= new OpenApiComponents();
         document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
         document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
@@ -260,6 +256,32 @@ public static class ApiDocument
         }
 
         return id.ToString();
+    }
+}
+
+/// <summary>The serialized document, made once (again after a failed attempt; requests meanwhile wait for the same one).</summary>
+internal sealed class GeneratedDocument(IOpenApiDocumentProvider provider)
+{
+    private readonly Lock _gate = new();
+    private Task<byte[]>? _making;
+
+    public Task<byte[]> GetAsync()
+    {
+        lock (_gate)
+        {
+            if (_making is null || _making.IsFaulted || _making.IsCanceled)
+            {
+                _making = MakeAsync();
+            }
+
+            return _making;
+        }
+    }
+
+    private async Task<byte[]> MakeAsync()
+    {
+        var document = await provider.GetOpenApiDocumentAsync();
+        return Encoding.UTF8.GetBytes(await document.SerializeAsJsonAsync(OpenApiSpecVersion.OpenApi3_1));
     }
 }
 

@@ -4,11 +4,11 @@ using System.Net;
 using System.Text;
 using Npgsql;
 using Shohayota.Api.Auth;
+using Shohayota.Api.Hosting;
 using Shohayota.Api.Quotas;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Quotas;
-using Shohayota.Api.Hosting;
 
 namespace Shohayota.Api.Metrics;
 

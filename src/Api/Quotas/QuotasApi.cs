@@ -1,11 +1,11 @@
-using System.Text.Json.Serialization;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
+using Shohayota.Api.Hosting;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Interfaces.Tenants;
-using Shohayota.Api.Hosting;
 
 namespace Shohayota.Api.Quotas;
 

@@ -1,11 +1,11 @@
 using Microsoft.AspNetCore.Mvc;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
+using Shohayota.Api.Hosting;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
-using Shohayota.Grains.Security;
 using Shohayota.Grains.Quotas;
-using Shohayota.Api.Hosting;
+using Shohayota.Grains.Security;
 
 namespace Shohayota.Api.Tenants;
 

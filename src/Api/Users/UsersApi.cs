@@ -1,9 +1,9 @@
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
+using Shohayota.Api.Hosting;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Users;
 using Shohayota.Grains.Security;
-using Shohayota.Api.Hosting;
 
 namespace Shohayota.Api.Users;
 

@@ -50,6 +50,14 @@ public static class ApiKeySecret
     public static string Prefix(string secret) => secret[..PrefixLength];
 
     /// <summary>Why a name is not valid, or null.</summary>
+    /// <summary>The highest rate limit (requests a minute) a key may carry of its own.</summary>
+    public const int MaxRateLimitPerMinute = 1_000_000;
+
+    /// <summary>A key's own rate limit: none (the tenant's only), or 1 to <see cref="MaxRateLimitPerMinute"/> requests a minute.</summary>
+    public static string? ValidateRateLimit(int? perMinute) =>
+        perMinute is null or (>= 1 and <= MaxRateLimitPerMinute) ? null
+        : $"A key's own rate limit is 1 to {MaxRateLimitPerMinute:N0} requests a minute (or none: the organization's limit only).";
+
     public static string? ValidateName(string? name) =>
         string.IsNullOrWhiteSpace(name) ? "A name is required."
         : name.Trim().Length > MaxNameLength ? $"A name has at most {MaxNameLength} characters."

@@ -20,9 +20,7 @@ public sealed class ApiKeyRateGrain(TenantDatabase database, TimeProvider time) 
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var parts = this.GetPrimaryKeyString().Split('/');
-        _tenantId = Guid.ParseExact(parts[0], "D");
-        _keyId = Guid.ParseExact(parts[2], "D");
+        (_tenantId, _keyId) = GrainKeys.Split(this.GetPrimaryKeyString());
         var limit = await database.ReadAsync(_tenantId,
             TenantDatabase.Statement("SELECT rate_limit_per_minute FROM api_keys WHERE id = $1", _keyId),
             async reader => await reader.ReadAsync(cancellationToken) && !reader.IsDBNull(0) ? reader.GetInt32(0) : (int?)null,

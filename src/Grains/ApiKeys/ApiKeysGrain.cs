@@ -18,9 +18,6 @@ public sealed class ApiKeysGrain(TenantDatabase database, TimeProvider time) : G
     /// <summary>The most keys a tenant holds that are neither revoked nor expired.</summary>
     public const int MaxActiveKeys = 50;
 
-    /// <summary>The highest per-key rate limit (requests a minute) a key may carry.</summary>
-    public const int MaxRateLimitPerMinute = 1_000_000;
-
     private Guid _tenantId;
     private List<ApiKeyDetails> _keys = [];
 
@@ -81,8 +78,7 @@ public sealed class ApiKeysGrain(TenantDatabase database, TimeProvider time) : G
         var invalid = ApiKeySecret.ValidateName(request.Name)
                       ?? (Roles.IsTenantRole(request.Role) ? null : $"Role must be \"{Roles.TenantAdmin}\" or \"{Roles.Member}\".")
                       ?? (request.ExpiresAt is { } expires && expires <= now ? "expiresAt must be in the future." : null)
-                      ?? (request.RateLimitPerMinute is null or (>= 1 and <= MaxRateLimitPerMinute) ? null
-                          : $"rateLimitPerMinute must be between 1 and {MaxRateLimitPerMinute:N0}.");
+                      ?? ApiKeySecret.ValidateRateLimit(request.RateLimitPerMinute);
         if (invalid is not null)
         {
             return Outcome<CreatedApiKey>.Fail(Failure.Validation, invalid);

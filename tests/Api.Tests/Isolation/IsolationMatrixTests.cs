@@ -102,7 +102,7 @@ public sealed class IsolationMatrixTests
         ["GET /api/tenants/alerts"] = Kind.TenantQuery,
         ["GET /metrics"] = Kind.Public,
         // The OpenAPI document and its reference UI describe routes, not data (ApiDocumentTests).
-        ["GET /openapi/{documentName}.json"] = Kind.Public,
+        ["GET /openapi/v1.json"] = Kind.Public,
         ["GET /api/docs/{documentName?}"] = Kind.Public,
         ["GET /api/docs/scalar.js"] = Kind.Public,
         ["GET /api/docs/scalar.aspnetcore.js"] = Kind.Public,
