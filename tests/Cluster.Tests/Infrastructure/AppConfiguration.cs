@@ -4,6 +4,7 @@ using Shohayota.Api.Hosting;
 using Shohayota.Grains;
 using Shohayota.Silo;
 using Shohayota.Silo.Database;
+using Shohayota.TestSupport;
 
 namespace Shohayota.Cluster.Tests.Infrastructure;
 
@@ -47,18 +48,7 @@ public static partial class AppConfiguration
         return expected.Length == actual.Length && expected.Zip(actual).All(p => Segment(p.First, p.Second));
     }
 
-    public static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Shohayota.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Shohayota.sln not found above " + AppContext.BaseDirectory);
-    }
+    public static string RepositoryRoot() => Repository.Root;
 
     private static bool Segment(string pattern, string actual) => pattern == "*" || string.Equals(pattern, actual, StringComparison.OrdinalIgnoreCase);
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Shohayota.TestSupport;
 
 namespace Shohayota.E2E.Tests.Infrastructure;
 

@@ -1,4 +1,5 @@
 using Microsoft.Playwright;
+using Shohayota.TestSupport;
 
 namespace Shohayota.E2E.Tests.Infrastructure;
 

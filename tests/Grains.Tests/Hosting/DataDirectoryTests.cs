@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Shohayota.Grains.Hosting;
+using Shohayota.TestSupport;
 
 namespace Shohayota.Grains.Tests.Hosting;
 
@@ -35,8 +36,8 @@ public sealed class DataDirectoryTests
             elsewhere.Delete();
         }
 
-        resolved.Should().Be(Path.Combine(RepositoryRoot(), expected));
-        DataDirectory.Base.Should().Be(RepositoryRoot());
+        resolved.Should().Be(Path.Combine(Repository.Root, expected));
+        DataDirectory.Base.Should().Be(Repository.Root);
     }
 
     [Fact]
@@ -96,17 +97,4 @@ public sealed class DataDirectoryTests
     private static IConfiguration Configuration(string? dataDirectory) => new ConfigurationBuilder()
         .AddInMemoryCollection(new Dictionary<string, string?> { [DataDirectory.ConfigurationKey] = dataDirectory })
         .Build();
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Shohayota.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Shohayota.sln not found above " + AppContext.BaseDirectory);
-    }
 }

@@ -1,6 +1,6 @@
-namespace Shohayota.E2E.Tests.Infrastructure;
+namespace Shohayota.TestSupport;
 
-/// <summary>The checkout the tests were built from: its scripts install the browser, its docs take screenshots.</summary>
+/// <summary>The checkout the tests were built from: its scripts, its docs and its deploy files.</summary>
 public static class Repository
 {
     public static string Root { get; } = FindRoot();
