@@ -34,6 +34,7 @@ public static class ShohayotaApp
         builder.AddShohayotaErrors();
         builder.AddShohayotaAuth();
         builder.AddShohayotaTelemetry();
+        builder.AddShohayotaMetrics();
         builder.AddShohayotaHealth();
         builder.AddShohayotaTraffic();
         builder.AddShohayotaWeb();

@@ -3,7 +3,7 @@ using OpenTelemetry.Trace;
 
 namespace Shohayota.Api.Hosting;
 
-/// <summary>Traces (section <c>Shohayota:Telemetry</c>): off unless turned on or an OTLP endpoint is set.</summary>
+/// <summary>Traces (section <c>Shohayota:Telemetry</c>): off unless turned on or an OTLP endpoint is set. Metrics are always on (<c>NodeMetrics</c>).</summary>
 public sealed class TelemetryOptions
 {
     public const string SectionName = "Shohayota:Telemetry";
@@ -30,26 +30,27 @@ public static class Telemetry
     public static WebApplicationBuilder AddShohayotaTelemetry(this WebApplicationBuilder builder)
     {
         var options = Read(builder.Configuration);
+        // Metrics are always on (NodeMetrics); the resource names this node in both.
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("shohayota", serviceInstanceId: Environment.MachineName + "/" + Environment.ProcessId));
         if (!options.TracesOn)
         {
             return builder;
         }
 
-        builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService("shohayota", serviceInstanceId: Environment.MachineName + "/" + Environment.ProcessId))
-            .WithTracing(tracing =>
+        telemetry.WithTracing(tracing =>
+        {
+            tracing
+                // Health probes and scrapes would be most of the spans and say nothing.
+                .AddAspNetCoreInstrumentation(o => o.Filter = http =>
+                    !http.Request.Path.StartsWithSegments("/api/health") && !http.Request.Path.StartsWithSegments("/metrics"))
+                .AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
+                .AddSource("Npgsql");
+            if (options.OtlpEndpoint is { } endpoint)
             {
-                tracing
-                    // Health probes and scrapes would be most of the spans and say nothing.
-                    .AddAspNetCoreInstrumentation(o => o.Filter = http =>
-                        !http.Request.Path.StartsWithSegments("/api/health") && !http.Request.Path.StartsWithSegments("/metrics"))
-                    .AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
-                    .AddSource("Npgsql");
-                if (options.OtlpEndpoint is { } endpoint)
-                {
-                    tracing.AddOtlpExporter(o => o.Endpoint = endpoint);
-                }
-            });
+                tracing.AddOtlpExporter(o => o.Endpoint = endpoint);
+            }
+        });
         return builder;
     }
 }

@@ -12,7 +12,7 @@ using Shohayota.Grains.Quotas;
 
 namespace Shohayota.Api.Metrics;
 
-/// <summary>System-wide metrics and alerts for operators, and Prometheus text at /metrics.</summary>
+/// <summary>System-wide metrics and alerts for operators, and the Prometheus scrape at /metrics (<see cref="NodeMetrics"/>).</summary>
 public static class MetricsApi
 {
     private static readonly string[] Sortable =
@@ -23,7 +23,7 @@ public static class MetricsApi
         var admin = routes.MapGroup("/api/admin").WithTags("Admin: metrics").RequireAdmission(AuthExtensions.SuperAdminPolicy);
         admin.MapGet("/metrics", GetMetricsAsync).Produces<MetricsResponse>();
         admin.MapGet("/alerts", GetAlertsAsync).Produces<QuotasApi.AlertList>();
-        routes.MapGet("/metrics", GetPrometheusAsync).AllowAnonymous().ExcludeFromDescription();
+        routes.MapShohayotaMetrics();
         return routes;
     }
 
@@ -253,66 +253,4 @@ public static class MetricsApi
             critical ? m.SignInFailuresCritical : m.SignInFailuresWarning, now,
             $"This node saw {failures} sign-in failures (wrong password, unknown e-mail or throttled) over 5 minutes: a possible sign-in flood.", null);
     }
-
-    /// <summary>Prometheus text. Reachable from loopback, or with <c>Shohayota:Metrics:ScrapeToken</c> as a bearer token.</summary>
-    private static async Task<IResult> GetPrometheusAsync(
-        HttpContext http, NpgsqlDataSource db, TrafficAggregator traffic, SignInMonitor signIns, TimeProvider time, IConfiguration configuration)
-    {
-        var token = configuration["Shohayota:Metrics:ScrapeToken"];
-        var authorized = string.IsNullOrEmpty(token)
-            ? http.Connection.RemoteIpAddress is { } ip && IPAddress.IsLoopback(ip)
-            : http.Request.Headers.Authorization.ToString() == $"Bearer {token}";
-        if (!authorized)
-        {
-            return Errors.Problems.Create(403, "forbidden", "Forbidden", "Scrape from loopback, or configure Shohayota:Metrics:ScrapeToken and send it as a bearer token.");
-        }
-
-        var topN = configuration.GetValue("Shohayota:Metrics:TopTenants", 20);
-        var rows = await TenantRowsAsync(db, time);
-        var connections = await ConnectionsAsync(db);
-        var window = traffic.Window(time.GetUtcNow(), 5);
-        var text = new StringBuilder();
-        void Metric(string name, string type, string help, IEnumerable<(string Labels, double Value)> values)
-        {
-            text.Append(CultureInfo.InvariantCulture, $"# HELP {name} {help}\n# TYPE {name} {type}\n");
-            foreach (var (labels, value) in values)
-            {
-                text.Append(CultureInfo.InvariantCulture, $"{name}{(labels.Length > 0 ? "{" + labels + "}" : "")} {value.ToString(CultureInfo.InvariantCulture)}\n");
-            }
-        }
-
-        Metric("shohayota_http_requests_total", "counter", "Requests this node served since start.", [
-            ("class=\"all\"", traffic.Node.Requests), ("class=\"4xx\"", traffic.Node.ClientErrors), ("class=\"5xx\"", traffic.Node.ServerErrors)]);
-        Metric("shohayota_http_rate_limited_total", "counter", "Requests this node refused with 429 since start (counted, not audited).", [("", traffic.Node.TooManyRequests)]);
-        Metric("shohayota_sign_ins_total", "counter", "Sign-in attempts on this node since start, by result.",
-            Enum.GetValues<SignInResult>().Select(r => ($"result=\"{ResultLabel(r)}\"", (double)signIns.Count(r))));
-        Metric("shohayota_sign_in_failures_5m", "gauge", "Failed, unknown-e-mail and throttled sign-ins on this node over the last 5 minutes (the signInFailures alert).",
-            [("", signIns.RecentFailures())]);
-        Metric("shohayota_http_request_duration_ms", "gauge", "This node's response time over the last 5 minutes.", [
-            ("quantile=\"0.5\"", LatencyHistogram.Quantile(window.Latency, 0.5) ?? 0),
-            ("quantile=\"0.95\"", LatencyHistogram.Quantile(window.Latency, 0.95) ?? 0),
-            ("quantile=\"0.99\"", LatencyHistogram.Quantile(window.Latency, 0.99) ?? 0)]);
-        Metric("shohayota_tenants", "gauge", "Tenants by status.", rows.GroupBy(r => r.Status).Select(g => ($"status=\"{g.Key}\"", (double)g.Count())));
-        Metric("shohayota_db_connections", "gauge", "This role's database connections by state.", [
-            ("state=\"active\"", connections.Active), ("state=\"idle\"", connections.Idle)]);
-        var process = Process.GetCurrentProcess();
-        Metric("shohayota_process_working_set_bytes", "gauge", "Resident memory of this node.", [("", process.WorkingSet64)]);
-        Metric("shohayota_process_cpu_seconds_total", "counter", "CPU time of this node.", [("", process.TotalProcessorTime.TotalSeconds)]);
-        var top = rows.OrderByDescending(r => r.ApiCallsMonth).Take(topN).ToList();
-        Metric("shohayota_tenant_api_calls_month", "gauge", $"API calls this month of the top {topN} tenants.", top.Select(r => ($"tenant=\"{r.Id}\"", (double)r.ApiCallsMonth)));
-        Metric("shohayota_tenant_storage_bytes", "gauge", $"Storage of the top {topN} tenants by API calls.", top.Select(r => ($"tenant=\"{r.Id}\"", (double)r.StorageBytes)));
-        Metric("shohayota_tenant_rate_limited_total", "counter", $"429s this node gave the top {topN} tenants by 429s since start.",
-            traffic.TooManyRequestsByTenant.OrderByDescending(t => t.Value).Take(topN).Select(t => ($"tenant=\"{t.Key}\"", (double)t.Value)));
-        return TypedResults.Text(text.ToString(), "text/plain; version=0.0.4");
-    }
-
-    private static string ResultLabel(SignInResult result) => result switch
-    {
-        SignInResult.Succeeded => "succeeded",
-        SignInResult.Failed => "failed",
-        SignInResult.UnknownEmail => "unknown_email",
-        SignInResult.Throttled => "throttled",
-        SignInResult.Busy => "busy",
-        _ => "refused",
-    };
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Tests.Infrastructure;
+using Shohayota.TestSupport;
 
 namespace Shohayota.Api.Tests.Auth;
 
@@ -82,7 +83,7 @@ public sealed class SignInFloodTests
 
         var after = await SystemAlertsAsync(host, superAdmin);
         using var scrape = await host.Client.GetAsync("/metrics");
-        var prometheus = await scrape.Content.ReadAsStringAsync();
+        var prometheus = PrometheusText.Parse(await scrape.Content.ReadAsStringAsync());
 
         before.Should().NotContain(a => a["metric"]!.GetValue<string>() == "signInFailures");
         var alert = after.Should().ContainSingle(a => a["metric"]!.GetValue<string>() == "signInFailures").Subject;
@@ -91,14 +92,14 @@ public sealed class SignInFloodTests
         alert["value"]!.GetValue<double>().Should().Be(12);
         alert["threshold"]!.GetValue<double>().Should().Be(12);
         alert["message"]!.GetValue<string>().Should().Contain("sign-in failures").And.Contain("12");
-        prometheus.Should().Contain("shohayota_sign_ins_total{result=\"failed\"} 12\n")
-            .And.Contain("shohayota_sign_ins_total{result=\"unknown_email\"} 0\n")
-            .And.Contain("shohayota_sign_ins_total{result=\"throttled\"} 0\n")
-            .And.Contain("shohayota_sign_ins_total{result=\"busy\"} 0\n")
-            .And.Contain("shohayota_sign_ins_total{result=\"refused\"} 0\n")
-            .And.Contain("shohayota_sign_ins_total{result=\"succeeded\"} ")
-            .And.Contain("shohayota_sign_in_failures_5m 12\n")
-            .And.Contain("shohayota_http_rate_limited_total ");
+        prometheus.Value("shohayota_sign_ins_total", ("result", "failed")).Should().Be(12);
+        prometheus.Value("shohayota_sign_ins_total", ("result", "unknown_email")).Should().Be(0);
+        prometheus.Value("shohayota_sign_ins_total", ("result", "throttled")).Should().Be(0);
+        prometheus.Value("shohayota_sign_ins_total", ("result", "busy")).Should().Be(0);
+        prometheus.Value("shohayota_sign_ins_total", ("result", "refused")).Should().Be(0);
+        prometheus.Value("shohayota_sign_ins_total", ("result", "succeeded")).Should().BePositive();
+        prometheus.Value("shohayota_sign_in_failures_5m").Should().Be(12);
+        prometheus.Find("shohayota_http_rate_limited_total").Should().ContainSingle();
     }
 
     private static async Task<HttpStatusCode> LoginFromAsync(ApiHost host, string address, string email)

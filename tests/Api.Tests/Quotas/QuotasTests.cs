@@ -6,6 +6,7 @@ using Shohayota.Api.Tests.Infrastructure;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Security;
+using Shohayota.TestSupport;
 
 namespace Shohayota.Api.Tests.Quotas;
 
@@ -396,8 +397,10 @@ public sealed class QuotasTests
         rows.Should().Contain(r => r!["tenantId"]!.GetValue<string>() == tenant.Id.ToString());
         rows.Select(r => r!["users"]!.GetValue<long>()).Should().BeInDescendingOrder();
         invalid.StatusCode.Should().Be(HttpStatusCode.BadRequest);
-        var text = await prometheus.Content.ReadAsStringAsync();
-        text.Should().Contain("shohayota_http_requests_total").And.Contain("shohayota_tenants{status=\"active\"}").And.Contain("shohayota_tenant_api_calls_month");
+        var scrape = PrometheusText.Parse(await prometheus.Content.ReadAsStringAsync());
+        scrape.Value("shohayota_http_requests_total", ("class", "all")).Should().BePositive();
+        scrape.Value("shohayota_tenants", ("status", "active")).Should().BePositive();
+        scrape.Find("shohayota_tenant_api_calls_month").Should().NotBeEmpty();
     }
 
     internal static async Task OverrideAsync(ApiHost host, Guid tenant, object overrides)

@@ -4,6 +4,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Npgsql;
 using Shohayota.Cluster.Tests.Infrastructure;
+using Shohayota.TestSupport;
 using Xunit.Abstractions;
 
 namespace Shohayota.Cluster.Tests.Cluster;
@@ -60,6 +61,11 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
         await postgres.KillAsync();
         var down = Stopwatch.StartNew();
         var unhealthy = await WaitForHealthAsync(nodes, HttpStatusCode.ServiceUnavailable, Outage);
+        // The scrape still answers while the database is down (when it matters most), saying so.
+        var scrapeClock = Stopwatch.StartNew();
+        using var scrape = await nodes[0].Client.GetAsync("/metrics");
+        var scrapeTook = scrapeClock.Elapsed;
+        var metricsDuringOutage = PrometheusText.Parse(await scrape.Content.ReadAsStringAsync());
         var acknowledgedBeforeOutage = acknowledged.Count;
         var unavailableDuringOutage = Volatile.Read(ref unavailable);
         await Task.Delay(Outage - down.Elapsed is { Ticks: > 0 } rest ? rest : TimeSpan.Zero);
@@ -82,6 +88,11 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
         output.WriteLine(summary);
         nodes.Should().AllSatisfy(n => n.HasExited.Should().BeFalse("nodes stay up through a database outage"));
         unhealthy.Should().BeTrue("/api/health turns 503 on every node while PostgreSQL is down\n{0}", _cluster.Output());
+        scrape.StatusCode.Should().Be(HttpStatusCode.OK);
+        scrapeTook.Should().BeLessThan(TimeSpan.FromSeconds(10), "the database figures are read with a short timeout");
+        metricsDuringOutage.Value("shohayota_db_reachable").Should().Be(0);
+        metricsDuringOutage.Value("shohayota_http_requests_total", ("class", "all")).Should().BePositive();
+        metricsDuringOutage.Find("dotnet_process_cpu_time_seconds_total").Should().NotBeEmpty();
         unavailable.Should().BePositive(summary);
         unexpected.Should().BeEmpty("writes fail only with a 503 problem ({0})\n{1}", summary, _cluster.Output());
         healthy.Should().BeTrue("health recovers without a restart\n{0}", _cluster.Output());
