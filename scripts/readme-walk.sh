@@ -8,6 +8,7 @@
 #   <!-- walk: api-key -->   the tenant's admin creates an API key, and the key creates a customer
 #   <!-- walk: import -->    the tenant's admin imports customers from a CSV file (dry run, then real) and exports them as CSV
 #   <!-- walk: openapi -->   the node's OpenAPI document: its paths counted, then linted with Spectral (scripts/lint-openapi.sh)
+#   <!-- walk: metrics -->   the node's Prometheus scrape: the tenants by status, and the customer requests by route
 #   <!-- walk: add-node -->  every line starts one more node (scripts/add-node.sh N [api|silo|client]); each must come up
 #   <!-- walk: cluster -->   the cluster view: node 1, node 2 and the standalone silo are the three active silos
 # It runs on a copy of this tree (files git tracks or would add; no bin/, obj/ or .data/) under /tmp, so the README's
@@ -107,7 +108,7 @@ awk -v dir="$work/blocks" '
   inside { print > file }
   want && !/^[[:space:]]*$/ { want = 0 }
 ' "$tree/README.md"
-for block in run signin psql api-key import openapi add-node cluster; do
+for block in run signin psql api-key import openapi metrics add-node cluster; do
   [ -s "$work/blocks/$block.sh" ] || fail "README.md has no non-empty \`\`\`bash block after '<!-- walk: $block -->'"
 done
 
@@ -198,6 +199,13 @@ paths="$(head -n 1 "$logs/openapi.out")"
 [[ "$paths" =~ ^[0-9]+$ ]] && [ "$paths" -ge 60 ] ||
   fail "the OpenAPI document did not list the API's paths: $(cat "$logs/openapi.out" "$logs/openapi.err")"
 say "the OpenAPI document lists $paths paths and lints clean"
+
+# 3e. The metrics: the provisioned tenant counted as active, the customer requests of 3b/3c in ASP.NET Core's histogram.
+run_block metrics
+grep -Eq '^shohayota_tenants\{.*status="active".*\} [1-9]' "$logs/metrics.out" &&
+  grep -Eq '^http_server_request_duration_seconds_count\{.*http_route="/api/customers/".*\} [1-9]' "$logs/metrics.out" ||
+  fail "the scrape did not count the active tenant or the customer requests: $(cat "$logs/metrics.out" "$logs/metrics.err")"
+say "the scrape counts the active tenant and the customer requests"
 
 # 4. More nodes, one line each, each up before the next starts (their builds share the copy's obj/ folders).
 cluster_view() { curl -sf --max-time 10 -H "Authorization: Bearer $token" http://localhost:5000/api/admin/cluster; }
