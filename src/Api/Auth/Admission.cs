@@ -51,13 +51,12 @@ public static class AdmissionExtensions
     }
 
     /// <summary>
-    /// A key with its own rate limit draws on its bucket (<see cref="IApiKeyRateGrain"/>, one for the cluster) after its
-    /// tenant admitted the request: 429 <c>rate-limited</c> with Retry-After when the key's minute is used up.
+    /// A key with its own rate limit draws on its bucket (<see cref="IApiKeyRateGrain"/>, one for the cluster, through this
+    /// node's lease on it: <see cref="ApiKeyRateLeases"/>) after its tenant admitted the request: 429 <c>rate-limited</c> with Retry-After when the key's minute is used up.
     /// </summary>
     private static async Task<IResult?> KeyRefusalAsync(HttpContext http, ApiKeyIdentity key, int perMinute)
     {
-        var grains = http.RequestServices.GetRequiredService<IGrainFactory>();
-        if (await grains.GetGrain<IApiKeyRateGrain>(GrainKeys.ApiKeyRate(key.Match.TenantId, key.Match.Id)).TakeAsync() is not { } wait)
+        if (await http.RequestServices.GetRequiredService<ApiKeyRateLeases>().TakeAsync(key.Match.TenantId, key.Match.Id) is not { } wait)
         {
             return null;
         }

@@ -454,6 +454,7 @@ public static class AdmissionCacheExtensions
     {
         builder.Services.AddOptions<AdmissionOptions>().BindConfiguration(AdmissionOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<AdmissionCache>();
+        builder.Services.AddSingleton<ApiKeyRateLeases>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AdmissionCache>());
         return builder;
     }

@@ -64,15 +64,33 @@ public interface IApiKeysGrain : IGrainWithStringKey
 }
 
 /// <summary>
+/// A node's renewal of its lease on a key's bucket: it wants <paramref name="Want"/> more requests, and reports what it
+/// did with the last grant (<paramref name="Spent"/> admitted, <paramref name="Unused"/> given back when the lease lapsed).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("KeyRateLease")]
+public sealed record KeyRateLease(
+    [property: Id(0)] Guid Node,
+    [property: Id(1)] int Want,
+    [property: Id(2)] int Spent,
+    [property: Id(3)] int Unused);
+
+/// <summary>The requests granted to the node (already taken from the bucket), or none and how long until one would be.</summary>
+[GenerateSerializer, Immutable, Alias("KeyRateGrant")]
+public sealed record KeyRateGrant(
+    [property: Id(0)] int Granted,
+    [property: Id(1)] TimeSpan? RetryAfter);
+
+/// <summary>
 /// One per rate-limited key (<see cref="GrainKeys.ApiKeyRate"/>): the key's own token bucket, the same for every node its
 /// requests reach. Its limit is read from the key's row, never taken from the caller; only the key itself draws on it.
+/// Nodes lease blocks of requests from it (at most a quarter of the minute each) instead of asking per request.
 /// </summary>
 [Alias("IApiKeyRateGrain")]
 public interface IApiKeyRateGrain : IGrainWithStringKey
 {
-    /// <summary>Takes one request from the bucket: null when admitted, else how long until the next one would be.</summary>
-    [Alias("Take")]
-    Task<TimeSpan?> TakeAsync();
+    /// <summary>Grants the node up to what it wants (taken from the bucket) and settles its report of the last grant.</summary>
+    [Alias("Lease")]
+    Task<KeyRateGrant> LeaseAsync(KeyRateLease lease);
 }
 
 /// <summary>Finds the key a presented secret belongs to, across tenants, by the secret's SHA-256; the system caller only.</summary>

@@ -117,21 +117,64 @@ public sealed class AccessGrainTrustTests(ClusterFixture fixture)
         foreach (var stranger in strangers)
         {
             Enter(stranger);
-            await bucket.Invoking(b => b.TakeAsync()).Should().ThrowAsync<TenantAccessDeniedException>(stranger.ToString());
+            await bucket.Invoking(b => b.LeaseAsync(new KeyRateLease(Guid.NewGuid(), 1, 0, 0))).Should().ThrowAsync<TenantAccessDeniedException>(stranger.ToString());
             RequestContext.Clear();
         }
 
         Enter(new Caller(tenant.Tenant.Id, key.Id, Roles.Member, Caller.ApiKeyActor("partner"), ApiKey: true));
-        var takes = new List<TimeSpan?>();
+        var node = Guid.NewGuid();
+        var grants = new List<KeyRateGrant>();
         for (var i = 0; i < 3; i++)
         {
-            takes.Add(await bucket.TakeAsync());
+            grants.Add(await bucket.LeaseAsync(new KeyRateLease(node, 1, i == 0 ? 0 : 1, 0)));
         }
 
         RequestContext.Clear();
-        takes[0].Should().BeNull();
-        takes[1].Should().BeNull("the key's row says 2 a minute, and nobody else drew on it");
-        takes[2].Should().NotBeNull("the third in the minute is past the key's own limit").And.BeGreaterThan(TimeSpan.Zero);
+        grants[0].Granted.Should().Be(1);
+        grants[1].Granted.Should().Be(1, "the key's row says 2 a minute, and nobody else drew on it");
+        grants[2].Granted.Should().Be(0, "the third in the minute is past the key's own limit");
+        grants[2].RetryAfter.Should().BeGreaterThan(TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task ANodeLeasesAtMostAQuarterOfAKeysMinuteAndItsReportsNeverMintRequests()
+    {
+        var tenant = await fixture.ProvisionAsync();
+        ClusterFixture.As(tenant.Tenant.Id, tenant.AdminId);
+        var created = await fixture.Grains.GetGrain<IApiKeysGrain>(GrainKeys.ApiKeys(tenant.Tenant.Id))
+            .CreateAsync(new CreateApiKeyRequest("bulk", Roles.Member, null, RateLimitPerMinute: 8));
+        RequestContext.Clear();
+        var key = created.Value!.Key;
+        var bucket = fixture.Grains.GetGrain<IApiKeyRateGrain>(GrainKeys.ApiKeyRate(tenant.Tenant.Id, key.Id));
+        Enter(new Caller(tenant.Tenant.Id, key.Id, Roles.Member, Caller.ApiKeyActor("bulk"), ApiKey: true));
+        var (a, b) = (Guid.NewGuid(), Guid.NewGuid());
+
+        var first = await bucket.LeaseAsync(new KeyRateLease(a, 1000, 0, 0));
+        var stillHolding = await bucket.LeaseAsync(new KeyRateLease(a, 1000, 0, 0));
+        var other = await bucket.LeaseAsync(new KeyRateLease(b, 1000, 0, 0));
+        // Then node a reports each grant spent, and b gives its two back unused once.
+        var afterReports = new List<int>();
+        for (var i = 0; i < 5; i++)
+        {
+            afterReports.Add((await bucket.LeaseAsync(new KeyRateLease(a, 1000, 2, 0))).Granted);
+            if (i == 0)
+            {
+                (await bucket.LeaseAsync(new KeyRateLease(b, 0, 0, 2))).Granted.Should().Be(1, "b's give-back is settled, then it is granted its one");
+            }
+        }
+
+        // A node reporting back far more than it was ever granted mints nothing.
+        var inflated = await bucket.LeaseAsync(new KeyRateLease(a, 1000, 0, 1_000_000));
+        var stranger = await bucket.LeaseAsync(new KeyRateLease(Guid.NewGuid(), 1000, 0, 1_000_000));
+        RequestContext.Clear();
+
+        first.Granted.Should().Be(2, "a quarter of 8 a minute");
+        stillHolding.Granted.Should().Be(0, "a node holding its quarter gets nothing more until it reports");
+        other.Granted.Should().Be(2, "another node has its own quarter");
+        afterReports.Should().Equal([2, 2, 1, 0, 0], "a quarter at a time while the minute lasts, then nothing (a's last report claims more spent than it held)");
+        (first.Granted + other.Granted + afterReports.Sum() + 1 - 2).Should().Be(8, "every request of the minute granted once, none twice");
+        inflated.Granted.Should().Be(0);
+        stranger.Granted.Should().Be(0);
     }
 
     private static void Enter(Caller caller)
