@@ -35,12 +35,34 @@ public static class ActivitiesApi
         "activity", "/api/activities", GrainKeys.Activity, ActivityIds.ForIdempotencyKey,
         b => ActivityRules.Check(b.Type, b.Subject, b.Body, b.DueAt, b.CustomerId, b.ContactId, b.DealId, b.Done ?? false), ToFields, ToResponse);
 
+    private static readonly RecordDescriptions Descriptions = new(
+        Create: "Creates a note, task, call or meeting about at least one of the tenant's customers, contacts or deals (a note has no `dueAt` " +
+            "and is never `done`) → 201 with `Location` and its version as `ETag`; a record or assignee that is not the tenant's is 400 like a " +
+            "missing one. An `Idempotency-Key` header (1–200 characters) makes a retry by the same user answer with the activity the first " +
+            "request created (the same key with other fields: 422). Counts against the storage quota and is audited as `activity.created`; " +
+            "any user of the tenant or an API key.",
+        Get: "One activity, with its version as `ETag`. Another tenant's id answers 404 like a missing one; any user of the tenant or an API key.",
+        Update: "Replaces every field of an activity → 200 with the new `ETag` (`done` sets or clears `completedAt`); with `If-Match` a stale " +
+            "version is 412 `precondition-failed`, and a write that lost a race with another writer is 409 `conflict`. Audited as " +
+            "`activity.updated` with the changed fields; another tenant's id is 404 like a missing one; any user of the tenant or an API key.",
+        Delete: "Deletes an activity → 204 (`If-Match` optional, 412 when stale); it takes no parameters. Audited as `activity.deleted`; " +
+            "another tenant's id is 404 like a missing one; any user of the tenant or an API key.");
+
     public static IEndpointRouteBuilder MapActivitiesApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/activities").WithTags("Activities").RequireAdmission(AuthExtensions.TenantUserPolicy);
-        group.MapGet("/", ListActivitiesAsync).Produces<ActivityList>().WithMetadata(new QueryParameters(ListParameters));
-        Routes.Map(group);
-        group.MapPost("/{id:guid}/complete", CompleteAsync).Produces<ActivityResponse>().WithMetadata(new ProblemResponses(409, 412));
+        group.MapGet("/", ListActivitiesAsync).Produces<ActivityList>().WithMetadata(new QueryParameters(ListParameters))
+            .WithDescription("A page of the tenant's activities, `{items, nextCursor}`, newest first by default: filter by `type`, `assignee` " +
+                "(`me` or a user id; an API key must name the user), `done`, `due` (`overdue`, or `today` / `week` in the time zone `tz`), " +
+                "`customerId` (with its contacts' and deals' activities), `contactId` and `dealId`; `sort` by `createdAt`, `updatedAt` or `dueAt` " +
+                "(`-` for descending); keyset pagination with `pageSize` (≤ 200) and `cursor`. With `Accept: text/csv` it streams every match " +
+                "as CSV instead (audited as `activities.exported`). Any user of the tenant or an API key; an unknown, repeated or invalid parameter is 400.");
+        Routes.Map(group, Descriptions);
+        group.MapPost("/{id:guid}/complete", CompleteAsync).Produces<ActivityResponse>().WithMetadata(new ProblemResponses(409, 412))
+            .WithDescription("Completes a task, call or meeting (no body, or `{\"done\": true}`) or reopens it (`{\"done\": false}`); a note " +
+                "is never done (400). `If-Match` is optional (412 when stale); completing a done activity changes nothing, otherwise it is " +
+                "audited as `activity.completed` or `activity.reopened`. Any user of the tenant or an API key; another tenant's activity is 404 " +
+                "like a missing one.");
         return routes;
     }
 

@@ -23,16 +23,30 @@ public static class AuditApi
     {
         var logs = routes.MapGroup("/api/audit-logs").WithTags("Audit").RequireAdmission(AuthExtensions.AuditReaderPolicy);
         logs.MapGet("/", ListAuditLogsAsync).Produces<AuditEntryList>()
-            .WithMetadata(new QueryParameters(["tenantId", "action", "actorId", "targetId", "outcome", "from", "to", "pageSize", "cursor"]));
-        logs.MapGet("/verify", VerifyAuditLogAsync).Produces<VerificationResponse>();
+            .WithMetadata(new QueryParameters(["tenantId", "action", "actorId", "targetId", "outcome", "from", "to", "pageSize", "cursor"]))
+            .WithDescription("A page of an audit log, newest first: filter by `action` (a prefix), `actorId`, `targetId`, `outcome`, `from` " +
+                "and `to`; keyset pagination with `pageSize` (≤ 200, default 50) and `cursor`. Tenant admins read their own tenant's log; " +
+                "super-admins name it with `?tenantId=` (an id, or `system` for the system log), and their read is recorded in that tenant's " +
+                "log as `audit.read`.");
+        logs.MapGet("/verify", VerifyAuditLogAsync).Produces<VerificationResponse>()
+            .WithDescription("Re-hashes the whole audit chain and checks it against its anchors → `valid: true` with the entries and the head " +
+                "hash, or `valid: false` with `brokenAtSeq` and the problem. One verification per tenant and node at a time, else 429. Tenant " +
+                "admins verify their own tenant's log; super-admins name it with `?tenantId=` (an id or `system`), recorded as `audit.verified`.");
 
         // Admins only: every call appends a row kept for the retention period, so members must not loop it.
         routes.MapGroup("/api/test").WithTags("Audit").RequireAdmission(AuthExtensions.AuditReaderPolicy).MapPost("/audit", WriteTestEntryAsync)
-            .Produces<AuditEntryResponse>(StatusCodes.Status201Created);
+            .Produces<AuditEntryResponse>(StatusCodes.Status201Created)
+            .WithDescription("Writes an `audit.test` entry to the caller's audit log (a super-admin's to the system log) → 201 with the entry: " +
+                "the runbook's check that auditing works. Tenant admins and super-admins; a member is 403.");
         routes.MapGroup("/api/tenants").WithTags("Audit").RequireAdmission(AuthExtensions.TenantAdminPolicy).MapGet("/incidents", ListIncidentsAsync)
-            .Produces<IncidentList>();
+            .Produces<IncidentList>()
+            .WithDescription("The incidents operators recorded for the caller's tenant, newest first (at most 200): title, description, " +
+                "severity, when, and who recorded it. Tenant admins (or an admin API key) only.");
         routes.MapGroup("/api/admin/tenants").WithTags("Admin: tenants").RequireAdmission(AuthExtensions.SuperAdminPolicy)
-            .MapPost("/{id:guid}/incidents", RecordIncidentAsync).Produces<AuditEntryResponse>(StatusCodes.Status201Created);
+            .MapPost("/{id:guid}/incidents", RecordIncidentAsync).Produces<AuditEntryResponse>(StatusCodes.Status201Created)
+            .WithDescription("Records an incident for a tenant (`{\"title\", \"description\", \"severity\": \"low|medium|high|critical\"}`) " +
+                "as `incident.recorded` in its audit log and the system log → 201 with the tenant's entry; its admins see it in " +
+                "`GET /api/tenants/incidents`. Super-admins only; an unknown tenant is 404.");
         return routes;
     }
 

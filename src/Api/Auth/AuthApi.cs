@@ -14,10 +14,21 @@ public static class AuthApi
         var group = routes.MapGroup("/api/auth").WithTags("Auth");
         // 401 invalid-credentials (or a locked-out account), 403 for a suspended tenant or disabled user, 429 for a flood.
         group.MapPost("/login", LoginAsync).AllowAnonymous().Produces<TokenResponse>().WithMetadata(new ProblemResponses(401, 403, 429, 503),
-            new RequestExamples(("The new tenant's admin", """{"email": "admin@newcompany.com", "password": "secure_password"}""")));
-        group.MapPost("/refresh", RefreshAsync).AllowAnonymous().Produces<TokenResponse>().WithMetadata(new ProblemResponses(401, 403, 429, 503));
-        group.MapPost("/logout", LogoutAsync).AllowAnonymous().Produces(StatusCodes.Status204NoContent);
-        routes.MapGroup("/api/auth").RequireAdmission(AuthExtensions.AnyUserPolicy).MapGet("/me", GetMeAsync).Produces<UserBody>();
+                new RequestExamples(("The new tenant's admin", """{"email": "admin@newcompany.com", "password": "secure_password"}""")))
+            .WithDescription("Signs in with `{\"email\", \"password\"}` (and `tenantId` to pick that tenant's account of an address several " +
+                "tenants hold) → a bearer access token (`expiresIn` seconds), a refresh token and the user. A wrong password, an unknown address " +
+                "and a locked-out address all answer 401 `invalid-credentials`; too many attempts get 429 and a busy node 503, both with " +
+                "`Retry-After`, and a suspended tenant or a disabled user 403. Anonymous.");
+        group.MapPost("/refresh", RefreshAsync).AllowAnonymous().Produces<TokenResponse>().WithMetadata(new ProblemResponses(401, 403, 429, 503))
+            .WithDescription("Exchanges a refresh token (`{\"refreshToken\"}`) for a new token pair like the login's: the old refresh token is " +
+                "used up, and presenting a used one again revokes its whole session. An invalid, expired or revoked token is 401 `invalid-token`. " +
+                "Anonymous.");
+        group.MapPost("/logout", LogoutAsync).AllowAnonymous().Produces(StatusCodes.Status204NoContent)
+            .WithDescription("Ends the session of a refresh token (`{\"refreshToken\"}`), audited as `auth.logout`; access tokens already issued " +
+                "last until they expire. Always 204, whatever the token, so it tells nothing. Anonymous.");
+        routes.MapGroup("/api/auth").RequireAdmission(AuthExtensions.AnyUserPolicy).MapGet("/me", GetMeAsync).Produces<UserBody>()
+            .WithDescription("The signed-in caller: id, e-mail, name, role and tenant (none for a super-admin). Any signed-in person; not an " +
+                "API key or a support session (403).");
         return routes;
     }
 

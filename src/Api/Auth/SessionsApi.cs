@@ -16,13 +16,25 @@ public static class SessionsApi
     public static IEndpointRouteBuilder MapSessionsApi(this IEndpointRouteBuilder routes)
     {
         var self = routes.MapGroup("/api/auth").WithTags("Auth").RequireAdmission(AuthExtensions.AnyUserPolicy);
-        self.MapPost("/password", ChangePasswordAsync).Produces<AuthApi.TokenResponse>();
-        self.MapPost("/sessions/revoke", RevokeOwnSessionsAsync).Produces(StatusCodes.Status204NoContent);
+        self.MapPost("/password", ChangePasswordAsync).Produces<AuthApi.TokenResponse>()
+            .WithDescription("Changes the caller's password (`{\"currentPassword\", \"newPassword\"}`): every session of theirs ends in the " +
+                "same transaction, audited as `user.password_changed`, and the answer is a fresh token pair like the login's. A wrong current " +
+                "password is 401 `invalid-credentials` and counts toward the sign-in delay and lockout; a new password that breaks the policy or " +
+                "equals the current one is 400. Any signed-in person; not an API key or a support session (403).");
+        self.MapPost("/sessions/revoke", RevokeOwnSessionsAsync).Produces(StatusCodes.Status204NoContent)
+            .WithDescription("Signs the caller out of all their sessions (every refresh token stops at once, web UI sessions within seconds; " +
+                "access tokens already issued last until they expire) → 204, audited as `user.sessions_revoked`. Any signed-in person; not an " +
+                "API key or a support session (403).");
         // Tenant admins for their tenant's users, super-admins for anyone's (naming the tenant with ?tenantId=).
         routes.MapGroup("/api/users").WithTags("Users").RequireAdmission(AuthExtensions.AuditReaderPolicy)
-            .MapPost("/{id:guid}/sessions/revoke", RevokeUserSessionsAsync).Produces(StatusCodes.Status204NoContent);
+            .MapPost("/{id:guid}/sessions/revoke", RevokeUserSessionsAsync).Produces(StatusCodes.Status204NoContent)
+            .WithDescription("Signs a user out of all their sessions → 204, audited as `user.sessions_revoked`; access tokens already issued last " +
+                "until they expire. Tenant admins for their own tenant's users (another tenant's user is 404 like a missing one); super-admins " +
+                "for anyone's, naming the tenant with `?tenantId=` (an id, or `system` for a super-admin's account).");
         routes.MapGroup("/api/admin/tenants").WithTags("Admin: tenants").RequireAdmission(AuthExtensions.SuperAdminPolicy)
-            .MapPost("/{id:guid}/sessions/revoke", RevokeTenantSessionsAsync).Produces<RevokedSessionsResponse>();
+            .MapPost("/{id:guid}/sessions/revoke", RevokeTenantSessionsAsync).Produces<RevokedSessionsResponse>()
+            .WithDescription("Signs every user of the tenant out of every session → `{\"revokedSessions\"}`, audited as " +
+                "`tenant.sessions_revoked` in the tenant's and the system log; access tokens already issued last until they expire. Super-admins only.");
         return routes;
     }
 

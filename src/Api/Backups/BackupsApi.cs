@@ -24,22 +24,48 @@ public static class BackupsApi
     {
         // The export is the signed bundle (a JSON document) a restore takes back.
         routes.MapGroup("/api/tenants").WithTags("Backups").RequireAdmission(AuthExtensions.AuditReaderPolicy).MapGet("/export", ExportTenantAsync)
-            .Produces<JsonObject>();
+            .Produces<JsonObject>()
+            .WithDescription("Downloads the tenant's data as one JSON bundle (an attachment, streamed), audited as `tenant.exported`. A tenant " +
+                "admin gets their own tenant's (a canceled one's too) without password hashes or signature, for data portability, not restore; " +
+                "a super-admin names the tenant with `?tenantId=` and gets a signed bundle with password hashes that a restore takes back. One " +
+                "export per tenant and node at a time, else 429.");
         routes.MapGroup("/api/admin/tenants").WithTags("Backups").RequireAdmission(AuthExtensions.SuperAdminPolicy).MapPost("/restore", RestoreTenantAsync)
             .WithMetadata(new DocumentedBody(typeof(JsonObject), "application/json")).Produces<RestoreResponse>(StatusCodes.Status201Created)
-            .WithMetadata(new QueryParameters(RestoreParameters), new ProblemResponses(409, 413, 415));
+            .WithMetadata(new QueryParameters(RestoreParameters), new ProblemResponses(409, 413, 415))
+            .WithDescription("Restores a super-admin export sent as the body (up to `Shohayota:Backups:MaxRestoreBytes`): with no query it " +
+                "recreates the bundle's own tenant, which must not exist (409); `?tenantId=…&mode=replace` writes over that tenant (not while it " +
+                "is active), `?as=new&adminEmail=…` makes a copy under a new id. The bundle is checked whole (checksum, this server's signature, " +
+                "every record's rules, the plan's quotas unless `ignoreQuotas=true`) and written in one transaction audited as `tenant.restored`, " +
+                "or refused with nothing written (400 `invalid-bundle`, 403 `quota-exceeded`). Super-admins only.");
 
         var backups = routes.MapGroup("/api/admin/backups").WithTags("Backups").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        backups.MapGet("/", ListBackupsAsync).Produces<BackupList>();
+        backups.MapGet("/", ListBackupsAsync).Produces<BackupList>()
+            .WithDescription("The complete backups, newest first: kind, trigger, size, tenants, the database dump (or why it was skipped), the " +
+                "backup it continues and `keptUntil`. Super-admins only.");
         backups.MapPost("/", RunBackupAsync).WithMetadata(new DocumentedBody(typeof(RunBackupBody), "application/json", Optional: true)).Produces<BackupResponse>(StatusCodes.Status201Created)
-            .WithMetadata(new ProblemResponses(409));
-        backups.MapGet("/{id}", GetBackupAsync).Produces<BackupDetailsResponse>();
+            .WithMetadata(new ProblemResponses(409))
+            .WithDescription("Runs a backup now → 201 with its summary: `{\"kind\": \"full\"}` (the default: every tenant's signed bundle and " +
+                "a database dump when `pg_dump` is available) or `\"incremental\"` (per tenant, what changed since the previous backup). " +
+                "Super-admins only.");
+        backups.MapGet("/{id}", GetBackupAsync).Produces<BackupDetailsResponse>()
+            .WithDescription("One backup with its files: each file's tenant, kind, SHA-256, size, audit seq and record counts. Super-admins " +
+                "only; an unknown backup is 404.");
         backups.MapPost("/{id}/restore", RestoreFromBackupAsync).Produces<RestoreResponse>(StatusCodes.Status201Created)
-            .WithMetadata(new QueryParameters(["tenantId", "mode", "ignoreQuotas"]), new ProblemResponses(409));
+            .WithMetadata(new QueryParameters(["tenantId", "mode", "ignoreQuotas"]), new ProblemResponses(409))
+            .WithDescription("Restores one tenant (`?tenantId=`, required) to its state in this backup: its last full bundle and the " +
+                "increments up to this backup, each checked against the manifest, its checksum and its signature, applied in one transaction; " +
+                "other tenants are untouched. `&mode=replace` and `&ignoreQuotas=true` and the answer as for `POST /api/admin/tenants/restore`; " +
+                "super-admins only.");
 
         var deletions = routes.MapGroup("/api/admin/deletions").WithTags("Backups").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        deletions.MapGet("/", ListDeletionsAsync).Produces<DeletionList>();
-        deletions.MapPost("/run", RunPurgeAsync).WithMetadata(new DocumentedBody(typeof(RunPurgeBody), "application/json", Optional: true)).Produces<PurgeResponse>();
+        deletions.MapGet("/", ListDeletionsAsync).Produces<DeletionList>()
+            .WithDescription("The deletion certificates of hard-deleted tenants (by an operator or the retention purge), newest first: who, " +
+                "when, why, the rows removed per table, and which backups and final exports still hold the data until when. Keyset pagination " +
+                "with `pageSize` (≤ 200, default 50) and `cursor`; super-admins only.");
+        deletions.MapPost("/run", RunPurgeAsync).WithMetadata(new DocumentedBody(typeof(RunPurgeBody), "application/json", Optional: true)).Produces<PurgeResponse>()
+            .WithDescription("Runs the retention purge now: canceled and deleted tenants whose `retentionUntil` has passed, oldest first and at " +
+                "most `MaxTenantsPerRun`, get a final export and are hard-deleted, each with a deletion certificate; `{\"dryRun\": true}` only " +
+                "reports what it would do. Answers each tenant's action; super-admins only.");
         return routes;
     }
 

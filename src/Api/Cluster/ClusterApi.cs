@@ -17,8 +17,13 @@ public static class ClusterApi
     public static IEndpointRouteBuilder MapClusterApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/admin").WithTags("Admin: cluster").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        group.MapGet("/cluster", GetClusterAsync).Produces<ClusterResponse>();
-        group.MapPost("/database/reset-pool", ResetPoolAsync).Produces<PoolResetResponse>();
+        group.MapGet("/cluster", GetClusterAsync).Produces<ClusterResponse>()
+            .WithDescription("The cluster as the node that answers sees it: cluster and service id, that node, and every member silo (active " +
+                "ones first) with its status, endpoint, start and last heartbeat, and the activations, CPU and clients of those that answer " +
+                "within 5 seconds. Super-admins only.");
+        group.MapPost("/database/reset-pool", ResetPoolAsync).Produces<PoolResetResponse>()
+            .WithDescription("Clears this node's database connection pools (the runbook's pool restart) → the node and its connections in " +
+                "`pg_stat_activity` before and after. Audited as `database.pool_reset` in the system log; super-admins only.");
         return routes;
     }
 

@@ -35,11 +35,29 @@ public static class ContactsApi
         b => ContactRules.Check(b.FirstName, b.LastName, b.Email, b.Phone, b.Title, b.Tags, b.Notes), ToFields, ToResponse,
         new(CustomFieldRecordTypes.Contacts, b => b.CustomFields, (f, values) => f with { CustomFields = values }), cascades: true);
 
+    private static readonly RecordDescriptions Descriptions = new(
+        Create: "Creates a contact (a first or a last name required; a `customerId` or `ownerUserId` that is not the tenant's is 400 like a " +
+            "missing one) → 201 with `Location` and its version as `ETag`. An `Idempotency-Key` header (1–200 characters) makes a retry by the " +
+            "same user answer with the contact the first request created (the same key with other fields: 422). Counts against the storage " +
+            "quota (403 `quota-exceeded` beyond) and is audited as `contact.created`; any user of the tenant or an API key.",
+        Get: "One contact, with its version as `ETag`. Another tenant's id answers 404 like a missing one; any user of the tenant or an API key.",
+        Update: "Replaces every field of a contact → 200 with the new `ETag`; with `If-Match` a stale version is 412 `precondition-failed`, " +
+            "and a write that lost a race with another writer is 409 `conflict`. Audited as `contact.updated` with the changed fields; another " +
+            "tenant's id is 404 like a missing one; any user of the tenant or an API key.",
+        Delete: "Deletes a contact → 204 (`If-Match` optional, 412 when stale). A contact on a deal is 409 until it is taken off the deal, " +
+            "and one with activities is 409 naming their count unless `?cascade=true` removes them with it, each with its own audit entry. " +
+            "Audited as `contact.deleted`; another tenant's id is 404 like a missing one; any user of the tenant or an API key.");
+
     public static IEndpointRouteBuilder MapContactsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/contacts").WithTags("Contacts").RequireAdmission(AuthExtensions.TenantUserPolicy);
-        group.MapGet("/", ListContactsAsync).Produces<ContactList>().WithMetadata(new QueryParameters(ListParameters));
-        Routes.Map(group);
+        group.MapGet("/", ListContactsAsync).Produces<ContactList>().WithMetadata(new QueryParameters(ListParameters))
+            .WithDescription("A page of the tenant's contacts, `{items, nextCursor}`, newest first by default: `q` matches \"first last\" or " +
+                "the e-mail (literally, ignoring case); filter by `customerId`, `tag`, `ownerUserId` and custom fields (`cf.{key}=value`); " +
+                "`sort` by `name`, `createdAt` or `updatedAt` (`-` for descending); keyset pagination with `pageSize` (≤ 200) and `cursor`. With " +
+                "`Accept: text/csv` it streams every match as CSV instead (audited as `contacts.exported`; one export per tenant and node at a " +
+                "time, else 429). Any user of the tenant or an API key; an unknown, repeated or invalid parameter is 400.");
+        Routes.Map(group, Descriptions);
         return routes;
     }
 

@@ -25,9 +25,15 @@ public static class CustomFieldsApi
     public static IEndpointRouteBuilder MapCustomFieldsApi(this IEndpointRouteBuilder routes)
     {
         routes.MapGroup("/api/custom-fields").WithTags("Custom fields").RequireAdmission(AuthExtensions.TenantUserPolicy)
-            .MapGet("/{recordType}", GetAsync).Produces<FieldsResponse>();
+            .MapGet("/{recordType}", GetAsync).Produces<FieldsResponse>()
+            .WithDescription("The custom fields of `customers`, `contacts` or `deals`, in their order: key, label, type, options and whether " +
+                "required. Any user of the tenant or an API key; another record type is 404.");
         routes.MapGroup("/api/custom-fields").WithTags("Custom fields").RequireAdmission(AuthExtensions.TenantAdminPolicy)
-            .MapPut("/{recordType}", ReplaceAsync).Produces<FieldsResponse>().WithMetadata(new ProblemResponses(409));
+            .MapPut("/{recordType}", ReplaceAsync).Produces<FieldsResponse>().WithMetadata(new ProblemResponses(409))
+            .WithDescription("Replaces a record type's whole list of custom fields (`{\"fields\": [...]}`, at most 30; a field's `key` is its " +
+                "identity, so a kept key keeps its values) and answers the stored list; every broken rule is listed in one 400. Removing a " +
+                "field, changing its type or removing a select option that records still hold is 409 with their count; audited as " +
+                "`custom_fields.updated`. Tenant admins (or an admin API key) only.");
         return routes;
     }
 

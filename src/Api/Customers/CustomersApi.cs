@@ -36,13 +36,34 @@ public static class CustomersApi
         b => CustomerRules.Check(b.Name, b.Email, b.Phone, b.Company, b.Status, b.Tags, b.Notes), ToFields, ToResponse,
         new(CustomFieldRecordTypes.Customers, b => b.CustomFields, (f, values) => f with { CustomFields = values }), cascades: true);
 
+    private static readonly RecordDescriptions Descriptions = new(
+        Create: "Creates a customer → 201 with `Location` and its version as `ETag`; every broken field rule is listed in one 400. An " +
+            "`Idempotency-Key` header (1–200 characters) makes a retry by the same user answer with the customer the first request created " +
+            "(the same key with other fields: 422). Counts against the customers and storage quotas (403 `quota-exceeded` beyond) and is " +
+            "audited as `customer.created`; any user of the tenant or an API key.",
+        Get: "One customer, with its version as `ETag`. Another tenant's id answers 404 like a missing one; any user of the tenant or an API key.",
+        Update: "Replaces every field of a customer → 200 with the new `ETag`; with `If-Match` a stale version is 412 `precondition-failed`, " +
+            "and a write that lost a race with another writer is 409 `conflict`. Audited as `customer.updated` with the changed fields; another " +
+            "tenant's id is 404 like a missing one; any user of the tenant or an API key.",
+        Delete: "Deletes a customer → 204 (`If-Match` optional, 412 when stale). One that still has contacts, deals or activities is 409 naming " +
+            "their counts, unless `?cascade=true` removes them with it in the same transaction, each with its own audit entry. Audited as " +
+            "`customer.deleted`; another tenant's id is 404 like a missing one; any user of the tenant or an API key.");
+
     public static IEndpointRouteBuilder MapCustomersApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/customers").WithTags("Customers").RequireAdmission(AuthExtensions.TenantUserPolicy);
-        group.MapGet("/", ListCustomersAsync).Produces<CustomerList>().WithMetadata(new QueryParameters(ListParameters));
+        group.MapGet("/", ListCustomersAsync).Produces<CustomerList>().WithMetadata(new QueryParameters(ListParameters))
+            .WithDescription("A page of the tenant's customers, `{items, nextCursor}`, newest first by default: `q` searches name, e-mail and " +
+                "company; filter by `status`, `tag`, `ownerUserId` and custom fields (`cf.{key}=value`); `sort` by `name`, `createdAt` or " +
+                "`updatedAt` (`-` for descending, `relevance` with `q`); keyset pagination with `pageSize` (≤ 200) and `cursor`. With " +
+                "`Accept: text/csv` it streams every match as CSV instead (audited as `customers.exported`; one export per tenant and node at a " +
+                "time, else 429). Any user of the tenant or an API key; an unknown or invalid parameter is 400, a search past its time limit 503.");
         // A customer that still has contacts, deals or activities: 409 with their counts, unless ?cascade=true.
-        Routes.Map(group, new RequestExamples(("A new customer", """{"name": "Acme Corp", "email": "ops@acme.example", "tags": ["vip"]}""")));
-        group.MapGet("/{id:guid}/timeline", TimelineAsync).Produces<Timeline>().WithMetadata(new QueryParameters(TimelineParameters));
+        Routes.Map(group, Descriptions, new RequestExamples(("A new customer", """{"name": "Acme Corp", "email": "ops@acme.example", "tags": ["vip"]}""")));
+        group.MapGet("/{id:guid}/timeline", TimelineAsync).Produces<Timeline>().WithMetadata(new QueryParameters(TimelineParameters))
+            .WithDescription("The changes to a customer and to its contacts, deals and activities, from the audit log, newest first (without " +
+                "IP addresses or user agents); keyset pagination with `pageSize` (≤ 200) and `cursor`. Any user of the tenant or an API key; " +
+                "another tenant's customer is 404 like a missing one.");
         return routes;
     }
 

@@ -42,15 +42,48 @@ public static class DealsApi
         b => DealRules.Check(b.Name, b.CustomerId, b.ContactIds, b.Amount, b.Currency), ToFields, ToResponse,
         new(CustomFieldRecordTypes.Deals, b => b.CustomFields, (f, values) => f with { CustomFields = values }), cascades: true);
 
+    private static readonly RecordDescriptions Descriptions = new(
+        Create: "Creates a deal with one of the tenant's customers (`amount` exact to 4 decimals, an ISO 4217 `currency`; without `stageId` " +
+            "it starts in the pipeline's first open stage) → 201 with `Location` and its version as `ETag`; a customer, contact, stage or owner " +
+            "that is not the tenant's is 400 like a missing one. An `Idempotency-Key` header (1–200 characters) makes a retry by the same user " +
+            "answer with the deal the first request created (the same key with other fields: 422). Counts against the storage quota and is " +
+            "audited as `deal.created`; any user of the tenant or an API key.",
+        Get: "One deal, with its version as `ETag`. Another tenant's id answers 404 like a missing one; any user of the tenant or an API key.",
+        Update: "Replaces every field of a deal → 200 with the new `ETag` (without `stageId` it goes back to the first open stage; its status " +
+            "is its stage's kind); with `If-Match` a stale version is 412 `precondition-failed`, and a write that lost a race with another " +
+            "writer is 409 `conflict`. Audited as `deal.updated` with the changed fields; another tenant's id is 404 like a missing one; any " +
+            "user of the tenant or an API key.",
+        Delete: "Deletes a deal with its contact links → 204 (`If-Match` optional, 412 when stale). One with activities is 409 naming their " +
+            "count, unless `?cascade=true` removes them with it, each with its own audit entry. Audited as `deal.deleted`; another tenant's id " +
+            "is 404 like a missing one; any user of the tenant or an API key.");
+
     public static IEndpointRouteBuilder MapDealsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/deals").WithTags("Deals").RequireAdmission(AuthExtensions.TenantUserPolicy);
-        group.MapGet("/", ListDealsAsync).Produces<DealList>().WithMetadata(new QueryParameters(ListParameters));
-        Routes.Map(group);
-        group.MapPost("/{id:guid}/stage", MoveAsync).Produces<DealResponse>().WithMetadata(new ProblemResponses(409, 412));
+        group.MapGet("/", ListDealsAsync).Produces<DealList>().WithMetadata(new QueryParameters(ListParameters))
+            .WithDescription("A page of the tenant's deals, `{items, nextCursor}`, newest first by default: filter by `stageId`, `status` " +
+                "(`open`, `won`, `lost`), `customerId`, `contactId`, `ownerUserId`, `closingBefore` (a date) and custom fields (`cf.{key}=value`); " +
+                "`sort` by `createdAt`, `updatedAt`, `expectedCloseDate` or `amount` (`-` for descending); keyset pagination with `pageSize` " +
+                "(≤ 200) and `cursor`. With `Accept: text/csv` it streams every match as CSV instead (audited as `deals.exported`; one export " +
+                "per tenant and node at a time, else 429). Any user of the tenant or an API key; an unknown, repeated or invalid parameter is 400.");
+        Routes.Map(group, Descriptions);
+        group.MapPost("/{id:guid}/stage", MoveAsync).Produces<DealResponse>().WithMetadata(new ProblemResponses(409, 412))
+            .WithDescription("Moves a deal to another stage of the pipeline (`{\"stageId\"}`): its status becomes the stage's kind, and " +
+                "`closedAt` is set when it closes as won or lost and cleared when it reopens. `If-Match` is optional (412 when stale); moving a " +
+                "deal to the stage it is in changes nothing, any other move is audited as `deal.stage_changed`. Any user of the tenant or an " +
+                "API key; another tenant's deal is 404 like a missing one, another tenant's stage 400 like an unknown one.");
 
-        routes.MapGroup("/api/pipeline").WithTags("Deals").RequireAdmission(AuthExtensions.TenantUserPolicy).MapGet("/", PipelineAsync).Produces<PipelineResponse>();
-        routes.MapGroup("/api/pipeline/stages").WithTags("Deals").RequireAdmission(AuthExtensions.TenantAdminPolicy).MapPut("/", ReplaceStagesAsync).Produces<PipelineResponse>().WithMetadata(new ProblemResponses(409));
+        routes.MapGroup("/api/pipeline").WithTags("Deals").RequireAdmission(AuthExtensions.TenantUserPolicy)
+            .MapGet("/", PipelineAsync).Produces<PipelineResponse>()
+            .WithDescription("The tenant's pipeline: its stages in order, each with its kind (`open`, `won` or `lost`), probability, number of " +
+                "deals and their totals per currency (a new tenant's six default stages are made on first use). Any user of the tenant or an " +
+                "API key; takes no parameters.");
+        routes.MapGroup("/api/pipeline/stages").WithTags("Deals").RequireAdmission(AuthExtensions.TenantAdminPolicy)
+            .MapPut("/", ReplaceStagesAsync).Produces<PipelineResponse>().WithMetadata(new ProblemResponses(409))
+            .WithDescription("Replaces the ordered stage list (`{\"stages\": [{\"id\"?, \"name\", \"kind\", \"probability\"}], \"moveTo\"?}`): " +
+                "a stage with an `id` keeps it and its deals, one without is new, one left out is removed; answers like `GET /api/pipeline`. A " +
+                "removed stage that holds deals is 409 unless `moveTo` names a stage that stays (they move there), and so is changing the kind " +
+                "of a stage that holds deals; audited as `pipeline.updated`. Tenant admins (or an admin API key) only.");
         return routes;
     }
 

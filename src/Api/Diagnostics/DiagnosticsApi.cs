@@ -10,12 +10,17 @@ public static class DiagnosticsApi
     {
         var group = routes.MapGroup("/api/admin/diagnostics").WithTags("Admin: diagnostics").RequireAdmission(AuthExtensions.SuperAdminPolicy);
         group.MapGet("/isolation", async (IGrainFactory grains) =>
-        {
-            var probe = grains.GetGrain<IIsolationProbeGrain>("isolation");
-            return TypedResults.Ok(ToResponse(await probe.GetLastAsync() ?? await probe.RunAsync()));
-        });
+            {
+                var probe = grains.GetGrain<IIsolationProbeGrain>("isolation");
+                return TypedResults.Ok(ToResponse(await probe.GetLastAsync() ?? await probe.RunAsync()));
+            })
+            .WithDescription("The last tenant-isolation report: row-level security enabled and forced on each tenant table with its " +
+                "policies, whether the runtime role could bypass it, and the cross-tenant probe's checks (run on a timer; run now if it has " +
+                "not run yet). Super-admins only.");
         group.MapPost("/isolation/probe", async (IGrainFactory grains) =>
-            TypedResults.Ok(ToResponse(await grains.GetGrain<IIsolationProbeGrain>("isolation").RunAsync())));
+                TypedResults.Ok(ToResponse(await grains.GetGrain<IIsolationProbeGrain>("isolation").RunAsync())))
+            .WithDescription("Runs the cross-tenant isolation probe now (two internal probe tenants try to read each other's rows through " +
+                "the grain and database layers) and answers the fresh report like `GET /api/admin/diagnostics/isolation`. Super-admins only.");
         return routes;
     }
 

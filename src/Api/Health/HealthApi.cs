@@ -20,7 +20,9 @@ public static class HealthApi
     {
         // Unhealthy is 503 with the same body: which check failed, never a connection string.
         routes.MapGet("/api/health", GetHealthAsync).AllowAnonymous().WithTags("Health")
-            .Produces<HealthResponse>().Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
+            .Produces<HealthResponse>().Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable)
+            .WithDescription("This node's health: the overall status and each check's (`database`, `cluster`, `isolation`, `audit`) with its " +
+                "data; 503 with the same body when a check is unhealthy. Anonymous; it names no connection string or secret.");
         return routes;
     }
 

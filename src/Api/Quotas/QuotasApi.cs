@@ -15,14 +15,31 @@ public static class QuotasApi
     public static IEndpointRouteBuilder MapQuotasApi(this IEndpointRouteBuilder routes)
     {
         var tenant = routes.MapGroup("/api/tenants").WithTags("Quotas").RequireAdmission(AuthExtensions.AuditReaderPolicy);
-        tenant.MapGet("/quotas", GetQuotasAsync).Produces<QuotasResponse>();
-        tenant.MapGet("/usage", GetUsageAsync).Produces<UsageResponse>();
-        tenant.MapGet("/alerts", GetAlertsAsync).Produces<AlertList>();
+        tenant.MapGet("/quotas", GetQuotasAsync).Produces<QuotasResponse>()
+            .WithDescription("The tenant's plan and quotas: `users`, `customers`, `apiCallsMonthly` (with `resetsAt`) and `storageBytes`, each " +
+                "with its limit, use and percentage, the rate limit and the overrides in force. Tenant admins read their own tenant's (naming " +
+                "another is 403); super-admins name the tenant with `?tenantId=`.");
+        tenant.MapGet("/usage", GetUsageAsync).Produces<UsageResponse>()
+            .WithDescription("The tenant's usage: API calls this month, active users over 24 hours and 30 days, customers, users and storage, " +
+                "error rates over 5 minutes and 1 hour, latency percentiles over 5 minutes and a daily history (90 days by default). Tenant " +
+                "admins read their own tenant's (naming another is 403); super-admins name the tenant with `?tenantId=`.");
+        tenant.MapGet("/alerts", GetAlertsAsync).Produces<AlertList>()
+            .WithDescription("The tenant's open alerts: a quota at 80 % (warning) or 95 % (critical) of its limit (monthly API calls with " +
+                "the projected date they run out), a 5xx rate or p95 latency over its threshold; an alert clears by itself when its condition " +
+                "ends. Tenant admins read their own tenant's (naming another is 403); super-admins name the tenant with `?tenantId=`.");
 
         var admin = routes.MapGroup("/api/admin/tenants").WithTags("Admin: quotas").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        admin.MapPut("/{id:guid}/plan", SetPlanAsync).Produces<QuotasResponse>();
-        admin.MapPut("/{id:guid}/quotas", SetOverridesAsync).Produces<QuotasResponse>();
-        admin.MapPost("/{id:guid}/quotas/reset", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).ResetApiCallsAsync())).Produces<QuotasResponse>();
+        admin.MapPut("/{id:guid}/plan", SetPlanAsync).Produces<QuotasResponse>()
+            .WithDescription("Moves the tenant to another plan (`{\"plan\"}`, one this server defines) → its quotas like " +
+                "`GET /api/tenants/quotas`; a downgrade below the current usage is allowed, growth is then refused. Audited as " +
+                "`tenant.plan_changed` in the tenant's and the system log; super-admins only.");
+        admin.MapPut("/{id:guid}/quotas", SetOverridesAsync).Produces<QuotasResponse>()
+            .WithDescription("Overrides plan limits for the tenant: any of `users`, `customers`, `apiCallsMonthly`, `storageBytes` and " +
+                "`rateLimitPerSecond` as a whole number (`null` removes an override), optionally until `expiresAt` and with a `reason` → its " +
+                "quotas. Audited as `tenant.quota_overridden` in the tenant's and the system log; super-admins only.");
+        admin.MapPost("/{id:guid}/quotas/reset", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).ResetApiCallsAsync())).Produces<QuotasResponse>()
+            .WithDescription("Resets the tenant's API-call counter for this month to zero → its quotas. Audited as `tenant.quota_reset` in " +
+                "the tenant's and the system log; super-admins only.");
         return routes;
     }
 

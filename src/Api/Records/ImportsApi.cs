@@ -47,14 +47,22 @@ public static class ImportsApi
     {
         var group = routes.MapGroup("/api/imports").WithTags("Imports").RequireAdmission(AuthExtensions.TenantAdminPolicy);
         // A dry run answers 200 with what the import would do, an import 201; a file with errors is refused whole (400).
-        foreach (var records in new[] { "customers", "contacts" })
+        foreach (var (records, record, quotas) in new[] { ("customers", "customer", "customers and storage quotas"), ("contacts", "contact", "storage quota") })
         {
             group.MapPost("/" + records, (HttpContext http, IGrainFactory grains) => ImportAsync(http, grains, records))
                 .WithMetadata(new DocumentedBody(typeof(string), "text/csv")).Produces<ImportResponse>().Produces<ImportResponse>(StatusCodes.Status201Created)
-                .WithMetadata(new QueryParameters(Parameters), new ProblemResponses(413, 415));
+                .WithMetadata(new QueryParameters(Parameters), new ProblemResponses(413, 415))
+                .WithDescription($"Imports a CSV file of {records} (`Content-Type: text/csv`, a header row naming the columns, at most 10 MiB " +
+                    "and 50,000 rows) all or nothing, in one transaction: 201 with the import's `id`, or 400 `import-invalid` listing the errors " +
+                    "by row and column with nothing written. `?dryRun=true` answers 200 with what the import would do and writes nothing; " +
+                    "`?onDuplicate=error|skip|update` says what becomes of a row whose e-mail a record of the tenant already has. Each record is " +
+                    $"audited as `{record}.created` or `{record}.updated` and the import as `{records}.imported`; it counts against the {quotas}; " +
+                    "tenant admins (or an admin API key) only.");
         }
 
-        group.MapGet("/{id:guid}", GetImportAsync).Produces<ImportResponse>();
+        group.MapGet("/{id:guid}", GetImportAsync).Produces<ImportResponse>()
+            .WithDescription("An import's result, read back from its audit entry: the record type, rows, created, updated and skipped counts, " +
+                "columns and when it ran. Tenant admins (or an admin API key); another tenant's import is 404 like a missing one.");
         return routes;
     }
 

@@ -27,8 +27,8 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
     where TGrain : IRecordGrain<TDetails, TFields>
     where TDetails : class, IRecordDetails
 {
-    /// <summary>Maps POST, GET, PUT and DELETE on <paramref name="group"/>.</summary>
-    public RouteGroupBuilder Map(RouteGroupBuilder group, RequestExamples? createExamples = null)
+    /// <summary>Maps POST, GET, PUT and DELETE on <paramref name="group"/>, each with its description for the document.</summary>
+    public RouteGroupBuilder Map(RouteGroupBuilder group, RecordDescriptions descriptions, RequestExamples? createExamples = null)
     {
         // Delegates, not lambdas in the Map calls: ASP.NET Core's route-handler analyzer cannot read a lambda whose
         // parameter is a type parameter (it throws), and the request delegate factory binds these the same way.
@@ -37,16 +37,20 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
         Func<Guid, TBody, HttpContext, IGrainFactory, Task<IResult>> update = UpdateAsync;
         Func<Guid, HttpContext, IGrainFactory, Task<IResult>> remove = RemoveAsync;
         // 409: a duplicate or a missing linked record; 412: If-Match is not the version; 422: an Idempotency-Key reused.
-        var post = group.MapPost("/", create).Produces<TResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409, 422));
+        var post = group.MapPost("/", create).Produces<TResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409, 422))
+            .WithDescription(descriptions.Create);
         if (createExamples is not null)
         {
             post.WithMetadata(createExamples);
         }
 
-        group.MapGet("/{id:guid}", get).Produces<TResponse>();
-        group.MapPut("/{id:guid}", update).Produces<TResponse>().WithMetadata(new ProblemResponses(409, 412));
+        group.MapGet("/{id:guid}", get).Produces<TResponse>()
+            .WithDescription(descriptions.Get);
+        group.MapPut("/{id:guid}", update).Produces<TResponse>().WithMetadata(new ProblemResponses(409, 412))
+            .WithDescription(descriptions.Update);
         group.MapDelete("/{id:guid}", remove).Produces(StatusCodes.Status204NoContent)
-            .WithMetadata(new ProblemResponses(409, 412), new QueryParameters(cascades ? CascadeParameter : []));
+            .WithMetadata(new ProblemResponses(409, 412), new QueryParameters(cascades ? CascadeParameter : []))
+            .WithDescription(descriptions.Delete);
 
         return group;
     }
@@ -176,6 +180,12 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
         return (null, customFields is null ? fields : customFields.With(fields, values));
     }
 }
+
+/// <summary>
+/// What the OpenAPI document says of a record type's item routes (<c>POST</c>, <c>GET/PUT/DELETE …/{id}</c>): written per
+/// type, next to its other routes, since what a create counts against and what a delete refuses differ by type.
+/// </summary>
+public sealed record RecordDescriptions(string Create, string Get, string Update, string Delete);
 
 /// <summary>
 /// How a record type's routes carry custom fields: the record type the definitions belong to, a body's

@@ -16,18 +16,36 @@ public static class SupportApi
     public static IEndpointRouteBuilder MapSupportApi(this IEndpointRouteBuilder routes)
     {
         var admin = routes.MapGroup("/api/admin/tenants").WithTags("Admin: support sessions").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        admin.MapPost("/{id:guid}/support-sessions", OpenAsync).Produces<OpenedResponse>(StatusCodes.Status201Created);
+        admin.MapPost("/{id:guid}/support-sessions", OpenAsync).Produces<OpenedResponse>(StatusCodes.Status201Created)
+            .WithDescription("Opens a support session acting as one of the tenant's users (`{\"userId\", \"reason\", \"minutes\"}`, 1–60 " +
+                "minutes) → 201 with the session and, this once, its bearer token. 403 `support-access-disabled` when the tenant forbids support " +
+                "access, 404 for a user who is not the tenant's, 409 for a disabled one; audited as `support.session_opened` in the tenant's and " +
+                "the system log, and every request made with the token as `support.request`. Super-admins only.");
         admin.MapGet("/{id:guid}/support-sessions", async (Guid id, IGrainFactory grains) =>
-            await TenantRoutes.ExistsAsync(grains, id) ? await ListAsync(Sessions(grains, id)) : TenantRoutes.NoSuchTenant()).Produces<SupportSessionList>();
+                await TenantRoutes.ExistsAsync(grains, id) ? await ListAsync(Sessions(grains, id)) : TenantRoutes.NoSuchTenant()).Produces<SupportSessionList>()
+            .WithDescription("A tenant's support sessions, open and ended, newest first. Super-admins only; an unknown tenant is 404.");
         admin.MapDelete("/{id:guid}/support-sessions/{sessionId:guid}", async (Guid id, Guid sessionId, IGrainFactory grains, SupportSessionCache cache) =>
-            await TenantRoutes.ExistsAsync(grains, id) ? await EndAsync(grains, id, sessionId, cache) : TenantRoutes.NoSuchTenant()).Produces<SupportSessionResponse>();
+                await TenantRoutes.ExistsAsync(grains, id) ? await EndAsync(grains, id, sessionId, cache) : TenantRoutes.NoSuchTenant()).Produces<SupportSessionResponse>()
+            .WithDescription("Ends one of a tenant's support sessions → 200 with the session (ending an ended one changes nothing); its token " +
+                "is refused at once on this node and within seconds on the others. Audited as `support.session_ended`; super-admins only. An " +
+                "unknown tenant or session is 404.");
 
         var tenant = routes.MapGroup("/api/tenants").WithTags("Support sessions").RequireAdmission(AuthExtensions.TenantAdminInPersonPolicy);
-        tenant.MapGet("/support-sessions", (HttpContext http, IGrainFactory grains) => ListAsync(Sessions(grains, http.User.ToCaller().TenantId))).Produces<SupportSessionList>();
+        tenant.MapGet("/support-sessions", (HttpContext http, IGrainFactory grains) => ListAsync(Sessions(grains, http.User.ToCaller().TenantId))).Produces<SupportSessionList>()
+            .WithDescription("The support sessions super-admins opened on the caller's tenant, newest first: who opened it, acting as which " +
+                "user, why, until when, and whether it is still active. A tenant admin signed in as themselves; not an API key or a support session (403).");
         tenant.MapDelete("/support-sessions/{id:guid}", (Guid id, HttpContext http, IGrainFactory grains, SupportSessionCache cache) =>
-            EndAsync(grains, http.User.ToCaller().TenantId, id, cache)).Produces<SupportSessionResponse>();
-        tenant.MapGet("/settings", GetSettingsAsync).Produces<SettingsResponse>();
-        tenant.MapPut("/settings", SetSettingsAsync).Produces<SettingsResponse>();
+                EndAsync(grains, http.User.ToCaller().TenantId, id, cache)).Produces<SupportSessionResponse>()
+            .WithDescription("Ends a support session on the caller's tenant → 200 with the session (ending an ended one changes nothing); its " +
+                "token is refused at once on this node and within seconds on the others. Audited as `support.session_ended`; another tenant's " +
+                "session is 404 like a missing one. A tenant admin signed in as themselves; not an API key or a support session (403).");
+        tenant.MapGet("/settings", GetSettingsAsync).Produces<SettingsResponse>()
+            .WithDescription("The tenant's settings: `{\"allowSupportAccess\"}` (true unless the tenant turned it off). A tenant admin signed " +
+                "in as themselves; not an API key or a support session (403).");
+        tenant.MapPut("/settings", SetSettingsAsync).Produces<SettingsResponse>()
+            .WithDescription("Allows or forbids support access (`{\"allowSupportAccess\": true|false}`): forbidding it ends every open " +
+                "support session and makes new ones 403 `support-access-disabled`. Audited as `tenant.settings_changed` (when it changes); a " +
+                "tenant admin signed in as themselves, not an API key or a support session (403).");
         return routes;
     }
 

@@ -16,23 +16,43 @@ public static class AdminTenantsApi
     {
         var group = routes.MapGroup("/api/admin/tenants").WithTags("Admin: tenants").RequireAdmission(AuthExtensions.SuperAdminPolicy);
         group.MapPost("/provision", ProvisionTenantAsync).Produces<ProvisionResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409, 422),
-            new RequestExamples(("The runbook's new tenant", """
-                {"name": "New Company", "contactEmail": "contact@newcompany.com", "adminName": "Admin User",
-                 "adminEmail": "admin@newcompany.com", "adminPassword": "secure_password", "plan": "pro"}
-                """)));
-        group.MapGet("/", ListTenantsAsync).Produces<TenantList>();
-        group.MapGet("/{id:guid}", GetTenantAsync).Produces<TenantResponse>();
+                new RequestExamples(("The runbook's new tenant", """
+                    {"name": "New Company", "contactEmail": "contact@newcompany.com", "adminName": "Admin User",
+                     "adminEmail": "admin@newcompany.com", "adminPassword": "secure_password", "plan": "pro"}
+                    """)))
+            .WithDescription("Creates a tenant on a plan together with its first tenant admin, in one transaction → 201 with the tenant and " +
+                "the admin's id. An `Idempotency-Key` header (1–200 characters) makes a retry answer with the tenant the first request created " +
+                "(the same key with another body: 422). Audited as `tenant.provisioned` in the tenant's and the system log; super-admins only.");
+        group.MapGet("/", ListTenantsAsync).Produces<TenantList>()
+            .WithDescription("The tenants, filtered by `status`, `plan` and `q` (in the name), with keyset pagination by `pageSize` (≤ 200, " +
+                "default 50) and `cursor` → `{items, nextCursor}`. Super-admins only.");
+        group.MapGet("/{id:guid}", GetTenantAsync).Produces<TenantResponse>()
+            .WithDescription("One tenant: name, contact e-mail, plan, status (with a suspension's reason), when it was created and last changed " +
+                "status, and `retentionUntil` once canceled or deleted. Super-admins only; an unknown tenant is 404.");
         // 409: a transition the tenant's status does not allow (or a hard delete before its retention ends).
         // The body of a suspension and a deletion is optional (the runbook's suspension sends none).
         group.MapPost("/{id:guid}/suspend", SuspendTenantAsync).WithMetadata(new DocumentedBody(typeof(SuspendBody), "application/json", Optional: true)).Produces<TenantResponse>()
-            .WithMetadata(new ProblemResponses(409), new RequestExamples(("With a reason", """{"reason": "Payment failure"}""")));
+            .WithMetadata(new ProblemResponses(409), new RequestExamples(("With a reason", """{"reason": "Payment failure"}""")))
+            .WithDescription("Suspends an active tenant, with an optional `{\"reason\"}` (≤ 1000 characters): its users get 403 " +
+                "`tenant-suspended` on every request and cannot refresh their tokens. Suspending a suspended tenant changes nothing, a canceled or " +
+                "deleted one is 409 `transition-not-allowed`; audited as `tenant.suspended` in the tenant's and the system log. Super-admins only.");
         group.MapPost("/{id:guid}/reactivate", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).ReactivateAsync()))
-            .Produces<TenantResponse>().WithMetadata(new ProblemResponses(409));
+            .Produces<TenantResponse>().WithMetadata(new ProblemResponses(409))
+            .WithDescription("Makes a suspended, canceled or deleted tenant active again; a canceled or deleted one only until its " +
+                "`retentionUntil` (409 after). Reactivating an active tenant changes nothing; audited as `tenant.reactivated` in the tenant's " +
+                "and the system log. Super-admins only.");
         group.MapPost("/{id:guid}/cancel", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).CancelAsync()))
-            .Produces<TenantResponse>().WithMetadata(new ProblemResponses(409));
+            .Produces<TenantResponse>().WithMetadata(new ProblemResponses(409))
+            .WithDescription("Cancels an active or suspended tenant: it becomes read-only (writes are 403 `tenant-canceled`) and its " +
+                "retention period starts (`retentionUntil`), after which the retention purge removes it. A deleted tenant is 409; audited as " +
+                "`tenant.canceled` in the tenant's and the system log. Super-admins only.");
         group.MapPost("/{id:guid}/delete", DeleteTenantAsync).WithMetadata(new DocumentedBody(typeof(DeleteBody), "application/json", Optional: true)).Produces<TenantResponse>().WithMetadata(new ProblemResponses(409), new RequestExamples(
-            ("Soft delete (recommended)", """{"hardDelete": false}"""),
-            ("Hard delete after the retention period", """{"hardDelete": true, "force": true}""")));
+                ("Soft delete (recommended)", """{"hardDelete": false}"""),
+                ("Hard delete after the retention period", """{"hardDelete": true, "force": true}""")))
+            .WithDescription("Soft-deletes the tenant by default: its users are refused, and it can be reactivated until its retention ends " +
+                "(audited as `tenant.deleted`). `{\"hardDelete\": true}` removes every row and grain state of a canceled or deleted tenant whose " +
+                "retention has ended (any tenant, at once, with `\"force\": true`; else 409 `retention-not-elapsed`), audited as " +
+                "`tenant.purged` in the system log with a deletion certificate. Super-admins only.");
         return routes;
     }
 

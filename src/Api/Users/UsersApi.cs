@@ -12,10 +12,19 @@ public static class UsersApi
     public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/users").WithTags("Users").RequireAdmission(AuthExtensions.TenantAdminPolicy);
-        group.MapGet("/", ListUsersAsync).Produces<UserList>();
-        group.MapPost("/", CreateUserAsync).Produces<UserResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409));
-        group.MapPost("/{id:guid}/disable", (Guid id, HttpContext http, IGrainFactory grains) => SetDisabledAsync(id, true, http, grains)).Produces<UserResponse>();
-        group.MapPost("/{id:guid}/enable", (Guid id, HttpContext http, IGrainFactory grains) => SetDisabledAsync(id, false, http, grains)).Produces<UserResponse>();
+        group.MapGet("/", ListUsersAsync).Produces<UserList>()
+            .WithDescription("The tenant's users: id, e-mail, name, role, whether disabled, and when created. Tenant admins (or an admin API key) only.");
+        group.MapPost("/", CreateUserAsync).Produces<UserResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409))
+            .WithDescription("Creates a user of the tenant (`{\"email\", \"name\", \"password\", \"role\"?}`, role `member` by default; the " +
+                "password policy applies) → 201. 409 `duplicate-email` only when another user of this tenant has the address; counts against the " +
+                "users quota (403 `quota-exceeded` beyond) and is audited as `user.created`. Tenant admins (or an admin API key) only.");
+        group.MapPost("/{id:guid}/disable", (Guid id, HttpContext http, IGrainFactory grains) => SetDisabledAsync(id, true, http, grains)).Produces<UserResponse>()
+            .WithDescription("Disables a user of the tenant: their requests are refused (403 `user-disabled`) and every session of theirs is " +
+                "revoked; disabling oneself is 409. Audited as `user.disabled`; another tenant's user is 404 like a missing one. Tenant admins " +
+                "(or an admin API key) only.");
+        group.MapPost("/{id:guid}/enable", (Guid id, HttpContext http, IGrainFactory grains) => SetDisabledAsync(id, false, http, grains)).Produces<UserResponse>()
+            .WithDescription("Enables a disabled user again; their revoked sessions stay revoked, so they sign in afresh. Audited as " +
+                "`user.enabled`; another tenant's user is 404 like a missing one. Tenant admins (or an admin API key) only.");
         return routes;
     }
 

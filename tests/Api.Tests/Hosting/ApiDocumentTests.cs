@@ -20,6 +20,20 @@ public sealed partial class ApiDocumentTests
     /// <summary>API routes deliberately not in the document: the bench's memory probe and the reference UI's own files.</summary>
     private static readonly HashSet<string> Undocumented = new(StringComparer.Ordinal) { "POST /api/admin/benchmark/memory" };
 
+    /// <summary>The one warning the lint may give: the document names no server, on purpose (clients use the address they fetched it from).</summary>
+    private const string DeliberateWarning = "oas3-api-servers";
+
+    /// <summary>
+    /// Paths whose operations may still lack a prose description (Spectral's <c>operation-description</c>), for now:
+    /// their routes are in <c>src/Api/Metrics/MetricsApi.cs</c>, which is being changed elsewhere and gets its
+    /// descriptions there. Empty this list then; every other operation must have a description.
+    /// </summary>
+    private static readonly HashSet<string> PendingDescriptions = new(StringComparer.Ordinal)
+    {
+        "/api/admin/metrics",
+        "/api/admin/alerts",
+    };
+
     [Fact]
     public async Task TheDocumentNamesEveryApiRouteOfTheRouteTableWithItsSecurity()
     {
@@ -81,7 +95,7 @@ public sealed partial class ApiDocumentTests
     }
 
     [Fact]
-    public async Task TheDocumentLintsWithoutErrorsWithSpectralsOpenApiRuleset()
+    public async Task TheDocumentLintsWithSpectralsOpenApiRulesetWithoutErrorsOrWarningsButTheDeliberateMissingServer()
     {
         var host = await ApiHost.SharedAsync();
         var file = Path.Combine(Path.GetTempPath(), $"shohayota-openapi-{Guid.NewGuid():N}.json");
@@ -90,10 +104,25 @@ public sealed partial class ApiDocumentTests
         {
             var (exitCode, output) = await RunAsync(Path.Combine(RepositoryRoot(), "scripts", "lint-openapi.sh"), file, "--format", "json", "--quiet");
 
-            var results = JsonNode.Parse(output)!.AsArray();
-            var errors = results.Where(r => r!["severity"]!.GetValue<int>() == 0).Select(r => $"{r!["code"]}: {r["message"]} at {r["path"]!.ToJsonString()}").ToList();
+            // Spectral's severities: 0 error, 1 warning (2 information and 3 hint are not held against the document).
+            var results = JsonNode.Parse(output)!.AsArray()
+                .Select(r => (Severity: r!["severity"]!.GetValue<int>(), Code: r["code"]!.ToString(), Path: r["path"]!.AsArray().Select(p => p!.ToString()).ToList(),
+                    Message: r["message"]!.ToString()))
+                .ToList();
+            var errors = results.Where(r => r.Severity == 0).Select(r => $"{r.Code}: {r.Message} at {string.Join('/', r.Path)}").ToList();
             errors.Should().BeEmpty("the document must lint clean (spectral:oas)");
             exitCode.Should().Be(0, output);
+
+            var warnings = results.Where(r => r.Severity == 1).ToList();
+            var unexpected = warnings
+                .Where(w => w.Code != DeliberateWarning)
+                .Where(w => !(w.Code == "operation-description" && w.Path is ["paths", var path, ..] && PendingDescriptions.Contains(path)))
+                .Select(w => $"{w.Code}: {w.Message} at {string.Join('/', w.Path)}")
+                .ToList();
+            unexpected.Should().BeEmpty("every operation has a description (but {0}) and the only other warning is the deliberate {1}; found {2}:{3}",
+                string.Join(", ", PendingDescriptions), DeliberateWarning,
+                string.Join(", ", warnings.GroupBy(w => w.Code).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} × {g.Count()}")),
+                string.Concat(unexpected.Select(u => Environment.NewLine + u)));
         }
         finally
         {
