@@ -21,8 +21,17 @@ public static class MetricsApi
     public static IEndpointRouteBuilder MapMetricsApi(this IEndpointRouteBuilder routes)
     {
         var admin = routes.MapGroup("/api/admin").WithTags("Admin: metrics").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        admin.MapGet("/metrics", GetMetricsAsync).Produces<MetricsResponse>();
-        admin.MapGet("/alerts", GetAlertsAsync).Produces<QuotasApi.AlertList>();
+        admin.MapGet("/metrics", GetMetricsAsync)
+            .WithDescription("System-wide figures for operators (super-admin): tenants by status, API calls this month and today, this " +
+                "node's requests over 5 minutes (error rates, p50/p95/p99 latency), this role's database connections, this node's " +
+                "CPU, memory, GC and thread pool, and `perTenant`: every tenant's usage, sortable with `sort` (any column) and " +
+                "`order=asc|desc`. An unknown sort or order is a 400 naming the field. Prometheus figures are at `/metrics`.")
+            .Produces<MetricsResponse>();
+        admin.MapGet("/alerts", GetAlertsAsync)
+            .WithDescription("Every open alert (super-admin): tenants' quota alerts (80 % warning, 95 % critical) and this node's own " +
+                "(5xx rate, p95 latency, a sign-in flood), critical first, newest first. Filter with `level=warning|critical` and " +
+                "`tenantId` (a tenant's id, or `system` for the node's own).")
+            .Produces<QuotasApi.AlertList>();
         routes.MapShohayotaMetrics();
         return routes;
     }

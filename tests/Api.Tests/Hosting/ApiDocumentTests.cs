@@ -8,6 +8,7 @@ using Json.Schema;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Shohayota.Api.Tests.Infrastructure;
+using Shohayota.TestSupport;
 
 namespace Shohayota.Api.Tests.Hosting;
 
@@ -22,17 +23,6 @@ public sealed partial class ApiDocumentTests
 
     /// <summary>The one warning the lint may give: the document names no server, on purpose (clients use the address they fetched it from).</summary>
     private const string DeliberateWarning = "oas3-api-servers";
-
-    /// <summary>
-    /// Paths whose operations may still lack a prose description (Spectral's <c>operation-description</c>), for now:
-    /// their routes are in <c>src/Api/Metrics/MetricsApi.cs</c>, which is being changed elsewhere and gets its
-    /// descriptions there. Empty this list then; every other operation must have a description.
-    /// </summary>
-    private static readonly HashSet<string> PendingDescriptions = new(StringComparer.Ordinal)
-    {
-        "/api/admin/metrics",
-        "/api/admin/alerts",
-    };
 
     [Fact]
     public async Task TheDocumentNamesEveryApiRouteOfTheRouteTableWithItsSecurity()
@@ -102,7 +92,7 @@ public sealed partial class ApiDocumentTests
         await File.WriteAllTextAsync(file, (await DocumentAsync(host)).ToJsonString());
         try
         {
-            var (exitCode, output) = await RunAsync(Path.Combine(RepositoryRoot(), "scripts", "lint-openapi.sh"), file, "--format", "json", "--quiet");
+            var (exitCode, output) = await RunAsync(Path.Combine(Repository.Root, "scripts", "lint-openapi.sh"), file, "--format", "json", "--quiet");
 
             // Spectral's severities: 0 error, 1 warning (2 information and 3 hint are not held against the document).
             var results = JsonNode.Parse(output)!.AsArray()
@@ -116,11 +106,10 @@ public sealed partial class ApiDocumentTests
             var warnings = results.Where(r => r.Severity == 1).ToList();
             var unexpected = warnings
                 .Where(w => w.Code != DeliberateWarning)
-                .Where(w => !(w.Code == "operation-description" && w.Path is ["paths", var path, ..] && PendingDescriptions.Contains(path)))
                 .Select(w => $"{w.Code}: {w.Message} at {string.Join('/', w.Path)}")
                 .ToList();
-            unexpected.Should().BeEmpty("every operation has a description (but {0}) and the only other warning is the deliberate {1}; found {2}:{3}",
-                string.Join(", ", PendingDescriptions), DeliberateWarning,
+            unexpected.Should().BeEmpty("every operation has a description and the only warning is the deliberate {0}; found {1}:{2}",
+                DeliberateWarning,
                 string.Join(", ", warnings.GroupBy(w => w.Code).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} × {g.Count()}")),
                 string.Concat(unexpected.Select(u => Environment.NewLine + u)));
         }
@@ -392,18 +381,5 @@ public sealed partial class ApiDocumentTests
         await process.WaitForExitAsync(timeout.Token);
         var text = await output;
         return (process.ExitCode, text.Length > 0 ? text : await error);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Shohayota.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No Shohayota.sln above {AppContext.BaseDirectory}.");
     }
 }
