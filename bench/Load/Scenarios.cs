@@ -65,7 +65,7 @@ public sealed class ScenarioCatalog(
         "S1" => HotReads(name, "GET /api/customers/{id}: hot ids, one tenant admin", [state.Tenants[0]]),
         "S1k" => HotReads(name, "S1 with a tenant API key (role tenant_admin, Authorization: Bearer shy_…) instead of the admin's JWT",
             [state.Tenants[0]], KeyBearer),
-        "S1r" => HotReads(name, "S1k with a key that has its own rate limit (1,000,000 a minute, never reached): its bucket grain on every request",
+        "S1r" => HotReads(name, "S1k with a key that has its own rate limit (1,000,000 a minute, never reached): its bucket leased per node, a grain call about once a second",
             [state.Tenants[0]], t => "Bearer " + (limitedKeys.TryGetValue(t.Id, out var secret) ? secret : throw new InvalidOperationException("S1r needs its API key."))),
         "S2" => Creates(name, "POST /api/customers: one tenant admin", Target.Api,
             new Uri(api, "api/customers"), Bearer(state.Tenants[0])),

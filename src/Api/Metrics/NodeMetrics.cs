@@ -66,7 +66,7 @@ public sealed class ShohayotaMeters
 
     private static readonly double[] Quantiles = [0.5, 0.95, 0.99];
 
-    public ShohayotaMeters(IMeterFactory meters, TrafficAggregator traffic, SignInMonitor signIns, MetricsSnapshot snapshot)
+    public ShohayotaMeters(IMeterFactory meters, TrafficAggregator traffic, SignInMonitor signIns, MetricsSnapshot snapshot, TimeProvider time)
     {
         var meter = meters.Create(MeterName);
         meter.CreateObservableCounter("shohayota.http.requests", () => new Measurement<long>[]
@@ -83,7 +83,7 @@ public sealed class ShohayotaMeters
             description: "Failed, unknown-e-mail and throttled sign-ins on this node over the last 5 minutes (the signInFailures alert).");
         meter.CreateObservableGauge("shohayota.http.request_duration_5m_ms", () =>
         {
-            var latency = traffic.Window(DateTimeOffset.UtcNow, 5).Latency;
+            var latency = traffic.Window(time.GetUtcNow(), 5).Latency;
             return Quantiles.Select(q => new Measurement<double>(LatencyHistogram.Quantile(latency, q) ?? 0, Tag("quantile", q.ToString(System.Globalization.CultureInfo.InvariantCulture))));
         }, description: "This node's response time over the last 5 minutes, in milliseconds (the latency alerts' figure).");
         meter.CreateObservableGauge("shohayota.tenants", () => snapshot.Current.TenantsByStatus.Select(s => new Measurement<long>(s.Value, Tag("status", s.Key))),
