@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Shohayota.Api.Auth;
 using Shohayota.Api.CustomFields;
 using Shohayota.Api.Errors;
@@ -59,7 +60,7 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
         GrainReferences.Get<TGrain>(grains, http.RequestServices, key(http.User.ToCaller().TenantId, id));
 
     // The same body for a foreign id as for a missing one: nothing tells another tenant's record exists.
-    public IResult NotFound() => Problems.From(Failure.NotFound, $"No such {noun}.");
+    public ProblemHttpResult NotFound() => Problems.From(Failure.NotFound, $"No such {noun}.");
 
     private async Task<IResult> GetAsync(Guid id, HttpContext http, IGrainFactory grains)
     {
