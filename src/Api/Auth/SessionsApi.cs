@@ -28,7 +28,7 @@ public static class SessionsApi
                 "API key or a support session (403).");
         // Tenant admins for their tenant's users, super-admins for anyone's (naming the tenant with ?tenantId=).
         routes.MapGroup("/api/users").WithTags("Users").RequireAdmission(AuthExtensions.AuditReaderPolicy)
-            .MapPost("/{id:guid}/sessions/revoke", RevokeUserSessionsAsync).Produces(StatusCodes.Status204NoContent)
+            .MapPost("/{id:guid}/sessions/revoke", RevokeUserSessionsAsync)
             .WithDescription("Signs a user out of all their sessions → 204, audited as `user.sessions_revoked`; access tokens already issued last " +
                 "until they expire. Tenant admins for their own tenant's users (another tenant's user is 404 like a missing one); super-admins " +
                 "for anyone's, naming the tenant with `?tenantId=` (an id, or `system` for a super-admin's account).");
@@ -83,12 +83,17 @@ public static class SessionsApi
         return outcome.Succeeded ? TypedResults.NoContent() : Problems.From(outcome);
     }
 
-    private static async Task<IResult> RevokeUserSessionsAsync(Guid id, string? tenantId, HttpContext http, IGrainFactory grains)
+    private static async Task<Results<NoContent, FieldProblem, ProblemHttpResult>> RevokeUserSessionsAsync(Guid id, string? tenantId, HttpContext http, IGrainFactory grains)
     {
-        var (tenant, problem) = TenantScope.Resolve(http, tenantId, "users", allowSystem: true);
-        if (problem is not null)
+        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, tenantId, "users", allowSystem: true);
+        if (invalid is not null)
         {
-            return problem;
+            return invalid;
+        }
+
+        if (forbidden is not null)
+        {
+            return forbidden;
         }
 
         var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(tenant, id)).RevokeSessionsAsync();

@@ -105,10 +105,15 @@ public static class BackupsApi
         HttpContext http, IGrainFactory grains, TenantExporter exporter, HeavyRouteLimiter heavy, string? tenantId)
     {
         var caller = http.User.ToCaller();
-        var (tenant, problem) = TenantScope.Resolve(http, tenantId, "data export");
-        if (problem is not null)
+        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, tenantId, "data export");
+        if (invalid is not null)
         {
-            return problem;
+            return invalid;
+        }
+
+        if (forbidden is not null)
+        {
+            return forbidden;
         }
 
         if (tenant == GrainKeys.SystemTenant)
