@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Hosting;
@@ -58,7 +59,7 @@ public static class ActivitiesApi
                 "(`-` for descending); keyset pagination with `pageSize` (≤ 200) and `cursor`. With `Accept: text/csv` it streams every match " +
                 "as CSV instead (audited as `activities.exported`). Any user of the tenant or an API key; an unknown, repeated or invalid parameter is 400.");
         Routes.Map(group, Descriptions);
-        group.MapPost("/{id:guid}/complete", CompleteAsync).Produces<ActivityResponse>().WithMetadata(new ProblemResponses(409, 412))
+        group.MapPost("/{id:guid}/complete", CompleteAsync).WithMetadata(new ProblemResponses(409, 412))
             .WithDescription("Completes a task, call or meeting (no body, or `{\"done\": true}`) or reopens it (`{\"done\": false}`); a note " +
                 "is never done (400). `If-Match` is optional (412 when stale); completing a done activity changes nothing, otherwise it is " +
                 "audited as `activity.completed` or `activity.reopened`. Any user of the tenant or an API key; another tenant's activity is 404 " +
@@ -86,7 +87,7 @@ public static class ActivitiesApi
     private static ActivityFields ToFields(ActivityBody b) =>
         new(b.Type!, b.Subject!, b.Body, b.DueAt, b.AssigneeUserId, b.CustomerId, b.ContactId, b.DealId, b.Done ?? false);
 
-    private static async Task<IResult> CompleteAsync(Guid id, HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Ok<ActivityResponse>, FieldProblem, ProblemHttpResult>> CompleteAsync(Guid id, HttpContext http, IGrainFactory grains)
     {
         if (!RecordHttp.TryIfMatch(http, out var expected))
         {

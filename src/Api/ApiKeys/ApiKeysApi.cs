@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Hosting;
@@ -16,10 +17,10 @@ public static class ApiKeysApi
     public static IEndpointRouteBuilder MapApiKeysApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/api-keys").WithTags("API keys").RequireAdmission(AuthExtensions.TenantAdminInPersonPolicy);
-        group.MapGet("/", (HttpContext http, IGrainFactory grains) => ListAsync(Keys(grains, http.User.ToCaller().TenantId))).Produces<ApiKeyList>()
+        group.MapGet("/", (HttpContext http, IGrainFactory grains) => ListAsync(Keys(grains, http.User.ToCaller().TenantId)))
             .WithDescription("The tenant's API keys, revoked and expired ones too, without their secrets: name, role, prefix, creation, " +
                 "expiry, revocation, last use and own rate limit. A tenant admin signed in as themselves; never an API key or a support session (403).");
-        group.MapPost("/", CreateAsync).Produces<CreatedApiKeyResponse>(StatusCodes.Status201Created)
+        group.MapPost("/", CreateAsync)
             .WithMetadata(new ProblemResponses(409), new RequestExamples(
                 ("A nightly sync", """{"name": "nightly sync", "role": "member"}"""),
                 ("A partner's key, at most 120 requests a minute", """{"name": "partner portal", "role": "member", "rateLimitPerMinute": 120}""")))
@@ -27,18 +28,18 @@ public static class ApiKeysApi
                 "default) → 201 with its `secret`, shown this once and never again. At most 50 active keys per tenant (409 beyond); audited as " +
                 "`api_key.created`. A tenant admin signed in as themselves; never an API key or a support session (403).");
         group.MapDelete("/{id:guid}", (Guid id, HttpContext http, IGrainFactory grains, ApiKeyCache cache) =>
-                RevokeAsync(Keys(grains, http.User.ToCaller().TenantId), id, cache)).Produces<ApiKeyResponse>()
+                RevokeAsync(Keys(grains, http.User.ToCaller().TenantId), id, cache))
             .WithDescription("Revokes one of the tenant's API keys → 200 with its `revokedAt` (revoking it again changes nothing); the key is " +
                 "refused (401) at once on this node and within seconds on the others. Audited as `api_key.revoked`; another tenant's key is 404 " +
                 "like a missing one. A tenant admin signed in as themselves; never an API key or a support session (403).");
 
         var admin = routes.MapGroup("/api/admin/tenants").WithTags("Admin: API keys").RequireAdmission(AuthExtensions.SuperAdminPolicy);
         admin.MapGet("/{id:guid}/api-keys", async (Guid id, IGrainFactory grains) =>
-                await TenantRoutes.ExistsAsync(grains, id) ? await ListAsync(Keys(grains, id)) : TenantRoutes.NoSuchTenant()).Produces<ApiKeyList>()
+                await TenantRoutes.ExistsAsync(grains, id) ? await ListAsync(Keys(grains, id)) : TenantRoutes.NoSuchTenant())
             .WithDescription("Any tenant's API keys, as its admins see them in `GET /api/api-keys` (never their secrets). Super-admins only; " +
                 "an unknown tenant is 404.");
         admin.MapDelete("/{id:guid}/api-keys/{keyId:guid}", async (Guid id, Guid keyId, IGrainFactory grains, ApiKeyCache cache) =>
-                await TenantRoutes.ExistsAsync(grains, id) ? await RevokeAsync(Keys(grains, id), keyId, cache) : TenantRoutes.NoSuchTenant()).Produces<ApiKeyResponse>()
+                await TenantRoutes.ExistsAsync(grains, id) ? await RevokeAsync(Keys(grains, id), keyId, cache) : TenantRoutes.NoSuchTenant())
             .WithDescription("Revokes one of a tenant's API keys → 200 with its `revokedAt` (revoking it again changes nothing); the key is " +
                 "refused (401) at once on this node and within seconds on the others. Audited as `api_key.revoked` in the tenant's log; " +
                 "super-admins only (they cannot create keys). An unknown tenant or key is 404.");
@@ -66,13 +67,13 @@ public static class ApiKeysApi
 
     private static IApiKeysGrain Keys(IGrainFactory grains, Guid tenantId) => grains.GetGrain<IApiKeysGrain>(GrainKeys.ApiKeys(tenantId));
 
-    private static async Task<IResult> ListAsync(IApiKeysGrain keys)
+    private static async Task<Results<Ok<ApiKeyList>, ProblemHttpResult>> ListAsync(IApiKeysGrain keys)
     {
         var outcome = await keys.ListAsync();
         return outcome.Succeeded ? TypedResults.Ok(new ApiKeyList(outcome.Value!.Select(ToResponse).ToList())) : Problems.From(outcome);
     }
 
-    private static async Task<IResult> CreateAsync(CreateApiKeyBody body, HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Created<CreatedApiKeyResponse>, FieldProblem, ProblemHttpResult>> CreateAsync(CreateApiKeyBody body, HttpContext http, IGrainFactory grains)
     {
         var errors = new FieldErrors()
             .Check("name", ApiKeySecret.ValidateName(body.Name))
@@ -95,7 +96,7 @@ public static class ApiKeysApi
             new CreatedApiKeyResponse(key.Id, key.Name, key.Role, key.Prefix, key.CreatedAt, key.ExpiresAt, key.RateLimitPerMinute, outcome.Value.Secret));
     }
 
-    private static async Task<IResult> RevokeAsync(IApiKeysGrain keys, Guid keyId, ApiKeyCache cache)
+    private static async Task<Results<Ok<ApiKeyResponse>, ProblemHttpResult>> RevokeAsync(IApiKeysGrain keys, Guid keyId, ApiKeyCache cache)
     {
         var outcome = await keys.RevokeAsync(keyId);
         if (!outcome.Succeeded)

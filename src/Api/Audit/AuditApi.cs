@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Hosting;
@@ -22,28 +23,26 @@ public static class AuditApi
     public static IEndpointRouteBuilder MapAuditApi(this IEndpointRouteBuilder routes)
     {
         var logs = routes.MapGroup("/api/audit-logs").WithTags("Audit").RequireAdmission(AuthExtensions.AuditReaderPolicy);
-        logs.MapGet("/", ListAuditLogsAsync).Produces<AuditEntryList>()
+        logs.MapGet("/", ListAuditLogsAsync)
             .WithMetadata(new QueryParameters(["tenantId", "action", "actorId", "targetId", "outcome", "from", "to", "pageSize", "cursor"]))
             .WithDescription("A page of an audit log, newest first: filter by `action` (a prefix), `actorId`, `targetId`, `outcome`, `from` " +
                 "and `to`; keyset pagination with `pageSize` (≤ 200, default 50) and `cursor`. Tenant admins read their own tenant's log; " +
                 "super-admins name it with `?tenantId=` (an id, or `system` for the system log), and their read is recorded in that tenant's " +
                 "log as `audit.read`.");
-        logs.MapGet("/verify", VerifyAuditLogAsync).Produces<VerificationResponse>()
+        logs.MapGet("/verify", VerifyAuditLogAsync)
             .WithDescription("Re-hashes the whole audit chain and checks it against its anchors → `valid: true` with the entries and the head " +
                 "hash, or `valid: false` with `brokenAtSeq` and the problem. One verification per tenant and node at a time, else 429. Tenant " +
                 "admins verify their own tenant's log; super-admins name it with `?tenantId=` (an id or `system`), recorded as `audit.verified`.");
 
         // Admins only: every call appends a row kept for the retention period, so members must not loop it.
         routes.MapGroup("/api/test").WithTags("Audit").RequireAdmission(AuthExtensions.AuditReaderPolicy).MapPost("/audit", WriteTestEntryAsync)
-            .Produces<AuditEntryResponse>(StatusCodes.Status201Created)
             .WithDescription("Writes an `audit.test` entry to the caller's audit log (a super-admin's to the system log) → 201 with the entry: " +
                 "the runbook's check that auditing works. Tenant admins and super-admins; a member is 403.");
         routes.MapGroup("/api/tenants").WithTags("Audit").RequireAdmission(AuthExtensions.TenantAdminPolicy).MapGet("/incidents", ListIncidentsAsync)
-            .Produces<IncidentList>()
             .WithDescription("The incidents operators recorded for the caller's tenant, newest first (at most 200): title, description, " +
                 "severity, when, and who recorded it. Tenant admins (or an admin API key) only.");
         routes.MapGroup("/api/admin/tenants").WithTags("Admin: tenants").RequireAdmission(AuthExtensions.SuperAdminPolicy)
-            .MapPost("/{id:guid}/incidents", RecordIncidentAsync).Produces<AuditEntryResponse>(StatusCodes.Status201Created)
+            .MapPost("/{id:guid}/incidents", RecordIncidentAsync)
             .WithDescription("Records an incident for a tenant (`{\"title\", \"description\", \"severity\": \"low|medium|high|critical\"}`) " +
                 "as `incident.recorded` in its audit log and the system log → 201 with the tenant's entry; its admins see it in " +
                 "`GET /api/tenants/incidents`. Super-admins only; an unknown tenant is 404.");
@@ -93,14 +92,19 @@ public static class AuditApi
         AuditChain.Hex(e.PrevHash),
         AuditChain.Hex(e.Hash));
 
-    private static async Task<IResult> ListAuditLogsAsync(HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Ok<AuditEntryList>, FieldProblem, ProblemHttpResult>> ListAuditLogsAsync(HttpContext http, IGrainFactory grains)
     {
         var query = http.Request.Query;
         string? One(string name) => query.TryGetValue(name, out var v) ? v.ToString() : null;
-        var (tenant, problem) = TenantScope.Resolve(http, One("tenantId"), "audit log", allowSystem: true);
-        if (problem is not null)
+        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, One("tenantId"), "audit log", allowSystem: true);
+        if (invalid is not null)
         {
-            return problem;
+            return invalid;
+        }
+
+        if (forbidden is not null)
+        {
+            return forbidden;
         }
 
         var errors = new FieldErrors();
@@ -155,12 +159,17 @@ public static class AuditApi
         return TypedResults.Ok(new AuditEntryList(page.Items.Select(ToResponse), page.NextBeforeSeq?.ToString(CultureInfo.InvariantCulture)));
     }
 
-    private static async Task<IResult> VerifyAuditLogAsync(HttpContext http, IGrainFactory grains, HeavyRouteLimiter heavy, string? tenantId)
+    private static async Task<Results<Ok<VerificationResponse>, FieldProblem, ProblemHttpResult>> VerifyAuditLogAsync(HttpContext http, IGrainFactory grains, HeavyRouteLimiter heavy, string? tenantId)
     {
-        var (tenant, problem) = TenantScope.Resolve(http, tenantId, "audit log", allowSystem: true);
-        if (problem is not null)
+        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, tenantId, "audit log", allowSystem: true);
+        if (invalid is not null)
         {
-            return problem;
+            return invalid;
+        }
+
+        if (forbidden is not null)
+        {
+            return forbidden;
         }
 
         // Released when the scan has finished (a client that goes away does not stop the grain's scan).
@@ -178,7 +187,7 @@ public static class AuditApi
             : new VerificationResponse(false, result.Entries, null, result.BrokenAtSeq, result.Problem, anchors));
     }
 
-    private static async Task<IResult> WriteTestEntryAsync(HttpContext http, IGrainFactory grains)
+    private static async Task<Created<AuditEntryResponse>> WriteTestEntryAsync(HttpContext http, IGrainFactory grains)
     {
         var caller = http.User.ToCaller();
         var entries = await grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(caller.TenantId))
@@ -209,7 +218,7 @@ public static class AuditApi
         return entries[0];
     }
 
-    private static async Task<IResult> RecordIncidentAsync(Guid id, IncidentBody body, IGrainFactory grains)
+    private static async Task<Results<Created<AuditEntryResponse>, FieldProblem, ProblemHttpResult>> RecordIncidentAsync(Guid id, IncidentBody body, IGrainFactory grains)
     {
         var errors = ValidateIncident(body);
         if (errors.Any)
@@ -223,12 +232,17 @@ public static class AuditApi
             : TypedResults.Created($"/api/audit-logs?tenantId={id}&action=incident.", ToResponse(entry));
     }
 
-    private static async Task<IResult> ListIncidentsAsync(HttpContext http, IGrainFactory grains, string? tenantId)
+    private static async Task<Results<Ok<IncidentList>, FieldProblem, ProblemHttpResult>> ListIncidentsAsync(HttpContext http, IGrainFactory grains, string? tenantId)
     {
-        var (tenant, problem) = TenantScope.Resolve(http, tenantId, "audit log", allowSystem: true);
-        if (problem is not null)
+        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, tenantId, "audit log", allowSystem: true);
+        if (invalid is not null)
         {
-            return problem;
+            return invalid;
+        }
+
+        if (forbidden is not null)
+        {
+            return forbidden;
         }
 
         var page = await grains.GetGrain<IAuditQueryGrain>(GrainKeys.AuditQuery(tenant))

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Hosting;
 using Shohayota.Grains.Interfaces.Audit;
@@ -13,20 +14,20 @@ public static class AuthApi
     {
         var group = routes.MapGroup("/api/auth").WithTags("Auth");
         // 401 invalid-credentials (or a locked-out account), 403 for a suspended tenant or disabled user, 429 for a flood.
-        group.MapPost("/login", LoginAsync).AllowAnonymous().Produces<TokenResponse>().WithMetadata(new ProblemResponses(401, 403, 429, 503),
+        group.MapPost("/login", LoginAsync).AllowAnonymous().WithMetadata(new ProblemResponses(401, 403, 429, 503),
                 new RequestExamples(("The new tenant's admin", """{"email": "admin@newcompany.com", "password": "secure_password"}""")))
             .WithDescription("Signs in with `{\"email\", \"password\"}` (and `tenantId` to pick that tenant's account of an address several " +
                 "tenants hold) → a bearer access token (`expiresIn` seconds), a refresh token and the user. A wrong password, an unknown address " +
                 "and a locked-out address all answer 401 `invalid-credentials`; too many attempts get 429 and a busy node 503, both with " +
                 "`Retry-After`, and a suspended tenant or a disabled user 403. Anonymous.");
-        group.MapPost("/refresh", RefreshAsync).AllowAnonymous().Produces<TokenResponse>().WithMetadata(new ProblemResponses(401, 403, 429, 503))
+        group.MapPost("/refresh", RefreshAsync).AllowAnonymous().WithMetadata(new ProblemResponses(401, 403, 429, 503))
             .WithDescription("Exchanges a refresh token (`{\"refreshToken\"}`) for a new token pair like the login's: the old refresh token is " +
                 "used up, and presenting a used one again revokes its whole session. An invalid, expired or revoked token is 401 `invalid-token`. " +
                 "Anonymous.");
-        group.MapPost("/logout", LogoutAsync).AllowAnonymous().Produces(StatusCodes.Status204NoContent)
+        group.MapPost("/logout", LogoutAsync).AllowAnonymous()
             .WithDescription("Ends the session of a refresh token (`{\"refreshToken\"}`), audited as `auth.logout`; access tokens already issued " +
                 "last until they expire. Always 204, whatever the token, so it tells nothing. Anonymous.");
-        routes.MapGroup("/api/auth").RequireAdmission(AuthExtensions.AnyUserPolicy).MapGet("/me", GetMeAsync).Produces<UserBody>()
+        routes.MapGroup("/api/auth").RequireAdmission(AuthExtensions.AnyUserPolicy).MapGet("/me", GetMeAsync)
             .WithDescription("The signed-in caller: id, e-mail, name, role and tenant (none for a super-admin). Any signed-in person; not an " +
                 "API key or a support session (403).");
         return routes;
@@ -46,7 +47,7 @@ public static class AuthApi
     public static UserBody ToBody(UserDetails user) =>
         new(user.Id, user.Email, user.Name, user.Role, user.Role == Roles.SuperAdmin ? null : user.TenantId);
 
-    private static async Task<IResult> LoginAsync(LoginRequest request, HttpContext http, SignInService signIn, TokenIssuer tokens)
+    private static async Task<Results<Ok<TokenResponse>, FieldProblem, ProblemHttpResult>> LoginAsync(LoginRequest request, HttpContext http, SignInService signIn, TokenIssuer tokens)
     {
         Guid? tenantId = Guid.TryParse(request.TenantId, out var parsed) ? parsed : null;
         var errors = new FieldErrors()
@@ -63,7 +64,7 @@ public static class AuthApi
         return outcome.Succeeded ? TypedResults.Ok(Respond(outcome.Value!, tokens)) : Problems.From(outcome.Failure, outcome.Detail);
     }
 
-    private static async Task<IResult> RefreshAsync(RefreshRequest request, IGrainFactory grains, CallerSigner signer, TokenIssuer tokens)
+    private static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> RefreshAsync(RefreshRequest request, IGrainFactory grains, CallerSigner signer, TokenIssuer tokens)
     {
         if (!RefreshTokenFormat.TryParse(request.RefreshToken, out var tenant, out var user, out var tokenId, out var secret))
         {
@@ -82,7 +83,7 @@ public static class AuthApi
         return outcome.Succeeded ? TypedResults.Ok(Respond(outcome.Value!, tokens)) : Problems.From(outcome.Failure, outcome.Detail);
     }
 
-    private static async Task<IResult> LogoutAsync(RefreshRequest request, IGrainFactory grains, CallerSigner signer)
+    private static async Task<NoContent> LogoutAsync(RefreshRequest request, IGrainFactory grains, CallerSigner signer)
     {
         if (RefreshTokenFormat.TryParse(request.RefreshToken, out var tenant, out var user, out var tokenId, out var secret))
         {
@@ -97,7 +98,7 @@ public static class AuthApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> GetMeAsync(HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Ok<UserBody>, ProblemHttpResult>> GetMeAsync(HttpContext http, IGrainFactory grains)
     {
         var caller = http.User.ToCaller();
         var user = await grains.GetGrain<IUserGrain>(GrainKeys.User(caller.TenantId, caller.UserId)).GetAsync();

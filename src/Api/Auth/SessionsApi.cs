@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Hosting;
 using Shohayota.Grains.Interfaces.Common;
@@ -16,23 +17,23 @@ public static class SessionsApi
     public static IEndpointRouteBuilder MapSessionsApi(this IEndpointRouteBuilder routes)
     {
         var self = routes.MapGroup("/api/auth").WithTags("Auth").RequireAdmission(AuthExtensions.AnyUserPolicy);
-        self.MapPost("/password", ChangePasswordAsync).Produces<AuthApi.TokenResponse>()
+        self.MapPost("/password", ChangePasswordAsync)
             .WithDescription("Changes the caller's password (`{\"currentPassword\", \"newPassword\"}`): every session of theirs ends in the " +
                 "same transaction, audited as `user.password_changed`, and the answer is a fresh token pair like the login's. A wrong current " +
                 "password is 401 `invalid-credentials` and counts toward the sign-in delay and lockout; a new password that breaks the policy or " +
                 "equals the current one is 400. Any signed-in person; not an API key or a support session (403).");
-        self.MapPost("/sessions/revoke", RevokeOwnSessionsAsync).Produces(StatusCodes.Status204NoContent)
+        self.MapPost("/sessions/revoke", RevokeOwnSessionsAsync)
             .WithDescription("Signs the caller out of all their sessions (every refresh token stops at once, web UI sessions within seconds; " +
                 "access tokens already issued last until they expire) → 204, audited as `user.sessions_revoked`. Any signed-in person; not an " +
                 "API key or a support session (403).");
         // Tenant admins for their tenant's users, super-admins for anyone's (naming the tenant with ?tenantId=).
         routes.MapGroup("/api/users").WithTags("Users").RequireAdmission(AuthExtensions.AuditReaderPolicy)
-            .MapPost("/{id:guid}/sessions/revoke", RevokeUserSessionsAsync).Produces(StatusCodes.Status204NoContent)
+            .MapPost("/{id:guid}/sessions/revoke", RevokeUserSessionsAsync)
             .WithDescription("Signs a user out of all their sessions → 204, audited as `user.sessions_revoked`; access tokens already issued last " +
                 "until they expire. Tenant admins for their own tenant's users (another tenant's user is 404 like a missing one); super-admins " +
                 "for anyone's, naming the tenant with `?tenantId=` (an id, or `system` for a super-admin's account).");
         routes.MapGroup("/api/admin/tenants").WithTags("Admin: tenants").RequireAdmission(AuthExtensions.SuperAdminPolicy)
-            .MapPost("/{id:guid}/sessions/revoke", RevokeTenantSessionsAsync).Produces<RevokedSessionsResponse>()
+            .MapPost("/{id:guid}/sessions/revoke", RevokeTenantSessionsAsync)
             .WithDescription("Signs every user of the tenant out of every session → `{\"revokedSessions\"}`, audited as " +
                 "`tenant.sessions_revoked` in the tenant's and the system log; access tokens already issued last until they expire. Super-admins only.");
         return routes;
@@ -42,7 +43,7 @@ public static class SessionsApi
 
     public sealed record RevokedSessionsResponse(int RevokedSessions);
 
-    private static async Task<IResult> ChangePasswordAsync(
+    private static async Task<Results<Ok<AuthApi.TokenResponse>, FieldProblem, ProblemHttpResult>> ChangePasswordAsync(
         ChangePasswordRequest request, HttpContext http, IGrainFactory grains, TokenIssuer tokens, SignInMonitor monitor)
     {
         var caller = http.User.ToCaller();
@@ -75,26 +76,31 @@ public static class SessionsApi
         return TypedResults.Ok(new AuthApi.TokenResponse(access, "Bearer", expiresIn, signIn.RefreshToken.Token, AuthApi.ToBody(signIn.User)));
     }
 
-    private static async Task<IResult> RevokeOwnSessionsAsync(HttpContext http, IGrainFactory grains)
+    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeOwnSessionsAsync(HttpContext http, IGrainFactory grains)
     {
         var caller = http.User.ToCaller();
         var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(caller.TenantId, caller.UserId)).RevokeSessionsAsync();
         return outcome.Succeeded ? TypedResults.NoContent() : Problems.From(outcome);
     }
 
-    private static async Task<IResult> RevokeUserSessionsAsync(Guid id, string? tenantId, HttpContext http, IGrainFactory grains)
+    private static async Task<Results<NoContent, FieldProblem, ProblemHttpResult>> RevokeUserSessionsAsync(Guid id, string? tenantId, HttpContext http, IGrainFactory grains)
     {
-        var (tenant, problem) = TenantScope.Resolve(http, tenantId, "users", allowSystem: true);
-        if (problem is not null)
+        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, tenantId, "users", allowSystem: true);
+        if (invalid is not null)
         {
-            return problem;
+            return invalid;
+        }
+
+        if (forbidden is not null)
+        {
+            return forbidden;
         }
 
         var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(tenant, id)).RevokeSessionsAsync();
         return outcome.Succeeded ? TypedResults.NoContent() : Problems.From(outcome);
     }
 
-    private static async Task<IResult> RevokeTenantSessionsAsync(Guid id, IGrainFactory grains)
+    private static async Task<Results<Ok<RevokedSessionsResponse>, ProblemHttpResult>> RevokeTenantSessionsAsync(Guid id, IGrainFactory grains)
     {
         var outcome = await grains.GetGrain<ISessionsGrain>(GrainKeys.Sessions(id)).RevokeAllAsync();
         return outcome.Succeeded ? TypedResults.Ok(new RevokedSessionsResponse(outcome.Value)) : Problems.From(outcome);

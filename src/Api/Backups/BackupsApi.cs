@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
@@ -39,15 +40,15 @@ public static class BackupsApi
                 "or refused with nothing written (400 `invalid-bundle`, 403 `quota-exceeded`). Super-admins only.");
 
         var backups = routes.MapGroup("/api/admin/backups").WithTags("Backups").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        backups.MapGet("/", ListBackupsAsync).Produces<BackupList>()
+        backups.MapGet("/", ListBackupsAsync)
             .WithDescription("The complete backups, newest first: kind, trigger, size, tenants, the database dump (or why it was skipped), the " +
                 "backup it continues and `keptUntil`. Super-admins only.");
-        backups.MapPost("/", RunBackupAsync).WithMetadata(new DocumentedBody(typeof(RunBackupBody), "application/json", Optional: true)).Produces<BackupResponse>(StatusCodes.Status201Created)
+        backups.MapPost("/", RunBackupAsync).WithMetadata(new DocumentedBody(typeof(RunBackupBody), "application/json", Optional: true))
             .WithMetadata(new ProblemResponses(409))
             .WithDescription("Runs a backup now → 201 with its summary: `{\"kind\": \"full\"}` (the default: every tenant's signed bundle and " +
                 "a database dump when `pg_dump` is available) or `\"incremental\"` (per tenant, what changed since the previous backup). " +
                 "Super-admins only.");
-        backups.MapGet("/{id}", GetBackupAsync).Produces<BackupDetailsResponse>()
+        backups.MapGet("/{id}", GetBackupAsync)
             .WithDescription("One backup with its files: each file's tenant, kind, SHA-256, size, audit seq and record counts. Super-admins " +
                 "only; an unknown backup is 404.");
         backups.MapPost("/{id}/restore", RestoreFromBackupAsync).Produces<RestoreResponse>(StatusCodes.Status201Created)
@@ -58,11 +59,11 @@ public static class BackupsApi
                 "super-admins only.");
 
         var deletions = routes.MapGroup("/api/admin/deletions").WithTags("Backups").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        deletions.MapGet("/", ListDeletionsAsync).Produces<DeletionList>()
+        deletions.MapGet("/", ListDeletionsAsync)
             .WithDescription("The deletion certificates of hard-deleted tenants (by an operator or the retention purge), newest first: who, " +
                 "when, why, the rows removed per table, and which backups and final exports still hold the data until when. Keyset pagination " +
                 "with `pageSize` (≤ 200, default 50) and `cursor`; super-admins only.");
-        deletions.MapPost("/run", RunPurgeAsync).WithMetadata(new DocumentedBody(typeof(RunPurgeBody), "application/json", Optional: true)).Produces<PurgeResponse>()
+        deletions.MapPost("/run", RunPurgeAsync).WithMetadata(new DocumentedBody(typeof(RunPurgeBody), "application/json", Optional: true))
             .WithDescription("Runs the retention purge now: canceled and deleted tenants whose `retentionUntil` has passed, oldest first and at " +
                 "most `MaxTenantsPerRun`, get a final export and are hard-deleted, each with a deletion certificate; `{\"dryRun\": true}` only " +
                 "reports what it would do. Answers each tenant's action; super-admins only.");
@@ -105,10 +106,15 @@ public static class BackupsApi
         HttpContext http, IGrainFactory grains, TenantExporter exporter, HeavyRouteLimiter heavy, string? tenantId)
     {
         var caller = http.User.ToCaller();
-        var (tenant, problem) = TenantScope.Resolve(http, tenantId, "data export");
-        if (problem is not null)
+        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, tenantId, "data export");
+        if (invalid is not null)
         {
-            return problem;
+            return invalid;
+        }
+
+        if (forbidden is not null)
+        {
+            return forbidden;
         }
 
         if (tenant == GrainKeys.SystemTenant)
@@ -293,10 +299,10 @@ public static class BackupsApi
         }
     }
 
-    private static async Task<IResult> ListBackupsAsync(IGrainFactory grains) =>
+    private static async Task<Ok<BackupList>> ListBackupsAsync(IGrainFactory grains) =>
         TypedResults.Ok(new BackupList((await Backups(grains).ListAsync()).Select(ToResponse)));
 
-    private static async Task<IResult> RunBackupAsync(HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Created<BackupResponse>, FieldProblem, ProblemHttpResult>> RunBackupAsync(HttpContext http, IGrainFactory grains)
     {
         var body = await OptionalBodyAsync<RunBackupBody>(http);
         if (body.Problem is not null)
@@ -316,7 +322,7 @@ public static class BackupsApi
             : Problems.From(outcome.Failure, outcome.Detail);
     }
 
-    private static async Task<IResult> GetBackupAsync(string id, IGrainFactory grains)
+    private static async Task<Results<Ok<BackupDetailsResponse>, ProblemHttpResult>> GetBackupAsync(string id, IGrainFactory grains)
     {
         var backup = BackupStore.IsId(id) ? await Backups(grains).GetAsync(id) : null;
         return backup is null
@@ -368,7 +374,7 @@ public static class BackupsApi
         _ => (false, "ignoreQuotas must be true or false."),
     };
 
-    private static async Task<IResult> ListDeletionsAsync(IGrainFactory grains, int? pageSize, string? cursor)
+    private static async Task<Results<Ok<DeletionList>, FieldProblem>> ListDeletionsAsync(IGrainFactory grains, int? pageSize, string? cursor)
     {
         var errors = new FieldErrors()
             .Check("pageSize", pageSize is null or (>= 1 and <= 200) ? null : "pageSize must be between 1 and 200.")
@@ -382,7 +388,7 @@ public static class BackupsApi
         return TypedResults.Ok(new DeletionList(page.Certificates.Select(c => JsonNode.Parse(c)!.AsObject()), page.NextCursor));
     }
 
-    private static async Task<IResult> RunPurgeAsync(HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Ok<PurgeResponse>, ProblemHttpResult>> RunPurgeAsync(HttpContext http, IGrainFactory grains)
     {
         var body = await OptionalBodyAsync<RunPurgeBody>(http);
         if (body.Problem is not null)
@@ -398,7 +404,7 @@ public static class BackupsApi
     private static BackupResponse ToResponse(BackupSummary b) =>
         new(b.Id, b.Kind, b.CreatedAt, b.CompletedAt, b.Previous, b.Trigger, b.Tenants, b.Bytes, b.DatabaseDump, b.DatabaseDumpSkipped, b.KeptUntil);
 
-    private static IResult Restored(Outcome<RestoreResult> outcome)
+    private static Results<Created<RestoreResponse>, ProblemHttpResult> Restored(Outcome<RestoreResult> outcome)
     {
         if (!outcome.Succeeded)
         {
@@ -414,14 +420,14 @@ public static class BackupsApi
     /// <summary>How the API words an invalid bundle (the console shows the same text).</summary>
     public static string InvalidBundleDetail(string detail) => detail + " Nothing was written.";
 
-    private static IResult InvalidBundle(string detail) =>
+    private static ProblemHttpResult InvalidBundle(string detail) =>
         Problems.Create(StatusCodes.Status400BadRequest, "invalid-bundle", "Invalid bundle", InvalidBundleDetail(detail));
 
-    private static IResult TooLarge(long limit) =>
+    private static ProblemHttpResult TooLarge(long limit) =>
         Problems.Create(StatusCodes.Status413PayloadTooLarge, "payload-too-large", "Payload too large",
             $"A restore accepts exports up to {limit / (1024 * 1024.0):0.##} MiB (Shohayota:Backups:MaxRestoreBytes).");
 
-    private static async Task<(T? Value, IResult? Problem)> OptionalBodyAsync<T>(HttpContext http)
+    private static async Task<(T? Value, ProblemHttpResult? Problem)> OptionalBodyAsync<T>(HttpContext http)
         where T : class
     {
         if (http.Request.ContentLength is not > 0 && http.Request.Headers.TransferEncoding.Count == 0)

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 using Orleans.Runtime;
 using Shohayota.Api.Auth;
@@ -17,11 +18,11 @@ public static class ClusterApi
     public static IEndpointRouteBuilder MapClusterApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/admin").WithTags("Admin: cluster").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        group.MapGet("/cluster", GetClusterAsync).Produces<ClusterResponse>()
+        group.MapGet("/cluster", GetClusterAsync)
             .WithDescription("The cluster as the node that answers sees it: cluster and service id, that node, and every member silo (active " +
                 "ones first) with its status, endpoint, start and last heartbeat, and the activations, CPU and clients of those that answer " +
                 "within 5 seconds. Super-admins only.");
-        group.MapPost("/database/reset-pool", ResetPoolAsync).Produces<PoolResetResponse>()
+        group.MapPost("/database/reset-pool", ResetPoolAsync)
             .WithDescription("Clears this node's database connection pools (the runbook's pool restart) → the node and its connections in " +
                 "`pg_stat_activity` before and after. Audited as `database.pool_reset` in the system log; super-admins only.");
         return routes;
@@ -85,7 +86,7 @@ public static class ClusterApi
             .ToList();
     }
 
-    private static async Task<IResult> GetClusterAsync(IGrainFactory grains, IConfiguration configuration, IServiceProvider services)
+    private static async Task<Ok<ClusterResponse>> GetClusterAsync(IGrainFactory grains, IConfiguration configuration, IServiceProvider services)
     {
         var silos = await SilosAsync(grains, services);
         var cluster = Node.Options(configuration);
@@ -94,7 +95,7 @@ public static class ClusterApi
             silos.Count(s => s.Status == "active"), silos.Sum(s => s.Activations ?? 0), silos));
     }
 
-    private static async Task<IResult> ResetPoolAsync(
+    private static async Task<Ok<PoolResetResponse>> ResetPoolAsync(
         NpgsqlDataSource dataSource, IGrainFactory grains, IConfiguration configuration, IServiceProvider services, TimeProvider time,
         ILoggerFactory loggers)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Hosting;
@@ -25,11 +26,11 @@ public static class CustomFieldsApi
     public static IEndpointRouteBuilder MapCustomFieldsApi(this IEndpointRouteBuilder routes)
     {
         routes.MapGroup("/api/custom-fields").WithTags("Custom fields").RequireAdmission(AuthExtensions.TenantUserPolicy)
-            .MapGet("/{recordType}", GetAsync).Produces<FieldsResponse>()
+            .MapGet("/{recordType}", GetAsync)
             .WithDescription("The custom fields of `customers`, `contacts` or `deals`, in their order: key, label, type, options and whether " +
                 "required. Any user of the tenant or an API key; another record type is 404.");
         routes.MapGroup("/api/custom-fields").WithTags("Custom fields").RequireAdmission(AuthExtensions.TenantAdminPolicy)
-            .MapPut("/{recordType}", ReplaceAsync).Produces<FieldsResponse>().WithMetadata(new ProblemResponses(409))
+            .MapPut("/{recordType}", ReplaceAsync).WithMetadata(new ProblemResponses(409))
             .WithDescription("Replaces a record type's whole list of custom fields (`{\"fields\": [...]}`, at most 30; a field's `key` is its " +
                 "identity, so a kept key keeps its values) and answers the stored list; every broken rule is listed in one 400. Removing a " +
                 "field, changing its type or removing a select option that records still hold is 409 with their count; audited as " +
@@ -48,15 +49,15 @@ public static class CustomFieldsApi
     public static FieldsResponse ToResponse(string recordType, IReadOnlyList<CustomFieldDefinition> definitions) =>
         new(recordType, [.. definitions.Select(d => new FieldResponse(d.Key, d.Label, d.Type, d.Options, d.Required))]);
 
-    private static IResult UnknownType() =>
+    private static ProblemHttpResult UnknownType() =>
         Problems.From(Failure.NotFound, $"No such record type; custom fields are defined for {string.Join(", ", CustomFieldRecordTypes.All)}.");
 
-    private static async Task<IResult> GetAsync(string recordType, HttpContext http, IGrainFactory grains) =>
+    private static async Task<Results<Ok<FieldsResponse>, ProblemHttpResult>> GetAsync(string recordType, HttpContext http, IGrainFactory grains) =>
         CustomFieldRecordTypes.All.Contains(recordType)
             ? TypedResults.Ok(ToResponse(recordType, await DefinitionsAsync(grains, http, recordType)))
             : UnknownType();
 
-    private static async Task<IResult> ReplaceAsync(string recordType, FieldsBody body, HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Ok<FieldsResponse>, FieldProblem, ProblemHttpResult>> ReplaceAsync(string recordType, FieldsBody body, HttpContext http, IGrainFactory grains)
     {
         if (!CustomFieldRecordTypes.All.Contains(recordType))
         {

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Primitives;
 using Shohayota.Api.Auth;
 using Shohayota.Api.CustomFields;
@@ -60,7 +61,7 @@ public static class CustomersApi
                 "time, else 429). Any user of the tenant or an API key; an unknown or invalid parameter is 400, a search past its time limit 503.");
         // A customer that still has contacts, deals or activities: 409 with their counts, unless ?cascade=true.
         Routes.Map(group, Descriptions, new RequestExamples(("A new customer", """{"name": "Acme Corp", "email": "ops@acme.example", "tags": ["vip"]}""")));
-        group.MapGet("/{id:guid}/timeline", TimelineAsync).Produces<Timeline>().WithMetadata(new QueryParameters(TimelineParameters))
+        group.MapGet("/{id:guid}/timeline", TimelineAsync).WithMetadata(new QueryParameters(TimelineParameters))
             .WithDescription("The changes to a customer and to its contacts, deals and activities, from the audit log, newest first (without " +
                 "IP addresses or user agents); keyset pagination with `pageSize` (≤ 200) and `cursor`. Any user of the tenant or an API key; " +
                 "another tenant's customer is 404 like a missing one.");
@@ -93,7 +94,7 @@ public static class CustomersApi
     /// The changes to a customer and to its contacts, from the audit log, newest first: what its team did, for its team
     /// (members too; without the entries' addresses and user agents, which stay in the admins' audit log).
     /// </summary>
-    private static async Task<IResult> TimelineAsync(Guid id, HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Ok<Timeline>, FieldProblem, ProblemHttpResult>> TimelineAsync(Guid id, HttpContext http, IGrainFactory grains)
     {
         var query = http.Request.Query;
         var errors = RecordHttp.CheckParameters(query, TimelineParameters);

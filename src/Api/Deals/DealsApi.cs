@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Shohayota.Api.Auth;
 using Shohayota.Api.CustomFields;
 using Shohayota.Api.Errors;
@@ -67,19 +68,19 @@ public static class DealsApi
                 "(≤ 200) and `cursor`. With `Accept: text/csv` it streams every match as CSV instead (audited as `deals.exported`; one export " +
                 "per tenant and node at a time, else 429). Any user of the tenant or an API key; an unknown, repeated or invalid parameter is 400.");
         Routes.Map(group, Descriptions);
-        group.MapPost("/{id:guid}/stage", MoveAsync).Produces<DealResponse>().WithMetadata(new ProblemResponses(409, 412))
+        group.MapPost("/{id:guid}/stage", MoveAsync).WithMetadata(new ProblemResponses(409, 412))
             .WithDescription("Moves a deal to another stage of the pipeline (`{\"stageId\"}`): its status becomes the stage's kind, and " +
                 "`closedAt` is set when it closes as won or lost and cleared when it reopens. `If-Match` is optional (412 when stale); moving a " +
                 "deal to the stage it is in changes nothing, any other move is audited as `deal.stage_changed`. Any user of the tenant or an " +
                 "API key; another tenant's deal is 404 like a missing one, another tenant's stage 400 like an unknown one.");
 
         routes.MapGroup("/api/pipeline").WithTags("Deals").RequireAdmission(AuthExtensions.TenantUserPolicy)
-            .MapGet("/", PipelineAsync).Produces<PipelineResponse>()
+            .MapGet("/", PipelineAsync)
             .WithDescription("The tenant's pipeline: its stages in order, each with its kind (`open`, `won` or `lost`), probability, number of " +
                 "deals and their totals per currency (a new tenant's six default stages are made on first use). Any user of the tenant or an " +
                 "API key; takes no parameters.");
         routes.MapGroup("/api/pipeline/stages").WithTags("Deals").RequireAdmission(AuthExtensions.TenantAdminPolicy)
-            .MapPut("/", ReplaceStagesAsync).Produces<PipelineResponse>().WithMetadata(new ProblemResponses(409))
+            .MapPut("/", ReplaceStagesAsync).WithMetadata(new ProblemResponses(409))
             .WithDescription("Replaces the ordered stage list (`{\"stages\": [{\"id\"?, \"name\", \"kind\", \"probability\"}], \"moveTo\"?}`): " +
                 "a stage with an `id` keeps it and its deals, one without is new, one left out is removed; answers like `GET /api/pipeline`. A " +
                 "removed stage that holds deals is 409 unless `moveTo` names a stage that stays (they move there), and so is changing the kind " +
@@ -117,7 +118,7 @@ public static class DealsApi
     private static DealFields ToFields(DealBody b) =>
         new(b.Name!, b.CustomerId!.Value, b.ContactIds ?? [], b.Amount!.Value, b.Currency!, b.StageId, b.ExpectedCloseDate, b.OwnerUserId);
 
-    private static async Task<IResult> MoveAsync(Guid id, StageMove body, HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Ok<DealResponse>, FieldProblem, ProblemHttpResult>> MoveAsync(Guid id, StageMove body, HttpContext http, IGrainFactory grains)
     {
         if (!RecordHttp.TryIfMatch(http, out var expected))
         {
@@ -139,7 +140,7 @@ public static class DealsApi
         return TypedResults.Ok(ToResponse(outcome.Value));
     }
 
-    private static async Task<IResult> PipelineAsync(HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Ok<PipelineResponse>, FieldProblem>> PipelineAsync(HttpContext http, IGrainFactory grains)
     {
         if (RecordHttp.CheckParameters(http.Request.Query, NoParameters) is { Any: true } errors)
         {
@@ -155,7 +156,7 @@ public static class DealsApi
             s.Totals.Select(t => new TotalResponse(t.Currency, t.Amount)).ToArray()))
         .ToArray());
 
-    private static async Task<IResult> ReplaceStagesAsync(StagesBody body, HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Ok<PipelineResponse>, FieldProblem, ProblemHttpResult>> ReplaceStagesAsync(StagesBody body, HttpContext http, IGrainFactory grains)
     {
         var stages = body.Stages?.Select(s => s is null ? null : new PipelineStageInput(s.Id, s.Name ?? "", s.Kind ?? "", s.Probability ?? -1)).ToList();
         if (DealRules.CheckStages(stages) is { Count: > 0 } invalid)

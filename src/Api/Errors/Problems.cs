@@ -101,8 +101,36 @@ public static class Problems
     public static ProblemHttpResult Create(int status, string kind, string title, string? detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title, type: TypeBase + kind);
 
-    public static ValidationProblem Validation(IDictionary<string, string[]> errors) =>
-        TypedResults.ValidationProblem(errors, detail: "One or more fields are invalid.", title: "Invalid request", type: TypeBase + "validation");
+    public static FieldProblem Validation(IDictionary<string, string[]> errors) =>
+        new(TypedResults.ValidationProblem(errors, detail: "One or more fields are invalid.", title: "Invalid request", type: TypeBase + "validation"));
+}
+
+/// <summary>
+/// A 400 <c>validation</c> problem in a handler's typed results, written exactly as the framework's <see cref="ValidationProblem"/>
+/// writes it. Unlike that one it declares no response of its own to the OpenAPI document (a second, unreferenced problem schema):
+/// the document gives every route that reads a body or a query its 400 with the one problem schema, which this body fits.
+/// </summary>
+public sealed class FieldProblem : IResult, IStatusCodeHttpResult, IContentTypeHttpResult, IValueHttpResult, IValueHttpResult<HttpValidationProblemDetails>
+{
+    private readonly ValidationProblem _problem;
+
+    internal FieldProblem(ValidationProblem problem) => _problem = problem;
+
+    public HttpValidationProblemDetails ProblemDetails => _problem.ProblemDetails;
+
+    public int StatusCode => _problem.StatusCode;
+
+    int? IStatusCodeHttpResult.StatusCode => StatusCode;
+
+    public string ContentType => _problem.ContentType;
+
+    string? IContentTypeHttpResult.ContentType => ContentType;
+
+    HttpValidationProblemDetails? IValueHttpResult<HttpValidationProblemDetails>.Value => ProblemDetails;
+
+    object? IValueHttpResult.Value => ProblemDetails;
+
+    public Task ExecuteAsync(HttpContext httpContext) => _problem.ExecuteAsync(httpContext);
 }
 
 /// <summary>Collects every invalid field of a request, so one problem document lists them all.</summary>
@@ -125,5 +153,5 @@ public sealed class FieldErrors
         return this;
     }
 
-    public ValidationProblem ToProblem() => Problems.Validation(_errors);
+    public FieldProblem ToProblem() => Problems.Validation(_errors);
 }

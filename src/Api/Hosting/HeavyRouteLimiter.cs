@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Shohayota.Api.Errors;
 
@@ -64,7 +65,7 @@ public sealed class HeavyRouteLimiter : IDisposable
     /// (the handler releases it as soon as its response is written); null when a bound is reached, with the 429 to
     /// answer (<c>Retry-After</c> set) in <paramref name="refusal"/>.
     /// </summary>
-    public HeavyRoutePermit? TryEnter(HttpContext http, HeavyRoute route, Guid tenant, out IResult? refusal)
+    public HeavyRoutePermit? TryEnter(HttpContext http, HeavyRoute route, Guid tenant, out ProblemHttpResult? refusal)
     {
         var permit = TryEnter(route, tenant, out var detail);
         if (permit is null)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Hosting;
@@ -25,13 +26,11 @@ public static class MetricsApi
             .WithDescription("System-wide figures for operators (super-admin): tenants by status, API calls this month and today, this " +
                 "node's requests over 5 minutes (error rates, p50/p95/p99 latency), this role's database connections, this node's " +
                 "CPU, memory, GC and thread pool, and `perTenant`: every tenant's usage, sortable with `sort` (any column) and " +
-                "`order=asc|desc`. An unknown sort or order is a 400 naming the field. Prometheus figures are at `/metrics`.")
-            .Produces<MetricsResponse>();
+                "`order=asc|desc`. An unknown sort or order is a 400 naming the field. Prometheus figures are at `/metrics`.");
         admin.MapGet("/alerts", GetAlertsAsync)
             .WithDescription("Every open alert (super-admin): tenants' quota alerts (80 % warning, 95 % critical) and this node's own " +
                 "(5xx rate, p95 latency, a sign-in flood), critical first, newest first. Filter with `level=warning|critical` and " +
-                "`tenantId` (a tenant's id, or `system` for the node's own).")
-            .Produces<QuotasApi.AlertList>();
+                "`tenantId` (a tenant's id, or `system` for the node's own).");
         routes.MapShohayotaMetrics();
         return routes;
     }
@@ -120,7 +119,7 @@ public static class MetricsApi
     public sealed record MetricsResponse(
         TenantCounts Tenants, ApiCallTotals ApiCalls, RequestTotals Requests, DatabaseResponse Database, NodeResponse Node, IEnumerable<TenantMetrics> PerTenant);
 
-    private static async Task<IResult> GetMetricsAsync(
+    private static async Task<Results<Ok<MetricsResponse>, Errors.FieldProblem>> GetMetricsAsync(
         HttpContext http, NpgsqlDataSource db, TrafficAggregator traffic, TimeProvider time, string? sort, string? order)
     {
         if (sort is not null && !Sortable.Contains(sort) || order is not null and not ("asc" or "desc"))
@@ -167,7 +166,7 @@ public static class MetricsApi
                 r.StorageBytes, r.ActiveUsers, r.LatencyP95Ms))));
     }
 
-    private static async Task<IResult> GetAlertsAsync(NpgsqlDataSource db, TrafficAggregator traffic, SignInMonitor signIns, TimeProvider time,
+    private static async Task<Results<Ok<QuotasApi.AlertList>, Errors.FieldProblem>> GetAlertsAsync(NpgsqlDataSource db, TrafficAggregator traffic, SignInMonitor signIns, TimeProvider time,
         Microsoft.Extensions.Options.IOptions<MeteringOptions> metering, string? level, string? tenantId)
     {
         if (level is not null and not ("warning" or "critical") || tenantId is not null && tenantId != "system" && !Guid.TryParse(tenantId, out _))

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Hosting;
@@ -15,29 +16,29 @@ public static class QuotasApi
     public static IEndpointRouteBuilder MapQuotasApi(this IEndpointRouteBuilder routes)
     {
         var tenant = routes.MapGroup("/api/tenants").WithTags("Quotas").RequireAdmission(AuthExtensions.AuditReaderPolicy);
-        tenant.MapGet("/quotas", GetQuotasAsync).Produces<QuotasResponse>()
+        tenant.MapGet("/quotas", GetQuotasAsync)
             .WithDescription("The tenant's plan and quotas: `users`, `customers`, `apiCallsMonthly` (with `resetsAt`) and `storageBytes`, each " +
                 "with its limit, use and percentage, the rate limit and the overrides in force. Tenant admins read their own tenant's (naming " +
                 "another is 403); super-admins name the tenant with `?tenantId=`.");
-        tenant.MapGet("/usage", GetUsageAsync).Produces<UsageResponse>()
+        tenant.MapGet("/usage", GetUsageAsync)
             .WithDescription("The tenant's usage: API calls this month, active users over 24 hours and 30 days, customers, users and storage, " +
                 "error rates over 5 minutes and 1 hour, latency percentiles over 5 minutes and a daily history (90 days by default). Tenant " +
                 "admins read their own tenant's (naming another is 403); super-admins name the tenant with `?tenantId=`.");
-        tenant.MapGet("/alerts", GetAlertsAsync).Produces<AlertList>()
+        tenant.MapGet("/alerts", GetAlertsAsync)
             .WithDescription("The tenant's open alerts: a quota at 80 % (warning) or 95 % (critical) of its limit (monthly API calls with " +
                 "the projected date they run out), a 5xx rate or p95 latency over its threshold; an alert clears by itself when its condition " +
                 "ends. Tenant admins read their own tenant's (naming another is 403); super-admins name the tenant with `?tenantId=`.");
 
         var admin = routes.MapGroup("/api/admin/tenants").WithTags("Admin: quotas").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        admin.MapPut("/{id:guid}/plan", SetPlanAsync).Produces<QuotasResponse>()
+        admin.MapPut("/{id:guid}/plan", SetPlanAsync)
             .WithDescription("Moves the tenant to another plan (`{\"plan\"}`, one this server defines) → its quotas like " +
                 "`GET /api/tenants/quotas`; a downgrade below the current usage is allowed, growth is then refused. Audited as " +
                 "`tenant.plan_changed` in the tenant's and the system log; super-admins only.");
-        admin.MapPut("/{id:guid}/quotas", SetOverridesAsync).Produces<QuotasResponse>()
+        admin.MapPut("/{id:guid}/quotas", SetOverridesAsync)
             .WithDescription("Overrides plan limits for the tenant: any of `users`, `customers`, `apiCallsMonthly`, `storageBytes` and " +
                 "`rateLimitPerSecond` as a whole number (`null` removes an override), optionally until `expiresAt` and with a `reason` → its " +
                 "quotas. Audited as `tenant.quota_overridden` in the tenant's and the system log; super-admins only.");
-        admin.MapPost("/{id:guid}/quotas/reset", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).ResetApiCallsAsync())).Produces<QuotasResponse>()
+        admin.MapPost("/{id:guid}/quotas/reset", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).ResetApiCallsAsync()))
             .WithDescription("Resets the tenant's API-call counter for this month to zero → its quotas. Audited as `tenant.quota_reset` in " +
                 "the tenant's and the system log; super-admins only.");
         return routes;
@@ -101,24 +102,34 @@ public static class QuotasApi
         return Tenant(grains, tenantId);
     }
 
-    private static async Task<IResult> GetQuotasAsync(HttpContext http, IGrainFactory grains, AdmissionCache admission, string? tenantId)
+    private static async Task<Results<Ok<QuotasResponse>, FieldProblem, ProblemHttpResult>> GetQuotasAsync(HttpContext http, IGrainFactory grains, AdmissionCache admission, string? tenantId)
     {
-        var (tenant, problem) = TenantScope.Resolve(http, tenantId, "quotas and usage");
-        if (problem is not null)
+        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, tenantId, "quotas and usage");
+        if (invalid is not null)
         {
-            return problem;
+            return invalid;
+        }
+
+        if (forbidden is not null)
+        {
+            return forbidden;
         }
 
         var report = await (await admission.SettledTenantAsync(grains, tenant)).GetQuotasAsync();
         return report is null ? Problems.From(Failure.NotFound, "No such tenant.") : TypedResults.Ok(ToResponse(report));
     }
 
-    private static async Task<IResult> GetUsageAsync(HttpContext http, IGrainFactory grains, AdmissionCache admission, string? tenantId)
+    private static async Task<Results<Ok<UsageResponse>, FieldProblem, ProblemHttpResult>> GetUsageAsync(HttpContext http, IGrainFactory grains, AdmissionCache admission, string? tenantId)
     {
-        var (tenant, problem) = TenantScope.Resolve(http, tenantId, "quotas and usage");
-        if (problem is not null)
+        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, tenantId, "quotas and usage");
+        if (invalid is not null)
         {
-            return problem;
+            return invalid;
+        }
+
+        if (forbidden is not null)
+        {
+            return forbidden;
         }
 
         var usage = await (await admission.SettledTenantAsync(grains, tenant)).GetUsageAsync();
@@ -138,29 +149,34 @@ public static class QuotasApi
             usage.History.Select(d => new UsageDayResponse(d.Day, d.ApiCalls, d.Requests4xx, d.Requests5xx, d.Customers, d.Users, d.StorageBytes, d.ActiveUsers))));
     }
 
-    private static async Task<IResult> GetAlertsAsync(HttpContext http, IGrainFactory grains, string? tenantId)
+    private static async Task<Results<Ok<AlertList>, FieldProblem, ProblemHttpResult>> GetAlertsAsync(HttpContext http, IGrainFactory grains, string? tenantId)
     {
-        var (tenant, problem) = TenantScope.Resolve(http, tenantId, "quotas and usage");
-        if (problem is not null)
+        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, tenantId, "quotas and usage");
+        if (invalid is not null)
         {
-            return problem;
+            return invalid;
+        }
+
+        if (forbidden is not null)
+        {
+            return forbidden;
         }
 
         var alerts = await Tenant(grains, tenant).GetAlertsAsync();
         return TypedResults.Ok(new AlertList(alerts.Select(ToResponse)));
     }
 
-    private static async Task<IResult> SetPlanAsync(Guid id, PlanBody body, IGrainFactory grains)
+    private static async Task<Results<Ok<QuotasResponse>, FieldProblem, ProblemHttpResult>> SetPlanAsync(Guid id, PlanBody body, IGrainFactory grains)
     {
         if (string.IsNullOrWhiteSpace(body.Plan))
         {
             return new FieldErrors().Check("plan", "A plan is required.").ToProblem();
         }
 
-        return await Respond(Tenant(grains, id).SetPlanAsync(body.Plan));
+        return Answer(await Tenant(grains, id).SetPlanAsync(body.Plan));
     }
 
-    private static async Task<IResult> SetOverridesAsync(Guid id, JsonObject body, IGrainFactory grains, TimeProvider time)
+    private static async Task<Results<Ok<QuotasResponse>, FieldProblem, ProblemHttpResult>> SetOverridesAsync(Guid id, JsonObject body, IGrainFactory grains, TimeProvider time)
     {
         var errors = new FieldErrors();
         var values = new Dictionary<string, long?>(StringComparer.Ordinal);
@@ -215,12 +231,16 @@ public static class QuotasApi
             return errors.ToProblem();
         }
 
-        return await Respond(Tenant(grains, id).SetOverridesAsync(new OverrideChange(values, expiresAt, reason)));
+        return Answer(await Tenant(grains, id).SetOverridesAsync(new OverrideChange(values, expiresAt, reason)));
     }
 
-    private static async Task<IResult> Respond(Task<Outcome<QuotaReport>> change)
+    private static async Task<Results<Ok<QuotasResponse>, ProblemHttpResult>> Respond(Task<Outcome<QuotaReport>> change)
     {
         var outcome = await change;
         return outcome.Succeeded ? TypedResults.Ok(ToResponse(outcome.Value!)) : Problems.From(outcome);
     }
+
+    /// <summary>A change's quotas, or its problem, for a route that may also refuse its body.</summary>
+    private static Results<Ok<QuotasResponse>, FieldProblem, ProblemHttpResult> Answer(Outcome<QuotaReport> outcome) =>
+        outcome.Succeeded ? TypedResults.Ok(ToResponse(outcome.Value!)) : Problems.From(outcome);
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using CsvHelper;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Shohayota.Api.Auth;
 using Shohayota.Api.CustomFields;
 using Shohayota.Api.Errors;
@@ -60,7 +61,7 @@ public static class ImportsApi
                     "tenant admins (or an admin API key) only.");
         }
 
-        group.MapGet("/{id:guid}", GetImportAsync).Produces<ImportResponse>()
+        group.MapGet("/{id:guid}", GetImportAsync)
             .WithDescription("An import's result, read back from its audit entry: the record type, rows, created, updated and skipped counts, " +
                 "columns and when it ran. Tenant admins (or an admin API key); another tenant's import is 404 like a missing one.");
         return routes;
@@ -369,7 +370,7 @@ public static class ImportsApi
     }
 
     /// <summary>A real import's result, from its audit entry (the import's id is the entry's target).</summary>
-    private static async Task<IResult> GetImportAsync(Guid id, HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Ok<ImportResponse>, ProblemHttpResult>> GetImportAsync(Guid id, HttpContext http, IGrainFactory grains)
     {
         var caller = http.User.ToCaller();
         var page = await grains.GetGrain<IAuditQueryGrain>(GrainKeys.AuditQuery(caller.TenantId))

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Primitives;
 using Shohayota.Api.Errors;
 
@@ -16,10 +17,10 @@ public static class RecordHttp
 
     public static string ETag(int version) => $"\"{version.ToString(CultureInfo.InvariantCulture)}\"";
 
-    public static IResult Malformed(string field, string message) => new FieldErrors().Check(field, message).ToProblem();
+    public static FieldProblem Malformed(string field, string message) => new FieldErrors().Check(field, message).ToProblem();
 
     /// <summary>The Idempotency-Key header's refusal, or null when it is absent or usable.</summary>
-    public static IResult? CheckIdempotencyKey(string? key) =>
+    public static FieldProblem? CheckIdempotencyKey(string? key) =>
         key is { Length: 0 or > 200 } ? Malformed("Idempotency-Key", "The Idempotency-Key header must have 1 to 200 characters.") : null;
 
     /// <summary>The version If-Match names, or null without one (or with <c>*</c>); false when it is not an ETag this API returned.</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Shohayota.Api.Auth;
 using Shohayota.Api.CustomFields;
 using Shohayota.Api.Errors;
@@ -32,23 +33,23 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
     {
         // Delegates, not lambdas in the Map calls: ASP.NET Core's route-handler analyzer cannot read a lambda whose
         // parameter is a type parameter (it throws), and the request delegate factory binds these the same way.
-        Func<TBody, HttpContext, IGrainFactory, Task<IResult>> create = CreateAsync;
-        Func<Guid, HttpContext, IGrainFactory, Task<IResult>> get = GetAsync;
-        Func<Guid, TBody, HttpContext, IGrainFactory, Task<IResult>> update = UpdateAsync;
-        Func<Guid, HttpContext, IGrainFactory, Task<IResult>> remove = RemoveAsync;
+        Func<TBody, HttpContext, IGrainFactory, Task<Results<Created<TResponse>, FieldProblem, ProblemHttpResult>>> create = CreateAsync;
+        Func<Guid, HttpContext, IGrainFactory, Task<Results<Ok<TResponse>, ProblemHttpResult>>> get = GetAsync;
+        Func<Guid, TBody, HttpContext, IGrainFactory, Task<Results<Ok<TResponse>, FieldProblem, ProblemHttpResult>>> update = UpdateAsync;
+        Func<Guid, HttpContext, IGrainFactory, Task<Results<NoContent, FieldProblem, ProblemHttpResult>>> remove = RemoveAsync;
         // 409: a duplicate or a missing linked record; 412: If-Match is not the version; 422: an Idempotency-Key reused.
-        var post = group.MapPost("/", create).Produces<TResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409, 422))
+        var post = group.MapPost("/", create).WithMetadata(new ProblemResponses(409, 422))
             .WithDescription(descriptions.Create);
         if (createExamples is not null)
         {
             post.WithMetadata(createExamples);
         }
 
-        group.MapGet("/{id:guid}", get).Produces<TResponse>()
+        group.MapGet("/{id:guid}", get)
             .WithDescription(descriptions.Get);
-        group.MapPut("/{id:guid}", update).Produces<TResponse>().WithMetadata(new ProblemResponses(409, 412))
+        group.MapPut("/{id:guid}", update).WithMetadata(new ProblemResponses(409, 412))
             .WithDescription(descriptions.Update);
-        group.MapDelete("/{id:guid}", remove).Produces(StatusCodes.Status204NoContent)
+        group.MapDelete("/{id:guid}", remove)
             .WithMetadata(new ProblemResponses(409, 412), new QueryParameters(cascades ? CascadeParameter : []))
             .WithDescription(descriptions.Delete);
 
@@ -59,9 +60,9 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
         GrainReferences.Get<TGrain>(grains, http.RequestServices, key(http.User.ToCaller().TenantId, id));
 
     // The same body for a foreign id as for a missing one: nothing tells another tenant's record exists.
-    public IResult NotFound() => Problems.From(Failure.NotFound, $"No such {noun}.");
+    public ProblemHttpResult NotFound() => Problems.From(Failure.NotFound, $"No such {noun}.");
 
-    private async Task<IResult> GetAsync(Guid id, HttpContext http, IGrainFactory grains)
+    private async Task<Results<Ok<TResponse>, ProblemHttpResult>> GetAsync(Guid id, HttpContext http, IGrainFactory grains)
     {
         if (await Grain(grains, http, id).GetAsync() is not { } record)
         {
@@ -72,7 +73,7 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
         return TypedResults.Ok(toResponse(record));
     }
 
-    private async Task<IResult> CreateAsync(TBody body, HttpContext http, IGrainFactory grains)
+    private async Task<Results<Created<TResponse>, FieldProblem, ProblemHttpResult>> CreateAsync(TBody body, HttpContext http, IGrainFactory grains)
     {
         var idempotencyKey = http.Request.Headers.TryGetValue("Idempotency-Key", out var header) ? header.ToString() : null;
         if (RecordHttp.CheckIdempotencyKey(idempotencyKey) is { } badKey)
@@ -100,7 +101,7 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
         return TypedResults.Created($"{path}/{id}", toResponse(outcome.Value));
     }
 
-    private async Task<IResult> UpdateAsync(Guid id, TBody body, HttpContext http, IGrainFactory grains)
+    private async Task<Results<Ok<TResponse>, FieldProblem, ProblemHttpResult>> UpdateAsync(Guid id, TBody body, HttpContext http, IGrainFactory grains)
     {
         if (!RecordHttp.TryIfMatch(http, out var expected))
         {
@@ -129,7 +130,7 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
     /// DELETE: a record that others still depend on answers 409 with their counts, unless <c>?cascade=true</c> (for a
     /// type that <c>cascades</c>) removes them with it; any other parameter is refused.
     /// </summary>
-    private Task<IResult> RemoveAsync(Guid id, HttpContext http, IGrainFactory grains)
+    private Task<Results<NoContent, FieldProblem, ProblemHttpResult>> RemoveAsync(Guid id, HttpContext http, IGrainFactory grains)
     {
         var query = http.Request.Query;
         var errors = RecordHttp.CheckParameters(query, cascades ? CascadeParameter : []);
@@ -139,12 +140,12 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
             errors.Check("cascade", "cascade is true or false.");
         }
 
-        return errors.Any ? Task.FromResult<IResult>(errors.ToProblem())
+        return errors.Any ? Task.FromResult<Results<NoContent, FieldProblem, ProblemHttpResult>>(errors.ToProblem())
             : DeleteAsync(id, http, grains, (grain, version) => grain.DeleteAsync(version, cascade));
     }
 
     /// <summary>DELETE with If-Match; <paramref name="delete"/> is the grain call.</summary>
-    private async Task<IResult> DeleteAsync(Guid id, HttpContext http, IGrainFactory grains, Func<TGrain, int?, Task<Outcome<bool>>> delete)
+    private async Task<Results<NoContent, FieldProblem, ProblemHttpResult>> DeleteAsync(Guid id, HttpContext http, IGrainFactory grains, Func<TGrain, int?, Task<Outcome<bool>>> delete)
     {
         if (!RecordHttp.TryIfMatch(http, out var expected))
         {
@@ -161,7 +162,7 @@ public sealed class RecordRoutes<TGrain, TDetails, TFields, TBody, TResponse>(
     /// The body's fields, or the refusal listing every rule it breaks: the type's own and, for a type with custom fields,
     /// its <c>customFields</c> checked against the tenant's current definitions (canonical values in the fields).
     /// </summary>
-    private async Task<(IResult? Invalid, TFields? Fields)> FieldsAsync(TBody body, HttpContext http, IGrainFactory grains)
+    private async Task<(FieldProblem? Invalid, TFields? Fields)> FieldsAsync(TBody body, HttpContext http, IGrainFactory grains)
     {
         var errors = check(body);
         var values = CustomFieldRules.Empty;

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
@@ -15,7 +16,7 @@ public static class AdminTenantsApi
     public static IEndpointRouteBuilder MapAdminTenantsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/admin/tenants").WithTags("Admin: tenants").RequireAdmission(AuthExtensions.SuperAdminPolicy);
-        group.MapPost("/provision", ProvisionTenantAsync).Produces<ProvisionResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409, 422),
+        group.MapPost("/provision", ProvisionTenantAsync).WithMetadata(new ProblemResponses(409, 422),
                 new RequestExamples(("The runbook's new tenant", """
                     {"name": "New Company", "contactEmail": "contact@newcompany.com", "adminName": "Admin User",
                      "adminEmail": "admin@newcompany.com", "adminPassword": "secure_password", "plan": "pro"}
@@ -23,30 +24,30 @@ public static class AdminTenantsApi
             .WithDescription("Creates a tenant on a plan together with its first tenant admin, in one transaction → 201 with the tenant and " +
                 "the admin's id. An `Idempotency-Key` header (1–200 characters) makes a retry answer with the tenant the first request created " +
                 "(the same key with another body: 422). Audited as `tenant.provisioned` in the tenant's and the system log; super-admins only.");
-        group.MapGet("/", ListTenantsAsync).Produces<TenantList>()
+        group.MapGet("/", ListTenantsAsync)
             .WithDescription("The tenants, filtered by `status`, `plan` and `q` (in the name), with keyset pagination by `pageSize` (≤ 200, " +
                 "default 50) and `cursor` → `{items, nextCursor}`. Super-admins only.");
-        group.MapGet("/{id:guid}", GetTenantAsync).Produces<TenantResponse>()
+        group.MapGet("/{id:guid}", GetTenantAsync)
             .WithDescription("One tenant: name, contact e-mail, plan, status (with a suspension's reason), when it was created and last changed " +
                 "status, and `retentionUntil` once canceled or deleted. Super-admins only; an unknown tenant is 404.");
         // 409: a transition the tenant's status does not allow (or a hard delete before its retention ends).
         // The body of a suspension and a deletion is optional (the runbook's suspension sends none).
-        group.MapPost("/{id:guid}/suspend", SuspendTenantAsync).WithMetadata(new DocumentedBody(typeof(SuspendBody), "application/json", Optional: true)).Produces<TenantResponse>()
+        group.MapPost("/{id:guid}/suspend", SuspendTenantAsync).WithMetadata(new DocumentedBody(typeof(SuspendBody), "application/json", Optional: true))
             .WithMetadata(new ProblemResponses(409), new RequestExamples(("With a reason", """{"reason": "Payment failure"}""")))
             .WithDescription("Suspends an active tenant, with an optional `{\"reason\"}` (≤ 1000 characters): its users get 403 " +
                 "`tenant-suspended` on every request and cannot refresh their tokens. Suspending a suspended tenant changes nothing, a canceled or " +
                 "deleted one is 409 `transition-not-allowed`; audited as `tenant.suspended` in the tenant's and the system log. Super-admins only.");
         group.MapPost("/{id:guid}/reactivate", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).ReactivateAsync()))
-            .Produces<TenantResponse>().WithMetadata(new ProblemResponses(409))
+            .WithMetadata(new ProblemResponses(409))
             .WithDescription("Makes a suspended, canceled or deleted tenant active again; a canceled or deleted one only until its " +
                 "`retentionUntil` (409 after). Reactivating an active tenant changes nothing; audited as `tenant.reactivated` in the tenant's " +
                 "and the system log. Super-admins only.");
         group.MapPost("/{id:guid}/cancel", (Guid id, IGrainFactory grains) => Respond(Tenant(grains, id).CancelAsync()))
-            .Produces<TenantResponse>().WithMetadata(new ProblemResponses(409))
+            .WithMetadata(new ProblemResponses(409))
             .WithDescription("Cancels an active or suspended tenant: it becomes read-only (writes are 403 `tenant-canceled`) and its " +
                 "retention period starts (`retentionUntil`), after which the retention purge removes it. A deleted tenant is 409; audited as " +
                 "`tenant.canceled` in the tenant's and the system log. Super-admins only.");
-        group.MapPost("/{id:guid}/delete", DeleteTenantAsync).WithMetadata(new DocumentedBody(typeof(DeleteBody), "application/json", Optional: true)).Produces<TenantResponse>().WithMetadata(new ProblemResponses(409), new RequestExamples(
+        group.MapPost("/{id:guid}/delete", DeleteTenantAsync).WithMetadata(new DocumentedBody(typeof(DeleteBody), "application/json", Optional: true)).WithMetadata(new ProblemResponses(409), new RequestExamples(
                 ("Soft delete (recommended)", """{"hardDelete": false}"""),
                 ("Hard delete after the retention period", """{"hardDelete": true, "force": true}""")))
             .WithDescription("Soft-deletes the tenant by default: its users are refused, and it can be reactivated until its retention ends " +
@@ -90,7 +91,7 @@ public static class AdminTenantsApi
 
     private static ITenantGrain Tenant(IGrainFactory grains, Guid id) => grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(id));
 
-    private static async Task<IResult> ProvisionTenantAsync(
+    private static async Task<Results<Created<ProvisionResponse>, FieldProblem, ProblemHttpResult>> ProvisionTenantAsync(
         ProvisionBody body, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, IGrainFactory grains,
         Microsoft.Extensions.Options.IOptions<PlansOptions> options)
     {
@@ -120,7 +121,7 @@ public static class AdminTenantsApi
             new ProvisionResponse(t.Id, t.Name, t.ContactEmail, t.Plan, t.Status.ToWire(), t.CreatedAt, new AdminBody(outcome.Value.AdminId, outcome.Value.AdminEmail)));
     }
 
-    private static async Task<IResult> ListTenantsAsync(IGrainFactory grains, string? status, string? plan, string? q, string? cursor, int? pageSize)
+    private static async Task<Results<Ok<TenantList>, FieldProblem>> ListTenantsAsync(IGrainFactory grains, string? status, string? plan, string? q, string? cursor, int? pageSize)
     {
         var errors = new FieldErrors()
             .Check("status", status is null || TenantStatusNames.Parse(status) is not null ? null : "Status must be active, suspended, canceled or deleted.")
@@ -136,29 +137,34 @@ public static class AdminTenantsApi
         return TypedResults.Ok(new TenantList(page.Items.Select(ToResponse), page.NextCursor));
     }
 
-    private static async Task<IResult> GetTenantAsync(Guid id, IGrainFactory grains)
+    private static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> GetTenantAsync(Guid id, IGrainFactory grains)
     {
         var tenant = await Tenant(grains, id).GetAsync();
         return tenant is null ? Problems.From(Failure.NotFound, "No such tenant.") : TypedResults.Ok(ToResponse(tenant));
     }
 
-    private static Task<IResult> SuspendTenantAsync(Guid id, IGrainFactory grains, HttpContext http) =>
-        WithOptionalBodyAsync<SuspendBody>(http, body =>
+    private static Task<Results<Ok<TenantResponse>, FieldProblem, ProblemHttpResult>> SuspendTenantAsync(Guid id, IGrainFactory grains, HttpContext http) =>
+        WithOptionalBodyAsync<SuspendBody>(http, async body =>
             ValidateSuspendReason(body?.Reason) is { } error
-                ? Task.FromResult<IResult>(new FieldErrors().Check("reason", error).ToProblem())
-                : Respond(Tenant(grains, id).SuspendAsync(body?.Reason)));
+                ? new FieldErrors().Check("reason", error).ToProblem()
+                : Widen(await Respond(Tenant(grains, id).SuspendAsync(body?.Reason))));
 
-    private static Task<IResult> DeleteTenantAsync(Guid id, IGrainFactory grains, HttpContext http) =>
-        WithOptionalBodyAsync<DeleteBody>(http, body => Respond(Tenant(grains, id).DeleteAsync(body?.HardDelete ?? false, body?.Force ?? false)));
+    private static Task<Results<Ok<TenantResponse>, FieldProblem, ProblemHttpResult>> DeleteTenantAsync(Guid id, IGrainFactory grains, HttpContext http) =>
+        WithOptionalBodyAsync<DeleteBody>(http, async body => Widen(await Respond(Tenant(grains, id).DeleteAsync(body?.HardDelete ?? false, body?.Force ?? false))));
 
-    private static async Task<IResult> Respond(Task<Outcome<TenantDetails>> transition)
+    private static async Task<Results<Ok<TenantResponse>, ProblemHttpResult>> Respond(Task<Outcome<TenantDetails>> transition)
     {
         var outcome = await transition;
         return outcome.Succeeded ? TypedResults.Ok(ToResponse(outcome.Value!)) : Problems.From(outcome.Failure, outcome.Detail);
     }
 
+    /// <summary>A transition's answer among those of a route that may also refuse its body.</summary>
+    private static Results<Ok<TenantResponse>, FieldProblem, ProblemHttpResult> Widen(Results<Ok<TenantResponse>, ProblemHttpResult> answer) =>
+        answer.Result is Ok<TenantResponse> ok ? ok : (ProblemHttpResult)answer.Result;
+
     // The runbook calls suspend without a body and delete with one; both are accepted.
-    private static async Task<IResult> WithOptionalBodyAsync<T>(HttpContext http, Func<T?, Task<IResult>> handle)
+    private static async Task<Results<Ok<TenantResponse>, FieldProblem, ProblemHttpResult>> WithOptionalBodyAsync<T>(
+        HttpContext http, Func<T?, Task<Results<Ok<TenantResponse>, FieldProblem, ProblemHttpResult>>> handle)
         where T : class
     {
         T? body = null;

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Shohayota.Api.Errors;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
@@ -11,5 +12,5 @@ public static class TenantRoutes
     public static async Task<bool> ExistsAsync(IGrainFactory grains, Guid id) =>
         id != GrainKeys.SystemTenant && await grains.GetGrain<ITenantGrain>(GrainKeys.Tenant(id)).GetAsync() is not null;
 
-    public static IResult NoSuchTenant() => Problems.From(Failure.NotFound, "No such tenant.");
+    public static ProblemHttpResult NoSuchTenant() => Problems.From(Failure.NotFound, "No such tenant.");
 }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Hosting;
@@ -12,17 +13,17 @@ public static class UsersApi
     public static IEndpointRouteBuilder MapUsersApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/users").WithTags("Users").RequireAdmission(AuthExtensions.TenantAdminPolicy);
-        group.MapGet("/", ListUsersAsync).Produces<UserList>()
+        group.MapGet("/", ListUsersAsync)
             .WithDescription("The tenant's users: id, e-mail, name, role, whether disabled, and when created. Tenant admins (or an admin API key) only.");
-        group.MapPost("/", CreateUserAsync).Produces<UserResponse>(StatusCodes.Status201Created).WithMetadata(new ProblemResponses(409))
+        group.MapPost("/", CreateUserAsync).WithMetadata(new ProblemResponses(409))
             .WithDescription("Creates a user of the tenant (`{\"email\", \"name\", \"password\", \"role\"?}`, role `member` by default; the " +
                 "password policy applies) → 201. 409 `duplicate-email` only when another user of this tenant has the address; counts against the " +
                 "users quota (403 `quota-exceeded` beyond) and is audited as `user.created`. Tenant admins (or an admin API key) only.");
-        group.MapPost("/{id:guid}/disable", (Guid id, HttpContext http, IGrainFactory grains) => SetDisabledAsync(id, true, http, grains)).Produces<UserResponse>()
+        group.MapPost("/{id:guid}/disable", (Guid id, HttpContext http, IGrainFactory grains) => SetDisabledAsync(id, true, http, grains))
             .WithDescription("Disables a user of the tenant: their requests are refused (403 `user-disabled`) and every session of theirs is " +
                 "revoked; disabling oneself is 409. Audited as `user.disabled`; another tenant's user is 404 like a missing one. Tenant admins " +
                 "(or an admin API key) only.");
-        group.MapPost("/{id:guid}/enable", (Guid id, HttpContext http, IGrainFactory grains) => SetDisabledAsync(id, false, http, grains)).Produces<UserResponse>()
+        group.MapPost("/{id:guid}/enable", (Guid id, HttpContext http, IGrainFactory grains) => SetDisabledAsync(id, false, http, grains))
             .WithDescription("Enables a disabled user again; their revoked sessions stay revoked, so they sign in afresh. Audited as " +
                 "`user.enabled`; another tenant's user is 404 like a missing one. Tenant admins (or an admin API key) only.");
         return routes;
@@ -36,14 +37,14 @@ public static class UsersApi
 
     private static UserResponse ToResponse(UserDetails user) => new(user.Id, user.Email, user.Name, user.Role, user.Disabled, user.CreatedAt);
 
-    private static async Task<IResult> ListUsersAsync(HttpContext http, IGrainFactory grains)
+    private static async Task<Ok<UserList>> ListUsersAsync(HttpContext http, IGrainFactory grains)
     {
         var caller = http.User.ToCaller();
         var users = await grains.GetGrain<IUserDirectoryGrain>("users").ListAsync(caller.TenantId);
         return TypedResults.Ok(new UserList(users.Select(ToResponse)));
     }
 
-    private static async Task<IResult> CreateUserAsync(CreateUserBody body, HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Created<UserResponse>, FieldProblem, ProblemHttpResult>> CreateUserAsync(CreateUserBody body, HttpContext http, IGrainFactory grains)
     {
         var errors = new FieldErrors()
             .Check("email", Validation.Email(body.Email))
@@ -64,7 +65,7 @@ public static class UsersApi
             : Problems.From(outcome);
     }
 
-    private static async Task<IResult> SetDisabledAsync(Guid id, bool disabled, HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Ok<UserResponse>, ProblemHttpResult>> SetDisabledAsync(Guid id, bool disabled, HttpContext http, IGrainFactory grains)
     {
         var caller = http.User.ToCaller();
         var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(caller.TenantId, id)).SetDisabledAsync(disabled);
