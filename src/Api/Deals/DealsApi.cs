@@ -75,7 +75,7 @@ public static class DealsApi
                 "API key; another tenant's deal is 404 like a missing one, another tenant's stage 400 like an unknown one.");
 
         routes.MapGroup("/api/pipeline").WithTags("Deals").RequireAdmission(AuthExtensions.TenantUserPolicy)
-            .MapGet("/", PipelineAsync)
+            .MapGet("/", PipelineAsync).WithMetadata(new QueryParameters(NoParameters))
             .WithDescription("The tenant's pipeline: its stages in order, each with its kind (`open`, `won` or `lost`), probability, number of " +
                 "deals and their totals per currency (a new tenant's six default stages are made on first use). Any user of the tenant or an " +
                 "API key; takes no parameters.");

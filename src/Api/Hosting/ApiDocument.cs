@@ -219,7 +219,9 @@ public static class ApiDocument
             statuses.Add(StatusCodes.Status404NotFound);
         }
 
-        if (method is "POST" or "PUT" or "PATCH" || operation.Parameters?.Any(p => p.In == ParameterLocation.Query) == true)
+        // A route that names its query parameters refuses any other with a 400, even when it takes none.
+        if (method is "POST" or "PUT" or "PATCH" || operation.Parameters?.Any(p => p.In == ParameterLocation.Query) == true ||
+            metadata.OfType<QueryParameters>().Any())
         {
             statuses.Add(StatusCodes.Status400BadRequest);
         }

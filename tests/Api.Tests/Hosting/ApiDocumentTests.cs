@@ -190,6 +190,8 @@ public sealed partial class ApiDocumentTests
             new { name = "Engines", customerId = customer, contactIds = new[] { contact }, amount = 1200.50m, currency = "EUR" }, 201))!["id"]!.GetValue<string>();
         await Check(HttpMethod.Get, "/api/deals", "/api/deals", token, expected: 200);
         await Check(HttpMethod.Get, "/api/pipeline", "/api/pipeline", token, expected: 200);
+        // A route that takes no parameters still refuses one, and its 400 is in the document.
+        await Check(HttpMethod.Get, "/api/pipeline?view=board", "/api/pipeline", token, expected: 400);
         var activity = (await Check(HttpMethod.Post, "/api/activities", "/api/activities", token,
             new { type = "task", subject = "Call back", dealId = deal }, 201))!["id"]!.GetValue<string>();
         await Check(HttpMethod.Get, "/api/activities", "/api/activities", token, expected: 200);
