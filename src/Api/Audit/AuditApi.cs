@@ -96,16 +96,13 @@ public static class AuditApi
     {
         var query = http.Request.Query;
         string? One(string name) => query.TryGetValue(name, out var v) ? v.ToString() : null;
-        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, One("tenantId"), "audit log", allowSystem: true);
-        if (invalid is not null)
+        var scope = TenantScope.Resolve(http, One("tenantId"), "audit log", allowSystem: true);
+        if (scope.Refusal<Ok<AuditEntryList>>() is { } outOfScope)
         {
-            return invalid;
+            return outOfScope;
         }
 
-        if (forbidden is not null)
-        {
-            return forbidden;
-        }
+        var tenant = scope.Tenant;
 
         var errors = new FieldErrors();
         foreach (var unknown in query.Keys.Where(k => !ListParameters.Contains(k)))
@@ -161,16 +158,13 @@ public static class AuditApi
 
     private static async Task<Results<Ok<VerificationResponse>, FieldProblem, ProblemHttpResult>> VerifyAuditLogAsync(HttpContext http, IGrainFactory grains, HeavyRouteLimiter heavy, string? tenantId)
     {
-        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, tenantId, "audit log", allowSystem: true);
-        if (invalid is not null)
+        var scope = TenantScope.Resolve(http, tenantId, "audit log", allowSystem: true);
+        if (scope.Refusal<Ok<VerificationResponse>>() is { } outOfScope)
         {
-            return invalid;
+            return outOfScope;
         }
 
-        if (forbidden is not null)
-        {
-            return forbidden;
-        }
+        var tenant = scope.Tenant;
 
         // Released when the scan has finished (a client that goes away does not stop the grain's scan).
         using var permit = heavy.TryEnter(http, HeavyRoute.Verify, tenant, out var refused);
@@ -234,16 +228,13 @@ public static class AuditApi
 
     private static async Task<Results<Ok<IncidentList>, FieldProblem, ProblemHttpResult>> ListIncidentsAsync(HttpContext http, IGrainFactory grains, string? tenantId)
     {
-        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, tenantId, "audit log", allowSystem: true);
-        if (invalid is not null)
+        var scope = TenantScope.Resolve(http, tenantId, "audit log", allowSystem: true);
+        if (scope.Refusal<Ok<IncidentList>>() is { } outOfScope)
         {
-            return invalid;
+            return outOfScope;
         }
 
-        if (forbidden is not null)
-        {
-            return forbidden;
-        }
+        var tenant = scope.Tenant;
 
         var page = await grains.GetGrain<IAuditQueryGrain>(GrainKeys.AuditQuery(tenant))
             .ListAsync(new AuditQuery("incident.", null, null, null, null, null, 200, null));

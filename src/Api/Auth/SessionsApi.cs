@@ -85,16 +85,13 @@ public static class SessionsApi
 
     private static async Task<Results<NoContent, FieldProblem, ProblemHttpResult>> RevokeUserSessionsAsync(Guid id, string? tenantId, HttpContext http, IGrainFactory grains)
     {
-        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, tenantId, "users", allowSystem: true);
-        if (invalid is not null)
+        var scope = TenantScope.Resolve(http, tenantId, "users", allowSystem: true);
+        if (scope.Refusal<NoContent>() is { } outOfScope)
         {
-            return invalid;
+            return outOfScope;
         }
 
-        if (forbidden is not null)
-        {
-            return forbidden;
-        }
+        var tenant = scope.Tenant;
 
         var outcome = await grains.GetGrain<IUserGrain>(GrainKeys.User(tenant, id)).RevokeSessionsAsync();
         return outcome.Succeeded ? TypedResults.NoContent() : Problems.From(outcome);

@@ -106,16 +106,13 @@ public static class BackupsApi
         HttpContext http, IGrainFactory grains, TenantExporter exporter, HeavyRouteLimiter heavy, string? tenantId)
     {
         var caller = http.User.ToCaller();
-        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, tenantId, "data export");
-        if (invalid is not null)
+        var scope = TenantScope.Resolve(http, tenantId, "data export");
+        if (scope.Problem is { } outOfScope)
         {
-            return invalid;
+            return outOfScope;
         }
 
-        if (forbidden is not null)
-        {
-            return forbidden;
-        }
+        var tenant = scope.Tenant;
 
         if (tenant == GrainKeys.SystemTenant)
         {

@@ -104,16 +104,13 @@ public static class QuotasApi
 
     private static async Task<Results<Ok<QuotasResponse>, FieldProblem, ProblemHttpResult>> GetQuotasAsync(HttpContext http, IGrainFactory grains, AdmissionCache admission, string? tenantId)
     {
-        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, tenantId, "quotas and usage");
-        if (invalid is not null)
+        var scope = TenantScope.Resolve(http, tenantId, "quotas and usage");
+        if (scope.Refusal<Ok<QuotasResponse>>() is { } outOfScope)
         {
-            return invalid;
+            return outOfScope;
         }
 
-        if (forbidden is not null)
-        {
-            return forbidden;
-        }
+        var tenant = scope.Tenant;
 
         var report = await (await admission.SettledTenantAsync(grains, tenant)).GetQuotasAsync();
         return report is null ? Problems.From(Failure.NotFound, "No such tenant.") : TypedResults.Ok(ToResponse(report));
@@ -121,16 +118,13 @@ public static class QuotasApi
 
     private static async Task<Results<Ok<UsageResponse>, FieldProblem, ProblemHttpResult>> GetUsageAsync(HttpContext http, IGrainFactory grains, AdmissionCache admission, string? tenantId)
     {
-        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, tenantId, "quotas and usage");
-        if (invalid is not null)
+        var scope = TenantScope.Resolve(http, tenantId, "quotas and usage");
+        if (scope.Refusal<Ok<UsageResponse>>() is { } outOfScope)
         {
-            return invalid;
+            return outOfScope;
         }
 
-        if (forbidden is not null)
-        {
-            return forbidden;
-        }
+        var tenant = scope.Tenant;
 
         var usage = await (await admission.SettledTenantAsync(grains, tenant)).GetUsageAsync();
         if (usage is null)
@@ -151,16 +145,13 @@ public static class QuotasApi
 
     private static async Task<Results<Ok<AlertList>, FieldProblem, ProblemHttpResult>> GetAlertsAsync(HttpContext http, IGrainFactory grains, string? tenantId)
     {
-        var (tenant, invalid, forbidden) = TenantScope.Resolve(http, tenantId, "quotas and usage");
-        if (invalid is not null)
+        var scope = TenantScope.Resolve(http, tenantId, "quotas and usage");
+        if (scope.Refusal<Ok<AlertList>>() is { } outOfScope)
         {
-            return invalid;
+            return outOfScope;
         }
 
-        if (forbidden is not null)
-        {
-            return forbidden;
-        }
+        var tenant = scope.Tenant;
 
         var alerts = await Tenant(grains, tenant).GetAlertsAsync();
         return TypedResults.Ok(new AlertList(alerts.Select(ToResponse)));

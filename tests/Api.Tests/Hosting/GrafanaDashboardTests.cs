@@ -22,7 +22,7 @@ public sealed partial class GrafanaDashboardTests
         var expressions = panels.SelectMany(p => p!["targets"]!.AsArray()).Select(t => t!["expr"]!.GetValue<string>()).ToList();
         var queried = expressions.SelectMany(e => Selector().Matches(e).Select(m => m.Groups[1].Value)).ToHashSet();
 
-        var exported = await ScrapeUntilAsync(host, names => queried.All(names.Contains));
+        var exported = Names(await host.ScrapeUntilAsync(m => queried.All(Names(m).Contains)));
 
         panels.Should().HaveCountGreaterThan(15);
         panels.Select(p => p!["id"]!.GetValue<int>()).Should().OnlyHaveUniqueItems();
@@ -53,22 +53,7 @@ public sealed partial class GrafanaDashboardTests
         statuses.Should().Equal(HttpStatusCode.OK, HttpStatusCode.TooManyRequests);
     }
 
-    private static async Task<HashSet<string>> ScrapeUntilAsync(ApiHost host, Func<HashSet<string>, bool> done)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            using var response = await host.Client.GetAsync("/metrics");
-            response.StatusCode.Should().Be(HttpStatusCode.OK);
-            var names = PrometheusText.Parse(await response.Content.ReadAsStringAsync()).Samples.Select(s => s.Name).ToHashSet();
-            if (done(names) || DateTime.UtcNow > deadline)
-            {
-                return names;
-            }
-
-            await Task.Delay(100);
-        }
-    }
+    private static HashSet<string> Names(PrometheusText metrics) => metrics.Samples.Select(s => s.Name).ToHashSet();
 
     /// <summary>A metric selector in PromQL: a name followed by its label matchers.</summary>
     [GeneratedRegex("""([a-zA-Z_:][a-zA-Z0-9_:]*)\{""")]

@@ -22,7 +22,7 @@ public sealed class MetricsScrapeTests(ScrapeTokenHost fixture) : IClassFixture<
         }
 
         // ASP.NET Core records a request when it has finished, which may be just after the client has its answer.
-        var metrics = await ScrapeUntilAsync(host, null, m => Count(m, "POST", "/api/customers/", "201") > 0);
+        var metrics = await host.ScrapeUntilAsync(m => Count(m, "POST", "/api/customers/", "201") > 0);
         using var scrape = await host.Client.GetAsync("/metrics");
 
         scrape.StatusCode.Should().Be(HttpStatusCode.OK);
@@ -67,8 +67,8 @@ public sealed class MetricsScrapeTests(ScrapeTokenHost fixture) : IClassFixture<
             health.StatusCode.Should().Be(HttpStatusCode.OK);
         }
 
-        var sharedHosts = await ScrapeUntilAsync(shared, null, m => Count(m, "GET", "/api/contacts/{id", "404") > 0);
-        var mine = await ScrapeUntilAsync(fixture.Host, fixture.Token, m => Count(m, "GET", "/api/health", "200") > 0);
+        var sharedHosts = await shared.ScrapeUntilAsync(m => Count(m, "GET", "/api/contacts/{id", "404") > 0);
+        var mine = await fixture.Host.ScrapeUntilAsync(m => Count(m, "GET", "/api/health", "200") > 0, fixture.Token);
 
         Count(sharedHosts, "GET", "/api/contacts/{id", "404").Should().BeGreaterThanOrEqualTo(1, "the shared host counts its own request");
         Count(mine, "GET", "/api/contacts/{id", "404").Should().Be(0, "another host's requests are not this host's");
@@ -83,7 +83,7 @@ public sealed class MetricsScrapeTests(ScrapeTokenHost fixture) : IClassFixture<
             await fixture.Host.ProvisionTenantAsync();
         }
 
-        var metrics = PrometheusText.Parse(await ScrapeAsync(fixture.Host, fixture.Token));
+        var metrics = await fixture.Host.ScrapeUntilAsync(_ => true, fixture.Token);
 
         metrics.Value("shohayota_tenants", ("status", "active")).Should().BeGreaterThanOrEqualTo(3);
         metrics.Find("shohayota_tenant_api_calls_month").Select(s => s.Labels["tenant"]).Should().HaveCount(ScrapeTokenHost.TopTenants).And.OnlyHaveUniqueItems();
@@ -94,9 +94,9 @@ public sealed class MetricsScrapeTests(ScrapeTokenHost fixture) : IClassFixture<
     public async Task WithAScrapeTokenOnlyItsBearerMayScrapeEvenFromLoopback()
     {
         using var none = await fixture.Host.Client.GetAsync("/metrics");
-        using var wrong = await SendAsync(fixture.Host, "Bearer not-the-token");
-        using var shorter = await SendAsync(fixture.Host, $"Bearer {fixture.Token[..^1]}");
-        using var right = await SendAsync(fixture.Host, $"Bearer {fixture.Token}");
+        using var wrong = await fixture.Host.SendScrapeAsync("Bearer not-the-token");
+        using var shorter = await fixture.Host.SendScrapeAsync($"Bearer {fixture.Token[..^1]}");
+        using var right = await fixture.Host.SendScrapeAsync($"Bearer {fixture.Token}");
 
         foreach (var refused in new[] { none, wrong, shorter })
         {
@@ -141,37 +141,6 @@ public sealed class MetricsScrapeTests(ScrapeTokenHost fixture) : IClassFixture<
         metrics.Find("http_server_request_duration_seconds_count", ("http_request_method", method), ("http_response_status_code", status))
             .Where(s => s.Labels.TryGetValue("http_route", out var r) && r.StartsWith(route, StringComparison.Ordinal))
             .Sum(s => s.Value);
-
-    private static async Task<PrometheusText> ScrapeUntilAsync(ApiHost host, string? token, Func<PrometheusText, bool> done)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            using var response = token is null ? await host.Client.GetAsync("/metrics") : await SendAsync(host, $"Bearer {token}");
-            response.StatusCode.Should().Be(HttpStatusCode.OK);
-            var metrics = PrometheusText.Parse(await response.Content.ReadAsStringAsync());
-            if (done(metrics) || DateTime.UtcNow > deadline)
-            {
-                return metrics;
-            }
-
-            await Task.Delay(50);
-        }
-    }
-
-    private static async Task<HttpResponseMessage> SendAsync(ApiHost host, string authorization)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
-        request.Headers.TryAddWithoutValidation("Authorization", authorization);
-        return await host.Client.SendAsync(request);
-    }
-
-    private static async Task<string> ScrapeAsync(ApiHost host, string token)
-    {
-        using var response = await SendAsync(host, $"Bearer {token}");
-        response.StatusCode.Should().Be(HttpStatusCode.OK);
-        return await response.Content.ReadAsStringAsync();
-    }
 }
 
 /// <summary>A host whose scrape needs a token and keeps two tenants' series.</summary>
