@@ -41,6 +41,8 @@ public static class GrainKeys
 
     public static string ApiKeyRate(Guid tenantId, Guid keyId) => $"{tenantId:D}/api-key-rate/{keyId:D}";
 
+    public static string Webhooks(Guid tenantId) => $"{tenantId:D}/webhooks";
+
     public static string SupportSessions(Guid tenantId) => $"{tenantId:D}/support-sessions";
 
     public static string AuditLog(Guid tenantId) => $"{tenantId:D}/audit";
