@@ -42,7 +42,6 @@ public static class WebhooksApi
                 "signatures, by the new secret and the previous one, so receivers can switch without losing events. Audited as " +
                 "`webhook.secret_rotated`. " + Who);
         group.MapGet("/{id:guid}/deliveries", DeliveriesAsync)
-            .WithMetadata(new QueryParameters(["limit"]))
             .WithDescription("The webhook's latest deliveries, newest first (`limit`, 1 to 100, default 20): event, status (`pending`, " +
                 "`succeeded`, `failed`), attempts, the last answer's status code or error, its duration, and the next attempt of a pending one. " + Who);
         group.MapPost("/{id:guid}/deliveries/{deliveryId:guid}/redeliver", RedeliverAsync)

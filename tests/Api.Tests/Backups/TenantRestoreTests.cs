@@ -631,25 +631,30 @@ public sealed class TenantRestoreTests
     }
 
     [Fact]
-    public async Task RestoringOverATenantRemovesItsApiKeysAndSupportSettingAndNoLiveGrainStillServesThem()
+    public async Task RestoringOverATenantRemovesItsApiKeysWebhooksAndSupportSettingAndNoLiveGrainStillServesThem()
     {
         var host = await ApiHost.SharedAsync();
         var tenant = await host.ProvisionTenantAsync();
         var bundle = await Bundles.ExportAsync(host, tenant.Id);
         using (var key = await host.SendAsync(HttpMethod.Post, "/api/api-keys", tenant.Admin.AccessToken, new { name = "after the export" }))
         using (var off = await host.SendAsync(HttpMethod.Put, "/api/tenants/settings", tenant.Admin.AccessToken, new { allowSupportAccess = false }))
+        using (var webhook = await host.SendAsync(HttpMethod.Post, "/api/webhooks", tenant.Admin.AccessToken,
+            new { url = "https://93.184.215.14/hook", events = new[] { "customer.created" }, active = false }))
         {
             key.StatusCode.Should().Be(HttpStatusCode.Created);
             off.StatusCode.Should().Be(HttpStatusCode.OK);
+            webhook.StatusCode.Should().Be(HttpStatusCode.Created);
         }
 
         (await host.AdminTenantsAsync(HttpMethod.Post, $"{tenant.Id}/suspend")).EnsureSuccessStatusCode();
         using var replaced = await Bundles.RestoreAsync(host, bundle, $"?tenantId={tenant.Id}&mode=replace");
         using var keys = await host.SendAsync(HttpMethod.Get, "/api/api-keys", tenant.Admin.AccessToken);
         using var settings = await host.SendAsync(HttpMethod.Get, "/api/tenants/settings", tenant.Admin.AccessToken);
+        using var webhooks = await host.SendAsync(HttpMethod.Get, "/api/webhooks", tenant.Admin.AccessToken);
 
         replaced.StatusCode.Should().Be(HttpStatusCode.Created);
         (await keys.JsonAsync())["items"]!.AsArray().Should().BeEmpty("keys are not in bundles, and the replaced tenant's key went with its rows");
+        (await webhooks.JsonAsync())["items"]!.AsArray().Should().BeEmpty("webhooks (their secrets) are not in bundles either, and the live grain was dropped");
         (await settings.JsonAsync())["allowSupportAccess"]!.GetValue<bool>().Should().BeTrue("a restored tenant starts from the default");
     }
 

@@ -31,6 +31,10 @@ public sealed class IsolationMatrixTests
         UserItem,
         ApiKeyItem,
         SupportSessionItem,
+        WebhookItem,
+
+        /// <summary>A webhook's delivery: B's webhook and delivery, and A's own webhook with B's delivery.</summary>
+        WebhookDeliveryItem,
 
         /// <summary>Reads one tenant's data; a foreign <c>?tenantId=</c> must be refused.</summary>
         TenantQuery,
@@ -58,6 +62,14 @@ public sealed class IsolationMatrixTests
         ["GET /api/api-keys"] = Kind.Collection,
         ["POST /api/api-keys"] = Kind.Create,
         ["DELETE /api/api-keys/{id:guid}"] = Kind.ApiKeyItem,
+        ["GET /api/webhooks"] = Kind.Collection,
+        ["POST /api/webhooks"] = Kind.Create,
+        ["GET /api/webhooks/{id:guid}"] = Kind.WebhookItem,
+        ["PUT /api/webhooks/{id:guid}"] = Kind.WebhookItem,
+        ["DELETE /api/webhooks/{id:guid}"] = Kind.WebhookItem,
+        ["POST /api/webhooks/{id:guid}/rotate-secret"] = Kind.WebhookItem,
+        ["GET /api/webhooks/{id:guid}/deliveries"] = Kind.WebhookItem,
+        ["POST /api/webhooks/{id:guid}/deliveries/{deliveryId:guid}/redeliver"] = Kind.WebhookDeliveryItem,
         ["GET /api/tenants/support-sessions"] = Kind.Collection,
         ["DELETE /api/tenants/support-sessions/{id:guid}"] = Kind.SupportSessionItem,
         ["GET /api/tenants/settings"] = Kind.Collection,
@@ -173,6 +185,8 @@ public sealed class IsolationMatrixTests
         var super = await host.SharedSuperAdminTokenAsync();
         var foreignSessions = new[] { (await OpenSupportSessionAsync(host, super, b.Id, Id(bMember)))["session"]!["id"]!.GetValue<string>() };
         var aSupport = (await OpenSupportSessionAsync(host, super, a.Id, Id(a.Admin)))["accessToken"]!.GetValue<string>();
+        var (foreignWebhook, foreignDelivery) = await CreateWebhookWithDeliveryAsync(host, b.Admin.AccessToken);
+        var (ownWebhook, _) = await CreateWebhookWithDeliveryAsync(host, a.Admin.AccessToken);
         var before = await SnapshotAsync(host, b.Id);
         var routes = Routes(host).Select(r => (Route: r, Kind: Classify(r)!.Value)).Where(r => r.Kind != Kind.Ui).ToList();
         // People and API keys of both roles: a key is a caller of its tenant like a user.
@@ -215,6 +229,13 @@ public sealed class IsolationMatrixTests
                     case Kind.SupportSessionItem:
                         probes.AddRange(foreignSessions.Select(id => (route.Method, Fill(route.Pattern, id), token, Fill(route.Pattern, Guid.NewGuid().ToString()))));
                         break;
+                    case Kind.WebhookItem:
+                        probes.Add((route.Method, Fill(route.Pattern, foreignWebhook), token, Fill(route.Pattern, Guid.NewGuid().ToString())));
+                        break;
+                    case Kind.WebhookDeliveryItem:
+                        probes.Add((route.Method, Fill(route.Pattern, foreignWebhook, foreignDelivery), token, Fill(route.Pattern, Guid.NewGuid().ToString(), Guid.NewGuid().ToString())));
+                        probes.Add((route.Method, Fill(route.Pattern, ownWebhook, foreignDelivery), token, Fill(route.Pattern, ownWebhook, Guid.NewGuid().ToString())));
+                        break;
                     case Kind.SuperAdminOnly:
                         probes.Add((route.Method, Fill(route.Pattern, b.Id.ToString()), token, "403"));
                         break;
@@ -237,7 +258,7 @@ public sealed class IsolationMatrixTests
                     ? new
                     {
                         name = "hijack", lastName = "hijack", tenantId = a.Id, customerId = ownCustomers[0], amount = 1, currency = "EUR", stageId = ownStages[4],
-                        type = "task", subject = "hijack",
+                        type = "task", subject = "hijack", url = "https://93.184.215.14/hijack", events = new[] { "customer.created" },
                     }
                     : null;
                 using var foreign = await host.SendAsync(method, probe.Path, probe.Token, body);
@@ -398,6 +419,26 @@ public sealed class IsolationMatrixTests
     private static string Fill(string pattern, string id) =>
         System.Text.RegularExpressions.Regex.Replace(pattern, @"\{[^}]+\}", id);
 
+    private static string Fill(string pattern, string id, string deliveryId) =>
+        pattern.Replace("{id:guid}", id, StringComparison.Ordinal).Replace("{deliveryId:guid}", deliveryId, StringComparison.Ordinal);
+
+    /// <summary>
+    /// A webhook with one delivery (of a customer's creation), then paused: the delivery stays pending in the log, and
+    /// no node sends it (the shared host does not deliver; a delivering test host holds a paused webhook's deliveries).
+    /// </summary>
+    private static async Task<(string Webhook, string Delivery)> CreateWebhookWithDeliveryAsync(ApiHost host, string token)
+    {
+        using var created = await host.SendAsync(HttpMethod.Post, "/api/webhooks", token, new { url = "https://93.184.215.14/hook", events = new[] { "customer.created" } });
+        created.StatusCode.Should().Be(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        var webhook = (await created.JsonAsync())["id"]!.GetValue<string>();
+        await CreateCustomerAsync(host, token, "hooked");
+        using var paused = await host.SendAsync(HttpMethod.Put, $"/api/webhooks/{webhook}", token,
+            new { url = "https://93.184.215.14/hook", events = new[] { "customer.created" }, active = false });
+        paused.EnsureSuccessStatusCode();
+        using var deliveries = await host.SendAsync(HttpMethod.Get, $"/api/webhooks/{webhook}/deliveries", token);
+        return (webhook, (await deliveries.JsonAsync())["items"]![0]!["id"]!.GetValue<string>());
+    }
+
     private static string Id(Session session) => session.Body["user"]!["id"]!.GetValue<string>();
 
     private static async Task<string> CreateCustomerAsync(ApiHost host, string token, string name)
@@ -467,7 +508,9 @@ public sealed class IsolationMatrixTests
                    coalesce((SELECT md5(string_agg(l::text, '|' ORDER BY l.deal_id, l.contact_id)) FROM deal_contacts l WHERE l.tenant_id = $1), '') || ':' ||
                    coalesce((SELECT md5(string_agg(p::text, '|' ORDER BY p.id)) FROM pipeline_stages p WHERE p.tenant_id = $1), '') || ':' ||
                    coalesce((SELECT md5(string_agg(x::text, '|' ORDER BY x.id)) FROM activities x WHERE x.tenant_id = $1), '') || ':' ||
-                   coalesce((SELECT md5(string_agg(f::text, '|' ORDER BY f.record_type, f.key)) FROM custom_field_definitions f WHERE f.tenant_id = $1), '')
+                   coalesce((SELECT md5(string_agg(f::text, '|' ORDER BY f.record_type, f.key)) FROM custom_field_definitions f WHERE f.tenant_id = $1), '') || ':' ||
+                   coalesce((SELECT md5(string_agg(w::text, '|' ORDER BY w.id)) FROM webhooks w WHERE w.tenant_id = $1), '') || ':' ||
+                   coalesce((SELECT md5(string_agg(d::text, '|' ORDER BY d.id)) FROM webhook_deliveries d WHERE d.tenant_id = $1), '')
             """,
             connection);
         command.Parameters.Add(new NpgsqlParameter { Value = tenant });

@@ -322,13 +322,18 @@ public sealed class WebhookTests(WebhookHost fixture) : IClassFixture<WebhookHos
     }
 }
 
-/// <summary>A host that sends deliveries fast (polls every 100 ms, retries after 200 ms doubling to 1 s, for 4 s) to loopback.</summary>
+/// <summary>
+/// A host that sends deliveries fast (polls every 100 ms, retries after 200 ms doubling to 1 s, for 4 s) to loopback, on
+/// a database of its own: the queue is the database's, and no other test's webhooks may be sent from here.
+/// </summary>
 public sealed class WebhookHost : IAsyncLifetime
 {
+    private TestDatabase _database = null!;
+
     public ApiHost Host { get; private set; } = null!;
 
     public async Task InitializeAsync() =>
-        Host = await ApiHost.StartAsync(await TestDatabase.SharedAsync(), settings:
+        Host = await ApiHost.StartAsync(_database = await TestDatabase.StartAsync(), settings:
         [
             "--Shohayota:Webhooks:Deliver=true",
             "--Shohayota:Webhooks:AllowInsecureLocalTargets=true",
@@ -338,5 +343,9 @@ public sealed class WebhookHost : IAsyncLifetime
             "--Shohayota:Webhooks:RetryPeriod=00:00:04",
         ]);
 
-    public async Task DisposeAsync() => await Host.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        await _database.DisposeAsync();
+    }
 }

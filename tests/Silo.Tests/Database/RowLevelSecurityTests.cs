@@ -31,7 +31,7 @@ public sealed class RowLevelSecurityTests
         }
 
         tables.Select(t => t.Name).Should().Contain(["users", "refresh_tokens", "customers", "contacts", "api_keys", "support_sessions", "tenant_settings",
-            "pipeline_stages", "deals", "deal_contacts", "activities", "custom_field_definitions"]);
+            "pipeline_stages", "deals", "deal_contacts", "activities", "custom_field_definitions", "webhooks", "webhook_events", "webhook_deliveries"]);
         tables.Should().AllSatisfy(t =>
         {
             t.Enabled.Should().BeTrue($"{t.Name} must ENABLE ROW LEVEL SECURITY");
@@ -215,6 +215,52 @@ public sealed class RowLevelSecurityTests
         found.Should().Be(keyB);
         columns.Should().NotContain("secret_hash");
         wrongCount.Should().Be(0L);
+        await transaction.RollbackAsync();
+    }
+
+    [Fact]
+    public async Task TheRuntimeRoleSeesChangesAndPlantsOnlyItsTenantsWebhooksEventsAndDeliveries()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var (a, b) = (Guid.NewGuid(), Guid.NewGuid());
+        await using (var seed = new NpgsqlConnection(database.SuperuserConnectionString))
+        {
+            await seed.OpenAsync();
+            foreach (var tenant in new[] { a, b })
+            {
+                await Execute(seed,
+                    $"""
+                    INSERT INTO webhooks (tenant_id, id, url, events, active, secret_prefix, secret_enc, created_at, updated_at)
+                    VALUES ('{tenant}', '{tenant}', 'https://hooks.example.com/', ARRAY['customer.created'], true, 'whsec_abcdef', '\x00', now(), now());
+                    INSERT INTO webhook_events (tenant_id, id, seq, type, occurred_at, payload) VALUES ('{tenant}', '{tenant}', 1, 'customer.created', now(), json_build_object()::text);
+                    INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_seq, record_key, status, next_attempt_at, created_at)
+                    VALUES ('{tenant}', '{tenant}', '{tenant}', '{tenant}', 1, 'r', 'pending', now() + interval '1 day', now());
+                    """);
+            }
+        }
+
+        await using var connection = new NpgsqlConnection(database.AppConnectionString);
+        await connection.OpenAsync();
+        var unset = await Scalar(connection, $"SELECT (SELECT count(*) FROM webhooks WHERE id IN ('{a}', '{b}')) + (SELECT count(*) FROM webhook_deliveries WHERE id IN ('{a}', '{b}'))");
+        await using var transaction = await connection.BeginTransactionAsync();
+        await Execute(connection, $"SELECT set_config('app.tenant_id', '{a}', true)");
+        var seen = await Scalar(connection,
+            $"SELECT (SELECT count(*) FROM webhooks WHERE id IN ('{a}', '{b}')) + (SELECT count(*) FROM webhook_events WHERE id IN ('{a}', '{b}')) + (SELECT count(*) FROM webhook_deliveries WHERE id IN ('{a}', '{b}'))");
+        var retargeted = await Execute(connection, $"UPDATE webhooks SET url = 'https://attacker.example/' WHERE id = '{b}'");
+        var redelivered = await Execute(connection, $"UPDATE webhook_deliveries SET next_attempt_at = now() WHERE id = '{b}'");
+        await Execute(connection, "SAVEPOINT plant");
+        var plant = () => Execute(connection,
+            $"""
+            INSERT INTO webhooks (tenant_id, id, url, events, active, secret_prefix, secret_enc, created_at, updated_at)
+            VALUES ('{b}', gen_random_uuid(), 'https://attacker.example/', ARRAY['customer.created'], true, 'whsec_abcdef', '\x00', now(), now())
+            """);
+
+        unset.Should().Be(0L, "with no tenant set the runtime role sees no webhook or delivery");
+        seen.Should().Be(3L, "tenant A sees its own webhook, event and delivery only");
+        retargeted.Should().Be(0, "tenant A cannot point tenant B's webhook elsewhere");
+        redelivered.Should().Be(0);
+        (await plant.Should().ThrowAsync<PostgresException>()).Which.SqlState.Should().Be(PostgresErrorCodes.InsufficientPrivilege,
+            "tenant A cannot plant a webhook in tenant B (the policy's WITH CHECK)");
         await transaction.RollbackAsync();
     }
 
