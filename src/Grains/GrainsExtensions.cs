@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Npgsql;
+using Polly;
 using Shohayota.Grains.Database;
 using Shohayota.Grains.Tenants;
 using Shohayota.Grains.Users;
@@ -28,7 +30,25 @@ public static class GrainsExtensions
         services.AddOptions<Quotas.MeteringOptions>().BindConfiguration(Quotas.MeteringOptions.SectionName);
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddPasswordHashGate();
+        services.AddWebhookDelivery();
         return services;
+    }
+
+    /// <summary>
+    /// Webhook delivery on this silo: the options, the secrets' box, the <c>webhooks</c> HTTP client (the SSRF guard as its
+    /// connection handler, no redirects, a timeout through the resilience pipeline; retries are the delivery schedule's,
+    /// not the client's) and the dispatcher that sends due deliveries.
+    /// </summary>
+    private static void AddWebhookDelivery(this IServiceCollection services)
+    {
+        services.AddOptions<Webhooks.WebhookOptions>().BindConfiguration(Webhooks.WebhookOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<Webhooks.WebhookSecretBox>();
+        services.AddHttpClient(Webhooks.WebhookDispatcher.ClientName)
+            .ConfigurePrimaryHttpMessageHandler(provider =>
+                Webhooks.WebhookTargets.GuardedHandler(provider.GetRequiredService<IOptions<Webhooks.WebhookOptions>>().Value.AllowInsecureLocalTargets))
+            .AddResilienceHandler("webhook-delivery", (pipeline, context) =>
+                pipeline.AddTimeout(context.ServiceProvider.GetRequiredService<IOptions<Webhooks.WebhookOptions>>().Value.Timeout));
+        services.AddHostedService<Webhooks.WebhookDispatcher>();
     }
 
     /// <summary>

@@ -18,6 +18,7 @@ using Shohayota.Api.Support;
 using Shohayota.Api.Tenants;
 using Shohayota.Api.Users;
 using Shohayota.Api.Web;
+using Shohayota.Api.Webhooks;
 
 namespace Shohayota.Api.Hosting;
 
@@ -43,6 +44,8 @@ public static class ShohayotaApp
         builder.AddRecordsJson();
         builder.AddShohayotaAdmission();
         builder.AddShohayotaApiDocument();
+        // The routes check a webhook's URL by the same rules as the silos (client-mode front ends host no silo).
+        builder.Services.AddOptions<Grains.Webhooks.WebhookOptions>().BindConfiguration(Grains.Webhooks.WebhookOptions.SectionName);
 
         var app = builder.Build();
         // Outermost: every line of a request carries its tenant and trace id, and the request's own line its final status.
@@ -65,6 +68,7 @@ public static class ShohayotaApp
         app.MapSessionsApi();
         app.MapUsersApi();
         app.MapApiKeysApi();
+        app.MapWebhooksApi();
         app.MapSupportApi();
         app.MapAdminTenantsApi();
         app.MapCustomersApi();

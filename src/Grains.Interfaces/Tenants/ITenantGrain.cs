@@ -88,6 +88,13 @@ public interface ITenantGrain : ITenantGrainKey
     [Alias("GetAlerts"), ReadOnly]
     Task<IReadOnlyList<Alert>> GetAlertsAsync();
 
+    /// <summary>
+    /// Opens (a message) or clears (null) an alert decided outside the meter, under <paramref name="metric"/> (e.g. a
+    /// webhook disabled after its retry period); it stays open until cleared. System caller only.
+    /// </summary>
+    [Alias("SetAlert")]
+    Task SetAlertAsync(string metric, string? message);
+
     /// <summary>Writes the counters now (tests, shutdown); normally a timer does. System caller only.</summary>
     [Alias("Flush")]
     Task FlushAsync();

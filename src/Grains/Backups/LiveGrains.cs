@@ -9,6 +9,7 @@ using Shohayota.Grains.Interfaces.Deals;
 using Shohayota.Grains.Interfaces.Support;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Interfaces.Users;
+using Shohayota.Grains.Interfaces.Webhooks;
 
 namespace Shohayota.Grains.Backups;
 
@@ -50,7 +51,7 @@ internal static class LiveGrains
         }
     }
 
-    /// <summary>Drops the tenant's API-key and support-session activations, if active (their rows were just removed or replaced).</summary>
+    /// <summary>Drops the tenant's API-key, support-session and webhook activations, if active (their rows were just removed or replaced).</summary>
     public static async Task ForgetAccessAsync(IGrainFactory grains, Guid tenantId)
     {
         var management = grains.GetGrain<IManagementGrain>(0);
@@ -62,6 +63,11 @@ internal static class LiveGrains
         if ((await ActiveKeysAsync(management, "support-sessions", GrainKeys.SupportSessions(tenantId))).Count > 0)
         {
             await grains.GetGrain<ISupportSessionsGrain>(GrainKeys.SupportSessions(tenantId)).ForgetAsync();
+        }
+
+        if ((await ActiveKeysAsync(management, "webhooks", GrainKeys.Webhooks(tenantId))).Count > 0)
+        {
+            await grains.GetGrain<IWebhooksGrain>(GrainKeys.Webhooks(tenantId)).ForgetAsync();
         }
     }
 

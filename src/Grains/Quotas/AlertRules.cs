@@ -26,6 +26,7 @@ internal sealed record AlertInputs(
 internal sealed class AlertRules(Guid tenantId, MeteringOptions metering)
 {
     private readonly Dictionary<string, Alert> _open = new(StringComparer.Ordinal);
+    private readonly List<(Alert, AlertChange)> _raised = [];
 
     public string? TenantName { get; set; }
 
@@ -34,9 +35,35 @@ internal sealed class AlertRules(Guid tenantId, MeteringOptions metering)
     /// <summary>An alert that was open when the grain last wrote its state.</summary>
     public void Restore(Alert alert) => _open[alert.Metric] = alert;
 
+    /// <summary>
+    /// Opens (a message) or clears (null) an alert another part of the system decides, such as a webhook disabled after
+    /// its retry period: kept open until that part clears it, written with the next evaluation's changes.
+    /// </summary>
+    public void Set(string metric, string? message, DateTimeOffset now)
+    {
+        _open.TryGetValue(metric, out var open);
+        if (message is null)
+        {
+            if (open is not null)
+            {
+                _open.Remove(metric);
+                _raised.Add((open with { Message = "Cleared: " + open.Message }, AlertChange.Cleared));
+            }
+
+            return;
+        }
+
+        var alert = open is null
+            ? new Alert(Guid.NewGuid(), tenantId, TenantName, metric, "critical", 1, 1, now, message, null)
+            : open with { Message = message, TenantName = TenantName };
+        _open[metric] = alert;
+        _raised.Add((alert, open is null ? AlertChange.Opened : AlertChange.Updated));
+    }
+
     public List<(Alert Alert, AlertChange Change)> Evaluate(AlertInputs inputs)
     {
-        var changes = new List<(Alert, AlertChange)>();
+        var changes = new List<(Alert, AlertChange)>(_raised);
+        _raised.Clear();
         foreach (var (quota, used, limit) in inputs.Quotas)
         {
             double? percent = limit <= 0 ? (used > 0 ? 100 : null) : Math.Round(used * 100.0 / limit, 2);

@@ -271,6 +271,9 @@ internal sealed class TenantMeter(
 
     public IReadOnlyList<Alert> Alerts => _alerts.Open;
 
+    /// <summary>Opens (a message) or clears (null) an alert decided elsewhere; written with the next flush.</summary>
+    public void SetAlert(string metric, string? message) => _alerts.Set(metric, message, time.GetUtcNow());
+
     public Task<IReadOnlyList<UsageDay>> HistoryAsync() =>
         _store.HistoryAsync(DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(-metering.HistoryDays));
 

@@ -66,6 +66,14 @@ public sealed class CallerSigner
 
     public TimeSpan Lifetime => _lifetime;
 
+    /// <summary>
+    /// Keys for another purpose, derived from the cluster's caller keys (HKDF-SHA256 with <paramref name="purpose"/> as its
+    /// info), current first: every node holds them, the database never does, and a rotation that keeps the old caller key
+    /// listed keeps what the old derived key protected readable.
+    /// </summary>
+    internal IReadOnlyList<byte[]> DeriveKeys(string purpose) =>
+        [.. _keys.Select(key => HKDF.DeriveKey(HashAlgorithmName.SHA256, key, 32, info: Encoding.ASCII.GetBytes(purpose)))];
+
     /// <summary>From configuration (comma-separated base64 keys), or one key generated once under the data directory (local mode).</summary>
     public static CallerSigner Create(IConfiguration configuration)
     {

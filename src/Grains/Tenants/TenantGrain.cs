@@ -617,6 +617,16 @@ public sealed class TenantGrain(
 
     public Task<IReadOnlyList<Alert>> GetAlertsAsync() => Task.FromResult(_meter?.Alerts ?? []);
 
+    public async Task SetAlertAsync(string metric, string? message)
+    {
+        SystemOnly("Only the system opens or clears alerts of its own.");
+        if (_meter is not null)
+        {
+            _meter.SetAlert(metric, message);
+            await _meter.FlushAsync();
+        }
+    }
+
     public Task ReportTrafficAsync(TrafficSample sample)
     {
         // The samples feed the day's 4xx/5xx counters, the latency gauge and the error-rate alerts: only a node's reporter.

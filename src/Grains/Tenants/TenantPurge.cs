@@ -25,6 +25,9 @@ internal static class TenantPurge
         await Remove("custom_field_definitions", "DELETE FROM custom_field_definitions");
         await Remove("refresh_tokens", "DELETE FROM refresh_tokens");
         await Remove("api_keys", "DELETE FROM api_keys");
+        await Remove("webhook_deliveries", "DELETE FROM webhook_deliveries");
+        await Remove("webhook_events", "DELETE FROM webhook_events");
+        await Remove("webhooks", "DELETE FROM webhooks");
         await Remove("support_sessions", "DELETE FROM support_sessions");
         await Remove("tenant_settings", "DELETE FROM tenant_settings");
         await Remove("users", "DELETE FROM users");

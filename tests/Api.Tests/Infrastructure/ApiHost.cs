@@ -71,6 +71,8 @@ public sealed class ApiHost : IAsyncDisposable
             // Tests run backups and the retention purge on demand; schedules on a shared database would act on every test's tenants.
             "--Shohayota:Backups:Enabled=false",
             "--Shohayota:Purge:Enabled=false",
+            // Hosts share the test database, and with it the webhook queue: only hosts that test delivery send.
+            "--Shohayota:Webhooks:Deliver=false",
             // Tests of every feature share a host and export or verify in parallel (the system log among them);
             // HeavyRouteTests checks the bounds on a host with the defaults.
             "--Shohayota:Limits:HeavyPerTenant=16",
