@@ -67,6 +67,9 @@ public sealed class UiServer : IAsyncDisposable
             "--Shohayota:Auth:SignIn:AddressPermitLimit=1000000",
             // Open pages re-check their user every 2 s instead of every minute: the idle-page test need not wait.
             "--Shohayota:Ui:RevalidationInterval=00:00:02",
+            // The webhook test's receiver listens on http://127.0.0.1, and its deliveries need not wait for the default poll.
+            "--Shohayota:Webhooks:AllowInsecureLocalTargets=true",
+            "--Shohayota:Webhooks:PollInterval=00:00:00.200",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Shohayota=Information",
             $"--Shohayota:Bootstrap:SuperAdminEmail={email}",
