@@ -108,7 +108,7 @@ awk -v dir="$work/blocks" '
   inside { print > file }
   want && !/^[[:space:]]*$/ { want = 0 }
 ' "$tree/README.md"
-for block in run signin psql api-key import openapi metrics add-node cluster; do
+for block in run signin psql api-key import webhook openapi metrics add-node cluster; do
   [ -s "$work/blocks/$block.sh" ] || fail "README.md has no non-empty \`\`\`bash block after '<!-- walk: $block -->'"
 done
 
@@ -192,6 +192,14 @@ grep -q '"dryRun":true' "$logs/import.out" && grep -q '"created":2' "$logs/impor
   grep -q 'Acme Corp' "$logs/import.out" ||
   fail "the CSV import did not create Globex and Initech, or the CSV export does not list them: $(cat "$logs/import.out" "$logs/import.err")"
 say "a CSV import created two customers and the export lists them"
+
+# 3c'. A webhook registered by the admin (paused): its secret shown once, then listed without it.
+run_block webhook
+secret="$(head -n 1 "$logs/webhook.out" | jq -r .secret 2>/dev/null || true)"
+[[ "$secret" =~ ^whsec_[0-9A-Za-z]{43}$ ]] && tail -n 1 "$logs/webhook.out" | jq -e '.items | length == 1 and .[0].status == "paused"' >/dev/null 2>&1 &&
+  ! grep -q "${secret:6}" <(tail -n 1 "$logs/webhook.out") ||
+  fail "the webhook was not registered with its secret shown once, or the list does not show it paused: $(cat "$logs/webhook.out" "$logs/webhook.err")"
+say "a webhook was registered; the list shows it without its secret"
 
 # 3d. The OpenAPI document: served anonymously, describing the API, linting clean (the block fails if the lint does).
 run_block openapi
