@@ -163,6 +163,20 @@ $fn$;
 REVOKE ALL ON FUNCTION webhook_claim(text, integer, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION webhook_claim(text, integer, interval) TO shohayota_app;
 
+-- A node going down gives back its claims (their sends were cancelled), so another node need not wait for the leases.
+CREATE FUNCTION webhook_release(p_node text) RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $fn$
+    WITH released AS (
+        UPDATE webhook_deliveries SET claimed_by = NULL, claimed_until = NULL
+        WHERE claimed_by = p_node AND status = 'pending'
+        RETURNING 1)
+    SELECT count(*) FROM released;
+$fn$;
+REVOKE ALL ON FUNCTION webhook_release(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION webhook_release(text) TO shohayota_app;
+
 -- Retention of the delivery log, across tenants: events older than p_before whose deliveries are all finished go, with
 -- their deliveries. Returns the events removed.
 CREATE FUNCTION webhook_prune(p_before timestamptz) RETURNS bigint

@@ -50,21 +50,32 @@ public sealed partial class WebhookDispatcher(
             return;
         }
 
+        var failing = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             var sent = 0;
             try
             {
                 sent = await RunOnceAsync(stoppingToken);
+                if (failing)
+                {
+                    failing = false;
+                    LogQueueBack(logger);
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
-                return;
+                break;
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+            catch (Exception e)
             {
-                // The database is away: the deliveries wait in it, due, until it is back.
-                LogQueueUnavailable(logger, e.Message);
+                // The database is away, or a node is going down: the deliveries wait in the database, due, and this node
+                // tries again after a poll interval. Said once per outage, not once per poll.
+                if (!failing)
+                {
+                    failing = true;
+                    LogQueueUnavailable(logger, e.GetType().Name, e.Message);
+                }
             }
 
             if (sent == 0)
@@ -75,9 +86,30 @@ public sealed partial class WebhookDispatcher(
                 }
                 catch (OperationCanceledException)
                 {
-                    return;
+                    break;
                 }
             }
+        }
+
+        await ReleaseClaimsAsync();
+    }
+
+    /// <summary>
+    /// On the way down: gives back this node's claims (their sends were cancelled), so another node sends them now rather
+    /// than when the leases end. Bounded: a node that cannot reach the database leaves them to the leases.
+    /// </summary>
+    private async Task ReleaseClaimsAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await using var release = database.DataSource.CreateCommand("SELECT webhook_release($1)");
+            release.Parameters.Add(new NpgsqlParameter { Value = _node });
+            await release.ExecuteScalarAsync(timeout.Token);
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException or InvalidOperationException)
+        {
+            LogClaimsLeft(logger, e.Message);
         }
     }
 
@@ -263,8 +295,14 @@ public sealed partial class WebhookDispatcher(
         "Shohayota:Webhooks:AllowInsecureLocalTargets is on: webhooks may target http and loopback or private addresses. For development only.")]
     private static partial void LogInsecureTargets(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook deliveries wait: the queue is not reachable ({Reason}).")]
-    private static partial void LogQueueUnavailable(ILogger logger, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook deliveries wait: the queue failed ({Error}: {Reason}); trying again every poll interval.")]
+    private static partial void LogQueueUnavailable(ILogger logger, string error, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook deliveries resumed.")]
+    private static partial void LogQueueBack(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook claims of this node were left to their leases ({Reason}).")]
+    private static partial void LogClaimsLeft(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {WebhookId} of tenant {TenantId} is disabled: its deliveries failed for the retry period ({Attempts} attempts).")]
     private static partial void LogDisabled(ILogger logger, Guid webhookId, Guid tenantId, int attempts);
