@@ -39,6 +39,13 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>The status to answer a request with; 200 by default.</summary>
     public Func<ReceivedWebhook, int> Answer { get; set; } = _ => 200;
 
+    /// <summary>
+    /// Optional: awaited after a request is recorded and <see cref="Answer"/> picked its status, before the answer goes
+    /// out; meanwhile the sender waits for it (a delivery in flight) and further requests are received. An answer to a
+    /// sender that went away in the meantime is dropped.
+    /// </summary>
+    public Func<ReceivedWebhook, Task>? Hold { get; set; }
+
     public static WebhookReceiver Start()
     {
         for (var attempt = 0; ; attempt++)
@@ -119,19 +126,59 @@ public sealed class WebhookReceiver : IAsyncDisposable
                 return;
             }
 
-            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-            var received = new ReceivedWebhook(DateTimeOffset.UtcNow, context.Request.Headers["Shohayota-Signature"], context.Request.Headers["Shohayota-Event-Id"],
-                context.Request.Headers["Shohayota-Event-Type"], context.Request.ContentType ?? "", await reader.ReadToEndAsync());
-            int status;
-            lock (_received)
+            try
             {
-                _received.Add(received);
-                status = Answer(received);
-            }
+                using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+                var received = new ReceivedWebhook(DateTimeOffset.UtcNow, context.Request.Headers["Shohayota-Signature"],
+                    context.Request.Headers["Shohayota-Event-Id"], context.Request.Headers["Shohayota-Event-Type"], context.Request.ContentType ?? "",
+                    await reader.ReadToEndAsync());
+                int status;
+                Func<ReceivedWebhook, Task>? hold;
+                lock (_received)
+                {
+                    _received.Add(received);
+                    status = Answer(received);
+                    hold = Hold;
+                }
 
-            context.Response.StatusCode = status;
-            context.Response.Close();
+                if (hold is null)
+                {
+                    Respond(context, status);
+                }
+                else
+                {
+                    _ = AnswerWhenReleasedAsync(context, hold(received), status);
+                }
+            }
+            catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)
+            {
+                // The sender went away mid-request (a killed node): nothing to answer.
+            }
         }
+    }
+
+    private static async Task AnswerWhenReleasedAsync(HttpListenerContext context, Task held, int status)
+    {
+        try
+        {
+            await held;
+            Respond(context, status);
+        }
+        catch (OperationCanceledException)
+        {
+            // The hold was called off: the sender gets no answer, as from a receiver that stopped.
+            context.Response.Abort();
+        }
+        catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The sender went away while held (a killed node), or the receiver stopped: the answer has nowhere to go.
+        }
+    }
+
+    private static void Respond(HttpListenerContext context, int status)
+    {
+        context.Response.StatusCode = status;
+        context.Response.Close();
     }
 
     public async ValueTask DisposeAsync()

@@ -57,9 +57,12 @@ public sealed class LocalCluster : IAsyncDisposable
     public static async Task<LocalCluster> CreateAsync(bool durableCommits = false) => new(await TestDatabase.StartAsync(), durableCommits);
 
     /// <summary>Starts nodes of the given kinds together and waits until each is ready.</summary>
-    public async Task<IReadOnlyList<ClusterNode>> StartAsync(params NodeKind[] kinds)
+    public Task<IReadOnlyList<ClusterNode>> StartAsync(params NodeKind[] kinds) => StartAsync([], kinds);
+
+    /// <summary>Starts nodes of the given kinds together, each with the same further configuration arguments (<c>--Key=value</c>), and waits until each is ready.</summary>
+    public async Task<IReadOnlyList<ClusterNode>> StartAsync(IEnumerable<string> arguments, params NodeKind[] kinds)
     {
-        var started = kinds.Select(Launch).ToList();
+        var started = kinds.Select(kind => Launch(kind, arguments)).ToList();
         await Task.WhenAll(started.Select(n => n.WaitUntilReadyAsync(StartTimeout)));
         return started;
     }
@@ -76,8 +79,6 @@ public sealed class LocalCluster : IAsyncDisposable
 
     /// <summary>The name the next node will get.</summary>
     public string NextName(NodeKind kind) => $"{kind.ToString().ToLowerInvariant()}-{_nodes.Count + 1}";
-
-    private ClusterNode Launch(NodeKind kind) => Launch(kind, []);
 
     /// <summary>Starts one node without waiting until it is ready (for a node expected to refuse to start).</summary>
     public ClusterNode Launch(NodeKind kind, IEnumerable<string> extra)
