@@ -41,7 +41,10 @@ public static class GrainsExtensions
     /// </summary>
     private static void AddWebhookDelivery(this IServiceCollection services)
     {
-        services.AddOptions<Webhooks.WebhookOptions>().BindConfiguration(Webhooks.WebhookOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<Webhooks.WebhookOptions>().BindConfiguration(Webhooks.WebhookOptions.SectionName).ValidateDataAnnotations()
+            .Validate(o => o.ClaimLease > o.Timeout + o.PollInterval,
+                "Shohayota:Webhooks:ClaimLease must be longer than Timeout and PollInterval together: a claim that lapses while its node still sends is sent twice.")
+            .ValidateOnStart();
         services.TryAddSingleton<Webhooks.WebhookSecretBox>();
         services.AddHttpClient(Webhooks.WebhookDispatcher.ClientName)
             .ConfigurePrimaryHttpMessageHandler(provider =>

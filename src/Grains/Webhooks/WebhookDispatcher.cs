@@ -144,7 +144,8 @@ public sealed partial class WebhookDispatcher(
             FROM webhook_claim($1, $2, $3)
             """);
         claim.Parameters.Add(new NpgsqlParameter { Value = _node });
-        claim.Parameters.Add(new NpgsqlParameter { Value = settings.Concurrency * 4 });
+        // As many as it sends at once: each claimed delivery starts at once, so its lease covers one send (Timeout < ClaimLease).
+        claim.Parameters.Add(new NpgsqlParameter { Value = settings.Concurrency });
         claim.Parameters.Add(new NpgsqlParameter { Value = settings.ClaimLease });
         var claimed = new List<Claimed>();
         await using var reader = await claim.ExecuteReaderAsync(cancellationToken);

@@ -20,7 +20,10 @@ public sealed class WebhookOptions
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long a node holds a delivery it claimed; a node that dies mid-delivery loses it after this.</summary>
+    /// <summary>
+    /// How long a node holds a delivery it claimed; a node that dies mid-delivery loses it after this. Longer than
+    /// <see cref="Timeout"/> and <see cref="PollInterval"/> together (checked at start).
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(60);
 

@@ -27,7 +27,7 @@ public sealed class WebhookCrashTests(ITestOutputHelper output) : IAsyncLifetime
         "--Shohayota:Webhooks:AllowInsecureLocalTargets=true",
         "--Shohayota:Webhooks:PollInterval=00:00:00.200",
         "--Shohayota:Webhooks:ClaimLease=00:00:04",
-        "--Shohayota:Webhooks:Timeout=00:00:30",
+        "--Shohayota:Webhooks:Timeout=00:00:03",
         "--Shohayota:Webhooks:FirstRetryDelay=00:00:00.300",
         "--Shohayota:Webhooks:MaxRetryDelay=00:00:01",
     ];
