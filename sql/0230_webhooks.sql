@@ -23,6 +23,8 @@ CREATE TABLE webhooks (
     -- Set when deliveries kept failing for the whole retry period (the webhook is then inactive); cleared by activating it.
     disabled_at         timestamptz,
     disabled_reason     text,
+    -- Every change adds one: the ETag of the API, checked against If-Match (an edit never overwrites one it did not see).
+    version             integer     NOT NULL DEFAULT 1 CHECK (version > 0),
     PRIMARY KEY (tenant_id, id)
 );
 
@@ -149,7 +151,9 @@ AS $fn$
         FOR UPDATE OF d SKIP LOCKED
     ), claimed AS (
         UPDATE webhook_deliveries d
-        SET claimed_by = p_node, claimed_until = now() + p_lease, first_attempt_at = coalesce(d.first_attempt_at, now())
+        -- The attempt counts when it starts, so one cut off by its node's death is in the log too.
+        SET claimed_by = p_node, claimed_until = now() + p_lease, first_attempt_at = coalesce(d.first_attempt_at, now()),
+            attempts = d.attempts + 1
         FROM due
         WHERE d.tenant_id = due.tenant_id AND d.id = due.id
         RETURNING d.tenant_id, d.id, d.webhook_id, d.event_id, d.attempts, d.first_attempt_at

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
 using Shohayota.Api.Hosting;
+using Shohayota.Api.Records;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Webhooks;
 using Shohayota.Grains.Webhooks;
@@ -31,9 +32,11 @@ public static class WebhooksApi
                 "must be `https` and resolve to public addresses only (loopback, private, link-local and metadata addresses are refused: 400); " +
                 "it is checked again on every delivery. At most 10 webhooks per tenant (409 beyond); audited as `webhook.created`. " + Who);
         group.MapGet("/{id:guid}", GetAsync)
-            .WithDescription("One of the tenant's webhooks; another tenant's is 404 like a missing one. " + Who);
+            .WithDescription("One of the tenant's webhooks, with its version as `ETag`; another tenant's is 404 like a missing one. " + Who);
         group.MapPut("/{id:guid}", UpdateAsync)
-            .WithDescription("Replaces a webhook's `url`, `events` and `active` → the webhook. Activating a webhook that was disabled after " +
+            .WithMetadata(new ProblemResponses(412))
+            .WithDescription("Replaces a webhook's `url`, `events` and `active` → the webhook with its new `ETag`; with `If-Match` a stale " +
+                "version is 412 `precondition-failed` (another admin changed it meanwhile) and nothing changes. Activating a webhook that was disabled after " +
                 "failing deliveries clears its disabled state and its alert; its held deliveries go out again. Audited as `webhook.updated`. " + Who);
         group.MapDelete("/{id:guid}", DeleteAsync)
             .WithDescription("Removes a webhook with its pending deliveries and its delivery log → 204. Audited as `webhook.deleted`. " + Who);
@@ -55,12 +58,12 @@ public static class WebhooksApi
 
     public sealed record WebhookResponse(
         Guid Id, string Url, IReadOnlyList<string> Events, bool Active, string Status, string SecretPrefix, DateTimeOffset CreatedAt,
-        DateTimeOffset UpdatedAt, DateTimeOffset? PreviousSecretValidUntil, DateTimeOffset? DisabledAt, string? DisabledReason);
+        DateTimeOffset UpdatedAt, DateTimeOffset? PreviousSecretValidUntil, DateTimeOffset? DisabledAt, string? DisabledReason, int Version);
 
     /// <summary>A webhook with its secret: the answer of creation and rotation, and the only place the secret ever appears.</summary>
     public sealed record WebhookWithSecretResponse(
         Guid Id, string Url, IReadOnlyList<string> Events, bool Active, string Status, string SecretPrefix, DateTimeOffset CreatedAt,
-        DateTimeOffset UpdatedAt, DateTimeOffset? PreviousSecretValidUntil, string Secret);
+        DateTimeOffset UpdatedAt, DateTimeOffset? PreviousSecretValidUntil, int Version, string Secret);
 
     public sealed record WebhookList(IReadOnlyList<WebhookResponse> Items, IReadOnlyList<string> EventTypes);
 
@@ -73,12 +76,12 @@ public static class WebhooksApi
     private static string StatusOf(WebhookDetails webhook) => webhook.DisabledAt is not null ? "disabled" : webhook.Active ? "active" : "paused";
 
     private static WebhookResponse ToResponse(WebhookDetails w) =>
-        new(w.Id, w.Url, w.Events, w.Active, StatusOf(w), w.SecretPrefix, w.CreatedAt, w.UpdatedAt, w.PreviousSecretUntil, w.DisabledAt, w.DisabledReason);
+        new(w.Id, w.Url, w.Events, w.Active, StatusOf(w), w.SecretPrefix, w.CreatedAt, w.UpdatedAt, w.PreviousSecretUntil, w.DisabledAt, w.DisabledReason, w.Version);
 
     private static WebhookWithSecretResponse ToResponse(WebhookWithSecret created)
     {
         var w = created.Webhook;
-        return new(w.Id, w.Url, w.Events, w.Active, StatusOf(w), w.SecretPrefix, w.CreatedAt, w.UpdatedAt, w.PreviousSecretUntil, created.Secret);
+        return new(w.Id, w.Url, w.Events, w.Active, StatusOf(w), w.SecretPrefix, w.CreatedAt, w.UpdatedAt, w.PreviousSecretUntil, w.Version, created.Secret);
     }
 
     private static DeliveryResponse ToResponse(WebhookDelivery d) =>
@@ -101,9 +104,13 @@ public static class WebhooksApi
             return Problems.From(outcome);
         }
 
-        return outcome.Value!.FirstOrDefault(w => w.Id == id) is { } webhook
-            ? TypedResults.Ok(ToResponse(webhook))
-            : Problems.From(Failure.NotFound, "No such webhook.");
+        if (outcome.Value!.FirstOrDefault(w => w.Id == id) is not { } webhook)
+        {
+            return Problems.From(Failure.NotFound, "No such webhook.");
+        }
+
+        http.Response.Headers.ETag = RecordHttp.ETag(webhook.Version);
+        return TypedResults.Ok(ToResponse(webhook));
     }
 
     private static async Task<Results<Created<WebhookWithSecretResponse>, FieldProblem, ProblemHttpResult>> CreateAsync(
@@ -120,24 +127,31 @@ public static class WebhooksApi
             return UrlProblem(outcome) is { } url ? url : Problems.From(outcome);
         }
 
-        return TypedResults.Created($"/api/webhooks/{outcome.Value!.Webhook.Id}", ToResponse(outcome.Value));
+        http.Response.Headers.ETag = RecordHttp.ETag(outcome.Value!.Webhook.Version);
+        return TypedResults.Created($"/api/webhooks/{outcome.Value.Webhook.Id}", ToResponse(outcome.Value));
     }
 
     private static async Task<Results<Ok<WebhookResponse>, FieldProblem, ProblemHttpResult>> UpdateAsync(
         Guid id, WebhookBody body, HttpContext http, IGrainFactory grains, IOptions<WebhookOptions> options)
     {
+        if (!RecordHttp.TryIfMatch(http, out var expected))
+        {
+            return RecordHttp.Malformed("If-Match", RecordHttp.IfMatchRule);
+        }
+
         if (Check(body, options.Value) is { } invalid)
         {
             return invalid;
         }
 
-        var outcome = await Webhooks(grains, http).UpdateAsync(id, new WebhookRequest(body.Url!, body.Events!, body.Active ?? true));
+        var outcome = await Webhooks(grains, http).UpdateAsync(id, new WebhookRequest(body.Url!, body.Events!, body.Active ?? true, expected));
         if (!outcome.Succeeded)
         {
             return UrlProblem(outcome) is { } url ? url : Problems.From(outcome);
         }
 
-        return TypedResults.Ok(ToResponse(outcome.Value!));
+        http.Response.Headers.ETag = RecordHttp.ETag(outcome.Value!.Version);
+        return TypedResults.Ok(ToResponse(outcome.Value));
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(Guid id, HttpContext http, IGrainFactory grains)
@@ -149,7 +163,13 @@ public static class WebhooksApi
     private static async Task<Results<Ok<WebhookWithSecretResponse>, ProblemHttpResult>> RotateAsync(Guid id, HttpContext http, IGrainFactory grains)
     {
         var outcome = await Webhooks(grains, http).RotateSecretAsync(id);
-        return outcome.Succeeded ? TypedResults.Ok(ToResponse(outcome.Value!)) : Problems.From(outcome);
+        if (!outcome.Succeeded)
+        {
+            return Problems.From(outcome);
+        }
+
+        http.Response.Headers.ETag = RecordHttp.ETag(outcome.Value!.Webhook.Version);
+        return TypedResults.Ok(ToResponse(outcome.Value));
     }
 
     private static async Task<Results<Ok<DeliveryList>, FieldProblem, ProblemHttpResult>> DeliveriesAsync(

@@ -17,14 +17,19 @@ public sealed record WebhookDetails(
     [property: Id(6)] DateTimeOffset UpdatedAt,
     [property: Id(7)] DateTimeOffset? PreviousSecretUntil,
     [property: Id(8)] DateTimeOffset? DisabledAt,
-    [property: Id(9)] string? DisabledReason);
+    [property: Id(9)] string? DisabledReason,
+    [property: Id(10)] int Version = 1);
 
-/// <summary>What a tenant admin sets on a webhook (create and replace).</summary>
+/// <summary>
+/// What a tenant admin sets on a webhook (create and replace); a replace with <paramref name="ExpectedVersion"/> is refused
+/// (PreconditionFailed) when the webhook changed since that version.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("WebhookRequest")]
 public sealed record WebhookRequest(
     [property: Id(0)] string Url,
     [property: Id(1)] IReadOnlyList<string> Events,
-    [property: Id(2)] bool Active);
+    [property: Id(2)] bool Active,
+    [property: Id(3)] int? ExpectedVersion = null);
 
 /// <summary>A webhook just created, or its secret just rotated: the secret is in this answer and nowhere else, ever.</summary>
 [GenerateSerializer, Immutable, Alias("WebhookWithSecret")]

@@ -166,7 +166,8 @@ public sealed partial class WebhookDispatcher(
         var (status, error) = await SendAsync(delivery, settings, cancellationToken);
         var duration = (int)Math.Min(int.MaxValue, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         var now = time.GetUtcNow();
-        var attempts = delivery.Attempts + 1;
+        // The claim counted this attempt already.
+        var attempts = delivery.Attempts;
         if (status is >= 200 and < 300)
         {
             await RecordAsync(delivery, "succeeded", attempts, status, null, duration, null, now, cancellationToken);
@@ -278,12 +279,12 @@ public sealed partial class WebhookDispatcher(
         var updated = await transaction.ExecuteAsync(
             """
             UPDATE webhook_deliveries
-            SET status = $3, attempts = $4, last_status_code = $5, last_error = $6, last_duration_ms = $7,
+            SET status = $3, last_status_code = $5, last_error = $6, last_duration_ms = $7,
                 next_attempt_at = coalesce($8, next_attempt_at), finished_at = CASE WHEN $3 = 'pending' THEN NULL ELSE $9 END,
                 claimed_by = NULL, claimed_until = NULL
-            WHERE id = $1 AND claimed_by = $2 AND attempts = $10 AND status = 'pending'
+            WHERE id = $1 AND claimed_by = $2 AND attempts = $4 AND status = 'pending'
             """,
-            delivery.DeliveryId, _node, status, attempts, code, error, duration, next, now, delivery.Attempts);
+            delivery.DeliveryId, _node, status, attempts, code, error, duration, next, now);
         await transaction.CommitAsync(cancellationToken);
         return updated == 1;
     }

@@ -24,7 +24,7 @@ public sealed class WebhooksGrain(
     /// <summary>The most webhooks a tenant registers.</summary>
     public const int MaxWebhooks = 10;
 
-    private const string Columns = "id, url, events, active, secret_prefix, created_at, updated_at, previous_until, disabled_at, disabled_reason";
+    private const string Columns = "id, url, events, active, secret_prefix, created_at, updated_at, previous_until, disabled_at, disabled_reason, version";
 
     private Guid _tenantId;
     private List<WebhookDetails> _webhooks = [];
@@ -51,7 +51,7 @@ public sealed class WebhooksGrain(
     private static WebhookDetails Read(NpgsqlDataReader reader) => new(
         reader.GetGuid(0), reader.GetString(1), reader.GetFieldValue<string[]>(2), reader.GetBoolean(3), reader.GetString(4),
         reader.GetFieldValue<DateTimeOffset>(5), reader.GetFieldValue<DateTimeOffset>(6), Optional(reader, 7), Optional(reader, 8),
-        reader.IsDBNull(9) ? null : reader.GetString(9));
+        reader.IsDBNull(9) ? null : reader.GetString(9), reader.GetInt32(10));
 
     private static DateTimeOffset? Optional(NpgsqlDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<DateTimeOffset>(ordinal);
@@ -114,6 +114,12 @@ public sealed class WebhooksGrain(
         }
 
         var before = _webhooks[index];
+        if (request.ExpectedVersion is { } expected && expected != before.Version)
+        {
+            return Outcome<WebhookDetails>.Fail(Failure.PreconditionFailed,
+                $"The webhook changed since version {expected}; it is at version {before.Version}. Read it again and repeat the change.");
+        }
+
         var now = time.Now();
         // Activating a disabled webhook is the admin's answer to its alert: the disabled state and the alert clear.
         var enabled = request.Active && before.DisabledAt is not null;
@@ -125,13 +131,15 @@ public sealed class WebhooksGrain(
             UpdatedAt = now,
             DisabledAt = enabled ? null : before.DisabledAt,
             DisabledReason = enabled ? null : before.DisabledReason,
+            Version = before.Version + 1,
         };
         await ChangeAsync("Changing the webhook",
             AuditExtensions.Sql(
-                "UPDATE webhooks SET url = $2, events = $3, active = $4, updated_at = $5, disabled_at = $6, disabled_reason = $7 WHERE id = $1",
+                "UPDATE webhooks SET url = $2, events = $3, active = $4, updated_at = $5, disabled_at = $6, disabled_reason = $7, version = version + 1 WHERE id = $1",
                 webhookId, after.Url, after.Events.ToArray(), after.Active, now, after.DisabledAt, after.DisabledReason),
             new AuditDraft("webhook.updated", "webhook", webhookId.ToString("D"), Details: AuditChain.Details(new
             {
+                version = after.Version,
                 url = after.Url,
                 events = after.Events,
                 active = after.Active,
@@ -188,12 +196,16 @@ public sealed class WebhooksGrain(
         var now = time.Now();
         var until = now + WebhookSecret.RotationOverlap;
         var secret = WebhookSecret.Create();
-        var after = _webhooks[index] with { SecretPrefix = WebhookSecret.Prefix(secret), PreviousSecretUntil = until, UpdatedAt = now };
+        var after = _webhooks[index] with
+        {
+            SecretPrefix = WebhookSecret.Prefix(secret), PreviousSecretUntil = until, UpdatedAt = now, Version = _webhooks[index].Version + 1,
+        };
         // The current secret becomes the previous one, which signs beside the new one until the overlap ends.
         await ChangeAsync("Rotating the webhook's secret",
             AuditExtensions.Sql(
                 """
-                UPDATE webhooks SET previous_secret_enc = secret_enc, previous_until = $2, secret_enc = $3, secret_prefix = $4, updated_at = $5
+                UPDATE webhooks SET previous_secret_enc = secret_enc, previous_until = $2, secret_enc = $3, secret_prefix = $4, updated_at = $5,
+                                    version = version + 1
                 WHERE id = $1
                 """,
                 webhookId, until, box.Seal(secret), after.SecretPrefix, now),
@@ -260,9 +272,9 @@ public sealed class WebhooksGrain(
         }
 
         var now = time.Now();
-        var after = _webhooks[index] with { Active = false, DisabledAt = now, DisabledReason = reason, UpdatedAt = now };
+        var after = _webhooks[index] with { Active = false, DisabledAt = now, DisabledReason = reason, UpdatedAt = now, Version = _webhooks[index].Version + 1 };
         await ChangeAsync("Disabling the webhook",
-            AuditExtensions.Sql("UPDATE webhooks SET active = false, disabled_at = $2, disabled_reason = $3, updated_at = $2 WHERE id = $1", webhookId, now, reason),
+            AuditExtensions.Sql("UPDATE webhooks SET active = false, disabled_at = $2, disabled_reason = $3, updated_at = $2, version = version + 1 WHERE id = $1", webhookId, now, reason),
             new AuditDraft("webhook.disabled", "webhook", webhookId.ToString("D"), Details: AuditChain.Details(new { url = after.Url, reason })));
         _webhooks[index] = after;
         await GrainFactory.GetGrain<ITenantGrain>(GrainKeys.Tenant(_tenantId)).SetAlertAsync(AlertMetric(webhookId),

@@ -248,6 +248,31 @@ public sealed class WebhookTests(WebhookHost fixture) : IClassFixture<WebhookHos
     }
 
     [Fact]
+    public async Task AChangeWithAStaleIfMatchIsRefusedAndChangesNothing()
+    {
+        var tenant = await Host.ProvisionTenantAsync();
+        await using var receiver = WebhookReceiver.Start();
+        var (id, _) = await CreateAsync(tenant, receiver.Url, ["customer.created"]);
+        using var read = await Host.SendAsync(HttpMethod.Get, $"/api/webhooks/{id}", tenant.Admin.AccessToken);
+        var etag = read.Headers.ETag!.Tag;
+
+        using var first = await PutAsync(tenant, id, etag, new { url = receiver.Url, events = new[] { "customer.created", "customer.updated" }, active = true });
+        using var stale = await PutAsync(tenant, id, etag, new { url = receiver.Url, events = new[] { "customer.created" }, active = false });
+        using var malformed = await PutAsync(tenant, id, "3", new { url = receiver.Url, events = new[] { "customer.created" }, active = false });
+        var now = await GetAsync(tenant, id);
+
+        etag.Should().Be("\"1\"");
+        first.StatusCode.Should().Be(HttpStatusCode.OK);
+        first.Headers.ETag!.Tag.Should().Be("\"2\"");
+        stale.StatusCode.Should().Be(HttpStatusCode.PreconditionFailed);
+        (await stale.ProblemTypeAsync()).Should().Be(HttpExtensions.ProblemType("precondition-failed"));
+        malformed.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        now["version"]!.GetValue<int>().Should().Be(2);
+        now["active"]!.GetValue<bool>().Should().BeTrue("the stale change was refused whole");
+        now["events"]!.AsArray().Should().HaveCount(2);
+    }
+
+    [Fact]
     public async Task MetadataAndLinkLocalTargetsStayRefusedEvenWithTheDevelopmentFlag()
     {
         var tenant = await Host.ProvisionTenantAsync();
@@ -266,6 +291,14 @@ public sealed class WebhookTests(WebhookHost fixture) : IClassFixture<WebhookHos
         response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         var body = await response.JsonAsync();
         return (body["id"]!.GetValue<string>(), body["secret"]!.GetValue<string>());
+    }
+
+    private async Task<HttpResponseMessage> PutAsync(TestTenant tenant, string webhookId, string ifMatch, object body)
+    {
+        using var request = ApiHost.Authorized(HttpMethod.Put, $"/api/webhooks/{webhookId}", tenant.Admin.AccessToken);
+        request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        request.Content = System.Net.Http.Json.JsonContent.Create(body);
+        return await Host.Client.SendAsync(request);
     }
 
     private async Task<JsonObject> GetAsync(TestTenant tenant, string webhookId)
