@@ -73,15 +73,13 @@ public static class WebhooksApi
 
     public sealed record DeliveryList(IReadOnlyList<DeliveryResponse> Items);
 
-    private static string StatusOf(WebhookDetails webhook) => webhook.DisabledAt is not null ? "disabled" : webhook.Active ? "active" : "paused";
-
     private static WebhookResponse ToResponse(WebhookDetails w) =>
-        new(w.Id, w.Url, w.Events, w.Active, StatusOf(w), w.SecretPrefix, w.CreatedAt, w.UpdatedAt, w.PreviousSecretUntil, w.DisabledAt, w.DisabledReason, w.Version);
+        new(w.Id, w.Url, w.Events, w.Active, w.Status, w.SecretPrefix, w.CreatedAt, w.UpdatedAt, w.PreviousSecretUntil, w.DisabledAt, w.DisabledReason, w.Version);
 
     private static WebhookWithSecretResponse ToResponse(WebhookWithSecret created)
     {
         var w = created.Webhook;
-        return new(w.Id, w.Url, w.Events, w.Active, StatusOf(w), w.SecretPrefix, w.CreatedAt, w.UpdatedAt, w.PreviousSecretUntil, w.Version, created.Secret);
+        return new(w.Id, w.Url, w.Events, w.Active, w.Status, w.SecretPrefix, w.CreatedAt, w.UpdatedAt, w.PreviousSecretUntil, w.Version, created.Secret);
     }
 
     private static DeliveryResponse ToResponse(WebhookDelivery d) =>

@@ -18,7 +18,11 @@ public sealed record WebhookDetails(
     [property: Id(7)] DateTimeOffset? PreviousSecretUntil,
     [property: Id(8)] DateTimeOffset? DisabledAt,
     [property: Id(9)] string? DisabledReason,
-    [property: Id(10)] int Version = 1);
+    [property: Id(10)] int Version = 1)
+{
+    /// <summary>As the API and the UI show it: <c>disabled</c> (by failed deliveries), <c>active</c> or <c>paused</c>.</summary>
+    public string Status => DisabledAt is not null ? "disabled" : Active ? "active" : "paused";
+}
 
 /// <summary>
 /// What a tenant admin sets on a webhook (create and replace); a replace with <paramref name="ExpectedVersion"/> is refused

@@ -294,7 +294,7 @@ public sealed partial class WebhookDispatcher(
         string Url, byte[] SecretSealed, byte[]? PreviousSecretSealed, DateTimeOffset? PreviousUntil, string Payload);
 
     [LoggerMessage(Level = LogLevel.Warning, Message =
-        "Shohayota:Webhooks:AllowInsecureLocalTargets is on: webhooks may target http and loopback or private addresses. For development only.")]
+        "Shohayota:Webhooks:AllowInsecureLocalTargets is on: webhooks may target http and loopback addresses. For development only.")]
     private static partial void LogInsecureTargets(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook deliveries wait: the queue failed ({Error}: {Reason}); trying again every poll interval.")]

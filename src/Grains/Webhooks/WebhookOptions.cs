@@ -11,7 +11,7 @@ public sealed class WebhookOptions
     public bool Deliver { get; set; } = true;
 
     /// <summary>
-    /// Development only: allows <c>http</c> and loopback or private targets (a receiver on this machine). Link-local and
+    /// Development only: allows <c>http</c> and loopback targets (a receiver on this machine). Private, link-local and
     /// cloud-metadata addresses stay refused even then. Logged as a warning at start.
     /// </summary>
     public bool AllowInsecureLocalTargets { get; set; }

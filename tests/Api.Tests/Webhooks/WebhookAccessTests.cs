@@ -1,5 +1,5 @@
 using System.Net;
-using Npgsql;
+using Shohayota.Api.Tests.Backups;
 using Shohayota.Api.Tests.Infrastructure;
 
 namespace Shohayota.Api.Tests.Webhooks;
@@ -43,7 +43,7 @@ public sealed class WebhookAccessTests
 
         created.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await created.ProblemAsync())["errors"]!["url"].Should().NotBeNull();
-        (await CountAsync(host, tenant.Id)).Should().Be(0);
+        (await Bundles.CountAsync(host, "webhooks", tenant.Id)).Should().Be(0);
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public sealed class WebhookAccessTests
             create.StatusCode.Should().Be(HttpStatusCode.Forbidden);
         }
 
-        (await CountAsync(host, tenant.Id)).Should().Be(0);
+        (await Bundles.CountAsync(host, "webhooks", tenant.Id)).Should().Be(0);
     }
 
     [Fact]
@@ -104,7 +104,7 @@ public sealed class WebhookAccessTests
         using var eleventh = await host.SendAsync(HttpMethod.Post, "/api/webhooks", tenant.Admin.AccessToken, body);
 
         eleventh.StatusCode.Should().Be(HttpStatusCode.Conflict);
-        (await CountAsync(host, tenant.Id)).Should().Be(10);
+        (await Bundles.CountAsync(host, "webhooks", tenant.Id)).Should().Be(10);
     }
 
     [Fact]
@@ -119,7 +119,7 @@ public sealed class WebhookAccessTests
         }
 
         (await host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new { name = "Evented" })).EnsureSuccessStatusCode().Dispose();
-        var pending = await CountAsync(host, tenant.Id, "webhook_deliveries");
+        var pending = await Bundles.CountAsync(host, "webhook_deliveries", tenant.Id);
 
         using var delete = await host.AdminTenantsAsync(HttpMethod.Post, $"{tenant.Id}/delete", new { hardDelete = true, force = true });
 
@@ -127,16 +127,7 @@ public sealed class WebhookAccessTests
         delete.StatusCode.Should().Be(HttpStatusCode.OK);
         foreach (var table in new[] { "webhooks", "webhook_events", "webhook_deliveries" })
         {
-            (await CountAsync(host, tenant.Id, table)).Should().Be(0, table);
+            (await Bundles.CountAsync(host, table, tenant.Id)).Should().Be(0, table);
         }
-    }
-
-    private static async Task<long> CountAsync(ApiHost host, Guid tenant, string table = "webhooks")
-    {
-        await using var connection = new NpgsqlConnection(host.Database.SuperuserConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"SELECT count(*) FROM {table} WHERE tenant_id = $1", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = tenant });
-        return (long)(await command.ExecuteScalarAsync())!;
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Npgsql;
+using Shohayota.Api.Tests.Backups;
 using Shohayota.Api.Tests.Infrastructure;
 using Shohayota.Api.Tests.Tenants;
 using Shohayota.TestSupport;
@@ -104,7 +105,7 @@ public sealed class WebhookTests(WebhookHost fixture) : IClassFixture<WebhookHos
         }
 
         await Task.Delay(TimeSpan.FromSeconds(1.5));
-        (await CountAsync("SELECT count(*) FROM webhook_events WHERE tenant_id = $1", tenant.Id)).Should().Be(0, "the rolled-back change left no event");
+        (await Bundles.CountAsync(Host, "webhook_events", tenant.Id)).Should().Be(0, "the rolled-back change left no event");
         receiver.Received.Should().BeEmpty();
     }
 
@@ -273,11 +274,67 @@ public sealed class WebhookTests(WebhookHost fixture) : IClassFixture<WebhookHos
     }
 
     [Fact]
-    public async Task MetadataAndLinkLocalTargetsStayRefusedEvenWithTheDevelopmentFlag()
+    public async Task AnInternalTargetWrittenStraightIntoTheTableIsRefusedAtDeliveryNotSent()
+    {
+        var tenant = await Host.ProvisionTenantAsync();
+        await using var receiver = WebhookReceiver.Start();
+        var (webhookId, _) = await CreateAsync(tenant, receiver.Url, ["customer.created"]);
+
+        // Past the API and the grain: whoever can write the table as the runtime role points the webhook at the metadata
+        // address. The connection's own check still refuses it (link-local stays refused even with the development flag).
+        await using (var connection = new NpgsqlConnection(Host.Database.AppConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await Execute(connection, $"SELECT set_config('app.tenant_id', '{tenant.Id}', true)");
+            await Execute(connection, $"UPDATE webhooks SET url = 'http://169.254.169.254/latest/meta-data' WHERE id = '{webhookId}'");
+            await transaction.CommitAsync();
+        }
+
+        (await Host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new { name = "Planted" })).Dispose();
+        await WaitForAsync(async () => (await DeliveriesAsync(tenant, webhookId)).SingleOrDefault()?["attempts"]?.GetValue<int>() >= 1
+            && (await DeliveriesAsync(tenant, webhookId)).Single()!["lastError"] is not null);
+        var delivery = (await DeliveriesAsync(tenant, webhookId)).Single()!;
+
+        delivery["lastError"]!.GetValue<string>().Should().Contain("169.254.169.254 is a cloud metadata address", "the guard refused the connection");
+        delivery["lastStatusCode"].Should().BeNull("no connection was made");
+        receiver.Received.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task TheLogsRetentionRemovesFinishedEventsAndKeepsOnesStillOwed()
+    {
+        var tenant = await Host.ProvisionTenantAsync();
+        await using var receiver = WebhookReceiver.Start();
+        receiver.Answer = r => r.Json["data"]!["details"]?.ToJsonString().Contains("Owed", StringComparison.Ordinal) == true ? 500 : 200;
+        var (webhookId, _) = await CreateAsync(tenant, receiver.Url, ["customer.created"]);
+        (await Host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new { name = "Delivered" })).Dispose();
+        await WaitForAsync(async () => (await DeliveriesAsync(tenant, webhookId)).Any(d => d!["status"]!.GetValue<string>() == "succeeded"));
+        (await Host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new { name = "Owed" })).Dispose();
+        await receiver.WaitAsync(r => r.Any(x => x.Body.Contains("Owed", StringComparison.Ordinal)));
+
+        // As the runtime role, with a cutoff past both events: the retry period (4 s) of the owed one has not ended.
+        long removed;
+        await using (var connection = new NpgsqlConnection(Host.Database.AppConnectionString))
+        {
+            await connection.OpenAsync();
+            removed = await Scalar(connection, "SELECT webhook_prune(now() + interval '1 day')");
+        }
+
+        var left = await DeliveriesAsync(tenant, webhookId);
+
+        removed.Should().BeGreaterThanOrEqualTo(1);
+        left.Should().ContainSingle("the delivered event went with its delivery; the owed one stays")
+            .Which!["status"]!.GetValue<string>().Should().NotBe("succeeded");
+        (await Bundles.CountAsync(Host, "webhook_events", tenant.Id)).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task PrivateLinkLocalAndMetadataTargetsStayRefusedEvenWithTheDevelopmentFlag()
     {
         var tenant = await Host.ProvisionTenantAsync();
 
-        foreach (var url in new[] { "http://169.254.169.254/latest/meta-data", "http://[fe80::1]/hook", "http://[fd00:ec2::254]/" })
+        foreach (var url in new[] { "http://169.254.169.254/latest/meta-data", "http://[fe80::1]/hook", "http://[fd00:ec2::254]/", "http://10.0.0.1/hook" })
         {
             using var response = await Host.SendAsync(HttpMethod.Post, "/api/webhooks", tenant.Admin.AccessToken, new { url, events = new[] { "customer.created" } });
             response.StatusCode.Should().Be(HttpStatusCode.BadRequest, url);
@@ -331,15 +388,6 @@ public sealed class WebhookTests(WebhookHost fixture) : IClassFixture<WebhookHos
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         return (string)(await command.ExecuteScalarAsync())!;
-    }
-
-    private async Task<long> CountAsync(string sql, Guid tenant)
-    {
-        await using var connection = new NpgsqlConnection(Host.Database.SuperuserConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = tenant });
-        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     private static async Task Execute(NpgsqlConnection connection, string sql)
