@@ -8,8 +8,8 @@ namespace Shohayota.Grains.Customers;
 /// <summary>
 /// The trigrams most customers' search text has (sql/0140: from the table's statistics, refreshed by ANALYZE), cached
 /// on this node and read again every <see cref="SearchOptions.CommonTrigramsRefresh"/> in the background. A search
-/// sends only the rare part of its term to the trigram index (<see cref="RarePart"/>); without statistics (a new
-/// database, or the read failed) nothing is common and every term goes to the index whole, as before.
+/// sends only the rare part of its term to the search index (<see cref="RarePart"/>); without statistics (a new
+/// database, or the read failed) nothing is known to be rare, and every search walks the sort's index first.
 /// </summary>
 public sealed class CommonTrigrams(NpgsqlDataSource dataSource, IOptions<SearchOptions> options, TimeProvider time, ILogger<CommonTrigrams> logger)
 {
@@ -76,11 +76,13 @@ public sealed class CommonTrigrams(NpgsqlDataSource dataSource, IOptions<SearchO
     }
 
     /// <summary>
-    /// The longest part of <paramref name="term"/> (letters a–z and digits, at least 3) none of whose trigrams is
-    /// <paramref name="common"/>, when the whole term has a common trigram; otherwise null (search with the whole term).
-    /// Any substring of the term is a correct index condition (a row containing the term contains it); the function
-    /// then checks the whole term on each candidate row. Only ASCII letters and digits are considered, so the part's
-    /// trigrams are exactly those pg_trgm extracts from <c>LIKE '%part%'</c> (lower-cased, no word padding).
+    /// What of <paramref name="term"/> goes to the search index (sql/0240's keys): the longest part (letters a–z and
+    /// digits, at least 3) none of whose trigrams is <paramref name="common"/> when the term has a common trigram; the
+    /// whole term when it has none, so it is rare (the function lower-cases it as it does the term); null when nothing
+    /// rare of 3 characters is left or there are no statistics (the function then walks the sort's index first, as for
+    /// a broad term). Any substring of the term is a correct index condition (a row containing the term contains it);
+    /// the function then checks the whole term on each candidate row. Only ASCII letters and digits form a part, so a
+    /// part never spans a character whose lower case pg_trgm and .NET might see differently.
     /// </summary>
     public static string? RarePart(string term, IReadOnlySet<string> common)
     {
@@ -125,7 +127,12 @@ public sealed class CommonTrigrams(NpgsqlDataSource dataSource, IOptions<SearchO
             i = end;
         }
 
-        return anyCommon && bestLength >= 3 ? lower.Substring(bestStart, bestLength) : null;
+        if (!anyCommon)
+        {
+            return term;
+        }
+
+        return bestLength >= 3 ? lower.Substring(bestStart, bestLength) : null;
     }
 
     private static bool IsWordChar(char c) => c is >= 'a' and <= 'z' or >= '0' and <= '9';

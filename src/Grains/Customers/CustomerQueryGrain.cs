@@ -94,9 +94,10 @@ public sealed class CustomerQueryGrain(TenantDatabase database, CommonTrigrams t
     }
 
     /// <summary>
-    /// A search: customer_search() (sql/0120, 0140, 0210) runs the whole page, filters (custom fields too), keyset and limit included, with the
-    /// tenant-leading trigram index or the prefix indexes; see bench/explain/search.md for why it is a function. When the
-    /// term has trigrams most rows have, only its rare part (<see cref="CommonTrigrams.RarePart"/>) goes to the index.
+    /// A search: customer_search() (sql/0120, 0140, 0210, 0240) runs the whole page, filters (custom fields too), keyset
+    /// and limit included, with the per-tenant search keys or the prefix indexes; see bench/explain/search.md for why it
+    /// is a function. Only the term's rare part (<see cref="CommonTrigrams.RarePart"/>) goes to the keys; a term with
+    /// nothing rare walks the sort's index first.
     /// </summary>
     private static NpgsqlBatchCommand SearchCommand(CustomerQuery query, string? rarePart)
     {

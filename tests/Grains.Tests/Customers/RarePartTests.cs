@@ -18,12 +18,17 @@ public sealed class RarePartTests
         CommonTrigrams.RarePart(term, Common).Should().Be(expected);
 
     [Theory]
-    [InlineData("globex")] // nothing common: the whole term is best
+    [InlineData("globex")]
+    [InlineData("Umbrella 12")]
+    public void ATermWithoutACommonTrigramIsRareWhole(string term) =>
+        CommonTrigrams.RarePart(term, Common).Should().Be(term, "the function lower-cases it as it does the term");
+
+    [Theory]
     [InlineData("customer")] // all common, nothing rare of 3 characters
     [InlineData("customer 12")] // "12" has no trigram of its own
     [InlineData("cu")]
     [InlineData("")]
-    public void NoPartWhenTheWholeTermIsRareOrNothingRareIsLeft(string term) =>
+    public void NoPartWhenNothingRareIsLeft(string term) =>
         CommonTrigrams.RarePart(term, Common).Should().BeNull();
 
     [Fact]

@@ -75,17 +75,18 @@ public sealed class CustomerSearchFunctionTests
         await using (var catalog = new NpgsqlConnection(database.SuperuserConnectionString))
         {
             await catalog.OpenAsync();
-            await using var read = new NpgsqlCommand("SELECT indexdef FROM pg_indexes WHERE indexname = 'customers_tenant_search_idx'", catalog);
+            await using var read = new NpgsqlCommand("SELECT indexdef FROM pg_indexes WHERE indexname = 'customers_search_keys_idx'", catalog);
             definition = (string)(await read.ExecuteScalarAsync())!;
         }
 
-        var longTerm = await PlanAsync(database, small, word);
+        // As the grain sends a term none of whose trigrams is common: whole, as its own rare part.
+        var longTerm = await PlanAsync(database, small, word, word);
         var shortTerm = await PlanAsync(database, small, "zz");
         longTerm.Count.Should().Be(1);
         shortTerm.Count.Should().Be(1);
 
-        definition.Should().Contain("USING gin (tenant_id, search_text gin_trgm_ops)");
-        IndexesOf(longTerm.Plan).Should().Contain("customers_tenant_search_idx", longTerm.Plan.ToJsonString());
+        definition.Should().Contain("USING gin (customer_search_keys(tenant_id, search_text))");
+        IndexesOf(longTerm.Plan).Should().ContainSingle().Which.Should().Be("customers_search_keys_idx", longTerm.Plan.ToJsonString());
         // Under the C collation (the managed cluster's) the name sort's index serves a name prefix as well as the prefix index.
         IndexesOf(shortTerm.Plan).Should().Contain(["customers_email_prefix_idx", "customers_company_prefix_idx"], shortTerm.Plan.ToJsonString())
             .And.ContainSingle(i => i == "customers_name_prefix_idx" || i == "customers_name_idx");
@@ -114,9 +115,115 @@ public sealed class CustomerSearchFunctionTests
         // One row has the whole term; the one with only the rare part is a candidate from the index and is checked out.
         withPart.Count.Should().Be(1);
         notAPart.Count.Should().Be(1, "a part that is not in the term is ignored: the whole term goes to the index");
-        var condition = IndexConditions(withPart.Plan).Should().ContainSingle().Subject;
-        condition.Should().Contain($"'%{rare}%'").And.NotContain("customer", withPart.Plan.ToJsonString());
-        IndexConditions(notAPart.Plan).Should().ContainSingle().Which.Should().Contain($"'%customer {rare}%'");
+        // The part's keys, with the space before it in the term (a word starts there): none of "customer"'s.
+        IndexConditions(withPart.Plan).Should().ContainSingle()
+            .Which.Should().Contain(await TermKeysAsync(database, tenant, " " + rare), withPart.Plan.ToJsonString());
+        (await TermKeysAsync(database, tenant, " " + rare)).Should().NotBe(await TermKeysAsync(database, tenant, $"customer {rare}"));
+        IndexConditions(notAPart.Plan).Should().ContainSingle().Which.Should().Contain(await TermKeysAsync(database, tenant, $"customer {rare}"));
+    }
+
+    [Fact]
+    public async Task ATermsKeysAreKeysOfEveryTextThatContainsItSoTheIndexNeverMissesAMatch()
+    {
+        // Texts of words, digits, separators, the search text's own separator (chr 31), upper case and non-ASCII letters;
+        // every term is a substring of a text as the database lower-cases it, cut anywhere, mid-word included.
+        var database = await TestDatabase.SharedAsync();
+        var random = new Random(1717);
+        string[] pieces = ["umbrella", "12", "Globex", "o'neil", "müller", "ÉCOLE", "straße", "日本", "x", "ab", "a1b2", "@", ".", "-", "_", " ", "  ", "\u001f", "%", "ﬁ", "İ"];
+        var texts = new List<string>();
+        var starts = new List<int>();
+        var lengths = new List<int>();
+        for (var i = 0; i < 4_000; i++)
+        {
+            var text = string.Concat(Enumerable.Range(0, random.Next(2, 9)).Select(_ => pieces[random.Next(pieces.Length)]));
+            texts.Add(text);
+            starts.Add(random.Next(1, Math.Max(2, text.Length - 2)));
+            lengths.Add(random.Next(3, 13));
+        }
+
+        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using var check = new NpgsqlCommand(
+            """
+            WITH cases AS (
+                SELECT gen_random_uuid() AS tenant, lower(x.text) AS text, substr(lower(x.text), x.start, x.length) AS term
+                FROM unnest($1::text[], $2::int[], $3::int[]) AS x(text, start, length))
+            SELECT count(*) FILTER (WHERE char_length(term) >= 3),
+                   count(*) FILTER (WHERE char_length(term) >= 3 AND cardinality(customer_search_term_keys(tenant, term)) > 0),
+                   count(*) FILTER (WHERE char_length(term) >= 3 AND NOT customer_search_keys(tenant, text) @> customer_search_term_keys(tenant, term)),
+                   min(term) FILTER (WHERE char_length(term) >= 3 AND NOT customer_search_keys(tenant, text) @> customer_search_term_keys(tenant, term))
+            FROM cases
+            """,
+            connection);
+        check.Parameters.Add(new NpgsqlParameter { Value = texts.ToArray() });
+        check.Parameters.Add(new NpgsqlParameter { Value = starts.ToArray() });
+        check.Parameters.Add(new NpgsqlParameter { Value = lengths.ToArray() });
+        await using var reader = await check.ExecuteReaderAsync();
+        await reader.ReadAsync();
+
+        var (terms, withKeys, missed) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+        missed.Should().Be(0, $"a text containing a term must have all its keys (first missed term: {(reader.IsDBNull(3) ? "" : reader.GetString(3))})");
+        terms.Should().BeGreaterThan(3_000);
+        withKeys.Should().BeGreaterThan(terms * 9 / 10, "most terms have certain trigrams, so the check is not empty");
+    }
+
+    [Fact]
+    public async Task ASmallTenantsSearchReadsTheSameIndexPagesHoweverManyRowsOtherTenantsHaveWithItsWords()
+    {
+        var database = await TestDatabase.SharedAsync();
+        var (small, other) = (Guid.NewGuid(), Guid.NewGuid());
+        var word = "w" + Guid.NewGuid().ToString("N")[..5];
+        await InsertCompaniesAsync(database, small, 300, word);
+        await VacuumAsync(database);
+        var term = $"{word} 12";
+        var before = await PlanAsync(database, small, term, term);
+
+        // Another tenant gets 20,000 rows with the same words ("{word} 0" … "{word} 19999").
+        await InsertCompaniesAsync(database, other, 20_000, word);
+        await VacuumAsync(database);
+        var after = await PlanAsync(database, small, term, term);
+
+        before.Count.Should().Be(11, "\"{0} 12\" and \"{0} 120\" … \"{0} 129\" of its own 300", word);
+        after.Count.Should().Be(before.Count);
+        var (pagesBefore, pagesAfter) = (IndexBuffers(before.Plan), IndexBuffers(after.Plan));
+        pagesBefore.Should().BePositive(before.Plan.ToJsonString());
+        // Its keys' posting lists hold only its own rows: the other tenant's rows add no page to this search.
+        pagesAfter.Should().Be(pagesBefore, after.Plan.ToJsonString());
+    }
+
+    [Theory]
+    [InlineData("-createdAt")]
+    [InlineData("createdAt")]
+    [InlineData("name")]
+    [InlineData("-updatedAt")]
+    public async Task ABroadTermsPagesAreTheSameWhetherTheSortsWalkOrTheIndexFindsThem(string sort)
+    {
+        // 2,500 rows: "tango" on the 60 rows at one end and the 5 at the other (by creation and by name), so the walk of
+        // 1,000 rows finds a whole page from one end and only part of one (or none) from the other; "foxtrot" on every
+        // 40th row, so the walk finds 25 and the index the rest.
+        var database = await TestDatabase.SharedAsync();
+        var tenant = Guid.NewGuid();
+        await using (var connection = new NpgsqlConnection(database.SuperuserConnectionString))
+        {
+            await connection.OpenAsync();
+            await Execute(connection, $"""
+                INSERT INTO customers (tenant_id, id, name, email, company, status, tags, created_at, updated_at, version)
+                SELECT '{tenant}', gen_random_uuid(), 'c' || lpad(g::text, 5, '0'), NULL,
+                       CASE WHEN g <= 60 OR g > 2495 THEN 'tango ' || g ELSE 'x ' || g END
+                           || CASE WHEN g % 40 = 0 THEN ' foxtrot' ELSE '' END,
+                       'lead', ARRAY[]::text[], now() - g * interval '1 second', now() - g * interval '1 second', 1
+                FROM generate_series(1, 2500) AS g
+                """);
+        }
+
+        foreach (var term in new[] { "tango", "foxtrot" })
+        {
+            var truth = await TruthAsync(database, tenant, term, sort);
+            var walkFirst = await PageIdsAsync(database, tenant, term, sort, null);
+            var indexOnly = await PageIdsAsync(database, tenant, term, sort, term);
+            walkFirst.Should().Equal(truth, $"{term}, {sort}, walk first");
+            indexOnly.Should().Equal(truth, $"{term}, {sort}, index");
+        }
     }
 
     [Fact]
@@ -176,15 +283,18 @@ public sealed class CustomerSearchFunctionTests
             count = (long)(await search.ExecuteScalarAsync())!;
         }
 
+        // A broad term may run two statements (the sort's walk, then the index): the last answered; buffers are of both.
         var inner = plans.Select(p => JsonNode.Parse(p[(p.IndexOf('{', StringComparison.Ordinal))..])!)
-            .Single(p => p["Query Text"]!.GetValue<string>().Contains("FROM customers c", StringComparison.Ordinal));
-        var plan = inner["Plan"]!;
-        return (plan, plan["Shared Hit Blocks"]!.GetValue<long>() + plan["Shared Read Blocks"]!.GetValue<long>(), count);
+            .Where(p => p["Query Text"]!.GetValue<string>().Contains("FROM customers c", StringComparison.Ordinal))
+            .Select(p => p["Plan"]!)
+            .ToList();
+        inner.Should().NotBeEmpty();
+        return (inner[^1], inner.Sum(p => p["Shared Hit Blocks"]!.GetValue<long>() + p["Shared Read Blocks"]!.GetValue<long>()), count);
     }
 
     private static IEnumerable<string> IndexConditions(JsonNode node)
     {
-        if (node["Index Cond"] is { } condition && node["Index Name"]?.GetValue<string>() == "customers_tenant_search_idx")
+        if (node["Index Cond"] is { } condition && node["Index Name"]?.GetValue<string>() == "customers_search_keys_idx")
         {
             yield return condition.GetValue<string>();
         }
@@ -212,6 +322,94 @@ public sealed class CustomerSearchFunctionTests
                 yield return name;
             }
         }
+    }
+
+    private static async Task<string> TermKeysAsync(TestDatabase database, Guid tenant, string term)
+    {
+        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using var read = new NpgsqlCommand("SELECT customer_search_term_keys($1, $2)::text", connection);
+        read.Parameters.Add(new NpgsqlParameter { Value = tenant });
+        read.Parameters.Add(new NpgsqlParameter { Value = term });
+        return (string)(await read.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Pages the scans of the search keys' index read in a plan.</summary>
+    private static long IndexBuffers(JsonNode node) =>
+        (node["Index Name"]?.GetValue<string>() == "customers_search_keys_idx"
+            ? node["Shared Hit Blocks"]!.GetValue<long>() + node["Shared Read Blocks"]!.GetValue<long>()
+            : 0)
+        + (node["Plans"]?.AsArray() ?? []).Sum(child => IndexBuffers(child!));
+
+    private static async Task VacuumAsync(TestDatabase database)
+    {
+        // As autovacuum leaves it: the search index's pending list merged into the index.
+        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await Execute(connection, "VACUUM (ANALYZE) customers");
+    }
+
+    private static async Task InsertCompaniesAsync(TestDatabase database, Guid tenant, int count, string word)
+    {
+        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using var insert = new NpgsqlCommand(
+            """
+            INSERT INTO customers (tenant_id, id, name, company, status, tags, created_at, updated_at, version)
+            SELECT $1, gen_random_uuid(), 'Shop ' || g, $2 || ' ' || g, 'lead', '{}', now(), now(), 1
+            FROM generate_series(0, $3 - 1) AS g
+            """,
+            connection);
+        insert.Parameters.Add(new NpgsqlParameter { Value = tenant });
+        insert.Parameters.Add(new NpgsqlParameter { Value = word });
+        insert.Parameters.Add(new NpgsqlParameter { Value = count });
+        await insert.ExecuteNonQueryAsync();
+    }
+
+    private static string OrderOf(string sort) => sort switch
+    {
+        "-createdAt" => "created_at DESC, id DESC",
+        "createdAt" => "created_at, id",
+        "name" => "lower(name), id",
+        "-updatedAt" => "updated_at DESC, id DESC",
+        _ => throw new ArgumentOutOfRangeException(nameof(sort)),
+    };
+
+    /// <summary>The first 51 matches as the superuser reads them, without the function.</summary>
+    private static async Task<List<Guid>> TruthAsync(TestDatabase database, Guid tenant, string term, string sort)
+    {
+        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
+        await connection.OpenAsync();
+        await using var read = new NpgsqlCommand(
+            $"SELECT id FROM customers WHERE tenant_id = $1 AND strpos(search_text, $2) > 0 ORDER BY {OrderOf(sort)} LIMIT 51", connection);
+        read.Parameters.Add(new NpgsqlParameter { Value = tenant });
+        read.Parameters.Add(new NpgsqlParameter { Value = term });
+        return await ReadIdsAsync(read);
+    }
+
+    private static async Task<List<Guid>> PageIdsAsync(TestDatabase database, Guid tenant, string term, string sort, string? rarePart)
+    {
+        await using var connection = new NpgsqlConnection(database.AppConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await Execute(connection, $"SELECT set_config('app.tenant_id', '{tenant}', true)");
+        await using var search = new NpgsqlCommand("SELECT id FROM customer_search($1, $2, 51, p_index_term => $3)", connection);
+        search.Parameters.Add(new NpgsqlParameter { Value = term });
+        search.Parameters.Add(new NpgsqlParameter { Value = sort });
+        search.Parameters.Add(new NpgsqlParameter { Value = (object?)rarePart ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        return await ReadIdsAsync(search);
+    }
+
+    private static async Task<List<Guid>> ReadIdsAsync(NpgsqlCommand command)
+    {
+        var ids = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetGuid(0));
+        }
+
+        return ids;
     }
 
     private static async Task<List<Guid>> SearchTenantsAsync(NpgsqlConnection connection, Guid? tenant, string term)
