@@ -75,9 +75,11 @@ CREATE INDEX customers_search_keys_idx ON customers USING gin (customer_search_k
 DROP INDEX customers_tenant_search_idx;
 
 -- customer_search() of 0210, same signature, with the keys:
---   * p_index_term set and a part of the term (the grain's rare part, or the whole term when none of its trigrams is
---     common): the index with that part's keys, then the whole term checked on each candidate;
---   * p_index_term NULL (every part of the term is common in the table, or the node has no statistics yet): first a
+--   * p_index_term set and a part of the term (the grain's rare part, or the whole term when it has no common trigram
+--     or a word of it is narrower than the broad ones): the index with that part's keys, then the whole term checked
+--     on each candidate;
+--   * p_index_term NULL (a broad term: every trigram of it is in 5 % of the rows or more, or the node has no
+--     statistics yet; CommonTrigrams.RarePart): first a
 --     walk of at most 1,000 of the tenant's rows in the sort's own order (a common term fills a page there, as the
 --     planner's index walk did before); its matches are the first rows of the answer (it covered a prefix of the
 --     order), and when they are fewer than a page the index with the whole term's keys gives the rest;
@@ -217,7 +219,7 @@ BEGIN
 
     v_found := 0;
     IF v_keys IS NOT NULL AND v_index IS NULL AND p_sort <> 'relevance' THEN
-        -- A term common in the table: first the sort's own index over at most v_walk of the tenant's rows. Its matches
+        -- A broad term: first the sort's own index over at most v_walk of the tenant's rows. Its matches
         -- are the first rows of the answer (the walk covered a prefix of the order): a whole page ends the search;
         -- otherwise the index answers the rest, skipping the rows the walk already gave (the function is STABLE, so
         -- both statements see one snapshot).

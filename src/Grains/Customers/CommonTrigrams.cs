@@ -15,12 +15,18 @@ public sealed class CommonTrigrams(NpgsqlDataSource dataSource, IOptions<SearchO
 {
     private readonly SearchOptions _options = options.Value;
     private readonly Lock _gate = new();
-    private FrozenSet<string> _common = FrozenSet<string>.Empty;
+    /// <summary>
+    /// A term whose every certain trigram is in at least this share of the rows is broad: a walk of the sort's index over
+    /// 1,000 rows (customer_search(), sql/0240) should find a page of 51 there (51 / 1,000 ≈ 5 %).
+    /// </summary>
+    public const float BroadShare = 0.05f;
+
+    private SearchTrigrams _trigrams = SearchTrigrams.None;
     private long _readAt;
     private Task? _loading;
 
-    /// <summary>The common trigrams as last read; the first call on a node waits for the first read.</summary>
-    public async ValueTask<IReadOnlySet<string>> GetAsync()
+    /// <summary>The common and broad trigrams as last read; the first call on a node waits for the first read.</summary>
+    public async ValueTask<SearchTrigrams> GetAsync()
     {
         Task? first = null;
         lock (_gate)
@@ -41,7 +47,7 @@ public sealed class CommonTrigrams(NpgsqlDataSource dataSource, IOptions<SearchO
             await first;
         }
 
-        return _common;
+        return _trigrams;
     }
 
     private async Task LoadAsync()
@@ -49,16 +55,15 @@ public sealed class CommonTrigrams(NpgsqlDataSource dataSource, IOptions<SearchO
         await Task.Yield();
         try
         {
-            var common = new List<string>();
-            await using var command = dataSource.CreateCommand("SELECT search_common_trigrams($1)");
+            await using var command = dataSource.CreateCommand(
+                "SELECT array(SELECT search_common_trigrams($1)), array(SELECT search_common_trigrams($2))");
             command.Parameters.Add(new NpgsqlParameter<float> { TypedValue = (float)_options.CommonTrigramShare });
+            command.Parameters.Add(new NpgsqlParameter<float> { TypedValue = Math.Max(BroadShare, (float)_options.CommonTrigramShare) });
             await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                common.Add(reader.GetString(0));
-            }
-
-            _common = common.ToFrozenSet(StringComparer.Ordinal);
+            await reader.ReadAsync();
+            _trigrams = new SearchTrigrams(
+                reader.GetFieldValue<string[]>(0).ToFrozenSet(StringComparer.Ordinal),
+                reader.GetFieldValue<string[]>(1).ToFrozenSet(StringComparer.Ordinal));
         }
         catch (NpgsqlException e)
         {
@@ -78,13 +83,15 @@ public sealed class CommonTrigrams(NpgsqlDataSource dataSource, IOptions<SearchO
     /// <summary>
     /// What of <paramref name="term"/> goes to the search index (sql/0240's keys): the longest part (letters a–z and
     /// digits, at least 3) none of whose trigrams is <paramref name="common"/> when the term has a common trigram; the
-    /// whole term when it has none, so it is rare (the function lower-cases it as it does the term); null when nothing
-    /// rare of 3 characters is left or there are no statistics (the function then walks the sort's index first, as for
-    /// a broad term). Any substring of the term is a correct index condition (a row containing the term contains it);
-    /// the function then checks the whole term on each candidate row. Only ASCII letters and digits form a part, so a
-    /// part never spans a character whose lower case pg_trgm and .NET might see differently.
+    /// whole term when it has none, so it is rare (the function lower-cases it as it does the term). With nothing rare
+    /// of 3 characters left: null when the term is broad (every trigram it certainly has is in <paramref name="broad"/>,
+    /// or there are no statistics; the function then walks the sort's index first, where a broad term fills a page),
+    /// else the whole term (a word of it is rarer, "12" of "umbrella 12": straight to the index). Any substring of the
+    /// term is a correct index condition (a row containing the term contains it); the function then checks the whole
+    /// term on each candidate row. Only ASCII letters and digits form a part, so a part never spans a character whose
+    /// lower case pg_trgm and .NET might see differently.
     /// </summary>
-    public static string? RarePart(string term, IReadOnlySet<string> common)
+    public static string? RarePart(string term, IReadOnlySet<string> common, IReadOnlySet<string> broad)
     {
         if (common.Count == 0 || term.Length < 3)
         {
@@ -94,6 +101,61 @@ public sealed class CommonTrigrams(NpgsqlDataSource dataSource, IOptions<SearchO
         var lower = term.ToLowerInvariant();
         var anyCommon = false;
         var (bestStart, bestLength) = (0, 0);
+        foreach (var (start, end) in Runs(lower))
+        {
+            // Within the run [start, end): the longest stretch whose every trigram is rare.
+            var stretch = start;
+            for (var t = start; t + 3 <= end; t++)
+            {
+                if (common.Contains(lower.Substring(t, 3)))
+                {
+                    anyCommon = true;
+                    stretch = t + 1;
+                }
+                else if (t + 3 - stretch > bestLength)
+                {
+                    (bestStart, bestLength) = (stretch, t + 3 - stretch);
+                }
+            }
+        }
+
+        if (!anyCommon)
+        {
+            return term;
+        }
+
+        if (bestLength >= 3)
+        {
+            return lower.Substring(bestStart, bestLength);
+        }
+
+        return CertainTrigrams(lower).All(broad.Contains) ? null : term;
+    }
+
+    /// <summary>
+    /// The trigrams pg_trgm certainly takes from any text containing <paramref name="lower"/>, as far as its ASCII words
+    /// show them: each word's inner trigrams, its padded first ones ("  a", " ab") where the term shows its start and its
+    /// padded last one ("ab ") where it shows its end. An estimate for choosing a plan, never a search condition.
+    /// </summary>
+    private static IEnumerable<string> CertainTrigrams(string lower)
+    {
+        foreach (var (start, end) in Runs(lower))
+        {
+            var padded = "  " + lower[start..end] + " ";
+            for (var t = 0; t + 3 <= padded.Length; t++)
+            {
+                var trigram = padded.Substring(t, 3);
+                if ((trigram[0] != ' ' || start > 0) && (trigram[2] != ' ' || end < lower.Length))
+                {
+                    yield return trigram;
+                }
+            }
+        }
+    }
+
+    /// <summary>The runs [start, end) of ASCII letters and digits in <paramref name="lower"/>.</summary>
+    private static IEnumerable<(int Start, int End)> Runs(string lower)
+    {
         var i = 0;
         while (i < lower.Length)
         {
@@ -109,31 +171,16 @@ public sealed class CommonTrigrams(NpgsqlDataSource dataSource, IOptions<SearchO
                 end++;
             }
 
-            // Within the run [i, end): the longest stretch whose every trigram is rare.
-            var stretch = i;
-            for (var t = i; t + 3 <= end; t++)
-            {
-                if (common.Contains(lower.Substring(t, 3)))
-                {
-                    anyCommon = true;
-                    stretch = t + 1;
-                }
-                else if (t + 3 - stretch > bestLength)
-                {
-                    (bestStart, bestLength) = (stretch, t + 3 - stretch);
-                }
-            }
-
+            yield return (i, end);
             i = end;
         }
-
-        if (!anyCommon)
-        {
-            return term;
-        }
-
-        return bestLength >= 3 ? lower.Substring(bestStart, bestLength) : null;
     }
 
     private static bool IsWordChar(char c) => c is >= 'a' and <= 'z' or >= '0' and <= '9';
+}
+
+/// <summary>The trigrams in at least the common share of customers' search texts, and those in at least the broad share.</summary>
+public sealed record SearchTrigrams(IReadOnlySet<string> Common, IReadOnlySet<string> Broad)
+{
+    public static SearchTrigrams None { get; } = new(FrozenSet<string>.Empty, FrozenSet<string>.Empty);
 }

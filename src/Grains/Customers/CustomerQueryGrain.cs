@@ -31,7 +31,13 @@ public sealed class CustomerQueryGrain(TenantDatabase database, CommonTrigrams t
         var items = new List<CustomerDetails>(query.PageSize + 1);
         var sortNames = new List<string>(query.PageSize + 1);
         var scores = new List<float?>(query.PageSize + 1);
-        var rarePart = query.Q is { Length: >= 3 } term ? CommonTrigrams.RarePart(term, await trigrams.GetAsync()) : null;
+        string? rarePart = null;
+        if (query.Q is { Length: >= 3 } term)
+        {
+            var shares = await trigrams.GetAsync();
+            rarePart = CommonTrigrams.RarePart(term, shares.Common, shares.Broad);
+        }
+
         try
         {
             await database.ReadAsync(
