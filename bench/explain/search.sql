@@ -1,4 +1,4 @@
--- The plans behind sql/0120 (bench/explain/search.md), reproducible on a bench database, as the PostgreSQL superuser:
+-- The plans behind sql/0120 and sql/0240 (bench/explain/search.md), reproducible on a bench database, as the PostgreSQL superuser:
 --   psql -X -d shohayota -f bench/explain/search.sql
 -- Part 1: the plain page query as the runtime role under row-level security. Part 2: customer_search(), whose inner
 -- plan auto_explain prints (nested statements). Both for a long and a short term, on the biggest tenant and on a
@@ -61,4 +61,21 @@ SELECT set_config('app.tenant_id', :'small', true) \gset
 SELECT id, name FROM customer_search(:'small_term', '-createdAt', 51) WITH ORDINALITY AS page ORDER BY page.ordinality;
 \echo === 2. customer_search(), short term, small tenant
 SELECT count(*) FROM customer_search('gl', '-createdAt', 51);
+ROLLBACK;
+
+-- Part 3 (sql/0240): the keys per tenant. A term with a rare part (here the whole term, as the grain sends it when
+-- none of its trigrams is common) goes straight to customers_search_keys_idx; a term common in the table (no part
+-- sent) walks the sort's index first, and the keys give the rest of the page when the walk finds less than one.
+\echo
+\echo === 3. customer_search(), a company and a number, small tenant, as a rare term: the keys only
+BEGIN;
+SELECT set_config('app.tenant_id', :'small', true) \gset
+SELECT count(*) FROM customer_search('umbrella 12', '-createdAt', 51, p_index_term => 'umbrella 12');
+\echo === 3. customer_search(), the same term as a common one: the walk (1,000 rows, 1 match), then the keys
+SELECT count(*) FROM customer_search('umbrella 12', '-createdAt', 51);
+\echo === 3. customer_search(), broad common term, big tenant: the walk fills the page
+SELECT set_config('app.tenant_id', :'big', true) \gset
+SELECT count(*) FROM customer_search('globex', '-createdAt', 51);
+\echo === 3. customer_search(), a rare part ("33333" of "customer 33333", with the space before it), big tenant
+SELECT count(*) FROM customer_search('customer 33333', '-createdAt', 51, p_index_term => '33333');
 ROLLBACK;
