@@ -79,10 +79,10 @@ DROP INDEX customers_tenant_search_idx;
 --     or a word of it is narrower than the broad ones): the index with that part's keys, then the whole term checked
 --     on each candidate;
 --   * p_index_term NULL (a broad term: every trigram of it is in 5 % of the rows or more, or the node has no
---     statistics yet; CommonTrigrams.RarePart): first a
---     walk of at most 1,000 of the tenant's rows in the sort's own order (a common term fills a page there, as the
---     planner's index walk did before); its matches are the first rows of the answer (it covered a prefix of the
---     order), and when they are fewer than a page the index with the whole term's keys gives the rest;
+--     statistics yet; CommonTrigrams.RarePart): first a walk of at most 1,000 of the tenant's rows in the sort's own
+--     order (a broad term fills a page there, as the planner's index walk did before); its matches are the first rows
+--     of the answer (it covered a prefix of the order), and when they are fewer than a page the index with the whole
+--     term's keys gives the rest;
 --   * sort=relevance scores every match: the index at once; no certain trigram at all: the tenant's rows filtered.
 CREATE OR REPLACE FUNCTION customer_search(
     p_term text,

@@ -19,7 +19,7 @@ public sealed class CommonTrigrams(NpgsqlDataSource dataSource, IOptions<SearchO
     /// A term whose every certain trigram is in at least this share of the rows is broad: a walk of the sort's index over
     /// 1,000 rows (customer_search(), sql/0240) should find a page of 51 there (51 / 1,000 ≈ 5 %).
     /// </summary>
-    public const float BroadShare = 0.05f;
+    private const float BroadShare = 0.05f;
 
     private SearchTrigrams _trigrams = SearchTrigrams.None;
     private long _readAt;
@@ -67,8 +67,9 @@ public sealed class CommonTrigrams(NpgsqlDataSource dataSource, IOptions<SearchO
         }
         catch (NpgsqlException e)
         {
-            // Searches still work (whole terms to the index); the next search after the refresh interval tries again.
-            logger.LogWarning(e, "Could not read the common search trigrams; searches use their whole term until the next read");
+            // Searches still work (nothing is known to be rare: each walks the sort's index first, then the whole term's
+            // keys); the next search after the refresh interval tries again.
+            logger.LogWarning(e, "Could not read the common search trigrams; searches treat every term as broad until the next read");
         }
         finally
         {

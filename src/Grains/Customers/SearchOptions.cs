@@ -15,7 +15,7 @@ public sealed class SearchOptions
 
     /// <summary>
     /// A trigram in at least this share of all customers' search text (0–1) is common: a search sends only the rare
-    /// part of its term to the trigram index (sql/0140, <see cref="CommonTrigrams"/>).
+    /// part of its term to the search index (sql/0140, sql/0240, <see cref="CommonTrigrams"/>).
     /// </summary>
     [Range(0.0001, 1.0)]
     public double CommonTrigramShare { get; set; } = 0.01;

@@ -63,13 +63,7 @@ public sealed class CustomerSearchFunctionTests
         await InsertAsync(database, large, 20_000, "bulk");
         await InsertAsync(database, small, 5_000, "other");
         await InsertAsync(database, small, 1, word);
-        await using (var analyze = new NpgsqlConnection(database.SuperuserConnectionString))
-        {
-            await analyze.OpenAsync();
-            // As autovacuum leaves it: statistics current and the search index's pending list merged into the index.
-            await using var command = new NpgsqlCommand("VACUUM (ANALYZE) customers", analyze);
-            await command.ExecuteNonQueryAsync();
-        }
+        await VacuumAsync(database);
 
         string definition;
         await using (var catalog = new NpgsqlConnection(database.SuperuserConnectionString))
@@ -103,11 +97,7 @@ public sealed class CustomerSearchFunctionTests
         var rare = "q" + Guid.NewGuid().ToString("N")[..7];
         await InsertAsync(database, tenant, 5_000, "common");
         await InsertNamedAsync(database, tenant, $"Shop customer {rare}", $"{rare} elsewhere", $"customer {rare[..4]}");
-        await using (var superuser = new NpgsqlConnection(database.SuperuserConnectionString))
-        {
-            await superuser.OpenAsync();
-            await Execute(superuser, "VACUUM (ANALYZE) customers");
-        }
+        await VacuumAsync(database);
 
         var withPart = await PlanAsync(database, tenant, $"customer {rare}", rare);
         var notAPart = await PlanAsync(database, tenant, $"customer {rare}", "zzzzzz");
@@ -343,7 +333,7 @@ public sealed class CustomerSearchFunctionTests
 
     private static async Task VacuumAsync(TestDatabase database)
     {
-        // As autovacuum leaves it: the search index's pending list merged into the index.
+        // As autovacuum leaves it: statistics current and the search index's pending list merged into the index.
         await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
         await connection.OpenAsync();
         await Execute(connection, "VACUUM (ANALYZE) customers");
@@ -400,6 +390,7 @@ public sealed class CustomerSearchFunctionTests
         return await ReadIdsAsync(search);
     }
 
+    /// <summary>The first column of every row, as ids.</summary>
     private static async Task<List<Guid>> ReadIdsAsync(NpgsqlCommand command)
     {
         var ids = new List<Guid>();
@@ -423,15 +414,7 @@ public sealed class CustomerSearchFunctionTests
         // The function returns no tenant column: which tenant a row is from is read back as the owner would see it.
         await using var search = new NpgsqlCommand("SELECT id FROM customer_search($1, 'createdAt', 201)", connection);
         search.Parameters.Add(new NpgsqlParameter { Value = term });
-        var ids = new List<Guid>();
-        await using (var reader = await search.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                ids.Add(reader.GetGuid(0));
-            }
-        }
-
+        var ids = await ReadIdsAsync(search);
         await transaction.RollbackAsync();
         return await TenantsOfAsync(ids);
     }
@@ -443,14 +426,7 @@ public sealed class CustomerSearchFunctionTests
         await connection.OpenAsync();
         await using var read = new NpgsqlCommand("SELECT c.tenant_id FROM unnest($1::uuid[]) AS i(id) JOIN customers c ON c.id = i.id", connection);
         read.Parameters.Add(new NpgsqlParameter { Value = ids.ToArray() });
-        var tenants = new List<Guid>();
-        await using var reader = await read.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            tenants.Add(reader.GetGuid(0));
-        }
-
-        return tenants;
+        return await ReadIdsAsync(read);
     }
 
     private static async Task InsertNamedAsync(TestDatabase database, Guid tenant, params string[] names)
