@@ -62,20 +62,28 @@ internal sealed class TenantMeter(
     /// </summary>
     public static string RecordBytesSql(string? tenant = null)
     {
+        // Every row's bytes in plain expressions, no subquery per row: a sub-select over unnest(tags) per row made a
+        // 100,000-customer tenant's sum take 320-450 ms instead of 51 (the first request of a cold tenant waits for it).
         var where = tenant is null ? "" : $" WHERE tenant_id = {tenant}";
         return $"""
             (SELECT coalesce(sum({RecordOverhead} + octet_length(name) + coalesce(octet_length(email), 0) + coalesce(octet_length(phone), 0)
                  + coalesce(octet_length(company), 0) + coalesce(octet_length(notes), 0)
-                 + coalesce((SELECT sum(octet_length(t)) FROM unnest(tags) t), 0) + {CustomFieldRules.BytesSql}), 0)::bigint FROM customers{where})
+                 + {TagBytesSql} + {CustomFieldRules.BytesSql}), 0)::bigint FROM customers{where})
                 + (SELECT coalesce(sum({RecordOverhead} + coalesce(octet_length(first_name), 0) + coalesce(octet_length(last_name), 0)
                  + coalesce(octet_length(email), 0) + coalesce(octet_length(phone), 0) + coalesce(octet_length(title), 0)
-                 + coalesce(octet_length(notes), 0) + coalesce((SELECT sum(octet_length(t)) FROM unnest(tags) t), 0) + {CustomFieldRules.BytesSql}), 0)::bigint
+                 + coalesce(octet_length(notes), 0) + {TagBytesSql} + {CustomFieldRules.BytesSql}), 0)::bigint
                  FROM contacts{where})
                 + (SELECT coalesce(sum({RecordOverhead} + octet_length(name) + 3 + {CustomFieldRules.BytesSql}), 0)::bigint FROM deals{where})
                 + (SELECT 16 * count(*) FROM deal_contacts{where})
                 + (SELECT coalesce(sum({RecordOverhead} + octet_length(subject) + coalesce(octet_length(body), 0)), 0)::bigint FROM activities{where})
             """;
     }
+
+    /// <summary>
+    /// A row's tag bytes in SQL: the UTF-8 bytes of its tags joined with nothing, which is the sum of each tag's
+    /// (<c>array_to_string</c> skips NULL elements, as <c>sum</c> does), without a sub-select per row.
+    /// </summary>
+    internal const string TagBytesSql = "coalesce(octet_length(array_to_string(tags, '')), 0)";
 
     public static long UserBytes(string email, string name) => RecordOverhead + Utf8(email) + Utf8(name);
 

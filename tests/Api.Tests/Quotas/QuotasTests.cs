@@ -294,7 +294,7 @@ public sealed class QuotasTests
         {
             using var created = await host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new
             {
-                name = $"kept {i}", notes = "ü", customFields = new { industry = "Bäckerei", size = 1.50m + i, since = "2024-02-29", tier = "Gold", active = i == 0 },
+                name = $"kept {i}", notes = "ü", tags = new[] { "größe", $"t{i}", "日本" }, customFields = new { industry = "Bäckerei", size = 1.50m + i, since = "2024-02-29", tier = "Gold", active = i == 0 },
             });
             created.StatusCode.Should().Be(HttpStatusCode.Created);
         }
