@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Shohayota.Silo.Database;
@@ -67,5 +68,48 @@ public sealed class MigratorTests
         await using var show = new NpgsqlCommand("SHOW jit", connection);
 
         (await show.ExecuteScalarAsync()).Should().Be("off");
+    }
+
+    [Fact]
+    public async Task ANodeWarnsAtEveryStartWhileJitIsOnForItsDatabase()
+    {
+        // A database whose owner is another role keeps its setting (0250 cannot change it): the migrator says so.
+        await using var database = await TestDatabase.StartAsync();
+        var name = new NpgsqlConnectionStringBuilder(database.AdminConnectionString).Database;
+        var quiet = new CapturedLog();
+        await Migrator.MigrateAsync(database.AdminConnectionString, quiet);
+        await using (var superuser = new NpgsqlConnection(database.SuperuserConnectionString))
+        {
+            await superuser.OpenAsync();
+            await using var on = new NpgsqlCommand($"ALTER DATABASE \"{name}\" SET jit = on", superuser);
+            await on.ExecuteNonQueryAsync();
+        }
+
+        var warned = new CapturedLog();
+        (await Migrator.MigrateAsync(database.AdminConnectionString, warned)).Should().BeEmpty();
+
+        quiet.Warnings.Should().NotContain(w => w.Contains("JIT", StringComparison.Ordinal));
+        warned.Warnings.Should().ContainSingle(w => w.Contains("JIT compilation is on", StringComparison.Ordinal))
+            .Which.Should().Contain($"ALTER DATABASE \"{name}\" SET jit = off");
+    }
+
+    private sealed class CapturedLog : ILogger
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _warnings = new();
+
+        public IReadOnlyList<string> Warnings => [.. _warnings];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel == LogLevel.Warning)
+            {
+                _warnings.Enqueue(formatter(state, exception));
+            }
+        }
     }
 }
