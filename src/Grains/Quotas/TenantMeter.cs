@@ -83,7 +83,7 @@ internal sealed class TenantMeter(
     /// A row's tag bytes in SQL: the UTF-8 bytes of its tags joined with nothing, which is the sum of each tag's
     /// (<c>array_to_string</c> skips NULL elements, as <c>sum</c> does), without a sub-select per row.
     /// </summary>
-    internal const string TagBytesSql = "coalesce(octet_length(array_to_string(tags, '')), 0)";
+    private const string TagBytesSql = "coalesce(octet_length(array_to_string(tags, '')), 0)";
 
     public static long UserBytes(string email, string name) => RecordOverhead + Utf8(email) + Utf8(name);
 

@@ -43,7 +43,7 @@ public static class Migrator
                 throw new InvalidOperationException($"Database migration failed in {result.ErrorScript?.Name}: {result.Error.Message}", result.Error);
             }
 
-            await WarnIfJitIsOnAsync(ownerConnectionString, logger, cancellationToken);
+            await WarnIfJitIsOnAsync(lockConnection, logger, cancellationToken);
             return result.Scripts.Select(s => s.Name).ToList();
         }
         finally
@@ -54,15 +54,20 @@ public static class Migrator
     }
 
     /// <summary>
-    /// sql/0250 turns JIT off for the database, which only the database's owner can do; on a database the migrating role
-    /// does not own the script leaves the setting alone, and a new session shows what the application's sessions get.
+    /// sql/0250 turns JIT off for the database, which only the database's owner can do: on a database the migrating role
+    /// does not own the script leaves the setting alone. Read on the lock's connection (no connection of its own at every
+    /// start): its session began before this run's scripts, so a setting 0250 has just made is read from the catalog.
     /// </summary>
-    private static async Task WarnIfJitIsOnAsync(string ownerConnectionString, ILogger logger, CancellationToken cancellationToken)
+    private static async Task WarnIfJitIsOnAsync(NpgsqlConnection connection, ILogger logger, CancellationToken cancellationToken)
     {
-        var fresh = new NpgsqlConnectionStringBuilder(ownerConnectionString) { Pooling = false };
-        await using var connection = new NpgsqlConnection(fresh.ConnectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using var show = new NpgsqlCommand("SELECT current_setting('jit') = 'on' AND pg_jit_available(), current_database()", connection);
+        await using var show = new NpgsqlCommand(
+            """
+            SELECT pg_jit_available() AND current_setting('jit') = 'on'
+                   AND NOT EXISTS (SELECT FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+                                   WHERE d.datname = current_database() AND s.setrole = 0 AND 'jit=off' = ANY (s.setconfig)),
+                   current_database()
+            """,
+            connection);
         await using var reader = await show.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         if (reader.GetBoolean(0))

@@ -41,7 +41,7 @@ public sealed class RarePartTests
         CommonTrigrams.RarePart(term, Common, Broad).Should().Be(term);
 
     [Fact]
-    public void WithoutStatisticsEveryTermGoesWhole() =>
+    public void WithoutStatisticsEveryTermIsBroadAndWalksTheSortsIndexFirst() =>
         CommonTrigrams.RarePart("customer 33333", new HashSet<string>(), new HashSet<string>()).Should().BeNull();
 
     [Fact]

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Shohayota.Grains.Tests;
+namespace Shohayota.TestSupport;
 
-/// <summary>Keeps what the silos log, to check which events a guarantee produces and at which level.</summary>
+/// <summary>Keeps what a host (silos, a migrator) logs, to check which events a guarantee produces and at which level.</summary>
 public sealed class LogCapture : ILoggerProvider
 {
     private readonly ConcurrentQueue<Entry> _entries = new();
