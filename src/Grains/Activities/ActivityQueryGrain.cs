@@ -60,7 +60,7 @@ public sealed class ActivityQueryGrain(TenantDatabase database) : Grain, IActivi
             _ => ("due_sort", true),
         };
 
-        var sql = new KeysetQuery($"SELECT {ActivityGrain.Columns} FROM activities", tenantId)
+        var sql = new KeysetQuery(ActivityGrain.Columns, "activities", tenantId)
             .Where(query.Type, p => $"type = {p}")
             .Where(query.AssigneeUserId, p => $"assignee_user_id = {p}")
             .Where(query.DueFrom, p => $"due_at >= {p}")

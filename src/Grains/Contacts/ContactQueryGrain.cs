@@ -23,8 +23,14 @@ public sealed class ContactQueryGrain(TenantDatabase database) : Grain, IContact
         var byName = query.Sort is ContactSort.NameAscending or ContactSort.NameDescending;
         var items = new List<ContactDetails>(query.PageSize + 1);
         var sortNames = new List<string>(query.PageSize + 1);
-        await database.ReadAsync(tenantId, Command(tenantId, query), async reader =>
+        Task<int> ReadAsync(NpgsqlBatchCommand command, bool append = false) => database.ReadAsync(tenantId, command, async reader =>
         {
+            if (!append)
+            {
+                items.Clear();
+                sortNames.Clear();
+            }
+
             while (await reader.ReadAsync())
             {
                 items.Add(ContactGrain.Read(reader));
@@ -34,41 +40,77 @@ public sealed class ContactQueryGrain(TenantDatabase database) : Grain, IContact
             return items.Count;
         });
 
+        if (query.Tag is not { } tag)
+        {
+            await ReadAsync(Command(tenantId, query, null));
+        }
+        else
+        {
+            await TagFilter.PageAsync(
+                database, tenantId, "contact_tag_ids", tag, query.PageSize, ReadAsync, TagWalkCommand(tenantId, query, tag),
+                found => Command(tenantId, query with { After = KeyAt(found - 1), PageSize = query.PageSize - found }, null),
+                ids => Command(tenantId, query, ids));
+        }
+
         if (items.Count <= query.PageSize)
         {
             return Outcome<ContactPage>.Ok(new ContactPage(items, null));
         }
 
         items.RemoveAt(items.Count - 1);
-        var last = items[^1];
-        var at = query.Sort is ContactSort.CreatedAtAscending or ContactSort.CreatedAtDescending ? last.CreatedAt : last.UpdatedAt;
-        // The cursor keeps the database's own sort name: lower() depends on the server, not on .NET.
-        var cursor = new ContactCursor(query.Sort, byName ? sortNames[query.PageSize - 1] : null, byName ? null : at, last.Id);
-        return Outcome<ContactPage>.Ok(new ContactPage(items, cursor));
+        return Outcome<ContactPage>.Ok(new ContactPage(items, KeyAt(query.PageSize - 1)));
+
+        // Where the row read at index ends in the sort's order. The cursor keeps the database's own sort name: lower()
+        // depends on the server, not on .NET.
+        ContactCursor KeyAt(int index) => new(
+            query.Sort,
+            byName ? sortNames[index] : null,
+            byName ? null : query.Sort is ContactSort.CreatedAtAscending or ContactSort.CreatedAtDescending ? items[index].CreatedAt : items[index].UpdatedAt,
+            items[index].Id);
     }
 
-    /// <summary>One page: the keyset index of the sort, the filters, under row-level security (and the tenant in the key).</summary>
-    private static NpgsqlBatchCommand Command(Guid tenantId, ContactQuery query)
+    /// <summary>
+    /// One page: the keyset index of the sort, the filters, under row-level security (and the tenant in the key); with a
+    /// tag, among <paramref name="ids"/> (<see cref="TagFilter"/>) when the tag's keys gave them.
+    /// </summary>
+    private static NpgsqlBatchCommand Command(Guid tenantId, ContactQuery query, Guid[]? ids)
     {
-        var (key, descending) = query.Sort switch
-        {
-            ContactSort.NameAscending => ("sort_name", false),
-            ContactSort.NameDescending => ("sort_name", true),
-            ContactSort.CreatedAtAscending => ("created_at", false),
-            ContactSort.CreatedAtDescending => ("created_at", true),
-            ContactSort.UpdatedAtAscending => ("updated_at", false),
-            _ => ("updated_at", true),
-        };
-
-        // Matched literally (LIKE's wildcards escaped): "first last" and the e-mail anywhere.
-        var pattern = query.Q is { Length: > 0 } q ? "%" + PostgresErrors.EscapeLike(q.ToLowerInvariant()) + "%" : null;
+        var (key, descending) = SortKey(query.Sort);
         var after = query.After;
-        return new KeysetQuery($"SELECT {ContactGrain.Columns}, sort_name FROM contacts", tenantId)
-            .Where(pattern, p => $"search_text LIKE {p}")
-            .Where(query.CustomerId, p => $"customer_id = {p}")
+        return Filtered(tenantId, query)
             .Where(query.Tag is { } tag ? new[] { tag } : null, p => $"tags @> {p}")
-            .Where(query.OwnerUserId, p => $"owner_user_id = {p}")
-            .Where(query.CustomFields, p => $"custom_fields @> {p}::jsonb")
+            .Where(ids, p => $"id = ANY({p})")
             .Page(key, descending, key == "sort_name" ? after?.Name : after?.At, after?.Id, query.PageSize);
     }
+
+    /// <summary>A tag's page over the first <see cref="TagFilter.Walk"/> rows of the sort's order.</summary>
+    private static NpgsqlBatchCommand TagWalkCommand(Guid tenantId, ContactQuery query, string tag)
+    {
+        var (key, descending) = SortKey(query.Sort);
+        var after = query.After;
+        return Filtered(tenantId, query).PrefixPage(
+            key, descending, key == "sort_name" ? after?.Name : after?.At, after?.Id, query.PageSize, TagFilter.Walk, new[] { tag }, p => $"tags @> {p}");
+    }
+
+    /// <summary>The select and the filters other than the tag.</summary>
+    private static KeysetQuery Filtered(Guid tenantId, ContactQuery query)
+    {
+        // Matched literally (LIKE's wildcards escaped): "first last" and the e-mail anywhere.
+        var pattern = query.Q is { Length: > 0 } q ? "%" + PostgresErrors.EscapeLike(q.ToLowerInvariant()) + "%" : null;
+        return new KeysetQuery($"{ContactGrain.Columns}, sort_name", "contacts", tenantId)
+            .Where(pattern, p => $"search_text LIKE {p}")
+            .Where(query.CustomerId, p => $"customer_id = {p}")
+            .Where(query.OwnerUserId, p => $"owner_user_id = {p}")
+            .Where(query.CustomFields, p => $"custom_fields @> {p}::jsonb");
+    }
+
+    private static (string Key, bool Descending) SortKey(ContactSort sort) => sort switch
+    {
+        ContactSort.NameAscending => ("sort_name", false),
+        ContactSort.NameDescending => ("sort_name", true),
+        ContactSort.CreatedAtAscending => ("created_at", false),
+        ContactSort.CreatedAtDescending => ("created_at", true),
+        ContactSort.UpdatedAtAscending => ("updated_at", false),
+        _ => ("updated_at", true),
+    };
 }

@@ -38,23 +38,46 @@ public sealed class CustomerQueryGrain(TenantDatabase database, CommonTrigrams t
             rarePart = CommonTrigrams.RarePart(term, shares.Common, shares.Broad);
         }
 
+        Task<int> ReadAsync(NpgsqlBatchCommand command, bool append = false) => database.ReadAsync(
+            tenantId,
+            command,
+            async reader =>
+            {
+                if (!append)
+                {
+                    items.Clear();
+                    sortNames.Clear();
+                    scores.Clear();
+                }
+
+                while (await reader.ReadAsync())
+                {
+                    items.Add(CustomerGrain.Read(reader));
+                    sortNames.Add(reader.GetString(13));
+                    scores.Add(reader.IsDBNull(14) ? null : reader.GetFloat(14));
+                }
+
+                return items.Count;
+            },
+            query.Q is null ? null : [new("statement_timeout", _statementTimeout)]);
+
         try
         {
-            await database.ReadAsync(
-                tenantId,
-                query.Q is null ? ListCommand(tenantId, query) : SearchCommand(query, rarePart),
-                async reader =>
-                {
-                    while (await reader.ReadAsync())
-                    {
-                        items.Add(CustomerGrain.Read(reader));
-                        sortNames.Add(reader.GetString(13));
-                        scores.Add(reader.IsDBNull(14) ? null : reader.GetFloat(14));
-                    }
-
-                    return items.Count;
-                },
-                query.Q is null ? null : [new("statement_timeout", _statementTimeout)]);
+            if (query.Q is not null)
+            {
+                await ReadAsync(SearchCommand(query, rarePart));
+            }
+            else if (query.Tag is not { } tag)
+            {
+                await ReadAsync(ListCommand(tenantId, query, null));
+            }
+            else
+            {
+                await TagFilter.PageAsync(
+                    database, tenantId, "customer_tag_ids", tag, query.PageSize, ReadAsync, TagWalkCommand(tenantId, query, tag),
+                    found => ListCommand(tenantId, query with { After = KeyAt(found - 1), PageSize = query.PageSize - found }, null),
+                    ids => ListCommand(tenantId, query, ids));
+            }
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.QueryCanceled && query.Q is not null)
         {
@@ -68,36 +91,59 @@ public sealed class CustomerQueryGrain(TenantDatabase database, CommonTrigrams t
         }
 
         items.RemoveAt(items.Count - 1);
-        var last = items[^1];
-        var at = query.Sort is CustomerSort.CreatedAtAscending or CustomerSort.CreatedAtDescending ? last.CreatedAt : last.UpdatedAt;
         // The cursor keeps the database's own lower(name) and similarity: they depend on the server, not on .NET.
         var cursor = query.Sort == CustomerSort.Relevance
-            ? new CustomerCursor(query.Sort, null, null, last.Id, scores[query.PageSize - 1])
-            : new CustomerCursor(query.Sort, byName ? sortNames[query.PageSize - 1] : null, byName ? null : at, last.Id);
+            ? new CustomerCursor(query.Sort, null, null, items[^1].Id, scores[query.PageSize - 1])
+            : KeyAt(query.PageSize - 1);
         return Outcome<CustomerPage>.Ok(new CustomerPage(items, cursor));
+
+        // Where the row read at index ends in the sort's order (not relevance).
+        CustomerCursor KeyAt(int index) => new(
+            query.Sort,
+            byName ? sortNames[index] : null,
+            byName ? null : query.Sort is CustomerSort.CreatedAtAscending or CustomerSort.CreatedAtDescending ? items[index].CreatedAt : items[index].UpdatedAt,
+            items[index].Id);
     }
 
-    /// <summary>A list without a term: the keyset index of the sort, under row-level security.</summary>
-    private static NpgsqlBatchCommand ListCommand(Guid tenantId, CustomerQuery query)
+    /// <summary>
+    /// A list without a term: the keyset index of the sort, under row-level security; with a tag, among
+    /// <paramref name="ids"/> (<see cref="TagFilter"/>) when the tag's keys gave them.
+    /// </summary>
+    private static NpgsqlBatchCommand ListCommand(Guid tenantId, CustomerQuery query, Guid[]? ids)
     {
-        var (key, descending) = query.Sort switch
-        {
-            CustomerSort.NameAscending => ("lower(name)", false),
-            CustomerSort.NameDescending => ("lower(name)", true),
-            CustomerSort.CreatedAtAscending => ("created_at", false),
-            CustomerSort.CreatedAtDescending => ("created_at", true),
-            CustomerSort.UpdatedAtAscending => ("updated_at", false),
-            _ => ("updated_at", true),
-        };
-
+        var (key, descending) = SortKey(query.Sort);
         var after = query.After;
-        return new KeysetQuery($"SELECT {CustomerGrain.Columns}, lower(name), NULL::real FROM customers", tenantId)
-            .Where(query.Status, p => $"status = {p}")
+        return Filtered(tenantId, query)
             .Where(query.Tag is { } tag ? new[] { tag } : null, p => $"tags @> {p}")
-            .Where(query.OwnerUserId, p => $"owner_user_id = {p}")
-            .Where(query.CustomFields, p => $"custom_fields @> {p}::jsonb")
+            .Where(ids, p => $"id = ANY({p})")
             .Page(key, descending, key == "lower(name)" ? after?.Name : after?.At, after?.Id, query.PageSize);
     }
+
+    /// <summary>A tag's list over the first <see cref="TagFilter.Walk"/> rows of the sort's order.</summary>
+    private static NpgsqlBatchCommand TagWalkCommand(Guid tenantId, CustomerQuery query, string tag)
+    {
+        var (key, descending) = SortKey(query.Sort);
+        var after = query.After;
+        return Filtered(tenantId, query).PrefixPage(
+            key, descending, key == "lower(name)" ? after?.Name : after?.At, after?.Id, query.PageSize, TagFilter.Walk, new[] { tag }, p => $"tags @> {p}");
+    }
+
+    /// <summary>The list's select and its filters other than the tag.</summary>
+    private static KeysetQuery Filtered(Guid tenantId, CustomerQuery query) =>
+        new KeysetQuery($"{CustomerGrain.Columns}, lower(name), NULL::real", "customers", tenantId)
+            .Where(query.Status, p => $"status = {p}")
+            .Where(query.OwnerUserId, p => $"owner_user_id = {p}")
+            .Where(query.CustomFields, p => $"custom_fields @> {p}::jsonb");
+
+    private static (string Key, bool Descending) SortKey(CustomerSort sort) => sort switch
+    {
+        CustomerSort.NameAscending => ("lower(name)", false),
+        CustomerSort.NameDescending => ("lower(name)", true),
+        CustomerSort.CreatedAtAscending => ("created_at", false),
+        CustomerSort.CreatedAtDescending => ("created_at", true),
+        CustomerSort.UpdatedAtAscending => ("updated_at", false),
+        _ => ("updated_at", true),
+    };
 
     /// <summary>
     /// A search: customer_search() (sql/0120, 0140, 0210, 0240) runs the whole page, filters (custom fields too), keyset

@@ -65,7 +65,7 @@ public sealed class DealQueryGrain(TenantDatabase database) : Grain, IDealQueryG
 
         var after = query.After;
         object? afterKey = after is null ? null : (object?)after.At ?? (object?)after.Date ?? after.Amount;
-        return new KeysetQuery($"SELECT {DealGrain.Columns} FROM deals", tenantId)
+        return new KeysetQuery(DealGrain.Columns, "deals", tenantId)
             .Where(query.StageId, p => $"stage_id = {p}")
             .Where(query.Status, p => $"status = {p}")
             .Where(query.CustomerId, p => $"customer_id = {p}")

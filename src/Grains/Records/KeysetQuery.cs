@@ -9,16 +9,11 @@ namespace Shohayota.Grains.Records;
 /// One page of a record list as SQL: the tenant, the filters (each value a parameter), the keyset after the previous
 /// page's last row and the sort, with one row more than the page so the caller knows whether another follows.
 /// </summary>
-internal sealed class KeysetQuery
+/// <param name="columns">The select list, over the columns of <paramref name="table"/>.</param>
+internal sealed class KeysetQuery(string columns, string table, Guid tenantId)
 {
-    private readonly StringBuilder _sql;
-    private readonly List<object> _parameters;
-
-    public KeysetQuery(string select, Guid tenantId)
-    {
-        _sql = new StringBuilder(select).Append(" WHERE tenant_id = $1");
-        _parameters = [tenantId];
-    }
+    private readonly StringBuilder _where = new("tenant_id = $1");
+    private readonly List<object> _parameters = [tenantId];
 
     /// <summary>The placeholder of a new parameter holding <paramref name="value"/>.</summary>
     public string Parameter(object value)
@@ -32,22 +27,42 @@ internal sealed class KeysetQuery
     {
         if (value is not null)
         {
-            _sql.Append(" AND ").Append(condition(Parameter(value)));
+            _where.Append(" AND ").Append(condition(Parameter(value)));
         }
 
         return this;
     }
 
     /// <summary>The keyset after <paramref name="afterKey"/>/<paramref name="afterId"/> (if any), the order and the limit.</summary>
-    public NpgsqlBatchCommand Page(string key, bool descending, object? afterKey, Guid? afterId, int pageSize)
-    {
-        if (afterKey is not null && afterId is { } id)
-        {
-            _sql.Append(CultureInfo.InvariantCulture, $" AND ({key}, id) {(descending ? "<" : ">")} ({Parameter(afterKey)}, {Parameter(id)})");
-        }
+    public NpgsqlBatchCommand Page(string key, bool descending, object? afterKey, Guid? afterId, int pageSize) =>
+        TenantDatabase.Statement(
+            string.Create(CultureInfo.InvariantCulture, $"SELECT {columns} FROM {table} WHERE {Keyset(key, descending, afterKey, afterId)} {Order(key, descending)} LIMIT {Parameter(pageSize + 1)}"),
+            [.. _parameters]);
 
+    /// <summary>
+    /// As <see cref="Page"/>, over the first <paramref name="walk"/> rows of the order only (the filters so far and the
+    /// keyset applied), of which those <paramref name="condition"/> keeps (given <paramref name="value"/>'s placeholder):
+    /// the walk covers a prefix of the order, so a whole page found in it is the list's page. The walk passes the table's
+    /// rows as they are, and stops at a page; only the page's rows get the select list's expressions.
+    /// </summary>
+    public NpgsqlBatchCommand PrefixPage(string key, bool descending, object? afterKey, Guid? afterId, int pageSize, int walk, object value, Func<string, string> condition)
+    {
+        var where = Keyset(key, descending, afterKey, afterId);
+        var order = Order(key, descending);
+        var walked = $"SELECT * FROM {table} WHERE {where} {order} LIMIT {Parameter(walk)}";
+        return TenantDatabase.Statement(
+            string.Create(CultureInfo.InvariantCulture, $"SELECT {columns} FROM ({walked}) AS {table} WHERE {condition(Parameter(value))} {order} LIMIT {Parameter(pageSize + 1)}"),
+            [.. _parameters]);
+    }
+
+    private string Keyset(string key, bool descending, object? afterKey, Guid? afterId) =>
+        afterKey is not null && afterId is { } id
+            ? string.Create(CultureInfo.InvariantCulture, $"{_where} AND ({key}, id) {(descending ? "<" : ">")} ({Parameter(afterKey)}, {Parameter(id)})")
+            : _where.ToString();
+
+    private static string Order(string key, bool descending)
+    {
         var direction = descending ? "DESC" : "ASC";
-        _sql.Append(CultureInfo.InvariantCulture, $" ORDER BY {key} {direction}, id {direction} LIMIT {Parameter(pageSize + 1)}");
-        return TenantDatabase.Statement(_sql.ToString(), [.. _parameters]);
+        return $"ORDER BY {key} {direction}, id {direction}";
     }
 }
