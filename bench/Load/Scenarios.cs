@@ -135,6 +135,11 @@ public sealed class ScenarioCatalog(
         var status = Statuses.SelectMany(s => plan.DeepCursors.Take(25).Select(c => Page($"&status={s}&cursor={Uri.EscapeDataString(c)}"))
                 .Prepend(Page($"&status={s}")))
             .ToArray();
+        // S3f: a tag on 1 row in 1,000 (Seeder.RareTag), whose pages the tag's keys give (sql/0260); S3g: a tag on 1 row
+        // in 20, whose pages the sort's walk finds. First pages and 25 deep cursors each.
+        Uri[] Tagged(string tag) => plan.DeepCursors.Take(25).Select(c => Page($"&tag={tag}&cursor={Uri.EscapeDataString(c)}"))
+            .Prepend(Page($"&tag={tag}"))
+            .ToArray();
         var of = $"on the {big.Customers:N0}-customer tenant";
         return
         [
@@ -142,6 +147,8 @@ public sealed class ScenarioCatalog(
             PageScenario("S3b", $"GET /api/customers deep keyset pages (cursor from the older half) {of}", deep, bearer),
             PageScenario("S3c", $"GET /api/customers?q= search ({string.Join(", ", plan.SearchTerms.Select(t => $"“{t}”"))}) {of}, {SearchConnections} connections", search, bearer, SearchConnections),
             PageScenario("S3d", $"GET /api/customers?status= filter, first and deep pages {of}", status, bearer),
+            PageScenario("S3f", $"GET /api/customers?tag= a tag on 1 row in 1,000 (“{Seeder.RareTag}”), first and deep pages {of}", Tagged(Seeder.RareTag), bearer),
+            PageScenario("S3g", $"GET /api/customers?tag= a tag on 1 row in 20 (“tag7”), first and deep pages {of}", Tagged("tag7"), bearer),
             SearchOnOwnRows(),
         ];
     }

@@ -14,6 +14,9 @@ namespace Shohayota.Load;
 /// </summary>
 public static class Seeder
 {
+    /// <summary>The tag bulk-seeded customers have on one row in 1,000 (S3f), beside "tag0" … "tag19" on one in 20 each.</summary>
+    public const string RareTag = "rare";
+
     public const string AdminPassword = "Bench-Admin-Password-1";
 
     private static readonly string[] HotTags = ["hot", "bench"];
@@ -111,7 +114,7 @@ public static class Seeder
     {
         // Rows as sql/0020_customers.sql wants them: names 1–200 chars, a valid status, tags an array; one second apart
         // so every keyset index has a real order. The superuser bypasses RLS, which is why seeding may write here.
-        const string sql = """
+        const string sql = $$"""
             INSERT INTO customers (tenant_id, id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version)
             SELECT $1, gen_random_uuid(),
                    'Customer ' || g,
@@ -119,7 +122,7 @@ public static class Seeder
                    '+1-555-' || lpad((g % 10000)::text, 4, '0'),
                    ($3::text[])[1 + g % 10] || ' ' || (g % 997),
                    (ARRAY['lead', 'prospect', 'customer', 'churned'])[1 + g % 4],
-                   ARRAY['tag' || (g % 20)],
+                   ARRAY['tag' || (g % 20)] || CASE WHEN g % 1000 = 0 THEN ARRAY['{{RareTag}}'] ELSE '{}' END,
                    CASE WHEN g % 5 = 0 THEN 'Met at the ' || g % 12 || 'th trade fair; follow up in spring.' END,
                    NULL,
                    $4 - g * interval '1 second',
