@@ -3,7 +3,8 @@
 -- policy first (restriction_is_securely_promotable(), bench/explain/search.md). A tag filter therefore walked the sort's
 -- index through the tenant's rows until a page matched: 55 ms for a tag none of the bench's big tenant's 100,064 rows
 -- has, whatever the index. The indexes of 0020 (customers: `tags` alone) and 0170 (contacts: `tenant_id, tags`) served
--- no query of the runtime role, only the superuser's, and cost every write: they are dropped.
+-- the runtime role no tag condition (the contacts one at most a tenant's rows, which its other tenant-leading indexes
+-- give too), and cost every write: they are dropped.
 --
 -- Here each tag of a row is hashed with its tenant into one int8 key, so a key's posting list holds only that tenant's
 -- rows with that tag, and customer_tag_ids() / contact_tag_ids() (SECURITY DEFINER, as customer_search(): the owner is

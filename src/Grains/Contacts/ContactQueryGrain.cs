@@ -42,13 +42,13 @@ public sealed class ContactQueryGrain(TenantDatabase database) : Grain, IContact
 
         if (query.Tag is not { } tag)
         {
-            await ReadAsync(Command(tenantId, query, null));
+            await ReadAsync(Command(tenantId, query));
         }
         else
         {
             await TagFilter.PageAsync(
-                database, tenantId, "contact_tag_ids", tag, query.PageSize, ReadAsync, TagWalkCommand(tenantId, query, tag),
-                found => Command(tenantId, query with { After = KeyAt(found - 1), PageSize = query.PageSize - found }, null),
+                database, tenantId, "contact_tag_ids", tag, query.PageSize, ReadAsync, Command(tenantId, query, walk: true),
+                found => Command(tenantId, query with { After = KeyAt(found - 1), PageSize = query.PageSize - found }),
                 ids => Command(tenantId, query, ids));
         }
 
@@ -70,38 +70,26 @@ public sealed class ContactQueryGrain(TenantDatabase database) : Grain, IContact
     }
 
     /// <summary>
-    /// One page: the keyset index of the sort, the filters, under row-level security (and the tenant in the key); with a
-    /// tag, among <paramref name="ids"/> (<see cref="TagFilter"/>) when the tag's keys gave them.
+    /// One page: the keyset index of the sort, the filters, under row-level security (and the tenant in the key). With a
+    /// tag (<see cref="TagFilter"/>): among <paramref name="ids"/> when the tag's keys gave them, or over the first
+    /// <see cref="TagFilter.Walk"/> rows of the order only (<paramref name="walk"/>).
     /// </summary>
-    private static NpgsqlBatchCommand Command(Guid tenantId, ContactQuery query, Guid[]? ids)
+    private static NpgsqlBatchCommand Command(Guid tenantId, ContactQuery query, Guid[]? ids = null, bool walk = false)
     {
         var (key, descending) = SortKey(query.Sort);
         var after = query.After;
-        return Filtered(tenantId, query)
-            .Where(query.Tag is { } tag ? new[] { tag } : null, p => $"tags @> {p}")
-            .Where(ids, p => $"id = ANY({p})")
-            .Page(key, descending, key == "sort_name" ? after?.Name : after?.At, after?.Id, query.PageSize);
-    }
-
-    /// <summary>A tag's page over the first <see cref="TagFilter.Walk"/> rows of the sort's order.</summary>
-    private static NpgsqlBatchCommand TagWalkCommand(Guid tenantId, ContactQuery query, string tag)
-    {
-        var (key, descending) = SortKey(query.Sort);
-        var after = query.After;
-        return Filtered(tenantId, query).PrefixPage(
-            key, descending, key == "sort_name" ? after?.Name : after?.At, after?.Id, query.PageSize, TagFilter.Walk, new[] { tag }, p => $"tags @> {p}");
-    }
-
-    /// <summary>The select and the filters other than the tag.</summary>
-    private static KeysetQuery Filtered(Guid tenantId, ContactQuery query)
-    {
         // Matched literally (LIKE's wildcards escaped): "first last" and the e-mail anywhere.
         var pattern = query.Q is { Length: > 0 } q ? "%" + PostgresErrors.EscapeLike(q.ToLowerInvariant()) + "%" : null;
-        return new KeysetQuery($"{ContactGrain.Columns}, sort_name", "contacts", tenantId)
+        var list = new KeysetQuery($"{ContactGrain.Columns}, sort_name", "contacts", tenantId)
             .Where(pattern, p => $"search_text LIKE {p}")
             .Where(query.CustomerId, p => $"customer_id = {p}")
             .Where(query.OwnerUserId, p => $"owner_user_id = {p}")
             .Where(query.CustomFields, p => $"custom_fields @> {p}::jsonb");
+        return walk
+            ? list.PrefixPage(key, descending, key == "sort_name" ? after?.Name : after?.At, after?.Id, query.PageSize, TagFilter.Walk, TagFilter.Value(query.Tag!), TagFilter.Condition)
+            : list.Where(query.Tag is { } tag ? TagFilter.Value(tag) : null, TagFilter.Condition)
+                .Where(ids, p => $"id = ANY({p})")
+                .Page(key, descending, key == "sort_name" ? after?.Name : after?.At, after?.Id, query.PageSize);
     }
 
     private static (string Key, bool Descending) SortKey(ContactSort sort) => sort switch

@@ -69,13 +69,13 @@ public sealed class CustomerQueryGrain(TenantDatabase database, CommonTrigrams t
             }
             else if (query.Tag is not { } tag)
             {
-                await ReadAsync(ListCommand(tenantId, query, null));
+                await ReadAsync(ListCommand(tenantId, query));
             }
             else
             {
                 await TagFilter.PageAsync(
-                    database, tenantId, "customer_tag_ids", tag, query.PageSize, ReadAsync, TagWalkCommand(tenantId, query, tag),
-                    found => ListCommand(tenantId, query with { After = KeyAt(found - 1), PageSize = query.PageSize - found }, null),
+                    database, tenantId, "customer_tag_ids", tag, query.PageSize, ReadAsync, ListCommand(tenantId, query, walk: true),
+                    found => ListCommand(tenantId, query with { After = KeyAt(found - 1), PageSize = query.PageSize - found }),
                     ids => ListCommand(tenantId, query, ids));
             }
         }
@@ -106,34 +106,24 @@ public sealed class CustomerQueryGrain(TenantDatabase database, CommonTrigrams t
     }
 
     /// <summary>
-    /// A list without a term: the keyset index of the sort, under row-level security; with a tag, among
-    /// <paramref name="ids"/> (<see cref="TagFilter"/>) when the tag's keys gave them.
+    /// A list without a term: the keyset index of the sort, under row-level security. With a tag (<see cref="TagFilter"/>):
+    /// among <paramref name="ids"/> when the tag's keys gave them, or over the first <see cref="TagFilter.Walk"/> rows of
+    /// the order only (<paramref name="walk"/>).
     /// </summary>
-    private static NpgsqlBatchCommand ListCommand(Guid tenantId, CustomerQuery query, Guid[]? ids)
+    private static NpgsqlBatchCommand ListCommand(Guid tenantId, CustomerQuery query, Guid[]? ids = null, bool walk = false)
     {
         var (key, descending) = SortKey(query.Sort);
         var after = query.After;
-        return Filtered(tenantId, query)
-            .Where(query.Tag is { } tag ? new[] { tag } : null, p => $"tags @> {p}")
-            .Where(ids, p => $"id = ANY({p})")
-            .Page(key, descending, key == "lower(name)" ? after?.Name : after?.At, after?.Id, query.PageSize);
-    }
-
-    /// <summary>A tag's list over the first <see cref="TagFilter.Walk"/> rows of the sort's order.</summary>
-    private static NpgsqlBatchCommand TagWalkCommand(Guid tenantId, CustomerQuery query, string tag)
-    {
-        var (key, descending) = SortKey(query.Sort);
-        var after = query.After;
-        return Filtered(tenantId, query).PrefixPage(
-            key, descending, key == "lower(name)" ? after?.Name : after?.At, after?.Id, query.PageSize, TagFilter.Walk, new[] { tag }, p => $"tags @> {p}");
-    }
-
-    /// <summary>The list's select and its filters other than the tag.</summary>
-    private static KeysetQuery Filtered(Guid tenantId, CustomerQuery query) =>
-        new KeysetQuery($"{CustomerGrain.Columns}, lower(name), NULL::real", "customers", tenantId)
+        var list = new KeysetQuery($"{CustomerGrain.Columns}, lower(name), NULL::real", "customers", tenantId)
             .Where(query.Status, p => $"status = {p}")
             .Where(query.OwnerUserId, p => $"owner_user_id = {p}")
             .Where(query.CustomFields, p => $"custom_fields @> {p}::jsonb");
+        return walk
+            ? list.PrefixPage(key, descending, key == "lower(name)" ? after?.Name : after?.At, after?.Id, query.PageSize, TagFilter.Walk, TagFilter.Value(query.Tag!), TagFilter.Condition)
+            : list.Where(query.Tag is { } tag ? TagFilter.Value(tag) : null, TagFilter.Condition)
+                .Where(ids, p => $"id = ANY({p})")
+                .Page(key, descending, key == "lower(name)" ? after?.Name : after?.At, after?.Id, query.PageSize);
+    }
 
     private static (string Key, bool Descending) SortKey(CustomerSort sort) => sort switch
     {

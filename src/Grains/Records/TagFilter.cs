@@ -26,6 +26,12 @@ internal static class TagFilter
     /// <summary>Rows of the walk with the tag from which the walk goes on (1 %: a page within about 5,000 rows).</summary>
     public const int Dense = 20;
 
+    /// <summary>A list's tag condition, given its value's placeholder (<see cref="Value"/>).</summary>
+    public static readonly Func<string, string> Condition = p => $"tags @> {p}";
+
+    /// <summary>The value of <see cref="Condition"/> for <paramref name="tag"/>: a one-tag array.</summary>
+    public static string[] Value(string tag) => [tag];
+
     /// <summary>
     /// One page of a tag: <paramref name="walk"/> (the order's first <see cref="Walk"/> rows); without a whole page
     /// there (more than <paramref name="pageSize"/> rows), <paramref name="rest"/> after the walk's last match (given

@@ -180,7 +180,7 @@ public sealed class CustomerSearchFunctionTests
 
         before.Count.Should().Be(11, "\"{0} 12\" and \"{0} 120\" … \"{0} 129\" of its own 300", word);
         after.Count.Should().Be(before.Count);
-        var (pagesBefore, pagesAfter) = (IndexBuffers(before.Plan), IndexBuffers(after.Plan));
+        var (pagesBefore, pagesAfter) = (NestedPlans.IndexBuffers(before.Plan, "customers_search_keys_idx"), NestedPlans.IndexBuffers(after.Plan, "customers_search_keys_idx"));
         pagesBefore.Should().BePositive(before.Plan.ToJsonString());
         // Its keys' posting lists hold only its own rows: the other tenant's rows add no page to this search.
         pagesAfter.Should().Be(pagesBefore, after.Plan.ToJsonString());
@@ -253,38 +253,17 @@ public sealed class CustomerSearchFunctionTests
     /// <summary>The plan customer_search() ran, as the runtime role, from auto_explain (nested statements, JSON).</summary>
     private static async Task<(JsonNode Plan, long SharedBuffers, long Count)> PlanAsync(TestDatabase database, Guid tenant, string term, string? rarePart = null)
     {
-        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
-        await connection.OpenAsync();
-        var plans = new List<string>();
-        long count;
-        connection.Notice += (_, e) => plans.Add(e.Notice.MessageText);
-        await Execute(connection, """
-            LOAD 'auto_explain';
-            SET auto_explain.log_min_duration = 0;
-            SET auto_explain.log_nested_statements = on;
-            SET auto_explain.log_analyze = on;
-            SET auto_explain.log_buffers = on;
-            SET auto_explain.log_format = json;
-            SET client_min_messages = log;
-            SET ROLE shohayota_app;
-            """);
-        await using (var transaction = await connection.BeginTransactionAsync())
-        {
-            await Execute(connection, $"SELECT set_config('app.tenant_id', '{tenant}', true)");
-            plans.Clear();
-            await using var search = new NpgsqlCommand("SELECT count(*) FROM customer_search($1, '-createdAt', 51, p_index_term => $2)", connection);
-            search.Parameters.Add(new NpgsqlParameter { Value = term });
-            search.Parameters.Add(new NpgsqlParameter { Value = (object?)rarePart ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-            count = (long)(await search.ExecuteScalarAsync())!;
-        }
+        var (inner, count) = await NestedPlans.CaptureAsync(
+            database,
+            tenant,
+            "SELECT count(*) FROM customer_search($1, '-createdAt', 51, p_index_term => $2)",
+            "FROM customers c",
+            new NpgsqlParameter { Value = term },
+            new NpgsqlParameter { Value = (object?)rarePart ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
 
         // A broad term may run two statements (the sort's walk, then the index): the last answered; buffers are of both.
-        var inner = plans.Select(p => JsonNode.Parse(p[(p.IndexOf('{', StringComparison.Ordinal))..])!)
-            .Where(p => p["Query Text"]!.GetValue<string>().Contains("FROM customers c", StringComparison.Ordinal))
-            .Select(p => p["Plan"]!)
-            .ToList();
         inner.Should().NotBeEmpty();
-        return (inner[^1], inner.Sum(p => p["Shared Hit Blocks"]!.GetValue<long>() + p["Shared Read Blocks"]!.GetValue<long>()), count);
+        return (inner[^1], inner.Sum(p => p["Shared Hit Blocks"]!.GetValue<long>() + p["Shared Read Blocks"]!.GetValue<long>()), (long)count!);
     }
 
     private static IEnumerable<string> IndexConditions(JsonNode node)
@@ -328,13 +307,6 @@ public sealed class CustomerSearchFunctionTests
         read.Parameters.Add(new NpgsqlParameter { Value = term });
         return (string)(await read.ExecuteScalarAsync())!;
     }
-
-    /// <summary>Pages the scans of the search keys' index read in a plan.</summary>
-    private static long IndexBuffers(JsonNode node) =>
-        (node["Index Name"]?.GetValue<string>() == "customers_search_keys_idx"
-            ? node["Shared Hit Blocks"]!.GetValue<long>() + node["Shared Read Blocks"]!.GetValue<long>()
-            : 0)
-        + (node["Plans"]?.AsArray() ?? []).Sum(child => IndexBuffers(child!));
 
     private static async Task VacuumAsync(TestDatabase database)
     {

@@ -81,8 +81,8 @@ public sealed class TagKeysTests
         before.Ids.Should().BeEquivalentTo(own);
         after.Ids.Should().BeEquivalentTo(own);
         var index = $"{table}_tag_keys_idx";
-        var (rowsBefore, rowsAfter) = (IndexRows(before.Plan, index), IndexRows(after.Plan, index));
-        var (pagesBefore, pagesAfter) = (IndexBuffers(before.Plan, index), IndexBuffers(after.Plan, index));
+        var (rowsBefore, rowsAfter) = (NestedPlans.IndexRows(before.Plan, index), NestedPlans.IndexRows(after.Plan, index));
+        var (pagesBefore, pagesAfter) = (NestedPlans.IndexBuffers(before.Plan, index), NestedPlans.IndexBuffers(after.Plan, index));
         rowsBefore.Should().Be(7, before.Plan.ToJsonString());
         pagesBefore.Should().BePositive(before.Plan.ToJsonString());
         // The tag's key holds only the tenant's own rows: the other tenant's 20,000 add no entry and no page.
@@ -108,54 +108,16 @@ public sealed class TagKeysTests
         return value is DBNull ? null : (Guid[])value!;
     }
 
-    /// <summary>The plan of the query inside the function, as the runtime role, from auto_explain (nested statements, JSON).</summary>
+    /// <summary>The plan of the query inside the function, as the runtime role (<see cref="NestedPlans"/>), and its ids.</summary>
     private static async Task<(JsonNode Plan, Guid[] Ids)> PlanAsync(TestDatabase database, string table, Guid tenant, string tag)
     {
-        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
-        await connection.OpenAsync();
-        var plans = new List<string>();
-        connection.Notice += (_, e) => plans.Add(e.Notice.MessageText);
-        await Execute(connection, """
-            LOAD 'auto_explain';
-            SET auto_explain.log_min_duration = 0;
-            SET auto_explain.log_nested_statements = on;
-            SET auto_explain.log_analyze = on;
-            SET auto_explain.log_buffers = on;
-            SET auto_explain.log_format = json;
-            SET client_min_messages = log;
-            SET ROLE shohayota_app;
-            """);
-        Guid[] ids;
-        await using (var transaction = await connection.BeginTransactionAsync())
-        {
-            await Execute(connection, $"SELECT set_config('app.tenant_id', '{tenant}', true)");
-            plans.Clear();
-            await using var read = new NpgsqlCommand($"SELECT {Function(table)}($1, 1000)", connection);
-            read.Parameters.Add(new NpgsqlParameter { Value = tag });
-            ids = (Guid[])(await read.ExecuteScalarAsync())!;
-        }
-
-        var inner = plans.Select(p => JsonNode.Parse(p[p.IndexOf('{', StringComparison.Ordinal)..])!)
-            .Where(p => p["Query Text"]!.GetValue<string>().Contains($"FROM {table} c", StringComparison.Ordinal))
-            .Select(p => p["Plan"]!)
-            .ToList();
+        var (inner, ids) = await NestedPlans.CaptureAsync(
+            database, tenant, $"SELECT {Function(table)}($1, 1000)", $"FROM {table} c", new NpgsqlParameter { Value = tag });
         inner.Should().ContainSingle();
-        return (inner[0], ids);
+        return (inner[0], (Guid[])ids!);
     }
 
     private static string Function(string table) => table == "customers" ? "customer_tag_ids" : "contact_tag_ids";
-
-    /// <summary>Entries the scans of <paramref name="index"/> found in a plan.</summary>
-    private static long IndexRows(JsonNode node, string index) =>
-        (node["Index Name"]?.GetValue<string>() == index ? node["Actual Rows"]!.GetValue<long>() : 0)
-        + (node["Plans"]?.AsArray() ?? []).Sum(child => IndexRows(child!, index));
-
-    /// <summary>Pages the scans of <paramref name="index"/> read in a plan.</summary>
-    private static long IndexBuffers(JsonNode node, string index) =>
-        (node["Index Name"]?.GetValue<string>() == index
-            ? node["Shared Hit Blocks"]!.GetValue<long>() + node["Shared Read Blocks"]!.GetValue<long>()
-            : 0)
-        + (node["Plans"]?.AsArray() ?? []).Sum(child => IndexBuffers(child!, index));
 
     private static async Task VacuumAsync(TestDatabase database, string table)
     {
