@@ -67,28 +67,46 @@ public sealed class AdmissionCache(
     {
         // A few rounds: the block a renewal brings may be taken by the requests that waited with this one. While the month's
         // last calls are on other nodes' leases (being given back), wait for them rather than refuse: the quota is exact.
-        var deadline = Stopwatch.GetTimestamp() + Math.Min(2 * _duration, 5 * Stopwatch.Frequency);
-        for (var round = 0; ; round++)
+        // The waiting requests are counted, so the next renewal asks for them too: a burst on a cold lease is not refused
+        // for want of a block the tenant's rate would grant. An answer that arrives after its lease ended (a grain call
+        // slower than LeaseDuration, on an overloaded node) admits nobody and is not counted as a round, up to 5 s.
+        var started = Stopwatch.GetTimestamp();
+        var deadline = started + Math.Min(2 * _duration, 5 * Stopwatch.Frequency);
+        var patience = started + (5 * Stopwatch.Frequency);
+        Interlocked.Increment(ref lease.Waiting);
+        try
         {
-            await RenewAsync(lease);
-            if (TryAdmit(lease, userId, write, person) is { } decided)
+            for (var round = 0; ;)
             {
-                return decided;
-            }
+                await RenewAsync(lease);
+                if (TryAdmit(lease, userId, write, person) is { } decided)
+                {
+                    return decided;
+                }
 
-            var state = lease.State;
-            if (state is { HeldElsewhere: true } && Stopwatch.GetTimestamp() < deadline)
-            {
-                await Task.Delay(10);
+                var state = lease.State;
+                var now = Stopwatch.GetTimestamp();
+                if (state is { HeldElsewhere: true } && now < deadline)
+                {
+                    await Task.Delay(10);
+                }
+                else if (state?.Refusal is { } refused)
+                {
+                    return refused;
+                }
+                else if (state is not null && now >= state.ExpiresAt && now < patience)
+                {
+                    // Arrived too late to be used: ask again.
+                }
+                else if (++round > 2)
+                {
+                    return Busy;
+                }
             }
-            else if (state?.Refusal is { } refused)
-            {
-                return refused;
-            }
-            else if (round >= 2)
-            {
-                return Busy;
-            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref lease.Waiting);
         }
     }
 
@@ -221,12 +239,15 @@ public sealed class AdmissionCache(
         }
     }
 
-    /// <summary>From the node's recent rate: enough for a lease duration with room to spare, growing fast from a cold start.</summary>
+    /// <summary>
+    /// From the node's recent rate: enough for a lease duration with room to spare, growing fast from a cold start; and
+    /// at least twice the requests waiting for this renewal (a burst the rate has not seen yet).
+    /// </summary>
     private int NextWant(TenantLease lease, int used, long now)
     {
         var elapsed = Math.Max(now - lease.LastRenewal, _duration / 4);
         var perLease = used * (double)_duration / elapsed;
-        var want = (long)Math.Ceiling(perLease * 2) - Math.Max(0, Volatile.Read(ref lease.Remaining));
+        var want = Math.Max((long)Math.Ceiling(perLease * 2), 2L * Volatile.Read(ref lease.Waiting)) - Math.Max(0, Volatile.Read(ref lease.Remaining));
         return (int)Math.Clamp(want, 1, _maxLease);
     }
 
@@ -390,6 +411,10 @@ public sealed class AdmissionCache(
         public int Remaining;
         public int Used;
         public int Revocations;
+
+        /// <summary>Requests waiting for a renewal (none of the block was left for them).</summary>
+        public int Waiting;
+
         public long LastRenewal = Stopwatch.GetTimestamp();
 
         public Guid TenantId { get; } = tenantId;

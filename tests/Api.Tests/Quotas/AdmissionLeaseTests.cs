@@ -107,6 +107,22 @@ public sealed class AdmissionLeaseTests(AdmissionLeaseTests.TwoNodes nodes) : IC
     }
 
     [Fact]
+    public async Task ABurstOnColdLeasesIsAdmittedInFullWhileTheTenantsRateHasRoom()
+    {
+        var tenant = await nodes.Pushed.ProvisionTenantAsync("enterprise");
+        // A change of the rules revokes every lease: both nodes start the burst from nothing, their rate unknown.
+        using var overridden = await nodes.Pushed.AdminTenantsAsync(HttpMethod.Put, $"{tenant.Id}/quotas", new { customers = 25, reason = "burst" });
+
+        // 300 at once, far within the plan's burst (40,000) and each node's share of it (20,000): none may be refused. On
+        // the node of 10 ms leases, answers that arrive after their lease ended are asked again, not refused.
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 300).Select(i =>
+            StatusAsync((i % 3) switch { 0 => nodes.Pushed, 1 => nodes.Expiring, _ => nodes.Brief }, HttpMethod.Get, tenant.Admin.AccessToken)));
+
+        overridden.StatusCode.Should().Be(HttpStatusCode.OK);
+        statuses.Should().AllBeEquivalentTo(HttpStatusCode.OK);
+    }
+
+    [Fact]
     public async Task TheMonthlyApiCallQuotaAdmitsExactlyItsLimitAcrossBothNodesAndCountsExactlyThat()
     {
         const int limit = 15;
@@ -193,6 +209,9 @@ public sealed class AdmissionLeaseTests(AdmissionLeaseTests.TwoNodes nodes) : IC
 
         public ApiHost Expiring { get; private set; } = null!;
 
+        /// <summary>Leases of 10 ms: most renewals' answers arrive after their lease has ended.</summary>
+        public ApiHost Brief { get; private set; } = null!;
+
         public async Task InitializeAsync()
         {
             var database = await TestDatabase.SharedAsync();
@@ -209,10 +228,12 @@ public sealed class AdmissionLeaseTests(AdmissionLeaseTests.TwoNodes nodes) : IC
             Pushed = await ApiHost.StartAsync(database, settings: [.. cluster, "--Shohayota:Admission:LeaseDuration=00:05:00"]);
             Expiring = await ApiHost.StartAsync(database, settings:
                 [.. cluster, $"--Shohayota:Admission:LeaseDuration={ExpiringLease:c}", "--Shohayota:Admission:Push=false"]);
+            Brief = await ApiHost.StartAsync(database, settings: [.. cluster, "--Shohayota:Admission:LeaseDuration=00:00:00.010"]);
         }
 
         public async Task DisposeAsync()
         {
+            await Brief.DisposeAsync();
             await Expiring.DisposeAsync();
             await Pushed.DisposeAsync();
         }
