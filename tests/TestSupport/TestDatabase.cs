@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Shohayota.Silo.Database;
@@ -80,6 +81,33 @@ public sealed class TestDatabase : IAsyncDisposable
         }
 
         return database;
+    }
+
+    /// <summary>
+    /// Runs DDL on a table other tests use at the same time (a trigger on <c>audit_logs</c>), as the superuser. Its lock
+    /// waits at most 100 ms and is asked again until it is granted: a DDL lock waiting in a table's queue holds up every
+    /// statement queued behind it, and when a transaction it waits for needs one of those statements, nothing moves
+    /// until a 30 s timeout (the server cannot see that cycle: part of it is in the application).
+    /// </summary>
+    public async Task ExecuteDdlAsync(string sql)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            await using var connection = new NpgsqlConnection(SuperuserConnectionString);
+            await connection.OpenAsync();
+            // One batch is one implicit transaction: a lock timeout undoes the statements before it.
+            await using var command = new NpgsqlCommand($"SET lock_timeout = '100ms'; {sql}", connection);
+            try
+            {
+                await command.ExecuteNonQueryAsync();
+                return;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable && Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(50);
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()

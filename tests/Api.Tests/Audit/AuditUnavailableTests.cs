@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using Npgsql;
 using Shohayota.Api.Tests.Infrastructure;
 using Shohayota.TestSupport;
 
@@ -18,7 +17,7 @@ public sealed class AuditUnavailableTests
         var tenant = await host.ProvisionTenantAsync();
         var name = $"test_chain_moves_{tenant.Id:N}";
         // Every insert into this tenant's chain meets a "taken seq", as if another writer always got there first.
-        await ExecuteAsync(host, $"""
+        await host.Database.ExecuteDdlAsync($"""
             CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN RAISE EXCEPTION 'seq taken' USING ERRCODE = 'unique_violation', CONSTRAINT = 'audit_logs_pkey'; END $$;
             CREATE TRIGGER {name} BEFORE INSERT ON audit_logs FOR EACH ROW WHEN (NEW.tenant_id = '{tenant.Id:D}') EXECUTE FUNCTION {name}();
@@ -36,15 +35,7 @@ public sealed class AuditUnavailableTests
         }
         finally
         {
-            await ExecuteAsync(host, $"DROP TRIGGER {name} ON audit_logs; DROP FUNCTION {name}();");
+            await host.Database.ExecuteDdlAsync($"DROP TRIGGER {name} ON audit_logs; DROP FUNCTION {name}();");
         }
-    }
-
-    private static async Task ExecuteAsync(ApiHost host, string sql)
-    {
-        await using var connection = new NpgsqlConnection(host.Database.SuperuserConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
     }
 }

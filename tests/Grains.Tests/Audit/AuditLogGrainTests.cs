@@ -73,7 +73,7 @@ public sealed class AuditLogGrainTests(ClusterFixture fixture)
         var tenant = Guid.NewGuid();
         var name = $"test_chain_moves_{tenant:N}";
         // Every insert into this tenant's chain meets a "taken seq", as if another writer always got there first.
-        await ExecuteAsync(database, $"""
+        await database.ExecuteDdlAsync($"""
             CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN RAISE EXCEPTION 'seq taken' USING ERRCODE = 'unique_violation', CONSTRAINT = 'audit_logs_pkey'; END $$;
             CREATE TRIGGER {name} BEFORE INSERT ON audit_logs FOR EACH ROW WHEN (NEW.tenant_id = '{tenant:D}') EXECUTE FUNCTION {name}();
@@ -90,16 +90,8 @@ public sealed class AuditLogGrainTests(ClusterFixture fixture)
         finally
         {
             RequestContext.Clear();
-            await ExecuteAsync(database, $"DROP TRIGGER {name} ON audit_logs; DROP FUNCTION {name}();");
+            await database.ExecuteDdlAsync($"DROP TRIGGER {name} ON audit_logs; DROP FUNCTION {name}();");
         }
-    }
-
-    private static async Task ExecuteAsync(TestDatabase database, string sql)
-    {
-        await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
     }
 
     private static async Task InsertChainAsync(TestDatabase database, Guid tenant, DateTimeOffset at, int count, AuditEntry? after = null)
