@@ -96,7 +96,8 @@ public sealed class AdmissionCache(
                 }
                 else if (state is not null && now >= state.ExpiresAt && now < patience)
                 {
-                    // Arrived too late to be used: ask again.
+                    // Arrived too late to be used: ask again, not counted as a round.
+                    continue;
                 }
                 else if (++round > 2)
                 {

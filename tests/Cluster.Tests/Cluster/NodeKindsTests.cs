@@ -87,7 +87,7 @@ public sealed class NodeKindsTests(ThreeKindsOfNode nodes) : IClassFixture<Three
     {
         var token = await nodes.Cluster.SuperAdminTokenAsync(nodes.Api);
         await nodes.Cluster.ProvisionTenantAsync(nodes.Api);
-        var idleBefore = await IdleBackendsAsync("shohayota/" + nodes.Api.Name);
+        var idleBefore = await BackendsAsync("shohayota/" + nodes.Api.Name, idleOnly: true);
 
         using var reset = await LocalCluster.SendAsync(nodes.Api, HttpMethod.Post, "/api/admin/database/reset-pool", token);
         var body = (await reset.Content.ReadFromJsonAsync<JsonObject>())!;
@@ -107,7 +107,7 @@ public sealed class NodeKindsTests(ThreeKindsOfNode nodes) : IClassFixture<Three
         for (var attempt = 0; attempt < 50 && stillOpen.Count > 0; attempt++)
         {
             await Task.Delay(100);
-            stillOpen = [.. stillOpen.Intersect(await IdleOrBusyBackendsAsync("shohayota/" + nodes.Api.Name))];
+            stillOpen = [.. stillOpen.Intersect(await BackendsAsync("shohayota/" + nodes.Api.Name, idleOnly: false))];
         }
 
         stillOpen.Should().BeEmpty("every connection idle before the reset is closed: {0}", body.ToJsonString());
@@ -115,18 +115,14 @@ public sealed class NodeKindsTests(ThreeKindsOfNode nodes) : IClassFixture<Three
         afterwards.StatusCode.Should().Be(HttpStatusCode.OK, "the node reconnects by itself after a reset");
     }
 
-    /// <summary>The server processes of this node's idle connections (its application_name), as the superuser sees them.</summary>
-    private Task<List<int>> IdleBackendsAsync(string applicationName) => BackendsAsync(applicationName, "state = 'idle'");
-
-    /// <summary>The server processes of all this node's connections.</summary>
-    private Task<List<int>> IdleOrBusyBackendsAsync(string applicationName) => BackendsAsync(applicationName, "true");
-
-    private async Task<List<int>> BackendsAsync(string applicationName, string condition)
+    /// <summary>The server processes of this node's connections (its application_name), idle ones only or all, as the superuser sees them.</summary>
+    private async Task<List<int>> BackendsAsync(string applicationName, bool idleOnly)
     {
         await using var connection = new Npgsql.NpgsqlConnection(nodes.Cluster.Database.SuperuserConnectionString);
         await connection.OpenAsync();
-        await using var select = new Npgsql.NpgsqlCommand($"SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND {condition}", connection);
+        await using var select = new Npgsql.NpgsqlCommand("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND (NOT $2 OR state = 'idle')", connection);
         select.Parameters.Add(new Npgsql.NpgsqlParameter { Value = applicationName });
+        select.Parameters.Add(new Npgsql.NpgsqlParameter { Value = idleOnly });
         var pids = new List<int>();
         await using var reader = await select.ExecuteReaderAsync();
         while (await reader.ReadAsync())
