@@ -68,8 +68,9 @@ public sealed class AdmissionCache(
         // A few rounds: the block a renewal brings may be taken by the requests that waited with this one. While the month's
         // last calls are on other nodes' leases (being given back), wait for them rather than refuse: the quota is exact.
         // The waiting requests are counted, so the next renewal asks for them too: a burst on a cold lease is not refused
-        // for want of a block the tenant's rate would grant. An answer that arrives after its lease ended (a grain call
-        // slower than LeaseDuration, on an overloaded node) admits nobody and is not counted as a round, up to 5 s.
+        // for want of a block the tenant's rate would grant. A lease that ended before its waiting requests could use it
+        // (an answer slower than LeaseDuration on an overloaded node, or a revocation that gave the block back) admits
+        // nobody and is not counted as a round, up to 5 s.
         var started = Stopwatch.GetTimestamp();
         var deadline = started + Math.Min(2 * _duration, 5 * Stopwatch.Frequency);
         var patience = started + (5 * Stopwatch.Frequency);
@@ -94,9 +95,11 @@ public sealed class AdmissionCache(
                 {
                     return refused;
                 }
-                else if (state is not null && now >= state.ExpiresAt && now < patience)
+                else if ((state is null || state.Revoked || now >= state.ExpiresAt) && now < patience)
                 {
-                    // Arrived too late to be used: ask again, not counted as a round.
+                    // The lease ended before these requests could use it: its answer arrived too late, or a revocation (a
+                    // change of the rules, or another node waiting for the month's last calls) gave its block back. Ask
+                    // again, not counted as a round: the block was never refused to them.
                     continue;
                 }
                 else if (++round > 2)
