@@ -72,7 +72,11 @@ public sealed class TestDatabase : IAsyncDisposable
                 NullLogger.Instance);
             var superuser = new NpgsqlConnectionStringBuilder(managed.SuperuserConnectionString) { Database = "shohayota" }.ConnectionString;
             database = new TestDatabase(managed, superuser, managed.OwnerConnectionString, managed.AppConnectionString, directory);
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => managed.StopAsync().GetAwaiter().GetResult();
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                managed.StopAsync().GetAwaiter().GetResult();
+                RemoveDirectory(directory);
+            };
         }
 
         if (migrate)
@@ -115,6 +119,58 @@ public sealed class TestDatabase : IAsyncDisposable
         if (_managed is not null)
         {
             await _managed.DisposeAsync();
+            RemoveDirectory(Directory);
+        }
+    }
+
+    private static int _prunedStale;
+
+    /// <summary>
+    /// Clusters of earlier test runs that are stopped (no <c>postmaster.pid</c>) and whose log has not been written for
+    /// 10 minutes: a run's shared database is stopped at exit, but the test host may end before its files are removed. A
+    /// cluster a running test stopped for a moment has just written its log, and a running one has its pid file.
+    /// </summary>
+    private static void RemoveStale(string root)
+    {
+        foreach (var directory in System.IO.Directory.EnumerateDirectories(root))
+        {
+            // TestDatabase's clusters are in postgres/, ManagedPostgresTests' directly in the directory.
+            var cluster = System.IO.Directory.Exists(Path.Combine(directory, "postgres")) ? Path.Combine(directory, "postgres") : directory;
+            var data = Path.Combine(cluster, "data");
+            var log = Path.Combine(cluster, "log");
+            try
+            {
+                if (!System.IO.Directory.Exists(data) || File.Exists(Path.Combine(data, "postmaster.pid")))
+                {
+                    continue;
+                }
+
+                var written = System.IO.Directory.Exists(log)
+                    ? System.IO.Directory.EnumerateFiles(log).Select(File.GetLastWriteTimeUtc).DefaultIfEmpty(System.IO.Directory.GetLastWriteTimeUtc(log)).Max()
+                    : System.IO.Directory.GetLastWriteTimeUtc(cluster);
+                if (DateTime.UtcNow - written > TimeSpan.FromMinutes(10))
+                {
+                    RemoveDirectory(directory);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// A stopped cluster's files go (a test run leaves up to 300 MB per database in the temporary directory otherwise,
+    /// and runs after runs once filled a disk). Best effort: a file still open keeps its directory, nothing fails.
+    /// </summary>
+    private static void RemoveDirectory(string directory)
+    {
+        try
+        {
+            System.IO.Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
         }
     }
 
@@ -158,6 +214,11 @@ public sealed class TestDatabase : IAsyncDisposable
         var root = Path.Combine(Path.GetTempPath(), "shohayota-tests");
         System.IO.Directory.CreateDirectory(root);
         File.SetUnixFileMode(root, (UnixFileMode)0b111_101_101);
+        if (Interlocked.Exchange(ref _prunedStale, 1) == 0)
+        {
+            RemoveStale(root);
+        }
+
         var directory = Path.Combine(root, Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(directory);
         File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
