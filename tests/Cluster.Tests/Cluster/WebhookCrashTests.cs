@@ -10,7 +10,8 @@ namespace Shohayota.Cluster.Tests.Cluster;
 
 /// <summary>
 /// Issue 16's cluster test: kill the node delivering an event mid-retry and the event still arrives, with its id, from a
-/// surviving node once the dead node's lease ends (at least once: a receiver deduplicates by the id).
+/// surviving node once the dead node's lease ends (at least once: a receiver deduplicates by the id); stop it instead
+/// (SIGTERM) and it gives its claims back on the way down, so a survivor sends them at once.
 /// </summary>
 public sealed class WebhookCrashTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -130,13 +131,69 @@ public sealed class WebhookCrashTests(ITestOutputHelper output) : IAsyncLifetime
         });
     }
 
+    [Fact]
+    public async Task StoppingTheNodeThatHoldsADeliveryGivesItBackSoASurvivorSendsItLongBeforeItsLeaseWouldEnd()
+    {
+        // The production lease (60 s): only the stopping node's release (webhook_release) can hand the delivery on sooner.
+        var lease = TimeSpan.FromSeconds(60);
+        var nodes = await _cluster.StartAsync(
+            [
+                "--Shohayota:Webhooks:AllowInsecureLocalTargets=true",
+                "--Shohayota:Webhooks:PollInterval=00:00:00.200",
+                $"--Shohayota:Webhooks:ClaimLease={lease:c}",
+                "--Shohayota:Webhooks:Timeout=00:00:30",
+            ],
+            NodeKind.Api,
+            NodeKind.Api);
+        var tenant = await _cluster.ProvisionTenantAsync(nodes[0]);
+        await using var receiver = WebhookReceiver.Start();
+        // The first attempt is held in flight (until the test ends); any later one is answered at once.
+        var never = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = 0;
+        receiver.Hold = _ => Interlocked.Exchange(ref first, 1) == 0 ? never.Task : Task.CompletedTask;
+        try
+        {
+            using var created = await LocalCluster.SendAsync(nodes[0], HttpMethod.Post, "/api/webhooks", tenant.Token,
+                new { url = receiver.Url, events = new[] { "customer.created" } });
+            created.StatusCode.Should().Be(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+            using var customer = await LocalCluster.CreateCustomerAsync(nodes[0], tenant, $"hooked-{Guid.NewGuid():N}");
+            customer.StatusCode.Should().Be(HttpStatusCode.Created, await customer.Content.ReadAsStringAsync());
+
+            var held = (await WaitAsync(receiver, r => r.Count > 0, "the first attempt, held in flight"))[0];
+            var claim = (await ClaimsAsync(tenant.Id)).Single(c => c.EventId == held.EventId);
+            claim.Node.Should().NotBeNull("the delivery in flight is claimed by the node sending it");
+            var stopping = nodes.Single(n => NodePid(claim.Node!) == n.ProcessId);
+            var survivor = nodes.Single(n => n != stopping);
+            var sinceStop = Stopwatch.StartNew();
+
+            // What an operator's "remove a node" does: SIGTERM. Its send is cancelled and its claim given back on the way down.
+            await stopping.TerminateAsync(TimeSpan.FromSeconds(30));
+            var afterExit = (await ClaimsAsync(tenant.Id, pendingOnly: false)).Single(c => c.EventId == held.EventId);
+            var resent = await WaitAsync(receiver, r => r.Count(w => w.EventId == held.EventId) >= 2, "the survivor's attempt");
+            var deliveredAfter = sinceStop.Elapsed;
+            var delivered = await WaitForDeliveriesAsync(tenant.Id, sinceStop, expected: 1);
+            output.WriteLine($"SIGTERM → exit → survivor's attempt {deliveredAfter.TotalSeconds:0.00} s (lease {lease.TotalSeconds:0} s); claim right after the exit: {afterExit.Node ?? "none"}");
+
+            afterExit.Node.Should().NotBe(claim.Node, "the stopping node gave its claim back before it exited");
+            deliveredAfter.Should().BeLessThan(lease / 3, "a survivor sends it at its next poll, not when the stopped node's lease ends");
+            resent.Count(w => w.EventId == held.EventId).Should().Be(2);
+            survivor.HasExited.Should().BeFalse(survivor.Output());
+            delivered.Single().Status.Should().Be("succeeded");
+            delivered.Single().Attempts.Should().Be(2, "the attempt cut off by the stop counts, and the survivor's");
+        }
+        finally
+        {
+            never.TrySetResult();
+        }
+    }
+
     /// <summary>Waits until every delivery of the tenant succeeded (or failed); fails with the rows and the nodes' output after <see cref="Patience"/>.</summary>
-    private async Task<List<Delivery>> WaitForDeliveriesAsync(Guid tenant, Stopwatch sinceKill)
+    private async Task<List<Delivery>> WaitForDeliveriesAsync(Guid tenant, Stopwatch sinceKill, int expected = Customers)
     {
         while (true)
         {
             var deliveries = await ClaimsAsync(tenant, pendingOnly: false);
-            if (deliveries.Count == Customers && deliveries.All(d => d.Status != "pending"))
+            if (deliveries.Count == expected && deliveries.All(d => d.Status != "pending"))
             {
                 return deliveries;
             }
