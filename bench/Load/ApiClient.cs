@@ -27,6 +27,8 @@ public sealed class ApiClient(HttpClient http)
 
     public Task<JsonElement> GetAsync(string path, string token) => SendAsync(HttpMethod.Get, path, token, null);
 
+    public Task<JsonElement> PutAsync(string path, string token, object body) => SendAsync(HttpMethod.Put, path, token, body);
+
     private async Task<JsonElement> SendAsync(HttpMethod method, string path, string? token, object? body)
     {
         using var request = new HttpRequestMessage(method, path);

@@ -188,6 +188,29 @@ public static class ScenarioRunner
                 continue;
             }
 
+            // S5: the same process as its baseline S5e, enforcement switched off around it (benchmark-only route).
+            string? switchToken = null;
+            if (name == "S5")
+            {
+                switchToken = await client.LoginAsync(state.SuperAdminEmail, state.SuperAdminPassword);
+                await client.PutAsync("/api/admin/benchmark/admission", switchToken, new { enforce = false });
+            }
+
+            try
+            {
+                await MeasureAsync(name);
+            }
+            finally
+            {
+                if (switchToken is not null)
+                {
+                    await client.PutAsync("/api/admin/benchmark/admission", switchToken, new { enforce = true });
+                }
+            }
+        }
+
+        async Task MeasureAsync(string name)
+        {
             foreach (var scenario in catalog.Create(name))
             {
                 var pid = scenario.Target == Target.Baseline

@@ -53,7 +53,23 @@ public sealed class AdmissionCache(
     private PeriodicTimer? _sweepTimer;
     private Task? _sweeping;
 
-    public bool Enforce { get; } = options.Value.Enforce;
+    private volatile bool _enforce = options.Value.Enforce;
+
+    /// <summary>Whether requests are admitted at all: <c>Shohayota:Admission:Enforce</c>, or the benchmark-only switch below.</summary>
+    public bool Enforce => _enforce;
+
+    /// <summary>
+    /// Benchmark-only (bench S5, <c>PUT /api/admin/benchmark/admission</c>, mapped only in the Benchmark environment): turns
+    /// enforcement off or on in this process, so S5 and its baseline run in the same process, one after the other.
+    /// </summary>
+    internal void SwitchEnforcement(bool enforce)
+    {
+        _enforce = enforce;
+        if (!enforce)
+        {
+            logger.LogWarning("BENCHMARK-ONLY SWITCH: admission enforcement turned off on this node; every request is admitted unchecked and uncounted");
+        }
+    }
 
     /// <summary>Is this user of the tenant allowed to read (or write) now? Without a grain call while the lease lasts.</summary>
     /// <remarks><paramref name="person"/> false (an API key): not counted among the tenant's active users.</remarks>

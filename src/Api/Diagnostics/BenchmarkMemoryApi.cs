@@ -1,13 +1,15 @@
 using System.Diagnostics;
 using Shohayota.Api.Auth;
+using Shohayota.Api.Errors;
 using Shohayota.Silo.Hosting;
 
 namespace Shohayota.Api.Diagnostics;
 
 /// <summary>
-/// Benchmark-only (bench S10, cost per tenant): a full, compacting garbage collection, then this node's memory and the
-/// cluster's activations by grain type. Mapped only in the <c>Benchmark</c> host environment: a forced collection pauses
-/// the whole node, which no production route may do on request.
+/// Benchmark-only routes, mapped only in the <c>Benchmark</c> host environment, for super-admins: a full, compacting
+/// garbage collection, then this node's memory and the cluster's activations by grain type (bench S10, cost per tenant; a
+/// forced collection pauses the whole node, which no production route may do on request); and admission enforcement off
+/// or on (bench S5).
 /// </summary>
 public static class BenchmarkMemoryApi
 {
@@ -15,12 +17,31 @@ public static class BenchmarkMemoryApi
     {
         if (app.Environment.IsEnvironment(StartupChecks.BenchmarkEnvironment))
         {
-            app.MapGroup("/api/admin/benchmark").WithTags("Benchmark only").RequireAdmission(AuthExtensions.SuperAdminPolicy)
-                .MapPost("/memory", MeasureAsync).ExcludeFromDescription();
+            var group = app.MapGroup("/api/admin/benchmark").WithTags("Benchmark only").RequireAdmission(AuthExtensions.SuperAdminPolicy);
+            group.MapPost("/memory", MeasureAsync).ExcludeFromDescription();
+            group.MapPut("/admission", SwitchAdmission).ExcludeFromDescription();
         }
 
         return app;
     }
+
+    /// <summary>
+    /// Bench S5: admission enforcement off or on in this process (<c>{"enforce": false}</c>), so S5 and its baseline S5e
+    /// run in one process one after the other: two starts of the Api differed by up to 15 % in CPU per request on their
+    /// own, more than what is measured.
+    /// </summary>
+    private static IResult SwitchAdmission(AdmissionSwitch? body, AdmissionCache cache)
+    {
+        if (body?.Enforce is not { } enforce)
+        {
+            return Problems.Validation(new Dictionary<string, string[]> { ["enforce"] = ["Required: true or false."] });
+        }
+
+        cache.SwitchEnforcement(enforce);
+        return TypedResults.Ok(new { enforce });
+    }
+
+    public sealed record AdmissionSwitch(bool? Enforce);
 
     private static async Task<IResult> MeasureAsync(IGrainFactory grains)
     {

@@ -114,6 +114,42 @@ public sealed class BenchmarkSwitchTests(BenchmarkHost fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task TheAdmissionSwitchTurnsEnforcementOnAndOffAtRuntimeForSuperAdminsOnlyInTheBenchmarkEnvironment()
+    {
+        var tenant = await _host.ProvisionTenantAsync();
+        var superAdmin = await _host.SharedSuperAdminTokenAsync();
+        var shared = await ApiHost.SharedAsync();
+        try
+        {
+            using var on = await _host.SendAsync(HttpMethod.Put, "/api/admin/benchmark/admission", superAdmin, new { enforce = true });
+            (await _host.AdminTenantsAsync(HttpMethod.Post, $"{tenant.Id}/suspend")).EnsureSuccessStatusCode();
+            using var whileOn = await _host.SendAsync(HttpMethod.Get, "/api/customers", tenant.Admin.AccessToken);
+            using var off = await _host.SendAsync(HttpMethod.Put, "/api/admin/benchmark/admission", superAdmin, new { enforce = false });
+            using var whileOff = await _host.SendAsync(HttpMethod.Get, "/api/customers", tenant.Admin.AccessToken);
+            using var byTenantAdmin = await _host.SendAsync(HttpMethod.Put, "/api/admin/benchmark/admission", tenant.Admin.AccessToken, new { enforce = true });
+            using var withoutValue = await _host.SendAsync(HttpMethod.Put, "/api/admin/benchmark/admission", superAdmin, new { });
+            using var outsideBenchmark = await shared.SendAsync(HttpMethod.Put, "/api/admin/benchmark/admission", await shared.SharedSuperAdminTokenAsync(), new { enforce = false });
+
+            on.StatusCode.Should().Be(HttpStatusCode.OK);
+            (await on.JsonAsync())["enforce"]!.GetValue<bool>().Should().BeTrue();
+            whileOn.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+            (await whileOn.ProblemTypeAsync()).Should().Be(HttpExtensions.ProblemType("tenant-suspended"));
+            off.StatusCode.Should().Be(HttpStatusCode.OK);
+            whileOff.StatusCode.Should().Be(HttpStatusCode.OK, "with enforcement off even a suspended tenant is admitted: never in production");
+            fixture.Logs.Should().Contain(l => l.Level == LogLevel.Warning && l.Message.Contains("BENCHMARK-ONLY SWITCH: admission enforcement turned off", StringComparison.Ordinal));
+            byTenantAdmin.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+            withoutValue.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+            (await withoutValue.ProblemTypeAsync()).Should().Be(HttpExtensions.ProblemType("validation"));
+            outsideBenchmark.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        }
+        finally
+        {
+            // The fixture's node runs with enforcement off (Shohayota:Admission:Enforce=false): leave it so.
+            using var reset = await _host.SendAsync(HttpMethod.Put, "/api/admin/benchmark/admission", superAdmin, new { enforce = false });
+        }
+    }
+
+    [Fact]
     public async Task AnIncrementalBackupOnDemandIsRefusedWhileAuditIsOff()
     {
         using var response = await _host.SendAsync(HttpMethod.Post, "/api/admin/backups", await _host.SharedSuperAdminTokenAsync(), new { kind = "incremental" });
