@@ -6,10 +6,10 @@
 #
 # It builds Release (src/Api, bench/Baseline, bench/Load), starts the real Api on a fresh managed PostgreSQL in a
 # temporary directory, provisions tenants through the API and bulk-inserts their customers, starts the baseline host
-# (B1–B4) beside it, measures the scenarios (last S5e and S5: the same reads with admission enforcement on, then switched
-# off by the benchmark-only PUT /api/admin/benchmark/admission), restarts the Api with the benchmark-only audit-off
-# switch for S8 (S2's creates without audit entries), and last with loopback as a trusted balancer for S9 (a sign-in
-# flood through X-Forwarded-For vs. other tenants' reads), writes the Markdown report, and stops everything it started
+# (B1–B4) beside it, measures the scenarios (last S5e, S5, S5e2: the same reads with admission enforcement on, switched
+# off by the benchmark-only PUT /api/admin/benchmark/admission, and on again), restarts the Api with the benchmark-only
+# audit-off switch for S8 (S2's creates without audit entries), and last with loopback as a trusted balancer for S9 (a
+# sign-in flood through X-Forwarded-For vs. other tenants' reads), writes the Markdown report, and stops everything it started
 # (also on Ctrl+C or failure).
 #
 # Settings (environment):                                   default   quick
@@ -25,7 +25,7 @@
 #   BENCH_SIGNIN_CONNECTIONS  connections of S6 (sign-in)        8        8
 #   BENCH_PLAN         plan of the bench tenants   bench: defined below with limits no scenario reaches, so
 #                      admission does all its checks (status, rate, monthly calls) and never refuses
-#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,B4,S1,S1k,S1r,S2,S3,S4,S11,S12,S13,S6,S7,S10,S9 (S10 in a phase of its own, before S9; + S5e and S5 at the main phase's end unless BENCH_S5=0,
+#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,B4,S1,S1k,S1r,S2,S3,S4,S11,S12,S13,S6,S7,S10,S9 (S10 in a phase of its own, before S9; + S5e, S5, S5e2 at the main phase's end unless BENCH_S5=0,
 #                      + S8 in a phase of its own unless BENCH_S8=0; S8 is compared with S2: BENCH_SCENARIOS=S2 BENCH_S5=0 for that alone;
 #                      S9 always runs last, in a phase of its own: BENCH_SCENARIOS=S9 BENCH_S5=0 BENCH_S8=0 for that alone;
 #                      S1k is compared with S1 of the same phase, S1r with S1k: BENCH_SCENARIOS=S1,S1k,S1r BENCH_S5=0 BENCH_S8=0 for those alone;
@@ -76,9 +76,9 @@ done
 flood_connections=${BENCH_FLOOD_CONNECTIONS:-32}
 flood_addresses=${BENCH_FLOOD_ADDRESSES:-1}
 run_s5=${BENCH_S5:-1}
-# S5 (enforcement switched off at runtime) and its baseline S5e (the same reads just before it) end the main phase: one
-# process for both, as two starts of the Api differed by up to 15 % in CPU per request on their own.
-if [ "$run_s5" = 1 ]; then main_scenarios+="${main_scenarios:+,}S5e,S5"; fi
+# S5 (enforcement switched off at runtime) and its baseline S5e/S5e2 (the same reads just before and after it) end the
+# main phase: one process for all three, as two starts of the Api differed by up to 15 % in CPU per request on their own.
+if [ "$run_s5" = 1 ]; then main_scenarios+="${main_scenarios:+,}S5e,S5,S5e2"; fi
 run_s8=${BENCH_S8:-1}
 plan=${BENCH_PLAN:-bench}
 s10_tenants=${BENCH_S10_TENANTS:-$(pick 10000 1000)}

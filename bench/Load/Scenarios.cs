@@ -21,12 +21,12 @@ public sealed class ScenarioCatalog(
     IReadOnlyDictionary<Guid, string> limitedKeys,
     PagePlan? pages, int signInConnections)
 {
-    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "B4", "S1", "S1k", "S1r", "S2", "S3", "S11", "S13", "S4", "S12", "S5", "S5e", "S6", "S7", "S8", "S9"];
+    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "B4", "S1", "S1k", "S1r", "S2", "S3", "S11", "S13", "S4", "S12", "S5", "S5e", "S5e2", "S6", "S7", "S8", "S9"];
 
     private static readonly string[] Statuses = ["lead", "prospect", "customer", "churned"];
 
     public static bool NeedsTokens(string name) =>
-        Family(name) is "B4" or "S1" or "S1k" or "S1r" or "S2" or "S3" or "S4" or "S5" or "S5e" or "S7" or "S8" or "S9" or "S11" or "S12" or "S13";
+        Family(name) is "B4" or "S1" or "S1k" or "S1r" or "S2" or "S3" or "S4" or "S5" or "S5e" or "S5e2" or "S7" or "S8" or "S9" or "S11" or "S12" or "S13";
 
     /// <summary>
     /// The name of the group a scenario belongs to: S3a–S3e → S3, B4a/B4b → B4, S11a/S11b → S11, S12a/S12b → S12,
@@ -70,7 +70,8 @@ public sealed class ScenarioCatalog(
         "S2" => Creates(name, "POST /api/customers: one tenant admin", Target.Api,
             new Uri(api, "api/customers"), Bearer(state.Tenants[0])),
         "S5" => HotReads(name, "S1 with admission enforcement switched off (benchmark-only PUT /api/admin/benchmark/admission), right after S5e in the same process", [state.Tenants[0]]),
-        "S5e" => HotReads(name, "S1 again, right before S5 in the same process (S5's baseline)", [state.Tenants[0]]),
+        "S5e" => HotReads(name, "S1 again, right before S5 in the same process (S5's baseline, with S5e2)", [state.Tenants[0]]),
+        "S5e2" => HotReads(name, "S1 again, right after S5 in the same process (S5's baseline, with S5e)", [state.Tenants[0]]),
         "S6" => SignIns(name),
         "S7" => HotReads(name, $"S1-like reads over all {state.AllTenants.Count()} tenants' admins at once", [.. state.AllTenants]),
         "S8" => Creates(name, "S2 against the Api started with Shohayota:Benchmark:AuditOff=true (no audit entry)", Target.Api,
