@@ -71,7 +71,9 @@ main_scenarios=
 IFS=',' read -ra requested <<<"$scenarios"
 for name in "${requested[@]}"; do
   name=${name// /}
-  if [ "$name" = S9 ]; then run_s9=1; elif [ "$name" = S10 ]; then run_s10=1; elif [ -n "$name" ]; then main_scenarios+="${main_scenarios:+,}$name"; fi
+  # S5 and its baselines are added below, once, as a block (BENCH_S5=0 leaves them out).
+  if [ "$name" = S9 ]; then run_s9=1; elif [ "$name" = S10 ]; then run_s10=1; elif [[ "$name" =~ ^S5(e|e2)?$ ]]; then :
+  elif [ -n "$name" ]; then main_scenarios+="${main_scenarios:+,}$name"; fi
 done
 flood_connections=${BENCH_FLOOD_CONNECTIONS:-32}
 flood_addresses=${BENCH_FLOOD_ADDRESSES:-1}
@@ -184,8 +186,8 @@ start_api() { # phase-name [extra arguments…]: starts the Api on new ports, se
   free_port http_port; free_port silo_port; free_port gateway_port
   api_url=http://127.0.0.1:$http_port
   # Content root = the build output, so the Api reads its appsettings.json; every bench setting is on the command line.
-  # A cluster id per phase: the S5 start never waits for the membership of the main phase's stopped silo.
-  # The Benchmark environment: outside it the Api refuses the benchmark-only switches of S5 and S8.
+  # A cluster id per phase: a later start never waits for the membership of the main phase's stopped silo.
+  # The Benchmark environment: outside it the Api refuses the benchmark-only switches (S8's) and has no benchmark routes (S5's, S10's).
   # Every load client signs in from loopback: the per-address sign-in window (20 a minute by default) is opened wide.
   (cd "$api_dir" && ASPNETCORE_ENVIRONMENT=Benchmark exec env ${BENCH_API_ENV:-} dotnet Shohayota.Api.dll \
     --urls "$api_url" \

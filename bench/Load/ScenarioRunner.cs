@@ -196,16 +196,11 @@ public static class ScenarioRunner
                 await client.PutAsync("/api/admin/benchmark/admission", switchToken, new { enforce = false });
             }
 
-            try
+            await MeasureAsync(name);
+            if (switchToken is not null)
             {
-                await MeasureAsync(name);
-            }
-            finally
-            {
-                if (switchToken is not null)
-                {
-                    await client.PutAsync("/api/admin/benchmark/admission", switchToken, new { enforce = true });
-                }
+                // After S5 only: a failed S5 ends the run anyway, with its own error.
+                await client.PutAsync("/api/admin/benchmark/admission", switchToken, new { enforce = true });
             }
         }
 

@@ -119,35 +119,37 @@ public sealed class TestDatabase : IAsyncDisposable
         if (_managed is not null)
         {
             await _managed.DisposeAsync();
-            RemoveDirectory(Directory);
         }
+
+        RemoveDirectory(Directory);
     }
 
     private static int _prunedStale;
 
     /// <summary>
-    /// Clusters of earlier test runs that are stopped (no <c>postmaster.pid</c>) and whose log has not been written for
-    /// 10 minutes: a run's shared database is stopped at exit, but the test host may end before its files are removed. A
-    /// cluster a running test stopped for a moment has just written its log, and a running one has its pid file.
+    /// Clusters of earlier test runs that are stopped and were last written more than 10 minutes ago: a run's shared
+    /// database is stopped at exit, but the test host may end before its files are removed. Stopped means no
+    /// <c>postmaster.pid</c>, or one whose process is gone; a running cluster is never touched, and one a running test
+    /// stopped for a moment has just written its log and its data directory (the pid file's removal).
     /// </summary>
     private static void RemoveStale(string root)
     {
         foreach (var directory in System.IO.Directory.EnumerateDirectories(root))
         {
-            // TestDatabase's clusters are in postgres/, ManagedPostgresTests' directly in the directory.
-            var cluster = System.IO.Directory.Exists(Path.Combine(directory, "postgres")) ? Path.Combine(directory, "postgres") : directory;
-            var data = Path.Combine(cluster, "data");
-            var log = Path.Combine(cluster, "log");
             try
             {
-                if (!System.IO.Directory.Exists(data) || File.Exists(Path.Combine(data, "postmaster.pid")))
+                // TestDatabase's clusters are in postgres/, StartupLogTests' nodes' in data/postgres/, ManagedPostgresTests' directly in the directory.
+                var cluster = new[] { Path.Combine(directory, "postgres"), Path.Combine(directory, "data", "postgres"), directory }
+                    .FirstOrDefault(c => File.Exists(Path.Combine(c, "data", "PG_VERSION")));
+                if (cluster is null || IsRunning(Path.Combine(cluster, "data", "postmaster.pid")))
                 {
                     continue;
                 }
 
-                var written = System.IO.Directory.Exists(log)
-                    ? System.IO.Directory.EnumerateFiles(log).Select(File.GetLastWriteTimeUtc).DefaultIfEmpty(System.IO.Directory.GetLastWriteTimeUtc(log)).Max()
-                    : System.IO.Directory.GetLastWriteTimeUtc(cluster);
+                var log = Path.Combine(cluster, "log");
+                var written = (System.IO.Directory.Exists(log) ? System.IO.Directory.EnumerateFiles(log).Select(File.GetLastWriteTimeUtc) : [])
+                    .Append(System.IO.Directory.GetLastWriteTimeUtc(Path.Combine(cluster, "data")))
+                    .Max();
                 if (DateTime.UtcNow - written > TimeSpan.FromMinutes(10))
                 {
                     RemoveDirectory(directory);
@@ -158,6 +160,12 @@ public sealed class TestDatabase : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>A pid file whose first line names a live process (a server killed with its test host leaves its file behind).</summary>
+    private static bool IsRunning(string pidFile) =>
+        File.Exists(pidFile)
+        && int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), System.Globalization.CultureInfo.InvariantCulture, out var pid)
+        && System.IO.Directory.Exists($"/proc/{pid}");
 
     /// <summary>
     /// A stopped cluster's files go (a test run leaves up to 300 MB per database in the temporary directory otherwise,

@@ -115,7 +115,13 @@ public sealed class AdmissionCache(
                 {
                     // The lease ended before these requests could use it: its answer arrived too late, or a revocation (a
                     // change of the rules, or another node waiting for the month's last calls) gave its block back. Ask
-                    // again, not counted as a round: the block was never refused to them.
+                    // again, not counted as a round: the block was never refused to them. After a revocation, not at once:
+                    // while the rules keep changing, a renewal every few milliseconds, not one per answer.
+                    if (state is null || state.Revoked)
+                    {
+                        await Task.Delay(5);
+                    }
+
                     continue;
                 }
                 else if (++round > 2)

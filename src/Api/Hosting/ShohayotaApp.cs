@@ -83,7 +83,7 @@ public static class ShohayotaApp
         app.MapMetricsApi();
         app.MapBackupsApi();
         app.MapClusterApi();
-        app.MapBenchmarkMemoryApi();
+        app.MapBenchmarkApi();
         app.MapShohayotaApiDocument();
         app.MapShohayotaWeb();
         return app;

@@ -128,7 +128,8 @@ public sealed class BenchmarkSwitchTests(BenchmarkHost fixture) : IClassFixture<
             using var whileOff = await _host.SendAsync(HttpMethod.Get, "/api/customers", tenant.Admin.AccessToken);
             using var byTenantAdmin = await _host.SendAsync(HttpMethod.Put, "/api/admin/benchmark/admission", tenant.Admin.AccessToken, new { enforce = true });
             using var withoutValue = await _host.SendAsync(HttpMethod.Put, "/api/admin/benchmark/admission", superAdmin, new { });
-            using var outsideBenchmark = await shared.SendAsync(HttpMethod.Put, "/api/admin/benchmark/admission", await shared.SharedSuperAdminTokenAsync(), new { enforce = false });
+            // Asks to turn it on: if the route ever existed there, this would not switch admission off for the tests sharing that node.
+            using var outsideBenchmark = await shared.SendAsync(HttpMethod.Put, "/api/admin/benchmark/admission", await shared.SharedSuperAdminTokenAsync(), new { enforce = true });
 
             on.StatusCode.Should().Be(HttpStatusCode.OK);
             (await on.JsonAsync())["enforce"]!.GetValue<bool>().Should().BeTrue();

@@ -132,18 +132,16 @@ public sealed class AdmissionLeaseTests(AdmissionLeaseTests.TwoNodes nodes) : IC
 
         // What the node is told on every change of the tenant's rules, and when another node waits for the month's last
         // calls: drop the lease and give its block back. A block given back was never refused to the requests waiting for
-        // it: they ask again (the quota test above lost such requests to 429 when both nodes wanted the month's last calls).
+        // it: they ask again (the quota test below lost such requests to 429 when both nodes wanted the month's last calls).
         var burst = Enumerable.Range(0, 100).Select(_ => StatusAsync(nodes.Pushed, HttpMethod.Get, tenant.Admin.AccessToken, "/api/auth/me")).ToList();
-        var revocations = 0;
-        for (var from = Stopwatch.GetTimestamp(); Stopwatch.GetElapsedTime(from) < TimeSpan.FromMilliseconds(300); revocations++)
+        for (var from = Stopwatch.GetTimestamp(); Stopwatch.GetElapsedTime(from) < TimeSpan.FromMilliseconds(500);)
         {
             await cache.RevokeAsync(tenant.Id);
-            await Task.Delay(2);
+            await Task.Delay(1);
         }
 
         var statuses = await Task.WhenAll(burst);
 
-        revocations.Should().BeGreaterThan(20);
         statuses.Should().AllBeEquivalentTo(HttpStatusCode.OK);
     }
 

@@ -164,16 +164,16 @@ public sealed class WebhookCrashTests(ITestOutputHelper output) : IAsyncLifetime
             claim.Node.Should().NotBeNull("the delivery in flight is claimed by the node sending it");
             var stopping = nodes.Single(n => NodePid(claim.Node!) == n.ProcessId);
             var survivor = nodes.Single(n => n != stopping);
-            var sinceStop = Stopwatch.StartNew();
-
             // What an operator's "remove a node" does: SIGTERM. Its send is cancelled and its claim given back on the way down.
-            await stopping.TerminateAsync(TimeSpan.FromSeconds(30));
+            var exitCode = await stopping.TerminateAsync(TimeSpan.FromSeconds(30));
+            var sinceExit = Stopwatch.StartNew();
             var afterExit = (await ClaimsAsync(tenant.Id, pendingOnly: false)).Single(c => c.EventId == held.EventId);
             var resent = await WaitAsync(receiver, r => r.Count(w => w.EventId == held.EventId) >= 2, "the survivor's attempt");
-            var deliveredAfter = sinceStop.Elapsed;
-            var delivered = await WaitForDeliveriesAsync(tenant.Id, sinceStop, expected: 1);
-            output.WriteLine($"SIGTERM → exit → survivor's attempt {deliveredAfter.TotalSeconds:0.00} s (lease {lease.TotalSeconds:0} s); claim right after the exit: {afterExit.Node ?? "none"}");
+            var deliveredAfter = sinceExit.Elapsed;
+            var delivered = await WaitForDeliveriesAsync(tenant.Id, sinceExit, expected: 1);
+            output.WriteLine($"exit → survivor's attempt {deliveredAfter.TotalSeconds:0.00} s (lease {lease.TotalSeconds:0} s); claim right after the exit: {afterExit.Node ?? "none"}");
 
+            exitCode.Should().Be(0, stopping.Output());
             afterExit.Node.Should().NotBe(claim.Node, "the stopping node gave its claim back before it exited");
             deliveredAfter.Should().BeLessThan(lease / 3, "a survivor sends it at its next poll, not when the stopped node's lease ends");
             resent.Count(w => w.EventId == held.EventId).Should().Be(2);

@@ -11,9 +11,9 @@ namespace Shohayota.Api.Diagnostics;
 /// forced collection pauses the whole node, which no production route may do on request); and admission enforcement off
 /// or on (bench S5).
 /// </summary>
-public static class BenchmarkMemoryApi
+public static class BenchmarkApi
 {
-    public static WebApplication MapBenchmarkMemoryApi(this WebApplication app)
+    public static WebApplication MapBenchmarkApi(this WebApplication app)
     {
         if (app.Environment.IsEnvironment(StartupChecks.BenchmarkEnvironment))
         {
@@ -26,9 +26,9 @@ public static class BenchmarkMemoryApi
     }
 
     /// <summary>
-    /// Bench S5: admission enforcement off or on in this process (<c>{"enforce": false}</c>), so S5 and its baseline S5e
-    /// run in one process one after the other: two starts of the Api differed by up to 15 % in CPU per request on their
-    /// own, more than what is measured.
+    /// Bench S5: admission enforcement off or on in this process (<c>{"enforce": false}</c>), so S5 and its baselines
+    /// (S5e before, S5e2 after) run in one process: two starts of the Api differed by up to 15 % in CPU per request on
+    /// their own, more than what is measured.
     /// </summary>
     private static IResult SwitchAdmission(AdmissionSwitch? body, AdmissionCache cache)
     {
