@@ -9,8 +9,8 @@
 # (B1–B4) beside it, measures the scenarios (last S5e, S5, S5e2: the same reads with admission enforcement on, switched
 # off by the benchmark-only PUT /api/admin/benchmark/admission, and on again), restarts the Api with the benchmark-only
 # audit-off switch for S8 (S2's creates without audit entries), and last with loopback as a trusted balancer for S9 (a
-# sign-in flood through X-Forwarded-For vs. other tenants' reads), writes the Markdown report, and stops everything it started
-# (also on Ctrl+C or failure).
+# sign-in flood through X-Forwarded-For vs. other tenants' reads), writes the Markdown report, and stops everything it
+# started (also on Ctrl+C or failure).
 #
 # Settings (environment):                                   default   quick
 #   BENCH_TENANTS      tenants of BENCH_CUSTOMERS customers      10        2
