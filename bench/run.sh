@@ -25,7 +25,8 @@
 #   BENCH_SIGNIN_CONNECTIONS  connections of S6 (sign-in)        8        8
 #   BENCH_PLAN         plan of the bench tenants   bench: defined below with limits no scenario reaches, so
 #                      admission does all its checks (status, rate, monthly calls) and never refuses
-#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,B4,S1,S1k,S1r,S2,S3,S4,S11,S12,S13,S6,S7,S10,S9 (S10 in a phase of its own, before S9; + S5e, S5, S5e2 at the main phase's end unless BENCH_S5=0,
+#   BENCH_SCENARIOS    which ones, in order        B1,B2,B3,B4,S1,S1k,S1r,S2,S3,S4,S11,S12,S13,S6,S7,S10,S9 (S10 in a phase of its own, before S9; + S5e, S5, S5e2 at the main phase's end unless BENCH_S5=0;
+#                      with S1 and B1 both: B1, S1, B1b run one after the other, S1 judged against B1 and B1b's mean,
 #                      + S8 in a phase of its own unless BENCH_S8=0; S8 is compared with S2: BENCH_SCENARIOS=S2 BENCH_S5=0 for that alone;
 #                      S9 always runs last, in a phase of its own: BENCH_SCENARIOS=S9 BENCH_S5=0 BENCH_S8=0 for that alone;
 #                      S1k is compared with S1 of the same phase, S1r with S1k: BENCH_SCENARIOS=S1,S1k,S1r BENCH_S5=0 BENCH_S8=0 for those alone;
@@ -72,7 +73,11 @@ IFS=',' read -ra requested <<<"$scenarios"
 for name in "${requested[@]}"; do
   name=${name// /}
   # S5 and its baselines are added below, once, as a block (BENCH_S5=0 leaves them out).
+  # With S1, B1 moves to just before it and B1b (B1 again) follows it: S1 is judged against their mean, as the machine's
+  # speed drifted between scenarios minutes apart.
   if [ "$name" = S9 ]; then run_s9=1; elif [ "$name" = S10 ]; then run_s10=1; elif [[ "$name" =~ ^S5(e|e2)?$ ]]; then :
+  elif [ "$name" = B1 ] && [[ ",${scenarios// /}," == *,S1,* ]]; then :
+  elif [ "$name" = S1 ] && [[ ",${scenarios// /}," == *,B1,* ]]; then main_scenarios+="${main_scenarios:+,}B1,S1,B1b"
   elif [ -n "$name" ]; then main_scenarios+="${main_scenarios:+,}$name"; fi
 done
 flood_connections=${BENCH_FLOOD_CONNECTIONS:-32}

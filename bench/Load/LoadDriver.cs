@@ -16,6 +16,12 @@ public sealed record Scenario(string Name, string Title, Target Target, Func<int
 {
     /// <summary>False where JIT warm-up cannot matter and 1 s slices are too short to compare (sign-in).</summary>
     public bool WarmUntilSteady { get; init; } = true;
+
+    /// <summary>
+    /// Where requests differ in kind (the search terms of S3c and S3e): each kind's name and which kind a worker's request
+    /// of a sequence number is, so that the run prints each kind's latencies (which one makes the tail).
+    /// </summary>
+    public (string[] Names, Func<int, long, int> Of)? Kinds { get; init; }
 }
 
 public sealed record DriveSettings(int Connections, TimeSpan Duration, TimeSpan Warmup);
@@ -105,6 +111,8 @@ public static class LoadDriver
             .GroupBy(r => r.Key, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Sum(r => r.Value), StringComparer.Ordinal);
         var all = Latencies(workers);
+        PrintTail(scenario, workers);
+
         double PerRequest(double milliseconds) => requests == 0 ? 0 : milliseconds / requests;
         return new ScenarioResult(
             scenario.Name, scenario.Title, scenario.Target.ToString(), settings.Connections, warmup.TotalSeconds, elapsed.TotalSeconds,
@@ -112,6 +120,57 @@ public static class LoadDriver
             Percentile(all, 0.50), Percentile(all, 0.99), all.Length == 0 ? 0 : Milliseconds(all[^1]),
             PerRequest(cpu.ServerMilliseconds), PerRequest(cpu.PostgresMilliseconds), PerRequest(cpu.LoadMilliseconds),
             cpu.MachineBusyPercent, cpu.OtherPercent, peakRssKilobytes / 1024.0, reasons);
+    }
+
+    /// <summary>
+    /// Where the tail comes from, printed with the scenario's line: the slow requests (over 4 × the median) grouped into
+    /// windows of overlapping ones (the largest three: a window whose slow requests span most workers is a stall of the
+    /// server, the database or the machine, not of one kind of request) and, for scenarios with <see cref="Scenario.Kinds"/>
+    /// (the search terms), each kind's p50, p99 and slowest.
+    /// </summary>
+    private static void PrintTail(Scenario scenario, Worker[] workers)
+    {
+        var all = workers.SelectMany(w => Enumerable.Range(0, w.Count).Select(i => (Start: w.Starts[i], Ticks: w.Ticks[i], Worker: w.Index))).ToArray();
+        if (all.Length == 0)
+        {
+            return;
+        }
+
+        var first = all.Min(r => r.Start);
+        var median = all.Select(r => r.Ticks).Order().ElementAt(all.Length / 2);
+        var windows = new List<(long From, long To, HashSet<int> Workers, int Count)>();
+        foreach (var (start, ticks, worker) in all.Where(r => r.Ticks > 4 * median).OrderBy(r => r.Start))
+        {
+            if (windows.Count > 0 && start <= windows[^1].To)
+            {
+                var (from, to, spanned, count) = windows[^1];
+                spanned.Add(worker);
+                windows[^1] = (from, Math.Max(to, start + ticks), spanned, count + 1);
+            }
+            else
+            {
+                windows.Add((start, start + ticks, [worker], 1));
+            }
+        }
+
+        Print($"      {scenario.Name}: {windows.Sum(w => w.Count):N0} requests over 4 × the median ({Milliseconds(median):F2} ms) in {windows.Count:N0} windows of overlapping ones; the largest:");
+        foreach (var (from, to, spanned, count) in windows.OrderByDescending(w => w.Count).Take(3))
+        {
+            Print($"        +{Milliseconds(from - first) / 1000:F2} s, {Milliseconds(to - from):F0} ms: {count} slow requests of {spanned.Count} of {workers.Length} workers");
+        }
+
+        if (scenario.Kinds is not { } kinds)
+        {
+            return;
+        }
+
+        for (var kind = 0; kind < kinds.Names.Length; kind++)
+        {
+            var sorted = workers.SelectMany(w => Enumerable.Range(0, w.Count).Where(i => kinds.Of(w.Index, i) == kind).Select(i => w.Ticks[i])).Order().ToArray();
+            Print($"      {scenario.Name} “{kinds.Names[kind]}”: {sorted.Length:N0} requests, p50 {Percentile(sorted, 0.5):F2} ms, p99 {Percentile(sorted, 0.99):F2} ms, slowest {(sorted.Length == 0 ? 0 : Milliseconds(sorted[^1])):F1} ms");
+        }
+
+        static void Print(FormattableString line) => Console.WriteLine(line.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     private static long[] Latencies(Worker[] workers)
@@ -136,7 +195,11 @@ public static class LoadDriver
 
     private sealed class Worker(int index, int capacity)
     {
+        public int Index => index;
+
         public long[] Ticks { get; private set; } = new long[capacity];
+
+        public long[] Starts { get; private set; } = new long[capacity];
 
         public int Count { get; private set; }
 
@@ -172,19 +235,23 @@ public static class LoadDriver
                     message.Dispose();
                 }
 
-                Record(Stopwatch.GetTimestamp() - started, error);
+                Record(started, Stopwatch.GetTimestamp() - started, error);
             }
         }
 
-        private void Record(long ticks, string? error)
+        private void Record(long started, long ticks, string? error)
         {
             if (Count == Ticks.Length)
             {
                 var grown = Ticks;
                 Array.Resize(ref grown, Count * 2);
                 Ticks = grown;
+                var starts = Starts;
+                Array.Resize(ref starts, Count * 2);
+                Starts = starts;
             }
 
+            Starts[Count] = started;
             Ticks[Count++] = ticks;
             if (error is not null)
             {

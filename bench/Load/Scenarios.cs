@@ -21,7 +21,7 @@ public sealed class ScenarioCatalog(
     IReadOnlyDictionary<Guid, string> limitedKeys,
     PagePlan? pages, int signInConnections)
 {
-    public static readonly IReadOnlyList<string> All = ["B1", "B2", "B3", "B4", "S1", "S1k", "S1r", "S2", "S3", "S11", "S13", "S4", "S12", "S5", "S5e", "S5e2", "S6", "S7", "S8", "S9"];
+    public static readonly IReadOnlyList<string> All = ["B1", "B1b", "B2", "B3", "B4", "S1", "S1k", "S1r", "S2", "S3", "S11", "S13", "S4", "S12", "S5", "S5e", "S5e2", "S6", "S7", "S8", "S9"];
 
     private static readonly string[] Statuses = ["lead", "prospect", "customer", "churned"];
 
@@ -59,6 +59,7 @@ public sealed class ScenarioCatalog(
     private Scenario CreateOne(string name) => name switch
     {
         "B1" => BaselineRead(name, "bare Kestrel: a customer's JSON from an in-process cache", "b1"),
+        "B1b" => BaselineRead(name, "B1 again, right after S1 (S1's ceiling: the mean of B1, right before S1, and B1b)", "b1"),
         "B2" => BaselineRead(name, "bare Kestrel + one Npgsql primary-key select", "b2"),
         "B3" => Creates(name, "bare Kestrel + one Npgsql transaction: customer row + audit-like row", Target.Baseline,
             new Uri(Baseline, $"b3/{state.Tenants[0].Id:D}/customers"), null),
@@ -147,7 +148,7 @@ public sealed class ScenarioCatalog(
         [
             PageScenario("S3a", $"GET /api/customers first page (50, newest first) {of}", [first], bearer),
             PageScenario("S3b", $"GET /api/customers deep keyset pages (cursor from the older half) {of}", deep, bearer),
-            PageScenario("S3c", $"GET /api/customers?q= search ({string.Join(", ", plan.SearchTerms.Select(t => $"“{t}”"))}) {of}, {SearchConnections} connections", search, bearer, SearchConnections),
+            PageScenario("S3c", $"GET /api/customers?q= search ({string.Join(", ", plan.SearchTerms.Select(t => $"“{t}”"))}) {of}, {SearchConnections} connections", search, bearer, SearchConnections, [.. plan.SearchTerms]),
             PageScenario("S3d", $"GET /api/customers?status= filter, first and deep pages {of}", status, bearer),
             PageScenario("S3f", $"GET /api/customers?tag= a tag on 1 row in 1,000 (“{Seeder.RareTag}”), first and deep pages {of}", Tagged(Seeder.RareTag), bearer),
             PageScenario("S3g", $"GET /api/customers?tag= a tag on 1 row in 20 (“tag7”), first and deep pages {of}", Tagged("tag7"), bearer),
@@ -217,7 +218,7 @@ public sealed class ScenarioCatalog(
         var uris = terms.Select(q => new Uri(api, "api/customers?pageSize=50&q=" + Uri.EscapeDataString(q))).ToArray();
         return PageScenario("S3e",
             $"GET /api/customers?q= search ({string.Join(", ", terms.Select(t => $"“{t}”"))}) on a {tenant.Customers:N0}-customer tenant beside the {state.BigTenant.Customers:N0}-customer one, {SearchConnections} connections",
-            uris, Bearer(tenant), SearchConnections);
+            uris, Bearer(tenant), SearchConnections, terms);
     }
 
     /// <summary>B4: S3a's first page and S3b's deep keyset pages from the baseline host (same query and index, superuser, no RLS).</summary>
@@ -245,13 +246,18 @@ public sealed class ScenarioCatalog(
     private static Scenario BaselinePage(string name, string title, Uri[] uris) =>
         new(name, title, Target.Baseline, (worker, sequence) => new HttpRequestMessage(HttpMethod.Get, uris[(int)((worker * 7 + sequence) % uris.Length)]));
 
-    private static Scenario PageScenario(string name, string title, Uri[] uris, string bearer, int? connections = null) =>
+    private static Scenario PageScenario(string name, string title, Uri[] uris, string bearer, int? connections = null, string[]? kinds = null) =>
         new(name, title, Target.Api, (worker, sequence) =>
         {
-            var message = new HttpRequestMessage(HttpMethod.Get, uris[(int)((worker * 7 + sequence) % uris.Length)]);
+            var message = new HttpRequestMessage(HttpMethod.Get, uris[Kind(worker, sequence, uris.Length)]);
             message.Headers.TryAddWithoutValidation("Authorization", bearer);
             return message;
-        }, connections);
+        }, connections)
+        {
+            Kinds = kinds is null ? null : (kinds, (worker, sequence) => Kind(worker, sequence, uris.Length)),
+        };
+
+    private static int Kind(int worker, long sequence, int kinds) => (int)((worker * 7 + sequence) % kinds);
 
     private Scenario SignIns(string name)
     {
