@@ -101,7 +101,7 @@ public interface IDealGrain : IRecordGrain<DealDetails, DealFields>
 [Alias("IDealQueryGrain")]
 public interface IDealQueryGrain : IGrainWithStringKey
 {
-    [Alias("List"), ReadOnly]
+    [Alias("List")]
     Task<Outcome<DealPage>> ListAsync(DealQuery query);
 }
 

@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using System.Net;
+using Npgsql;
+using Shohayota.Api.Tests.Infrastructure;
+using Shohayota.TestSupport;
+
+namespace Shohayota.Api.Tests.Records;
+
+/// <summary>
+/// A tenant's list and search requests run at most as many queries at once on a node as it has cores: the query grains
+/// are stateless workers (one per core and tenant) whose <c>List</c> does not interleave, so a burst of one tenant's pages
+/// waits in its own workers' queues instead of running every query at once in PostgreSQL (16 searches at once on two
+/// cores stretched each one to tens or hundreds of milliseconds; bench S3c, README "Customer search").
+/// </summary>
+public sealed class ListConcurrencyTests
+{
+    [Fact]
+    public async Task ABurstOfOneTenantsListsRunsAtMostOneQueryPerCoreAtATimeAndEveryListAnswersOnceTheTableIsFree()
+    {
+        await using var database = await TestDatabase.StartAsync();
+        await using var host = await ApiHost.StartAsync(database);
+        var tenant = await host.ProvisionTenantAsync();
+        var burst = 3 * Environment.ProcessorCount + 2;
+        foreach (var (route, table) in new[] { ("/api/customers", "customers"), ("/api/contacts", "contacts"), ("/api/deals", "deals"), ("/api/activities", "activities") })
+        {
+            // The tenant's grains and the route's workers are active first, so only the list queries wait for the table.
+            using (var warm = await host.SendAsync(HttpMethod.Get, route, tenant.Admin.AccessToken))
+            {
+                warm.StatusCode.Should().Be(HttpStatusCode.OK, route);
+            }
+
+            await using var locker = new NpgsqlConnection(database.SuperuserConnectionString);
+            await locker.OpenAsync();
+            await using var transaction = await locker.BeginTransactionAsync();
+            await using (var lockTable = new NpgsqlCommand($"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE", locker, transaction))
+            {
+                await lockTable.ExecuteNonQueryAsync();
+            }
+
+            var lists = Enumerable.Range(0, burst).Select(_ => host.SendAsync(HttpMethod.Get, route, tenant.Admin.AccessToken)).ToArray();
+
+            // The queries the burst has in PostgreSQL at once: the backends waiting for the locked table.
+            await using var watcher = new NpgsqlConnection(database.SuperuserConnectionString);
+            await watcher.OpenAsync();
+            await using var waiting = new NpgsqlCommand(
+                $"SELECT count(DISTINCT pid)::int FROM pg_locks WHERE relation = '{table}'::regclass AND NOT granted", watcher);
+            var most = 0;
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromSeconds(2))
+            {
+                most = Math.Max(most, (int)(await waiting.ExecuteScalarAsync())!);
+                await Task.Delay(20);
+            }
+
+            most.Should().BeInRange(1, Environment.ProcessorCount,
+                $"{burst} lists of {route} at once run at most one query per core ({Environment.ProcessorCount}) on the node; the rest wait their turn");
+
+            await transaction.CommitAsync();
+            foreach (var list in await Task.WhenAll(lists))
+            {
+                list.StatusCode.Should().Be(HttpStatusCode.OK, route);
+                list.Dispose();
+            }
+        }
+    }
+}
