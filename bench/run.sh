@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shohayota benchmark harness (issue 8) — one command:
 #
-#   bench/run.sh                  full run, 8–10 minutes on 2 cores → bench/results/<UTC date-time>.md and latest.md
+#   bench/run.sh                  full run, about 17 minutes on 2 cores → bench/results/<UTC date-time>.md and latest.md
 #   BENCH_QUICK=1 bench/run.sh    smoke run: small data, 3 s scenarios → bench/results/tmp/ (not committed), as are subsets
 #
 # It builds Release (src/Api, bench/Baseline, bench/Load), starts the real Api on a fresh managed PostgreSQL in a

@@ -41,10 +41,10 @@ public static class BenchDatabase
     }.ConnectionString;
 
     /// <summary>
-    /// <c>CHECKPOINT</c> as the superuser, after a bulk seed and before measuring: a seed leaves most of the shared buffers
-    /// dirty, and while the checkpoint PostgreSQL then starts on its own writes them out (spread over a minute or more), a
-    /// read that must evict a dirty buffer first flushes the WAL up to it, so searches stalled 100–350 ms at a time. Returns
-    /// the seconds it took.
+    /// <c>CHECKPOINT</c> as the superuser, after the seed and before the first scenario: the seed leaves most of the shared
+    /// buffers dirty, and the checkpoint PostgreSQL then starts on its own spread their writes over 61 and 75 s in two
+    /// runs' logs, into the first scenarios' measurements. (It was a suspect for the searches' slow windows and was not
+    /// their cause: a run with it had the same tails.) Returns the seconds it took.
     /// </summary>
     public static async Task<double> CheckpointAsync(string postgresDirectory, int port)
     {

@@ -230,9 +230,9 @@ public static class ReportWriter
         }
 
         // S1 against the mean of B1 just before it and B1b just after it (run.sh puts them there): within one run the
-        // machine's speed drifted between scenarios minutes apart (in one, the load generator's own CPU per request, the
-        // same work for B1 and S1, was 0.035 ms in B1 and 0.055 ms in S1), which a ceiling measured minutes earlier does
-        // not cancel.
+        // machine's speed drifted between scenarios minutes apart (in one, the load generator's own CPU per request, much
+        // the same work for B1 and S1, was 0.035 ms in B1 and 0.055 ms in S1), which a ceiling measured minutes earlier
+        // does not cancel.
         (ScenarioResult, string)? httpCeiling = s.TryGetValue("B1", out var b1) && s.TryGetValue("B1b", out var b1b)
             ? (b1 with
             {

@@ -110,7 +110,7 @@ public interface IActivityGrain : IRecordGrain<ActivityDetails, ActivityFields>
 [Alias("IActivityQueryGrain")]
 public interface IActivityQueryGrain : IGrainWithStringKey
 {
-    [Alias("List")]
+    [Alias("List"), ReadOnly]
     Task<Outcome<ActivityPage>> ListAsync(ActivityQuery query);
 }
 

@@ -81,7 +81,7 @@ public interface IContactGrain : IRecordGrain<ContactDetails, ContactFields>;
 [Alias("IContactQueryGrain")]
 public interface IContactQueryGrain : IGrainWithStringKey
 {
-    [Alias("List")]
+    [Alias("List"), ReadOnly]
     Task<Outcome<ContactPage>> ListAsync(ContactQuery query);
 }
 

@@ -85,7 +85,7 @@ public interface ICustomerGrain : IRecordGrain<CustomerDetails, CustomerFields>;
 public interface ICustomerQueryGrain : IGrainWithStringKey
 {
     /// <summary>One page; a search that outlives its statement timeout fails with <see cref="Failure.SearchTimeout"/>.</summary>
-    [Alias("List")]
+    [Alias("List"), ReadOnly]
     Task<Outcome<CustomerPage>> ListAsync(CustomerQuery query);
 }
 

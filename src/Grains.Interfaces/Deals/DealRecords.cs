@@ -101,7 +101,7 @@ public interface IDealGrain : IRecordGrain<DealDetails, DealFields>
 [Alias("IDealQueryGrain")]
 public interface IDealQueryGrain : IGrainWithStringKey
 {
-    [Alias("List")]
+    [Alias("List"), ReadOnly]
     Task<Outcome<DealPage>> ListAsync(DealQuery query);
 }
 

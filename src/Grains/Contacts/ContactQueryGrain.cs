@@ -7,14 +7,15 @@ using Shohayota.Grains.Records;
 
 namespace Shohayota.Grains.Contacts;
 
-// Stateless worker keyed per tenant: lists read the table in parallel, and the key puts every call under the
-// isolation filter's tenant check.
+// Stateless worker keyed per tenant: List interleaves (a read), the node's TenantQueryGate lets one query per core
+// and tenant run at once, and the key puts every call under the isolation filter's tenant check.
 [StatelessWorker, GrainType("contact-query")]
-public sealed class ContactQueryGrain(TenantDatabase database) : Grain, IContactQueryGrain
+public sealed class ContactQueryGrain(TenantDatabase database, TenantQueryGate gate) : Grain, IContactQueryGrain
 {
     public async Task<Outcome<ContactPage>> ListAsync(ContactQuery query)
     {
         var tenantId = GrainKeys.TenantOf(this.GetPrimaryKeyString())!.Value;
+        using var turn = await gate.EnterAsync(tenantId);
         if (query.PageSize is < 1 or > 200)
         {
             return Outcome<ContactPage>.Fail(Failure.Validation, "pageSize must be 1 to 200.");

@@ -9,10 +9,10 @@ using Shohayota.Grains.Records;
 
 namespace Shohayota.Grains.Customers;
 
-// Stateless worker keyed per tenant: lists read the table in parallel, and the key puts every call under the
-// isolation filter's tenant check.
+// Stateless worker keyed per tenant: List interleaves (a read), the node's TenantQueryGate lets one query per core
+// and tenant run at once, and the key puts every call under the isolation filter's tenant check.
 [StatelessWorker, GrainType("customer-query")]
-public sealed class CustomerQueryGrain(TenantDatabase database, CommonTrigrams trigrams, IOptions<SearchOptions> options) : Grain, ICustomerQueryGrain
+public sealed class CustomerQueryGrain(TenantDatabase database, TenantQueryGate gate, CommonTrigrams trigrams, IOptions<SearchOptions> options) : Grain, ICustomerQueryGrain
 {
     /// <summary>How long a client should wait before repeating a search that timed out.</summary>
     internal static readonly TimeSpan SearchRetryAfter = TimeSpan.FromSeconds(5);
@@ -22,6 +22,7 @@ public sealed class CustomerQueryGrain(TenantDatabase database, CommonTrigrams t
     public async Task<Outcome<CustomerPage>> ListAsync(CustomerQuery query)
     {
         var tenantId = GrainKeys.TenantOf(this.GetPrimaryKeyString())!.Value;
+        using var turn = await gate.EnterAsync(tenantId);
         if (query.Q is null && query.Sort == CustomerSort.Relevance)
         {
             return Outcome<CustomerPage>.Fail(Failure.Validation, "sort=relevance needs a search term (q).");
