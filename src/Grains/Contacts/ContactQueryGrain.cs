@@ -15,11 +15,13 @@ public sealed class ContactQueryGrain(TenantDatabase database, TenantQueryGate g
     public async Task<Outcome<ContactPage>> ListAsync(ContactQuery query)
     {
         var tenantId = GrainKeys.TenantOf(this.GetPrimaryKeyString())!.Value;
-        using var turn = await gate.EnterAsync(tenantId);
         if (query.PageSize is < 1 or > 200)
         {
             return Outcome<ContactPage>.Fail(Failure.Validation, "pageSize must be 1 to 200.");
         }
+
+        // After the checks: only the query waits for the tenant's turn on this node (TenantQueryGate).
+        using var turn = await gate.EnterAsync(tenantId);
 
         var byName = query.Sort is ContactSort.NameAscending or ContactSort.NameDescending;
         var items = new List<ContactDetails>(query.PageSize + 1);

@@ -22,7 +22,6 @@ public sealed class CustomerQueryGrain(TenantDatabase database, TenantQueryGate 
     public async Task<Outcome<CustomerPage>> ListAsync(CustomerQuery query)
     {
         var tenantId = GrainKeys.TenantOf(this.GetPrimaryKeyString())!.Value;
-        using var turn = await gate.EnterAsync(tenantId);
         if (query.Q is null && query.Sort == CustomerSort.Relevance)
         {
             return Outcome<CustomerPage>.Fail(Failure.Validation, "sort=relevance needs a search term (q).");
@@ -61,6 +60,9 @@ public sealed class CustomerQueryGrain(TenantDatabase database, TenantQueryGate 
                 return items.Count;
             },
             query.Q is null ? null : [new("statement_timeout", _statementTimeout)]);
+
+        // After the checks and the term's rare part: only the queries wait for the tenant's turn on this node (TenantQueryGate).
+        using var turn = await gate.EnterAsync(tenantId);
 
         try
         {

@@ -66,14 +66,14 @@ public sealed class TenantQueryGate
             }
         }
 
-        // Outside the lock: the next waiter's continuation may run on this thread.
+        // After the removal, an entry that nobody uses any more may take its slot back: it is gone from the map.
         if (entered)
         {
             entry.Slots.Release();
         }
     }
 
-    private sealed class Entry(int limit)
+    internal sealed class Entry(int limit)
     {
         public SemaphoreSlim Slots { get; } = new(limit, limit);
 
@@ -87,11 +87,11 @@ public sealed class TenantQueryGate
         private readonly Guid _tenantId;
         private Entry? _entry;
 
-        internal Turn(TenantQueryGate gate, Guid tenantId, object entry)
+        internal Turn(TenantQueryGate gate, Guid tenantId, Entry entry)
         {
             _gate = gate;
             _tenantId = tenantId;
-            _entry = (Entry)entry;
+            _entry = entry;
         }
 
         public void Dispose()

@@ -15,11 +15,13 @@ public sealed class DealQueryGrain(TenantDatabase database, TenantQueryGate gate
     public async Task<Outcome<DealPage>> ListAsync(DealQuery query)
     {
         var tenantId = GrainKeys.TenantOf(this.GetPrimaryKeyString())!.Value;
-        using var turn = await gate.EnterAsync(tenantId);
         if (query.PageSize is < 1 or > 200)
         {
             return Outcome<DealPage>.Fail(Failure.Validation, "pageSize must be 1 to 200.");
         }
+
+        // After the checks: only the query waits for the tenant's turn on this node (TenantQueryGate).
+        using var turn = await gate.EnterAsync(tenantId);
 
         var items = new List<DealDetails>(query.PageSize + 1);
         await database.ReadAsync(tenantId, Command(tenantId, query), async reader =>
