@@ -18,6 +18,7 @@ public static class GrainsExtensions
         services.TryAddSingleton<TenantDatabase>();
         services.AddOptions<Customers.SearchOptions>().BindConfiguration(Customers.SearchOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<Customers.CommonTrigrams>();
+        services.AddOptions<QueryGateOptions>().BindConfiguration(QueryGateOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<TenantQueryGate>();
         services.AddSingleton<Audit.AuditWriterHealth>();
         services.TryAddSingleton<Audit.AuditMaintenance>();

@@ -214,6 +214,7 @@ public static class ActivitiesApi
         var outcome = await list.ListAsync(filter);
         if (!outcome.Succeeded)
         {
+            Problems.SetRetryAfter(http.Response, outcome);
             return Problems.From(outcome);
         }
 

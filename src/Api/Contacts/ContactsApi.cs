@@ -120,6 +120,7 @@ public static class ContactsApi
         var outcome = await list.ListAsync(filter);
         if (!outcome.Succeeded)
         {
+            Problems.SetRetryAfter(http.Response, outcome);
             return Problems.From(outcome);
         }
 

@@ -237,6 +237,7 @@ public static class DealsApi
         var outcome = await list.ListAsync(filter);
         if (!outcome.Succeeded)
         {
+            Problems.SetRetryAfter(http.Response, outcome);
             return Problems.From(outcome);
         }
 

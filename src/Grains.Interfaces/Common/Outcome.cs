@@ -24,6 +24,7 @@ public enum Failure
     ServiceUnavailable,
     SearchTimeout,
     SupportAccessDisabled,
+    TenantBusy,
 }
 
 [GenerateSerializer, Immutable, Alias("Outcome`1")]

@@ -20,8 +20,12 @@ public sealed class ActivityQueryGrain(TenantDatabase database, TenantQueryGate 
             return Outcome<ActivityPage>.Fail(Failure.Validation, "pageSize must be 1 to 200.");
         }
 
-        // After the checks: only the query waits for the tenant's turn on this node (TenantQueryGate).
-        using var turn = await gate.EnterAsync(tenantId);
+        // After the checks: only the query waits for the tenant's turn on this node (TenantQueryGate), at most its turn timeout.
+        using var turn = await gate.TryEnterAsync(tenantId);
+        if (turn is null)
+        {
+            return TenantQueryGate.Busy<ActivityPage>();
+        }
 
         var items = new List<ActivityDetails>(query.PageSize + 1);
         await database.ReadAsync(tenantId, Command(tenantId, query), async reader =>

@@ -20,8 +20,12 @@ public sealed class ContactQueryGrain(TenantDatabase database, TenantQueryGate g
             return Outcome<ContactPage>.Fail(Failure.Validation, "pageSize must be 1 to 200.");
         }
 
-        // After the checks: only the query waits for the tenant's turn on this node (TenantQueryGate).
-        using var turn = await gate.EnterAsync(tenantId);
+        // After the checks: only the query waits for the tenant's turn on this node (TenantQueryGate), at most its turn timeout.
+        using var turn = await gate.TryEnterAsync(tenantId);
+        if (turn is null)
+        {
+            return TenantQueryGate.Busy<ContactPage>();
+        }
 
         var byName = query.Sort is ContactSort.NameAscending or ContactSort.NameDescending;
         var items = new List<ContactDetails>(query.PageSize + 1);

@@ -61,8 +61,13 @@ public sealed class CustomerQueryGrain(TenantDatabase database, TenantQueryGate 
             },
             query.Q is null ? null : [new("statement_timeout", _statementTimeout)]);
 
-        // After the checks and the term's rare part: only the queries wait for the tenant's turn on this node (TenantQueryGate).
-        using var turn = await gate.EnterAsync(tenantId);
+        // After the checks and the term's rare part: only the queries wait for the tenant's turn on this node
+        // (TenantQueryGate), at most its turn timeout.
+        using var turn = await gate.TryEnterAsync(tenantId);
+        if (turn is null)
+        {
+            return TenantQueryGate.Busy<CustomerPage>();
+        }
 
         try
         {

@@ -1,3 +1,7 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Shohayota.Grains.Interfaces.Common;
+
 namespace Shohayota.Grains.Database;
 
 /// <summary>
@@ -6,12 +10,19 @@ namespace Shohayota.Grains.Database;
 /// interleave their <c>List</c> calls (<c>[ReadOnly]</c>, which the isolation filter also reads as "a read"), so without
 /// this gate a burst ran every query at once in PostgreSQL: sixteen searches of one tenant on two cores ran up to eleven
 /// at a time, each stretched to tens or hundreds of milliseconds. Other tenants have queues of their own; a tenant's
-/// entry is dropped when its last query leaves, so the gate holds only tenants with queries in flight.
+/// entry is dropped when its last query leaves, so the gate holds only tenants with queries in flight. A query waits at
+/// most <see cref="TurnTimeout"/> (<c>Shohayota:Limits:QueryTurnTimeout</c>) and then answers 503 tenant-busy.
 /// </summary>
-public sealed class TenantQueryGate
+public sealed class TenantQueryGate(IOptions<QueryGateOptions> options)
 {
     private readonly Dictionary<Guid, Entry> _entries = [];
     private readonly Lock _lock = new();
+
+    /// <summary>A gate with the default turn timeout (tests).</summary>
+    public TenantQueryGate()
+        : this(Options.Create(new QueryGateOptions()))
+    {
+    }
 
     /// <summary>One tenant's queries at once on this node: its cores.</summary>
     public int Limit { get; } = Environment.ProcessorCount;
@@ -28,8 +39,30 @@ public sealed class TenantQueryGate
         }
     }
 
+    /// <summary>The longest a query waits for its turn (<see cref="QueryGateOptions.QueryTurnTimeout"/>).</summary>
+    public TimeSpan TurnTimeout { get; } = options.Value.QueryTurnTimeout;
+
+    /// <summary>
+    /// Waits at most <see cref="TurnTimeout"/> for the tenant's turn: the turn (dispose it when the query is done), or
+    /// null when the tenant's queue did not move in time; answer that with <see cref="Busy{T}"/>.
+    /// </summary>
+    public ValueTask<Turn?> TryEnterAsync(Guid tenantId) => EnterAsync(tenantId, TurnTimeout, CancellationToken.None);
+
+    /// <summary>
+    /// A list that waited <see cref="TurnTimeout"/> without a turn: 503 tenant-busy with Retry-After, instead of an
+    /// unbounded wait behind the tenant's other queries (each of which may run up to the search statement timeout).
+    /// </summary>
+    public static Outcome<T> Busy<T>() => Outcome<T>.Later(Failure.TenantBusy,
+        "Too many of this tenant's lists and searches are running at once; retry shortly.", BusyRetryAfter);
+
+    /// <summary>Retry-After of a tenant-busy answer.</summary>
+    public static readonly TimeSpan BusyRetryAfter = TimeSpan.FromSeconds(2);
+
     /// <summary>Waits for the tenant's turn; dispose the answer when the query is done.</summary>
-    public async ValueTask<Turn> EnterAsync(Guid tenantId, CancellationToken cancellationToken = default)
+    public async ValueTask<Turn> EnterAsync(Guid tenantId, CancellationToken cancellationToken = default) =>
+        (await EnterAsync(tenantId, Timeout.InfiniteTimeSpan, cancellationToken))!;
+
+    private async ValueTask<Turn?> EnterAsync(Guid tenantId, TimeSpan timeout, CancellationToken cancellationToken)
     {
         Entry entry;
         lock (_lock)
@@ -43,14 +76,21 @@ public sealed class TenantQueryGate
             entry.Users++;
         }
 
+        bool entered;
         try
         {
-            await entry.Slots.WaitAsync(cancellationToken);
+            entered = await entry.Slots.WaitAsync(timeout, cancellationToken);
         }
         catch
         {
             Leave(tenantId, entry, entered: false);
             throw;
+        }
+
+        if (!entered)
+        {
+            Leave(tenantId, entry, entered: false);
+            return null;
         }
 
         return new Turn(this, tenantId, entry);
@@ -102,4 +142,14 @@ public sealed class TenantQueryGate
             }
         }
     }
+}
+
+/// <summary>How long a tenant's list or search waits for its turn on a node (<see cref="TenantQueryGate"/>).</summary>
+public sealed class QueryGateOptions
+{
+    public const string SectionName = "Shohayota:Limits";
+
+    /// <summary>Beyond it the list answers 503 tenant-busy with Retry-After: 2.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
+    public TimeSpan QueryTurnTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

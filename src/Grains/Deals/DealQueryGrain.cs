@@ -20,8 +20,12 @@ public sealed class DealQueryGrain(TenantDatabase database, TenantQueryGate gate
             return Outcome<DealPage>.Fail(Failure.Validation, "pageSize must be 1 to 200.");
         }
 
-        // After the checks: only the query waits for the tenant's turn on this node (TenantQueryGate).
-        using var turn = await gate.EnterAsync(tenantId);
+        // After the checks: only the query waits for the tenant's turn on this node (TenantQueryGate), at most its turn timeout.
+        using var turn = await gate.TryEnterAsync(tenantId);
+        if (turn is null)
+        {
+            return TenantQueryGate.Busy<DealPage>();
+        }
 
         var items = new List<DealDetails>(query.PageSize + 1);
         await database.ReadAsync(tenantId, Command(tenantId, query), async reader =>

@@ -69,4 +69,58 @@ public sealed class ListConcurrencyTests
             }
         }
     }
+
+    [Fact]
+    public async Task AListThatWaitsLongerThanTheTurnTimeoutAnswers503TenantBusyWithRetryAfterAndTheOthersStillAnswer()
+    {
+        await using var database = await TestDatabase.StartAsync();
+        await using var host = await ApiHost.StartAsync(database, settings: ["--Shohayota:Limits:QueryTurnTimeout=00:00:01"]);
+        var tenant = await host.ProvisionTenantAsync();
+        var other = await host.ProvisionTenantAsync();
+        foreach (var route in new[] { "/api/customers", "/api/contacts", "/api/deals", "/api/activities" })
+        {
+            using (var warm = await host.SendAsync(HttpMethod.Get, route, tenant.Admin.AccessToken))
+            {
+                warm.StatusCode.Should().Be(HttpStatusCode.OK, route);
+            }
+        }
+
+        await using var locker = new NpgsqlConnection(database.SuperuserConnectionString);
+        await locker.OpenAsync();
+        await using var transaction = await locker.BeginTransactionAsync();
+        await using (var lockTable = new NpgsqlCommand("LOCK TABLE customers IN ACCESS EXCLUSIVE MODE", locker, transaction))
+        {
+            await lockTable.ExecuteNonQueryAsync();
+        }
+
+        // The tenant's turns are all taken by lists stuck on the locked table: the next list of any kind waits its turn.
+        var held = Enumerable.Range(0, Environment.ProcessorCount)
+            .Select(_ => host.SendAsync(HttpMethod.Get, "/api/customers", tenant.Admin.AccessToken)).ToArray();
+        await Task.Delay(300);
+        var clock = Stopwatch.StartNew();
+        using (var busy = await host.SendAsync(HttpMethod.Get, "/api/contacts", tenant.Admin.AccessToken).WaitAsync(TimeSpan.FromSeconds(20)))
+        {
+            busy.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable, "the tenant's turns stayed taken past the turn timeout");
+            (await busy.ProblemTypeAsync()).Should().Be(HttpExtensions.ProblemType("tenant-busy"));
+            busy.Headers.RetryAfter!.Delta.Should().Be(TimeSpan.FromSeconds(2));
+        }
+
+        clock.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(900), "it waited its turn first");
+
+        // Another tenant's list does not wait in this tenant's queue.
+        using (var elsewhere = await host.SendAsync(HttpMethod.Get, "/api/contacts", other.Admin.AccessToken))
+        {
+            elsewhere.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        await transaction.CommitAsync();
+        foreach (var list in await Task.WhenAll(held))
+        {
+            list.StatusCode.Should().Be(HttpStatusCode.OK, "a query that had its turn answers once the table is free");
+            list.Dispose();
+        }
+
+        using var after = await host.SendAsync(HttpMethod.Get, "/api/contacts", tenant.Admin.AccessToken);
+        after.StatusCode.Should().Be(HttpStatusCode.OK, "the waiter that gave up left no turn taken");
+    }
 }

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Options;
 using Shohayota.Grains.Database;
+using Shohayota.Grains.Interfaces.Common;
 
 namespace Shohayota.Grains.Tests.Database;
 
@@ -80,5 +82,37 @@ public sealed class TenantQueryGateTests
         }
 
         gate.TenantsInFlight.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task AWaitBeyondTheTurnTimeoutAnswersBusyLeavesNothingBehindAndTheQueueStillWorks()
+    {
+        var gate = new TenantQueryGate(Options.Create(new QueryGateOptions { QueryTurnTimeout = TimeSpan.FromMilliseconds(200) }));
+        var tenant = Guid.NewGuid();
+        var held = new List<TenantQueryGate.Turn>();
+        for (var i = 0; i < gate.Limit; i++)
+        {
+            held.Add((await gate.TryEnterAsync(tenant))!);
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        (await gate.TryEnterAsync(tenant)).Should().BeNull("the tenant's turns stayed taken past the timeout");
+        clock.Elapsed.Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(150), "it waited for its turn first");
+
+        // A late waiter took no slot: one turn given back lets exactly one more in.
+        held[0].Dispose();
+        var next = await gate.TryEnterAsync(tenant);
+        next.Should().NotBeNull();
+        (await gate.TryEnterAsync(tenant)).Should().BeNull();
+        next!.Dispose();
+        foreach (var turn in held.Skip(1))
+        {
+            turn.Dispose();
+        }
+
+        gate.TenantsInFlight.Should().Be(0, "the waiters that gave up hold nothing on the node");
+        var busy = TenantQueryGate.Busy<int>();
+        busy.Failure.Should().Be(Failure.TenantBusy);
+        busy.RetryAfter.Should().Be(TenantQueryGate.BusyRetryAfter);
     }
 }
