@@ -81,6 +81,8 @@ public interface IContactGrain : IRecordGrain<ContactDetails, ContactFields>;
 [Alias("IContactQueryGrain")]
 public interface IContactQueryGrain : IGrainWithStringKey
 {
+    // ReadOnly: the isolation filter admits it as a read (a canceled tenant may still list and export), and the
+    // tenant's workers interleave it; the node's TenantQueryGate bounds how many of its queries run at once.
     [Alias("List"), ReadOnly]
     Task<Outcome<ContactPage>> ListAsync(ContactQuery query);
 }
