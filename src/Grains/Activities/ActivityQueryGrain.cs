@@ -7,10 +7,10 @@ using Shohayota.Grains.Records;
 
 namespace Shohayota.Grains.Activities;
 
-// Stateless worker keyed per tenant: List interleaves (a read), the node's TenantQueryGate lets one query per core
-// and tenant run at once, and the key puts every call under the isolation filter's tenant check.
+// Stateless worker keyed per tenant: lists read the table in parallel, and the key puts every call under the
+// isolation filter's tenant check.
 [StatelessWorker, GrainType("activity-query")]
-public sealed class ActivityQueryGrain(TenantDatabase database, TenantQueryGate gate) : Grain, IActivityQueryGrain
+public sealed class ActivityQueryGrain(TenantDatabase database) : Grain, IActivityQueryGrain
 {
     public async Task<Outcome<ActivityPage>> ListAsync(ActivityQuery query)
     {
@@ -18,13 +18,6 @@ public sealed class ActivityQueryGrain(TenantDatabase database, TenantQueryGate 
         if (query.PageSize is < 1 or > 200)
         {
             return Outcome<ActivityPage>.Fail(Failure.Validation, "pageSize must be 1 to 200.");
-        }
-
-        // After the checks: only the query waits for the tenant's turn on this node (TenantQueryGate), at most its turn timeout.
-        using var turn = await gate.TryEnterAsync(tenantId);
-        if (turn is null)
-        {
-            return TenantQueryGate.Busy<ActivityPage>();
         }
 
         var items = new List<ActivityDetails>(query.PageSize + 1);

@@ -7,10 +7,10 @@ using Shohayota.Grains.Records;
 
 namespace Shohayota.Grains.Deals;
 
-// Stateless worker keyed per tenant: List interleaves (a read), the node's TenantQueryGate lets one query per core
-// and tenant run at once, and the key puts every call under the isolation filter's tenant check.
+// Stateless worker keyed per tenant: lists read the table in parallel, and the key puts every call under the
+// isolation filter's tenant check.
 [StatelessWorker, GrainType("deal-query")]
-public sealed class DealQueryGrain(TenantDatabase database, TenantQueryGate gate) : Grain, IDealQueryGrain
+public sealed class DealQueryGrain(TenantDatabase database) : Grain, IDealQueryGrain
 {
     public async Task<Outcome<DealPage>> ListAsync(DealQuery query)
     {
@@ -18,13 +18,6 @@ public sealed class DealQueryGrain(TenantDatabase database, TenantQueryGate gate
         if (query.PageSize is < 1 or > 200)
         {
             return Outcome<DealPage>.Fail(Failure.Validation, "pageSize must be 1 to 200.");
-        }
-
-        // After the checks: only the query waits for the tenant's turn on this node (TenantQueryGate), at most its turn timeout.
-        using var turn = await gate.TryEnterAsync(tenantId);
-        if (turn is null)
-        {
-            return TenantQueryGate.Busy<DealPage>();
         }
 
         var items = new List<DealDetails>(query.PageSize + 1);
