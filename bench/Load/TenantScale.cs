@@ -41,7 +41,7 @@ public static class TenantScale
         var clock = Stopwatch.StartNew();
         var tenants = await SeedAsync(dataSource, count, customers, state.Plan);
         var seedSeconds = clock.Elapsed.TotalSeconds;
-        Console.WriteLine($"  S10: seeded {count:N0} tenants ({customers} customers and one admin each) in {seedSeconds:F1} s");
+        Console.WriteLine($"  S10: seeded {count:N0} tenants ({customers} customers and one admin each) in {seedSeconds:F1} s, VACUUM and CHECKPOINT included");
 
         var minter = new TokenMinter(Path.Combine(options.Get("data-dir"), "jwt-signing.key"));
         var bearers = tenants.Select(t => "Bearer " + minter.Mint(t.TenantId, t.AdminId, t.AdminEmail)).ToArray();
@@ -131,8 +131,7 @@ public static class TenantScale
             FROM unnest($1::uuid[]) WITH ORDINALITY AS t(id, n), generate_series(1, $2) AS g
             """, ids, customers);
         await transaction.CommitAsync();
-        // As the main seed: the bulk insert's rows vacuumed (hint bits, visibility map) and analyzed, and a checkpoint, so the
-        // passes below measure the tenants' requests and not autovacuum or the checkpointer catching up with the seed.
+        // As after the main seed: the passes measure the tenants' requests, not autovacuum or the checkpointer catching up.
         await ExecuteAsync(connection, "VACUUM (ANALYZE) tenants, users, customers");
         await ExecuteAsync(connection, "CHECKPOINT");
         return tenants;

@@ -56,7 +56,8 @@ public static class ContactsApi
                 "the e-mail (literally, ignoring case); filter by `customerId`, `tag`, `ownerUserId` and custom fields (`cf.{key}=value`); " +
                 "`sort` by `name`, `createdAt` or `updatedAt` (`-` for descending); keyset pagination with `pageSize` (≤ 200) and `cursor`. With " +
                 "`Accept: text/csv` it streams every match as CSV instead (audited as `contacts.exported`; one export per tenant and node at a " +
-                "time, else 429). Any user of the tenant or an API key; an unknown, repeated or invalid parameter is 400.");
+                "time, else 429). Any user of the tenant or an API key; an unknown, repeated or invalid parameter is 400, a search that " +
+                "waited too long for one of the tenant's turns on the node 429.");
         Routes.Map(group, Descriptions);
         return routes;
     }

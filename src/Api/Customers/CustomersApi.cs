@@ -59,7 +59,7 @@ public static class CustomersApi
                 "`updatedAt` (`-` for descending, `relevance` with `q`); keyset pagination with `pageSize` (≤ 200) and `cursor`. With " +
                 "`Accept: text/csv` it streams every match as CSV instead (audited as `customers.exported`; one export per tenant and node at a " +
                 "time, else 429). Any user of the tenant or an API key; an unknown or invalid parameter is 400, a search past its time limit " +
-                "or a list that waited too long for one of the tenant's turns on the node 503.");
+                "503, a search that waited too long for one of the tenant's turns on the node 429.");
         // A customer that still has contacts, deals or activities: 409 with their counts, unless ?cascade=true.
         Routes.Map(group, Descriptions, new RequestExamples(("A new customer", """{"name": "Acme Corp", "email": "ops@acme.example", "tags": ["vip"]}""")));
         group.MapGet("/{id:guid}/timeline", TimelineAsync).WithMetadata(new QueryParameters(TimelineParameters))

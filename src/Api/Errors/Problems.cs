@@ -29,7 +29,7 @@ public static class Problems
         Failure.RateLimited => Create(StatusCodes.Status429TooManyRequests, "rate-limited", "Too many requests", detail),
         Failure.ServiceUnavailable => Create(StatusCodes.Status503ServiceUnavailable, "service-unavailable", "Service unavailable", detail),
         Failure.SearchTimeout => Create(StatusCodes.Status503ServiceUnavailable, "search-timeout", "Search timed out", detail),
-        Failure.TenantBusy => Create(StatusCodes.Status503ServiceUnavailable, "tenant-busy", "Tenant busy", detail),
+        Failure.TenantBusy => Create(StatusCodes.Status429TooManyRequests, "tenant-busy", "Tenant busy", detail),
         Failure.SupportAccessDisabled => Create(StatusCodes.Status403Forbidden, "support-access-disabled", "Support access disabled", detail),
         Failure.IdempotencyMismatch => Create(StatusCodes.Status422UnprocessableEntity, "idempotency-key-reused", "Idempotency-Key reused", detail),
         _ => Create(StatusCodes.Status500InternalServerError, "internal-error", "Internal error", "Something went wrong on our side."),

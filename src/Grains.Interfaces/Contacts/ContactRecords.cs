@@ -81,8 +81,7 @@ public interface IContactGrain : IRecordGrain<ContactDetails, ContactFields>;
 [Alias("IContactQueryGrain")]
 public interface IContactQueryGrain : IGrainWithStringKey
 {
-    // ReadOnly: the isolation filter admits it as a read (a canceled tenant may still list and export), and the
-    // tenant's workers interleave it; the node's TenantQueryGate bounds how many of its queries run at once.
+    // ReadOnly: a read to the isolation filter (canceled tenants list and export); TenantQueryGate bounds its searches.
     [Alias("List"), ReadOnly]
     Task<Outcome<ContactPage>> ListAsync(ContactQuery query);
 }

@@ -85,8 +85,7 @@ public interface ICustomerGrain : IRecordGrain<CustomerDetails, CustomerFields>;
 public interface ICustomerQueryGrain : IGrainWithStringKey
 {
     /// <summary>One page; a search that outlives its statement timeout fails with <see cref="Failure.SearchTimeout"/>.</summary>
-    // ReadOnly: the isolation filter admits it as a read (a canceled tenant may still list and export), and the
-    // tenant's workers interleave it; the node's TenantQueryGate bounds how many of its queries run at once.
+    // ReadOnly: a read to the isolation filter (canceled tenants list and export); TenantQueryGate bounds its searches.
     [Alias("List"), ReadOnly]
     Task<Outcome<CustomerPage>> ListAsync(CustomerQuery query);
 }

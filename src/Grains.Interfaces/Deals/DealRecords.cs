@@ -101,8 +101,7 @@ public interface IDealGrain : IRecordGrain<DealDetails, DealFields>
 [Alias("IDealQueryGrain")]
 public interface IDealQueryGrain : IGrainWithStringKey
 {
-    // ReadOnly: the isolation filter admits it as a read (a canceled tenant may still list and export), and the
-    // tenant's workers interleave it; the node's TenantQueryGate bounds how many of its queries run at once.
+    // ReadOnly: a read to the isolation filter (canceled tenants list and export); the tenant's workers interleave it.
     [Alias("List"), ReadOnly]
     Task<Outcome<DealPage>> ListAsync(DealQuery query);
 }

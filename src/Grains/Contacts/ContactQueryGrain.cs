@@ -7,7 +7,7 @@ using Shohayota.Grains.Records;
 
 namespace Shohayota.Grains.Contacts;
 
-// Stateless worker keyed per tenant: List interleaves (a read), the node's TenantQueryGate lets one query per core
+// Stateless worker keyed per tenant: List interleaves (a read), the node's TenantQueryGate lets one search per core
 // and tenant run at once, and the key puts every call under the isolation filter's tenant check.
 [StatelessWorker, GrainType("contact-query")]
 public sealed class ContactQueryGrain(TenantDatabase database, TenantQueryGate gate) : Grain, IContactQueryGrain
@@ -20,9 +20,9 @@ public sealed class ContactQueryGrain(TenantDatabase database, TenantQueryGate g
             return Outcome<ContactPage>.Fail(Failure.Validation, "pageSize must be 1 to 200.");
         }
 
-        // After the checks: only the query waits for the tenant's turn on this node (TenantQueryGate), at most its turn timeout.
-        using var turn = await gate.TryEnterAsync(tenantId);
-        if (turn is null)
+        // A search waits for the tenant's turn (TenantQueryGate), after the checks; a page does not.
+        using var turn = query.Q is not { Length: > 0 } ? null : await gate.TryEnterAsync(tenantId);
+        if (query.Q is { Length: > 0 } && turn is null)
         {
             return TenantQueryGate.Busy<ContactPage>();
         }

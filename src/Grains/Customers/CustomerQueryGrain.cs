@@ -9,7 +9,7 @@ using Shohayota.Grains.Records;
 
 namespace Shohayota.Grains.Customers;
 
-// Stateless worker keyed per tenant: List interleaves (a read), the node's TenantQueryGate lets one query per core
+// Stateless worker keyed per tenant: List interleaves (a read), the node's TenantQueryGate lets one search per core
 // and tenant run at once, and the key puts every call under the isolation filter's tenant check.
 [StatelessWorker, GrainType("customer-query")]
 public sealed class CustomerQueryGrain(TenantDatabase database, TenantQueryGate gate, CommonTrigrams trigrams, IOptions<SearchOptions> options) : Grain, ICustomerQueryGrain
@@ -61,10 +61,9 @@ public sealed class CustomerQueryGrain(TenantDatabase database, TenantQueryGate 
             },
             query.Q is null ? null : [new("statement_timeout", _statementTimeout)]);
 
-        // After the checks and the term's rare part: only the queries wait for the tenant's turn on this node
-        // (TenantQueryGate), at most its turn timeout.
-        using var turn = await gate.TryEnterAsync(tenantId);
-        if (turn is null)
+        // A search waits for the tenant's turn (TenantQueryGate), after the checks and the term's rare part; a page does not.
+        using var turn = query.Q is null ? null : await gate.TryEnterAsync(tenantId);
+        if (query.Q is not null && turn is null)
         {
             return TenantQueryGate.Busy<CustomerPage>();
         }

@@ -12,6 +12,7 @@ public sealed class ProblemsTests
         { Failure.RateLimited, 2.1, "3" },
         { Failure.ServiceUnavailable, 0.2, "1" },
         { Failure.SearchTimeout, 5, "5" },
+        { Failure.TenantBusy, 2, "2" },
         { Failure.InvalidCredentials, 30, null },
         { Failure.Validation, 5, null },
     };

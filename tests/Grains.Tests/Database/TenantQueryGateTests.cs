@@ -10,23 +10,23 @@ public sealed class TenantQueryGateTests
     [Fact]
     public async Task ATenantGetsItsLimitOfTurnsAtOnceTheRestWaitInOrderAndOtherTenantsDoNotWait()
     {
-        var gate = new TenantQueryGate();
+        var gate = new TenantQueryGate(Options.Create(new QueryGateOptions()));
         var (tenant, other) = (Guid.NewGuid(), Guid.NewGuid());
         var held = new List<TenantQueryGate.Turn>();
         for (var i = 0; i < gate.Limit; i++)
         {
-            held.Add(await gate.EnterAsync(tenant));
+            held.Add((await gate.TryEnterAsync(tenant))!);
         }
 
-        var first = gate.EnterAsync(tenant).AsTask();
-        var second = gate.EnterAsync(tenant).AsTask();
+        var first = gate.TryEnterAsync(tenant).AsTask();
+        var second = gate.TryEnterAsync(tenant).AsTask();
         await Task.Delay(50);
         first.IsCompleted.Should().BeFalse("the tenant's limit is taken");
         second.IsCompleted.Should().BeFalse();
 
-        var elsewhere = gate.EnterAsync(other).AsTask();
+        var elsewhere = gate.TryEnterAsync(other).AsTask();
         elsewhere.IsCompletedSuccessfully.Should().BeTrue("another tenant has a queue of its own");
-        (await elsewhere).Dispose();
+        (await elsewhere)!.Dispose();
 
         held[0].Dispose();
         (await first.WaitAsync(TimeSpan.FromSeconds(5))).Should().NotBeNull();
@@ -39,11 +39,11 @@ public sealed class TenantQueryGateTests
         }
         else
         {
-            (await first).Dispose();
+            (await first)!.Dispose();
             (await second.WaitAsync(TimeSpan.FromSeconds(5))).Should().NotBeNull();
         }
 
-        foreach (var turn in held.Skip(2).Append(await first).Append(await second))
+        foreach (var turn in held.Skip(2).Append((await first)!).Append((await second)!))
         {
             turn.Dispose();
         }
@@ -54,28 +54,28 @@ public sealed class TenantQueryGateTests
     [Fact]
     public async Task AWaiterThatIsCanceledLeavesNothingBehindAndDisposingATurnTwiceFreesOneSlot()
     {
-        var gate = new TenantQueryGate();
+        var gate = new TenantQueryGate(Options.Create(new QueryGateOptions()));
         var tenant = Guid.NewGuid();
         var held = new List<TenantQueryGate.Turn>();
         for (var i = 0; i < gate.Limit; i++)
         {
-            held.Add(await gate.EnterAsync(tenant));
+            held.Add((await gate.TryEnterAsync(tenant))!);
         }
 
         using var cancel = new CancellationTokenSource();
-        var waiter = gate.EnterAsync(tenant, cancel.Token).AsTask();
+        var waiter = gate.TryEnterAsync(tenant, cancel.Token).AsTask();
         await cancel.CancelAsync();
         await FluentActions.Awaiting(() => waiter).Should().ThrowAsync<OperationCanceledException>();
 
         held[0].Dispose();
         held[0].Dispose();
-        var next = await gate.EnterAsync(tenant).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
-        var beyond = gate.EnterAsync(tenant).AsTask();
+        var next = (await gate.TryEnterAsync(tenant).AsTask().WaitAsync(TimeSpan.FromSeconds(5)))!;
+        var beyond = gate.TryEnterAsync(tenant).AsTask();
         await Task.Delay(50);
         beyond.IsCompleted.Should().BeFalse("the second dispose of one turn must not free a second slot");
 
         next.Dispose();
-        (await beyond.WaitAsync(TimeSpan.FromSeconds(5))).Dispose();
+        (await beyond.WaitAsync(TimeSpan.FromSeconds(5)))!.Dispose();
         foreach (var turn in held.Skip(1))
         {
             turn.Dispose();
