@@ -80,11 +80,11 @@ public sealed class TenantQueryGate(IOptions<QueryGateOptions> options)
     public static readonly TimeSpan BusyRetryAfter = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// A list that waited <see cref="TurnTimeout"/> without a turn: 429 tenant-busy with Retry-After (the tenant has too
+    /// A search that waited <see cref="TurnTimeout"/> without a turn: 429 tenant-busy with Retry-After (the tenant has too
     /// many at once, no fault of the node's), instead of an unbounded wait behind the tenant's other queries.
     /// </summary>
     public static Outcome<T> Busy<T>() => Outcome<T>.Later(Failure.TenantBusy,
-        "Too many of this tenant's lists and searches are running at once; retry shortly.", BusyRetryAfter);
+        "Too many of this tenant's searches are running at once; retry shortly.", BusyRetryAfter);
 
     private void Leave(Guid tenantId, Entry entry, bool entered)
     {
@@ -134,13 +134,13 @@ public sealed class TenantQueryGate(IOptions<QueryGateOptions> options)
     }
 }
 
-/// <summary>How long a tenant's list or search waits for its turn on a node (<see cref="TenantQueryGate"/>).</summary>
+/// <summary>How long a tenant's search waits for its turn on a node (<see cref="TenantQueryGate"/>).</summary>
 public sealed class QueryGateOptions
 {
     public const string SectionName = "Shohayota:Limits";
 
     /// <summary>
-    /// Beyond it the list answers 429 tenant-busy with Retry-After: 2. At most 20 s: the grain call itself times out
+    /// Beyond it the search answers 429 tenant-busy with Retry-After: 2. At most 20 s: the grain call itself times out
     /// after Orleans' 30 s response timeout.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:00:20")]

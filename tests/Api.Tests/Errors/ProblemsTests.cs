@@ -4,7 +4,7 @@ using Shohayota.Grains.Interfaces.Common;
 
 namespace Shohayota.Api.Tests.Errors;
 
-/// <summary>The one Retry-After helper of every route that answers an outcome (sign-in, password change, customer search).</summary>
+/// <summary>The one Retry-After helper of every route that answers an outcome (sign-in, password change, customer and contact search).</summary>
 public sealed class ProblemsTests
 {
     public static TheoryData<Failure, double, string?> Waits => new()
