@@ -93,7 +93,10 @@ public static class LocalSecret
     /// <summary>
     /// The file under the data directory, written with <paramref name="content"/> (owner-only) unless it already has
     /// content. Two processes starting together (nodes sharing a data directory, test hosts) must end with one key: only
-    /// the start that creates the file (O_EXCL) writes it; the others wait until its content is there and read it.
+    /// the start that creates the file (O_EXCL) writes it; the others wait until its content is there and read it. The
+    /// creating start opens it sharing reads: .NET locks a <see cref="FileShare.None"/> file with an exclusive
+    /// <c>flock</c> after creating it, and a waiting start's read could take its shared lock in between, so the creating
+    /// start failed, never wrote, and after the wait every start took the empty file over with a key of its own.
     /// </summary>
     private static string CreateOnce(IConfiguration configuration, string fileName, string content)
     {
@@ -104,7 +107,7 @@ public static class LocalSecret
         {
             var options = new FileStreamOptions
             {
-                Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.Read, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
             };
             using var writer = new StreamWriter(file, options);
             writer.Write(content);
@@ -114,7 +117,7 @@ public static class LocalSecret
         {
         }
 
-        for (var attempt = 0; attempt < 200; attempt++)
+        for (var attempt = 0; attempt < 1000; attempt++)
         {
             try
             {
@@ -125,13 +128,13 @@ public static class LocalSecret
             }
             catch (IOException)
             {
-                // The creating start still holds it.
+                // Not readable yet.
             }
 
             Thread.Sleep(10);
         }
 
-        // Still empty after 2 s: an interrupted start left it; take it over.
+        // Still empty after 10 s: an interrupted start left it; take it over.
         File.WriteAllText(file, content);
         return file;
     }
