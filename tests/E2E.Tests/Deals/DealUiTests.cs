@@ -222,9 +222,14 @@ public sealed class DealUiTests(UiFixture fixture, ITestOutputHelper output) : P
         await Assertions.Expect(items.First).ToBeVisibleAsync();
         var names = (await items.AllTextContentsAsync()).Select(t => t.Trim()).ToList();
         names.Should().Contain(item);
-        for (var i = 0; i < names.IndexOf(item); i++)
+
+        // The open menu moves the focus to its first item a moment after the items show, and each arrow a moment after
+        // the key: a key sent before lands elsewhere (an Enter on the still-focused button closes the menu unused).
+        await Assertions.Expect(items.First).ToBeFocusedAsync();
+        for (var i = 1; i <= names.IndexOf(item); i++)
         {
             await Page.Keyboard.PressAsync("ArrowDown");
+            await Assertions.Expect(items.Nth(i)).ToBeFocusedAsync();
         }
 
         await Page.Keyboard.PressAsync("Enter");
