@@ -21,8 +21,9 @@ public sealed class ContactQueryGrain(TenantDatabase database, TenantQueryGate g
         }
 
         // A search waits for the tenant's turn (TenantQueryGate), after the checks; a page does not.
-        using var turn = query.Q is not { Length: > 0 } ? null : await gate.TryEnterAsync(tenantId);
-        if (query.Q is { Length: > 0 } && turn is null)
+        var search = query.Q is { Length: > 0 };
+        using var turn = search ? await gate.TryEnterAsync(tenantId) : null;
+        if (search && turn is null)
         {
             return TenantQueryGate.Busy<ContactPage>();
         }

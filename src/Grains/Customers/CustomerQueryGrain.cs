@@ -27,6 +27,7 @@ public sealed class CustomerQueryGrain(TenantDatabase database, TenantQueryGate 
             return Outcome<CustomerPage>.Fail(Failure.Validation, "sort=relevance needs a search term (q).");
         }
 
+        var search = query.Q is not null;
         var byName = query.Sort is CustomerSort.NameAscending or CustomerSort.NameDescending;
         var items = new List<CustomerDetails>(query.PageSize + 1);
         var sortNames = new List<string>(query.PageSize + 1);
@@ -59,18 +60,18 @@ public sealed class CustomerQueryGrain(TenantDatabase database, TenantQueryGate 
 
                 return items.Count;
             },
-            query.Q is null ? null : [new("statement_timeout", _statementTimeout)]);
+            search ? [new("statement_timeout", _statementTimeout)] : null);
 
         // A search waits for the tenant's turn (TenantQueryGate), after the checks and the term's rare part; a page does not.
-        using var turn = query.Q is null ? null : await gate.TryEnterAsync(tenantId);
-        if (query.Q is not null && turn is null)
+        using var turn = search ? await gate.TryEnterAsync(tenantId) : null;
+        if (search && turn is null)
         {
             return TenantQueryGate.Busy<CustomerPage>();
         }
 
         try
         {
-            if (query.Q is not null)
+            if (search)
             {
                 await ReadAsync(SearchCommand(query, rarePart));
             }
@@ -86,7 +87,7 @@ public sealed class CustomerQueryGrain(TenantDatabase database, TenantQueryGate 
                     ids => ListCommand(tenantId, query, ids));
             }
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.QueryCanceled && query.Q is not null)
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.QueryCanceled && search)
         {
             return Outcome<CustomerPage>.Later(Failure.SearchTimeout,
                 "The search took too long and was stopped; retry shortly, or narrow it with a longer term or a filter.", SearchRetryAfter);
