@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.TestingHost;
 using Shohayota.Grains.Backups;
+using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Security;
@@ -71,6 +72,8 @@ public sealed class ClusterFixture : IAsyncLifetime
         public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddShohayotaSilo(_connectionString!, cluster: null).Services
             .PostConfigure<BackupOptions>(o => o.Enabled = false)
             .PostConfigure<PurgeOptions>(o => o.Enabled = false)
+            // A search refused for its turn (QueryGateTrustTests) answers after 2 s instead of 10.
+            .PostConfigure<QueryGateOptions>(o => o.QueryTurnTimeout = TimeSpan.FromSeconds(2))
             .AddLogging(logging => logging.AddProvider(Logs)
                 .AddFilter<LogCapture>(null, LogLevel.Warning)
                 .AddFilter<LogCapture>("Shohayota.Grains.Security", LogLevel.Debug));
