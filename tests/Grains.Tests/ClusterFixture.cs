@@ -72,7 +72,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddShohayotaSilo(_connectionString!, cluster: null).Services
             .PostConfigure<BackupOptions>(o => o.Enabled = false)
             .PostConfigure<PurgeOptions>(o => o.Enabled = false)
-            // A search refused for its turn (QueryGateTrustTests) answers after 2 s instead of 10.
+            // Every search of this collection's tests waits at most 2 s for its turn (10 s by default; QueryGateTrustTests).
             .PostConfigure<QueryGateOptions>(o => o.QueryTurnTimeout = TimeSpan.FromSeconds(2))
             .AddLogging(logging => logging.AddProvider(Logs)
                 .AddFilter<LogCapture>(null, LogLevel.Warning)

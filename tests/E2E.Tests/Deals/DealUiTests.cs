@@ -223,8 +223,7 @@ public sealed class DealUiTests(UiFixture fixture, ITestOutputHelper output) : P
         var names = (await items.AllTextContentsAsync()).Select(t => t.Trim()).ToList();
         names.Should().Contain(item);
 
-        // The open menu moves the focus to its first item a moment after the items show, and each arrow a moment after
-        // the key: a key sent before lands elsewhere (an Enter on the still-focused button closes the menu unused).
+        // The menu moves the focus a moment after its items show and after each key; an early Enter closes it unused.
         await Assertions.Expect(items.First).ToBeFocusedAsync();
         for (var i = 1; i <= names.IndexOf(item); i++)
         {
