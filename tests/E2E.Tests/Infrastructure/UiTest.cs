@@ -16,6 +16,8 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private readonly ConcurrentQueue<string> _consoleErrors = new();
     private readonly List<IBrowserContext> _contexts = [];
+    private readonly ConcurrentDictionary<Microsoft.Playwright.IRequest, (IPage Page, DateTime Started)> _inFlight = new();
+    private long _logStart;
     private int _screenshots;
 
     protected UiServer Server => fixture.Server;
@@ -28,7 +30,11 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
     /// <summary>Errors the pages logged to their console and uncaught script errors.</summary>
     protected IReadOnlyCollection<string> ConsoleErrors => _consoleErrors;
 
-    public async Task InitializeAsync() => Page = await NewPageAsync();
+    public async Task InitializeAsync()
+    {
+        _logStart = File.Exists(Server.LogFile) ? new FileInfo(Server.LogFile).Length : 0;
+        Page = await NewPageAsync();
+    }
 
     /// <summary>
     /// Another browser (context) with its own cookies: a second user signed in at the same time; in UTC unless
@@ -57,6 +63,10 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
             }
         };
         page.PageError += (_, error) => _consoleErrors.Enqueue($"{page.Url}: uncaught {error}");
+        // The requests still open when the test ends, for a failure's output (CI once waited 30 s for a page's load).
+        page.Request += (_, request) => _inFlight[request] = (page, DateTime.UtcNow);
+        page.RequestFinished += (_, request) => _inFlight.TryRemove(request, out var _);
+        page.RequestFailed += (_, request) => _inFlight.TryRemove(request, out var _);
         return page;
     }
 
@@ -182,10 +192,45 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
         }
     }
 
+    /// <summary>The server log's warnings and errors (each with its scopes and message) written since the test began; the last 40.</summary>
+    private List<string> ServerWarnings()
+    {
+        try
+        {
+            using var stream = new FileStream(Server.LogFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            stream.Seek(Math.Min(_logStart, stream.Length), SeekOrigin.Begin);
+            var lines = new StreamReader(stream).ReadToEnd().Split('\n');
+            var picked = new List<string>();
+            for (var i = 0; i < lines.Length; i++)
+            {
+                if (lines[i].StartsWith("warn:", StringComparison.Ordinal) || lines[i].StartsWith("fail:", StringComparison.Ordinal) || lines[i].StartsWith("crit:", StringComparison.Ordinal))
+                {
+                    // The header, then its indented lines (scopes, the message, a stack trace's first lines).
+                    var entry = lines[i].TrimEnd();
+                    for (var j = i + 1; j < lines.Length && j <= i + 6 && lines[j].StartsWith(' '); j++)
+                    {
+                        entry += " " + lines[j].Trim();
+                    }
+
+                    picked.Add(entry.Length > 600 ? entry[..600] + "…" : entry);
+                }
+            }
+
+            return picked.TakeLast(40).ToList();
+        }
+        catch (IOException error)
+        {
+            return [$"(the log could not be read: {error.Message})"];
+        }
+    }
+
     /// <summary>A path (with query) matcher for <c>WaitForURLAsync</c>.</summary>
     protected static Regex PathIs(string path) => new($"^[^?#]*//[^/]+{Regex.Escape(path)}([?#].*)?$");
 
-    /// <summary>Ends with a screenshot of every page the test opened (what it showed when a test failed) and the server log's path.</summary>
+    /// <summary>
+    /// Ends with what a failure's output needs: a screenshot of every page the test opened, where each page was and how
+    /// far it had loaded, the requests still open, the server log's path and the warnings and errors it wrote meanwhile.
+    /// </summary>
     public async Task DisposeAsync()
     {
         var last = 0;
@@ -195,12 +240,23 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
             {
                 var file = await Screenshots.SaveAsync(page, TestDirectory, $"last-{++last}");
                 output.WriteLine($"last screen: {file}");
+                var readyState = page.EvaluateAsync<string>("() => document.readyState");
+                var state = await Task.WhenAny(readyState, Task.Delay(2_000)) == readyState && readyState.IsCompletedSuccessfully ? readyState.Result : "(no answer)";
+                output.WriteLine($"page {last}: {page.Url}, document {state}");
+                foreach (var (request, (_, started)) in _inFlight.Where(r => r.Value.Page == page).OrderBy(r => r.Value.Started))
+                {
+                    output.WriteLine($"  still open: {request.Method} {request.Url} ({request.ResourceType}, {(DateTime.UtcNow - started).TotalSeconds:0.0} s)");
+                }
             }
 
             await context.DisposeAsync();
         }
 
         output.WriteLine($"server log: {Server.LogFile}");
+        foreach (var line in ServerWarnings())
+        {
+            output.WriteLine($"  {line}");
+        }
 
         foreach (var error in _consoleErrors)
         {
