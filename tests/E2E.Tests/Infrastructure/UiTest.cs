@@ -192,7 +192,7 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
         }
     }
 
-    /// <summary>The server log's warnings and errors (each with its scopes and message) written since the test began; the last 40.</summary>
+    /// <summary>The server log's warnings and errors (each with its message) written since the test began; the last 40.</summary>
     private List<string> ServerWarnings()
     {
         try
@@ -205,11 +205,15 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
             {
                 if (lines[i].StartsWith("warn:", StringComparison.Ordinal) || lines[i].StartsWith("fail:", StringComparison.Ordinal) || lines[i].StartsWith("crit:", StringComparison.Ordinal))
                 {
-                    // The header, then its indented lines (scopes, the message, a stack trace's first lines).
+                    // The header, then its indented lines but the scopes ("=> SpanId:… RequestPath:…", often hundreds of
+                    // characters): the message and a stack trace's first lines.
                     var entry = lines[i].TrimEnd();
-                    for (var j = i + 1; j < lines.Length && j <= i + 6 && lines[j].StartsWith(' '); j++)
+                    for (var j = i + 1; j < lines.Length && j <= i + 8 && lines[j].StartsWith(' '); j++)
                     {
-                        entry += " " + lines[j].Trim();
+                        if (!lines[j].TrimStart().StartsWith("=>", StringComparison.Ordinal))
+                        {
+                            entry += " " + lines[j].Trim();
+                        }
                     }
 
                     picked.Add(entry.Length > 600 ? entry[..600] + "…" : entry);
@@ -242,6 +246,8 @@ public abstract class UiTest(UiFixture fixture, ITestOutputHelper output) : IAsy
                 output.WriteLine($"last screen: {file}");
                 var readyState = page.EvaluateAsync<string>("() => document.readyState");
                 var state = await Task.WhenAny(readyState, Task.Delay(2_000)) == readyState && readyState.IsCompletedSuccessfully ? readyState.Result : "(no answer)";
+                // A page that answers later, or fails (closed, crashed), leaves no unobserved exception behind.
+                _ = readyState.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
                 output.WriteLine($"page {last}: {page.Url}, document {state}");
                 foreach (var (request, (_, started)) in _inFlight.Where(r => r.Value.Page == page).OrderBy(r => r.Value.Started))
                 {

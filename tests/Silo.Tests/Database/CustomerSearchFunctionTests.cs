@@ -252,23 +252,24 @@ public sealed class CustomerSearchFunctionTests
 
     /// <summary>
     /// The plan customer_search() ran, as the runtime role, from auto_explain (nested statements, JSON); the pages of the
-    /// customers table and its indexes it read, and those of the search keys' index alone (the transaction's counters of
-    /// those relations, not the plan's buffers, which also count catalog pages a backend with cold caches reads).
+    /// customers table and its indexes it read, and those of the search keys' index alone (<see cref="NestedPlans"/>:
+    /// counted by the relations, not from the plan's buffers, which also count catalog pages a connection with cold
+    /// caches reads).
     /// </summary>
     private static async Task<(JsonNode Plan, long TablePages, long KeyPages, long Count)> PlanAsync(TestDatabase database, Guid tenant, string term, string? rarePart = null)
     {
-        var statement = "SELECT count(*) FROM customer_search($1, '-createdAt', 51, p_index_term => $2)";
-        NpgsqlParameter[] Parameters() =>
-        [
+        var (inner, count, pages) = await NestedPlans.CaptureAsync(
+            database,
+            tenant,
+            "SELECT count(*) FROM customer_search($1, '-createdAt', 51, p_index_term => $2)",
+            "FROM customers c",
+            ["customers", "customers_search_keys_idx"],
             new NpgsqlParameter { Value = term },
-            new NpgsqlParameter { Value = (object?)rarePart ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text },
-        ];
-        var (inner, count, tablePages) = await NestedPlans.CaptureAsync(database, tenant, statement, "FROM customers c", "customers", Parameters());
-        var (_, _, keyPages) = await NestedPlans.CaptureAsync(database, tenant, statement, "FROM customers c", "customers_search_keys_idx", Parameters());
+            new NpgsqlParameter { Value = (object?)rarePart ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
 
         // A broad term may run two statements (the sort's walk, then the index): the last answered; pages are of both.
         inner.Should().NotBeEmpty();
-        return (inner[^1], tablePages, keyPages, (long)count!);
+        return (inner[^1], pages[0], pages[1], (long)count!);
     }
 
     private static IEnumerable<string> IndexConditions(JsonNode node)

@@ -12,14 +12,15 @@ internal static class NestedPlans
 {
     /// <summary>
     /// Runs <paramref name="sql"/> as the runtime role in a transaction of <paramref name="tenant"/>, and answers its scalar
-    /// result, the plans of the statements it ran whose query text contains <paramref name="from"/>, in order, and the
-    /// pages of <paramref name="pagesOf"/> (an index; or a table and all its indexes) it read, planning and execution,
-    /// from the transaction's own counters of those relations. Not from the plan's buffers: those also count the catalog
-    /// pages a backend reads to refill its caches inside a scan (a new connection, or one whose caches were reset while
-    /// other databases of the cluster ran their migrations), which made a scan of 2 index pages read 8 in CI.
+    /// result, the plans of the statements it ran whose query text contains <paramref name="from"/>, in order, and for
+    /// each of <paramref name="pagesOf"/> (an index; or a table with all its indexes, not its TOAST table) the pages it
+    /// read, planning (an index's metapage, for instance) and execution, from the backend's counters of those relations
+    /// read before and after it in its transaction. Not from the plan's buffers: those also count the catalog pages a
+    /// backend reads to refill its caches inside a scan (a new connection, or one whose caches were reset while other
+    /// databases of the cluster ran their migrations), which made a scan of 2 index pages read 8 in CI.
     /// </summary>
-    public static async Task<(List<JsonNode> Plans, object? Answer, long Pages)> CaptureAsync(
-        TestDatabase database, Guid tenant, string sql, string from, string pagesOf, params NpgsqlParameter[] parameters)
+    public static async Task<(List<JsonNode> Plans, object? Answer, long[] Pages)> CaptureAsync(
+        TestDatabase database, Guid tenant, string sql, string from, string[] pagesOf, params NpgsqlParameter[] parameters)
     {
         await using var connection = new NpgsqlConnection(database.SuperuserConnectionString);
         await connection.OpenAsync();
@@ -42,17 +43,24 @@ internal static class NestedPlans
         }
 
         object? answer;
-        long pages;
+        var pages = new long[pagesOf.Length];
         await using (var transaction = await connection.BeginTransactionAsync())
         {
             await using var tenantSetting = new NpgsqlCommand($"SELECT set_config('app.tenant_id', '{tenant}', true)", connection);
             await tenantSetting.ExecuteNonQueryAsync();
-            var pagesBefore = await PagesAsync(connection, pagesOf);
+            for (var i = 0; i < pagesOf.Length; i++)
+            {
+                pages[i] = -await PagesAsync(connection, pagesOf[i]);
+            }
+
             notices.Clear();
             await using var command = new NpgsqlCommand(sql, connection);
             command.Parameters.AddRange(parameters);
             answer = await command.ExecuteScalarAsync();
-            pages = await PagesAsync(connection, pagesOf) - pagesBefore;
+            for (var i = 0; i < pagesOf.Length; i++)
+            {
+                pages[i] += await PagesAsync(connection, pagesOf[i]);
+            }
         }
 
         var plans = notices.Select(n => JsonNode.Parse(n[n.IndexOf('{', StringComparison.Ordinal)..])!)
@@ -63,8 +71,8 @@ internal static class NestedPlans
     }
 
     /// <summary>
-    /// The pages of <paramref name="relation"/> and its indexes this transaction has asked for so far (found in the
-    /// buffers or read).
+    /// The pages of <paramref name="relation"/> and its indexes this backend has asked for (found in the buffers or read)
+    /// and not yet reported to the statistics: only a difference within one transaction is that transaction's own.
     /// </summary>
     private static async Task<long> PagesAsync(NpgsqlConnection connection, string relation)
     {

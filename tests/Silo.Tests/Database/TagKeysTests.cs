@@ -115,9 +115,9 @@ public sealed class TagKeysTests
     private static async Task<(JsonNode Plan, Guid[] Ids, long Pages)> PlanAsync(TestDatabase database, string table, Guid tenant, string tag)
     {
         var (inner, ids, pages) = await NestedPlans.CaptureAsync(
-            database, tenant, $"SELECT {Function(table)}($1, 1000)", $"FROM {table} c", $"{table}_tag_keys_idx", new NpgsqlParameter { Value = tag });
+            database, tenant, $"SELECT {Function(table)}($1, 1000)", $"FROM {table} c", [$"{table}_tag_keys_idx"], new NpgsqlParameter { Value = tag });
         inner.Should().ContainSingle();
-        return (inner[0], (Guid[])ids!, pages);
+        return (inner[0], (Guid[])ids!, pages[0]);
     }
 
     private static string Function(string table) => table == "customers" ? "customer_tag_ids" : "contact_tag_ids";
