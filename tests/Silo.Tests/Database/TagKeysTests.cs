@@ -80,7 +80,7 @@ public sealed class TagKeysTests
 
         before.Ids.Should().BeEquivalentTo(own);
         after.Ids.Should().BeEquivalentTo(own);
-        var index = $"{table}_tag_keys_idx";
+        var index = Index(table);
         var (rowsBefore, rowsAfter) = (NestedPlans.IndexRows(before.Plan, index), NestedPlans.IndexRows(after.Plan, index));
         var (pagesBefore, pagesAfter) = (before.Pages, after.Pages);
         rowsBefore.Should().Be(7, before.Plan.ToJsonString());
@@ -115,12 +115,14 @@ public sealed class TagKeysTests
     private static async Task<(JsonNode Plan, Guid[] Ids, long Pages)> PlanAsync(TestDatabase database, string table, Guid tenant, string tag)
     {
         var (inner, ids, pages) = await NestedPlans.CaptureAsync(
-            database, tenant, $"SELECT {Function(table)}($1, 1000)", $"FROM {table} c", [$"{table}_tag_keys_idx"], new NpgsqlParameter { Value = tag });
+            database, tenant, $"SELECT {Function(table)}($1, 1000)", $"FROM {table} c", [Index(table)], new NpgsqlParameter { Value = tag });
         inner.Should().ContainSingle();
         return (inner[0], (Guid[])ids!, pages[0]);
     }
 
     private static string Function(string table) => table == "customers" ? "customer_tag_ids" : "contact_tag_ids";
+
+    private static string Index(string table) => $"{table}_tag_keys_idx";
 
     private static async Task VacuumAsync(TestDatabase database, string table)
     {
@@ -129,7 +131,7 @@ public sealed class TagKeysTests
         await connection.OpenAsync();
         await Execute(connection, $"VACUUM (ANALYZE) {table}");
         // And the pending list emptied even when an autovacuum worker was cleaning it at the same moment.
-        await Execute(connection, $"SELECT gin_clean_pending_list('{table}_tag_keys_idx')");
+        await Execute(connection, $"SELECT gin_clean_pending_list('{Index(table)}')");
     }
 
     /// <summary><paramref name="count"/> rows of <paramref name="tenant"/> with <paramref name="tags"/>, as the superuser; their ids.</summary>
