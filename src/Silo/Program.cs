@@ -34,6 +34,11 @@ try
     await host.WaitForShutdownAsync();
     logger.LogInformation("Silo {Node} left the cluster", node);
 }
+catch (Exception e) when (PortInUse.Describe(e) is { } taken)
+{
+    await Console.Error.WriteLineAsync($"Shohayota cannot start: {taken}");
+    return 1;
+}
 finally
 {
     if (managed is not null)

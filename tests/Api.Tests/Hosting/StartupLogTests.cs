@@ -67,6 +67,28 @@ public sealed class StartupLogTests
         ((string?)scope["TraceId"]).Should().MatchRegex("^[0-9a-f]{32}$");
     }
 
+    [Fact]
+    public async Task AFreshNodeWhoseHttpPortIsTakenSaysSoInOneLineExitsWithOneAndStopsTheDatabaseItStarted()
+    {
+        using var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        squatter.Start();
+        var address = new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)squatter.LocalEndpoint).Port}");
+        var directory = FreshNode.NewDirectory();
+        await using var process = AppProcess.Start("Shohayota.Api.dll", "fresh node on a taken port", FreshNode.Arguments(directory, address, []),
+            Path.Combine(directory, "node.log"));
+
+        using (var wait = new CancellationTokenSource(StartTimeout))
+        {
+            await process.WaitForExitAsync(wait.Token);
+        }
+
+        process.ExitCode.Should().Be(1, process.Output());
+        process.Output().Should().Contain($"Shohayota cannot start: Failed to bind to address {address.ToString().TrimEnd('/')}: address already in use. Another process listens there")
+            .And.Contain("Local database ready").And.NotContain("Unhandled exception");
+        // PostgreSQL removes its pid file when it stops; a server left running keeps it (and its port and memory).
+        File.Exists(Path.Combine(directory, "data", "postgres", "data", "postmaster.pid")).Should().BeFalse("the managed PostgreSQL is stopped:\n{0}", process.Output());
+    }
+
     /// <summary>One node on a fresh data directory and free ports, with nothing configured but ports and directory.</summary>
     private sealed class FreshNode : IAsyncDisposable
     {
@@ -85,26 +107,9 @@ public sealed class StartupLogTests
 
         public static async Task<FreshNode> StartAsync(string[] settings)
         {
-            // Not mktemp -d: PostgreSQL runs as the postgres account under root and must pass through.
-            var root = Path.Combine(Path.GetTempPath(), "shohayota-tests");
-            Directory.CreateDirectory(root);
-            var directory = Path.Combine(root, "fresh-" + Guid.NewGuid().ToString("N")[..8]);
-            Directory.CreateDirectory(directory);
-            File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
-            var port = TestDatabase.FreePort();
-            var address = new Uri($"http://127.0.0.1:{port}");
-            string[] arguments =
-            [
-                $"--urls={address}",
-                $"--Shohayota:DataDirectory={Path.Combine(directory, "data")}",
-                $"--Shohayota:Database:Port={TestDatabase.FreePort()}",
-                "--Shohayota:Database:Durable=false",
-                $"--Shohayota:Cluster:ClusterId=fresh-{Guid.NewGuid():N}",
-                $"--Shohayota:Cluster:SiloPort={TestDatabase.FreePort()}",
-                $"--Shohayota:Cluster:GatewayPort={TestDatabase.FreePort()}",
-                .. settings,
-            ];
-            var process = AppProcess.Start("Shohayota.Api.dll", "fresh node", arguments, Path.Combine(directory, "node.log"));
+            var directory = NewDirectory();
+            var address = new Uri($"http://127.0.0.1:{TestDatabase.FreePort()}");
+            var process = AppProcess.Start("Shohayota.Api.dll", "fresh node", Arguments(directory, address, settings), Path.Combine(directory, "node.log"));
             var node = new FreshNode(process, address, Path.Combine(directory, "data"));
             using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(30) };
             await process.WaitUntilHealthyAsync(client, StartTimeout);
@@ -126,5 +131,29 @@ public sealed class StartupLogTests
         }
 
         public async ValueTask DisposeAsync() => await _process.DisposeAsync();
+
+        /// <summary>A new folder for a node's data and log. Not mktemp -d: PostgreSQL runs as the postgres account under root and must pass through.</summary>
+        public static string NewDirectory()
+        {
+            var root = Path.Combine(Path.GetTempPath(), "shohayota-tests");
+            Directory.CreateDirectory(root);
+            var directory = Path.Combine(root, "fresh-" + Guid.NewGuid().ToString("N")[..8]);
+            Directory.CreateDirectory(directory);
+            File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
+            return directory;
+        }
+
+        /// <summary>Nothing configured but the address, the data directory, free ports and <paramref name="settings"/>.</summary>
+        public static string[] Arguments(string directory, Uri address, string[] settings) =>
+        [
+            $"--urls={address}",
+            $"--Shohayota:DataDirectory={Path.Combine(directory, "data")}",
+            $"--Shohayota:Database:Port={TestDatabase.FreePort()}",
+            "--Shohayota:Database:Durable=false",
+            $"--Shohayota:Cluster:ClusterId=fresh-{Guid.NewGuid():N}",
+            $"--Shohayota:Cluster:SiloPort={TestDatabase.FreePort()}",
+            $"--Shohayota:Cluster:GatewayPort={TestDatabase.FreePort()}",
+            .. settings,
+        ];
     }
 }

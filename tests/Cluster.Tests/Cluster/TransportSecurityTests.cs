@@ -40,6 +40,25 @@ public sealed class TransportSecurityTests(TransportCluster nodes) : IClassFixtu
         (await MembershipRowsAsync(node.Name)).Should().Be(0, "the node refuses before its silo starts");
     }
 
+    [Theory]
+    [InlineData(NodeKind.Api)]
+    [InlineData(NodeKind.Silo)]
+    public async Task ANodeWhosePortIsTakenSaysWhichAndExitsWithoutAStackTraceOrAnAbort(NodeKind kind)
+    {
+        // Another process listens on the node's HTTP port (the Api) or its silo port (the standalone silo).
+        using var squatter = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        squatter.Start();
+        var port = ((IPEndPoint)squatter.LocalEndpoint).Port;
+        var node = nodes.Cluster.Launch(kind, [kind == NodeKind.Api ? $"--urls=http://127.0.0.1:{port}" : $"--Shohayota:Cluster:SiloPort={port}"]);
+
+        var exitCode = await node.WaitForExitAsync(ExitTimeout);
+
+        exitCode.Should().Be(1, node.Output());
+        node.Output().Should().Contain("Shohayota cannot start: ")
+            .And.Contain(kind == NodeKind.Api ? $"http://127.0.0.1:{port}: address already in use" : "silo or gateway port is already in use")
+            .And.Contain("--Shohayota:Cluster:SiloPort").And.NotContain("Unhandled exception");
+    }
+
     [Fact]
     public async Task AllowInsecureTransportStartsANodeWithAWarningAndAClientWithoutTlsRefusesGatewaysOffTheLoopback()
     {
