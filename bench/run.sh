@@ -158,10 +158,15 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 used_ports=" "
+# Below the kernel's ephemeral range: a port picked from inside it could be taken, between the check and the listen, as
+# the local end of an outgoing connection (a restarted Api's silo connects to itself before Kestrel binds: S10's start
+# once failed with "address already in use" that way).
+ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+if [ "${ephemeral_low:-0}" -gt 12000 ]; then port_low=10000 port_span=$((ephemeral_low - 10000)); else port_low=20000 port_span=40000; fi
 free_port() { # sets the variable named $1 to a free loopback port not handed out before
   local port
   for _ in $(seq 500); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((port_low + RANDOM % port_span))
     if [[ "$used_ports" != *" $port "* ]] && ! ss -Htan "( sport = :$port )" 2>/dev/null | grep -q .; then
       used_ports+="$port "
       printf -v "$1" '%s' "$port"
