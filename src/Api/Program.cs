@@ -5,9 +5,30 @@ using Shohayota.Silo.Hosting;
 ManagedPostgres? managed = null;
 try
 {
-    var app = await ShohayotaApp.BuildAsync(args);
+    await using var app = await ShohayotaApp.BuildAsync(args);
     managed = app.Services.GetService<ManagedPostgres>();
-    await app.RunAsync();
+    try
+    {
+        await app.StartAsync();
+    }
+    catch
+    {
+        // Kestrel binds last, after the silo has joined the cluster: a start that fails there (a port taken, say) stops
+        // what did start, as a clean shutdown does (the silo leaves the cluster, the managed PostgreSQL stops), instead
+        // of leaving it to the host's disposal.
+        try
+        {
+            await app.StopAsync();
+        }
+        catch (Exception stopping)
+        {
+            await Console.Error.WriteLineAsync($"Stopping after the failed start failed too: {stopping.Message}");
+        }
+
+        throw;
+    }
+
+    await app.WaitForShutdownAsync();
 }
 catch (Exception e) when (e is DatabaseSetupException || StartupRefusedException.Find(e) is not null)
 {
@@ -21,8 +42,8 @@ catch (Exception e) when (PortInUse.Describe(e) is { } taken)
 }
 finally
 {
-    // A start that failed after the managed PostgreSQL started (a port taken, say) stops it too: the host stops its
-    // hosted services, the one that stops PostgreSQL among them, only after a start that succeeded. A no-op otherwise.
+    // After a start that failed once the managed PostgreSQL was up, should stopping the host not have stopped it. A no-op
+    // when it is stopped already. (A failure inside BuildAsync after PostgreSQL started is not covered here.)
     if (managed is not null)
     {
         await managed.StopAsync();

@@ -216,7 +216,8 @@ public sealed class TestDatabase : IAsyncDisposable
         }
     }
 
-    private static string NewDirectory()
+    /// <summary>A new folder under the tests' root for a database or a node's data and log (earlier runs' stale ones pruned once).</summary>
+    public static string NewDirectory()
     {
         // Not mktemp -d: that is mode 700, and PostgreSQL (run as the postgres account under root) must traverse it.
         var root = Path.Combine(Path.GetTempPath(), "shohayota-tests");

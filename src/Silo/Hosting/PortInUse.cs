@@ -4,8 +4,9 @@ using Microsoft.AspNetCore.Connections;
 namespace Shohayota.Silo.Hosting;
 
 /// <summary>
-/// A start that failed because another process listens on one of the node's ports (HTTP, silo or gateway): one line
-/// saying which and what to do, instead of an unhandled exception's stack trace and an aborted process.
+/// A start that failed because another process listens on one of the node's ports (HTTP, silo or gateway): one line on
+/// standard error saying so (the address, for HTTP) and what to do, and exit code 1, instead of an unhandled exception
+/// that aborts the process. The host's own log still records the failure.
 /// </summary>
 public static class PortInUse
 {

@@ -1,10 +1,11 @@
 using System.Net;
+using System.Net.Sockets;
 using Npgsql;
 using Shohayota.Cluster.Tests.Infrastructure;
 
 namespace Shohayota.Cluster.Tests.Cluster;
 
-/// <summary>One cluster for the transport tests: the nodes that refuse to start never join it.</summary>
+/// <summary>One cluster for the transport tests: the nodes that refuse to start never join it (one whose HTTP port is taken gets a cluster of its own).</summary>
 public sealed class TransportCluster : IAsyncLifetime
 {
     public LocalCluster Cluster { get; private set; } = null!;
@@ -43,20 +44,25 @@ public sealed class TransportSecurityTests(TransportCluster nodes) : IClassFixtu
     [Theory]
     [InlineData(NodeKind.Api)]
     [InlineData(NodeKind.Silo)]
-    public async Task ANodeWhosePortIsTakenSaysWhichAndExitsWithoutAStackTraceOrAnAbort(NodeKind kind)
+    public async Task ANodeWhosePortIsTakenEndsWithOneLineSayingSoAndExitCodeOneNotAnAbort(NodeKind kind)
     {
-        // Another process listens on the node's HTTP port (the Api) or its silo port (the standalone silo).
-        using var squatter = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        // Another process listens on the node's HTTP port (the Api) or its silo port (the standalone silo). The Api's silo
+        // joins before Kestrel binds, so that node gets a cluster of its own: it must not leave a row in this fixture's.
+        using var squatter = new TcpListener(IPAddress.Loopback, 0);
         squatter.Start();
         var port = ((IPEndPoint)squatter.LocalEndpoint).Port;
-        var node = nodes.Cluster.Launch(kind, [kind == NodeKind.Api ? $"--urls=http://127.0.0.1:{port}" : $"--Shohayota:Cluster:SiloPort={port}"]);
+        var node = nodes.Cluster.Launch(kind, kind == NodeKind.Api
+            ? [$"--urls=http://127.0.0.1:{port}", $"--Shohayota:Cluster:ClusterId=taken-port-{Guid.NewGuid():N}"]
+            : [$"--Shohayota:Cluster:SiloPort={port}"]);
 
         var exitCode = await node.WaitForExitAsync(ExitTimeout);
 
         exitCode.Should().Be(1, node.Output());
-        node.Output().Should().Contain("Shohayota cannot start: ")
-            .And.Contain(kind == NodeKind.Api ? $"http://127.0.0.1:{port}: address already in use" : "silo or gateway port is already in use")
-            .And.Contain("--Shohayota:Cluster:SiloPort").And.NotContain("Unhandled exception");
+        var what = kind == NodeKind.Api
+            ? $"Failed to bind to address http://127.0.0.1:{port}: address already in use"
+            : "this node's silo or gateway port is already in use";
+        node.Output().Should().Contain($"Shohayota cannot start: {what}. Another process listens there: stop it, or give this node other ports " +
+            "(--urls for HTTP, --Shohayota:Cluster:SiloPort and --Shohayota:Cluster:GatewayPort for the cluster).").And.NotContain("Unhandled exception");
     }
 
     [Fact]
