@@ -11,51 +11,20 @@ namespace Shohayota.Silo.Hosting;
 public static class PortInUse
 {
     /// <summary>The line for <paramref name="e"/> when a port was taken anywhere in it, else null.</summary>
-    public static string? Describe(Exception e)
+    public static string? Describe(Exception e) => Taken(e, 0) is { } what
+        ? $"{what}. Another process listens there: stop it, or give this node other ports (--urls for HTTP, " +
+            "--Shohayota:Cluster:SiloPort and --Shohayota:Cluster:GatewayPort for the cluster)."
+        : null;
+
+    // Outermost first: Kestrel wraps its error in one that names the address ("Failed to bind to address
+    // http://127.0.0.1:5000: address already in use."); the silo's and gateway's listeners throw a bare socket error.
+    private static string? Taken(Exception? e, int depth) => e switch
     {
-        var (outer, found) = Find(e, null);
-        if (!found)
-        {
-            return null;
-        }
-
-        // Kestrel names the address ("Failed to bind to address http://127.0.0.1:5000: address already in use."); a
-        // socket error alone does not.
-        var what = outer?.Message.TrimEnd('.') ?? "this node's silo or gateway port is already in use";
-        return $"{what}. Another process listens there: stop it, or give this node " +
-            "other ports (--urls for HTTP, --Shohayota:Cluster:SiloPort and --Shohayota:Cluster:GatewayPort for the cluster).";
-    }
-
-    private static (Exception? Outer, bool Found) Find(Exception? e, Exception? outer)
-    {
-        for (var depth = 0; e is not null && depth < 16; depth++)
-        {
-            if (e is AddressInUseException || e is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
-            {
-                return (outer, true);
-            }
-
-            if (e is IOException && e.InnerException is AddressInUseException)
-            {
-                outer = e;
-            }
-
-            if (e is AggregateException aggregate)
-            {
-                foreach (var inner in aggregate.InnerExceptions)
-                {
-                    if (Find(inner, outer) is { Found: true } hit)
-                    {
-                        return hit;
-                    }
-                }
-
-                return (null, false);
-            }
-
-            e = e.InnerException;
-        }
-
-        return (null, false);
-    }
+        null => null,
+        _ when depth > 16 => null,
+        IOException { InnerException: AddressInUseException } => e.Message.TrimEnd('.'),
+        AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } => "this node's silo or gateway port is already in use",
+        AggregateException aggregate => aggregate.InnerExceptions.Select(inner => Taken(inner, depth + 1)).FirstOrDefault(what => what is not null),
+        _ => Taken(e.InnerException, depth + 1),
+    };
 }
