@@ -14,8 +14,10 @@ public static class GrainsExtensions
     /// <summary>Services the grains need: the runtime-role data source, time, and options.</summary>
     public static IServiceCollection AddShohayotaGrainServices(this IServiceCollection services, string appConnectionString)
     {
-        services.AddSingleton(_ => NpgsqlDataSource.Create(RuntimeConnectionString(appConnectionString)));
+        services.AddSingleton(_ => RuntimeDataSource(appConnectionString));
         services.TryAddSingleton<TenantDatabase>();
+        services.AddKeyedSingleton(TenantDatabase.Searches, (_, _) => SearchDataSource(appConnectionString));
+        services.TryAddKeyedSingleton(TenantDatabase.Searches, (provider, key) => new TenantDatabase(provider.GetRequiredKeyedService<NpgsqlDataSource>(key)));
         services.AddOptions<Customers.SearchOptions>().BindConfiguration(Customers.SearchOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<Customers.CommonTrigrams>();
         services.AddOptions<QueryGateOptions>().BindConfiguration(QueryGateOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
@@ -87,6 +89,33 @@ public static class GrainsExtensions
 
         return builder.ConnectionString;
     }
+
+    /// <summary>The runtime role's data source for everything but searches (its name labels its pool in the metrics).</summary>
+    public static NpgsqlDataSource RuntimeDataSource(string appConnectionString) =>
+        new NpgsqlDataSourceBuilder(RuntimeConnectionString(appConnectionString)) { Name = RuntimePoolName }.Build();
+
+    /// <summary>
+    /// The runtime role's second data source, for the query grains' searches only (<see cref="TenantDatabase.Searches"/>), at
+    /// most <see cref="SearchPoolSize"/> connections. Npgsql hands out a pool's idle connections oldest first, so once a
+    /// burst of plain pages had grown the shared pool to 64, every search ran on the least recently used of 64 PostgreSQL
+    /// backends, cold in the CPU's caches and preparing its statements again (a search's PostgreSQL CPU doubled). With a
+    /// pool of their own, searches keep to the few backends that ran the last searches whatever the pages do, and a flood of
+    /// searches cannot take every connection from the pages.
+    /// </summary>
+    public static NpgsqlDataSource SearchDataSource(string appConnectionString)
+    {
+        var builder = new NpgsqlDataSourceBuilder(RuntimeConnectionString(appConnectionString)) { Name = SearchPoolName };
+        var pool = builder.ConnectionStringBuilder;
+        pool.MaxPoolSize = Math.Min(pool.MaxPoolSize, SearchPoolSize);
+        pool.MinPoolSize = Math.Min(pool.MinPoolSize, pool.MaxPoolSize);
+        return builder.Build();
+    }
+
+    /// <summary>The search pool's most connections: four per core (a tenant's searches run one per core at once, <see cref="TenantQueryGate"/>).</summary>
+    public static int SearchPoolSize => 4 * Environment.ProcessorCount;
+
+    /// <summary>The pools' names in Npgsql's metrics (<c>db_client_connection_count{db_client_connection_pool_name=…}</c>).</summary>
+    public const string RuntimePoolName = "shohayota", SearchPoolName = "shohayota-search";
 
     /// <summary>The sign-in limits and this process's one password-hash gate (silo hosts and client-mode front ends).</summary>
     public static IServiceCollection AddPasswordHashGate(this IServiceCollection services)

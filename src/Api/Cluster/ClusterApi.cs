@@ -3,6 +3,7 @@ using Npgsql;
 using Orleans.Runtime;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Hosting;
+using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Silo;
@@ -102,8 +103,10 @@ public static class ClusterApi
         var applicationName = Node.ApplicationName(configuration);
         var before = await PoolState.ReadAsync(configuration, applicationName);
 
-        // The grains' data source, and the pools of every connection string this process opened directly (Orleans' providers).
+        // The grains' data sources (the searches' on a node that hosts a silo), and the pools of every connection string
+        // this process opened directly (Orleans' providers).
         dataSource.Clear();
+        services.GetKeyedService<NpgsqlDataSource>(TenantDatabase.Searches)?.Clear();
         NpgsqlConnection.ClearAllPools();
         var after = await PoolState.ReadSettledAsync(configuration, applicationName);
 

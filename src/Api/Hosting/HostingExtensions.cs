@@ -37,7 +37,7 @@ public static class HostingExtensions
         if (clientMode)
         {
             var connectionString = builder.Configuration.GetConnectionString(DatabaseSetup.ConnectionStringName)!;
-            builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(GrainsExtensions.RuntimeConnectionString(connectionString)));
+            builder.Services.AddSingleton(_ => GrainsExtensions.RuntimeDataSource(connectionString));
             builder.Services.TryAddSingleton(TimeProvider.System);
             builder.Services.AddOptions<Grains.Quotas.PlansOptions>().Configure(o => o.AddDefaults()).BindConfiguration(Grains.Quotas.PlansOptions.SectionName);
             builder.Services.AddOptions<Grains.Quotas.MeteringOptions>().BindConfiguration(Grains.Quotas.MeteringOptions.SectionName);

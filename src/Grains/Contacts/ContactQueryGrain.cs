@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Orleans.Concurrency;
 using Shohayota.Grains.Database;
@@ -10,7 +11,8 @@ namespace Shohayota.Grains.Contacts;
 // Stateless worker keyed per tenant: List interleaves (a read), the node's TenantQueryGate lets one search per core
 // and tenant run at once, and the key puts every call under the isolation filter's tenant check.
 [StatelessWorker, GrainType("contact-query")]
-public sealed class ContactQueryGrain(TenantDatabase database, TenantQueryGate gate) : Grain, IContactQueryGrain
+public sealed class ContactQueryGrain(
+    TenantDatabase database, [FromKeyedServices(TenantDatabase.Searches)] TenantDatabase searches, TenantQueryGate gate) : Grain, IContactQueryGrain
 {
     public async Task<Outcome<ContactPage>> ListAsync(ContactQuery query)
     {
@@ -28,10 +30,12 @@ public sealed class ContactQueryGrain(TenantDatabase database, TenantQueryGate g
             return TenantQueryGate.Busy<ContactPage>();
         }
 
+        // A search on the searches' own pool (GrainsExtensions.SearchDataSource), a page on the shared one.
+        var db = search ? searches : database;
         var byName = query.Sort is ContactSort.NameAscending or ContactSort.NameDescending;
         var items = new List<ContactDetails>(query.PageSize + 1);
         var sortNames = new List<string>(query.PageSize + 1);
-        Task<int> ReadAsync(NpgsqlBatchCommand command, bool append = false) => database.ReadAsync(tenantId, command, async reader =>
+        Task<int> ReadAsync(NpgsqlBatchCommand command, bool append = false) => db.ReadAsync(tenantId, command, async reader =>
         {
             if (!append)
             {
@@ -55,7 +59,7 @@ public sealed class ContactQueryGrain(TenantDatabase database, TenantQueryGate g
         else
         {
             await TagFilter.PageAsync(
-                database, tenantId, "contact_tag_ids", tag, query.PageSize, ReadAsync, Command(tenantId, query, walk: true),
+                db, tenantId, "contact_tag_ids", tag, query.PageSize, ReadAsync, Command(tenantId, query, walk: true),
                 found => Command(tenantId, query with { After = KeyAt(found - 1), PageSize = query.PageSize - found }),
                 ids => Command(tenantId, query, ids));
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Concurrency;
@@ -12,7 +13,9 @@ namespace Shohayota.Grains.Customers;
 // Stateless worker keyed per tenant: List interleaves (a read), the node's TenantQueryGate lets one search per core
 // and tenant run at once, and the key puts every call under the isolation filter's tenant check.
 [StatelessWorker, GrainType("customer-query")]
-public sealed class CustomerQueryGrain(TenantDatabase database, TenantQueryGate gate, CommonTrigrams trigrams, IOptions<SearchOptions> options) : Grain, ICustomerQueryGrain
+public sealed class CustomerQueryGrain(
+    TenantDatabase database, [FromKeyedServices(TenantDatabase.Searches)] TenantDatabase searches, TenantQueryGate gate, CommonTrigrams trigrams,
+    IOptions<SearchOptions> options) : Grain, ICustomerQueryGrain
 {
     /// <summary>How long a client should wait before repeating a search that timed out.</summary>
     internal static readonly TimeSpan SearchRetryAfter = TimeSpan.FromSeconds(5);
@@ -39,7 +42,8 @@ public sealed class CustomerQueryGrain(TenantDatabase database, TenantQueryGate 
             rarePart = CommonTrigrams.RarePart(term, shares.Common, shares.Broad);
         }
 
-        Task<int> ReadAsync(NpgsqlBatchCommand command, bool append = false) => database.ReadAsync(
+        // A search on the searches' own pool (GrainsExtensions.SearchDataSource), a page on the shared one.
+        Task<int> ReadAsync(NpgsqlBatchCommand command, bool append = false) => (search ? searches : database).ReadAsync(
             tenantId,
             command,
             async reader =>

@@ -8,6 +8,9 @@ namespace Shohayota.Grains.Database;
 /// </summary>
 public sealed class TenantDatabase(NpgsqlDataSource dataSource)
 {
+    /// <summary>The service key of the searches' <see cref="TenantDatabase"/> and data source (<see cref="GrainsExtensions.SearchDataSource"/>).</summary>
+    public const string Searches = "searches";
+
     public NpgsqlDataSource DataSource => dataSource;
 
     public async Task<TenantTransaction> BeginAsync(Guid tenantId, CancellationToken cancellationToken = default)

@@ -29,4 +29,22 @@ public sealed class RuntimeConnectionStringTests
 
         (result.MaxAutoPrepare, result.NoResetOnClose).Should().Be((prepared, noReset));
     }
+
+    [Theory]
+    [InlineData("Host=h;Username=u;Password=p", 100, 0)]
+    [InlineData("Host=h;MaxPoolSize=3;Minimum Pool Size=2", 3, 2)]
+    [InlineData("Host=h;Maximum Pool Size=500;Minimum Pool Size=400", 500, 400)]
+    public void SearchesGetAPoolOfTheirOwnOfAtMostFourConnectionsPerCoreUnderItsOwnName(string connectionString, int max, int min)
+    {
+        using var searches = GrainsExtensions.SearchDataSource(connectionString);
+        using var shared = GrainsExtensions.RuntimeDataSource(connectionString);
+        var pool = new NpgsqlConnectionStringBuilder(searches.ConnectionString);
+        var sharedPool = new NpgsqlConnectionStringBuilder(shared.ConnectionString);
+
+        GrainsExtensions.SearchPoolSize.Should().Be(4 * Environment.ProcessorCount);
+        pool.MaxPoolSize.Should().Be(Math.Min(max, GrainsExtensions.SearchPoolSize));
+        pool.MinPoolSize.Should().Be(Math.Min(min, pool.MaxPoolSize), "a minimum above the cap would not build");
+        (sharedPool.MaxPoolSize, sharedPool.MinPoolSize).Should().Be((max, min), "the shared pool keeps the operator's sizes");
+        (pool.MaxAutoPrepare, pool.NoResetOnClose).Should().Be((64, true), "searches get the runtime role's settings too");
+    }
 }

@@ -1,0 +1,92 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Orleans.TestingHost;
+using Shohayota.Grains.Database;
+using Shohayota.Grains.Interfaces.Common;
+using Shohayota.Grains.Interfaces.Contacts;
+using Shohayota.Grains.Interfaces.Customers;
+
+namespace Shohayota.Grains.Tests.Database;
+
+/// <summary>
+/// Searches run on a pool of their own (<see cref="GrainsExtensions.SearchDataSource"/>), so a burst of plain pages that
+/// grew the shared pool cannot leave every later search on a cold backend. Read through Npgsql's own pool metric
+/// (<c>db.client.connection.count</c> by pool name), as an operator's scrape shows it.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class SearchPoolTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task PlainPagesLeaveTheSearchPoolAloneAndOneTenantsSearchesTakeAtMostOneOfItsConnectionsPerCoreAndNode()
+    {
+        var tenant = await fixture.ProvisionAsync();
+        var id = tenant.Tenant.Id;
+        var silos = fixture.Cluster.Silos.Cast<InProcessSiloHandle>().Select(s => s.SiloHost.Services).ToList();
+        foreach (var services in silos)
+        {
+            // No search runs now (the cluster's tests take turns), so this closes every connection of the pool.
+            services.GetRequiredKeyedService<NpgsqlDataSource>(TenantDatabase.Searches).Clear();
+        }
+
+        var searchPool = PoolConnections(GrainsExtensions.SearchPoolName);
+        searchPool.Should().Be(0, "the search pools were just cleared");
+
+        ClusterFixture.As(id, tenant.AdminId);
+        var customers = fixture.Grains.GetGrain<ICustomerQueryGrain>(GrainKeys.CustomerQuery(id));
+        var contacts = fixture.Grains.GetGrain<IContactQueryGrain>(GrainKeys.ContactQuery(id));
+        var customerPage = new CustomerQuery(null, null, null, null, CustomerSort.CreatedAtDescending, 50, null);
+        var contactPage = new ContactQuery(null, null, null, null, ContactSort.CreatedAtDescending, 50, null);
+
+        var pages = await Task.WhenAll(Enumerable.Range(0, 32).Select(i => i % 2 == 0
+            ? customers.ListAsync(customerPage).ContinueWith(t => t.Result.Succeeded, TaskScheduler.Default)
+            : contacts.ListAsync(contactPage).ContinueWith(t => t.Result.Succeeded, TaskScheduler.Default)));
+        var afterPages = PoolConnections(GrainsExtensions.SearchPoolName);
+        var shared = PoolConnections(GrainsExtensions.RuntimePoolName);
+
+        var searches = await Task.WhenAll(Enumerable.Range(0, 32).Select(i => i % 2 == 0
+            ? customers.ListAsync(customerPage with { Q = "acme" + i }).ContinueWith(t => t.Result.Succeeded, TaskScheduler.Default)
+            : contacts.ListAsync(contactPage with { Q = "acme" + i }).ContinueWith(t => t.Result.Succeeded, TaskScheduler.Default)));
+        var afterSearches = PoolConnections(GrainsExtensions.SearchPoolName);
+        RequestContext.Clear();
+
+        pages.Should().AllSatisfy(served => served.Should().BeTrue());
+        searches.Should().AllSatisfy(served => served.Should().BeTrue());
+        shared.Should().BeGreaterThan(0, "plain pages run on the shared pool");
+        afterPages.Should().Be(0, "plain pages take no connection of the search pool");
+        afterSearches.Should().BeInRange(1, silos.Count * Environment.ProcessorCount,
+            "searches run on their own pool, one tenant's one per core and node at once (TenantQueryGate), so it opens no more");
+    }
+
+    /// <summary>The connections (idle and used) of every pool of this name in this process, as Npgsql's metric counts them.</summary>
+    private static long PoolConnections(string pool)
+    {
+        long total = 0;
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "Npgsql" && instrument.Name == "db.client.connection.count")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<int>((_, value, tags, _) => Count(value, tags));
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) => Count(value, tags));
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return total;
+
+        void Count(long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "db.client.connection.pool.name" && Equals(tag.Value, pool))
+                {
+                    total += value;
+                }
+            }
+        }
+    }
+}
