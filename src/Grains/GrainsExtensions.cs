@@ -91,8 +91,7 @@ public static class GrainsExtensions
     }
 
     /// <summary>The runtime role's data source for everything but searches (its name labels its pool in the metrics).</summary>
-    public static NpgsqlDataSource RuntimeDataSource(string appConnectionString) =>
-        new NpgsqlDataSourceBuilder(RuntimeConnectionString(appConnectionString)) { Name = RuntimePoolName }.Build();
+    public static NpgsqlDataSource RuntimeDataSource(string appConnectionString) => DataSource(appConnectionString, RuntimePoolName, int.MaxValue);
 
     /// <summary>
     /// The runtime role's second data source, for the query grains' searches only (<see cref="TenantDatabase.Searches"/>), at
@@ -102,12 +101,18 @@ public static class GrainsExtensions
     /// pool of their own, searches keep to the few backends that ran the last searches whatever the pages do, and a flood of
     /// searches cannot take every connection from the pages.
     /// </summary>
-    public static NpgsqlDataSource SearchDataSource(string appConnectionString)
+    public static NpgsqlDataSource SearchDataSource(string appConnectionString) => DataSource(appConnectionString, SearchPoolName, SearchPoolSize);
+
+    private static NpgsqlDataSource DataSource(string appConnectionString, string name, int mostConnections)
     {
-        var builder = new NpgsqlDataSourceBuilder(RuntimeConnectionString(appConnectionString)) { Name = SearchPoolName };
+        var builder = new NpgsqlDataSourceBuilder(RuntimeConnectionString(appConnectionString)) { Name = name };
         var pool = builder.ConnectionStringBuilder;
-        pool.MaxPoolSize = Math.Min(pool.MaxPoolSize, SearchPoolSize);
-        pool.MinPoolSize = Math.Min(pool.MinPoolSize, pool.MaxPoolSize);
+        if (pool.MaxPoolSize > mostConnections)
+        {
+            pool.MaxPoolSize = mostConnections;
+            pool.MinPoolSize = Math.Min(pool.MinPoolSize, mostConnections);
+        }
+
         return builder.Build();
     }
 

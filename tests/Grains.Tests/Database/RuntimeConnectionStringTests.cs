@@ -30,21 +30,29 @@ public sealed class RuntimeConnectionStringTests
         (result.MaxAutoPrepare, result.NoResetOnClose).Should().Be((prepared, noReset));
     }
 
-    [Theory]
-    [InlineData("Host=h;Username=u;Password=p", 100, 0)]
-    [InlineData("Host=h;MaxPoolSize=3;Minimum Pool Size=2", 3, 2)]
-    [InlineData("Host=h;Maximum Pool Size=500;Minimum Pool Size=400", 500, 400)]
-    public void SearchesGetAPoolOfTheirOwnOfAtMostFourConnectionsPerCoreUnderItsOwnName(string connectionString, int max, int min)
+    [Fact]
+    public void SearchesGetAPoolOfTheirOwnOfAtMostFourConnectionsPerCoreAndTheRuntimeRolesSettings()
+    {
+        var cap = GrainsExtensions.SearchPoolSize;
+
+        cap.Should().Be(4 * Environment.ProcessorCount);
+        Sizes("Host=h;Username=u;Password=p").Should().Be((Math.Min(100, cap), 0, 100, 0), "Npgsql's default of 100, capped for searches");
+        Sizes("Host=h;MaxPoolSize=3;Minimum Pool Size=2").Should().Be((3, 2, 3, 2), "an operator's smaller pool is kept");
+        Sizes($"Host=h;Maximum Pool Size={cap + 10};Minimum Pool Size={cap + 5}").Should().Be((cap, cap, cap + 10, cap + 5),
+            "above the cap the search pool is capped, its minimum with it (a minimum above the maximum would not build); the shared pool keeps the operator's sizes");
+
+        using var searches = GrainsExtensions.SearchDataSource("Host=h");
+        var settings = new NpgsqlConnectionStringBuilder(searches.ConnectionString);
+        (settings.MaxAutoPrepare, settings.NoResetOnClose).Should().Be((64, true), "searches get the runtime role's settings too");
+    }
+
+    /// <summary>The search pool's and the shared pool's most and fewest connections for this connection string.</summary>
+    private static (int SearchMax, int SearchMin, int SharedMax, int SharedMin) Sizes(string connectionString)
     {
         using var searches = GrainsExtensions.SearchDataSource(connectionString);
         using var shared = GrainsExtensions.RuntimeDataSource(connectionString);
-        var pool = new NpgsqlConnectionStringBuilder(searches.ConnectionString);
-        var sharedPool = new NpgsqlConnectionStringBuilder(shared.ConnectionString);
-
-        GrainsExtensions.SearchPoolSize.Should().Be(4 * Environment.ProcessorCount);
-        pool.MaxPoolSize.Should().Be(Math.Min(max, GrainsExtensions.SearchPoolSize));
-        pool.MinPoolSize.Should().Be(Math.Min(min, pool.MaxPoolSize), "a minimum above the cap would not build");
-        (sharedPool.MaxPoolSize, sharedPool.MinPoolSize).Should().Be((max, min), "the shared pool keeps the operator's sizes");
-        (pool.MaxAutoPrepare, pool.NoResetOnClose).Should().Be((64, true), "searches get the runtime role's settings too");
+        var search = new NpgsqlConnectionStringBuilder(searches.ConnectionString);
+        var runtime = new NpgsqlConnectionStringBuilder(shared.ConnectionString);
+        return (search.MaxPoolSize, search.MinPoolSize, runtime.MaxPoolSize, runtime.MinPoolSize);
     }
 }
