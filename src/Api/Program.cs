@@ -3,10 +3,13 @@ using Shohayota.Silo.Database;
 using Shohayota.Silo.Hosting;
 
 ManagedPostgres? managed = null;
+IConfiguration? configuration = null;
 try
 {
+    // A failure inside BuildAsync stops a managed PostgreSQL it had started (ShohayotaApp.BuildAsync).
     await using var app = await ShohayotaApp.BuildAsync(args);
     managed = app.Services.GetService<ManagedPostgres>();
+    configuration = app.Configuration;
     try
     {
         await app.StartAsync();
@@ -35,15 +38,16 @@ catch (Exception e) when (e is DatabaseSetupException || StartupRefusedException
     await Console.Error.WriteLineAsync($"Shohayota cannot start: {(StartupRefusedException.Find(e) ?? e).Message}");
     return 1;
 }
-catch (Exception e) when (PortInUse.Describe(e) is { } taken)
+catch (Exception e) when (PortInUse.IsTaken(e))
 {
-    await Console.Error.WriteLineAsync($"Shohayota cannot start: {taken}");
+    // In the catch block, not its filter: the node's own listeners are closed by now, so the port still taken is the other process's.
+    await Console.Error.WriteLineAsync($"Shohayota cannot start: {PortInUse.Describe(e, configuration)}");
     return 1;
 }
 finally
 {
     // After a start that failed once the managed PostgreSQL was up, should stopping the host not have stopped it. A no-op
-    // when it is stopped already. (A failure inside BuildAsync after PostgreSQL started is not covered here.)
+    // when it is stopped already.
     if (managed is not null)
     {
         await managed.StopAsync();

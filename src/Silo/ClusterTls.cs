@@ -1,6 +1,8 @@
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
 using Orleans.Connections.Security;
+using Shohayota.Silo.Hosting;
 
 namespace Shohayota.Silo;
 
@@ -56,10 +58,38 @@ public static class ClusterTls
             return null;
         }
 
-        var certificate = options.KeyPath is { Length: > 0 } key
-            ? X509Certificate2.CreateFromPemFile(options.CertificatePath, key)
-            : X509CertificateLoader.LoadPkcs12FromFile(options.CertificatePath, options.CertificatePassword);
-        var authority = options.AuthorityPath is { Length: > 0 } path ? X509Certificate2.CreateFromPem(File.ReadAllText(path)) : null;
+        // A file that is missing, unreadable or not a certificate (or key) refuses the start with one line naming the
+        // setting, instead of an unhandled exception.
+        X509Certificate2 certificate;
+        try
+        {
+            certificate = options.KeyPath is { Length: > 0 } key
+                ? X509Certificate2.CreateFromPemFile(options.CertificatePath, key)
+                : X509CertificateLoader.LoadPkcs12FromFile(options.CertificatePath, options.CertificatePassword);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            throw new StartupRefusedException(
+                $"{ClusterTlsOptions.SectionName}:{nameof(ClusterTlsOptions.CertificatePath)} '{options.CertificatePath}'" +
+                (options.KeyPath is { Length: > 0 } ? $" with {ClusterTlsOptions.SectionName}:{nameof(ClusterTlsOptions.KeyPath)} '{options.KeyPath}'" : "") +
+                $" cannot be loaded: {e.Message}", e);
+        }
+
+        X509Certificate2? authority = null;
+        if (options.AuthorityPath is { Length: > 0 } path)
+        {
+            try
+            {
+                authority = X509Certificate2.CreateFromPem(File.ReadAllText(path));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+            {
+                certificate.Dispose();
+                throw new StartupRefusedException(
+                    $"{ClusterTlsOptions.SectionName}:{nameof(ClusterTlsOptions.AuthorityPath)} '{path}' cannot be loaded: {e.Message}", e);
+            }
+        }
+
         return new Trust(certificate, authority);
     }
 

@@ -10,33 +10,33 @@ using Shohayota.Silo.Hosting;
 var builder = Host.CreateApplicationBuilder(args);
 Shohayota.Silo.Hosting.LogDefaults.Apply(builder.Configuration);
 using var loggerFactory = LoggerFactory.Create(logging => logging.AddConfiguration(builder.Configuration.GetSection("Logging")).AddConsole());
-ManagedPostgres? managed;
+ManagedPostgres? managed = null;
 try
 {
     StartupChecks.Run(builder.Configuration, builder.Environment, hostsSilo: true);
     managed = await DatabaseSetup.PrepareAsync(builder.Configuration, loggerFactory);
-}
-catch (Exception e) when (e is DatabaseSetupException or StartupRefusedException)
-{
-    await Console.Error.WriteLineAsync($"Shohayota cannot start: {e.Message}");
-    return 1;
-}
 
-var node = NodeIdentity.Apply(builder.Configuration);
-builder.Services.AddShohayotaShutdown(ClusterShutdown.Read(builder.Configuration));
-builder.UseOrleans(silo => silo.AddShohayotaSilo(builder.Configuration));
-using var host = builder.Build();
-var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Shohayota.Silo");
-try
-{
+    // Everything below may still refuse the configuration (the shutdown timeout, the membership settings, TLS files):
+    // the finally stops a managed PostgreSQL started above whatever ends the start.
+    var node = NodeIdentity.Apply(builder.Configuration);
+    builder.Services.AddShohayotaShutdown(ClusterShutdown.Read(builder.Configuration));
+    builder.UseOrleans(silo => silo.AddShohayotaSilo(builder.Configuration));
+    using var host = builder.Build();
+    var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Shohayota.Silo");
     await host.StartAsync();
     logger.LogInformation("Silo {Node} joined the cluster", node);
     await host.WaitForShutdownAsync();
     logger.LogInformation("Silo {Node} left the cluster", node);
 }
-catch (Exception e) when (PortInUse.Describe(e) is { } taken)
+catch (Exception e) when (e is DatabaseSetupException || StartupRefusedException.Find(e) is not null)
 {
-    await Console.Error.WriteLineAsync($"Shohayota cannot start: {taken}");
+    await Console.Error.WriteLineAsync($"Shohayota cannot start: {(StartupRefusedException.Find(e) ?? e).Message}");
+    return 1;
+}
+catch (Exception e) when (PortInUse.IsTaken(e))
+{
+    // In the catch block, not its filter: the node's own listeners are closed by now, so the port still taken is the other process's.
+    await Console.Error.WriteLineAsync($"Shohayota cannot start: {PortInUse.Describe(e, builder.Configuration)}");
     return 1;
 }
 finally

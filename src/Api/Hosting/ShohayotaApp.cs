@@ -19,6 +19,7 @@ using Shohayota.Api.Tenants;
 using Shohayota.Api.Users;
 using Shohayota.Api.Web;
 using Shohayota.Api.Webhooks;
+using Shohayota.Silo.Database;
 
 namespace Shohayota.Api.Hosting;
 
@@ -31,7 +32,26 @@ public static class ShohayotaApp
         // and data protection are found by that name.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(ShohayotaApp).Assembly.GetName().Name });
         configure?.Invoke(builder);
-        await builder.AddShohayotaClusterAsync();
+        try
+        {
+            await builder.AddShohayotaClusterAsync();
+            return Build(builder);
+        }
+        catch
+        {
+            // A configuration refused after the managed PostgreSQL started (the cluster's shutdown timeout, its TLS files,
+            // a key file…): stop it, so no server is left running behind an exit code 1 with its port and memory.
+            if (builder.Services.LastOrDefault(d => d.ServiceType == typeof(ManagedPostgres))?.ImplementationInstance is ManagedPostgres managed)
+            {
+                await managed.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    private static WebApplication Build(WebApplicationBuilder builder)
+    {
         builder.AddShohayotaErrors();
         builder.AddShohayotaAuth();
         builder.AddShohayotaTelemetry();

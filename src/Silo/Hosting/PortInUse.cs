@@ -1,30 +1,80 @@
+using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Configuration;
 
 namespace Shohayota.Silo.Hosting;
 
 /// <summary>
 /// A start that failed because another process listens on one of the node's ports (HTTP, silo or gateway): one line on
-/// standard error saying so (the address, for HTTP) and what to do, and exit code 1, instead of an unhandled exception
-/// that aborts the process. The host's own log still records the failure.
+/// standard error saying so (the address, for HTTP; the port, for the cluster) and what to do, and exit code 1, instead
+/// of an unhandled exception that aborts the process. The host's own log still records the failure.
 /// </summary>
 public static class PortInUse
 {
-    /// <summary>The line for <paramref name="e"/> when a port was taken anywhere in it, else null.</summary>
-    public static string? Describe(Exception e) => Taken(e, 0) is { } what
-        ? $"{what}. Another process listens there: stop it, or give this node other ports (--urls for HTTP, " +
-            "--Shohayota:Cluster:SiloPort and --Shohayota:Cluster:GatewayPort for the cluster)."
+    /// <summary>Whether a port was taken anywhere in <paramref name="e"/>.</summary>
+    public static bool IsTaken(Exception e) => Taken(e, 0) is not null;
+
+    /// <summary>
+    /// The line for <paramref name="e"/> when a port was taken anywhere in it, else null. The silo's and gateway's
+    /// listeners throw a bare socket error that names no port: the ports <paramref name="configuration"/> gives this
+    /// node are then tried, and the one another process holds is named; call it once the node's own listeners are
+    /// closed (in a catch block, not a filter).
+    /// </summary>
+    public static string? Describe(Exception e, IConfiguration? configuration = null) => Taken(e, 0) is { } what
+        ? $"{(what.Length == 0 ? ClusterPorts(configuration) : what)}. Another process listens there: stop it, or give this node other ports " +
+            "(--urls for HTTP, --Shohayota:Cluster:SiloPort and --Shohayota:Cluster:GatewayPort for the cluster)."
         : null;
 
     // Outermost first: Kestrel wraps its error in one that names the address ("Failed to bind to address
-    // http://127.0.0.1:5000: address already in use."); the silo's and gateway's listeners throw a bare socket error.
+    // http://127.0.0.1:5000: address already in use."); the silo's and gateway's listeners throw a bare socket error ("").
     private static string? Taken(Exception? e, int depth) => e switch
     {
         null => null,
         _ when depth > 16 => null,
         IOException { InnerException: AddressInUseException } => e.Message.TrimEnd('.'),
-        AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } => "this node's silo or gateway port is already in use",
+        AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } => "",
         AggregateException aggregate => aggregate.InnerExceptions.Select(inner => Taken(inner, depth + 1)).FirstOrDefault(what => what is not null),
         _ => Taken(e.InnerException, depth + 1),
     };
+
+    /// <summary>
+    /// Which of the node's cluster ports is taken: each is bound once more on the address the silo listens on (the node's
+    /// own listeners are closed by now). When neither can be told (the other process has let go since), both are named.
+    /// </summary>
+    private static string ClusterPorts(IConfiguration? configuration)
+    {
+        var section = configuration?.GetSection(ShohayotaClusterOptions.SectionName);
+        var defaults = new ShohayotaClusterOptions();
+        var silo = section?.GetValue(nameof(ShohayotaClusterOptions.SiloPort), defaults.SiloPort) ?? defaults.SiloPort;
+        var gateway = section?.GetValue(nameof(ShohayotaClusterOptions.GatewayPort), defaults.GatewayPort) ?? defaults.GatewayPort;
+        var address = IPAddress.TryParse(section?[nameof(ShohayotaClusterOptions.AdvertisedAddress)] ?? defaults.AdvertisedAddress, out var parsed)
+            ? parsed
+            : IPAddress.Loopback;
+        var taken = new[] { ("silo", silo), ("gateway", gateway) }.Where(p => IsListening(address, p.Item2)).ToList();
+        return taken.Count == 0
+            ? $"this node's silo port {silo} or gateway port {gateway} (on {address}) is already in use"
+            : string.Join(" and ", taken.Select(p => $"this node's {p.Item1} port {p.Item2}")) + $" (on {address}) {(taken.Count == 1 ? "is" : "are")} already in use";
+    }
+
+    private static bool IsListening(IPAddress address, int port)
+    {
+        try
+        {
+            using var probe = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            // A port left in TIME_WAIT by a closed connection binds all the same; one another socket listens on does not.
+            probe.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            probe.Bind(new IPEndPoint(address, port));
+            probe.Listen(1);
+            return false;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
 }

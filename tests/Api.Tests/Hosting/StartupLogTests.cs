@@ -91,6 +91,33 @@ public sealed class StartupLogTests
         File.Exists(Path.Combine(directory, "data", "postgres", "data", "postmaster.pid")).Should().BeFalse("the managed PostgreSQL is stopped:\n{0}", process.Output());
     }
 
+    [Theory]
+    [InlineData("Shohayota.Api.dll")]
+    [InlineData("Shohayota.Silo.dll")]
+    public async Task AFreshNodeWhoseTlsCertificateCannotBeLoadedEndsWithOneLineNamingItAndStopsItsDatabase(string program)
+    {
+        // The cluster's certificate is loaded as the silo is configured, after the managed PostgreSQL is up and migrated:
+        // a missing file must end the start with one line (no unhandled exception) and must not leave that server running.
+        var directory = TestDatabase.NewDirectory();
+        var certificate = Path.Combine(directory, "missing-node.pem");
+        var key = Path.Combine(directory, "missing-node.key");
+        var address = new Uri($"http://127.0.0.1:{TestDatabase.FreePort()}");
+        await using var process = AppProcess.Start(program, "fresh node with a missing certificate",
+            FreshNode.Arguments(directory, address, [$"--Shohayota:Cluster:Tls:CertificatePath={certificate}", $"--Shohayota:Cluster:Tls:KeyPath={key}"]),
+            Path.Combine(directory, "node.log"));
+
+        using (var wait = new CancellationTokenSource(StartTimeout))
+        {
+            await process.WaitForExitAsync(wait.Token);
+        }
+
+        process.ExitCode.Should().Be(1, process.Output());
+        process.Output().Should().Contain("Local database ready")
+            .And.Contain($"Shohayota cannot start: Shohayota:Cluster:Tls:CertificatePath '{certificate}' with Shohayota:Cluster:Tls:KeyPath '{key}' cannot be loaded: ")
+            .And.NotContain("Unhandled exception");
+        File.Exists(Path.Combine(directory, "data", "postgres", "data", "postmaster.pid")).Should().BeFalse("the managed PostgreSQL is stopped:\n{0}", process.Output());
+    }
+
     /// <summary>One node on a fresh data directory and free ports, with nothing configured but ports and directory.</summary>
     private sealed class FreshNode : IAsyncDisposable
     {

@@ -42,25 +42,30 @@ public sealed class TransportSecurityTests(TransportCluster nodes) : IClassFixtu
     }
 
     [Theory]
-    [InlineData(NodeKind.Api)]
-    [InlineData(NodeKind.Silo)]
-    public async Task ANodeWhosePortIsTakenEndsWithOneLineSayingSoAndExitCodeOneNotAnAbort(NodeKind kind)
+    [InlineData(NodeKind.Api, "http")]
+    [InlineData(NodeKind.Api, "gateway")]
+    [InlineData(NodeKind.Silo, "silo")]
+    public async Task ANodeWhosePortIsTakenEndsWithOneLineNamingItAndExitCodeOneNotAnAbort(NodeKind kind, string which)
     {
-        // Another process listens on the node's HTTP port (the Api) or its silo port (the standalone silo). The Api's silo
-        // joins before Kestrel binds, so that node gets a cluster of its own: it must not leave a row in this fixture's.
+        // Another process listens on the node's HTTP port, its gateway port (the Api) or its silo port (the standalone
+        // silo). The Api's silo may join before the failure, so that node gets a cluster of its own: it must not leave a
+        // row in this fixture's. The silo's and gateway's listeners name no port: the node finds which it was.
         using var squatter = new TcpListener(IPAddress.Loopback, 0);
         squatter.Start();
         var port = ((IPEndPoint)squatter.LocalEndpoint).Port;
-        var node = nodes.Cluster.Launch(kind, kind == NodeKind.Api
-            ? [$"--urls=http://127.0.0.1:{port}", $"--Shohayota:Cluster:ClusterId=taken-port-{Guid.NewGuid():N}"]
-            : [$"--Shohayota:Cluster:SiloPort={port}"]);
+        var node = nodes.Cluster.Launch(kind, which switch
+        {
+            "http" => [$"--urls=http://127.0.0.1:{port}", $"--Shohayota:Cluster:ClusterId=taken-port-{Guid.NewGuid():N}"],
+            "gateway" => [$"--Shohayota:Cluster:GatewayPort={port}", $"--Shohayota:Cluster:ClusterId=taken-port-{Guid.NewGuid():N}"],
+            _ => [$"--Shohayota:Cluster:SiloPort={port}"],
+        });
 
         var exitCode = await node.WaitForExitAsync(ExitTimeout);
 
         exitCode.Should().Be(1, node.Output());
-        var what = kind == NodeKind.Api
+        var what = which == "http"
             ? $"Failed to bind to address http://127.0.0.1:{port}: address already in use"
-            : "this node's silo or gateway port is already in use";
+            : $"this node's {which} port {port} (on 127.0.0.1) is already in use";
         node.Output().Should().Contain($"Shohayota cannot start: {what}. Another process listens there: stop it, or give this node other ports " +
             "(--urls for HTTP, --Shohayota:Cluster:SiloPort and --Shohayota:Cluster:GatewayPort for the cluster).").And.NotContain("Unhandled exception");
     }
