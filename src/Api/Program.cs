@@ -1,4 +1,5 @@
 using Shohayota.Api.Hosting;
+using Shohayota.Grains.Hosting;
 using Shohayota.Silo.Database;
 using Shohayota.Silo.Hosting;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
+using Shohayota.Grains.Hosting;
 using Shohayota.Silo.Hosting;
 
 namespace Shohayota.Silo;

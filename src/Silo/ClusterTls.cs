@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
 using Orleans.Connections.Security;
-using Shohayota.Silo.Hosting;
+using Shohayota.Grains.Hosting;
 
 namespace Shohayota.Silo;
 

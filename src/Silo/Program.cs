@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Shohayota.Grains.Hosting;
 using Shohayota.Silo;
 using Shohayota.Silo.Database;
 using Shohayota.Silo.Hosting;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Messaging;
+using Shohayota.Grains.Hosting;
 using Shohayota.Silo.Hosting;
 
 namespace Shohayota.Silo;

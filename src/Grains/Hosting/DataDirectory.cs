@@ -71,23 +71,25 @@ public static class LocalSecret
     public static byte[] LoadOrCreate(IConfiguration configuration, string configurationKey, string fileName, int minimumBytes = 32)
     {
         var configured = configuration[configurationKey];
-        byte[] bytes;
         if (!string.IsNullOrEmpty(configured))
         {
-            bytes = Convert.FromBase64String(configured);
-        }
-        else
-        {
-            var file = CreateOnce(configuration, fileName, Convert.ToBase64String(RandomNumberGenerator.GetBytes(Math.Max(64, minimumBytes))));
-            bytes = Convert.FromBase64String(File.ReadAllText(file).Trim());
+            return Decode(configured.Trim(), minimumBytes)
+                ?? throw new StartupRefusedException($"{configurationKey} must be a base64 key of at least {minimumBytes} bytes.");
         }
 
-        if (bytes.Length < minimumBytes)
-        {
-            throw new InvalidOperationException($"{configurationKey} must be at least {minimumBytes} bytes (base64).");
-        }
+        // A file this start did not just write may have been edited, truncated or replaced: a start that cannot use it
+        // says so (the key is never guessed anew: tokens, envelopes or files protected with the old one depend on it).
+        var file = CreateOnce(configuration, fileName, Convert.ToBase64String(RandomNumberGenerator.GetBytes(Math.Max(64, minimumBytes))));
+        return Decode(File.ReadAllText(file).Trim(), minimumBytes)
+            ?? throw new StartupRefusedException(
+                $"The key file {file} ({configurationKey} is not set) does not hold a base64 key of at least {minimumBytes} bytes. " +
+                $"Restore it from a backup of the data directory, or set {configurationKey}.");
+    }
 
-        return bytes;
+    private static byte[]? Decode(string text, int minimumBytes)
+    {
+        var bytes = new byte[text.Length];
+        return Convert.TryFromBase64String(text, bytes, out var written) && written >= minimumBytes ? bytes[..written] : null;
     }
 
     /// <summary>
@@ -146,13 +148,7 @@ public static class LocalSecret
     public static List<byte[]> ParseList(IConfiguration configuration, string configurationKey, int minimumBytes = 32) =>
         (configuration[configurationKey] ?? "")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(text =>
-            {
-                var bytes = new byte[text.Length];
-                return Convert.TryFromBase64String(text, bytes, out var written) && written >= minimumBytes
-                    ? bytes[..written]
-                    : throw new InvalidOperationException(
-                        $"{configurationKey} must list base64 keys of at least {minimumBytes} bytes each, separated by commas.");
-            })
+            .Select(text => Decode(text, minimumBytes) ?? throw new StartupRefusedException(
+                $"{configurationKey} must list base64 keys of at least {minimumBytes} bytes each, separated by commas."))
             .ToList();
 }

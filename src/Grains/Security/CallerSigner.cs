@@ -50,12 +50,12 @@ public sealed class CallerSigner
     {
         if (keys.Count == 0 || keys.Any(k => k.Length < MinimumKeyBytes))
         {
-            throw new InvalidOperationException($"{KeysKey} needs one or more base64 keys of at least {MinimumKeyBytes} bytes.");
+            throw new StartupRefusedException($"{KeysKey} needs one or more base64 keys of at least {MinimumKeyBytes} bytes.");
         }
 
         if (lifetime <= TimeSpan.Zero || lifetime > TimeSpan.FromDays(1))
         {
-            throw new InvalidOperationException($"{LifetimeKey} must be between 00:00:01 and 1.00:00:00.");
+            throw new StartupRefusedException($"{LifetimeKey} must be between 00:00:01 and 1.00:00:00.");
         }
 
         _keys = [.. keys];
@@ -81,7 +81,9 @@ public sealed class CallerSigner
             ? [LocalSecret.LoadOrCreate(configuration, KeysKey, KeyFileName, MinimumKeyBytes)]
             : LocalSecret.ParseList(configuration, KeysKey, MinimumKeyBytes);
         var lifetime = configuration[LifetimeKey] is { Length: > 0 } text
-            ? TimeSpan.Parse(text, System.Globalization.CultureInfo.InvariantCulture)
+            ? TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
+                ? parsed
+                : throw new StartupRefusedException($"{LifetimeKey} must be a time span between 00:00:01 and 1.00:00:00, not '{text}'.")
             : DefaultLifetime;
         return new CallerSigner(keys, lifetime);
     }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Shohayota.Grains.Audit;
+using Shohayota.Grains.Hosting;
 
 namespace Shohayota.Silo.Hosting;
 

@@ -7,6 +7,7 @@ using Npgsql;
 using Shohayota.Api.Hosting;
 using Shohayota.Api.Tests.Infrastructure;
 using Shohayota.Grains.Backups;
+using Shohayota.Grains.Hosting;
 using Shohayota.Grains.Interfaces.Backups;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Security;

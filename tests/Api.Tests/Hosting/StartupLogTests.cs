@@ -118,6 +118,38 @@ public sealed class StartupLogTests
         File.Exists(Path.Combine(directory, "data", "postgres", "data", "postmaster.pid")).Should().BeFalse("the managed PostgreSQL is stopped:\n{0}", process.Output());
     }
 
+    [Theory]
+    [InlineData("--Shohayota:Auth:SigningKey=not a key", null, "Shohayota:Auth:SigningKey must be a base64 key of at least 32 bytes.")]
+    [InlineData("--Shohayota:Cluster:CallerKeys=c2hvcnQ=", null, "Shohayota:Cluster:CallerKeys must list base64 keys of at least 32 bytes each, separated by commas.")]
+    [InlineData("--Shohayota:Cluster:CallerLifetime=soon", null, "Shohayota:Cluster:CallerLifetime must be a time span between 00:00:01 and 1.00:00:00, not 'soon'.")]
+    [InlineData(null, "jwt-signing.key", "/data/jwt-signing.key (Shohayota:Auth:SigningKey is not set) does not hold a base64 key of at least 32 bytes. Restore it from a backup of the data directory, or set Shohayota:Auth:SigningKey.")]
+    public async Task AFreshNodeWithAKeyItCannotUseEndsWithOneLineNamingItAndStopsItsDatabase(string? setting, string? damagedFile, string message)
+    {
+        // Keys are read as the node is built and its services start, after the managed PostgreSQL is up: a configured
+        // key that is not base64 (or too short), a lifetime that is no time span, or a key file cut short (a crash while
+        // it was copied, an edit) ends the start with one line, never an unhandled exception, and stops that server.
+        var directory = TestDatabase.NewDirectory();
+        if (damagedFile is not null)
+        {
+            Directory.CreateDirectory(Path.Combine(directory, "data"));
+            await File.WriteAllTextAsync(Path.Combine(directory, "data", damagedFile), "c2hvcnQ=\n");
+        }
+
+        var address = new Uri($"http://127.0.0.1:{TestDatabase.FreePort()}");
+        await using var process = AppProcess.Start("Shohayota.Api.dll", "fresh node with a key it cannot use",
+            FreshNode.Arguments(directory, address, setting is null ? [] : [setting]), Path.Combine(directory, "node.log"));
+
+        using (var wait = new CancellationTokenSource(StartTimeout))
+        {
+            await process.WaitForExitAsync(wait.Token);
+        }
+
+        process.ExitCode.Should().Be(1, process.Output());
+        process.Output().Should().Contain("Local database ready").And.Contain("Shohayota cannot start: ").And.Contain(message)
+            .And.NotContain("Unhandled exception");
+        File.Exists(Path.Combine(directory, "data", "postgres", "data", "postmaster.pid")).Should().BeFalse("the managed PostgreSQL is stopped:\n{0}", process.Output());
+    }
+
     /// <summary>One node on a fresh data directory and free ports, with nothing configured but ports and directory.</summary>
     private sealed class FreshNode : IAsyncDisposable
     {

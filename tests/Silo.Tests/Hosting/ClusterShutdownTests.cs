@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Orleans.Configuration;
+using Shohayota.Grains.Hosting;
 using Shohayota.Silo.Hosting;
 
 namespace Shohayota.Silo.Tests.Hosting;

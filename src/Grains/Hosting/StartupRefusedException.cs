@@ -1,8 +1,9 @@
-namespace Shohayota.Silo.Hosting;
+namespace Shohayota.Grains.Hosting;
 
 /// <summary>
-/// A configuration this node will not run with (a benchmark switch outside a benchmark, plain TCP off the loopback).
-/// Thrown before anything binds a port or starts a database; the hosts print the message and exit with code 1.
+/// A configuration this node will not run with (a benchmark switch outside a benchmark, plain TCP off the loopback, a
+/// key that is not base64, a certificate that cannot be loaded). Most are found before anything binds a port or starts a
+/// database; the hosts print the message and exit with code 1, stopping a managed PostgreSQL they had started.
 /// </summary>
 public sealed class StartupRefusedException : InvalidOperationException
 {
