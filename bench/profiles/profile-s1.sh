@@ -39,5 +39,5 @@ dotnet dotnet-trace collect -p "$api_pid" --profile dotnet-sampled-thread-time -
   --format Speedscope -o "$out.nettrace" >/dev/null
 wait "$bench_pid" || true
 python3 "$repo/bench/profiles/top-frames.py" "$out.speedscope.json" >"$out.top.md"
-grep -A3 "$scenarios" "$log" | head -n 20 || true
+grep -A3 -E "${scenarios//,/|}" "$log" | head -n 20 || true
 echo "top frames: $out.top.md"

@@ -26,7 +26,9 @@ try
         }
         catch (Exception stopping)
         {
-            await Console.Error.WriteLineAsync($"Stopping after the failed start failed too: {stopping.Message}");
+            // To the log, not standard error: that keeps the one line saying why the start failed. (A silo whose own
+            // port was taken never ran, and Orleans refuses to stop it.)
+            app.Logger.LogWarning(stopping, "Could not stop everything after the failed start");
         }
 
         throw;
@@ -41,7 +43,7 @@ catch (Exception e) when (e is DatabaseSetupException || StartupRefusedException
 }
 catch (Exception e) when (PortInUse.IsTaken(e))
 {
-    // In the catch block, not its filter: the node's own listeners are closed by now, so the port still taken is the other process's.
+    // Describe probes the cluster ports to name the one taken (see PortInUse).
     await Console.Error.WriteLineAsync($"Shohayota cannot start: {PortInUse.Describe(e, configuration)}");
     return 1;
 }

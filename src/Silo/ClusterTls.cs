@@ -67,7 +67,7 @@ public static class ClusterTls
                 ? X509Certificate2.CreateFromPemFile(options.CertificatePath, key)
                 : X509CertificateLoader.LoadPkcs12FromFile(options.CertificatePath, options.CertificatePassword);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
             throw new StartupRefusedException(
                 $"{ClusterTlsOptions.SectionName}:{nameof(ClusterTlsOptions.CertificatePath)} '{options.CertificatePath}'" +
@@ -82,7 +82,7 @@ public static class ClusterTls
             {
                 authority = X509Certificate2.CreateFromPem(File.ReadAllText(path));
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
             {
                 certificate.Dispose();
                 throw new StartupRefusedException(

@@ -36,7 +36,7 @@ catch (Exception e) when (e is DatabaseSetupException || StartupRefusedException
 }
 catch (Exception e) when (PortInUse.IsTaken(e))
 {
-    // In the catch block, not its filter: the node's own listeners are closed by now, so the port still taken is the other process's.
+    // Describe probes the cluster ports to name the one taken (see PortInUse).
     await Console.Error.WriteLineAsync($"Shohayota cannot start: {PortInUse.Describe(e, builder.Configuration)}");
     return 1;
 }

@@ -43,7 +43,15 @@ public static class ShohayotaApp
             // a key file…): stop it, so no server is left running behind an exit code 1 with its port and memory.
             if (builder.Services.LastOrDefault(d => d.ServiceType == typeof(ManagedPostgres))?.ImplementationInstance is ManagedPostgres managed)
             {
-                await managed.DisposeAsync();
+                try
+                {
+                    await managed.DisposeAsync();
+                }
+                catch (Exception stopping)
+                {
+                    // The first failure is the one to report; this one only adds a line.
+                    await Console.Error.WriteLineAsync($"Could not stop the managed PostgreSQL after the failed start: {stopping.Message}");
+                }
             }
 
             throw;

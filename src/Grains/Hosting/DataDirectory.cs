@@ -78,7 +78,8 @@ public static class LocalSecret
         }
 
         // A file this start did not just write may have been edited, truncated or replaced: a start that cannot use it
-        // says so (the key is never guessed anew: tokens, envelopes or files protected with the old one depend on it).
+        // says so instead of making a new key (tokens, envelopes or files protected with the old one depend on it); only an
+        // empty file, which an interrupted start leaves, is written anew (CreateOnce).
         var file = CreateOnce(configuration, fileName, Convert.ToBase64String(RandomNumberGenerator.GetBytes(Math.Max(64, minimumBytes))));
         return Decode(File.ReadAllText(file).Trim(), minimumBytes)
             ?? throw new StartupRefusedException(

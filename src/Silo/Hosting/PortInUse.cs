@@ -18,8 +18,7 @@ public static class PortInUse
     /// <summary>
     /// The line for <paramref name="e"/> when a port was taken anywhere in it, else null. The silo's and gateway's
     /// listeners throw a bare socket error that names no port: the ports <paramref name="configuration"/> gives this
-    /// node are then tried, and the one another process holds is named; call it once the node's own listeners are
-    /// closed (in a catch block, not a filter).
+    /// node are then tried, and the one another process holds is named (<see cref="ClusterPorts"/>).
     /// </summary>
     public static string? Describe(Exception e, IConfiguration? configuration = null) => Taken(e, 0) is { } what
         ? $"{(what.Length == 0 ? ClusterPorts(configuration) : what)}. Another process listens there: stop it, or give this node other ports " +
@@ -39,8 +38,11 @@ public static class PortInUse
     };
 
     /// <summary>
-    /// Which of the node's cluster ports is taken: each is bound once more on the address the silo listens on (the node's
-    /// own listeners are closed by now). When neither can be told (the other process has let go since), both are named.
+    /// Which of the node's cluster ports is taken: each is bound once more on the address the silo listens on, as Orleans
+    /// binds it. Orleans' listeners set <c>ReuseAddress</c> (on Linux, .NET makes that <c>SO_REUSEPORT</c>), and so does
+    /// the probe: a listener this node opened and left open (a silo that failed to start is not stopped) lets it bind,
+    /// while another process's listener without that option refuses it, as it refused Orleans' own bind. When neither can
+    /// be told (the other process has let go since), both ports are named.
     /// </summary>
     private static string ClusterPorts(IConfiguration? configuration)
     {
@@ -62,7 +64,7 @@ public static class PortInUse
         try
         {
             using var probe = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            // A port left in TIME_WAIT by a closed connection binds all the same; one another socket listens on does not.
+            // As Orleans' listeners do (see above).
             probe.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             probe.Bind(new IPEndPoint(address, port));
             probe.Listen(1);

@@ -123,6 +123,7 @@ public sealed class StartupLogTests
     [InlineData("--Shohayota:Cluster:CallerKeys=c2hvcnQ=", null, "Shohayota:Cluster:CallerKeys must list base64 keys of at least 32 bytes each, separated by commas.")]
     [InlineData("--Shohayota:Cluster:CallerLifetime=soon", null, "Shohayota:Cluster:CallerLifetime must be a time span between 00:00:01 and 1.00:00:00, not 'soon'.")]
     [InlineData(null, "jwt-signing.key", "/data/jwt-signing.key (Shohayota:Auth:SigningKey is not set) does not hold a base64 key of at least 32 bytes. Restore it from a backup of the data directory, or set Shohayota:Auth:SigningKey.")]
+    [InlineData(null, "ui-key-encryption.key", "/data/ui-key-encryption.key (Shohayota:Ui:KeyEncryptionKey is not set) does not hold a base64 key of at least 32 bytes.")]
     public async Task AFreshNodeWithAKeyItCannotUseEndsWithOneLineNamingItAndStopsItsDatabase(string? setting, string? damagedFile, string message)
     {
         // Keys are read as the node is built and its services start, after the managed PostgreSQL is up: a configured
@@ -132,7 +133,8 @@ public sealed class StartupLogTests
         if (damagedFile is not null)
         {
             Directory.CreateDirectory(Path.Combine(directory, "data"));
-            await File.WriteAllTextAsync(Path.Combine(directory, "data", damagedFile), "c2hvcnQ=\n");
+            // Valid base64 cut short ("short", 5 bytes) for the token key; for the UI key, not base64 at all.
+            await File.WriteAllTextAsync(Path.Combine(directory, "data", damagedFile), damagedFile == "jwt-signing.key" ? "c2hvcnQ=\n" : "not a key!\n");
         }
 
         var address = new Uri($"http://127.0.0.1:{TestDatabase.FreePort()}");

@@ -68,6 +68,8 @@ public sealed class TransportSecurityTests(TransportCluster nodes) : IClassFixtu
             : $"this node's {which} port {port} (on 127.0.0.1) is already in use";
         node.Output().Should().Contain($"Shohayota cannot start: {what}. Another process listens there: stop it, or give this node other ports " +
             "(--urls for HTTP, --Shohayota:Cluster:SiloPort and --Shohayota:Cluster:GatewayPort for the cluster).").And.NotContain("Unhandled exception");
+        node.Output().Split('\n').Count(l => l.StartsWith("Shohayota cannot start", StringComparison.Ordinal)).Should().Be(1, node.Output());
+        node.Output().Should().NotContain("failed too", "nothing else goes to standard error beside the one line");
     }
 
     [Fact]
