@@ -11,6 +11,12 @@ try
     await using var app = await ShohayotaApp.BuildAsync(args);
     managed = app.Services.GetService<ManagedPostgres>();
     configuration = app.Configuration;
+    if (HostingExtensions.HostsSilo(configuration))
+    {
+        // Before the silo binds: Orleans' listeners would bind beside another node's on the same port (PortInUse).
+        PortInUse.EnsureClusterPortsFree(configuration);
+    }
+
     try
     {
         await app.StartAsync();

@@ -24,6 +24,8 @@ try
     builder.UseOrleans(silo => silo.AddShohayotaSilo(builder.Configuration));
     using var host = builder.Build();
     var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Shohayota.Silo");
+    // Before the silo binds: Orleans' listeners would bind beside another node's on the same port (PortInUse).
+    PortInUse.EnsureClusterPortsFree(builder.Configuration);
     await host.StartAsync();
     logger.LogInformation("Silo {Node} joined the cluster", node);
     await host.WaitForShutdownAsync();

@@ -12,14 +12,17 @@ namespace Shohayota.Api.Hosting;
 
 public static class HostingExtensions
 {
+    /// <summary>Whether this node hosts a silo (the default, co-hosted) rather than being a pure cluster client (<c>Shohayota:Cluster:Mode=client</c>).</summary>
+    public static bool HostsSilo(IConfiguration configuration) =>
+        !string.Equals(configuration["Shohayota:Cluster:Mode"], "client", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
     /// The database (configured, or a managed local cluster, migrated) and this node's place in the cluster:
     /// a co-hosted silo (default) or, with Shohayota:Cluster:Mode=client, a pure cluster client.
     /// </summary>
     public static async Task<WebApplicationBuilder> AddShohayotaClusterAsync(this WebApplicationBuilder builder)
     {
-        var mode = builder.Configuration["Shohayota:Cluster:Mode"] ?? "cohosted";
-        var clientMode = string.Equals(mode, "client", StringComparison.OrdinalIgnoreCase);
+        var clientMode = !HostsSilo(builder.Configuration);
         StartupChecks.Run(builder.Configuration, builder.Environment, hostsSilo: !clientMode);
         // The host's logging is not built yet; these start-up lines follow the same Logging settings (level, JSON format).
         using var loggerFactory = LoggerFactory.Create(logging => logging.AddConfiguration(builder.Configuration.GetSection("Logging")).AddConsole());

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration;
+using Shohayota.Grains.Hosting;
 
 namespace Shohayota.Silo.Hosting;
 
@@ -12,6 +13,27 @@ namespace Shohayota.Silo.Hosting;
 /// </summary>
 public static class PortInUse
 {
+    private const string Remedy = "Another process listens there: stop it, or give this node other ports " +
+        "(--urls for HTTP, --Shohayota:Cluster:SiloPort and --Shohayota:Cluster:GatewayPort for the cluster).";
+
+    /// <summary>
+    /// Refuses the start when a process already listens on this node's silo or gateway port. Orleans opens its listeners
+    /// with <c>ReuseAddress</c>, which .NET makes <c>SO_REUSEPORT</c> on Linux: a second node of the same account on the
+    /// same port would bind beside the first without an error, and the kernel would share the incoming connections
+    /// between the two. Each port is bound here on its own, without that option, which any listener refuses. Call it
+    /// before the silo starts.
+    /// </summary>
+    /// <exception cref="StartupRefusedException">A port is taken.</exception>
+    public static void EnsureClusterPortsFree(IConfiguration configuration)
+    {
+        var (address, ports) = ClusterEndpoints(configuration);
+        var taken = ports.Where(p => !Binds(address, p.Port, shared: false)).ToList();
+        if (taken.Count > 0)
+        {
+            throw new StartupRefusedException($"{Names(taken, address)}. {Remedy}");
+        }
+    }
+
     /// <summary>Whether a port was taken anywhere in <paramref name="e"/>.</summary>
     public static bool IsTaken(Exception e) => Taken(e, 0) is not null;
 
@@ -21,8 +43,7 @@ public static class PortInUse
     /// node are then tried, and the one another process holds is named (<see cref="ClusterPorts"/>).
     /// </summary>
     public static string? Describe(Exception e, IConfiguration? configuration = null) => Taken(e, 0) is { } what
-        ? $"{(what.Length == 0 ? ClusterPorts(configuration) : what)}. Another process listens there: stop it, or give this node other ports " +
-            "(--urls for HTTP, --Shohayota:Cluster:SiloPort and --Shohayota:Cluster:GatewayPort for the cluster)."
+        ? $"{(what.Length == 0 ? ClusterPorts(configuration) : what)}. {Remedy}"
         : null;
 
     // Outermost first: Kestrel wraps its error in one that names the address ("Failed to bind to address
@@ -46,6 +67,15 @@ public static class PortInUse
     /// </summary>
     private static string ClusterPorts(IConfiguration? configuration)
     {
+        var (address, ports) = ClusterEndpoints(configuration);
+        var taken = ports.Where(p => !Binds(address, p.Port, shared: true)).ToList();
+        return taken.Count == 0
+            ? $"this node's silo port {ports[0].Port} or gateway port {ports[1].Port} (on {address}) is already in use"
+            : Names(taken, address);
+    }
+
+    private static (IPAddress Address, (string Name, int Port)[] Ports) ClusterEndpoints(IConfiguration? configuration)
+    {
         var section = configuration?.GetSection(ShohayotaClusterOptions.SectionName);
         var defaults = new ShohayotaClusterOptions();
         var silo = section?.GetValue(nameof(ShohayotaClusterOptions.SiloPort), defaults.SiloPort) ?? defaults.SiloPort;
@@ -53,30 +83,38 @@ public static class PortInUse
         var address = IPAddress.TryParse(section?[nameof(ShohayotaClusterOptions.AdvertisedAddress)] ?? defaults.AdvertisedAddress, out var parsed)
             ? parsed
             : IPAddress.Loopback;
-        var taken = new[] { ("silo", silo), ("gateway", gateway) }.Where(p => IsListening(address, p.Item2)).ToList();
-        return taken.Count == 0
-            ? $"this node's silo port {silo} or gateway port {gateway} (on {address}) is already in use"
-            : string.Join(" and ", taken.Select(p => $"this node's {p.Item1} port {p.Item2}")) + $" (on {address}) {(taken.Count == 1 ? "is" : "are")} already in use";
+        return (address, [("silo", silo), ("gateway", gateway)]);
     }
 
-    private static bool IsListening(IPAddress address, int port)
+    private static string Names(List<(string Name, int Port)> taken, IPAddress address) =>
+        string.Join(" and ", taken.Select(p => $"this node's {p.Name} port {p.Port}")) + $" (on {address}) {(taken.Count == 1 ? "is" : "are")} already in use";
+
+    /// <summary>
+    /// Whether <paramref name="port"/> binds on <paramref name="address"/>. <paramref name="shared"/>: with
+    /// <c>ReuseAddress</c> as Orleans binds (see <see cref="ClusterPorts"/>); without it, any listener refuses the bind.
+    /// </summary>
+    private static bool Binds(IPAddress address, int port, bool shared)
     {
         try
         {
             using var probe = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            // As Orleans' listeners do (see above).
-            probe.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            if (shared)
+            {
+                probe.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            }
+
             probe.Bind(new IPEndPoint(address, port));
             probe.Listen(1);
-            return false;
+            return true;
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
-            return true;
+            return false;
         }
         catch (SocketException)
         {
-            return false;
+            // Not this node's to judge (an address it cannot bind, say): Orleans' own bind will say what is wrong.
+            return true;
         }
     }
 }

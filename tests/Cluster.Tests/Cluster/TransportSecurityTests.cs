@@ -42,15 +42,23 @@ public sealed class TransportSecurityTests(TransportCluster nodes) : IClassFixtu
     }
 
     [Theory]
-    [InlineData(NodeKind.Api, "http")]
-    [InlineData(NodeKind.Api, "gateway")]
-    [InlineData(NodeKind.Silo, "silo")]
-    public async Task ANodeWhosePortIsTakenEndsWithOneLineNamingItAndExitCodeOneNotAnAbort(NodeKind kind, string which)
+    [InlineData(NodeKind.Api, "http", false)]
+    [InlineData(NodeKind.Api, "gateway", false)]
+    [InlineData(NodeKind.Silo, "silo", false)]
+    [InlineData(NodeKind.Api, "gateway", true)]
+    [InlineData(NodeKind.Silo, "silo", true)]
+    public async Task ANodeWhosePortIsTakenEndsWithOneLineNamingItAndExitCodeOneNotAnAbort(NodeKind kind, string which, bool likeAnotherNode)
     {
         // Another process listens on the node's HTTP port, its gateway port (the Api) or its silo port (the standalone
-        // silo). The Api's silo may join before the failure, so that node gets a cluster of its own: it must not leave a
-        // row in this fixture's. The silo's and gateway's listeners name no port: the node finds which it was.
+        // silo): a plain listener, or one that shares its port as another node's Orleans listener does (ReuseAddress,
+        // SO_REUSEPORT on Linux), beside which Orleans' own listener would bind without an error. The Api's silo may join
+        // before the failure, so that node gets a cluster of its own: it must not leave a row in this fixture's.
         using var squatter = new TcpListener(IPAddress.Loopback, 0);
+        if (likeAnotherNode)
+        {
+            squatter.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        }
+
         squatter.Start();
         var port = ((IPEndPoint)squatter.LocalEndpoint).Port;
         var node = nodes.Cluster.Launch(kind, which switch
