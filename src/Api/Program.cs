@@ -47,10 +47,9 @@ catch (Exception e) when (e is DatabaseSetupException || StartupRefusedException
     await Console.Error.WriteLineAsync($"Shohayota cannot start: {(StartupRefusedException.Find(e) ?? e).Message}");
     return 1;
 }
-catch (Exception e) when (PortInUse.IsTaken(e))
+catch (Exception e) when (PortInUse.Describe(e, configuration) is { } taken)
 {
-    // Describe probes the cluster ports to name the one taken (see PortInUse).
-    await Console.Error.WriteLineAsync($"Shohayota cannot start: {PortInUse.Describe(e, configuration)}");
+    await Console.Error.WriteLineAsync($"Shohayota cannot start: {taken}");
     return 1;
 }
 finally

@@ -17,8 +17,8 @@ try
     StartupChecks.Run(builder.Configuration, builder.Environment, hostsSilo: true);
     managed = await DatabaseSetup.PrepareAsync(builder.Configuration, loggerFactory);
 
-    // Everything below may still refuse the configuration (the shutdown timeout, the membership settings, TLS files):
-    // the finally stops a managed PostgreSQL started above whatever ends the start.
+    // Everything below may still refuse the configuration (TLS files, keys, a taken port): the finally stops a managed
+    // PostgreSQL started above whatever ends the start.
     var node = NodeIdentity.Apply(builder.Configuration);
     builder.Services.AddShohayotaShutdown(ClusterShutdown.Read(builder.Configuration));
     builder.UseOrleans(silo => silo.AddShohayotaSilo(builder.Configuration));
@@ -36,10 +36,9 @@ catch (Exception e) when (e is DatabaseSetupException || StartupRefusedException
     await Console.Error.WriteLineAsync($"Shohayota cannot start: {(StartupRefusedException.Find(e) ?? e).Message}");
     return 1;
 }
-catch (Exception e) when (PortInUse.IsTaken(e))
+catch (Exception e) when (PortInUse.Describe(e, builder.Configuration) is { } taken)
 {
-    // Describe probes the cluster ports to name the one taken (see PortInUse).
-    await Console.Error.WriteLineAsync($"Shohayota cannot start: {PortInUse.Describe(e, builder.Configuration)}");
+    await Console.Error.WriteLineAsync($"Shohayota cannot start: {taken}");
     return 1;
 }
 finally

@@ -39,8 +39,8 @@ public static class ShohayotaApp
         }
         catch
         {
-            // A configuration refused after the managed PostgreSQL started (the cluster's shutdown timeout, its TLS files,
-            // a key file…): stop it, so no server is left running behind an exit code 1 with its port and memory.
+            // A configuration refused after the managed PostgreSQL started (the cluster's TLS files, a key…): stop it, so no
+            // server is left running behind an exit code 1 with its port and memory.
             if (builder.Services.LastOrDefault(d => d.ServiceType == typeof(ManagedPostgres))?.ImplementationInstance is ManagedPostgres managed)
             {
                 try

@@ -27,20 +27,17 @@ public static class PortInUse
     public static void EnsureClusterPortsFree(IConfiguration configuration)
     {
         var (address, ports) = ClusterEndpoints(configuration);
-        var taken = ports.Where(p => !Binds(address, p.Port, shared: false)).ToList();
+        var taken = ports.Where(p => !Binds(address, p.Port)).ToList();
         if (taken.Count > 0)
         {
             throw new StartupRefusedException($"{Names(taken, address)}. {Remedy}");
         }
     }
 
-    /// <summary>Whether a port was taken anywhere in <paramref name="e"/>.</summary>
-    public static bool IsTaken(Exception e) => Taken(e, 0) is not null;
-
     /// <summary>
     /// The line for <paramref name="e"/> when a port was taken anywhere in it, else null. The silo's and gateway's
-    /// listeners throw a bare socket error that names no port: the ports <paramref name="configuration"/> gives this
-    /// node are then tried, and the one another process holds is named (<see cref="ClusterPorts"/>).
+    /// listeners throw a bare socket error that names no port; <see cref="EnsureClusterPortsFree"/> names the taken one
+    /// before the silo starts, so this only meets a port taken since, and names both of <paramref name="configuration"/>'s.
     /// </summary>
     public static string? Describe(Exception e, IConfiguration? configuration = null) => Taken(e, 0) is { } what
         ? $"{(what.Length == 0 ? ClusterPorts(configuration) : what)}. {Remedy}"
@@ -58,20 +55,10 @@ public static class PortInUse
         _ => Taken(e.InnerException, depth + 1),
     };
 
-    /// <summary>
-    /// Which of the node's cluster ports is taken: each is bound once more on the address the silo listens on, as Orleans
-    /// binds it. Orleans' listeners set <c>ReuseAddress</c> (on Linux, .NET makes that <c>SO_REUSEPORT</c>), and so does
-    /// the probe: a listener this node opened and left open (a silo that failed to start is not stopped) lets it bind,
-    /// while another process's listener without that option refuses it, as it refused Orleans' own bind. When neither can
-    /// be told (the other process has let go since), both ports are named.
-    /// </summary>
     private static string ClusterPorts(IConfiguration? configuration)
     {
         var (address, ports) = ClusterEndpoints(configuration);
-        var taken = ports.Where(p => !Binds(address, p.Port, shared: true)).ToList();
-        return taken.Count == 0
-            ? $"this node's silo port {ports[0].Port} or gateway port {ports[1].Port} (on {address}) is already in use"
-            : Names(taken, address);
+        return $"this node's silo port {ports[0].Port} or gateway port {ports[1].Port} (on {address}) is already in use";
     }
 
     private static (IPAddress Address, (string Name, int Port)[] Ports) ClusterEndpoints(IConfiguration? configuration)
@@ -89,20 +76,12 @@ public static class PortInUse
     private static string Names(List<(string Name, int Port)> taken, IPAddress address) =>
         string.Join(" and ", taken.Select(p => $"this node's {p.Name} port {p.Port}")) + $" (on {address}) {(taken.Count == 1 ? "is" : "are")} already in use";
 
-    /// <summary>
-    /// Whether <paramref name="port"/> binds on <paramref name="address"/>. <paramref name="shared"/>: with
-    /// <c>ReuseAddress</c> as Orleans binds (see <see cref="ClusterPorts"/>); without it, any listener refuses the bind.
-    /// </summary>
-    private static bool Binds(IPAddress address, int port, bool shared)
+    /// <summary>Whether <paramref name="port"/> binds on <paramref name="address"/> alone (without <c>ReuseAddress</c>, which any listener refuses).</summary>
+    private static bool Binds(IPAddress address, int port)
     {
         try
         {
             using var probe = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            if (shared)
-            {
-                probe.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            }
-
             probe.Bind(new IPEndPoint(address, port));
             probe.Listen(1);
             return true;
