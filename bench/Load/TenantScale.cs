@@ -61,7 +61,8 @@ public static class TenantScale
         var after = await MemoryAsync(http, superToken);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  S10a cold: {cold.Requests:N0} first requests, p50 {cold.P50Ms:F2} ms, p99 {cold.P99Ms:F2} ms, max {cold.MaxMs:F1} ms, errors {cold.Errors}; " +
-            $"memory {before.GcHeapBytes / 1048576.0:F1} → {after.GcHeapBytes / 1048576.0:F1} MB heap, {before.WorkingSetBytes / 1048576.0:F1} → {after.WorkingSetBytes / 1048576.0:F1} MB RSS"));
+            $"memory {before.GcHeapBytes / 1048576.0:F1} → {after.GcHeapBytes / 1048576.0:F1} MB heap, {before.WorkingSetBytes / 1048576.0:F1} → {after.WorkingSetBytes / 1048576.0:F1} MB RSS; " +
+            $"GC during the pass {string.Join("/", after.GcSince(before).Collections)} collections (gen0/1/2), {after.GcSince(before).PauseMs:F0} ms paused; JIT {after.JitMethods - before.JitMethods:N0} methods compiled ({after.JitMs - before.JitMs:F0} ms of the compiling threads, wall time)"));
         var again = await PassAsync(http, page, bearers, connections, meter, serverPid);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  S10b warm: {again.Requests:N0} requests, p50 {again.P50Ms:F2} ms, p99 {again.P99Ms:F2} ms, errors {again.Errors}"));
@@ -338,7 +339,14 @@ public static class TenantScale
     }
 }
 
-public sealed record MemorySample(long WorkingSetBytes, long GcHeapBytes, long GcCommittedBytes, long Activations, Dictionary<string, long> ActivationsByType);
+public sealed record MemorySample(
+    long WorkingSetBytes, long GcHeapBytes, long GcCommittedBytes, long Activations, Dictionary<string, long> ActivationsByType,
+    double GcPauseMsBefore, double GcPauseMsAfter, int[] GcCollectionsBefore, int[] GcCollectionsAfter, long JitMethods, double JitMs)
+{
+    /// <summary>The collections (gen0, gen1, gen2) and pause time between an earlier reading's end and this one's start.</summary>
+    public (int[] Collections, double PauseMs) GcSince(MemorySample earlier) =>
+        (GcCollectionsBefore.Zip(earlier.GcCollectionsAfter, (now, then) => now - then).ToArray(), GcPauseMsBefore - earlier.GcPauseMsAfter);
+}
 
 public sealed record PassResult(
     int Requests, int Errors, double Seconds, double RequestsPerSecond, double P50Ms, double P99Ms, double MaxMs,

@@ -79,6 +79,8 @@ public static class TenantScaleReport
 
         Line($"");
         Line($"- Per active tenant: **{heap / 1024:N1} KB** of managed heap and {rss / 1024:N1} KB of RSS ({tenants:N0} tenants activated; {(double)(r.AfterCold.Activations - r.BeforeCold.Activations) / Math.Max(1, tenants):F1} activations each).");
+        var (collections, paused) = r.AfterCold.GcSince(r.BeforeCold);
+        Line($"- Garbage collection during the cold pass (the server's own figures, read before the route's forced collections): {collections[0]:N0} gen0, {collections[1]:N0} gen1, {collections[2]:N0} gen2 collections (gen0 counts every collection), **{paused:N0} ms** paused in all, {paused / 10 / Math.Max(r.Cold.Seconds, 0.001):F1} % of the pass's {r.Cold.Seconds:F1} s.");
         Line($"- Activations by grain type with all tenants active: {string.Join(", ", r.AfterCold.ActivationsByType.OrderByDescending(t => t.Value).Take(8).Select(t => F($"{ShortType(t.Key)} {t.Value:N0}")))}.");
         Line($"- Idle cost of active tenants (nobody sending): server {r.IdleBefore.ServerPercent:F1} % → **{r.IdleActive.ServerPercent:F1} %** of a core, PostgreSQL {r.IdleBefore.PostgresPercent:F1} % → **{r.IdleActive.PostgresPercent:F1} %** (before the cold pass → with all {r.Tenants:N0} tenants active; each `TenantGrain` writes its usage every `Shohayota:Metering:FlushInterval`, 5 s, while active).");
         foreach (var big in r.BigTenants)

@@ -45,6 +45,13 @@ public static class BenchmarkApi
 
     private static async Task<IResult> MeasureAsync(IGrainFactory grains)
     {
+        // What the collector did since the process started, read before this route's own collections: the bench subtracts
+        // one reading's after-figures from the next one's before-figures to get a pass's collections and pauses.
+        var pausedBefore = GC.GetTotalPauseDuration();
+        var collectionsBefore = new[] { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) };
+        var jitted = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var jitTime = System.Runtime.JitInfo.GetCompilationTime();
+
         // Twice, with the finalizers in between: what a finalizer releases is garbage only for the second collection.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
@@ -62,6 +69,12 @@ public static class BenchmarkApi
             gcCommittedBytes = info.TotalCommittedBytes,
             activations = byType.Values.Sum(),
             activationsByType = byType,
+            gcPauseMsBefore = pausedBefore.TotalMilliseconds,
+            gcPauseMsAfter = GC.GetTotalPauseDuration().TotalMilliseconds,
+            gcCollectionsBefore = collectionsBefore,
+            gcCollectionsAfter = new[] { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) },
+            jitMethods = jitted,
+            jitMs = jitTime.TotalMilliseconds,
         });
     }
 }
