@@ -48,9 +48,12 @@ public sealed class AccessTokenCache : TokenHandler
             return result;
         }
 
+        // What a hit needs and no more: the identity's claims (type, value, issuer) and the token's id and lifetime. The
+        // parsed token (its header, payload and claim dictionaries) and the claims' properties stayed in memory as long as
+        // the token did, about 3 KB a token, and with one token per active tenant that was most of a tenant's memory.
         var identity = new TokenIdentity(result.ClaimsIdentity);
         var entry = new Entry(
-            new TokenValidationResult { IsValid = true, ClaimsIdentity = identity, SecurityToken = jwt },
+            new TokenValidationResult { IsValid = true, ClaimsIdentity = identity, SecurityToken = new ValidatedToken(jwt.Id, jwt.Issuer, jwt.ValidFrom, jwt.ValidTo) },
             jwt.ValidTo,
             jwt.ValidFrom);
         _entries.Set(token, entry, now);
@@ -70,6 +73,27 @@ public sealed class AccessTokenCache : TokenHandler
 }
 
 /// <summary>
+/// A cached token as the bearer handler reads it after validation (its lifetime for the authentication properties, its
+/// id and issuer), without the parsed token itself.
+/// </summary>
+public sealed class ValidatedToken(string id, string issuer, DateTime validFrom, DateTime validTo) : SecurityToken
+{
+    public override string Id { get; } = id;
+
+    public override string Issuer { get; } = issuer;
+
+    public override SecurityKey? SecurityKey => null;
+
+    public override SecurityKey? SigningKey { get; set; }
+
+    public override DateTime ValidFrom { get; } = validFrom;
+
+    public override DateTime ValidTo { get; } = validTo;
+
+    public override string UnsafeToString() => $"validated token {Id}";
+}
+
+/// <summary>
 /// A validated token's identity, shared by the requests that carry the same token (nothing mutates it), with the
 /// caller parsed from its claims once instead of per request.
 /// </summary>
@@ -77,8 +101,13 @@ public sealed class TokenIdentity : CaseSensitiveClaimsIdentity
 {
     private Caller? _caller;
 
+    /// <summary>
+    /// The validated identity's claims copied without their properties, and without the parsed token a validated identity
+    /// refers to (<see cref="CaseSensitiveClaimsIdentity.SecurityToken"/>): nothing reads either after validation.
+    /// </summary>
     public TokenIdentity(ClaimsIdentity validated)
-        : base(validated)
+        : base(validated.Claims.Select(c => new Claim(c.Type, c.Value, c.ValueType, c.Issuer, c.OriginalIssuer)),
+            validated.AuthenticationType, validated.NameClaimType, validated.RoleClaimType)
     {
         TenantClaim = AuthExtensions.ParseTenantClaim(this);
     }

@@ -80,13 +80,7 @@ public sealed class AccessTokenCacheTests(TokenCacheHost fixture) : IClassFixtur
     public async Task AFullCacheKeepsTheTokensItHoldsAndValidatesANewOneInFull()
     {
         var cache = new AccessTokenCache(Options.Create(new AuthOptions { TokenCacheSize = 2 }), _clock);
-        var parameters = new TokenValidationParameters
-        {
-            ValidIssuer = "shohayota",
-            ValidAudience = "shohayota-api",
-            IssuerSigningKey = new SymmetricSecurityKey(Convert.FromBase64String(ApiHost.SigningKey)),
-            LifetimeValidator = (notBefore, expires, _, _) => expires > _clock.GetUtcNow().UtcDateTime,
-        };
+        var parameters = Parameters();
         var tokens = Enumerable.Range(0, 3).Select(_ => Token(Guid.NewGuid(), Guid.NewGuid(), "someone@tenant.test")).ToList();
         var first = await cache.ValidateTokenAsync(tokens[0], parameters);
         var second = await cache.ValidateTokenAsync(tokens[1], parameters);
@@ -100,6 +94,34 @@ public sealed class AccessTokenCacheTests(TokenCacheHost fixture) : IClassFixtur
         firstAgain.ClaimsIdentity.Should().BeSameAs(first.ClaimsIdentity, "a token it held is still a hit");
         thirdAgain.ClaimsIdentity.Should().NotBeSameAs(third.ClaimsIdentity, "the token that found no room is validated in full each time");
     }
+
+    [Fact]
+    public async Task ACachedTokenKeepsItsClaimsIdAndLifetimeButNotTheParsedToken()
+    {
+        var cache = new AccessTokenCache(Options.Create(new AuthOptions { TokenCacheSize = 2 }), _clock);
+        var token = Token(Guid.NewGuid(), Guid.NewGuid(), "someone@tenant.test");
+        var parsed = new JsonWebToken(token);
+
+        var first = await cache.ValidateTokenAsync(token, Parameters());
+        var hit = await cache.ValidateTokenAsync(token, Parameters());
+
+        hit.IsValid.Should().BeTrue();
+        hit.ClaimsIdentity.Should().BeSameAs(first.ClaimsIdentity, "the second validation is a hit");
+        hit.ClaimsIdentity.Claims.Select(c => (c.Type, c.Value)).Should().BeEquivalentTo(parsed.Claims.Select(c => (c.Type, c.Value)));
+        hit.SecurityToken.Should().NotBeOfType<JsonWebToken>("the parsed token (header, payload, claim dictionaries) is not kept for the token's lifetime");
+        (hit.SecurityToken.Id, hit.SecurityToken.Issuer, hit.SecurityToken.ValidFrom, hit.SecurityToken.ValidTo)
+            .Should().Be((parsed.Id, parsed.Issuer, parsed.ValidFrom, parsed.ValidTo));
+        hit.ClaimsIdentity.Should().BeOfType<TokenIdentity>().Which.SecurityToken.Should().BeNull("nor does the identity refer to it");
+        hit.ClaimsIdentity.Claims.Should().OnlyContain(c => c.Properties.Count == 0);
+    }
+
+    private TokenValidationParameters Parameters() => new()
+    {
+        ValidIssuer = "shohayota",
+        ValidAudience = "shohayota-api",
+        IssuerSigningKey = new SymmetricSecurityKey(Convert.FromBase64String(ApiHost.SigningKey)),
+        LifetimeValidator = (notBefore, expires, _, _) => expires > _clock.GetUtcNow().UtcDateTime,
+    };
 
     /// <summary>A token as the API issues it (HS256 with the host's key), on the host's clock, with a fresh id.</summary>
     private string Token(Guid tenantId, Guid userId, string email)
