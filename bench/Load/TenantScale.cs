@@ -343,9 +343,9 @@ public sealed record MemorySample(
     long WorkingSetBytes, long GcHeapBytes, long GcCommittedBytes, long Activations, Dictionary<string, long> ActivationsByType,
     double GcPauseMsBefore, double GcPauseMsAfter, int[] GcCollectionsBefore, int[] GcCollectionsAfter, long JitMethods, double JitMs)
 {
-    /// <summary>The collections (gen0, gen1, gen2) and pause time between an earlier reading's end and this one's start.</summary>
+    /// <summary>The collections (gen0, gen1, gen2; each count includes the higher generations') and pause time between an earlier reading's end and this one's start (zeros for a result written before these figures existed).</summary>
     public (int[] Collections, double PauseMs) GcSince(MemorySample earlier) =>
-        (GcCollectionsBefore.Zip(earlier.GcCollectionsAfter, (now, then) => now - then).ToArray(), GcPauseMsBefore - earlier.GcPauseMsAfter);
+        ((GcCollectionsBefore ?? [0, 0, 0]).Zip(earlier.GcCollectionsAfter ?? [0, 0, 0], (now, then) => now - then).ToArray(), GcPauseMsBefore - earlier.GcPauseMsAfter);
 }
 
 public sealed record PassResult(

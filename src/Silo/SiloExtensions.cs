@@ -70,7 +70,7 @@ public static class SiloExtensions
         });
         silo.Services.AddShohayotaCallerSigning();
         silo.Services.AddShohayotaGrainCollection();
-        Hosting.StatelessWorkerFlow.AddTo(silo.Services);
+        silo.Services.AddShohayotaStatelessWorkerFlow();
         silo.Services.AddSingleton<ForgedCallerAudit>();
         silo.AddIncomingGrainCallFilter<TenantIsolationFilter>();
         silo.Services.AddShohayotaGrainServices(connectionString);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 using Shohayota.Api.Auth;
 using Shohayota.Api.Errors;
 using Shohayota.Silo.Hosting;
@@ -49,8 +50,8 @@ public static class BenchmarkApi
         // one reading's after-figures from the next one's before-figures to get a pass's collections and pauses.
         var pausedBefore = GC.GetTotalPauseDuration();
         var collectionsBefore = new[] { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) };
-        var jitted = System.Runtime.JitInfo.GetCompiledMethodCount();
-        var jitTime = System.Runtime.JitInfo.GetCompilationTime();
+        var jitted = JitInfo.GetCompiledMethodCount();
+        var jitTime = JitInfo.GetCompilationTime();
 
         // Twice, with the finalizers in between: what a finalizer releases is garbage only for the second collection.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
