@@ -9,9 +9,9 @@ namespace Shohayota.Api.Tests.Hosting;
 
 /// <summary>
 /// A stateless worker (a tenant's customer-query grain, first reached by a request) does not keep the ambient state of
-/// the call that activated it: Orleans starts the worker's message loop with <c>Task.Run</c> on the calling thread, which
-/// kept that request's async-local values (its activity, logging scope, HTTP context, signed caller) alive for as long as
-/// the worker stayed activated (<see cref="Shohayota.Silo.Hosting.StatelessWorkerFlow"/>).
+/// the call that activated it: Orleans starts the worker's message loop with <c>Task.Run</c>, which captures the calling
+/// thread's execution context, so the loop kept that request's async-local values (its activity, logging scope, HTTP
+/// context, signed caller) alive for as long as the worker stayed activated (<see cref="Shohayota.Silo.Hosting.StatelessWorkerFlow"/>).
 /// </summary>
 public sealed class StatelessWorkerFlowTests
 {
