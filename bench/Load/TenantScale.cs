@@ -59,10 +59,11 @@ public static class TenantScale
         var before = await MemoryAsync(http, superToken);
         var cold = await PassAsync(http, page, bearers[warmUp..], connections, meter, serverPid);
         var after = await MemoryAsync(http, superToken);
+        var (collections, paused) = after.GcSince(before);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  S10a cold: {cold.Requests:N0} first requests, p50 {cold.P50Ms:F2} ms, p99 {cold.P99Ms:F2} ms, max {cold.MaxMs:F1} ms, errors {cold.Errors}; " +
             $"memory {before.GcHeapBytes / 1048576.0:F1} → {after.GcHeapBytes / 1048576.0:F1} MB heap, {before.WorkingSetBytes / 1048576.0:F1} → {after.WorkingSetBytes / 1048576.0:F1} MB RSS; " +
-            $"GC during the pass {string.Join("/", after.GcSince(before).Collections)} collections (gen0/1/2), {after.GcSince(before).PauseMs:F0} ms paused; JIT {after.JitMethods - before.JitMethods:N0} methods compiled ({after.JitMs - before.JitMs:F0} ms of the compiling threads, wall time)"));
+            $"GC during the pass {string.Join("/", collections)} collections (gen0/1/2), {paused:F0} ms paused; JIT {after.JitMethods - before.JitMethods:N0} methods compiled ({after.JitMs - before.JitMs:F0} ms of the compiling threads, wall time)"));
         var again = await PassAsync(http, page, bearers, connections, meter, serverPid);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  S10b warm: {again.Requests:N0} requests, p50 {again.P50Ms:F2} ms, p99 {again.P99Ms:F2} ms, errors {again.Errors}"));

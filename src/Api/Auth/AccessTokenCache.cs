@@ -22,13 +22,13 @@ public sealed class AccessTokenCache : TokenHandler
     public static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(1);
 
     private readonly JsonWebTokenHandler _inner = new() { MapInboundClaims = false };
-    private readonly BoundedCache<string, Entry> _entries;
+    private readonly BoundedCache<string, TokenValidationResult> _entries;
     private readonly TimeProvider _time;
 
     public AccessTokenCache(IOptions<AuthOptions> options, TimeProvider time)
     {
         _time = time;
-        _entries = new(options.Value.TokenCacheSize, static (entry, now) => entry.IsValidAt(now.UtcDateTime), SweepInterval);
+        _entries = new(options.Value.TokenCacheSize, static (entry, now) => ((ValidatedToken)entry.SecurityToken).IsValidAt(now.UtcDateTime), SweepInterval);
     }
 
     /// <summary>Tokens held now (for tests and diagnostics).</summary>
@@ -39,7 +39,7 @@ public sealed class AccessTokenCache : TokenHandler
         var now = _time.GetUtcNow();
         if (_entries.TryGet(token, now, out var cached))
         {
-            return cached.Result;
+            return cached;
         }
 
         var result = await _inner.ValidateTokenAsync(token, validationParameters);
@@ -51,25 +51,17 @@ public sealed class AccessTokenCache : TokenHandler
         // What a hit needs and no more: the identity's claims (type, value, issuer) and the token's id and lifetime. The
         // parsed token (its header, payload and claim dictionaries) stayed in memory as long as the token did, about
         // 3 KB a token: with one token per active tenant, bench S10 counted it in each tenant's memory.
-        var identity = new TokenIdentity(result.ClaimsIdentity);
-        var entry = new Entry(
-            new TokenValidationResult { IsValid = true, ClaimsIdentity = identity, SecurityToken = new ValidatedToken(jwt.Id, jwt.Issuer, jwt.ValidFrom, jwt.ValidTo) },
-            jwt.ValidTo,
-            jwt.ValidFrom);
+        var entry = new TokenValidationResult
+        {
+            IsValid = true,
+            ClaimsIdentity = new TokenIdentity(result.ClaimsIdentity),
+            SecurityToken = new ValidatedToken(jwt.Id, jwt.Issuer, jwt.ValidFrom, jwt.ValidTo),
+        };
         _entries.Set(token, entry, now);
-        return entry.Result;
+        return entry;
     }
 
     public override SecurityToken ReadToken(string token) => _inner.ReadToken(token);
-
-    /// <summary>
-    /// The same rule as the full validation's lifetime check: expiry after now, not-before at or before now (a token
-    /// without one reads as <see cref="DateTime.MinValue"/>).
-    /// </summary>
-    private sealed record Entry(TokenValidationResult Result, DateTime Expires, DateTime NotBefore)
-    {
-        public bool IsValidAt(DateTime now) => Expires > now && NotBefore <= now;
-    }
 }
 
 /// <summary>
@@ -91,6 +83,12 @@ public sealed class ValidatedToken(string id, string issuer, DateTime validFrom,
     public override DateTime ValidTo { get; } = validTo;
 
     public override string UnsafeToString() => $"validated token {Id}";
+
+    /// <summary>
+    /// The same rule as the full validation's lifetime check: expiry after now, not-before at or before now (a token
+    /// without one reads as <see cref="DateTime.MinValue"/>).
+    /// </summary>
+    public bool IsValidAt(DateTime now) => ValidTo > now && ValidFrom <= now;
 }
 
 /// <summary>

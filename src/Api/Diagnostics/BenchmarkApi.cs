@@ -49,7 +49,7 @@ public static class BenchmarkApi
         // What the collector did since the process started, read before this route's own collections: the bench subtracts
         // one reading's after-figures from the next one's before-figures to get a pass's collections and pauses.
         var pausedBefore = GC.GetTotalPauseDuration();
-        var collectionsBefore = new[] { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) };
+        var collectionsBefore = Collections();
         var jitted = JitInfo.GetCompiledMethodCount();
         var jitTime = JitInfo.GetCompilationTime();
 
@@ -73,9 +73,11 @@ public static class BenchmarkApi
             gcPauseMsBefore = pausedBefore.TotalMilliseconds,
             gcPauseMsAfter = GC.GetTotalPauseDuration().TotalMilliseconds,
             gcCollectionsBefore = collectionsBefore,
-            gcCollectionsAfter = new[] { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) },
+            gcCollectionsAfter = Collections(),
             jitMethods = jitted,
             jitMs = jitTime.TotalMilliseconds,
         });
+
+        static int[] Collections() => [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
     }
 }

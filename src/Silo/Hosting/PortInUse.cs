@@ -76,7 +76,11 @@ public static class PortInUse
     private static string Names(List<(string Name, int Port)> taken, IPAddress address) =>
         string.Join(" and ", taken.Select(p => $"this node's {p.Name} port {p.Port}")) + $" (on {address}) {(taken.Count == 1 ? "is" : "are")} already in use";
 
-    /// <summary>Whether <paramref name="port"/> binds on <paramref name="address"/> alone (without <c>ReuseAddress</c>, which any listener refuses).</summary>
+    /// <summary>
+    /// Whether <paramref name="port"/> binds on <paramref name="address"/> alone: without <c>ReuseAddress</c>, which any
+    /// listener refuses. A port left in TIME_WAIT by the node's last run still binds (.NET sets <c>SO_REUSEADDR</c> on
+    /// Unix sockets itself; only <c>ReuseAddress</c> adds <c>SO_REUSEPORT</c>).
+    /// </summary>
     private static bool Binds(IPAddress address, int port)
     {
         try
