@@ -21,7 +21,8 @@ public sealed class ActivityQueryGrain(TenantDatabase database) : Grain, IActivi
         }
 
         var items = new List<ActivityDetails>(query.PageSize + 1);
-        await database.ReadAsync(tenantId, Command(tenantId, query), async reader =>
+        var page = Command(tenantId, query);
+        await database.ReadAsync(tenantId, page.Statement, async reader =>
         {
             while (await reader.ReadAsync())
             {
@@ -29,7 +30,7 @@ public sealed class ActivityQueryGrain(TenantDatabase database) : Grain, IActivi
             }
 
             return items.Count;
-        });
+        }, page.Settings);
 
         if (items.Count <= query.PageSize)
         {
@@ -48,7 +49,7 @@ public sealed class ActivityQueryGrain(TenantDatabase database) : Grain, IActivi
     }
 
     /// <summary>One page: the keyset index of the sort, the filters, under row-level security (and the tenant in the key).</summary>
-    private static NpgsqlBatchCommand Command(Guid tenantId, ActivityQuery query)
+    private static KeysetPage Command(Guid tenantId, ActivityQuery query)
     {
         var (key, descending) = query.Sort switch
         {

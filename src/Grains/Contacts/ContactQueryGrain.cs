@@ -35,7 +35,9 @@ public sealed class ContactQueryGrain(
         var byName = query.Sort is ContactSort.NameAscending or ContactSort.NameDescending;
         var items = new List<ContactDetails>(query.PageSize + 1);
         var sortNames = new List<string>(query.PageSize + 1);
-        Task<int> ReadAsync(NpgsqlBatchCommand command, bool append = false) => db.ReadAsync(tenantId, command, async reader =>
+        Task<int> ReadAsync(NpgsqlBatchCommand command, bool append = false) => ReadWithAsync(command, append, null);
+
+        Task<int> ReadWithAsync(NpgsqlBatchCommand command, bool append, IReadOnlyList<KeyValuePair<string, string>>? settings) => db.ReadAsync(tenantId, command, async reader =>
         {
             if (!append)
             {
@@ -50,18 +52,19 @@ public sealed class ContactQueryGrain(
             }
 
             return items.Count;
-        });
+        }, settings);
 
         if (query.Tag is not { } tag)
         {
-            await ReadAsync(Command(tenantId, query));
+            var page = Command(tenantId, query);
+            await ReadWithAsync(page.Statement, append: false, page.Settings);
         }
         else
         {
             await TagFilter.PageAsync(
-                db, tenantId, "contact_tag_ids", tag, query.PageSize, ReadAsync, Command(tenantId, query, walk: true),
-                found => Command(tenantId, query with { After = KeyAt(found - 1), PageSize = query.PageSize - found }),
-                ids => Command(tenantId, query, ids));
+                db, tenantId, "contact_tag_ids", tag, query.PageSize, ReadAsync, Command(tenantId, query, walk: true).Statement,
+                found => Command(tenantId, query with { After = KeyAt(found - 1), PageSize = query.PageSize - found }).Statement,
+                ids => Command(tenantId, query, ids).Statement);
         }
 
         if (items.Count <= query.PageSize)
@@ -86,7 +89,7 @@ public sealed class ContactQueryGrain(
     /// tag (<see cref="TagFilter"/>): among <paramref name="ids"/> when the tag's keys gave them, or over the first
     /// <see cref="TagFilter.Walk"/> rows of the order only (<paramref name="walk"/>).
     /// </summary>
-    private static NpgsqlBatchCommand Command(Guid tenantId, ContactQuery query, Guid[]? ids = null, bool walk = false)
+    private static KeysetPage Command(Guid tenantId, ContactQuery query, Guid[]? ids = null, bool walk = false)
     {
         var (key, descending) = SortKey(query.Sort);
         var after = query.After;

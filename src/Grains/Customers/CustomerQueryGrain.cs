@@ -42,8 +42,11 @@ public sealed class CustomerQueryGrain(
             rarePart = CommonTrigrams.RarePart(term, shares.Common, shares.Broad);
         }
 
-        // A search on the searches' own pool (GrainsExtensions.SearchDataSource), a page on the shared one.
-        Task<int> ReadAsync(NpgsqlBatchCommand command, bool append = false) => (search ? searches : database).ReadAsync(
+        // A search on the searches' own pool (GrainsExtensions.SearchDataSource) with its timeout, a page on the shared one.
+        Task<int> ReadAsync(NpgsqlBatchCommand command, bool append = false) =>
+            ReadWithAsync(command, append, search ? [new("statement_timeout", _statementTimeout)] : null);
+
+        Task<int> ReadWithAsync(NpgsqlBatchCommand command, bool append, IReadOnlyList<KeyValuePair<string, string>>? settings) => (search ? searches : database).ReadAsync(
             tenantId,
             command,
             async reader =>
@@ -64,7 +67,7 @@ public sealed class CustomerQueryGrain(
 
                 return items.Count;
             },
-            search ? [new("statement_timeout", _statementTimeout)] : null);
+            settings);
 
         // A search waits for the tenant's turn (TenantQueryGate), after the checks and the term's rare part; a page does not.
         using var turn = search ? await gate.TryEnterAsync(tenantId) : null;
@@ -81,14 +84,15 @@ public sealed class CustomerQueryGrain(
             }
             else if (query.Tag is not { } tag)
             {
-                await ReadAsync(ListCommand(tenantId, query));
+                var page = ListCommand(tenantId, query);
+                await ReadWithAsync(page.Statement, append: false, page.Settings);
             }
             else
             {
                 await TagFilter.PageAsync(
-                    database, tenantId, "customer_tag_ids", tag, query.PageSize, ReadAsync, ListCommand(tenantId, query, walk: true),
-                    found => ListCommand(tenantId, query with { After = KeyAt(found - 1), PageSize = query.PageSize - found }),
-                    ids => ListCommand(tenantId, query, ids));
+                    database, tenantId, "customer_tag_ids", tag, query.PageSize, ReadAsync, ListCommand(tenantId, query, walk: true).Statement,
+                    found => ListCommand(tenantId, query with { After = KeyAt(found - 1), PageSize = query.PageSize - found }).Statement,
+                    ids => ListCommand(tenantId, query, ids).Statement);
             }
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.QueryCanceled && search)
@@ -122,7 +126,7 @@ public sealed class CustomerQueryGrain(
     /// among <paramref name="ids"/> when the tag's keys gave them, or over the first <see cref="TagFilter.Walk"/> rows of
     /// the order only (<paramref name="walk"/>).
     /// </summary>
-    private static NpgsqlBatchCommand ListCommand(Guid tenantId, CustomerQuery query, Guid[]? ids = null, bool walk = false)
+    internal static KeysetPage ListCommand(Guid tenantId, CustomerQuery query, Guid[]? ids = null, bool walk = false)
     {
         var (key, descending) = SortKey(query.Sort);
         var after = query.After;

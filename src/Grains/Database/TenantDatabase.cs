@@ -55,12 +55,10 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
         IReadOnlyList<KeyValuePair<string, string>>? settings = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var batch = TenantBatch(connection, tenantId, settings, statements, out var skip);
+        await using var batch = TenantBatch(connection, tenantId, settings, statements);
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        for (var i = 0; i < skip; i++)
-        {
-            await reader.NextResultAsync(cancellationToken);
-        }
+        // Past the settings' result.
+        await reader.NextResultAsync(cancellationToken);
 
         return await read(reader);
     }
@@ -73,7 +71,7 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
     public async Task WriteAsync(Guid tenantId, IReadOnlyList<NpgsqlBatchCommand> statements, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var batch = TenantBatch(connection, tenantId, null, statements, out _);
+        await using var batch = TenantBatch(connection, tenantId, null, statements);
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -201,37 +199,28 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// The tenant setting, then <paramref name="settings"/>, then <paramref name="statements"/>, as one batch: one round
-    /// trip, one implicit transaction. <paramref name="skip"/> is the number of setting results before the statements'.
+    /// trip, one implicit transaction.
     /// </summary>
     private static NpgsqlBatch TenantBatch(
-        NpgsqlConnection connection, Guid tenantId, IReadOnlyList<KeyValuePair<string, string>>? settings, IReadOnlyList<NpgsqlBatchCommand> statements,
-        out int skip)
+        NpgsqlConnection connection, Guid tenantId, IReadOnlyList<KeyValuePair<string, string>>? settings, IReadOnlyList<NpgsqlBatchCommand> statements)
     {
         var batch = new NpgsqlBatch(connection);
-        skip = AddTenant(batch, tenantId, settings, statements);
+        AddTenant(batch, tenantId, settings, statements);
         return batch;
     }
 
     /// <summary>
-    /// Appends one tenant's part of a batch: its tenant setting, <paramref name="settings"/>, then its statements (which run
-    /// under that tenant until the next part's setting). Returns the number of setting results before the statements'.
+    /// Appends one tenant's part of a batch: one statement setting its tenant and <paramref name="settings"/>, then its
+    /// statements (which run under that tenant until the next part's setting).
     /// </summary>
-    private static int AddTenant(
+    private static void AddTenant(
         NpgsqlBatch batch, Guid tenantId, IReadOnlyList<KeyValuePair<string, string>>? settings, IReadOnlyList<NpgsqlBatchCommand> statements)
     {
-        batch.BatchCommands.Add(Setting("app.tenant_id", tenantId.ToString("D")));
-        foreach (var (name, value) in settings ?? [])
-        {
-            batch.BatchCommands.Add(Setting(name, value));
-        }
-
-        var settingResults = 1 + (settings?.Count ?? 0);
+        batch.BatchCommands.Add(Settings(tenantId, settings));
         foreach (var statement in statements)
         {
             batch.BatchCommands.Add(statement);
         }
-
-        return settingResults;
     }
 
     /// <summary>A statement for <see cref="ReadAsync{T}(Guid, IReadOnlyList{NpgsqlBatchCommand}, Func{NpgsqlDataReader, Task{T}}, IReadOnlyList{KeyValuePair{string, string}}?, CancellationToken)"/>, with positional parameters.</summary>
@@ -246,12 +235,37 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
         return command;
     }
 
-    private static NpgsqlBatchCommand Setting(string name, string value)
+    /// <summary>
+    /// The settings of a generic plan (<c>plan_cache_mode</c>), for a statement whose plan is the same whatever its
+    /// parameters (a page that walks its sort's index: <see cref="Records.KeysetQuery"/>). Npgsql prepares a statement
+    /// used often; PostgreSQL then plans it again on every execution as long as a plan for these values looks cheaper
+    /// than the generic one, which under row-level security cost more than running it.
+    /// </summary>
+    public static readonly IReadOnlyList<KeyValuePair<string, string>> GenericPlan = [new("plan_cache_mode", "force_generic_plan")];
+
+    /// <summary>
+    /// The tenant setting and <paramref name="settings"/> in one statement, each transaction-local (<c>set_config(…, true)</c>):
+    /// they end with the batch's implicit transaction.
+    /// </summary>
+    private static NpgsqlBatchCommand Settings(Guid tenantId, IReadOnlyList<KeyValuePair<string, string>>? settings)
     {
-        var command = new NpgsqlBatchCommand("SELECT set_config($1, $2, true)");
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = value });
+        var sql = new System.Text.StringBuilder("SELECT set_config($1, $2, true)");
+        var command = new NpgsqlBatchCommand();
+        Add("app.tenant_id", tenantId.ToString("D"));
+        foreach (var (name, value) in settings ?? [])
+        {
+            sql.Append(System.Globalization.CultureInfo.InvariantCulture, $", set_config(${command.Parameters.Count + 1}, ${command.Parameters.Count + 2}, true)");
+            Add(name, value);
+        }
+
+        command.CommandText = sql.ToString();
         return command;
+
+        void Add(string name, string value)
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = value });
+        }
     }
 
     /// <summary>Runs <paramref name="work"/> in a tenant transaction and commits it.</summary>

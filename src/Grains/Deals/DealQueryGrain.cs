@@ -21,7 +21,8 @@ public sealed class DealQueryGrain(TenantDatabase database) : Grain, IDealQueryG
         }
 
         var items = new List<DealDetails>(query.PageSize + 1);
-        await database.ReadAsync(tenantId, Command(tenantId, query), async reader =>
+        var page = Command(tenantId, query);
+        await database.ReadAsync(tenantId, page.Statement, async reader =>
         {
             while (await reader.ReadAsync())
             {
@@ -29,7 +30,7 @@ public sealed class DealQueryGrain(TenantDatabase database) : Grain, IDealQueryG
             }
 
             return items.Count;
-        });
+        }, page.Settings);
 
         if (items.Count <= query.PageSize)
         {
@@ -49,7 +50,7 @@ public sealed class DealQueryGrain(TenantDatabase database) : Grain, IDealQueryG
     }
 
     /// <summary>One page: the keyset index of the sort, the filters, under row-level security (and the tenant in the key).</summary>
-    private static NpgsqlBatchCommand Command(Guid tenantId, DealQuery query)
+    private static KeysetPage Command(Guid tenantId, DealQuery query)
     {
         var (key, descending) = query.Sort switch
         {

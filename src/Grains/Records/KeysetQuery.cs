@@ -9,11 +9,19 @@ namespace Shohayota.Grains.Records;
 /// One page of a record list as SQL: the tenant, the filters (each value a parameter), the keyset after the previous
 /// page's last row and the sort, with one row more than the page so the caller knows whether another follows.
 /// </summary>
+/// <remarks>
+/// A page with no filter is a walk of the sort's own index (every sort key has one, after <c>tenant_id</c>), the same
+/// plan for every tenant and cursor, so it runs with a generic plan (<see cref="TenantDatabase.GenericPlan"/>).
+/// PostgreSQL would otherwise plan it on every call: for a tenant smaller than the average its custom plan looks
+/// cheaper than the generic one, though both are that same index walk, so it never switches (bench/explain/generic-plans.md).
+/// A filtered page keeps PostgreSQL's choice: its best index may depend on the tenant and the filter's value.
+/// </remarks>
 /// <param name="columns">The select list, over the columns of <paramref name="table"/>.</param>
 internal sealed class KeysetQuery(string columns, string table, Guid tenantId)
 {
     private readonly StringBuilder _where = new("tenant_id = $1");
     private readonly List<object> _parameters = [tenantId];
+    private bool _filtered;
 
     /// <summary>The placeholder of a new parameter holding <paramref name="value"/>.</summary>
     public string Parameter(object value)
@@ -27,6 +35,7 @@ internal sealed class KeysetQuery(string columns, string table, Guid tenantId)
     {
         if (value is not null)
         {
+            _filtered = true;
             _where.Append(" AND ").Append(condition(Parameter(value)));
         }
 
@@ -34,10 +43,11 @@ internal sealed class KeysetQuery(string columns, string table, Guid tenantId)
     }
 
     /// <summary>The keyset after <paramref name="afterKey"/>/<paramref name="afterId"/> (if any), the order and the limit.</summary>
-    public NpgsqlBatchCommand Page(string key, bool descending, object? afterKey, Guid? afterId, int pageSize) =>
+    public KeysetPage Page(string key, bool descending, object? afterKey, Guid? afterId, int pageSize) => new(
         TenantDatabase.Statement(
             string.Create(CultureInfo.InvariantCulture, $"SELECT {columns} FROM {table} WHERE {Keyset(key, descending, afterKey, afterId)} {Order(key, descending)} LIMIT {Parameter(pageSize + 1)}"),
-            [.. _parameters]);
+            [.. _parameters]),
+        _filtered ? null : TenantDatabase.GenericPlan);
 
     /// <summary>
     /// As <see cref="Page"/>, over the first <paramref name="walk"/> rows of the order only (the filters so far and the
@@ -45,14 +55,16 @@ internal sealed class KeysetQuery(string columns, string table, Guid tenantId)
     /// the walk covers a prefix of the order, so a whole page found in it is the list's page. The walk passes the table's
     /// rows as they are, and stops at a page; only the page's rows get the select list's expressions.
     /// </summary>
-    public NpgsqlBatchCommand PrefixPage(string key, bool descending, object? afterKey, Guid? afterId, int pageSize, int walk, object value, Func<string, string> condition)
+    public KeysetPage PrefixPage(string key, bool descending, object? afterKey, Guid? afterId, int pageSize, int walk, object value, Func<string, string> condition)
     {
         var where = Keyset(key, descending, afterKey, afterId);
         var order = Order(key, descending);
         var walked = $"SELECT * FROM {table} WHERE {where} {order} LIMIT {Parameter(walk)}";
-        return TenantDatabase.Statement(
-            string.Create(CultureInfo.InvariantCulture, $"SELECT {columns} FROM ({walked}) AS {table} WHERE {condition(Parameter(value))} {order} LIMIT {Parameter(pageSize + 1)}"),
-            [.. _parameters]);
+        return new(
+            TenantDatabase.Statement(
+                string.Create(CultureInfo.InvariantCulture, $"SELECT {columns} FROM ({walked}) AS {table} WHERE {condition(Parameter(value))} {order} LIMIT {Parameter(pageSize + 1)}"),
+                [.. _parameters]),
+            null);
     }
 
     private string Keyset(string key, bool descending, object? afterKey, Guid? afterId) =>
@@ -66,3 +78,6 @@ internal sealed class KeysetQuery(string columns, string table, Guid tenantId)
         return $"ORDER BY {key} {direction}, id {direction}";
     }
 }
+
+/// <summary>A page's statement and the settings it runs with (<see cref="TenantDatabase.ReadAsync{T}(Guid, NpgsqlBatchCommand, Func{NpgsqlDataReader, Task{T}}, IReadOnlyList{KeyValuePair{string, string}}?, CancellationToken)"/>).</summary>
+internal readonly record struct KeysetPage(NpgsqlBatchCommand Statement, IReadOnlyList<KeyValuePair<string, string>>? Settings);
