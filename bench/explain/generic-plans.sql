@@ -16,8 +16,24 @@ PREPARE page(uuid, integer) AS
     FROM customers WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2;
 
 \echo
-\echo === 1. plan_cache_mode = auto (PostgreSQL's default), the small tenant: seven executions
+\echo === 1a. plan_cache_mode = auto (the default), the small tenant, a page of one (LIMIT 2): seven executions
 SELECT set_config('app.tenant_id', :'small', false) \gset
+EXPLAIN (ANALYZE, SUMMARY) EXECUTE page(:'small', 2);
+EXPLAIN (ANALYZE, SUMMARY) EXECUTE page(:'small', 2);
+EXPLAIN (ANALYZE, SUMMARY) EXECUTE page(:'small', 2);
+EXPLAIN (ANALYZE, SUMMARY) EXECUTE page(:'small', 2);
+EXPLAIN (ANALYZE, SUMMARY) EXECUTE page(:'small', 2);
+EXPLAIN (ANALYZE, SUMMARY) EXECUTE page(:'small', 2);
+EXPLAIN (ANALYZE, SUMMARY) EXECUTE page(:'small', 2);
+SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'page';
+
+\echo
+\echo === 1b. the same statement prepared again, a page of 50 (LIMIT 51): seven executions
+DEALLOCATE page;
+PREPARE page(uuid, integer) AS
+    SELECT id, name, email, phone, company, status, tags, notes, owner_user_id, created_at, updated_at, version,
+           custom_fields::text, lower(name), NULL::real
+    FROM customers WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2;
 EXPLAIN (ANALYZE, SUMMARY) EXECUTE page(:'small', 51);
 EXPLAIN (ANALYZE, SUMMARY) EXECUTE page(:'small', 51);
 EXPLAIN (ANALYZE, SUMMARY) EXECUTE page(:'small', 51);
@@ -30,15 +46,15 @@ SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'pag
 \echo
 \echo === 2. the generic plan, the small tenant
 SET plan_cache_mode = force_generic_plan;
+EXPLAIN (ANALYZE, SUMMARY) EXECUTE page(:'small', 2);
+EXPLAIN (ANALYZE, SUMMARY) EXECUTE page(:'small', 2);
 EXPLAIN (ANALYZE, SUMMARY) EXECUTE page(:'small', 51);
-EXPLAIN (ANALYZE, SUMMARY) EXECUTE page(:'small', 51);
-EXPLAIN (ANALYZE, SUMMARY) EXECUTE page(:'small', 51);
-SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'page';
 
 \echo
-\echo === 3. the biggest tenant: its custom plan, then the generic plan
+\echo === 3. the biggest tenant: its custom plans (LIMIT 2 and 51), then the generic plan
 SELECT set_config('app.tenant_id', :'big', false) \gset
 SET plan_cache_mode = force_custom_plan;
+EXPLAIN EXECUTE page(:'big', 2);
 EXPLAIN (ANALYZE, BUFFERS, SUMMARY) EXECUTE page(:'big', 51);
 SET plan_cache_mode = force_generic_plan;
 EXPLAIN (ANALYZE, BUFFERS, SUMMARY) EXECUTE page(:'big', 51);

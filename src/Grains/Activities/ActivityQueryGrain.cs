@@ -48,8 +48,11 @@ public sealed class ActivityQueryGrain(TenantDatabase database) : Grain, IActivi
         return Outcome<ActivityPage>.Ok(new ActivityPage(items, new ActivityCursor(query.Sort, at, last.Id)));
     }
 
-    /// <summary>One page: the keyset index of the sort, the filters, under row-level security (and the tenant in the key).</summary>
-    private static KeysetPage Command(Guid tenantId, ActivityQuery query)
+    /// <summary>
+    /// One page: the keyset index of the sort, the filters, under row-level security (and the tenant in the key). Internal
+    /// for <c>GenericPlanTests</c>, which plans every sort's page.
+    /// </summary>
+    internal static KeysetPage Command(Guid tenantId, ActivityQuery query)
     {
         var (key, descending) = query.Sort switch
         {

@@ -87,9 +87,10 @@ public sealed class ContactQueryGrain(
     /// <summary>
     /// One page: the keyset index of the sort, the filters, under row-level security (and the tenant in the key). With a
     /// tag (<see cref="TagFilter"/>): among <paramref name="ids"/> when the tag's keys gave them, or over the first
-    /// <see cref="TagFilter.Walk"/> rows of the order only (<paramref name="walk"/>).
+    /// <see cref="TagFilter.Walk"/> rows of the order only (<paramref name="walk"/>). Internal for <c>GenericPlanTests</c>,
+    /// which plans every sort's page.
     /// </summary>
-    private static KeysetPage Command(Guid tenantId, ContactQuery query, Guid[]? ids = null, bool walk = false)
+    internal static KeysetPage Command(Guid tenantId, ContactQuery query, Guid[]? ids = null, bool walk = false)
     {
         var (key, descending) = SortKey(query.Sort);
         var after = query.After;

@@ -124,7 +124,8 @@ public sealed class CustomerQueryGrain(
     /// <summary>
     /// A list without a term: the keyset index of the sort, under row-level security. With a tag (<see cref="TagFilter"/>):
     /// among <paramref name="ids"/> when the tag's keys gave them, or over the first <see cref="TagFilter.Walk"/> rows of
-    /// the order only (<paramref name="walk"/>).
+    /// the order only (<paramref name="walk"/>). Internal for <c>GenericPlanTests</c>,
+    /// which plans every sort's page.
     /// </summary>
     internal static KeysetPage ListCommand(Guid tenantId, CustomerQuery query, Guid[]? ids = null, bool walk = false)
     {

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using Npgsql;
 
 namespace Shohayota.Grains.Database;
@@ -239,7 +241,7 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
     /// The settings of a generic plan (<c>plan_cache_mode</c>), for a statement whose plan is the same whatever its
     /// parameters (a page that walks its sort's index: <see cref="Records.KeysetQuery"/>). Npgsql prepares a statement
     /// used often; PostgreSQL then plans it again on every execution as long as a plan for these values looks cheaper
-    /// than the generic one, which under row-level security cost more than running it.
+    /// than the generic one, and for a small list page that planning cost more than running the page.
     /// </summary>
     public static readonly IReadOnlyList<KeyValuePair<string, string>> GenericPlan = [new("plan_cache_mode", "force_generic_plan")];
 
@@ -249,12 +251,12 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
     /// </summary>
     private static NpgsqlBatchCommand Settings(Guid tenantId, IReadOnlyList<KeyValuePair<string, string>>? settings)
     {
-        var sql = new System.Text.StringBuilder("SELECT set_config($1, $2, true)");
+        var sql = new StringBuilder("SELECT set_config($1, $2, true)");
         var command = new NpgsqlBatchCommand();
         Add("app.tenant_id", tenantId.ToString("D"));
         foreach (var (name, value) in settings ?? [])
         {
-            sql.Append(System.Globalization.CultureInfo.InvariantCulture, $", set_config(${command.Parameters.Count + 1}, ${command.Parameters.Count + 2}, true)");
+            sql.Append(CultureInfo.InvariantCulture, $", set_config(${command.Parameters.Count + 1}, ${command.Parameters.Count + 2}, true)");
             Add(name, value);
         }
 

@@ -12,8 +12,9 @@ namespace Shohayota.Grains.Records;
 /// <remarks>
 /// A page with no filter is a walk of the sort's own index (every sort key has one, after <c>tenant_id</c>), the same
 /// plan for every tenant and cursor, so it runs with a generic plan (<see cref="TenantDatabase.GenericPlan"/>).
-/// PostgreSQL would otherwise plan it on every call: for a tenant smaller than the average its custom plan looks
-/// cheaper than the generic one, though both are that same index walk, so it never switches (bench/explain/generic-plans.md).
+/// PostgreSQL would otherwise plan a small page on every call: the generic plan is costed for a tenth of the average
+/// tenant's rows (its limit is a parameter), so a custom plan for a limit of 2 always looks cheaper, though both are that
+/// same index walk (bench/explain/generic-plans.md; <c>GenericPlanTests</c> plans every sort's page).
 /// A filtered page keeps PostgreSQL's choice: its best index may depend on the tenant and the filter's value.
 /// </remarks>
 /// <param name="columns">The select list, over the columns of <paramref name="table"/>.</param>

@@ -76,6 +76,8 @@ public sealed class TenantTransactionTests
         {
             ["a read with settings"] = () => tenantDatabase.ReadAsync(tenant, TenantDatabase.Statement("SELECT 1"), reader => Task.FromResult(0),
                 [new("statement_timeout", "4321")]),
+            ["a read on the generic plan"] = () => tenantDatabase.ReadAsync(tenant, TenantDatabase.Statement("SELECT 1"), reader => Task.FromResult(0),
+                TenantDatabase.GenericPlan),
             ["a write"] = () => tenantDatabase.WriteAsync(tenant, [TenantDatabase.Statement("SELECT app_current_tenant()")]),
             ["a failed write"] = async () =>
             {
@@ -101,7 +103,8 @@ public sealed class TenantTransactionTests
             await run();
             await using var connection = await dataSource.OpenConnectionAsync();
             await using var after = new NpgsqlCommand(
-                "SELECT pg_backend_pid(), coalesce(current_setting('app.tenant_id', true), ''), current_setting('statement_timeout'), app_current_tenant() IS NULL",
+                "SELECT pg_backend_pid(), coalesce(current_setting('app.tenant_id', true), ''), current_setting('statement_timeout'), app_current_tenant() IS NULL, " +
+                "current_setting('plan_cache_mode')",
                 connection);
             await using var reader = await after.ExecuteReaderAsync();
             await reader.ReadAsync();
@@ -111,6 +114,7 @@ public sealed class TenantTransactionTests
             reader.GetString(1).Should().BeEmpty($"{step}: no tenant left on the session");
             reader.GetString(2).Should().Be("0", $"{step}: no statement timeout left on the session");
             reader.GetBoolean(3).Should().BeTrue($"{step}: row-level security sees no tenant");
+            reader.GetString(4).Should().Be("auto", $"{step}: no plan mode left on the session");
         }
     }
 }
