@@ -35,9 +35,7 @@ public sealed class ContactQueryGrain(
         var byName = query.Sort is ContactSort.NameAscending or ContactSort.NameDescending;
         var items = new List<ContactDetails>(query.PageSize + 1);
         var sortNames = new List<string>(query.PageSize + 1);
-        Task<int> ReadAsync(NpgsqlBatchCommand command, bool append = false) => ReadWithAsync(command, append, null);
-
-        Task<int> ReadWithAsync(NpgsqlBatchCommand command, bool append, IReadOnlyList<KeyValuePair<string, string>>? settings) => db.ReadAsync(tenantId, command, async reader =>
+        Task<int> ReadAsync(NpgsqlBatchCommand command, bool append = false, IReadOnlyList<KeyValuePair<string, string>>? settings = null) => db.ReadAsync(tenantId, command, async reader =>
         {
             if (!append)
             {
@@ -57,12 +55,12 @@ public sealed class ContactQueryGrain(
         if (query.Tag is not { } tag)
         {
             var page = Command(tenantId, query);
-            await ReadWithAsync(page.Statement, append: false, page.Settings);
+            await ReadAsync(page.Statement, settings: page.Settings);
         }
         else
         {
             await TagFilter.PageAsync(
-                db, tenantId, "contact_tag_ids", tag, query.PageSize, ReadAsync, Command(tenantId, query, walk: true).Statement,
+                db, tenantId, "contact_tag_ids", tag, query.PageSize, (command, append) => ReadAsync(command, append), Command(tenantId, query, walk: true).Statement,
                 found => Command(tenantId, query with { After = KeyAt(found - 1), PageSize = query.PageSize - found }).Statement,
                 ids => Command(tenantId, query, ids).Statement);
         }

@@ -42,11 +42,9 @@ public sealed class CustomerQueryGrain(
             rarePart = CommonTrigrams.RarePart(term, shares.Common, shares.Broad);
         }
 
-        // A search on the searches' own pool (GrainsExtensions.SearchDataSource) with its timeout, a page on the shared one.
-        Task<int> ReadAsync(NpgsqlBatchCommand command, bool append = false) =>
-            ReadWithAsync(command, append, search ? [new("statement_timeout", _statementTimeout)] : null);
-
-        Task<int> ReadWithAsync(NpgsqlBatchCommand command, bool append, IReadOnlyList<KeyValuePair<string, string>>? settings) => (search ? searches : database).ReadAsync(
+        // A search on the searches' own pool (GrainsExtensions.SearchDataSource) with its timeout, a page on the shared one
+        // with its own settings (KeysetPage).
+        Task<int> ReadAsync(NpgsqlBatchCommand command, bool append = false, IReadOnlyList<KeyValuePair<string, string>>? settings = null) => (search ? searches : database).ReadAsync(
             tenantId,
             command,
             async reader =>
@@ -67,7 +65,7 @@ public sealed class CustomerQueryGrain(
 
                 return items.Count;
             },
-            settings);
+            search ? [new("statement_timeout", _statementTimeout)] : settings);
 
         // A search waits for the tenant's turn (TenantQueryGate), after the checks and the term's rare part; a page does not.
         using var turn = search ? await gate.TryEnterAsync(tenantId) : null;
@@ -85,12 +83,12 @@ public sealed class CustomerQueryGrain(
             else if (query.Tag is not { } tag)
             {
                 var page = ListCommand(tenantId, query);
-                await ReadWithAsync(page.Statement, append: false, page.Settings);
+                await ReadAsync(page.Statement, settings: page.Settings);
             }
             else
             {
                 await TagFilter.PageAsync(
-                    database, tenantId, "customer_tag_ids", tag, query.PageSize, ReadAsync, ListCommand(tenantId, query, walk: true).Statement,
+                    database, tenantId, "customer_tag_ids", tag, query.PageSize, (command, append) => ReadAsync(command, append), ListCommand(tenantId, query, walk: true).Statement,
                     found => ListCommand(tenantId, query with { After = KeyAt(found - 1), PageSize = query.PageSize - found }).Statement,
                     ids => ListCommand(tenantId, query, ids).Statement);
             }

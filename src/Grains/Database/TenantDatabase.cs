@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Npgsql;
 
 namespace Shohayota.Grains.Database;
@@ -251,16 +250,14 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
     /// </summary>
     private static NpgsqlBatchCommand Settings(Guid tenantId, IReadOnlyList<KeyValuePair<string, string>>? settings)
     {
-        var sql = new StringBuilder("SELECT set_config($1, $2, true)");
-        var command = new NpgsqlBatchCommand();
+        var count = 1 + (settings?.Count ?? 0);
+        var command = new NpgsqlBatchCommand(count <= SettingsSql.Length ? SettingsSql[count - 1] : SetConfigs(count));
         Add("app.tenant_id", tenantId.ToString("D"));
         foreach (var (name, value) in settings ?? [])
         {
-            sql.Append(CultureInfo.InvariantCulture, $", set_config(${command.Parameters.Count + 1}, ${command.Parameters.Count + 2}, true)");
             Add(name, value);
         }
 
-        command.CommandText = sql.ToString();
         return command;
 
         void Add(string name, string value)
@@ -269,6 +266,13 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = value });
         }
     }
+
+    /// <summary>The settings statements of one to three settings, built once (every read and write sends one).</summary>
+    private static readonly string[] SettingsSql = [SetConfigs(1), SetConfigs(2), SetConfigs(3)];
+
+    /// <summary><c>SELECT set_config($1, $2, true), set_config($3, $4, true), …</c> for <paramref name="count"/> settings.</summary>
+    private static string SetConfigs(int count) =>
+        "SELECT " + string.Join(", ", Enumerable.Range(0, count).Select(i => string.Create(CultureInfo.InvariantCulture, $"set_config(${2 * i + 1}, ${2 * i + 2}, true)")));
 
     /// <summary>Runs <paramref name="work"/> in a tenant transaction and commits it.</summary>
     public async Task<T> InTransactionAsync<T>(Guid tenantId, Func<TenantTransaction, Task<T>> work, CancellationToken cancellationToken = default)

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Shohayota.Grains.Hosting;
 using Shohayota.Silo.Hosting;
+using Shohayota.TestSupport;
 
 namespace Shohayota.Silo.Tests.Hosting;
 
@@ -29,7 +30,7 @@ public sealed class PortInUseTests
             Thread.Sleep(100);
         }
 
-        var check = () => PortInUse.EnsureClusterPortsFree(Configuration(silo, FreePort()));
+        var check = () => PortInUse.EnsureClusterPortsFree(Configuration(silo, TestDatabase.FreePort()));
 
         InTimeWait(silo).Should().BeTrue("the test must leave the port in TIME_WAIT to mean anything");
         check.Should().NotThrow();
@@ -45,7 +46,7 @@ public sealed class PortInUseTests
         other.Start();
         var gateway = ((IPEndPoint)other.LocalEndpoint).Port;
 
-        var check = () => PortInUse.EnsureClusterPortsFree(Configuration(FreePort(), gateway));
+        var check = () => PortInUse.EnsureClusterPortsFree(Configuration(TestDatabase.FreePort(), gateway));
 
         check.Should().Throw<StartupRefusedException>().WithMessage($"this node's gateway port {gateway} (on 127.0.0.1) is already in use. *");
     }
@@ -58,13 +59,6 @@ public sealed class PortInUseTests
             ["Shohayota:Cluster:AdvertisedAddress"] = "127.0.0.1",
         })
         .Build();
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
 
     /// <summary>Whether a socket on the loopback's <paramref name="port"/> is in TIME_WAIT (state 06 in /proc/net/tcp).</summary>
     private static bool InTimeWait(int port) => File.ReadAllLines("/proc/net/tcp").Skip(1)
