@@ -18,7 +18,7 @@ public sealed class UsabilityTests(UiFixture fixture, ITestOutputHelper output) 
         await Page.Keyboard.PressAsync("Tab");
         await Page.Keyboard.TypeAsync(tenant.AdminPassword);
         await Page.Keyboard.PressAsync("Enter");
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         await WaitForInteractiveAsync(Page);
 
         var newCustomer = Page.GetByRole(AriaRole.Button, new() { Name = "New customer" });
@@ -45,7 +45,7 @@ public sealed class UsabilityTests(UiFixture fixture, ITestOutputHelper output) 
         var tenant = await Server.ProvisionTenantAsync();
         await Page.SetViewportSizeAsync(375, 740);
         await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         await WaitForInteractiveAsync(Page);
         var users = Page.GetByRole(AriaRole.Link, new() { Name = "Users", Exact = true });
 
@@ -54,7 +54,7 @@ public sealed class UsabilityTests(UiFixture fixture, ITestOutputHelper output) 
         await ScreenshotAsync("narrow-menu-open");
         await users.ClickAsync();
 
-        await Page.WaitForURLAsync(PathIs("/users"));
+        await ArriveAtAsync(Page, PathIs("/users"));
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Users");
         await Assertions.Expect(users).Not.ToBeInViewportAsync();
         (await Page.EvaluateAsync<int>("() => document.documentElement.scrollWidth")).Should().BeLessThanOrEqualTo(375 + 1,

@@ -69,7 +69,7 @@ public sealed class ActivityUiTests(UiFixture fixture, ITestOutputHelper output)
         await Assertions.Expect(timeline.Nth(1)).ToContainTextAsync("Note added: Called about the invoice");
 
         await Page.GetByRole(AriaRole.Link, new() { Name = "My tasks", Exact = true }).ClickAsync();
-        await Page.WaitForURLAsync(PathIs("/tasks"));
+        await ArriveAtAsync(Page, PathIs("/tasks"));
         await WaitForInteractiveAsync(Page);
         var overdue = Page.GetByTestId("tasks-overdue");
         var week = Page.GetByTestId("tasks-week");
@@ -150,7 +150,7 @@ public sealed class ActivityUiTests(UiFixture fixture, ITestOutputHelper output)
         await Assertions.Expect(page.GetByTestId("activity-row").Filter(new() { HasText = "Loom count" })).ToHaveCountAsync(0);
 
         await page.GetByRole(AriaRole.Link, new() { Name = "My tasks", Exact = true }).ClickAsync();
-        await page.WaitForURLAsync(PathIs("/tasks"));
+        await ArriveAtAsync(page, PathIs("/tasks"));
         await Assertions.Expect(page.GetByTestId("tasks-zone")).ToHaveTextAsync("Times in Asia/Tokyo");
         // A task due in 2030 is neither overdue nor due this week.
         await Assertions.Expect(page.GetByTestId("task-row")).ToHaveCountAsync(0);

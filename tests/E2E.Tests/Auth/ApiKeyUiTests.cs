@@ -13,7 +13,7 @@ public sealed class ApiKeyUiTests(UiFixture fixture, ITestOutputHelper output) :
     {
         var tenant = await Server.ProvisionTenantAsync();
         await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         await Page.GotoAsync("/settings");
         await WaitForInteractiveAsync(Page);
         var panel = Page.GetByTestId("api-keys");

@@ -14,7 +14,7 @@ public sealed class SignInTests(UiFixture fixture, ITestOutputHelper output) : U
 
         await SignInAsync(Page, Server.SuperAdminEmail, UiServer.SuperAdminPassword);
 
-        await Page.WaitForURLAsync(PathIs("/admin/tenants"));
+        await ArriveAtAsync(Page, PathIs("/admin/tenants"));
     }
 
     [Fact]
@@ -24,7 +24,7 @@ public sealed class SignInTests(UiFixture fixture, ITestOutputHelper output) : U
 
         await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
 
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
     }
 
     [Fact]
@@ -72,10 +72,10 @@ public sealed class SignInTests(UiFixture fixture, ITestOutputHelper output) : U
         var tenant = await Server.ProvisionTenantAsync();
 
         await Page.GotoAsync("/denied");
-        await Page.WaitForURLAsync(PathIs("/login?returnUrl=%2Fdenied"));
+        await ArriveAtAsync(Page, PathIs("/login?returnUrl=%2Fdenied"));
         await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
 
-        await Page.WaitForURLAsync(PathIs("/denied"));
+        await ArriveAtAsync(Page, PathIs("/denied"));
         await Assertions.Expect(Page.GetByTestId("signed-in-as")).ToHaveTextAsync(tenant.AdminEmail);
     }
 
@@ -88,10 +88,10 @@ public sealed class SignInTests(UiFixture fixture, ITestOutputHelper output) : U
 
         await Page.GetByTestId("sign-out").ClickAsync();
 
-        await Page.WaitForURLAsync(PathIs("/login?signedOut=1"));
+        await ArriveAtAsync(Page, PathIs("/login?signedOut=1"));
         await Assertions.Expect(Page.GetByTestId("login-message")).ToHaveTextAsync("You are signed out.");
         await Page.GotoAsync("/denied");
-        await Page.WaitForURLAsync(PathIs("/login?returnUrl=%2Fdenied"));
+        await ArriveAtAsync(Page, PathIs("/login?returnUrl=%2Fdenied"));
     }
 
     [Fact]

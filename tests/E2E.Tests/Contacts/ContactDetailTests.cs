@@ -28,7 +28,7 @@ public sealed class ContactDetailTests(UiFixture fixture, ITestOutputHelper outp
         await Page.GotoAsync("/contacts");
         await WaitForInteractiveAsync(Page);
         await Page.GetByRole(AriaRole.Link, new() { Name = "Ada Lovelace", Exact = true }).ClickAsync();
-        await Page.WaitForURLAsync(PathIs($"/contacts/{contact:D}"));
+        await ArriveAtAsync(Page, PathIs($"/contacts/{contact:D}"));
 
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Ada Lovelace", Level = 1 })).ToBeVisibleAsync();
         await Assertions.Expect(Page.GetByTestId("contact-first-name")).ToHaveTextAsync("Ada");
@@ -70,9 +70,9 @@ public sealed class ContactDetailTests(UiFixture fixture, ITestOutputHelper outp
 
         // The customer's page links each contact to its page.
         await customerLink.ClickAsync();
-        await Page.WaitForURLAsync(PathIs($"/customers/{customer:D}"));
+        await ArriveAtAsync(Page, PathIs($"/customers/{customer:D}"));
         await Page.GetByTestId("contact-row").GetByRole(AriaRole.Link, new() { Name = "Charles Babbage", Exact = true }).ClickAsync();
-        await Page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/contacts/[0-9a-f-]{36}$"));
+        await ArriveAtAsync(Page, new System.Text.RegularExpressions.Regex("/contacts/[0-9a-f-]{36}$"));
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Charles Babbage", Level = 1 })).ToBeVisibleAsync();
         await Assertions.Expect(Page.GetByTestId("no-deals")).ToBeVisibleAsync();
 
@@ -88,7 +88,7 @@ public sealed class ContactDetailTests(UiFixture fixture, ITestOutputHelper outp
         await Assertions.Expect(cascade).ToBeVisibleAsync();
         await cascade.GetByRole(AriaRole.Button, new() { Name = "Delete all" }).ClickAsync();
         // The page goes back to the list (its confirmation may not outlive the navigation): the list no longer has him.
-        await Page.WaitForURLAsync(PathIs("/contacts"));
+        await ArriveAtAsync(Page, PathIs("/contacts"));
         await WaitForInteractiveAsync(Page);
         await Assertions.Expect(Page.GetByRole(AriaRole.Link, new() { Name = "Ada Lovelace", Exact = true })).ToBeVisibleAsync();
         await Assertions.Expect(Page.GetByRole(AriaRole.Link, new() { Name = "Charles Babbage", Exact = true })).ToHaveCountAsync(0);

@@ -13,7 +13,7 @@ public sealed class ContactUiTests(UiFixture fixture, ITestOutputHelper output) 
     {
         var tenant = await Server.ProvisionTenantAsync();
         await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         await WaitForInteractiveAsync(Page);
         await ClickUntilVisibleAsync(Page.GetByRole(AriaRole.Button, new() { Name = "New customer" }), Dialog(Page));
         await Field(Dialog(Page), "Name").FillAsync("Analytical Engines");
@@ -21,7 +21,7 @@ public sealed class ContactUiTests(UiFixture fixture, ITestOutputHelper output) 
         await Assertions.Expect(Page.GetByTestId("customer-row").Filter(new() { HasText = "Analytical Engines" })).ToHaveCountAsync(1);
 
         await Page.GetByRole(AriaRole.Link, new() { Name = "Contacts", Exact = true }).ClickAsync();
-        await Page.WaitForURLAsync(PathIs("/contacts"));
+        await ArriveAtAsync(Page, PathIs("/contacts"));
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Contacts", Level = 1 })).ToBeVisibleAsync();
         await Assertions.Expect(Page.GetByTestId("no-contacts")).ToHaveTextAsync("No contacts yet.");
         await ClickUntilVisibleAsync(Page.GetByRole(AriaRole.Button, new() { Name = "New contact" }), Dialog(Page));
@@ -39,9 +39,9 @@ public sealed class ContactUiTests(UiFixture fixture, ITestOutputHelper output) 
         await Assertions.Expect(ContactRow("Ada Lovelace")).ToContainTextAsync("Analytical Engines");
 
         await Page.GetByRole(AriaRole.Link, new() { Name = "Customers", Exact = true }).ClickAsync();
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         await Page.GetByRole(AriaRole.Link, new() { Name = "Contacts of Analytical Engines" }).ClickAsync();
-        await Page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/contacts\\?customerId="));
+        await ArriveAtAsync(Page, new System.Text.RegularExpressions.Regex("/contacts\\?customerId="));
         await Assertions.Expect(Field(Page, "Filter by customer")).ToHaveValueAsync("Analytical Engines");
         await Assertions.Expect(Page.GetByTestId("contact-row")).ToHaveCountAsync(1);
         await Assertions.Expect(ContactRow("Ada Lovelace")).ToContainTextAsync("Analyst");
@@ -57,7 +57,7 @@ public sealed class ContactUiTests(UiFixture fixture, ITestOutputHelper output) 
         await ScreenshotAsync("contacts-of-a-customer", docsName: "contacts");
 
         await Page.GetByRole(AriaRole.Link, new() { Name = "Customers", Exact = true }).ClickAsync();
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         await ClickUntilVisibleAsync(Page.GetByRole(AriaRole.Button, new() { Name = "Delete Analytical Engines" }), Dialog(Page));
         await Assertions.Expect(Dialog(Page)).ToContainTextAsync("Delete Analytical Engines? This cannot be undone.");
         await Dialog(Page).GetByRole(AriaRole.Button, new() { Name = "Delete", Exact = true }).ClickAsync();
@@ -69,7 +69,7 @@ public sealed class ContactUiTests(UiFixture fixture, ITestOutputHelper output) 
         await Assertions.Expect(Page.GetByTestId("customer-row")).ToHaveCountAsync(0);
 
         await Page.GetByRole(AriaRole.Link, new() { Name = "Contacts", Exact = true }).ClickAsync();
-        await Page.WaitForURLAsync(PathIs("/contacts"));
+        await ArriveAtAsync(Page, PathIs("/contacts"));
         await Assertions.Expect(Page.GetByTestId("no-contacts")).ToHaveTextAsync("No contacts yet.");
         await Assertions.Expect(Page.GetByTestId("contact-row")).ToHaveCountAsync(0);
         using var contacts = await Server.SendAsync(HttpMethod.Get, "/api/contacts", await Server.TokenAsync(tenant));
@@ -100,13 +100,13 @@ public sealed class ContactUiTests(UiFixture fixture, ITestOutputHelper output) 
         await Field(Page, "Filter by customer").FillAsync("navy");
         await Page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = "Hopper Navy Yard" }).ClickAsync();
 
-        await Page.WaitForURLAsync(new System.Text.RegularExpressions.Regex($"/contacts\\?customerId={hopper}$"));
+        await ArriveAtAsync(Page, new System.Text.RegularExpressions.Regex($"/contacts\\?customerId={hopper}$"));
         await Assertions.Expect(Page.GetByTestId("contact-row")).ToHaveCountAsync(1);
         await Assertions.Expect(ContactRow("Grace Hopper")).ToHaveCountAsync(1);
 
         await Field(Page, "Filter by customer").ClearAsync();
         await Page.Keyboard.PressAsync("Escape");
-        await Page.WaitForURLAsync(PathIs("/contacts"));
+        await ArriveAtAsync(Page, PathIs("/contacts"));
         await Assertions.Expect(Page.GetByTestId("contact-row")).ToHaveCountAsync(3);
         await Field(Page, "Search").FillAsync("grace@");
         await Assertions.Expect(Page.GetByTestId("contact-row")).ToHaveCountAsync(1);

@@ -15,11 +15,11 @@ public sealed class CustomerDetailTests(UiFixture fixture, ITestOutputHelper out
         var id = await CreateAsync(await Server.TokenAsync(tenant), "/api/customers",
             new { name = "Difference Engines", email = "office@difference.test", company = "Babbage Works", tags = new[] { "vip" } });
         await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         await WaitForInteractiveAsync(Page);
 
         await Page.GetByRole(AriaRole.Link, new() { Name = "Difference Engines", Exact = true }).ClickAsync();
-        await Page.WaitForURLAsync(PathIs($"/customers/{id:D}"));
+        await ArriveAtAsync(Page, PathIs($"/customers/{id:D}"));
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Difference Engines", Level = 1 })).ToBeVisibleAsync();
         await Assertions.Expect(Page.GetByTestId("customer-email")).ToHaveTextAsync("office@difference.test");
         await Assertions.Expect(Page.GetByTestId("customer-company")).ToHaveTextAsync("Babbage Works");

@@ -12,7 +12,7 @@ public sealed class CustomerExportTests(UiFixture fixture, ITestOutputHelper out
     {
         var tenant = await Server.ProvisionTenantAsync();
         await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Customers", Level = 1 })).ToBeVisibleAsync();
         await WaitForInteractiveAsync(Page);
 
@@ -39,7 +39,7 @@ public sealed class CustomerExportTests(UiFixture fixture, ITestOutputHelper out
         await ScreenshotAsync("customers", docsName: "customers");
 
         await Page.GetByRole(AriaRole.Link, new() { Name = "Settings", Exact = true }).ClickAsync();
-        await Page.WaitForURLAsync(PathIs("/settings"));
+        await ArriveAtAsync(Page, PathIs("/settings"));
         var exportData = Page.GetByRole(AriaRole.Link, new() { Name = "Export Data" }).Or(Page.GetByRole(AriaRole.Button, new() { Name = "Export Data" }));
         var download = await Page.RunAndWaitForDownloadAsync(() => exportData.ClickAsync());
         var file = Path.Combine(Screenshots.DownloadDirectory, download.SuggestedFilename);

@@ -41,7 +41,7 @@ public sealed class SnackbarTests(UiFixture fixture, ITestOutputHelper output) :
         await Assertions.Expect(Snackbar(Page, "created")).ToBeVisibleAsync();
 
         await Page.GetByRole(AriaRole.Link, new() { Name = "Settings", Exact = true }).ClickAsync();
-        await Page.WaitForURLAsync(PathIs("/settings"));
+        await ArriveAtAsync(Page, PathIs("/settings"));
 
         await Assertions.Expect(Page.Locator(".mud-snackbar")).ToHaveCountAsync(0, new() { Timeout = 2_000 });
     }
@@ -50,7 +50,7 @@ public sealed class SnackbarTests(UiFixture fixture, ITestOutputHelper output) :
     {
         var tenant = await Server.ProvisionTenantAsync();
         await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         await WaitForInteractiveAsync(Page);
         await ClickUntilVisibleAsync(Page.GetByRole(AriaRole.Button, new() { Name = "New customer" }), Dialog(Page));
         await Field(Dialog(Page), "Name").FillAsync(name);

@@ -28,7 +28,7 @@ public sealed class DealUiTests(UiFixture fixture, ITestOutputHelper output) : P
         await Dialog(Page).GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
         await Assertions.Expect(Dialog(Page)).ToHaveCountAsync(0);
         await Page.GetByRole(AriaRole.Link, new() { Name = "Analytical Engines", Exact = true }).ClickAsync();
-        await Page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("/customers/[0-9a-f-]{36}$"));
+        await ArriveAtAsync(Page, new System.Text.RegularExpressions.Regex("/customers/[0-9a-f-]{36}$"));
         var customerPage = new Uri(Page.Url).AbsolutePath;
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Analytical Engines", Level = 1 })).ToBeVisibleAsync();
         await Assertions.Expect(Page.GetByTestId("no-deals")).ToBeVisibleAsync();
@@ -62,7 +62,7 @@ public sealed class DealUiTests(UiFixture fixture, ITestOutputHelper output) : P
         await Assertions.Expect(dealRow.GetByTestId("deal-stage")).ToHaveTextAsync("Lead");
 
         await Page.GetByRole(AriaRole.Link, new() { Name = "Pipeline", Exact = true }).ClickAsync();
-        await Page.WaitForURLAsync(PathIs("/pipeline"));
+        await ArriveAtAsync(Page, PathIs("/pipeline"));
         await WaitForInteractiveAsync(Page);
         var won = Column("Won");
         var lead = Column("Lead");
@@ -104,7 +104,7 @@ public sealed class DealUiTests(UiFixture fixture, ITestOutputHelper output) : P
         await ScreenshotAsync("customer-detail", docsName: "customer-detail");
 
         await Page.GetByRole(AriaRole.Link, new() { Name = "Customers", Exact = true }).ClickAsync();
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         await WaitForInteractiveAsync(Page);
         await ClickUntilVisibleAsync(Page.GetByRole(AriaRole.Button, new() { Name = "Delete Analytical Engines" }), Dialog(Page));
         await Dialog(Page).GetByRole(AriaRole.Button, new() { Name = "Delete", Exact = true }).ClickAsync();
@@ -184,7 +184,7 @@ public sealed class DealUiTests(UiFixture fixture, ITestOutputHelper output) : P
 
         await lead.GetByTestId("stage-more").ClickAsync();
 
-        await Page.WaitForURLAsync(new System.Text.RegularExpressions.Regex($"/deals\\?stage={stages["Lead"]:D}$"));
+        await ArriveAtAsync(Page, new System.Text.RegularExpressions.Regex($"/deals\\?stage={stages["Lead"]:D}$"));
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Deals", Level = 1 })).ToBeVisibleAsync();
         var rows = Page.GetByTestId("deal-row");
         await Assertions.Expect(rows).ToHaveCountAsync(25);
@@ -205,7 +205,7 @@ public sealed class DealUiTests(UiFixture fixture, ITestOutputHelper output) : P
         await Assertions.Expect(rows).ToHaveCountAsync(51);
 
         await SelectAsync(Page, Page.Locator("body"), "Filter by status", "won");
-        await Page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("status=won"));
+        await ArriveAtAsync(Page, new System.Text.RegularExpressions.Regex("status=won"));
         await Assertions.Expect(rows).ToHaveCountAsync(0);
         await Assertions.Expect(Page.GetByTestId("no-deals")).ToHaveTextAsync("No deal matches.");
         var pipeline = (await GetAsync(token, "/api/pipeline"))["stages"]!.AsArray().Single(s => s!["name"]!.GetValue<string>() == "Lead")!;

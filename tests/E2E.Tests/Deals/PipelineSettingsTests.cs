@@ -50,7 +50,7 @@ public sealed class PipelineSettingsTests(UiFixture fixture, ITestOutputHelper o
         await Page.GotoAsync("/pipeline");
         await WaitForInteractiveAsync(Page);
         await Page.GetByRole(AriaRole.Link, new() { Name = "Edit stages" }).ClickAsync();
-        await Page.WaitForURLAsync(PathIs("/pipeline/settings"));
+        await ArriveAtAsync(Page, PathIs("/pipeline/settings"));
         await WaitForInteractiveAsync(Page);
         var rows = Page.GetByTestId("stage-row");
         await Assertions.Expect(rows).ToHaveCountAsync(6);
@@ -71,7 +71,7 @@ public sealed class PipelineSettingsTests(UiFixture fixture, ITestOutputHelper o
         (await GetAsync(token, $"/api/deals/{deal:D}"))["stageId"]!.GetValue<Guid>().Should().Be(stages["Proposal"]);
 
         await Page.GetByRole(AriaRole.Link, new() { Name = "Back to the pipeline" }).ClickAsync();
-        await Page.WaitForURLAsync(PathIs("/pipeline"));
+        await ArriveAtAsync(Page, PathIs("/pipeline"));
         await Assertions.Expect(Page.GetByTestId("stage-column")).ToHaveCountAsync(5);
         await Assertions.Expect(Column("Proposal").GetByTestId("deal-card")).ToContainTextAsync("Punched cards");
         await Assertions.Expect(Column("Prospect").GetByTestId("stage-count")).ToHaveTextAsync("0");

@@ -32,9 +32,9 @@ public sealed class ImportUiTests(UiFixture fixture, ITestOutputHelper output) :
     {
         var tenant = await Server.ProvisionTenantAsync();
         await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         await Page.GetByRole(AriaRole.Link, new() { Name = "Import", Exact = true }).ClickAsync();
-        await Page.WaitForURLAsync(PathIs("/import"));
+        await ArriveAtAsync(Page, PathIs("/import"));
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Import", Level = 1 })).ToBeVisibleAsync();
         await WaitForInteractiveAsync(Page);
         await Assertions.Expect(Page.GetByRole(AriaRole.Radio, new() { Name = "Customers" })).ToBeCheckedAsync();
@@ -73,7 +73,7 @@ public sealed class ImportUiTests(UiFixture fixture, ITestOutputHelper output) :
         await Assertions.Expect(Page.GetByTestId("import-run")).ToHaveCountAsync(0);
         await ScreenshotAsync("imported");
         await Page.GetByRole(AriaRole.Link, new() { Name = "Open customers" }).ClickAsync();
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         foreach (var name in Names)
         {
             await Assertions.Expect(Page.GetByTestId("customer-row").Filter(new() { HasText = name })).ToHaveCountAsync(1);
@@ -92,7 +92,7 @@ public sealed class ImportUiTests(UiFixture fixture, ITestOutputHelper output) :
         var tenant = await Server.ProvisionTenantAsync();
         var member = await Server.CreateUserAsync(tenant, "member", "member-password");
         await SignInAsync(Page, member.Email, member.Password);
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         await Assertions.Expect(Page.GetByRole(AriaRole.Link, new() { Name = "Customers", Exact = true })).ToBeVisibleAsync();
         await Assertions.Expect(Page.GetByRole(AriaRole.Link, new() { Name = "Import", Exact = true })).ToHaveCountAsync(0);
 

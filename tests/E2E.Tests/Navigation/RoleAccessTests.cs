@@ -105,6 +105,6 @@ public sealed class RoleAccessTests(UiFixture fixture, ITestOutputHelper output)
     {
         await Page.GotoAsync($"/login?returnUrl={Uri.EscapeDataString(path)}");
         await SignInAsync(Page, email, password);
-        await Page.WaitForURLAsync(PathIs(path));
+        await ArriveAtAsync(Page, PathIs(path));
     }
 }

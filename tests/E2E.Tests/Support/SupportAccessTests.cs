@@ -20,7 +20,7 @@ public sealed class SupportAccessTests(UiFixture fixture, ITestOutputHelper outp
         var supportToken = (await opened.Content.ReadFromJsonAsync<JsonObject>())!["accessToken"]!.GetValue<string>();
 
         await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         var banner = Page.GetByTestId("support-banner");
         await Assertions.Expect(banner).ToContainTextAsync(Server.SuperAdminEmail);
         await Assertions.Expect(banner).ToContainTextAsync("ticket 42: the export looks empty");

@@ -12,7 +12,7 @@ public sealed class ProvisioningTests(UiFixture fixture, ITestOutputHelper outpu
         var suffix = Guid.NewGuid().ToString("N")[..8];
         var name = $"New Company {suffix}";
         await SignInAsync(Page, Server.SuperAdminEmail, UiServer.SuperAdminPassword);
-        await Page.WaitForURLAsync(PathIs("/admin/tenants"));
+        await ArriveAtAsync(Page, PathIs("/admin/tenants"));
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Tenants", Level = 1 })).ToBeVisibleAsync();
         await WaitForInteractiveAsync(Page);
         await ScreenshotAsync("tenants");

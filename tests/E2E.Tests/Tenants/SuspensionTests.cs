@@ -11,7 +11,7 @@ public sealed class SuspensionTests(UiFixture fixture, ITestOutputHelper output)
     {
         var tenant = await Server.ProvisionTenantAsync();
         await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         await WaitForInteractiveAsync(Page);
         var superAdmin = await NewPageAsync();
         await superAdmin.GotoAsync($"/login?returnUrl={Uri.EscapeDataString($"/admin/tenants/{tenant.Id}")}");
@@ -38,7 +38,7 @@ public sealed class SuspensionTests(UiFixture fixture, ITestOutputHelper output)
         {
         }
 
-        await Page.WaitForURLAsync(PathIs("/login"));
+        await ArriveAtAsync(Page, PathIs("/login"));
         await Assertions.Expect(Page.GetByTestId("login-message")).ToContainTextAsync("suspended");
         await ScreenshotAsync("signed-out");
     }
@@ -48,13 +48,13 @@ public sealed class SuspensionTests(UiFixture fixture, ITestOutputHelper output)
     {
         var tenant = await Server.ProvisionTenantAsync();
         await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         await WaitForInteractiveAsync(Page);
 
         await Server.SuspendAsync(tenant.Id, "unpaid invoices");
 
         // No click, no reload: the page's own periodic re-check (Shohayota:Ui:RevalidationInterval) ends the session.
-        await Page.WaitForURLAsync(PathIs("/login"));
+        await ArriveAtAsync(Page, PathIs("/login"));
         await Assertions.Expect(Page.GetByTestId("login-message")).ToContainTextAsync("suspended");
     }
 
@@ -64,12 +64,12 @@ public sealed class SuspensionTests(UiFixture fixture, ITestOutputHelper output)
         var tenant = await Server.ProvisionTenantAsync();
         await Page.GotoAsync("/login?returnUrl=%2Fdenied");
         await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
-        await Page.WaitForURLAsync(PathIs("/denied"));
+        await ArriveAtAsync(Page, PathIs("/denied"));
 
         await Server.SuspendAsync(tenant.Id, "unpaid invoices");
         await Page.ReloadAsync();
 
-        await Page.WaitForURLAsync(PathIs("/login"));
+        await ArriveAtAsync(Page, PathIs("/login"));
         await Assertions.Expect(Page.GetByTestId("login-message")).ToContainTextAsync("suspended");
     }
 }

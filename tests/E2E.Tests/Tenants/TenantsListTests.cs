@@ -42,7 +42,7 @@ public sealed partial class TenantsListTests(UiFixture fixture, ITestOutputHelpe
         await Assertions.Expect(suspended).ToHaveTextAsync("suspended");
         IsGreen(await suspended.EvaluateAsync<string>("e => getComputedStyle(e).backgroundColor")).Should().BeFalse();
         await acmeRow.GetByTestId("usage-cell").Last.ClickAsync();
-        await Page.WaitForURLAsync(PathIs($"/admin/tenants/{acme.Id}"));
+        await ArriveAtAsync(Page, PathIs($"/admin/tenants/{acme.Id}"));
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = acme.Name, Level = 1 })).ToBeVisibleAsync();
     }
 

@@ -20,7 +20,7 @@ public sealed class WebhookUiTests(UiFixture fixture, ITestOutputHelper output) 
         var tenant = await Server.ProvisionTenantAsync();
         var token = await Server.TokenAsync(tenant);
         await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
-        await Page.WaitForURLAsync(PathIs("/customers"));
+        await ArriveAtAsync(Page, PathIs("/customers"));
         await Page.GotoAsync("/settings");
         await WaitForInteractiveAsync(Page);
         var panel = Page.GetByTestId("webhooks");
