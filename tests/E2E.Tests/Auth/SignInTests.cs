@@ -15,6 +15,7 @@ public sealed class SignInTests(UiFixture fixture, ITestOutputHelper output) : U
         await SignInAsync(Page, Server.SuperAdminEmail, UiServer.SuperAdminPassword);
 
         await ArriveAtAsync(Page, PathIs("/admin/tenants"));
+        await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Tenants", Level = 1 })).ToBeVisibleAsync();
     }
 
     [Fact]
@@ -25,6 +26,7 @@ public sealed class SignInTests(UiFixture fixture, ITestOutputHelper output) : U
         await SignInAsync(Page, tenant.AdminEmail, tenant.AdminPassword);
 
         await ArriveAtAsync(Page, PathIs("/customers"));
+        await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Name = "Customers", Level = 1 })).ToBeVisibleAsync();
     }
 
     [Fact]
@@ -105,9 +107,10 @@ public sealed class SignInTests(UiFixture fixture, ITestOutputHelper output) : U
 
         (await Page.APIRequest.GetAsync("/_content/MudBlazor/MudBlazor.min.css")).Status.Should().Be(200);
         (await Page.APIRequest.GetAsync("/_framework/blazor.web.js")).Status.Should().Be(200);
-        (await Page.EvaluateAsync<string>("() => getComputedStyle(document.querySelector('.mud-appbar')).position")).Should().Be("fixed");
-        (await Page.EvaluateAsync<bool>("() => typeof window.mudPopover === 'object'")).Should().BeTrue();
+        // The page's own heading first: the layout and its scripts are in place once the circuit has rendered it.
         await Assertions.Expect(Page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Customers");
+        await Assertions.Expect(Page.Locator(".mud-appbar")).ToHaveCSSAsync("position", "fixed");
+        (await Page.EvaluateAsync<bool>("() => typeof window.mudPopover === 'object'")).Should().BeTrue();
         await ScreenshotAsync("layout");
         ConsoleErrors.Should().BeEmpty();
     }
