@@ -20,6 +20,12 @@ public static class ErrorHandlingExtensions
             }
 
             c.ProblemDetails.Extensions["requestId"] = c.HttpContext.TraceIdentifier;
+            // A body refused as too large is left unread, so the connection cannot serve another request: say so, and
+            // the client opens a new one instead of sending its next request down a connection the server then closes.
+            if (c.ProblemDetails.Status == StatusCodes.Status413PayloadTooLarge)
+            {
+                c.HttpContext.Response.Headers.Connection = "close";
+            }
         });
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

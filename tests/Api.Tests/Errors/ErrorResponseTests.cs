@@ -35,6 +35,7 @@ public sealed class ErrorResponseTests
         using var response = await host.Client.PostAsync("/api/auth/login", body);
 
         response.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
+        response.Headers.ConnectionClose.Should().BeTrue("the body was not read, so the connection serves no other request");
         (await response.ProblemAsync())["type"]!.GetValue<string>().Should().Be(HttpExtensions.ProblemType("payload-too-large"));
     }
 
