@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Npgsql;
 using Shohayota.Api.Tests.Infrastructure;
 using Shohayota.Api.Tests.Quotas;
+using Shohayota.Grains.Interfaces.Records;
 
 namespace Shohayota.Api.Tests.Contacts;
 
@@ -176,6 +177,44 @@ public sealed class ImportTests
         (await CountAsync(host, "customers", tenant.Id)).Should().Be(0);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AFileOverTheSizeLimitIsRefusedWholeWhetherItsLengthIsDeclaredOrNot(bool declared)
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        // A well-formed file of one-letter names, one byte over the limit: refused for its size, not for its rows.
+        var file = new byte[ImportLimits.MaxBytes + 1];
+        Encoding.ASCII.GetBytes("name\n").CopyTo(file, 0);
+        for (var i = 5; i + 1 < file.Length; i += 2)
+        {
+            (file[i], file[i + 1]) = ((byte)'n', (byte)'\n');
+        }
+
+        file[^1] = (byte)'\n';
+        using var request = ApiHost.Authorized(HttpMethod.Post, "/api/imports/customers", tenant.Admin.AccessToken);
+        // Declared: refused from Content-Length before a byte is read. The client announces the upload and waits, as curl
+        // does for files over 1 MiB, so it hears the 413 instead of writing 10 MiB into a connection the server closes.
+        // Chunked: refused when the read passes the limit.
+        request.Content = declared ? new ByteArrayContent(file) : new UndeclaredLengthContent(file);
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/csv");
+        request.Headers.ExpectContinue = declared;
+        using var client = new HttpClient(new SocketsHttpHandler { Expect100ContinueTimeout = TimeSpan.FromSeconds(30) }) { BaseAddress = host.Client.BaseAddress };
+
+        using var response = await client.SendAsync(request);
+
+        response.StatusCode.Should().Be(HttpStatusCode.RequestEntityTooLarge);
+        // The rest of the upload is not read: the answer closes the connection, so the client's next request takes a new one.
+        response.Headers.ConnectionClose.Should().BeTrue();
+        var problem = await response.ProblemAsync();
+        problem["type"]!.GetValue<string>().Should().Be(HttpExtensions.ProblemType("payload-too-large"));
+        problem["detail"]!.GetValue<string>().Should().Contain("10 MiB");
+        (await CountAsync(host, "customers", tenant.Id)).Should().Be(0);
+        using var after = await host.SendAsync(HttpMethod.Get, "/api/customers", tenant.Admin.AccessToken);
+        after.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
     [Fact]
     public async Task AnExportImportsIntoAnotherTenantWithEveryValueIntact()
     {
@@ -215,6 +254,18 @@ public sealed class ImportTests
         request.Content = new ByteArrayContent(body);
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/csv") { CharSet = "utf-8" };
         return await host.Client.SendAsync(request);
+    }
+
+    /// <summary>A body sent chunked: its length is not declared up front.</summary>
+    private sealed class UndeclaredLengthContent(byte[] body) : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) => stream.WriteAsync(body).AsTask();
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 
     private static async Task<long> CountAsync(ApiHost host, string table, Guid tenant)
