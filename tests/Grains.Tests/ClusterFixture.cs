@@ -6,6 +6,7 @@ using Shohayota.Grains.Database;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Security;
+using Shohayota.Grains.Users;
 using Shohayota.Silo;
 using Shohayota.TestSupport;
 
@@ -72,6 +73,8 @@ public sealed class ClusterFixture : IAsyncLifetime
         public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddShohayotaSilo(_connectionString!, cluster: null).Services
             .PostConfigure<BackupOptions>(o => o.Enabled = false)
             .PostConfigure<PurgeOptions>(o => o.Enabled = false)
+            // New passwords at the setting's floor (half the default's CPU): the tests provision a tenant, and hash its admin's password, often.
+            .PostConfigure<AuthOptions>(o => o.PasswordHashIterations = PasswordHashing.MinIterations)
             // Every search of this collection's tests waits at most 2 s for its turn (10 s by default; QueryGateTrustTests).
             .PostConfigure<QueryGateOptions>(o => o.QueryTurnTimeout = TimeSpan.FromSeconds(2))
             .AddLogging(logging => logging.AddProvider(Logs)

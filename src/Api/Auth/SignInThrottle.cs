@@ -90,7 +90,7 @@ public sealed class SignInThrottle : IDisposable
 
         var (ran, _) = await _gate.RunAsync(() =>
         {
-            PasswordHashing.VerifyAgainstDummy(password);
+            PasswordHashing.VerifyAgainstDummy(password, _auth.PasswordHashIterations);
             return true;
         });
         if (!ran)

@@ -5,18 +5,19 @@ using System.Text;
 namespace Shohayota.Grains.Security;
 
 /// <summary>
-/// PBKDF2-HMAC-SHA512 from the BCL at OWASP 2023 strength (210,000 iterations), stored as
-/// <c>pbkdf2-sha512$iterations$salt$hash</c> so the cost can be raised later.
+/// PBKDF2-HMAC-SHA512 from the BCL, by default at OWASP 2023 strength (210,000 iterations; new hashes take
+/// <c>Shohayota:Auth:PasswordHashIterations</c>), stored as <c>pbkdf2-sha512$iterations$salt$hash</c>: each hash keeps
+/// its own count, so raising the cost leaves every stored password valid.
 /// </summary>
 public static class PasswordHashing
 {
     public const int MinLength = 8;
     public const int MaxLength = 128;
-    public const int Iterations = 210_000;
+    public const int DefaultIterations = 210_000;
 
     /// <summary>
-    /// Iteration counts a stored hash may have (it is restored from a bundle, or raised later): enough to be a real
-    /// PBKDF2, and few enough that one sign-in cannot tie up a thread for long.
+    /// Iteration counts a hash may have, stored (restored from a bundle, or written before the cost changed) or new (the
+    /// setting's range): enough to be a real PBKDF2, and few enough that one sign-in cannot tie up a thread for long.
     /// </summary>
     public const int MinIterations = 100_000;
     public const int MaxIterations = 1_000_000;
@@ -24,7 +25,8 @@ public static class PasswordHashing
     private const int HashBytes = 32;
     private const string Scheme = "pbkdf2-sha512";
 
-    private static readonly Lazy<string> DummyHash = new(() => Hash("not-a-real-password"));
+    // One per iteration count a process hashes with (one in practice: the setting's).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> DummyHashes = new();
 
     /// <summary>
     /// Null when the password is acceptable for the account with this <paramref name="email"/>, else why not (checked
@@ -49,11 +51,14 @@ public static class PasswordHashing
             at > 0 && password.Equals(address[..at], StringComparison.OrdinalIgnoreCase));
     }
 
-    public static string Hash(string password)
+    /// <summary>A new hash of <paramref name="password"/> with <paramref name="iterations"/> (the setting's count; within <see cref="MinIterations"/> to <see cref="MaxIterations"/>).</summary>
+    public static string Hash(string password, int iterations)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(iterations, MinIterations);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(iterations, MaxIterations);
         var salt = RandomNumberGenerator.GetBytes(SaltBytes);
-        var hash = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, Iterations, HashAlgorithmName.SHA512, HashBytes);
-        return string.Create(CultureInfo.InvariantCulture, $"{Scheme}${Iterations}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}");
+        var hash = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA512, HashBytes);
+        return string.Create(CultureInfo.InvariantCulture, $"{Scheme}${iterations}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}");
     }
 
     /// <summary>Null when a stored hash is one this server would write or accept (scheme, iteration range, salt and hash sizes); else why not.</summary>
@@ -95,6 +100,10 @@ public static class PasswordHashing
         return (iterations, salt[..saltBytes], hash[..hashBytes], null);
     }
 
-    /// <summary>Spends the same time as a real check, so unknown accounts answer as slowly as known ones.</summary>
-    public static void VerifyAgainstDummy(string password) => Verify(password, DummyHash.Value);
+    /// <summary>
+    /// Spends the same time as a real check of a hash with <paramref name="iterations"/> (the setting's: what new and
+    /// changed passwords have), so unknown accounts answer as slowly as known ones.
+    /// </summary>
+    public static void VerifyAgainstDummy(string password, int iterations) =>
+        Verify(password, DummyHashes.GetOrAdd(iterations, count => Hash("not-a-real-password", count)));
 }

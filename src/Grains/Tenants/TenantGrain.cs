@@ -10,6 +10,7 @@ using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Quotas;
 using Shohayota.Grains.Interfaces.Tenants;
 using Shohayota.Grains.Interfaces.Users;
+using Shohayota.Grains.Users;
 using Shohayota.Grains.Security;
 
 namespace Shohayota.Grains.Tenants;
@@ -21,6 +22,7 @@ public sealed class TenantGrain(
     IOptions<TenantOptions> options,
     IOptions<PlansOptions> plans,
     IOptions<MeteringOptions> metering,
+    IOptions<AuthOptions> auth,
     CallerSigner signer,
     ILogger<TenantGrain> logger) : Grain, ITenantGrain, IIncomingGrainCallFilter
 {
@@ -362,7 +364,7 @@ public sealed class TenantGrain(
         var tenant = new TenantDetails(_id, request.Name.Trim(), request.ContactEmail.Trim(), request.Plan, TenantStatus.Active, null, now, now, null);
         var adminId = Guid.NewGuid();
         var adminEmail = request.AdminEmail.Trim();
-        var hash = PasswordHashing.Hash(request.AdminPassword);
+        var hash = PasswordHashing.Hash(request.AdminPassword, auth.Value.PasswordHashIterations);
         var details = AuditChain.Details(new { name = tenant.Name, contactEmail = tenant.ContactEmail, plan = tenant.Plan, adminEmail });
         var result = await GrainFactory.AuditLog(_id).ExecuteAsync(AuditExtensions.Change(
             [

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Shohayota.Grains.Security;
 
 namespace Shohayota.Grains.Users;
 
@@ -10,6 +11,13 @@ public sealed class AuthOptions
     public string? SigningKey { get; set; }
 
     public string Issuer { get; set; } = "shohayota";
+
+    /// <summary>
+    /// PBKDF2 iterations of new and changed passwords (each stored hash keeps its own count, so a change leaves every
+    /// password valid); also the cost an unknown account's sign-in spends. A node refuses to start outside the range.
+    /// </summary>
+    [Range(PasswordHashing.MinIterations, PasswordHashing.MaxIterations)]
+    public int PasswordHashIterations { get; set; } = PasswordHashing.DefaultIterations;
 
     public string Audience { get; set; } = "shohayota-api";
 

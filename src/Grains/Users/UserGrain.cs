@@ -74,7 +74,7 @@ public sealed class UserGrain(
 
         var now = time.Now();
         var details = new UserDetails(_userId, _tenantId, request.Email.Trim(), request.Name.Trim(), request.Role, false, now);
-        var hash = PasswordHashing.Hash(request.Password);
+        var hash = PasswordHashing.Hash(request.Password, options.Value.PasswordHashIterations);
         // The log reserves the user's room with its batch and settles it after the commit (a refusal leaves nothing written).
         var result = await GrainFactory.AuditLog(_tenantId).ExecuteAsync(AuditExtensions.Change(
         [
@@ -112,7 +112,7 @@ public sealed class UserGrain(
         {
             var (ranDummy, _) = await hashGate.RunAsync(() =>
             {
-                PasswordHashing.VerifyAgainstDummy(password);
+                PasswordHashing.VerifyAgainstDummy(password, options.Value.PasswordHashIterations);
                 return false;
             });
             return ranDummy ? InvalidCredentials<SignIn>() : hashGate.Busy<SignIn>();
@@ -155,7 +155,7 @@ public sealed class UserGrain(
         {
             var (ranDummy, _) = await hashGate.RunAsync(() =>
             {
-                PasswordHashing.VerifyAgainstDummy(password);
+                PasswordHashing.VerifyAgainstDummy(password, options.Value.PasswordHashIterations);
                 return false;
             });
             return ranDummy ? Outcome<bool>.Ok(false) : hashGate.Busy<bool>();
@@ -340,7 +340,7 @@ public sealed class UserGrain(
             return refusal.As<SignIn>();
         }
 
-        var (hashed, hash) = await hashGate.RunAsync(() => PasswordHashing.Hash(newPassword));
+        var (hashed, hash) = await hashGate.RunAsync(() => PasswordHashing.Hash(newPassword, options.Value.PasswordHashIterations));
         if (!hashed)
         {
             return hashGate.Busy<SignIn>();

@@ -104,7 +104,7 @@ public sealed class RefreshTokenRefusalTests
             INSERT INTO users (tenant_id, id, email, name, role, password_hash, created_at, updated_at)
             VALUES ($1, $2, $3, 'Direct User', 'member', $4, now(), now())
             """,
-            tenant, id, $"direct-{id:N}@tenant.test", PasswordHashing.Hash(Password));
+            tenant, id, $"direct-{id:N}@tenant.test", PasswordHashing.Hash(Password, PasswordHashing.MinIterations));
         return id;
     }
 

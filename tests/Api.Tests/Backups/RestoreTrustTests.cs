@@ -43,7 +43,7 @@ public sealed class RestoreTrustTests
             json["secrets"] = true;
             foreach (var user in json["users"]!.AsArray())
             {
-                user!["passwordHash"] = PasswordHashing.Hash("chosen-by-the-tenant-admin");
+                user!["passwordHash"] = PasswordHashing.Hash("chosen-by-the-tenant-admin", PasswordHashing.DefaultIterations);
             }
         });
 

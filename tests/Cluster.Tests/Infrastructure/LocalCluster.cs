@@ -108,6 +108,9 @@ public sealed class LocalCluster : IAsyncDisposable
             "--Shohayota:Purge:Enabled=false",
             // Every test signs in from loopback: the per-address sign-in window (20 a minute by default) would refuse the suite.
             "--Shohayota:Auth:SignIn:AddressPermitLimit=1000000",
+            // New passwords at the setting's floor (PBKDF2 at 100,000 iterations, half the default's CPU): the suite hashes a
+            // password for every tenant it provisions and checks one at every sign-in.
+            "--Shohayota:Auth:PasswordHashIterations=100000",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Shohayota.Silo=Information",
             // Who suspected whom, and when: the first thing to read when a node leaves a test cluster unexpectedly.

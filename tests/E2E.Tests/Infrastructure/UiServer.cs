@@ -65,6 +65,9 @@ public sealed class UiServer : IAsyncDisposable
             "--Shohayota:Purge:Enabled=false",
             // Every test signs in from loopback: the per-address sign-in window (20 a minute by default) would refuse the suite.
             "--Shohayota:Auth:SignIn:AddressPermitLimit=1000000",
+            // New passwords at the setting's floor (PBKDF2 at 100,000 iterations, half the default's CPU): the suite hashes a
+            // password for every tenant it provisions and checks one at every sign-in.
+            "--Shohayota:Auth:PasswordHashIterations=100000",
             // Open pages re-check their user every 2 s instead of every minute: the idle-page test need not wait.
             "--Shohayota:Ui:RevalidationInterval=00:00:02",
             // The webhook test's receiver listens on http://127.0.0.1, and its deliveries need not wait for the default poll.
