@@ -15,17 +15,21 @@ public static class UsersApi
         var group = routes.MapGroup("/api/users").WithTags("Users").RequireAdmission(AuthExtensions.TenantAdminPolicy);
         group.MapGet("/", ListUsersAsync)
             .WithDescription("The tenant's users: id, e-mail, name, role, whether disabled, and when created. Tenant admins (or an admin API key) only.");
-        group.MapPost("/", CreateUserAsync).WithMetadata(new ProblemResponses(409))
+        // Creating, disabling and enabling people: a tenant admin signed in as themselves (an admin API key or a support
+        // session would leave an account behind that outlives the key or the session), like managing keys.
+        group.MapPost("/", CreateUserAsync).RequireAuthorization(AuthExtensions.TenantAdminInPersonPolicy).WithMetadata(new ProblemResponses(409))
             .WithDescription("Creates a user of the tenant (`{\"email\", \"name\", \"password\", \"role\"?}`, role `member` by default; the " +
                 "password policy applies) → 201. 409 `duplicate-email` only when another user of this tenant has the address; counts against the " +
-                "users quota (403 `quota-exceeded` beyond) and is audited as `user.created`. Tenant admins (or an admin API key) only.");
+                "users quota (403 `quota-exceeded` beyond) and is audited as `user.created`. Tenant admins signed in as themselves only (an API key or a support session: 403).");
         group.MapPost("/{id:guid}/disable", (Guid id, HttpContext http, IGrainFactory grains) => SetDisabledAsync(id, true, http, grains))
+            .RequireAuthorization(AuthExtensions.TenantAdminInPersonPolicy)
             .WithDescription("Disables a user of the tenant: their requests are refused (403 `user-disabled`) and every session of theirs is " +
                 "revoked; disabling oneself is 409. Audited as `user.disabled`; another tenant's user is 404 like a missing one. Tenant admins " +
-                "(or an admin API key) only.");
+                "signed in as themselves only (an API key or a support session: 403).");
         group.MapPost("/{id:guid}/enable", (Guid id, HttpContext http, IGrainFactory grains) => SetDisabledAsync(id, false, http, grains))
+            .RequireAuthorization(AuthExtensions.TenantAdminInPersonPolicy)
             .WithDescription("Enables a disabled user again; their revoked sessions stay revoked, so they sign in afresh. Audited as " +
-                "`user.enabled`; another tenant's user is 404 like a missing one. Tenant admins (or an admin API key) only.");
+                "`user.enabled`; another tenant's user is 404 like a missing one. Tenant admins signed in as themselves only (an API key or a support session: 403).");
         return routes;
     }
 

@@ -54,8 +54,10 @@ public sealed class UserGrain(
     public async Task<Outcome<UserDetails>> CreateAsync(CreateUserRequest request)
     {
         var caller = Caller.Current;
+        // A tenant's admin in person only: an admin API key or a support session would otherwise leave behind an account
+        // that signs in, manages keys and webhooks, and outlives the key's revocation or the session's end.
         var mayCreate = caller is { IsSuperAdmin: true } && (request.Role == Roles.SuperAdmin) == (_tenantId == GrainKeys.SystemTenant)
-            || caller is { Role: Roles.TenantAdmin } && caller.TenantId == _tenantId && Roles.IsTenantRole(request.Role);
+            || caller is { Role: Roles.TenantAdmin, InPerson: true } && caller.TenantId == _tenantId && Roles.IsTenantRole(request.Role);
         if (!mayCreate)
         {
             return Outcome<UserDetails>.Fail(Failure.Forbidden, "You may not create this user.");
@@ -258,6 +260,12 @@ public sealed class UserGrain(
         if (_row is null || caller is null || !(caller.IsSuperAdmin || caller.Role == Roles.TenantAdmin && caller.TenantId == _tenantId))
         {
             return Outcome<UserDetails>.Fail(Failure.NotFound, "No such user.");
+        }
+
+        if (!caller.IsSuperAdmin && !caller.InPerson)
+        {
+            // Locking the tenant's people out (or letting one back in) is a person's decision, not a key's or a support session's.
+            return Outcome<UserDetails>.Fail(Failure.Forbidden, "Only a tenant admin signed in as themselves enables or disables users.");
         }
 
         if (caller.UserId == _userId && disabled)

@@ -87,6 +87,41 @@ public sealed class ApiKeyTests
     }
 
     [Fact]
+    public async Task AnAdminKeyMayNotCreateDisableOrEnableUsers()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        var member = await host.AddUserAsync(tenant);
+        var memberId = member.Body["user"]!["id"]!.GetValue<string>();
+        var adminId = tenant.Admin.Body["user"]!["id"]!.GetValue<string>();
+        var (_, adminKey) = await CreateKeyAsync(host, tenant.Admin.AccessToken, "admin job", "tenant_admin");
+        using (var disabledByAdmin = await host.SendAsync(HttpMethod.Post, $"/api/users/{memberId}/disable", tenant.Admin.AccessToken))
+        {
+            disabledByAdmin.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        // A leaked admin key would otherwise plant an admin who signs in as a person (and manages keys and webhooks),
+        // lock the tenant's people out, or let a disabled one back in.
+        using var created = await host.SendAsync(HttpMethod.Post, "/api/users", adminKey,
+            new { email = $"planted-{Guid.NewGuid():N}@tenant.test", name = "Planted", password = "a-planted-password", role = "tenant_admin" });
+        using var disabled = await host.SendAsync(HttpMethod.Post, $"/api/users/{adminId}/disable", adminKey);
+        using var enabled = await host.SendAsync(HttpMethod.Post, $"/api/users/{memberId}/enable", adminKey);
+        using var users = await host.SendAsync(HttpMethod.Get, "/api/users", adminKey);
+
+        foreach (var response in new[] { created, disabled, enabled })
+        {
+            response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+            (await response.ProblemTypeAsync()).Should().Be(HttpExtensions.ProblemType("forbidden"));
+        }
+
+        users.StatusCode.Should().Be(HttpStatusCode.OK, "reading the users stays an admin key's right");
+        var listed = (await users.JsonAsync())["items"]!.AsArray();
+        listed.Should().HaveCount(2, "no user was planted");
+        listed.Single(u => u!["id"]!.GetValue<string>() == adminId)!["disabled"]!.GetValue<bool>().Should().BeFalse();
+        listed.Single(u => u!["id"]!.GetValue<string>() == memberId)!["disabled"]!.GetValue<bool>().Should().BeTrue();
+    }
+
+    [Fact]
     public async Task AMemberMayNotManageKeysAndAnotherTenantsKeyIdAnswersLikeAMissingOne()
     {
         var host = await ApiHost.SharedAsync();

@@ -100,6 +100,10 @@ public sealed class SupportSessionTests
     [InlineData("GET", "/api/tenants/support-sessions")]
     [InlineData("PUT", "/api/tenants/settings")]
     [InlineData("POST", "/api/api-keys")]
+    // An account planted during a session would outlive it; locking people out is the tenant's own decision.
+    [InlineData("POST", "/api/users")]
+    [InlineData("POST", "/api/users/{self}/disable")]
+    [InlineData("POST", "/api/users/{self}/enable")]
     public async Task ASupportSessionMayNotChangeThePersonsAccountOrTheTenantsSupportAccess(string method, string path)
     {
         var host = await ApiHost.SharedAsync();
@@ -108,8 +112,13 @@ public sealed class SupportSessionTests
         using var opened = await OpenAsync(host, super, tenant.Id, tenant.Admin.Body["user"]!["id"]!.GetValue<string>(), "trying doors", 10);
         var token = (await opened.JsonAsync())["accessToken"]!.GetValue<string>();
 
-        using var response = await host.SendAsync(new HttpMethod(method), path, token,
-            method == "GET" ? null : new { allowSupportAccess = true, currentPassword = TenantBodyPassword, newPassword = "a-new-long-password", name = "k" });
+        var userId = tenant.Admin.Body["user"]!["id"]!.GetValue<string>();
+        using var response = await host.SendAsync(new HttpMethod(method), path.Replace("{self}", userId, StringComparison.Ordinal), token,
+            method == "GET" ? null : new
+            {
+                allowSupportAccess = true, currentPassword = TenantBodyPassword, newPassword = "a-new-long-password", name = "k",
+                email = $"planted-{Guid.NewGuid():N}@tenant.test", password = "a-planted-password", role = "tenant_admin",
+            });
 
         response.StatusCode.Should().Be(HttpStatusCode.Forbidden);
     }

@@ -3,6 +3,7 @@ using Shohayota.Grains.Interfaces.Audit;
 using Shohayota.Grains.Interfaces.Common;
 using Shohayota.Grains.Interfaces.Support;
 using Shohayota.Grains.Interfaces.Tenants;
+using Shohayota.Grains.Interfaces.Users;
 
 namespace Shohayota.Grains.Tests.Security;
 
@@ -34,6 +35,12 @@ public sealed class AccessGrainTrustTests(ClusterFixture fixture)
             (await keys.ListAsync()).Failure.Should().Be(Failure.Forbidden, caller.ToString());
             (await support.SetSettingsAsync(new TenantSettings(false))).Failure.Should().Be(Failure.Forbidden, caller.ToString());
             (await support.EndAsync(session.Id)).Failure.Should().Be(Failure.Forbidden, caller.ToString());
+            // Nor plants a user (who would outlive the key or the session), nor disables the tenant's admin.
+            var planted = fixture.Grains.GetGrain<IUserGrain>(GrainKeys.User(tenant.Tenant.Id, Guid.NewGuid()));
+            (await planted.CreateAsync(new CreateUserRequest($"planted-{Guid.NewGuid():N}@tenant.test", "Planted", "a-planted-password", Roles.TenantAdmin)))
+                .Failure.Should().Be(Failure.Forbidden, caller.ToString());
+            (await fixture.Grains.GetGrain<IUserGrain>(GrainKeys.User(tenant.Tenant.Id, tenant.AdminId)).SetDisabledAsync(true))
+                .Failure.Should().Be(Failure.Forbidden, caller.ToString());
             RequestContext.Clear();
         }
 
