@@ -7,8 +7,11 @@ namespace Shohayota.Api.Auth;
 /// The accounts one e-mail signs in as: e-mails are unique per tenant, so an address may have an account in several
 /// tenants (at most <see cref="LoginAccount.MaxPerEmail"/> are tried, oldest first). One account signs in as before.
 /// With several, every password check runs first without side effects and only the account that accepts the password
-/// is signed in to (the oldest, when several do): another tenant's account sharing the address records nothing of a
-/// successful sign-in elsewhere. When none accepts, each records the failure (lockout, audit) as a wrong password.
+/// is signed in to (the oldest, when several do). An older account that rejected it counts the rejection toward its
+/// ceiling of failures from all addresses, silently (no audit entry, no delay or lockout for the address): otherwise an
+/// admin of any tenant could create an account with a victim's e-mail and test guesses against the victim's account
+/// for free, since each guess would succeed as the planted account. When none accepts, each records the failure
+/// (lockout, audit) as a wrong password.
 /// </summary>
 public sealed class LoginAccounts
 {
@@ -57,6 +60,7 @@ public sealed class LoginAccounts
             var outcome = await User(grains, account).SignInAsync(password, address);
             if (outcome.Succeeded)
             {
+                await RecordRejectedAsync(grains, wrong);
                 return outcome;
             }
 
@@ -66,6 +70,8 @@ public sealed class LoginAccounts
 
         if (refused is not null)
         {
+            // Some account accepted the password (and may not sign in): the ones that rejected it count it silently.
+            await RecordRejectedAsync(grains, wrong);
             return refused;
         }
 
@@ -75,6 +81,14 @@ public sealed class LoginAccounts
         }
 
         return limited ?? Outcome<SignIn>.Fail(Failure.InvalidCredentials, SignInService.Invalid);
+    }
+
+    private static async Task RecordRejectedAsync(IGrainFactory grains, List<LoginAccount> rejected)
+    {
+        foreach (var account in rejected)
+        {
+            await User(grains, account).RecordRejectedPasswordAsync();
+        }
     }
 
     private static IUserGrain User(IGrainFactory grains, LoginAccount account) => grains.GetGrain<IUserGrain>(GrainKeys.User(account.TenantId, account.UserId));

@@ -97,6 +97,14 @@ public interface IUserGrain : IGrainWithStringKey
     [Alias("RecordFailedSignIn")]
     Task RecordFailedSignInAsync(string? address);
 
+    /// <summary>
+    /// Counts a password this account rejected in a sign-in that another account of the same e-mail accepted: toward this
+    /// account's ceiling of failures from all addresses, without an audit entry, a delay or a lockout (so an account an
+    /// admin of another tenant creates with this e-mail cannot test passwords against it for free). System caller only.
+    /// </summary>
+    [Alias("RecordRejectedPassword")]
+    Task RecordRejectedPasswordAsync();
+
     /// <summary>Rotates a refresh token; reuse of a consumed one revokes its whole family.</summary>
     [Alias("Refresh")]
     Task<Outcome<SignIn>> RefreshAsync(Guid tokenId, string secret);

@@ -184,6 +184,17 @@ public sealed class UserGrain(
         }
     }
 
+    public Task RecordRejectedPasswordAsync()
+    {
+        RequireSystemCaller();
+        if (_row is not null)
+        {
+            Guard.RecordRejectedElsewhere(time.Now());
+        }
+
+        return Task.CompletedTask;
+    }
+
     public async Task<Outcome<SignIn>> RefreshAsync(Guid tokenId, string secret)
     {
         if (_row is null)

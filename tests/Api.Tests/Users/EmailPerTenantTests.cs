@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Shohayota.Api.Tests.Auth;
 using Shohayota.Api.Tests.Infrastructure;
 
 namespace Shohayota.Api.Tests.Users;
@@ -68,6 +69,34 @@ public sealed class EmailPerTenantTests
         (await AuditCountAsync(host, first, "auth.login_failed")).Should().Be(0,
             "the older account of the first tenant is checked without side effects when the second tenant's accepts the password");
         (await AuditCountAsync(host, second, "auth.login_succeeded", shared)).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task AnAccountPlantedWithAnotherTenantsEmailCannotTestPasswordsAgainstItForFree()
+    {
+        var shared = await ApiHost.SharedAsync();
+        await using var host = await ApiHost.StartAsync(shared.Database, settings: [SignInHosts.Proxy, "--Shohayota:Auth:SignIn:AccountFailureCeiling=3"]);
+        // The victim's admin signed in on provisioning, from the host's own address: an address the account trusts.
+        var victim = await host.ProvisionTenantAsync();
+        var attacker = await host.ProvisionTenantAsync();
+        await CreateUserAsync(host, attacker, victim.AdminEmail, "planted-account-password");
+
+        // Each guess is the planted account's password (an attacker would change it to each guess in turn), from a new
+        // address: the victim's older account rejects it, and the planted account signs in.
+        for (var i = 0; i < 3; i++)
+        {
+            using var guess = await host.LoginFromAsync(SignInHosts.NewAddress(), victim.AdminEmail, "planted-account-password");
+            guess.StatusCode.Should().Be(HttpStatusCode.OK);
+        }
+
+        // The rejections counted toward the victim account's ceiling: a new address is held off it, even with the right
+        // password, while an address it signed in from still signs in.
+        using var fromNewAddress = await host.LoginFromAsync(SignInHosts.NewAddress(), victim.AdminEmail, victim.AdminPassword);
+        using var fromTrustedAddress = await host.PostLoginAsync(victim.AdminEmail, victim.AdminPassword);
+
+        fromNewAddress.StatusCode.Should().Be(HttpStatusCode.TooManyRequests);
+        fromTrustedAddress.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await AuditCountAsync(host, victim, "auth.login_failed")).Should().Be(0, "a rejection while another account signed in is counted silently");
     }
 
     [Fact]
