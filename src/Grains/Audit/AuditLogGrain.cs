@@ -530,9 +530,11 @@ public sealed class AuditLogGrain(
     }
 
     // Refusals of one change (constraints, RLS, bad data) roll back to its savepoint; outages fail the batch.
+    // What one change's data can cause: a constraint (23), bad data (22), a privilege, or a limit its values exceed (54:
+    // an index row too large, say). It is left out alone; anything else fails the batch.
     private static bool IsRefusal(PostgresException e) =>
         e.SqlState.StartsWith("23", StringComparison.Ordinal) || e.SqlState.StartsWith("22", StringComparison.Ordinal) ||
-        e.SqlState == PostgresErrorCodes.InsufficientPrivilege;
+        e.SqlState.StartsWith("54", StringComparison.Ordinal) || e.SqlState == PostgresErrorCodes.InsufficientPrivilege;
 
     private sealed class ChainMovedException : Exception;
 

@@ -228,6 +228,28 @@ public sealed class AuditLogTests
     }
 
     [Fact]
+    public async Task ADeniedRequestsLongPathIsCutAndDisturbsNoWrite()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        // Random, so it does not compress: whole, it would not fit the audit log's target index (2,704 bytes a row).
+        var path = "/api/" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2000));
+
+        using (var denied = await host.SendAsync(HttpMethod.Get, path, tenant.Admin.AccessToken))
+        {
+            denied.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        }
+
+        using var created = await host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new { name = "After a long path" });
+
+        created.StatusCode.Should().Be(HttpStatusCode.Created);
+        var target = (await AllEntriesAsync(host, tenant.Admin.AccessToken, "request.denied")).Should().ContainSingle()
+            .Which["target"]!["id"]!.GetValue<string>();
+        target.Should().HaveLength(Shohayota.Api.Audit.AuditMiddleware.MaxDeniedTargetLength).And.StartWith($"GET {path[..100]}").And.EndWith("…");
+        (await AllEntriesAsync(host, tenant.Admin.AccessToken, "customer.created")).Should().ContainSingle();
+    }
+
+    [Fact]
     public async Task TheRunbooksTestEntryIsWrittenToTheCallersLog()
     {
         var host = await ApiHost.SharedAsync();

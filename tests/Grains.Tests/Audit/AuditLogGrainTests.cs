@@ -34,6 +34,23 @@ public sealed class AuditLogGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task AnEntryTooLargeForTheTargetIndexIsLeftOutAloneAndTheChainGoesOn()
+    {
+        var tenant = Guid.NewGuid();
+        ClusterFixture.AsSuperAdmin();
+        var log = fixture.Grains.GetGrain<IAuditLogGrain>(GrainKeys.AuditLog(tenant));
+        // Random hex does not compress: past the btree's 2,704-byte row limit, PostgreSQL refuses it (54000).
+        var huge = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3000));
+
+        var refused = await log.AppendAsync([new AuditDraft("audit.test", "route", huge)]);
+        var next = await log.AppendAsync([new AuditDraft("audit.test", null, null)]);
+
+        refused.Should().BeEmpty("the change its data cannot fit is refused, not the writer failed");
+        next.Single().Seq.Should().Be(1);
+        (await log.VerifyAsync()).Valid.Should().BeTrue();
+    }
+
+    [Fact]
     public async Task AppendsContinueTheChainOfAPreviousActivation()
     {
         var database = await TestDatabase.SharedAsync();
