@@ -26,8 +26,24 @@ public sealed class TenantIsolationFilter(
 
     public async Task Invoke(IIncomingGrainCallContext context)
     {
-        if (context.Grain is not Grain grain || grain.GetType().Namespace?.StartsWith(OurNamespace, StringComparison.Ordinal) != true)
+        if (context.Grain is not Grain grain)
         {
+            // System targets: the runtime's own protocol (a client's gateway connection needs some of them).
+            await context.Invoke();
+            return;
+        }
+
+        if (grain.GetType().Namespace?.StartsWith(OurNamespace, StringComparison.Ordinal) != true)
+        {
+            // Orleans' own grains (the management grain: the hosts, every active grain's id, forced collection of idle
+            // grains, and with them the sign-in state they hold) answer a cluster client only for a caller signed by this
+            // cluster, as ours do; calls between silos and from our grains pass.
+            if (context.SourceId is { } from && GrainTypePrefix.IsClient(from) && signer.Verify(Caller.Envelope) is var runtimeCheck && runtimeCheck != CallerCheck.Valid)
+            {
+                forged.Report(runtimeCheck, context.InterfaceMethod.Name, context.TargetId, Caller.Envelope?.Caller);
+                throw new TenantAccessDeniedException(Failure.Forbidden, "No caller signed by this cluster.");
+            }
+
             await context.Invoke();
             return;
         }

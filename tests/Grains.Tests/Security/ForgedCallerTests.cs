@@ -114,6 +114,42 @@ public sealed class ForgedCallerTests(ClusterFixture fixture)
         (await ForgedCallAuditsAsync(victim.Tenant.Id)).Sum(a => a["count"]!.GetValue<long>()).Should().BeGreaterThanOrEqualTo(refused.Count);
     }
 
+    [Fact]
+    public async Task OrleansOwnManagementGrainAnswersAClusterClientOnlyForACallerSignedByTheCluster()
+    {
+        using var outsider = await ExternalClientAsync();
+        var management = outsider.Services.GetRequiredService<IClusterClient>().GetGrain<IManagementGrain>(0);
+        var refused = new List<string>();
+        // The hosts, every active grain's id (tenants, users, records), and forced collection, which would drop the
+        // sign-in counters the user grains hold in memory.
+        foreach (var (name, call) in new (string, Func<Task>)[]
+                 {
+                     ("GetHosts", () => management.GetHosts(true)),
+                     ("GetActiveGrains", async () => await management.GetActiveGrains(GrainType.Create("user"))),
+                     ("ForceActivationCollection", () => management.ForceActivationCollection(TimeSpan.FromDays(1))),
+                 })
+        {
+            RequestContext.Clear();
+            try
+            {
+                await call();
+            }
+            catch (TenantAccessDeniedException e) when (e.Failure == Failure.Forbidden)
+            {
+                refused.Add(name);
+            }
+        }
+
+        // A node's front end signs its caller (the health check as the system) and is answered.
+        RequestContext.Clear();
+        ClusterFixture.Signer.EnterSystem();
+        var hosts = await management.GetHosts(true);
+        RequestContext.Clear();
+
+        refused.Should().Equal("GetHosts", "GetActiveGrains", "ForceActivationCollection");
+        hosts.Should().HaveCount(2);
+    }
+
     private static IEnumerable<Type> RemindableGrains() =>
         typeof(CallerSigner).Assembly.GetTypes().Where(t => t is { IsClass: true, IsAbstract: false } && typeof(IRemindable).IsAssignableFrom(t));
 
