@@ -43,22 +43,48 @@ public static class DataDirectory
         return Directory.GetCurrentDirectory();
     }
 
-    /// <summary>A file below the data directory, created empty and owner-only (0600) when it does not exist yet.</summary>
-    public static string OwnerOnlyFile(IConfiguration configuration, string name)
+    /// <summary>Writes <paramref name="content"/> to a file below the data directory, owner-only (<see cref="OwnerOnly.Write"/>); its path.</summary>
+    public static async Task<string> WriteOwnerOnlyAsync(IConfiguration configuration, string name, string content, CancellationToken cancellationToken = default)
     {
         var directory = Resolve(configuration);
         Directory.CreateDirectory(directory);
         var file = Path.Combine(directory, name);
-        if (!File.Exists(file))
-        {
-            using (File.Create(file))
-            {
-            }
+        await OwnerOnly.WriteAsync(file, content, cancellationToken);
+        return file;
+    }
+}
 
-            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+/// <summary>Secrets on the local disk: readable and writable by the owner alone from the moment the file exists.</summary>
+public static class OwnerOnly
+{
+    public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    /// <summary>
+    /// Writes <paramref name="content"/> to <paramref name="path"/>, replacing what it held. A new file is created 0600 by the
+    /// open itself (never created with the default mode and narrowed after, when another local account could open it in
+    /// between and read the secret through its handle later); an existing one is narrowed to 0600 before it is written.
+    /// </summary>
+    public static void Write(string path, string content)
+    {
+        using var writer = new StreamWriter(Open(path));
+        writer.Write(content);
+    }
+
+    /// <inheritdoc cref="Write"/>
+    public static async Task WriteAsync(string path, string content, CancellationToken cancellationToken = default)
+    {
+        await using var writer = new StreamWriter(Open(path));
+        await writer.WriteAsync(content.AsMemory(), cancellationToken);
+    }
+
+    private static FileStream Open(string path)
+    {
+        if (File.Exists(path))
+        {
+            File.SetUnixFileMode(path, FileMode);
         }
 
-        return file;
+        return new FileStream(path, new FileStreamOptions { Mode = System.IO.FileMode.Create, Access = FileAccess.Write, UnixCreateMode = FileMode });
     }
 }
 

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Shohayota.Grains.Hosting;
 
 namespace Shohayota.Silo.Database;
 
@@ -129,7 +130,8 @@ public sealed class ManagedPostgres : IAsyncDisposable
     private async Task InitializeAsync(CancellationToken cancellationToken)
     {
         var passwordFile = Path.Combine(_options.Directory, "initdb.pw");
-        await File.WriteAllTextAsync(passwordFile, Credentials.Superuser, cancellationToken);
+        // Owner-only from its creation: as root, the directory lets every account pass through to the service account's.
+        await OwnerOnly.WriteAsync(passwordFile, Credentials.Superuser, cancellationToken);
         try
         {
             if (_asRoot)
@@ -137,7 +139,6 @@ public sealed class ManagedPostgres : IAsyncDisposable
                 await RunAsync("chown", [ServiceAccount, passwordFile], cancellationToken);
             }
 
-            File.SetUnixFileMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             await RunPostgresToolAsync(
                 "initdb",
                 ["-D", DataDirectory, "-U", ServiceAccount, "--pwfile", passwordFile, "-E", "UTF8", "--locale=C",
@@ -417,15 +418,7 @@ internal sealed record Credentials(string Superuser, string Owner, string App)
 
     public static string NewSecret() => Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
 
-    public static void WriteOwnerOnly(string path, string content)
-    {
-        using (File.Create(path))
-        {
-        }
-
-        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        File.WriteAllText(path, content);
-    }
+    public static void WriteOwnerOnly(string path, string content) => OwnerOnly.Write(path, content);
 }
 
 /// <summary>A problem the operator fixes by installing or configuring something; shown as a message, not a stack trace.</summary>

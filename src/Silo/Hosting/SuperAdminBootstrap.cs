@@ -54,8 +54,7 @@ internal sealed class SuperAdminBootstrap(
 
         if (generated)
         {
-            var file = DataDirectory.OwnerOnlyFile(configuration, "superadmin.txt");
-            await File.WriteAllTextAsync(file, $"email={email}\npassword={password}\n", cancellationToken);
+            var file = await DataDirectory.WriteOwnerOnlyAsync(configuration, "superadmin.txt", $"email={email}\npassword={password}\n", cancellationToken);
             logger.LogInformation("Created super-admin {Email}; its generated password is in {PasswordFile}", email, file);
 
             // Printed once, on purpose, to the console only (not to the log pipeline).
