@@ -18,6 +18,12 @@ public enum HeavyRoute
 
     /// <summary>A record list as CSV (<c>Accept: text/csv</c> on <c>GET /api/customers</c>, <c>/api/contacts</c>): every matching row.</summary>
     CsvExport,
+
+    /// <summary>
+    /// A CSV import (<c>POST /api/imports/customers</c>, <c>/contacts</c>): up to 10 MiB buffered and 50,000 rows parsed on
+    /// the node; the tenant's import grain takes one at a time, so more would only wait there holding their memory.
+    /// </summary>
+    Import,
 }
 
 public sealed class HeavyRouteOptions
@@ -87,9 +93,13 @@ public sealed class HeavyRouteLimiter : IDisposable
         if (!tenantLease.IsAcquired)
         {
             tenantLease.Dispose();
-            refusal = route == HeavyRoute.Export
-                ? "An export of this tenant is already running; try again when it has finished."
-                : "A verification of this tenant's audit log is already running; try again when it has finished.";
+            refusal = route switch
+            {
+                HeavyRoute.Export => "An export of this tenant is already running; try again when it has finished.",
+                HeavyRoute.Verify => "A verification of this tenant's audit log is already running; try again when it has finished.",
+                HeavyRoute.CsvExport => "A CSV export of this tenant is already running; try again when it has finished.",
+                _ => "An import into this tenant is already running; try again when it has finished.",
+            };
             return null;
         }
 
@@ -98,7 +108,7 @@ public sealed class HeavyRouteLimiter : IDisposable
         {
             nodeLease.Dispose();
             tenantLease.Dispose();
-            refusal = "This node is running as many exports and audit verifications as it allows; try again shortly.";
+            refusal = "This node is running as many exports, imports and audit verifications as it allows; try again shortly.";
             return null;
         }
 

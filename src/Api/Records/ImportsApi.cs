@@ -52,12 +52,13 @@ public static class ImportsApi
         {
             group.MapPost("/" + records, (HttpContext http, IGrainFactory grains) => ImportAsync(http, grains, records))
                 .WithMetadata(new DocumentedBody(typeof(string), "text/csv")).Produces<ImportResponse>().Produces<ImportResponse>(StatusCodes.Status201Created)
-                .WithMetadata(new QueryParameters(Parameters), new ProblemResponses(413, 415))
+                .WithMetadata(new QueryParameters(Parameters), new ProblemResponses(413, 415, 429))
                 .WithDescription($"Imports a CSV file of {records} (`Content-Type: text/csv`, a header row naming the columns, at most 10 MiB " +
                     "and 50,000 rows) all or nothing, in one transaction: 201 with the import's `id`, or 400 `import-invalid` listing the errors " +
                     "by row and column with nothing written. `?dryRun=true` answers 200 with what the import would do and writes nothing; " +
                     "`?onDuplicate=error|skip|update` says what becomes of a row whose e-mail a record of the tenant already has. Each record is " +
                     $"audited as `{record}.created` or `{record}.updated` and the import as `{records}.imported`; it counts against the {quotas}; " +
+                    "one import of a tenant at a time per node (another: 429 `rate-limited` with Retry-After, before its file is read); " +
                     "tenant admins (or an admin API key) only.");
         }
 
@@ -145,6 +146,13 @@ public static class ImportsApi
         {
             return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
                 "Send the file as text/csv (curl: -H 'Content-Type: text/csv' --data-binary @customers.csv).");
+        }
+
+        // One import of a tenant at a time on this node (a heavy route): a second is refused before its body is read,
+        // instead of buffering and parsing up to 10 MiB to wait behind the first at the tenant's import grain.
+        if (http.RequestServices.GetRequiredService<HeavyRouteLimiter>().TryEnter(http, HeavyRoute.Import, http.User.ToCaller().TenantId, out var busy) is null)
+        {
+            return busy!;
         }
 
         var (body, tooLarge) = await ReadBodyAsync(http);

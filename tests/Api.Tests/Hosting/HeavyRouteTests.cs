@@ -54,6 +54,26 @@ public sealed class HeavyRouteTests(HeavyRouteHost fixture) : IClassFixture<Heav
     }
 
     [Fact]
+    public async Task ASecondImportIntoATenantIsRefusedWith429BeforeItsFileIsReadWhileAnotherTenantImports()
+    {
+        var a = await _host.ProvisionTenantAsync();
+        var b = await _host.ProvisionTenantAsync();
+        var running = Hold(HeavyRoute.Import, a.Id);
+
+        using var second = await ImportAsync(a, "Refused");
+        using var other = await ImportAsync(b, "Other tenant");
+        running.Dispose();
+        using var after = await ImportAsync(a, "After");
+
+        await ShouldBeRateLimitedAsync(second);
+        (await second.ProblemAsync())["detail"]!.GetValue<string>().Should().Contain("import");
+        other.StatusCode.Should().Be(HttpStatusCode.Created);
+        after.StatusCode.Should().Be(HttpStatusCode.Created);
+        using var customers = await _host.SendAsync(HttpMethod.Get, "/api/customers", a.Admin.AccessToken);
+        (await customers.JsonAsync())["items"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()).Should().Equal("After");
+    }
+
+    [Fact]
     public async Task ASuperAdminsExportCountsAgainstTheExportedTenant()
     {
         var a = await _host.ProvisionTenantAsync();
@@ -108,6 +128,13 @@ public sealed class HeavyRouteTests(HeavyRouteHost fixture) : IClassFixture<Heav
         Limiter.TryEnter(route, tenant, out var refusal) ?? throw new InvalidOperationException(refusal);
 
     private Task<HttpResponseMessage> ExportAsync(TestTenant tenant) => _host.SendAsync(HttpMethod.Get, "/api/tenants/export", tenant.Admin.AccessToken);
+
+    private async Task<HttpResponseMessage> ImportAsync(TestTenant tenant, string name)
+    {
+        using var request = ApiHost.Authorized(HttpMethod.Post, "/api/imports/customers", tenant.Admin.AccessToken);
+        request.Content = new StringContent($"name\n{name}\n", System.Text.Encoding.UTF8, "text/csv");
+        return await _host.Client.SendAsync(request);
+    }
 
     private Task<HttpResponseMessage> VerifyAsync(TestTenant tenant) => _host.SendAsync(HttpMethod.Get, "/api/audit-logs/verify", tenant.Admin.AccessToken);
 
