@@ -91,8 +91,7 @@ public sealed class RefreshTokenRefusalTests
 
     private static async Task<List<string>> ActiveUserGrainsAsync(ApiHost host)
     {
-        var management = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
-        return (await management.GetActiveGrains(GrainType.Create("user"))).Select(id => id.Key.ToString()!).ToList();
+        return (await host.ActiveGrainsAsync("user")).Select(id => id.Key.ToString()!).ToList();
     }
 
     /// <summary>A user row written straight to the database, as a user no one has touched since the node started.</summary>

@@ -246,14 +246,13 @@ public sealed class RetentionPurgeTests(BackupHost fixture) : IClassFixture<Back
     /// <summary>The tenant's activations of the given grain types still active once a deadline passes (deactivation follows the purge's call).</summary>
     private async Task<List<string>> WaitUntilInactiveAsync(Guid tenantId, params string[] grainTypes)
     {
-        var management = _host.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
         {
             var active = new List<string>();
             foreach (var type in grainTypes)
             {
-                active.AddRange((await management.GetActiveGrains(GrainType.Create(type)))
+                active.AddRange((await _host.ActiveGrainsAsync(type))
                     .Select(id => $"{type}/{id.Key}").Where(key => key.Contains(tenantId.ToString("D"), StringComparison.Ordinal)));
             }
 

@@ -21,16 +21,15 @@ public sealed class GrainCollectionTests
     {
         await using var host = await ApiHost.StartAsync(settings: ShortCollection);
         var tenant = await host.ProvisionTenantAsync();
-        var management = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
         var key = GrainKeys.Tenant(tenant.Id);
 
         using var read = await host.SendAsync(HttpMethod.Get, "/api/customers?pageSize=1", tenant.Admin.AccessToken);
-        var activeAfterRead = await IsActiveAsync(management, key);
+        var activeAfterRead = await IsActiveAsync(host, key);
         var deactivated = false;
         for (var waited = 0; waited < 60 && !deactivated; waited++)
         {
             await Task.Delay(TimeSpan.FromSeconds(1));
-            deactivated = !await IsActiveAsync(management, key);
+            deactivated = !await IsActiveAsync(host, key);
         }
 
         read.StatusCode.Should().Be(HttpStatusCode.OK);
@@ -79,6 +78,6 @@ public sealed class GrainCollectionTests
         outsideBenchmark.StatusCode.Should().Be(HttpStatusCode.NotFound);
     }
 
-    private static async Task<bool> IsActiveAsync(IManagementGrain management, string key) =>
-        (await management.GetActiveGrains(GrainType.Create("tenant"))).Any(id => id.Key.ToString() == key);
+    private static async Task<bool> IsActiveAsync(ApiHost host, string key) =>
+        (await host.ActiveGrainsAsync("tenant")).Any(id => id.Key.ToString() == key);
 }

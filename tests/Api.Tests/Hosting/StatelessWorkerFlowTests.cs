@@ -66,6 +66,6 @@ public sealed class StatelessWorkerFlowTests
     }
 
     private static async Task<bool> IsActiveAsync(ApiHost host, string key) =>
-        (await host.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0).GetActiveGrains(GrainType.Create("customer-query")))
+        (await host.ActiveGrainsAsync("customer-query"))
         .Any(id => id.Key.ToString() == key);
 }

@@ -51,6 +51,16 @@ public sealed class ApiHost : IAsyncDisposable
 
     public static Task<ApiHost> SharedAsync() => SharedHost.Value;
 
+    /// <summary>
+    /// The ids of this node's cluster's active grains of <paramref name="grainType"/>, from Orleans' management grain, asked
+    /// as the system (it answers a client only for a caller signed by the cluster; the signature stays inside this call).
+    /// </summary>
+    public async Task<List<Orleans.Runtime.GrainId>> ActiveGrainsAsync(string grainType)
+    {
+        Services.GetRequiredService<CallerSigner>().EnterSystem();
+        return await Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0).GetActiveGrains(Orleans.Runtime.GrainType.Create(grainType));
+    }
+
     public static async Task<ApiHost> StartAsync(TestDatabase? database = null, Action<IServiceCollection>? services = null, string[]? settings = null)
     {
         database ??= await TestDatabase.SharedAsync();

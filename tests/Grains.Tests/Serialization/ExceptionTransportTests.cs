@@ -1,7 +1,8 @@
 using Npgsql;
 using Shohayota.Grains.Tests;
 
-// Outside the Shohayota namespace on purpose: the tenant-isolation filter checks calls through our own interfaces only.
+// Outside the Shohayota namespace on purpose: the tenant-isolation filter asks a grain outside it only for a signed caller
+// when a cluster client calls (the test signs one), not for the tenant checks of our own interfaces.
 namespace TestGrains.ExceptionTransport;
 
 public interface IFailingGrain : IGrainWithStringKey
