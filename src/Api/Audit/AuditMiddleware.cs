@@ -44,6 +44,7 @@ public static class AuditMiddleware
 
     private static string DeniedTarget(string method, PathString path)
     {
+        // The path as a URI component (PathString.ToString escapes what is not ASCII): a cut never splits a character.
         var target = $"{method} {path}";
         return target.Length <= MaxDeniedTargetLength ? target : string.Concat(target.AsSpan(0, MaxDeniedTargetLength - 1), "…");
     }

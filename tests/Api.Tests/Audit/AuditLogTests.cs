@@ -250,6 +250,28 @@ public sealed class AuditLogTests
     }
 
     [Fact]
+    public async Task ADeniedRequestsPathIsKeptEscapedSoItsCutNeverSplitsACharacter()
+    {
+        var host = await ApiHost.SharedAsync();
+        var tenant = await host.ProvisionTenantAsync();
+        // An emoji (two UTF-16 units) where a cut of the decoded path would end: half of it could not be encoded as UTF-8
+        // for the database. The entry keeps the path escaped, ASCII only.
+        var path = "/api/" + new string('a', 245) + "\U0001F600" + new string('b', 100);
+
+        using (var denied = await host.SendAsync(HttpMethod.Get, path, tenant.Admin.AccessToken))
+        {
+            denied.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        }
+
+        using var created = await host.SendAsync(HttpMethod.Post, "/api/customers", tenant.Admin.AccessToken, new { name = "After an emoji" });
+
+        created.StatusCode.Should().Be(HttpStatusCode.Created);
+        var target = (await AllEntriesAsync(host, tenant.Admin.AccessToken, "request.denied")).Should().ContainSingle()
+            .Which["target"]!["id"]!.GetValue<string>();
+        target.Should().Be("GET /api/" + new string('a', 245) + "%…");
+    }
+
+    [Fact]
     public async Task TheRunbooksTestEntryIsWrittenToTheCallersLog()
     {
         var host = await ApiHost.SharedAsync();
