@@ -7,11 +7,11 @@ namespace Shohayota.Api.Auth;
 /// The accounts one e-mail signs in as: e-mails are unique per tenant, so an address may have an account in several
 /// tenants (at most <see cref="LoginAccount.MaxPerEmail"/> are tried, oldest first). One account signs in as before.
 /// With several, every password check runs first without side effects and only the account that accepts the password
-/// is signed in to (the oldest, when several do). An older account that rejected it counts the rejection toward its
-/// ceiling of failures from all addresses, silently (no audit entry, no delay or lockout for the address): otherwise an
-/// admin of any tenant could create an account with a victim's e-mail and test guesses against the victim's account
-/// for free, since each guess would succeed as the planted account. When none accepts, each records the failure
-/// (lockout, audit) as a wrong password.
+/// is signed in to (the oldest, when several do). An account that rejected it counts the rejection as a failure from the
+/// client's address (delay, lockout, ceiling; audited only when it locks the address out), before any token is issued:
+/// otherwise an admin of any tenant could create an account with a victim's e-mail and test guesses against the
+/// victim's account for free, since each guess would succeed as the planted account. When none accepts, each records
+/// the failure (lockout, audit) as a wrong password.
 /// </summary>
 public sealed class LoginAccounts
 {
@@ -41,6 +41,7 @@ public sealed class LoginAccounts
         Outcome<SignIn>? refused = null;
         Outcome<SignIn>? limited = null;
         var wrong = new List<LoginAccount>();
+        var counted = 0;
         foreach (var account in _accounts)
         {
             var check = await User(grains, account).CheckPasswordAsync(password, address);
@@ -57,10 +58,15 @@ public sealed class LoginAccounts
                 continue;
             }
 
+            // This account accepts the password: the older ones that rejected it count it now, before any token is issued.
+            for (; counted < wrong.Count; counted++)
+            {
+                await User(grains, wrong[counted]).RecordRejectedPasswordAsync(address);
+            }
+
             var outcome = await User(grains, account).SignInAsync(password, address);
             if (outcome.Succeeded)
             {
-                await RecordRejectedAsync(grains, wrong);
                 return outcome;
             }
 
@@ -70,25 +76,22 @@ public sealed class LoginAccounts
 
         if (refused is not null)
         {
-            // Some account accepted the password (and may not sign in): the ones that rejected it count it silently.
-            await RecordRejectedAsync(grains, wrong);
+            // Some account accepted the password (and may not sign in): the ones that rejected it after it count it too.
+            for (; counted < wrong.Count; counted++)
+            {
+                await User(grains, wrong[counted]).RecordRejectedPasswordAsync(address);
+            }
+
             return refused;
         }
 
-        foreach (var account in wrong)
+        // No account signed in or refused: each that rejected it (and was not counted above) records a wrong password.
+        foreach (var account in wrong.Skip(counted))
         {
             await User(grains, account).RecordFailedSignInAsync(address);
         }
 
         return limited ?? Outcome<SignIn>.Fail(Failure.InvalidCredentials, SignInService.Invalid);
-    }
-
-    private static async Task RecordRejectedAsync(IGrainFactory grains, List<LoginAccount> rejected)
-    {
-        foreach (var account in rejected)
-        {
-            await User(grains, account).RecordRejectedPasswordAsync();
-        }
     }
 
     private static IUserGrain User(IGrainFactory grains, LoginAccount account) => grains.GetGrain<IUserGrain>(GrainKeys.User(account.TenantId, account.UserId));

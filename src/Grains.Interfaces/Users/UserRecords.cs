@@ -98,12 +98,13 @@ public interface IUserGrain : IGrainWithStringKey
     Task RecordFailedSignInAsync(string? address);
 
     /// <summary>
-    /// Counts a password this account rejected in a sign-in that another account of the same e-mail accepted: toward this
-    /// account's ceiling of failures from all addresses, without an audit entry, a delay or a lockout (so an account an
-    /// admin of another tenant creates with this e-mail cannot test passwords against it for free). System caller only.
+    /// Counts a password this account rejected in a sign-in that another account of the same e-mail accepted, as a failure
+    /// from <paramref name="address"/> (delay, lockout, the account's ceiling) without a <c>auth.login_failed</c> entry
+    /// (a lockout is audited): an account an admin of another tenant creates with this e-mail cannot test passwords
+    /// against this one for free. System caller only.
     /// </summary>
     [Alias("RecordRejectedPassword")]
-    Task RecordRejectedPasswordAsync();
+    Task RecordRejectedPasswordAsync(string? address);
 
     /// <summary>Rotates a refresh token; reuse of a consumed one revokes its whole family.</summary>
     [Alias("Refresh")]

@@ -133,20 +133,6 @@ public sealed class SignInGuard(AuthOptions auth, SignInLimitsOptions limits)
         return false;
     }
 
-    /// <summary>
-    /// Counts a password this account rejected while another account of the same e-mail accepted it: toward the account's
-    /// ceiling (failures from all addresses) only. No delay or lockout for the address: its sign-in succeeded elsewhere.
-    /// </summary>
-    public void RecordRejectedElsewhere(DateTimeOffset now)
-    {
-        ForgetAccountFailures(now);
-        _accountFailures.Enqueue(now);
-        while (_accountFailures.Count > limits.AccountFailureCeiling)
-        {
-            _accountFailures.Dequeue();
-        }
-    }
-
     public void RecordSuccess(string address, DateTimeOffset now)
     {
         _failing.Remove(address);

@@ -184,15 +184,21 @@ public sealed class UserGrain(
         }
     }
 
-    public Task RecordRejectedPasswordAsync()
+    public async Task RecordRejectedPasswordAsync(string? address)
     {
         RequireSystemCaller();
-        if (_row is not null)
+        var now = time.Now();
+        var from = SignInAddress.Normalize(address);
+        if (_row is null || Guard.Check(from, now).Verdict != SignInVerdict.Allowed || !Guard.RecordFailure(from, now))
         {
-            Guard.RecordRejectedElsewhere(time.Now());
+            return;
         }
 
-        return Task.CompletedTask;
+        // Silent but for a lockout, which the tenant sees as after any other run of failures from one address.
+        var lockedUntil = now.Add(options.Value.LockoutDuration);
+        await AuditSignInAsync([new AuditDraft("auth.locked_out", "user", _userId.ToString("D"), AuditOutcomes.Denied,
+            AuditChain.Details(new { address = from, lockedUntil }))]);
+        logger.LogWarning("User {UserId} of tenant {TenantId} is locked out for address {Address} until {Until}", _userId, _tenantId, from, lockedUntil);
     }
 
     public async Task<Outcome<SignIn>> RefreshAsync(Guid tokenId, string secret)
