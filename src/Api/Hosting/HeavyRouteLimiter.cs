@@ -30,11 +30,11 @@ public sealed class HeavyRouteOptions
 {
     public const string SectionName = "Shohayota:Limits";
 
-    /// <summary>Exports (and, separately, verifies) of one tenant running at once on this node.</summary>
+    /// <summary>Exports (and, separately, verifies, CSV exports and imports) of one tenant running at once on this node.</summary>
     [Range(1, 1000)]
     public int HeavyPerTenant { get; set; } = 1;
 
-    /// <summary>Heavy requests (exports and verifies of all tenants together) running at once on this node.</summary>
+    /// <summary>Heavy requests (exports, verifies, CSV exports and imports of all tenants together) running at once on this node.</summary>
     [Range(1, 10_000)]
     public int HeavyPerNode { get; set; } = Environment.ProcessorCount;
 

@@ -150,7 +150,9 @@ public static class ImportsApi
 
         // One import of a tenant at a time on this node (a heavy route): a second is refused before its body is read,
         // instead of buffering and parsing up to 10 MiB to wait behind the first at the tenant's import grain.
-        if (http.RequestServices.GetRequiredService<HeavyRouteLimiter>().TryEnter(http, HeavyRoute.Import, http.User.ToCaller().TenantId, out var busy) is null)
+        // Released when the import is done, before its answer is written (a client may send the next one at once).
+        using var permit = http.RequestServices.GetRequiredService<HeavyRouteLimiter>().TryEnter(http, HeavyRoute.Import, http.User.ToCaller().TenantId, out var busy);
+        if (permit is null)
         {
             return busy!;
         }
