@@ -60,32 +60,52 @@ public static class OwnerOnly
     public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     /// <summary>
-    /// Writes <paramref name="content"/> to <paramref name="path"/>, replacing what it held. A new file is created 0600 by the
-    /// open itself (never created with the default mode and narrowed after, when another local account could open it in
-    /// between and read the secret through its handle later); an existing one is narrowed to 0600 before it is written.
+    /// Writes <paramref name="content"/> to <paramref name="path"/>, replacing what it held. The content goes to a new file
+    /// created 0600 by the open itself, which then takes the path's place (a rename): the path never names a file with
+    /// the default mode, and a handle another account opened on an earlier, readable file keeps that file, never this content.
     /// </summary>
     public static void Write(string path, string content)
     {
-        using var writer = new StreamWriter(Open(path));
-        writer.Write(content);
+        var temporary = TemporaryBeside(path);
+        try
+        {
+            using (var writer = new StreamWriter(Create(temporary)))
+            {
+                writer.Write(content);
+            }
+
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
     }
 
     /// <inheritdoc cref="Write"/>
     public static async Task WriteAsync(string path, string content, CancellationToken cancellationToken = default)
     {
-        await using var writer = new StreamWriter(Open(path));
-        await writer.WriteAsync(content.AsMemory(), cancellationToken);
-    }
-
-    private static FileStream Open(string path)
-    {
-        if (File.Exists(path))
+        var temporary = TemporaryBeside(path);
+        try
         {
-            File.SetUnixFileMode(path, FileMode);
-        }
+            await using (var writer = new StreamWriter(Create(temporary)))
+            {
+                await writer.WriteAsync(content.AsMemory(), cancellationToken);
+            }
 
-        return new FileStream(path, new FileStreamOptions { Mode = System.IO.FileMode.Create, Access = FileAccess.Write, UnixCreateMode = FileMode });
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
     }
+
+    private static string TemporaryBeside(string path) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+
+    private static FileStream Create(string path) =>
+        new(path, new FileStreamOptions { Mode = System.IO.FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = FileMode });
 }
 
 /// <summary>
@@ -164,7 +184,7 @@ public static class LocalSecret
         }
 
         // Still empty after 10 s: an interrupted start left it; take it over.
-        File.WriteAllText(file, content);
+        OwnerOnly.Write(file, content);
         return file;
     }
 

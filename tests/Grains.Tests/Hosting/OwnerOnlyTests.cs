@@ -6,19 +6,23 @@ namespace Shohayota.Grains.Tests.Hosting;
 public sealed class OwnerOnlyTests
 {
     [Fact]
-    public async Task AFileThatWasReadableByOthersIsNarrowedAndItsContentReplaced()
+    public async Task AFileThatWasReadableByOthersIsReplacedAndAHandleOpenedOnItNeverSeesTheNewContent()
     {
         var directory = Directory.CreateTempSubdirectory("shohayota-owner-only-");
         try
         {
             var file = Path.Combine(directory.FullName, "superadmin.txt");
-            await File.WriteAllTextAsync(file, "an older, longer content that must not survive");
+            await File.WriteAllTextAsync(file, "old");
             File.SetUnixFileMode(file, OwnerOnly.FileMode | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            // Another account's handle, opened while the file was readable: it must not read the new secret through it.
+            await using var watcher = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
 
             await OwnerOnly.WriteAsync(file, "password=new");
 
             File.GetUnixFileMode(file).Should().Be(OwnerOnly.FileMode);
             (await File.ReadAllTextAsync(file)).Should().Be("password=new");
+            (await new StreamReader(watcher).ReadToEndAsync()).Should().Be("old");
+            directory.GetFiles().Select(f => f.Name).Should().Equal("superadmin.txt");
         }
         finally
         {
