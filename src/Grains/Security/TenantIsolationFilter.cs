@@ -52,10 +52,21 @@ public sealed class TenantIsolationFilter(
         {
             // The runtime's own invocations (reminders, grain timers) pass. A reminder tick runs the grain's scheduled work
             // as the system (purge, backup, prune), so one that a cluster client sends is refused like a forged caller.
-            if (context.InterfaceMethod.DeclaringType == typeof(IRemindable) && context.SourceId is { } source && GrainTypePrefix.IsClient(source))
+            if (context.SourceId is { } source && GrainTypePrefix.IsClient(source))
             {
-                forged.Report(CallerCheck.ReminderFromClient, context.InterfaceMethod.Name, context.TargetId, Caller.Envelope?.Caller);
-                throw new TenantAccessDeniedException(Failure.Forbidden, "Reminders are delivered by the cluster only.");
+                if (context.InterfaceMethod.DeclaringType == typeof(IRemindable))
+                {
+                    forged.Report(CallerCheck.ReminderFromClient, context.InterfaceMethod.Name, context.TargetId, Caller.Envelope?.Caller);
+                    throw new TenantAccessDeniedException(Failure.Forbidden, "Reminders are delivered by the cluster only.");
+                }
+
+                // A grain extension of the runtime's (deactivate or migrate on idle, which would drop a user grain's sign-in
+                // counters) answers a client only for a caller signed by this cluster, like our own interfaces.
+                if (signer.Verify(Caller.Envelope) is var extensionCheck && extensionCheck != CallerCheck.Valid)
+                {
+                    forged.Report(extensionCheck, context.InterfaceMethod.Name, context.TargetId, Caller.Envelope?.Caller);
+                    throw new TenantAccessDeniedException(Failure.Forbidden, "No caller signed by this cluster.");
+                }
             }
 
             await context.Invoke();

@@ -150,6 +150,27 @@ public sealed class ForgedCallerTests(ClusterFixture fixture)
         hosts.Should().HaveCount(2);
     }
 
+    [Fact]
+    public async Task ARuntimeExtensionOfOurGrainsAnswersAClusterClientOnlyForACallerSignedByTheCluster()
+    {
+        var victim = await fixture.ProvisionAsync();
+        using var outsider = await ExternalClientAsync();
+        var grains = outsider.Services.GetRequiredService<IClusterClient>();
+        // The victim's user grain holds its sign-in counters in memory: deactivating it at will would reset them.
+        var user = grains.GetGrain<Shohayota.Grains.Interfaces.Users.IUserGrain>(GrainKeys.User(victim.Tenant.Id, victim.AdminId))
+            .Cast<Orleans.Core.Internal.IGrainManagementExtension>();
+        RequestContext.Clear();
+
+        var deactivate = async () => await user.DeactivateOnIdle();
+
+        (await deactivate.Should().ThrowAsync<TenantAccessDeniedException>()).Which.Failure.Should().Be(Failure.Forbidden);
+
+        // A node holding the key is served.
+        ClusterFixture.Signer.EnterSystem();
+        await user.DeactivateOnIdle();
+        RequestContext.Clear();
+    }
+
     private static IEnumerable<Type> RemindableGrains() =>
         typeof(CallerSigner).Assembly.GetTypes().Where(t => t is { IsClass: true, IsAbstract: false } && typeof(IRemindable).IsAssignableFrom(t));
 
