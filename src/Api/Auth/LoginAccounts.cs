@@ -59,10 +59,7 @@ public sealed class LoginAccounts
             }
 
             // This account accepts the password: the older ones that rejected it count it now, before any token is issued.
-            for (; counted < wrong.Count; counted++)
-            {
-                await User(grains, wrong[counted]).RecordRejectedPasswordAsync(address);
-            }
+            await CountRejectionsAsync();
 
             var outcome = await User(grains, account).SignInAsync(password, address);
             if (outcome.Succeeded)
@@ -77,10 +74,7 @@ public sealed class LoginAccounts
         if (refused is not null)
         {
             // Some account accepted the password (and may not sign in): the ones that rejected it after it count it too.
-            for (; counted < wrong.Count; counted++)
-            {
-                await User(grains, wrong[counted]).RecordRejectedPasswordAsync(address);
-            }
+            await CountRejectionsAsync();
 
             return refused;
         }
@@ -92,6 +86,14 @@ public sealed class LoginAccounts
         }
 
         return limited ?? Outcome<SignIn>.Fail(Failure.InvalidCredentials, SignInService.Invalid);
+
+        async Task CountRejectionsAsync()
+        {
+            for (; counted < wrong.Count; counted++)
+            {
+                await User(grains, wrong[counted]).RecordRejectedPasswordAsync(address);
+            }
+        }
     }
 
     private static IUserGrain User(IGrainFactory grains, LoginAccount account) => grains.GetGrain<IUserGrain>(GrainKeys.User(account.TenantId, account.UserId));

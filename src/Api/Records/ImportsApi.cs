@@ -151,7 +151,8 @@ public static class ImportsApi
         // One import of a tenant at a time on this node (a heavy route): a second is refused before its body is read,
         // instead of buffering and parsing up to 10 MiB to wait behind the first at the tenant's import grain.
         // Released when the import is done, before its answer is written (a client may send the next one at once).
-        using var permit = http.RequestServices.GetRequiredService<HeavyRouteLimiter>().TryEnter(http, HeavyRoute.Import, http.User.ToCaller().TenantId, out var busy);
+        var caller = http.User.ToCaller();
+        using var permit = http.RequestServices.GetRequiredService<HeavyRouteLimiter>().TryEnter(http, HeavyRoute.Import, caller.TenantId, out var busy);
         if (permit is null)
         {
             return busy!;
@@ -164,7 +165,7 @@ public static class ImportsApi
                 $"An import takes files up to {ImportLimits.MaxBytes / (1024 * 1024)} MiB; split the file.");
         }
 
-        var run = await RunAsync(grains, http.User.ToCaller(), records, body, dryRun, onDuplicate);
+        var run = await RunAsync(grains, caller, records, body, dryRun, onDuplicate);
         if (run.Problem is { } problem)
         {
             return Problems.Create(StatusCodes.Status400BadRequest, "invalid-csv", "Invalid CSV file", problem);

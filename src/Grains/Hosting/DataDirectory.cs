@@ -44,12 +44,12 @@ public static class DataDirectory
     }
 
     /// <summary>Writes <paramref name="content"/> to a file below the data directory, owner-only (<see cref="OwnerOnly.Write"/>); its path.</summary>
-    public static async Task<string> WriteOwnerOnlyAsync(IConfiguration configuration, string name, string content, CancellationToken cancellationToken = default)
+    public static string WriteOwnerOnly(IConfiguration configuration, string name, string content)
     {
         var directory = Resolve(configuration);
         Directory.CreateDirectory(directory);
         var file = Path.Combine(directory, name);
-        await OwnerOnly.WriteAsync(file, content, cancellationToken);
+        OwnerOnly.Write(file, content);
         return file;
     }
 }
@@ -69,7 +69,8 @@ public static class OwnerOnly
         var temporary = TemporaryBeside(path);
         try
         {
-            using (var writer = new StreamWriter(Create(temporary)))
+            using (var writer = new StreamWriter(new FileStream(temporary,
+                       new FileStreamOptions { Mode = System.IO.FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = FileMode })))
             {
                 writer.Write(content);
             }
@@ -82,30 +83,8 @@ public static class OwnerOnly
         }
     }
 
-    /// <inheritdoc cref="Write"/>
-    public static async Task WriteAsync(string path, string content, CancellationToken cancellationToken = default)
-    {
-        var temporary = TemporaryBeside(path);
-        try
-        {
-            await using (var writer = new StreamWriter(Create(temporary)))
-            {
-                await writer.WriteAsync(content.AsMemory(), cancellationToken);
-            }
-
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-    }
-
     private static string TemporaryBeside(string path) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
-
-    private static FileStream Create(string path) =>
-        new(path, new FileStreamOptions { Mode = System.IO.FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = FileMode });
 }
 
 /// <summary>

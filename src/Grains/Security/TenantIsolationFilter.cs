@@ -38,10 +38,9 @@ public sealed class TenantIsolationFilter(
             // Orleans' own grains (the management grain: the hosts, every active grain's id, forced collection of idle
             // grains, and with them the sign-in state they hold) answer a cluster client only for a caller signed by this
             // cluster, as ours do; calls between silos and from our grains pass.
-            if (context.SourceId is { } from && GrainTypePrefix.IsClient(from) && signer.Verify(Caller.Envelope) is var runtimeCheck && runtimeCheck != CallerCheck.Valid)
+            if (context.SourceId is { } from && GrainTypePrefix.IsClient(from))
             {
-                forged.Report(runtimeCheck, context.InterfaceMethod.Name, context.TargetId, Caller.Envelope?.Caller);
-                throw new TenantAccessDeniedException(Failure.Forbidden, "No caller signed by this cluster.");
+                RequireSignedCaller(context);
             }
 
             await context.Invoke();
@@ -62,26 +61,15 @@ public sealed class TenantIsolationFilter(
 
                 // A grain extension of the runtime's (deactivate or migrate on idle, which would drop a user grain's sign-in
                 // counters) answers a client only for a caller signed by this cluster, like our own interfaces.
-                if (signer.Verify(Caller.Envelope) is var extensionCheck && extensionCheck != CallerCheck.Valid)
-                {
-                    forged.Report(extensionCheck, context.InterfaceMethod.Name, context.TargetId, Caller.Envelope?.Caller);
-                    throw new TenantAccessDeniedException(Failure.Forbidden, "No caller signed by this cluster.");
-                }
+                RequireSignedCaller(context);
             }
 
             await context.Invoke();
             return;
         }
 
-        var envelope = Caller.Envelope;
-        var check = signer.Verify(envelope);
-        if (check != CallerCheck.Valid)
-        {
-            forged.Report(check, context.InterfaceMethod.Name, context.TargetId, envelope?.Caller);
-            throw new TenantAccessDeniedException(Failure.Forbidden, "No caller signed by this cluster.");
-        }
-
-        var caller = envelope!.Caller;
+        var envelope = RequireSignedCaller(context);
+        var caller = envelope.Caller;
 
         var key = context.TargetId.Key.ToString();
         if (GrainKeys.TenantOf(key) is { } owner && !caller.IsSuperAdmin)
@@ -118,5 +106,19 @@ public sealed class TenantIsolationFilter(
         }
 
         await context.Invoke();
+    }
+
+    /// <summary>The call's envelope when a node of this cluster signed it (unexpired); else the refusal, reported as a forged call.</summary>
+    private SignedCaller RequireSignedCaller(IIncomingGrainCallContext context)
+    {
+        var envelope = Caller.Envelope;
+        var check = signer.Verify(envelope);
+        if (check != CallerCheck.Valid)
+        {
+            forged.Report(check, context.InterfaceMethod.Name, context.TargetId, envelope?.Caller);
+            throw new TenantAccessDeniedException(Failure.Forbidden, "No caller signed by this cluster.");
+        }
+
+        return envelope!;
     }
 }

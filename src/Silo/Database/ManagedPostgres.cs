@@ -131,7 +131,7 @@ public sealed class ManagedPostgres : IAsyncDisposable
     {
         var passwordFile = Path.Combine(_options.Directory, "initdb.pw");
         // Owner-only from its creation: as root, the directory lets every account pass through to the service account's.
-        await OwnerOnly.WriteAsync(passwordFile, Credentials.Superuser, cancellationToken);
+        OwnerOnly.Write(passwordFile, Credentials.Superuser);
         try
         {
             if (_asRoot)
@@ -411,14 +411,12 @@ internal sealed record Credentials(string Superuser, string Owner, string App)
         }
 
         var credentials = new Credentials(NewSecret(), NewSecret(), NewSecret());
-        WriteOwnerOnly(path, JsonSerializer.Serialize(credentials));
-        WriteOwnerOnly(Path.Combine(directory, "superuser.password"), credentials.Superuser);
+        OwnerOnly.Write(path, JsonSerializer.Serialize(credentials));
+        OwnerOnly.Write(Path.Combine(directory, "superuser.password"), credentials.Superuser);
         return credentials;
     }
 
     public static string NewSecret() => Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
-
-    public static void WriteOwnerOnly(string path, string content) => OwnerOnly.Write(path, content);
 }
 
 /// <summary>A problem the operator fixes by installing or configuring something; shown as a message, not a stack trace.</summary>

@@ -54,7 +54,7 @@ internal sealed class SuperAdminBootstrap(
 
         if (generated)
         {
-            var file = await DataDirectory.WriteOwnerOnlyAsync(configuration, "superadmin.txt", $"email={email}\npassword={password}\n", cancellationToken);
+            var file = DataDirectory.WriteOwnerOnly(configuration, "superadmin.txt", $"email={email}\npassword={password}\n");
             logger.LogInformation("Created super-admin {Email}; its generated password is in {PasswordFile}", email, file);
 
             // Printed once, on purpose, to the console only (not to the log pipeline).

@@ -17,7 +17,7 @@ public sealed class OwnerOnlyTests
             // Another account's handle, opened while the file was readable: it must not read the new secret through it.
             await using var watcher = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
 
-            await OwnerOnly.WriteAsync(file, "password=new");
+            OwnerOnly.Write(file, "password=new");
 
             File.GetUnixFileMode(file).Should().Be(OwnerOnly.FileMode);
             (await File.ReadAllTextAsync(file)).Should().Be("password=new");
